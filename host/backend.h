@@ -1,0 +1,63 @@
+/*
+ * Internal: what every backend implements. clrnn_backend_* in backend.c
+ * check their arguments (batch size, window starts inside the staged table,
+ * shapes) and then call these operations, so an implementation may assume
+ * valid input.
+ */
+#ifndef CLRNN_BACKEND_H
+#define CLRNN_BACKEND_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "clrnn.h"
+
+typedef struct backend_ops {
+    void (*destroy)(clrnn_backend *b);
+    clrnn_status (*stage)(clrnn_backend *b, const double *x, const double *y, size_t n_rows,
+                          clrnn_error *err);
+    clrnn_status (*set_params)(clrnn_backend *b, const double *params, clrnn_error *err);
+    clrnn_status (*get_params)(clrnn_backend *b, double *params, clrnn_error *err);
+    /* Forward and loss over the batch; with_gradients adds BPTT and the
+     * mean reduction into the gradient buffer (overwritten, not added). */
+    clrnn_status (*run_batch)(clrnn_backend *b, const uint32_t *starts, size_t n_windows,
+                              int with_gradients, clrnn_error *err);
+    /* step counts updates made so far, this one included (Adam's t). */
+    clrnn_status (*update)(clrnn_backend *b, const clrnn_optimizer *opt, long step,
+                           clrnn_error *err);
+    clrnn_status (*get_grads)(clrnn_backend *b, double *grads, clrnn_error *err);
+    clrnn_status (*get_outputs)(clrnn_backend *b, size_t layer, double *y, clrnn_error *err);
+    clrnn_status (*get_hidden)(clrnn_backend *b, size_t layer, double *h, clrnn_error *err);
+    clrnn_status (*get_window_losses)(clrnn_backend *b, double *losses, clrnn_error *err);
+    clrnn_status (*take_loss_sum)(clrnn_backend *b, double *sum, clrnn_error *err);
+} backend_ops;
+
+struct clrnn_backend {
+    const backend_ops *ops;
+    void *impl; /* the implementation's own state */
+
+    /* Shapes, copied from the model at creation. */
+    size_t n_layers;
+    clrnn_layer_shape *layers;  /* (n_layers) */
+    size_t *layer_offset;       /* (n_layers) start of each layer's block in the flat buffer */
+    size_t n_params;            /* P */
+    size_t seq_len;             /* T */
+    size_t max_batch;           /* largest B */
+    clrnn_loss_steps loss_steps;
+    clrnn_precision precision;
+
+    size_t n_rows;      /* rows staged, 0 before stage() */
+    size_t last_batch;  /* B of the last run_batch, 0 before any */
+    int have_gradients; /* the last run_batch computed gradients */
+    long n_updates;     /* optimizer steps since set_params */
+    FILE *log;          /* for long diagnostics (a build log); may be NULL */
+    char description[256];
+};
+
+/* Fill b->ops, b->impl and b->description; b's shapes are set. */
+clrnn_status backend_cpu_init(clrnn_backend *b, clrnn_error *err);
+/* device: NULL or "" for automatic choice (a GPU first), else "P.D".
+ * Returns CLRNN_E_UNSUPPORTED when there is no OpenCL platform or device. */
+clrnn_status backend_opencl_init(clrnn_backend *b, const char *device, clrnn_error *err);
+
+#endif

@@ -1,0 +1,12 @@
+/* Internal: the subcommands of the clrnn command-line tool. Each returns the
+ * process exit code: 0 success, 1 a check failed (parity past tolerance),
+ * 2 bad input or a failure with a message already printed. */
+#ifndef CLRNN_CLI_H
+#define CLRNN_CLI_H
+
+int cli_train(int argc, char **argv);
+int cli_reproduce(int argc, char **argv);
+int cli_parity(int argc, char **argv);
+int cli_devices(int argc, char **argv);
+
+#endif

@@ -1,0 +1,356 @@
+/*
+ * clrnn — a trainer for stacked tanh RNNs (Elman networks) on time series,
+ * with a double-precision CPU reference path and an OpenCL path checked
+ * against it.
+ *
+ * Conventions of this header:
+ * - every name has the clrnn_ prefix; handles are opaque;
+ * - fallible functions return a clrnn_status and, when given a non-NULL
+ *   clrnn_error, write one line saying what went wrong;
+ * - what _create returns, _free releases; every _free accepts NULL;
+ * - no global state: two models on two devices may train in one process;
+ * - the library never exits the process and never prints, except where a
+ *   function says it writes to a FILE * it was given.
+ *
+ * Legend used in shape comments:
+ *   B = windows in a batch, T = seq_len (steps per window),
+ *   I = n_in, H = n_hidden, O = n_out of a layer, P = number of parameters,
+ *   R = rows of a data table, F = features, K = targets.
+ */
+#ifndef CLRNN_H
+#define CLRNN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CLRNN_VERSION "0.1.0"
+
+/* ---------------------------------------------------------------- status */
+
+typedef enum clrnn_status {
+    CLRNN_OK = 0,
+    CLRNN_E_INPUT = 1,       /* bad argument, flag, shape or data */
+    CLRNN_E_IO = 2,          /* a file could not be read or written */
+    CLRNN_E_NOMEM = 3,       /* host memory allocation failed */
+    CLRNN_E_DEVICE = 4,      /* an OpenCL call failed */
+    CLRNN_E_UNSUPPORTED = 5, /* not available here: no OpenCL, no fp64 ... */
+    CLRNN_E_NUMERIC = 6      /* a NaN or an infinity appeared */
+} clrnn_status;
+
+/* The status in words ("bad input", "device error", ...). Never NULL. */
+const char *clrnn_status_string(clrnn_status status);
+
+/* Detail of a failure: the status and one line for a person. */
+typedef struct clrnn_error {
+    clrnn_status status;
+    char message[512];
+} clrnn_error;
+
+/* ------------------------------------------------------------- generator */
+
+/*
+ * MT19937 with numpy's legacy seeding: clrnn_rng_seed(s) followed by
+ * clrnn_rng_uniform() reproduces np.random.seed(s); np.random.rand() bit for
+ * bit (53-bit doubles made of two 32-bit outputs). A plain value type.
+ */
+typedef struct clrnn_rng {
+    uint32_t state[624];
+    int index;
+} clrnn_rng;
+
+void clrnn_rng_seed(clrnn_rng *rng, uint32_t seed);
+uint32_t clrnn_rng_next_u32(clrnn_rng *rng);
+double clrnn_rng_uniform(clrnn_rng *rng); /* in [0, 1) */
+/* Uniform integer in [0, n), n >= 1, without modulo bias. */
+uint32_t clrnn_rng_below(clrnn_rng *rng, uint32_t n);
+
+/* ------------------------------------------------------------------ model */
+
+/* One tanh RNN layer (SPEC.md):
+ *   z_t = x_t W_i + h_{t-1} W_h + b_i,  h_t = tanh(z_t),  y_t = h_t W_o + b_o
+ */
+typedef struct clrnn_layer_shape {
+    size_t n_in, n_hidden, n_out;
+} clrnn_layer_shape;
+
+/* A layer's parameters, in the order they are stored and initialised. */
+typedef enum clrnn_param {
+    CLRNN_W_I = 0, /* (I, H) input weights */
+    CLRNN_W_H,     /* (H, H) recurrent weights */
+    CLRNN_W_O,     /* (H, O) output weights */
+    CLRNN_B_O,     /* (O)    output bias */
+    CLRNN_B_I,     /* (H)    hidden bias */
+    CLRNN_N_PARAMS_PER_LAYER
+} clrnn_param;
+
+/* Name of a parameter as in SPEC.md and in exported files: "W_i", ... */
+const char *clrnn_param_name(clrnn_param which);
+
+typedef struct clrnn_model clrnn_model;
+
+/*
+ * A stack of n_layers layers; layer l+1's n_in must equal layer l's n_out.
+ * Parameters start at zero; all of them live in one flat buffer of doubles,
+ * layer after layer, each layer's tensors in clrnn_param order, row-major.
+ */
+clrnn_status clrnn_model_create(clrnn_model **out, const clrnn_layer_shape *layers,
+                                size_t n_layers, clrnn_error *err);
+void clrnn_model_free(clrnn_model *model);
+clrnn_status clrnn_model_clone(clrnn_model **out, const clrnn_model *model, clrnn_error *err);
+
+size_t clrnn_model_n_layers(const clrnn_model *model);
+clrnn_layer_shape clrnn_model_layer(const clrnn_model *model, size_t layer);
+size_t clrnn_model_n_params(const clrnn_model *model);
+double *clrnn_model_params(clrnn_model *model);                     /* (P) */
+const double *clrnn_model_params_const(const clrnn_model *model);   /* (P) */
+/* Offset into the flat buffer of one tensor of one layer, and its size. */
+size_t clrnn_model_param_offset(const clrnn_model *model, size_t layer, clrnn_param which);
+size_t clrnn_model_param_count(const clrnn_model *model, size_t layer, clrnn_param which);
+
+/* SPEC initialisation: every tensor in order, uniform in [-k, k),
+ * k = 1/sqrt(n_hidden), drawn as rand * 2k - k. */
+void clrnn_model_init_uniform(clrnn_model *model, clrnn_rng *rng);
+
+/* Parse "3:16:1,1:8:1" into shapes; *n_layers is the capacity in, count out. */
+clrnn_status clrnn_parse_layers(const char *text, clrnn_layer_shape *layers, size_t *n_layers,
+                                clrnn_error *err);
+
+/* ------------------------------------------------------------------- data */
+
+/* A CSV table as read: a header row of column names, every other cell a
+ * number or empty (NaN). A first column whose header is empty holds row
+ * labels (dates) and is kept as text. */
+typedef struct clrnn_table clrnn_table;
+
+clrnn_status clrnn_table_read_csv(clrnn_table **out, const char *path, clrnn_error *err);
+void clrnn_table_free(clrnn_table *table);
+const char *clrnn_table_path(const clrnn_table *table);
+size_t clrnn_table_n_rows(const clrnn_table *table);
+size_t clrnn_table_n_cols(const clrnn_table *table); /* numeric columns */
+const char *clrnn_table_col_name(const clrnn_table *table, size_t col);
+/* Index of a numeric column by name, or -1. */
+long clrnn_table_find_col(const clrnn_table *table, const char *name);
+/* Row label (first, unnamed column), or NULL when the table has none. */
+const char *clrnn_table_row_label(const clrnn_table *table, size_t row);
+/* NaN if the cell is empty or not a number; see clrnn_table_bad_cell. */
+double clrnn_table_value(const clrnn_table *table, size_t row, size_t col);
+/* The first cell of a column that is neither empty nor a number: its row
+ * and text. Returns 0 when the column has none. Such a column may be read
+ * but not used: clrnn_dataset_create refuses it with file, line and column. */
+int clrnn_table_bad_cell(const clrnn_table *table, size_t col, size_t *row, const char **text);
+/* 1-based line of the file that row came from, for messages. */
+size_t clrnn_table_row_line(const clrnn_table *table, size_t row);
+
+typedef enum clrnn_missing {
+    CLRNN_MISSING_FFILL = 0, /* carry the last value forward (default) */
+    CLRNN_MISSING_DROP,      /* drop rows with an empty cell in a used column */
+    CLRNN_MISSING_ERROR      /* an empty cell in a used column is an error */
+} clrnn_missing;
+
+typedef enum clrnn_scaler_fit {
+    CLRNN_SCALER_FIT_TRAIN = 0, /* mean/std of the training rows (default) */
+    CLRNN_SCALER_FIT_ALL        /* of all rows, as the notebook does */
+} clrnn_scaler_fit;
+
+typedef struct clrnn_data_config {
+    const char *const *features; /* column names, n_features of them */
+    size_t n_features;
+    const char *const *targets; /* column names, n_targets of them */
+    size_t n_targets;
+    size_t seq_len;         /* T >= 1 */
+    double train_fraction;  /* first rows for training, in (0, 1] */
+    double val_fraction;    /* next rows for validation, in [0, 1); test is the rest */
+    clrnn_missing missing;
+    clrnn_scaler_fit scaler_fit;
+    int scale_targets;      /* standardise targets too (metrics stay in units) */
+} clrnn_data_config;
+
+/* The defaults: no columns chosen, seq_len 7, 0.7/0.15 split, ffill, scaler
+ * fitted on training rows, targets standardised. */
+clrnn_data_config clrnn_data_config_default(void);
+
+typedef enum clrnn_split {
+    CLRNN_SPLIT_TRAIN = 0,
+    CLRNN_SPLIT_VAL,
+    CLRNN_SPLIT_TEST,
+    CLRNN_N_SPLITS
+} clrnn_split;
+
+/* Data ready to train on: features and targets standardised, split
+ * chronologically, missing values handled. */
+typedef struct clrnn_dataset clrnn_dataset;
+
+clrnn_status clrnn_dataset_create(clrnn_dataset **out, const clrnn_table *table,
+                                  const clrnn_data_config *config, clrnn_error *err);
+void clrnn_dataset_free(clrnn_dataset *data);
+
+size_t clrnn_dataset_n_rows(const clrnn_dataset *data);       /* R, after drops */
+size_t clrnn_dataset_n_features(const clrnn_dataset *data);   /* F */
+size_t clrnn_dataset_n_targets(const clrnn_dataset *data);    /* K */
+size_t clrnn_dataset_seq_len(const clrnn_dataset *data);      /* T */
+const double *clrnn_dataset_x(const clrnn_dataset *data);     /* (R, F) standardised */
+const double *clrnn_dataset_y(const clrnn_dataset *data);     /* (R, K) standardised if scale_targets */
+const double *clrnn_dataset_y_raw(const clrnn_dataset *data); /* (R, K) in the data's units */
+/* Row label of dataset row r (after drops), or NULL. */
+const char *clrnn_dataset_row_label(const clrnn_dataset *data, size_t row);
+/* Rows [*begin, *end) of a split. */
+void clrnn_dataset_split_rows(const clrnn_dataset *data, clrnn_split split, size_t *begin,
+                              size_t *end);
+/* Windows of a split: every start s with begin <= s and s + T <= end. */
+size_t clrnn_dataset_n_windows(const clrnn_dataset *data, clrnn_split split);
+size_t clrnn_dataset_window_start(const clrnn_dataset *data, clrnn_split split, size_t window);
+/* Scaler statistics: mean and population std of feature f / target k. */
+double clrnn_dataset_feature_mean(const clrnn_dataset *data, size_t f);
+double clrnn_dataset_feature_std(const clrnn_dataset *data, size_t f);
+double clrnn_dataset_target_mean(const clrnn_dataset *data, size_t k);
+double clrnn_dataset_target_std(const clrnn_dataset *data, size_t k);
+size_t clrnn_dataset_cells_filled(const clrnn_dataset *data); /* by ffill */
+size_t clrnn_dataset_rows_dropped(const clrnn_dataset *data); /* by drop */
+
+/* ---------------------------------------------------------------- backend */
+
+/*
+ * A backend holds what training needs on one device: a copy of the model's
+ * parameters, the gradients and optimizer state (same flat layout), the
+ * staged data table, and the activations of one batch. The CPU reference
+ * computes in double precision; the OpenCL backend in fp32 or fp64.
+ *
+ * A batch is a list of B window starts into the staged table: window b's
+ * step t reads features row starts[b] + t and targets row starts[b] + t.
+ */
+typedef enum clrnn_precision {
+    CLRNN_FP32 = 0,
+    CLRNN_FP64 = 1
+} clrnn_precision;
+
+typedef enum clrnn_optimizer_kind {
+    CLRNN_SGD = 0, /* v = momentum * v - lr * g; w += v   (the notebook's form) */
+    CLRNN_ADAM = 1
+} clrnn_optimizer_kind;
+
+typedef struct clrnn_optimizer {
+    clrnn_optimizer_kind kind;
+    double lr;
+    double momentum;           /* SGD */
+    double beta1, beta2, eps;  /* Adam */
+    double weight_decay;       /* decoupled (AdamW-style); 0 for none */
+} clrnn_optimizer;
+
+/* Which steps of a window the loss covers. */
+typedef enum clrnn_loss_steps {
+    CLRNN_LOSS_ALL = 0, /* every step (sequence to sequence; the notebook) */
+    CLRNN_LOSS_LAST = 1 /* the last step only (many-to-one forecasting) */
+} clrnn_loss_steps;
+
+typedef struct clrnn_backend clrnn_backend;
+
+typedef struct clrnn_backend_config {
+    const char *device;        /* "cpu", "opencl", "opencl:P.D" or "auto" (NULL: "auto") */
+    clrnn_precision precision; /* OpenCL only; the CPU reference is always fp64 */
+    size_t seq_len;            /* T */
+    size_t max_batch;          /* largest B that will be passed */
+    clrnn_loss_steps loss_steps;
+    FILE *log;                 /* where "auto" says what it chose; may be NULL */
+} clrnn_backend_config;
+
+/* Creates a backend for the model's shapes and uploads its parameters.
+ * The optimizer state starts at zero. */
+clrnn_status clrnn_backend_create(clrnn_backend **out, const clrnn_model *model,
+                                  const clrnn_backend_config *config, clrnn_error *err);
+void clrnn_backend_free(clrnn_backend *backend);
+/* "CPU reference (fp64)" or "OpenCL <platform> / <device> (fp32)". */
+const char *clrnn_backend_describe(const clrnn_backend *backend);
+int clrnn_backend_is_opencl(const clrnn_backend *backend);
+size_t clrnn_backend_n_layers(const clrnn_backend *backend);
+
+/* Copies the table to the device once: x (R, F) with F = layer 0's n_in,
+ * y (R, K) with K = the last layer's n_out. */
+clrnn_status clrnn_backend_stage(clrnn_backend *backend, const double *x, const double *y,
+                                 size_t n_rows, clrnn_error *err);
+/* Parameters in, and out, in the model's flat layout. set_params also
+ * resets the optimizer state. */
+clrnn_status clrnn_backend_set_params(clrnn_backend *backend, const double *params,
+                                      clrnn_error *err);
+clrnn_status clrnn_backend_get_params(clrnn_backend *backend, double *params, clrnn_error *err);
+
+/* Forward over the batch and the loss; window losses are added to the loss
+ * accumulator. No gradients. */
+clrnn_status clrnn_backend_forward(clrnn_backend *backend, const uint32_t *starts, size_t n_windows,
+                                   clrnn_error *err);
+/* Forward, loss, BPTT and the reduction: the gradient is the mean over the
+ * batch's windows of each window's gradient (SPEC.md). */
+clrnn_status clrnn_backend_gradients(clrnn_backend *backend, const uint32_t *starts,
+                                     size_t n_windows, clrnn_error *err);
+/* One optimizer step with the last gradients. */
+clrnn_status clrnn_backend_update(clrnn_backend *backend, const clrnn_optimizer *optimizer,
+                                  clrnn_error *err);
+
+/* Reading back (for parity checks, metrics, traces; never needed per step). */
+clrnn_status clrnn_backend_get_grads(clrnn_backend *backend, double *grads /* (P) */,
+                                     clrnn_error *err);
+/* Layer l's outputs y (B, T, O) and hidden states h (B, T, H) of the last batch. */
+clrnn_status clrnn_backend_get_outputs(clrnn_backend *backend, size_t layer, double *y,
+                                       clrnn_error *err);
+clrnn_status clrnn_backend_get_hidden(clrnn_backend *backend, size_t layer, double *h,
+                                      clrnn_error *err);
+/* Loss of each window of the last batch (B): mean over the loss's steps and
+ * outputs of 0.5 (y - target)^2. */
+clrnn_status clrnn_backend_get_window_losses(clrnn_backend *backend, double *losses,
+                                             clrnn_error *err);
+/* Sum of window losses since the last call, then the accumulator is zeroed. */
+clrnn_status clrnn_backend_take_loss_sum(clrnn_backend *backend, double *sum, clrnn_error *err);
+
+/* Lists OpenCL platforms and devices with their key limits. */
+clrnn_status clrnn_list_devices(FILE *out, clrnn_error *err);
+
+/* ---------------------------------------------------------------- trainer */
+
+/* Stages a dataset's features and targets on the backend. */
+clrnn_status clrnn_backend_stage_dataset(clrnn_backend *backend, const clrnn_dataset *data,
+                                         clrnn_error *err);
+
+typedef struct clrnn_train_config {
+    size_t epochs;
+    size_t batch;              /* windows per update, at most the backend's max_batch */
+    clrnn_optimizer optimizer;
+    int shuffle;               /* shuffle the training windows each epoch */
+    uint32_t seed;             /* for the shuffle */
+    FILE *out;                 /* one line per epoch; NULL for none */
+} clrnn_train_config;
+
+typedef struct clrnn_train_report {
+    size_t epochs_run;
+    double train_loss;         /* last epoch: mean window loss (scaled units) */
+    double val_loss;           /* last epoch; NaN without validation windows */
+    double seconds;            /* training time, evaluation excluded */
+    double windows_per_second; /* training windows per second */
+} clrnn_train_report;
+
+/* Trains on the dataset's training windows (the backend must hold the
+ * dataset, see clrnn_backend_stage_dataset), evaluating the validation loss
+ * after each epoch. A NaN or infinite loss stops with CLRNN_E_NUMERIC. */
+clrnn_status clrnn_train(clrnn_backend *backend, const clrnn_dataset *data,
+                         const clrnn_train_config *config, clrnn_train_report *report,
+                         clrnn_error *err);
+
+typedef struct clrnn_metrics {
+    size_t n_windows;
+    double loss; /* mean window loss, as trained (scaled units) */
+    double rmse; /* of each window's last step, in the targets' units */
+    double mae;  /* likewise */
+} clrnn_metrics;
+
+/* Forward over every window of a split, in batches of at most `batch`. */
+clrnn_status clrnn_evaluate(clrnn_backend *backend, const clrnn_dataset *data, clrnn_split split,
+                            size_t batch, clrnn_metrics *metrics, clrnn_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CLRNN_H */

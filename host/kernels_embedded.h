@@ -1,4 +1,4 @@
-/* The OpenCL kernel sources of kernels/*.cl, embedded at build time by
+/* The OpenCL kernel sources of the kernels/ folder, embedded at build time by
  * cmake/embed_kernels.cmake. */
 #ifndef CLRNN_KERNELS_EMBEDDED_H
 #define CLRNN_KERNELS_EMBEDDED_H

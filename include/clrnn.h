@@ -349,6 +349,46 @@ typedef struct clrnn_metrics {
 clrnn_status clrnn_evaluate(clrnn_backend *backend, const clrnn_dataset *data, clrnn_split split,
                             size_t batch, clrnn_metrics *metrics, clrnn_error *err);
 
+/* ------------------------------------------------------------ checkpoint */
+
+/*
+ * A model on disk (docs/checkpoint-format.md): magic, version, layer sizes,
+ * precision, feature and target names, scaler statistics, seq_len, loss
+ * steps, optimizer and its state, step and epoch counts, a CRC32. Written
+ * atomically (temporary file, fsync, rename).
+ */
+typedef struct clrnn_checkpoint {
+    clrnn_model *model; /* owned; NULL in an empty checkpoint */
+    clrnn_precision precision;
+    size_t seq_len;
+    clrnn_loss_steps loss_steps;
+    size_t n_features, n_targets;
+    char **feature_names;  /* (n_features) owned strings */
+    char **target_names;   /* (n_targets) */
+    double *feature_mean;  /* (n_features) */
+    double *feature_std;   /* (n_features) */
+    double *target_mean;   /* (n_targets) */
+    double *target_std;    /* (n_targets) */
+    clrnn_optimizer optimizer;
+    double *opt_state_a;   /* (P) SGD velocity or Adam m; NULL: zeros */
+    double *opt_state_b;   /* (P) Adam v; NULL: zeros */
+    long step;             /* optimizer steps taken */
+    size_t epoch;          /* epochs completed */
+    uint32_t seed;         /* initialisation and shuffling seed */
+} clrnn_checkpoint;
+
+clrnn_status clrnn_checkpoint_save(const clrnn_checkpoint *ckpt, const char *path,
+                                   clrnn_error *err);
+/* Fills *ckpt (which it owns afterwards; release with clrnn_checkpoint_clear).
+ * Truncated, corrupted, wrong-version or inconsistent files: CLRNN_E_INPUT. */
+clrnn_status clrnn_checkpoint_load(clrnn_checkpoint *ckpt, const char *path, clrnn_error *err);
+/* Frees what the checkpoint owns and zeroes it. */
+void clrnn_checkpoint_clear(clrnn_checkpoint *ckpt);
+
+/* The parameters as a numpy-loadable .npz: arrays "layer0.W_i", ... shaped as
+ * in SPEC.md, float64. */
+clrnn_status clrnn_export_npz(const clrnn_model *model, const char *path, clrnn_error *err);
+
 #ifdef __cplusplus
 }
 #endif

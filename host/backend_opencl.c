@@ -1,13 +1,836 @@
-/* Placeholder until the OpenCL backend lands. */
+/*
+ * The OpenCL backend: the batched forward pass, reverse-time BPTT, the
+ * gradient reductions, the loss and the optimizer all run on the device.
+ *
+ * What crosses the bus:
+ * - once a run: the table x (R,F) and targets (R,K) (stage), the parameters;
+ * - once a batch: the B window start rows (4 B bytes, written without
+ *   waiting, from one of two host slots);
+ * - once an epoch: the loss sum (take_loss_sum);
+ * - on demand only: parameters, gradients, activations (parity checks,
+ *   checkpoints, metrics).
+ *
+ * Legend: B = windows in a batch, T = steps, R = staged rows, F = features,
+ * K = targets, P = parameters; layer l has (I_l, H_l, O_l). Device buffers
+ * hold `real` (float or double, as the precision says); the host API speaks
+ * double and converts.
+ *
+ * A batch enqueues, per layer, one rnn_forward launch (all T steps of all B
+ * windows), then mse_loss and loss_accumulate, then per layer from the top
+ * one rnn_backward launch and one grad_partial launch, and one grad_finish.
+ * An in-order queue orders them; the host never waits inside an epoch.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "backend.h"
 #include "error.h"
+#include "kernels_embedded.h"
+#include "model.h"
+#include "opencl_util.h"
+
+/* Windows per chunk of the first reduction stage (reduce.cl): enough work
+ * per work-item to amortise it, enough chunks to fill a device. Fixed, so
+ * the summation order, and so the bits, do not depend on the device. */
+#define WINDOWS_PER_CHUNK 32
+/* Parameters per slice of the clipping norm's first stage. */
+#define PARAMS_PER_SLICE 1024
+
+enum {
+    K_FORWARD,
+    K_BACKWARD,
+    K_GRAD_PARTIAL,
+    K_GRAD_FINISH,
+    K_MSE,
+    K_LOSS_ACC,
+    K_SGD,
+    K_ADAM,
+    K_SUMSQ,
+    K_CLIP_SCALE,
+    K_SCALE_GRADS,
+    N_KERNELS
+};
+static const char *const kernel_names[N_KERNELS] = {
+    "rnn_forward", "rnn_backward", "grad_partial",  "grad_finish", "mse_loss",   "loss_accumulate",
+    "sgd_update",  "adam_update",  "sumsq_partial", "clip_scale",  "scale_grads"};
+/* The program is these files, in this order (kernels/<name>.cl). */
+static const char *const program_files[] = {"common",  "rnn_forward", "rnn_backward", "reduce",
+                                            "loss",    "optimizer"};
+#define N_PROGRAM_FILES (sizeof program_files / sizeof program_files[0])
+
+typedef struct ocl_state {
+    cl_device_id device;
+    cl_context context;
+    cl_command_queue queue;
+    cl_program program;
+    cl_kernel kernels[N_KERNELS];
+    size_t real_size;       /* 4 or 8 */
+    size_t max_local_mem;   /* bytes */
+    size_t max_alloc;       /* bytes in one buffer */
+    size_t *group_size;     /* (n_layers) work-group size of forward/backward */
+
+    cl_mem x_table, y_table; /* (R,F), (R,K) */
+    cl_mem starts;           /* (max B) */
+    uint32_t *starts_host[2]; /* (max B) each: the host side of the last two writes */
+    cl_event starts_written[2];
+    int starts_slot;
+
+    cl_mem params, grads, opt_a, opt_b; /* (P) each */
+    cl_mem *h, *y, *dy;                 /* per layer: (B,T,H_l), (B,T,O_l), (B,T,O_l) */
+    cl_mem g;                           /* (B,T,max H) scratch of backward */
+    cl_mem partial;                     /* (max chunks, P) */
+    cl_mem window_loss;                 /* (B) */
+    cl_mem loss_sum;                    /* (2) sum and Kahan compensation */
+    cl_mem norm_partial;                /* (slices) */
+    cl_mem clip;                        /* (2) norm, scale */
+    size_t n_slices;
+    void *host;                         /* conversion scratch: host_size reals */
+    size_t host_size;
+} ocl_state;
+
+/* ------------------------------------------------------------ helpers */
+
+/* Sets kernel arguments in order; the first failure sticks in rc. */
+typedef struct kernel_args {
+    cl_kernel kernel;
+    const ocl_state *s;
+    cl_uint next;
+    cl_int rc;
+} kernel_args;
+
+static kernel_args args_for(const ocl_state *s, int which)
+{
+    kernel_args a = {s->kernels[which], s, 0, CL_SUCCESS};
+    return a;
+}
+
+static void arg_mem(kernel_args *a, cl_mem m)
+{
+    if (a->rc == CL_SUCCESS)
+        a->rc = clSetKernelArg(a->kernel, a->next, sizeof m, &m);
+    a->next++;
+}
+
+static void arg_uint(kernel_args *a, size_t value)
+{
+    cl_uint v = (cl_uint)value;
+    if (a->rc == CL_SUCCESS)
+        a->rc = clSetKernelArg(a->kernel, a->next, sizeof v, &v);
+    a->next++;
+}
+
+static void arg_real(kernel_args *a, double value)
+{
+    if (a->rc == CL_SUCCESS) {
+        if (a->s->real_size == sizeof(double)) {
+            cl_double v = value;
+            a->rc = clSetKernelArg(a->kernel, a->next, sizeof v, &v);
+        } else {
+            cl_float v = (cl_float)value;
+            a->rc = clSetKernelArg(a->kernel, a->next, sizeof v, &v);
+        }
+    }
+    a->next++;
+}
+
+static void arg_local(kernel_args *a, size_t bytes)
+{
+    if (a->rc == CL_SUCCESS)
+        a->rc = clSetKernelArg(a->kernel, a->next, bytes, NULL);
+    a->next++;
+}
+
+/* Launches the kernel whose arguments `a` set; local may be NULL. */
+static clrnn_status launch(ocl_state *s, const kernel_args *a, int which, cl_uint dims,
+                           const size_t *global, const size_t *local, clrnn_error *err)
+{
+    char what[96];
+    snprintf(what, sizeof what, "setting the arguments of kernel %s", kernel_names[which]);
+    if (a->rc != CL_SUCCESS)
+        return ocl_fail(err, a->rc, what);
+    cl_int rc = clEnqueueNDRangeKernel(s->queue, a->kernel, dims, NULL, global, local, 0, NULL,
+                                       NULL);
+    if (rc != CL_SUCCESS) {
+        snprintf(what, sizeof what, "launching kernel %s", kernel_names[which]);
+        return ocl_fail(err, rc, what);
+    }
+    return CLRNN_OK;
+}
+
+static size_t round_up(size_t n, size_t multiple)
+{
+    return (n + multiple - 1) / multiple * multiple;
+}
+
+/* A 1-D launch of n work-items, one per element, rounded up to whole groups. */
+static clrnn_status launch_1d(ocl_state *s, const kernel_args *a, int which, size_t n,
+                              clrnn_error *err)
+{
+    size_t local = 64, global = round_up(n, local);
+    return launch(s, a, which, 1, &global, &local, err);
+}
+
+static clrnn_status make_buffer(ocl_state *s, cl_mem *out, size_t n_reals_or_bytes,
+                                size_t element, cl_mem_flags flags, const char *name,
+                                clrnn_error *err)
+{
+    size_t bytes = n_reals_or_bytes * element;
+    if (bytes > s->max_alloc)
+        return clrnn_fail(err, CLRNN_E_DEVICE,
+                          "the device buffer '%s' needs %.1f MiB, more than the device allows in "
+                          "one buffer (%.1f MiB): try a smaller --batch",
+                          name, bytes / 1048576.0, s->max_alloc / 1048576.0);
+    cl_int rc;
+    *out = clCreateBuffer(s->context, flags, bytes, NULL, &rc);
+    if (rc != CL_SUCCESS) {
+        char what[128];
+        snprintf(what, sizeof what, "allocating the device buffer '%s' (%.1f MiB)", name,
+                 bytes / 1048576.0);
+        return ocl_fail(err, rc, what);
+    }
+    return CLRNN_OK;
+}
+
+/* Host conversion scratch of at least n reals. */
+static clrnn_status host_scratch(ocl_state *s, size_t n, clrnn_error *err)
+{
+    if (n <= s->host_size)
+        return CLRNN_OK;
+    void *p = realloc(s->host, n * s->real_size);
+    if (!p)
+        return clrnn_fail(err, CLRNN_E_NOMEM, "out of host memory (%zu values)", n);
+    s->host = p;
+    s->host_size = n;
+    return CLRNN_OK;
+}
+
+/* Device buffer (n reals at offset 0) <- host doubles. Blocking. */
+static clrnn_status write_reals(ocl_state *s, cl_mem buffer, const double *values, size_t n,
+                                const char *name, clrnn_error *err)
+{
+    clrnn_status st = host_scratch(s, n, err);
+    if (st != CLRNN_OK)
+        return st;
+    if (s->real_size == sizeof(double))
+        memcpy(s->host, values, n * sizeof *values);
+    else
+        for (size_t i = 0; i < n; i++)
+            ((float *)s->host)[i] = (float)values[i];
+    cl_int rc = clEnqueueWriteBuffer(s->queue, buffer, CL_TRUE, 0, n * s->real_size, s->host, 0,
+                                     NULL, NULL);
+    if (rc != CL_SUCCESS) {
+        char what[96];
+        snprintf(what, sizeof what, "writing the device buffer '%s'", name);
+        return ocl_fail(err, rc, what);
+    }
+    return CLRNN_OK;
+}
+
+/* Host doubles <- device buffer (n reals at offset 0). Blocking. */
+static clrnn_status read_reals(ocl_state *s, double *values, cl_mem buffer, size_t n,
+                               const char *name, clrnn_error *err)
+{
+    clrnn_status st = host_scratch(s, n, err);
+    if (st != CLRNN_OK)
+        return st;
+    cl_int rc = clEnqueueReadBuffer(s->queue, buffer, CL_TRUE, 0, n * s->real_size, s->host, 0,
+                                    NULL, NULL);
+    if (rc != CL_SUCCESS) {
+        char what[96];
+        snprintf(what, sizeof what, "reading the device buffer '%s'", name);
+        return ocl_fail(err, rc, what);
+    }
+    if (s->real_size == sizeof(double))
+        memcpy(values, s->host, n * sizeof *values);
+    else
+        for (size_t i = 0; i < n; i++)
+            values[i] = ((const float *)s->host)[i];
+    return CLRNN_OK;
+}
+
+static clrnn_status zero_buffer(ocl_state *s, cl_mem buffer, size_t n, const char *name,
+                                clrnn_error *err)
+{
+    static const cl_double zero = 0.0; /* all-zero bits: 0 in float and double */
+    cl_int rc = clEnqueueFillBuffer(s->queue, buffer, &zero, s->real_size, 0, n * s->real_size,
+                                    0, NULL, NULL);
+    if (rc != CL_SUCCESS) {
+        char what[96];
+        snprintf(what, sizeof what, "zeroing the device buffer '%s'", name);
+        return ocl_fail(err, rc, what);
+    }
+    return CLRNN_OK;
+}
+
+/* ---------------------------------------------------- creation and teardown */
+
+static void release(cl_mem *m)
+{
+    if (*m)
+        clReleaseMemObject(*m);
+    *m = NULL;
+}
+
+static void ocl_destroy(clrnn_backend *b)
+{
+    ocl_state *s = b->impl;
+    if (!s)
+        return;
+    if (s->queue)
+        clFinish(s->queue);
+    for (int i = 0; i < 2; i++) {
+        if (s->starts_written[i])
+            clReleaseEvent(s->starts_written[i]);
+        free(s->starts_host[i]);
+    }
+    for (size_t l = 0; l < b->n_layers; l++) {
+        if (s->h)
+            release(&s->h[l]);
+        if (s->y)
+            release(&s->y[l]);
+        if (s->dy)
+            release(&s->dy[l]);
+    }
+    free(s->h);
+    free(s->y);
+    free(s->dy);
+    cl_mem *buffers[] = {&s->x_table, &s->y_table,     &s->starts,      &s->params,
+                         &s->grads,   &s->opt_a,       &s->opt_b,       &s->g,
+                         &s->partial, &s->window_loss, &s->loss_sum,    &s->norm_partial,
+                         &s->clip};
+    for (size_t i = 0; i < sizeof buffers / sizeof buffers[0]; i++)
+        release(buffers[i]);
+    for (int k = 0; k < N_KERNELS; k++)
+        if (s->kernels[k])
+            clReleaseKernel(s->kernels[k]);
+    if (s->program)
+        clReleaseProgram(s->program);
+    if (s->queue)
+        clReleaseCommandQueue(s->queue);
+    if (s->context)
+        clReleaseContext(s->context);
+    free(s->group_size);
+    free(s->host);
+    free(s);
+    b->impl = NULL;
+}
+
+/* The build log, into b->log in full and its first line into the error. */
+static clrnn_status build_failed(clrnn_backend *b, ocl_state *s, cl_int rc, clrnn_error *err)
+{
+    size_t size = 0;
+    clGetProgramBuildInfo(s->program, s->device, CL_PROGRAM_BUILD_LOG, 0, NULL, &size);
+    char *log = malloc(size + 1);
+    if (log) {
+        log[0] = '\0';
+        clGetProgramBuildInfo(s->program, s->device, CL_PROGRAM_BUILD_LOG, size, log, NULL);
+        log[size] = '\0';
+        if (b->log)
+            fprintf(b->log, "OpenCL build log:\n%s\n", log);
+        /* The first line that says something. */
+        char *line = log;
+        while (*line == '\n' || *line == ' ')
+            line++;
+        line[strcspn(line, "\n")] = '\0';
+        clrnn_fail(err, CLRNN_E_DEVICE, "building the OpenCL kernels failed: %s: %.300s",
+                   ocl_status_name(rc), line);
+        free(log);
+    } else
+        ocl_fail(err, rc, "building the OpenCL kernels");
+    return CLRNN_E_DEVICE;
+}
+
+static clrnn_status build_program(clrnn_backend *b, ocl_state *s, clrnn_error *err)
+{
+    const char *sources[N_PROGRAM_FILES];
+    for (size_t i = 0; i < N_PROGRAM_FILES; i++) {
+        sources[i] = clrnn_kernel_source(program_files[i]);
+        if (!sources[i])
+            return clrnn_fail(err, CLRNN_E_DEVICE, "kernel source '%s.cl' is not embedded",
+                              program_files[i]);
+    }
+    cl_int rc;
+    s->program = clCreateProgramWithSource(s->context, N_PROGRAM_FILES, sources, NULL, &rc);
+    if (rc != CL_SUCCESS)
+        return ocl_fail(err, rc, "clCreateProgramWithSource");
+    /* No fast-math options: the parity checks hold these kernels to the CPU
+     * reference's rounding. */
+    const char *options = b->precision == CLRNN_FP64 ? "-DCLRNN_FP64=1" : "-DCLRNN_FP64=0";
+    rc = clBuildProgram(s->program, 1, &s->device, options, NULL, NULL);
+    if (rc != CL_SUCCESS)
+        return build_failed(b, s, rc, err);
+    for (int k = 0; k < N_KERNELS; k++) {
+        s->kernels[k] = clCreateKernel(s->program, kernel_names[k], &rc);
+        if (rc != CL_SUCCESS) {
+            char what[96];
+            snprintf(what, sizeof what, "creating kernel %s", kernel_names[k]);
+            return ocl_fail(err, rc, what);
+        }
+    }
+    return CLRNN_OK;
+}
+
+/* Work-group sizes of forward/backward per layer: one work-item per hidden
+ * unit, as far as the device and the kernels allow. */
+static clrnn_status choose_group_sizes(clrnn_backend *b, ocl_state *s, clrnn_error *err)
+{
+    size_t limit = SIZE_MAX;
+    for (int k = K_FORWARD; k <= K_BACKWARD; k++) {
+        size_t n = 0;
+        cl_int rc = clGetKernelWorkGroupInfo(s->kernels[k], s->device, CL_KERNEL_WORK_GROUP_SIZE,
+                                             sizeof n, &n, NULL);
+        if (rc != CL_SUCCESS)
+            return ocl_fail(err, rc, "clGetKernelWorkGroupInfo");
+        if (n < limit)
+            limit = n;
+    }
+    size_t item_limit[3] = {0};
+    clGetDeviceInfo(s->device, CL_DEVICE_MAX_WORK_ITEM_SIZES, sizeof item_limit, item_limit,
+                    NULL);
+    if (item_limit[0] && item_limit[0] < limit)
+        limit = item_limit[0];
+    for (size_t l = 0; l < b->n_layers; l++) {
+        size_t H = b->layers[l].n_hidden;
+        if (2 * H * s->real_size > s->max_local_mem)
+            return clrnn_fail(err, CLRNN_E_UNSUPPORTED,
+                              "layer %zu: n_hidden %zu needs %zu bytes of local memory, the "
+                              "device has %zu",
+                              l, H, 2 * H * s->real_size, s->max_local_mem);
+        s->group_size[l] = H < limit ? H : limit;
+    }
+    return CLRNN_OK;
+}
+
+static clrnn_status allocate_buffers(clrnn_backend *b, ocl_state *s, clrnn_error *err)
+{
+    const size_t B = b->max_batch, T = b->seq_len, P = b->n_params, L = b->n_layers,
+                 rs = s->real_size;
+    const size_t n_chunks = (B + WINDOWS_PER_CHUNK - 1) / WINDOWS_PER_CHUNK;
+    size_t max_h = 0;
+    for (size_t l = 0; l < L; l++)
+        if (b->layers[l].n_hidden > max_h)
+            max_h = b->layers[l].n_hidden;
+    s->n_slices = (P + PARAMS_PER_SLICE - 1) / PARAMS_PER_SLICE;
+    const cl_mem_flags rw = CL_MEM_READ_WRITE;
+    clrnn_status st = CLRNN_OK;
+    if (st == CLRNN_OK)
+        st = make_buffer(s, &s->starts, B, sizeof(cl_uint), CL_MEM_READ_ONLY, "window starts", err);
+    if (st == CLRNN_OK)
+        st = make_buffer(s, &s->params, P, rs, rw, "parameters", err);
+    if (st == CLRNN_OK)
+        st = make_buffer(s, &s->grads, P, rs, rw, "gradients", err);
+    if (st == CLRNN_OK)
+        st = make_buffer(s, &s->opt_a, P, rs, rw, "optimizer state (velocity or m)", err);
+    if (st == CLRNN_OK)
+        st = make_buffer(s, &s->opt_b, P, rs, rw, "optimizer state (v)", err);
+    if (st == CLRNN_OK)
+        st = make_buffer(s, &s->g, B * T * max_h, rs, rw, "backward scratch g (B,T,H)", err);
+    if (st == CLRNN_OK)
+        st = make_buffer(s, &s->partial, n_chunks * P, rs, rw, "gradient partial sums", err);
+    if (st == CLRNN_OK)
+        st = make_buffer(s, &s->window_loss, B, rs, rw, "window losses", err);
+    if (st == CLRNN_OK)
+        st = make_buffer(s, &s->loss_sum, 2, rs, rw, "loss sum", err);
+    if (st == CLRNN_OK)
+        st = make_buffer(s, &s->norm_partial, s->n_slices, rs, rw, "norm partial sums", err);
+    if (st == CLRNN_OK)
+        st = make_buffer(s, &s->clip, 2, rs, rw, "clipping norm", err);
+    for (size_t l = 0; st == CLRNN_OK && l < L; l++) {
+        char name[64];
+        snprintf(name, sizeof name, "layer %zu hidden states (B,T,H)", l);
+        st = make_buffer(s, &s->h[l], B * T * b->layers[l].n_hidden, rs, rw, name, err);
+        snprintf(name, sizeof name, "layer %zu outputs (B,T,O)", l);
+        if (st == CLRNN_OK)
+            st = make_buffer(s, &s->y[l], B * T * b->layers[l].n_out, rs, rw, name, err);
+        snprintf(name, sizeof name, "layer %zu output gradients (B,T,O)", l);
+        if (st == CLRNN_OK)
+            st = make_buffer(s, &s->dy[l], B * T * b->layers[l].n_out, rs, rw, name, err);
+    }
+    for (int i = 0; st == CLRNN_OK && i < 2; i++)
+        if (!(s->starts_host[i] = malloc(B * sizeof(uint32_t))))
+            st = clrnn_fail(err, CLRNN_E_NOMEM, "out of host memory");
+    if (st == CLRNN_OK)
+        st = zero_buffer(s, s->loss_sum, 2, "loss sum", err);
+    return st;
+}
+
+static clrnn_status open_device(clrnn_backend *b, ocl_state *s, const char *device_spec,
+                                clrnn_error *err)
+{
+    cl_platform_id platform;
+    clrnn_status st = ocl_find_device(device_spec, &platform, &s->device, err);
+    if (st != CLRNN_OK)
+        return st;
+    char platform_name[96], device_name[96];
+    ocl_platform_name(platform, platform_name, sizeof platform_name);
+    ocl_device_name(s->device, device_name, sizeof device_name);
+    if (b->precision == CLRNN_FP64 && !ocl_device_has_fp64(s->device))
+        return clrnn_fail(err, CLRNN_E_UNSUPPORTED,
+                          "--precision fp64: the device '%s' has no cl_khr_fp64 (use fp32)",
+                          device_name);
+    s->real_size = b->precision == CLRNN_FP64 ? sizeof(cl_double) : sizeof(cl_float);
+    cl_ulong local_mem = 0, max_alloc = 0;
+    clGetDeviceInfo(s->device, CL_DEVICE_LOCAL_MEM_SIZE, sizeof local_mem, &local_mem, NULL);
+    clGetDeviceInfo(s->device, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof max_alloc, &max_alloc, NULL);
+    s->max_local_mem = (size_t)local_mem;
+    s->max_alloc = (size_t)max_alloc;
+    snprintf(b->description, sizeof b->description, "OpenCL %s / %s (%s)", platform_name,
+             device_name, b->precision == CLRNN_FP64 ? "fp64" : "fp32");
+
+    cl_int rc;
+    cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)platform, 0};
+    s->context = clCreateContext(props, 1, &s->device, NULL, NULL, &rc);
+    if (rc != CL_SUCCESS)
+        return ocl_fail(err, rc, "clCreateContext");
+    s->queue = clCreateCommandQueue(s->context, s->device, 0, &rc);
+    if (rc != CL_SUCCESS)
+        return ocl_fail(err, rc, "clCreateCommandQueue");
+    return CLRNN_OK;
+}
+
+/* ------------------------------------------------------------- the ops */
+
+static clrnn_status ocl_stage(clrnn_backend *b, const double *x, const double *y, size_t n_rows,
+                              clrnn_error *err)
+{
+    ocl_state *s = b->impl;
+    size_t F = b->layers[0].n_in, K = b->layers[b->n_layers - 1].n_out;
+    release(&s->x_table);
+    release(&s->y_table);
+    clrnn_status st =
+        make_buffer(s, &s->x_table, n_rows * F, s->real_size, CL_MEM_READ_ONLY, "table x", err);
+    if (st == CLRNN_OK)
+        st = make_buffer(s, &s->y_table, n_rows * K, s->real_size, CL_MEM_READ_ONLY, "targets",
+                         err);
+    if (st == CLRNN_OK)
+        st = write_reals(s, s->x_table, x, n_rows * F, "table x", err);
+    if (st == CLRNN_OK)
+        st = write_reals(s, s->y_table, y, n_rows * K, "targets", err);
+    return st;
+}
+
+static clrnn_status ocl_set_params(clrnn_backend *b, const double *params, clrnn_error *err)
+{
+    ocl_state *s = b->impl;
+    clrnn_status st = write_reals(s, s->params, params, b->n_params, "parameters", err);
+    if (st == CLRNN_OK)
+        st = zero_buffer(s, s->opt_a, b->n_params, "optimizer state", err);
+    if (st == CLRNN_OK)
+        st = zero_buffer(s, s->opt_b, b->n_params, "optimizer state", err);
+    return st;
+}
+
+static clrnn_status ocl_get_params(clrnn_backend *b, double *params, clrnn_error *err)
+{
+    ocl_state *s = b->impl;
+    return read_reals(s, params, s->params, b->n_params, "parameters", err);
+}
+
+/* Copies the batch's window starts to the device without waiting: the host
+ * copy lives in one of two slots, reused only once its write has finished. */
+static clrnn_status upload_starts(ocl_state *s, const uint32_t *starts, size_t B,
+                                  clrnn_error *err)
+{
+    int slot = s->starts_slot ^= 1;
+    if (s->starts_written[slot]) {
+        cl_int rc = clWaitForEvents(1, &s->starts_written[slot]);
+        clReleaseEvent(s->starts_written[slot]);
+        s->starts_written[slot] = NULL;
+        if (rc != CL_SUCCESS)
+            return ocl_fail(err, rc, "waiting for the window starts to be written");
+    }
+    memcpy(s->starts_host[slot], starts, B * sizeof *starts);
+    cl_int rc = clEnqueueWriteBuffer(s->queue, s->starts, CL_FALSE, 0, B * sizeof(cl_uint),
+                                     s->starts_host[slot], 0, NULL, &s->starts_written[slot]);
+    return rc == CL_SUCCESS ? CLRNN_OK : ocl_fail(err, rc, "writing the window starts");
+}
+
+static clrnn_status forward_layer(clrnn_backend *b, ocl_state *s, size_t l, size_t B,
+                                  clrnn_error *err)
+{
+    clrnn_layer_shape sh = b->layers[l];
+    kernel_args a = args_for(s, K_FORWARD);
+    arg_mem(&a, s->y[l]);
+    arg_mem(&a, s->h[l]);
+    arg_mem(&a, l == 0 ? s->x_table : s->y[l - 1]);
+    arg_mem(&a, s->starts);
+    arg_mem(&a, s->params);
+    arg_uint(&a, b->layer_offset[l]);
+    arg_uint(&a, l == 0);
+    arg_uint(&a, b->seq_len);
+    arg_uint(&a, sh.n_in);
+    arg_uint(&a, sh.n_hidden);
+    arg_uint(&a, sh.n_out);
+    arg_local(&a, 2 * sh.n_hidden * s->real_size);
+    /* One work-group per window. The layer's block is passed as an offset
+     * into params: a sub-buffer would need an aligned origin. */
+    size_t global = B * s->group_size[l];
+    return launch(s, &a, K_FORWARD, 1, &global, &s->group_size[l], err);
+}
+
+static clrnn_status backward_layer(clrnn_backend *b, ocl_state *s, size_t l, size_t B,
+                                   clrnn_error *err)
+{
+    clrnn_layer_shape sh = b->layers[l];
+    kernel_args a = args_for(s, K_BACKWARD);
+    arg_mem(&a, s->g);
+    arg_mem(&a, l == 0 ? s->g : s->dy[l - 1]); /* layer 0 writes no dx */
+    arg_mem(&a, s->dy[l]);
+    arg_mem(&a, s->h[l]);
+    arg_mem(&a, s->params);
+    arg_uint(&a, b->layer_offset[l]);
+    arg_uint(&a, l > 0);
+    arg_uint(&a, b->seq_len);
+    arg_uint(&a, sh.n_in);
+    arg_uint(&a, sh.n_hidden);
+    arg_uint(&a, sh.n_out);
+    arg_local(&a, 2 * sh.n_hidden * s->real_size);
+    size_t global = B * s->group_size[l];
+    clrnn_status st = launch(s, &a, K_BACKWARD, 1, &global, &s->group_size[l], err);
+    if (st != CLRNN_OK)
+        return st;
+
+    a = args_for(s, K_GRAD_PARTIAL);
+    arg_mem(&a, s->partial);
+    arg_mem(&a, s->g);
+    arg_mem(&a, s->h[l]);
+    arg_mem(&a, s->dy[l]);
+    arg_mem(&a, l == 0 ? s->x_table : s->y[l - 1]);
+    arg_mem(&a, s->starts);
+    arg_uint(&a, l == 0);
+    arg_uint(&a, B);
+    arg_uint(&a, b->seq_len);
+    arg_uint(&a, sh.n_in);
+    arg_uint(&a, sh.n_hidden);
+    arg_uint(&a, sh.n_out);
+    arg_uint(&a, WINDOWS_PER_CHUNK);
+    arg_uint(&a, b->n_params);
+    arg_uint(&a, b->layer_offset[l]);
+    size_t n_layer = clrnn_layer_n_params(sh);
+    size_t local[2] = {64, 1};
+    size_t grid[2] = {round_up(n_layer, local[0]), (B + WINDOWS_PER_CHUNK - 1) / WINDOWS_PER_CHUNK};
+    return launch(s, &a, K_GRAD_PARTIAL, 2, grid, local, err);
+}
+
+static clrnn_status loss_and_gradient_seed(clrnn_backend *b, ocl_state *s, size_t B,
+                                           clrnn_error *err)
+{
+    size_t L = b->n_layers, T = b->seq_len;
+    kernel_args a = args_for(s, K_MSE);
+    arg_mem(&a, s->window_loss);
+    arg_mem(&a, s->dy[L - 1]);
+    arg_mem(&a, s->y[L - 1]);
+    arg_mem(&a, s->y_table);
+    arg_mem(&a, s->starts);
+    arg_uint(&a, B);
+    arg_uint(&a, T);
+    arg_uint(&a, b->layers[L - 1].n_out);
+    arg_uint(&a, b->loss_steps == CLRNN_LOSS_LAST ? T - 1 : 0);
+    clrnn_status st = launch_1d(s, &a, K_MSE, B, err);
+    if (st != CLRNN_OK)
+        return st;
+    a = args_for(s, K_LOSS_ACC);
+    arg_mem(&a, s->loss_sum);
+    arg_mem(&a, s->window_loss);
+    arg_uint(&a, B);
+    size_t one = 1;
+    return launch(s, &a, K_LOSS_ACC, 1, &one, &one, err);
+}
+
+static clrnn_status ocl_run_batch(clrnn_backend *b, const uint32_t *starts, size_t B,
+                                  int with_gradients, clrnn_error *err)
+{
+    ocl_state *s = b->impl;
+    size_t L = b->n_layers;
+    clrnn_status st = upload_starts(s, starts, B, err);
+    for (size_t l = 0; st == CLRNN_OK && l < L; l++)
+        st = forward_layer(b, s, l, B, err);
+    if (st == CLRNN_OK)
+        st = loss_and_gradient_seed(b, s, B, err);
+    if (st != CLRNN_OK || !with_gradients)
+        return st;
+    for (size_t l = L; st == CLRNN_OK && l-- > 0;)
+        st = backward_layer(b, s, l, B, err);
+    if (st != CLRNN_OK)
+        return st;
+    kernel_args a = args_for(s, K_GRAD_FINISH);
+    arg_mem(&a, s->grads);
+    arg_mem(&a, s->partial);
+    arg_uint(&a, (B + WINDOWS_PER_CHUNK - 1) / WINDOWS_PER_CHUNK);
+    arg_uint(&a, b->n_params);
+    arg_uint(&a, B);
+    st = launch_1d(s, &a, K_GRAD_FINISH, b->n_params, err);
+    if (st == CLRNN_OK) {
+        cl_int rc = clFlush(s->queue); /* let the device start while the host goes on */
+        if (rc != CL_SUCCESS)
+            st = ocl_fail(err, rc, "clFlush");
+    }
+    return st;
+}
+
+/* Scales the gradient to a global L2 norm of at most max_norm, all on the
+ * device (mirrors clip_grad_norm_cpu). */
+static clrnn_status clip_gradient(clrnn_backend *b, ocl_state *s, double max_norm,
+                                  clrnn_error *err)
+{
+    size_t P = b->n_params;
+    kernel_args a = args_for(s, K_SUMSQ);
+    arg_mem(&a, s->norm_partial);
+    arg_mem(&a, s->grads);
+    arg_uint(&a, P);
+    arg_uint(&a, PARAMS_PER_SLICE);
+    clrnn_status st = launch(s, &a, K_SUMSQ, 1, &s->n_slices, NULL, err);
+    if (st != CLRNN_OK)
+        return st;
+    a = args_for(s, K_CLIP_SCALE);
+    arg_mem(&a, s->clip);
+    arg_mem(&a, s->norm_partial);
+    arg_uint(&a, s->n_slices);
+    arg_real(&a, max_norm);
+    size_t one = 1;
+    st = launch(s, &a, K_CLIP_SCALE, 1, &one, &one, err);
+    if (st != CLRNN_OK)
+        return st;
+    a = args_for(s, K_SCALE_GRADS);
+    arg_mem(&a, s->grads);
+    arg_mem(&a, s->clip);
+    arg_uint(&a, P);
+    return launch_1d(s, &a, K_SCALE_GRADS, P, err);
+}
+
+static clrnn_status ocl_update(clrnn_backend *b, const clrnn_optimizer *opt, long step,
+                               clrnn_error *err)
+{
+    ocl_state *s = b->impl;
+    size_t P = b->n_params;
+    if (opt->clip_norm > 0) {
+        clrnn_status st = clip_gradient(b, s, opt->clip_norm, err);
+        if (st != CLRNN_OK)
+            return st;
+    }
+    kernel_args a;
+    int which = opt->kind == CLRNN_ADAM ? K_ADAM : K_SGD;
+    a = args_for(s, which);
+    arg_mem(&a, s->params);
+    arg_mem(&a, s->opt_a);
+    if (which == K_ADAM)
+        arg_mem(&a, s->opt_b);
+    arg_mem(&a, s->grads);
+    arg_uint(&a, P);
+    arg_real(&a, opt->lr);
+    if (which == K_ADAM) {
+        arg_real(&a, opt->beta1);
+        arg_real(&a, opt->beta2);
+        arg_real(&a, opt->eps);
+        arg_real(&a, opt->weight_decay);
+        arg_real(&a, 1.0 - pow(opt->beta1, (double)step));
+        arg_real(&a, 1.0 - pow(opt->beta2, (double)step));
+    } else
+        arg_real(&a, opt->momentum);
+    return launch_1d(s, &a, which, P, err);
+}
+
+static clrnn_status ocl_get_grads(clrnn_backend *b, double *grads, clrnn_error *err)
+{
+    ocl_state *s = b->impl;
+    return read_reals(s, grads, s->grads, b->n_params, "gradients", err);
+}
+
+static clrnn_status ocl_get_outputs(clrnn_backend *b, size_t layer, double *y, clrnn_error *err)
+{
+    ocl_state *s = b->impl;
+    size_t n = b->last_batch * b->seq_len * b->layers[layer].n_out;
+    return read_reals(s, y, s->y[layer], n, "layer outputs", err);
+}
+
+static clrnn_status ocl_get_hidden(clrnn_backend *b, size_t layer, double *h, clrnn_error *err)
+{
+    ocl_state *s = b->impl;
+    size_t n = b->last_batch * b->seq_len * b->layers[layer].n_hidden;
+    return read_reals(s, h, s->h[layer], n, "hidden states", err);
+}
+
+static clrnn_status ocl_get_window_losses(clrnn_backend *b, double *losses, clrnn_error *err)
+{
+    ocl_state *s = b->impl;
+    return read_reals(s, losses, s->window_loss, b->last_batch, "window losses", err);
+}
+
+static clrnn_status ocl_take_loss_sum(clrnn_backend *b, double *sum, clrnn_error *err)
+{
+    ocl_state *s = b->impl;
+    double acc[2] = {0, 0};
+    clrnn_status st = read_reals(s, acc, s->loss_sum, 2, "loss sum", err);
+    if (st == CLRNN_OK)
+        st = zero_buffer(s, s->loss_sum, 2, "loss sum", err);
+    *sum = acc[0];
+    return st;
+}
+
+static clrnn_status ocl_get_opt_state(clrnn_backend *b, double *a, double *b_state,
+                                      clrnn_error *err)
+{
+    ocl_state *s = b->impl;
+    clrnn_status st = read_reals(s, a, s->opt_a, b->n_params, "optimizer state", err);
+    if (st == CLRNN_OK)
+        st = read_reals(s, b_state, s->opt_b, b->n_params, "optimizer state", err);
+    return st;
+}
+
+static clrnn_status ocl_set_opt_state(clrnn_backend *b, const double *a, const double *b_state,
+                                      clrnn_error *err)
+{
+    ocl_state *s = b->impl;
+    clrnn_status st = write_reals(s, s->opt_a, a, b->n_params, "optimizer state", err);
+    if (st == CLRNN_OK)
+        st = write_reals(s, s->opt_b, b_state, b->n_params, "optimizer state", err);
+    return st;
+}
+
+static const backend_ops ocl_ops = {
+    .destroy = ocl_destroy,
+    .stage = ocl_stage,
+    .set_params = ocl_set_params,
+    .get_params = ocl_get_params,
+    .run_batch = ocl_run_batch,
+    .update = ocl_update,
+    .get_grads = ocl_get_grads,
+    .get_outputs = ocl_get_outputs,
+    .get_hidden = ocl_get_hidden,
+    .get_window_losses = ocl_get_window_losses,
+    .take_loss_sum = ocl_take_loss_sum,
+    .get_opt_state = ocl_get_opt_state,
+    .set_opt_state = ocl_set_opt_state,
+};
 
 clrnn_status backend_opencl_init(clrnn_backend *b, const char *device, clrnn_error *err)
 {
-    return clrnn_fail(err, CLRNN_E_UNSUPPORTED, "the OpenCL backend is not built yet");
-}
-
-clrnn_status clrnn_list_devices(FILE *out, clrnn_error *err)
-{
-    return clrnn_fail(err, CLRNN_E_UNSUPPORTED, "the OpenCL backend is not built yet");
+    if (b->n_params > UINT32_MAX || b->max_batch * b->seq_len > UINT32_MAX / 4)
+        return clrnn_fail(err, CLRNN_E_INPUT, "the model or the batch is too large for OpenCL");
+    ocl_state *s = calloc(1, sizeof *s);
+    if (!s)
+        return clrnn_fail(err, CLRNN_E_NOMEM, "out of memory creating the OpenCL backend");
+    b->impl = s;
+    b->ops = &ocl_ops;
+    s->group_size = calloc(b->n_layers, sizeof *s->group_size);
+    s->h = calloc(b->n_layers, sizeof *s->h);
+    s->y = calloc(b->n_layers, sizeof *s->y);
+    s->dy = calloc(b->n_layers, sizeof *s->dy);
+    clrnn_status st = CLRNN_OK;
+    if (!s->group_size || !s->h || !s->y || !s->dy)
+        st = clrnn_fail(err, CLRNN_E_NOMEM, "out of memory creating the OpenCL backend");
+    if (st == CLRNN_OK)
+        st = open_device(b, s, device, err);
+    if (st == CLRNN_OK)
+        st = build_program(b, s, err);
+    if (st == CLRNN_OK)
+        st = choose_group_sizes(b, s, err);
+    if (st == CLRNN_OK)
+        st = allocate_buffers(b, s, err);
+    if (st != CLRNN_OK) {
+        ocl_destroy(b);
+        b->ops = NULL;
+    }
+    return st;
 }

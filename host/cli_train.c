@@ -162,7 +162,7 @@ static void defaults(train_options *o)
     o->hidden = 16;
     o->train.epochs = 20;
     o->train.batch = 32;
-    o->train.optimizer = (clrnn_optimizer){CLRNN_SGD, 0.01, 0.9, 0.9, 0.999, 1e-8, 0.0};
+    o->train.optimizer = (clrnn_optimizer){CLRNN_SGD, 0.01, 0.9, 0.9, 0.999, 1e-8, 0.0, 0.0};
     o->train.shuffle = 1;
     o->backend.device = "auto";
     o->backend.precision = CLRNN_FP32;

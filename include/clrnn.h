@@ -239,6 +239,9 @@ typedef struct clrnn_optimizer {
     double momentum;           /* SGD */
     double beta1, beta2, eps;  /* Adam */
     double weight_decay;       /* decoupled (AdamW-style); 0 for none */
+    double clip_norm;          /* > 0: scale the gradient to at most this global
+                                  L2 norm before the step (computed where the
+                                  gradient lives: on the device for OpenCL) */
 } clrnn_optimizer;
 
 /* Which steps of a window the loss covers. */
@@ -267,6 +270,7 @@ void clrnn_backend_free(clrnn_backend *backend);
 const char *clrnn_backend_describe(const clrnn_backend *backend);
 int clrnn_backend_is_opencl(const clrnn_backend *backend);
 size_t clrnn_backend_n_layers(const clrnn_backend *backend);
+size_t clrnn_backend_n_params(const clrnn_backend *backend);
 
 /* Copies the table to the device once: x (R, F) with F = layer 0's n_in,
  * y (R, K) with K = the last layer's n_out. */
@@ -304,6 +308,13 @@ clrnn_status clrnn_backend_get_window_losses(clrnn_backend *backend, double *los
                                              clrnn_error *err);
 /* Sum of window losses since the last call, then the accumulator is zeroed. */
 clrnn_status clrnn_backend_take_loss_sum(clrnn_backend *backend, double *sum, clrnn_error *err);
+
+/* Optimizer state for checkpoints: a and b (P each) hold the SGD velocity
+ * (b unused, zeros) or Adam's m and v; step is the number of updates made. */
+clrnn_status clrnn_backend_get_optimizer_state(clrnn_backend *backend, double *a, double *b,
+                                               long *step, clrnn_error *err);
+clrnn_status clrnn_backend_set_optimizer_state(clrnn_backend *backend, const double *a,
+                                               const double *b, long step, clrnn_error *err);
 
 /* Lists OpenCL platforms and devices with their key limits. */
 clrnn_status clrnn_list_devices(FILE *out, clrnn_error *err);

@@ -1,0 +1,410 @@
+/*
+ * clrnn parity: runs the same batch (and optionally N training steps) on an
+ * OpenCL device and on the CPU reference and compares every number: per
+ * layer the hidden states and outputs, the window losses and the loss sum,
+ * per layer and parameter tensor the gradients, and after the steps the
+ * parameters. Exits 1 when any comparison is past its tolerance.
+ *
+ * A tensor's error is max_i |ocl_i - ref_i| / max(max_i |ref_i|, floor):
+ * relative to the tensor's scale, so that an element that is the small
+ * difference of large terms (summed in another order on the device) is
+ * judged against the terms, not against itself. The largest elementwise
+ * relative error is printed beside it for information.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "cli_args.h"
+#include "clrnn.h"
+
+#define MAX_LAYERS 8
+
+typedef struct parity_options {
+    clrnn_layer_shape layers[MAX_LAYERS];
+    size_t n_layers;
+    size_t batch, seq_len, rows, steps;
+    uint32_t seed;
+    const char *device;
+    clrnn_precision precision;
+    clrnn_optimizer optimizer;
+    clrnn_loss_steps loss_steps;
+    double tolerance, step_tolerance, floor;
+    int quiet;
+} parity_options;
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: clrnn parity [options]\n"
+            "\n"
+            "Runs one batch of random windows over a random table on an OpenCL device and on\n"
+            "the CPU reference (fp64), compares every tensor (hidden states, outputs, window\n"
+            "losses, loss sum, gradients), then trains --steps steps on both and compares the\n"
+            "parameters. Prints each tensor's max difference; exits 1 past tolerance.\n"
+            "\n"
+            "options:\n"
+            "  --layers I:H:O[,...]  the stack (default 3:16:1)\n"
+            "  --batch B             windows in the batch (64)\n"
+            "  --seq-len T           steps per window (7)\n"
+            "  --rows R              rows of the random table (B + T + 16)\n"
+            "  --precision P         fp32 (default) or fp64\n"
+            "  --device D            opencl (the automatic choice) or opencl:P.D\n"
+            "  --steps N             training steps to compare after the batch (0)\n"
+            "  --optimizer O         sgd (default) or adam\n"
+            "  --lr X                learning rate (0.01)\n"
+            "  --momentum X          SGD momentum (0.9)\n"
+            "  --clip-norm X         clip the gradient's global norm (off)\n"
+            "  --loss-on S           all (default) or last: the steps the loss covers\n"
+            "  --seed S              generator seed for weights, data and windows (1)\n"
+            "  --tolerance X         relative tolerance of one batch (fp64 1e-12, fp32 1e-5)\n"
+            "  --step-tolerance X    of the parameters after the steps (fp64 1e-10, fp32 1e-4)\n"
+            "  --quiet               print only the summary line\n");
+}
+
+static int parse(parity_options *o, int argc, char **argv)
+{
+    static const char *const precisions[] = {"fp32", "fp64", NULL};
+    static const char *const optimizers[] = {"sgd", "adam", NULL};
+    static const char *const loss_on[] = {"all", "last", NULL};
+    memset(o, 0, sizeof *o);
+    o->layers[0] = (clrnn_layer_shape){3, 16, 1};
+    o->n_layers = 1;
+    o->batch = 64;
+    o->seq_len = 7;
+    o->seed = 1;
+    o->device = "opencl";
+    o->optimizer = (clrnn_optimizer){CLRNN_SGD, 0.01, 0.9, 0.9, 0.999, 1e-8, 0.0, 0.0};
+    o->tolerance = o->step_tolerance = -1;
+    cli_args a;
+    cli_args_init(&a, "clrnn parity", argc, argv);
+    while (cli_next(&a)) {
+        const char *v;
+        int ok = 1, choice;
+        if (cli_is(&a, "--help") || cli_is(&a, "-h")) {
+            usage(stdout);
+            exit(0);
+        }
+        if (cli_is(&a, "--quiet")) {
+            o->quiet = 1;
+            continue;
+        }
+        if (!(v = cli_value(&a)))
+            return 0;
+        if (cli_is(&a, "--layers")) {
+            clrnn_error err;
+            o->n_layers = MAX_LAYERS;
+            if (clrnn_parse_layers(v, o->layers, &o->n_layers, &err) != CLRNN_OK)
+                return !cli_error(a.command, &err);
+        } else if (cli_is(&a, "--batch"))
+            ok = cli_parse_size(&a, v, 1, 1 << 20, &o->batch);
+        else if (cli_is(&a, "--seq-len"))
+            ok = cli_parse_size(&a, v, 1, 100000, &o->seq_len);
+        else if (cli_is(&a, "--rows"))
+            ok = cli_parse_size(&a, v, 1, (size_t)1 << 28, &o->rows);
+        else if (cli_is(&a, "--steps"))
+            ok = cli_parse_size(&a, v, 0, 1000000, &o->steps);
+        else if (cli_is(&a, "--seed"))
+            ok = cli_parse_u32(&a, v, &o->seed);
+        else if (cli_is(&a, "--device"))
+            o->device = v;
+        else if (cli_is(&a, "--precision") && (ok = cli_parse_choice(&a, v, precisions, &choice)))
+            o->precision = (clrnn_precision)choice;
+        else if (cli_is(&a, "--optimizer") && (ok = cli_parse_choice(&a, v, optimizers, &choice)))
+            o->optimizer.kind = (clrnn_optimizer_kind)choice;
+        else if (cli_is(&a, "--loss-on") && (ok = cli_parse_choice(&a, v, loss_on, &choice)))
+            o->loss_steps = (clrnn_loss_steps)choice;
+        else if (cli_is(&a, "--lr"))
+            ok = cli_parse_double(&a, v, 1e-300, 1e3, &o->optimizer.lr);
+        else if (cli_is(&a, "--momentum"))
+            ok = cli_parse_double(&a, v, 0.0, 0.999999, &o->optimizer.momentum);
+        else if (cli_is(&a, "--clip-norm"))
+            ok = cli_parse_double(&a, v, 1e-300, 1e300, &o->optimizer.clip_norm);
+        else if (cli_is(&a, "--tolerance"))
+            ok = cli_parse_double(&a, v, 0.0, 1.0, &o->tolerance);
+        else if (cli_is(&a, "--step-tolerance"))
+            ok = cli_parse_double(&a, v, 0.0, 1.0, &o->step_tolerance);
+        else if (!cli_is(&a, "--precision") && !cli_is(&a, "--optimizer") &&
+                 !cli_is(&a, "--loss-on"))
+            return !cli_unknown(&a);
+        if (!ok)
+            return 0;
+    }
+    if (strcmp(o->device, "opencl") != 0 && strncmp(o->device, "opencl:", 7) != 0) {
+        fprintf(stderr, "clrnn parity: --device '%s': expected opencl or opencl:P.D\n",
+                o->device);
+        return 0;
+    }
+    if (o->rows == 0)
+        o->rows = o->batch + o->seq_len + 16;
+    if (o->rows < o->seq_len) {
+        fprintf(stderr, "clrnn parity: --rows %zu is fewer than one window of %zu\n", o->rows,
+                o->seq_len);
+        return 0;
+    }
+    int fp64 = o->precision == CLRNN_FP64;
+    if (o->tolerance < 0)
+        o->tolerance = fp64 ? 1e-12 : 1e-5;
+    if (o->step_tolerance < 0)
+        o->step_tolerance = fp64 ? 1e-10 : 1e-4;
+    o->floor = fp64 ? 1e-14 : 1e-7;
+    return 1;
+}
+
+typedef struct tally {
+    const parity_options *o;
+    int compared, failed;
+    double worst;
+} tally;
+
+/* Compares one tensor, prints its line, counts a failure. */
+static void compare(tally *t, const char *name, const double *ocl, const double *ref, size_t n,
+                    double tolerance)
+{
+    double max_diff = 0, max_ref = 0, max_elem_rel = 0;
+    int finite = 1;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs(ocl[i] - ref[i]);
+        if (!isfinite(ocl[i]) || !isfinite(ref[i]))
+            finite = 0;
+        if (d > max_diff)
+            max_diff = d;
+        if (fabs(ref[i]) > max_ref)
+            max_ref = fabs(ref[i]);
+        if (d > 0 && d / fmax(fabs(ref[i]), t->o->floor) > max_elem_rel)
+            max_elem_rel = d / fmax(fabs(ref[i]), t->o->floor);
+    }
+    double rel = max_diff / fmax(max_ref, t->o->floor);
+    int ok = finite && rel <= tolerance;
+    t->compared++;
+    t->failed += !ok;
+    if (finite && rel > t->worst)
+        t->worst = rel;
+    if (!t->o->quiet || !ok)
+        printf("  %-28s %8zu  %10.3e  %10.3e  %10.3e  %10.3e  %-8.1e %s\n", name, n, max_diff,
+               max_ref, rel, max_elem_rel, tolerance, ok ? "OK" : "NOT OK");
+}
+
+static void header(const tally *t, const char *title)
+{
+    if (t->o->quiet)
+        return;
+    printf("%s\n  %-28s %8s  %10s  %10s  %10s  %10s  %-8s\n", title, "tensor", "values",
+           "max|diff|", "max|ref|", "rel", "elem rel", "limit");
+}
+
+/* The random problem: a table of R rows and the batch's window starts. */
+typedef struct problem {
+    double *x, *y; /* (R,F), (R,K) */
+    uint32_t *starts; /* (B) */
+} problem;
+
+static int make_problem(problem *p, const parity_options *o, clrnn_rng *rng)
+{
+    size_t F = o->layers[0].n_in, K = o->layers[o->n_layers - 1].n_out;
+    p->x = malloc(o->rows * F * sizeof *p->x);
+    p->y = malloc(o->rows * K * sizeof *p->y);
+    p->starts = malloc(o->batch * sizeof *p->starts);
+    if (!p->x || !p->y || !p->starts)
+        return 0;
+    for (size_t i = 0; i < o->rows * F; i++)
+        p->x[i] = 2 * clrnn_rng_uniform(rng) - 1;
+    for (size_t i = 0; i < o->rows * K; i++)
+        p->y[i] = 2 * clrnn_rng_uniform(rng) - 1;
+    /* Windows in a scrambled order, so that the device really follows starts. */
+    uint32_t n_starts = (uint32_t)(o->rows - o->seq_len + 1);
+    for (size_t b = 0; b < o->batch; b++)
+        p->starts[b] = clrnn_rng_below(rng, n_starts);
+    return 1;
+}
+
+static clrnn_status make_backends(clrnn_backend **ocl, clrnn_backend **cpu,
+                                  const clrnn_model *model, const parity_options *o,
+                                  const problem *p, clrnn_error *err)
+{
+    clrnn_backend_config cfg = {o->device, o->precision, o->seq_len, o->batch, o->loss_steps,
+                                NULL};
+    clrnn_status st = clrnn_backend_create(ocl, model, &cfg, err);
+    cfg.device = "cpu";
+    cfg.precision = CLRNN_FP64;
+    if (st == CLRNN_OK)
+        st = clrnn_backend_create(cpu, model, &cfg, err);
+    if (st == CLRNN_OK)
+        st = clrnn_backend_stage(*ocl, p->x, p->y, o->rows, err);
+    if (st == CLRNN_OK)
+        st = clrnn_backend_stage(*cpu, p->x, p->y, o->rows, err);
+    return st;
+}
+
+/* Compares one batch: activations, losses, gradients. */
+static clrnn_status compare_batch(tally *t, clrnn_backend *ocl, clrnn_backend *cpu,
+                                  const clrnn_model *model, double *a, double *r,
+                                  clrnn_error *err)
+{
+    const parity_options *o = t->o;
+    size_t B = o->batch, T = o->seq_len;
+    char name[64];
+    clrnn_status st = CLRNN_OK;
+    header(t, "one batch: forward, loss, backward");
+    for (size_t l = 0; st == CLRNN_OK && l < o->n_layers; l++) {
+        size_t n = B * T * o->layers[l].n_hidden;
+        st = clrnn_backend_get_hidden(ocl, l, a, err);
+        if (st == CLRNN_OK)
+            st = clrnn_backend_get_hidden(cpu, l, r, err);
+        snprintf(name, sizeof name, "layer %zu h (B,T,H)", l);
+        if (st == CLRNN_OK)
+            compare(t, name, a, r, n, o->tolerance);
+        n = B * T * o->layers[l].n_out;
+        if (st == CLRNN_OK)
+            st = clrnn_backend_get_outputs(ocl, l, a, err);
+        if (st == CLRNN_OK)
+            st = clrnn_backend_get_outputs(cpu, l, r, err);
+        snprintf(name, sizeof name, "layer %zu y (B,T,O)", l);
+        if (st == CLRNN_OK)
+            compare(t, name, a, r, n, o->tolerance);
+    }
+    if (st == CLRNN_OK)
+        st = clrnn_backend_get_window_losses(ocl, a, err);
+    if (st == CLRNN_OK)
+        st = clrnn_backend_get_window_losses(cpu, r, err);
+    if (st == CLRNN_OK)
+        compare(t, "window losses (B)", a, r, B, o->tolerance);
+    if (st == CLRNN_OK)
+        st = clrnn_backend_take_loss_sum(ocl, a, err);
+    if (st == CLRNN_OK)
+        st = clrnn_backend_take_loss_sum(cpu, r, err);
+    if (st == CLRNN_OK)
+        compare(t, "loss sum", a, r, 1, o->tolerance);
+    if (st == CLRNN_OK)
+        st = clrnn_backend_get_grads(ocl, a, err);
+    if (st == CLRNN_OK)
+        st = clrnn_backend_get_grads(cpu, r, err);
+    for (size_t l = 0; st == CLRNN_OK && l < o->n_layers; l++)
+        for (int w = 0; w < CLRNN_N_PARAMS_PER_LAYER; w++) {
+            size_t at = clrnn_model_param_offset(model, l, (clrnn_param)w);
+            snprintf(name, sizeof name, "layer %zu d%s", l, clrnn_param_name((clrnn_param)w));
+            compare(t, name, a + at, r + at, clrnn_model_param_count(model, l, (clrnn_param)w),
+                    o->tolerance);
+        }
+    return st;
+}
+
+/* Trains o->steps steps on both (each on a new random batch) and compares
+ * the parameters. */
+static clrnn_status compare_steps(tally *t, clrnn_backend *ocl, clrnn_backend *cpu,
+                                  const clrnn_model *model, const problem *p, clrnn_rng *rng,
+                                  double *a, double *r, clrnn_error *err)
+{
+    const parity_options *o = t->o;
+    clrnn_status st = CLRNN_OK;
+    uint32_t n_starts = (uint32_t)(o->rows - o->seq_len + 1);
+    for (size_t step = 0; st == CLRNN_OK && step < o->steps; step++) {
+        if (step > 0) {
+            for (size_t b = 0; b < o->batch; b++)
+                p->starts[b] = clrnn_rng_below(rng, n_starts);
+            st = clrnn_backend_gradients(ocl, p->starts, o->batch, err);
+            if (st == CLRNN_OK)
+                st = clrnn_backend_gradients(cpu, p->starts, o->batch, err);
+        }
+        if (st == CLRNN_OK)
+            st = clrnn_backend_update(ocl, &o->optimizer, err);
+        if (st == CLRNN_OK)
+            st = clrnn_backend_update(cpu, &o->optimizer, err);
+    }
+    if (st != CLRNN_OK || o->steps == 0)
+        return st;
+    char title[128];
+    snprintf(title, sizeof title, "parameters after %zu %s steps", o->steps,
+             o->optimizer.kind == CLRNN_ADAM ? "Adam" : "SGD");
+    header(t, title);
+    st = clrnn_backend_get_params(ocl, a, err);
+    if (st == CLRNN_OK)
+        st = clrnn_backend_get_params(cpu, r, err);
+    char name[64];
+    for (size_t l = 0; st == CLRNN_OK && l < o->n_layers; l++)
+        for (int w = 0; w < CLRNN_N_PARAMS_PER_LAYER; w++) {
+            size_t at = clrnn_model_param_offset(model, l, (clrnn_param)w);
+            snprintf(name, sizeof name, "layer %zu %s", l, clrnn_param_name((clrnn_param)w));
+            compare(t, name, a + at, r + at, clrnn_model_param_count(model, l, (clrnn_param)w),
+                    o->step_tolerance);
+        }
+    return st;
+}
+
+static void describe(const parity_options *o, char *out, size_t size)
+{
+    size_t n = 0;
+    for (size_t l = 0; l < o->n_layers && n < size; l++)
+        n += (size_t)snprintf(out + n, size - n, "%s%zu:%zu:%zu", l ? "," : "", o->layers[l].n_in,
+                              o->layers[l].n_hidden, o->layers[l].n_out);
+}
+
+int cli_parity(int argc, char **argv)
+{
+    parity_options o;
+    if (!parse(&o, argc, argv))
+        return 2;
+    clrnn_error err;
+    clrnn_model *model = NULL;
+    clrnn_backend *ocl = NULL, *cpu = NULL;
+    problem p = {0};
+    double *a = NULL, *r = NULL;
+    clrnn_rng rng;
+    clrnn_rng_seed(&rng, o.seed);
+    clrnn_status st = clrnn_model_create(&model, o.layers, o.n_layers, &err);
+    size_t biggest = 1;
+    if (st == CLRNN_OK) {
+        clrnn_model_init_uniform(model, &rng);
+        biggest = clrnn_model_n_params(model);
+        for (size_t l = 0; l < o.n_layers; l++) {
+            size_t widest = o.layers[l].n_hidden > o.layers[l].n_out ? o.layers[l].n_hidden
+                                                                     : o.layers[l].n_out;
+            if (o.batch * o.seq_len * widest > biggest)
+                biggest = o.batch * o.seq_len * widest;
+        }
+        a = malloc(biggest * sizeof *a);
+        r = malloc(biggest * sizeof *r);
+        if (!a || !r || !make_problem(&p, &o, &rng))
+            st = CLRNN_E_NOMEM;
+        if (st != CLRNN_OK)
+            snprintf(err.message, sizeof err.message, "out of memory");
+    }
+    if (st == CLRNN_OK)
+        st = make_backends(&ocl, &cpu, model, &o, &p, &err);
+    if (st == CLRNN_OK)
+        st = clrnn_backend_gradients(ocl, p.starts, o.batch, &err);
+    if (st == CLRNN_OK)
+        st = clrnn_backend_gradients(cpu, p.starts, o.batch, &err);
+    tally t = {&o, 0, 0, 0.0};
+    char shape[256];
+    describe(&o, shape, sizeof shape);
+    if (st == CLRNN_OK && !o.quiet)
+        printf("parity: %s vs %s; layers %s, batch %zu, seq-len %zu, loss on %s steps\n",
+               clrnn_backend_describe(ocl), clrnn_backend_describe(cpu), shape, o.batch,
+               o.seq_len, o.loss_steps == CLRNN_LOSS_LAST ? "last" : "all");
+    if (st == CLRNN_OK)
+        st = compare_batch(&t, ocl, cpu, model, a, r, &err);
+    if (st == CLRNN_OK)
+        st = compare_steps(&t, ocl, cpu, model, &p, &rng, a, r, &err);
+    int code;
+    if (st != CLRNN_OK)
+        code = cli_error("clrnn parity", &err);
+    else {
+        printf("parity %s: %s %s B=%zu T=%zu steps=%zu: %d tensors compared, %d past tolerance, "
+               "worst relative error %.3e\n",
+               t.failed ? "FAILED" : "OK", o.precision == CLRNN_FP64 ? "fp64" : "fp32", shape,
+               o.batch, o.seq_len, o.steps, t.compared, t.failed, t.worst);
+        code = t.failed ? 1 : 0;
+    }
+    clrnn_backend_free(ocl);
+    clrnn_backend_free(cpu);
+    clrnn_model_free(model);
+    free(p.x);
+    free(p.y);
+    free(p.starts);
+    free(a);
+    free(r);
+    return code;
+}

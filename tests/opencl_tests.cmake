@@ -1,0 +1,63 @@
+# The OpenCL backend against the CPU reference. Labels:
+#   parity    every tensor of a batch, and the parameters after 20 training
+#             steps, on shapes that are not multiples of any work-group size
+#   oclgrind  the kernels under Oclgrind's race and memory checks
+# Outside CI a machine without an OpenCL device skips these (code 77); in
+# CI (CI set) that is a failure.
+set(OPENCL_EXPECT ${CMAKE_CURRENT_SOURCE_DIR}/opencl_expect.sh)
+
+# The parity grid: B in {1,3,64,257}, T in {1,2,7,33}, n_in in {1,3,5},
+# n_hidden in {1,4,17,64,129}, stacks of 1 to 3 layers: a covering subset,
+# each shape in fp32 and fp64, each with 20 training steps after the batch.
+set(PARITY_GRID
+    "tiny|--layers 1:1:1 --batch 1 --seq-len 1"
+    "small|--layers 3:4:1 --batch 3 --seq-len 2"
+    "medium|--layers 5:17:2 --batch 64 --seq-len 7"
+    "long|--layers 1:64:1 --batch 257 --seq-len 33"
+    "wide|--layers 3:129:1 --batch 64 --seq-len 7"
+    "two_layers|--layers 3:17:3,3:4:1 --batch 257 --seq-len 2"
+    "three_layers|--layers 5:4:2,2:64:3,3:1:1 --batch 3 --seq-len 33"
+    "wide_stack|--layers 1:129:4,4:17:1 --batch 1 --seq-len 7"
+    "narrow_wide|--layers 3:1:2,2:129:5 --batch 64 --seq-len 1"
+    "loss_last|--layers 3:17:2,2:4:1 --batch 64 --seq-len 7 --loss-on last"
+    "adam_clip|--layers 5:64:2 --batch 257 --seq-len 7 --optimizer adam --lr 0.003 --clip-norm 0.05"
+    "sgd_clip|--layers 3:4:1,1:17:1 --batch 3 --seq-len 33 --clip-norm 0.01 --momentum 0.5")
+foreach(entry ${PARITY_GRID})
+  string(REPLACE "|" ";" parts "${entry}")
+  list(GET parts 0 name)
+  list(GET parts 1 flags)
+  separate_arguments(flags UNIX_COMMAND "${flags}")
+  foreach(precision fp32 fp64)
+    add_test(NAME parity_opencl_${name}_${precision}
+             COMMAND ${OPENCL_EXPECT} $<TARGET_FILE:clrnn> parity --device opencl
+                     --precision ${precision} --steps 20 ${flags})
+    set_tests_properties(parity_opencl_${name}_${precision} PROPERTIES
+                         LABELS parity SKIP_RETURN_CODE 77 TIMEOUT 300)
+  endforeach()
+endforeach()
+
+# Determinism (bitwise equal runs), device choice, errors, optimizer state.
+clrnn_add_test(test_opencl LABEL parity SOURCES test_opencl.c)
+# The notebook's toy run on the device in fp64 matches its printed numbers.
+clrnn_add_test(test_reproduce_opencl LABEL parity SOURCES test_reproduce.c
+               ARGS opencl TIMEOUT 300)
+
+# Every kernel under Oclgrind on small shapes (it interprets: slow).
+set(OCLGRIND_CHECK ${CMAKE_CURRENT_SOURCE_DIR}/oclgrind_check.sh)
+set(OCLGRIND_GRID
+    "one_layer|--layers 3:5:2 --batch 3 --seq-len 4 --optimizer adam --clip-norm 0.1"
+    "stack|--layers 2:3:2,2:7:1 --batch 5 --seq-len 3 --loss-on last"
+    "single|--layers 1:1:1 --batch 1 --seq-len 1")
+foreach(entry ${OCLGRIND_GRID})
+  string(REPLACE "|" ";" parts "${entry}")
+  list(GET parts 0 name)
+  list(GET parts 1 flags)
+  separate_arguments(flags UNIX_COMMAND "${flags}")
+  foreach(precision fp32 fp64)
+    add_test(NAME oclgrind_${name}_${precision}
+             COMMAND ${OCLGRIND_CHECK} $<TARGET_FILE:clrnn> parity --device opencl
+                     --precision ${precision} --steps 2 ${flags})
+    set_tests_properties(oclgrind_${name}_${precision} PROPERTIES
+                         LABELS oclgrind SKIP_RETURN_CODE 77 TIMEOUT 600)
+  endforeach()
+endforeach()

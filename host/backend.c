@@ -247,3 +247,20 @@ clrnn_status clrnn_backend_set_optimizer_state(clrnn_backend *backend, const dou
         backend->n_updates = step;
     return st;
 }
+
+clrnn_status clrnn_backend_set_profiling(clrnn_backend *backend, int on, clrnn_error *err)
+{
+    if (!backend->ops->set_profiling)
+        return clrnn_fail(err, CLRNN_E_UNSUPPORTED, "%s has no kernels to profile",
+                          backend->description);
+    return backend->ops->set_profiling(backend, on, err);
+}
+
+clrnn_status clrnn_backend_kernel_times(clrnn_backend *backend, clrnn_kernel_time *times,
+                                        size_t *n, clrnn_error *err)
+{
+    if (!backend->ops->kernel_times)
+        return clrnn_fail(err, CLRNN_E_UNSUPPORTED, "%s has no kernels to profile",
+                          backend->description);
+    return backend->ops->kernel_times(backend, times, n, err);
+}

@@ -34,6 +34,10 @@ typedef struct backend_ops {
     clrnn_status (*get_opt_state)(clrnn_backend *b, double *a, double *b_state, clrnn_error *err);
     clrnn_status (*set_opt_state)(clrnn_backend *b, const double *a, const double *b_state,
                                   clrnn_error *err);
+    /* Kernel timing (NULL where the backend has no kernels). */
+    clrnn_status (*set_profiling)(clrnn_backend *b, int on, clrnn_error *err);
+    clrnn_status (*kernel_times)(clrnn_backend *b, clrnn_kernel_time *times, size_t *n,
+                                 clrnn_error *err);
 } backend_ops;
 
 struct clrnn_backend {

@@ -87,7 +87,17 @@ typedef struct ocl_state {
     size_t n_slices;
     void *host;                         /* conversion scratch: host_size reals */
     size_t host_size;
+
+    /* Profiling (clrnn bench): launches' events until harvested. */
+    int profiling;
+    cl_event *pending;
+    int *pending_kernel;
+    size_t n_pending, pending_capacity;
+    double kernel_seconds[N_KERNELS];
+    size_t kernel_launches[N_KERNELS];
 } ocl_state;
+
+static clrnn_status harvest_events(ocl_state *s, clrnn_error *err);
 
 /* ------------------------------------------------------------ helpers */
 
@@ -149,13 +159,44 @@ static clrnn_status launch(ocl_state *s, const kernel_args *a, int which, cl_uin
     snprintf(what, sizeof what, "setting the arguments of kernel %s", kernel_names[which]);
     if (a->rc != CL_SUCCESS)
         return ocl_fail(err, a->rc, what);
+    if (s->profiling && s->n_pending == s->pending_capacity) {
+        clrnn_status st = harvest_events(s, err);
+        if (st != CLRNN_OK)
+            return st;
+    }
+    cl_event *event = s->profiling ? &s->pending[s->n_pending] : NULL;
     cl_int rc = clEnqueueNDRangeKernel(s->queue, a->kernel, dims, NULL, global, local, 0, NULL,
-                                       NULL);
+                                       event);
     if (rc != CL_SUCCESS) {
         snprintf(what, sizeof what, "launching kernel %s", kernel_names[which]);
         return ocl_fail(err, rc, what);
     }
+    if (event)
+        s->pending_kernel[s->n_pending++] = which;
     return CLRNN_OK;
+}
+
+/* Waits for the queue and adds the pending launches' device times to the
+ * per-kernel totals. */
+static clrnn_status harvest_events(ocl_state *s, clrnn_error *err)
+{
+    cl_int rc = clFinish(s->queue);
+    for (size_t i = 0; i < s->n_pending; i++) {
+        cl_ulong start = 0, end = 0;
+        if (rc == CL_SUCCESS)
+            rc = clGetEventProfilingInfo(s->pending[i], CL_PROFILING_COMMAND_START, sizeof start,
+                                         &start, NULL);
+        if (rc == CL_SUCCESS)
+            rc = clGetEventProfilingInfo(s->pending[i], CL_PROFILING_COMMAND_END, sizeof end,
+                                         &end, NULL);
+        if (rc == CL_SUCCESS) {
+            s->kernel_seconds[s->pending_kernel[i]] += (double)(end - start) * 1e-9;
+            s->kernel_launches[s->pending_kernel[i]]++;
+        }
+        clReleaseEvent(s->pending[i]);
+    }
+    s->n_pending = 0;
+    return rc == CL_SUCCESS ? CLRNN_OK : ocl_fail(err, rc, "reading kernel profiling events");
 }
 
 static size_t round_up(size_t n, size_t multiple)
@@ -310,6 +351,10 @@ static void ocl_destroy(clrnn_backend *b)
         clReleaseCommandQueue(s->queue);
     if (s->context)
         clReleaseContext(s->context);
+    for (size_t i = 0; i < s->n_pending; i++)
+        clReleaseEvent(s->pending[i]);
+    free(s->pending);
+    free(s->pending_kernel);
     free(s->group_size);
     free(s->host);
     free(s);
@@ -788,6 +833,56 @@ static clrnn_status ocl_set_opt_state(clrnn_backend *b, const double *a, const d
     return st;
 }
 
+/* A new queue, with or without profiling; buffers and kernels belong to the
+ * context and stay. */
+static clrnn_status ocl_set_profiling(clrnn_backend *b, int on, clrnn_error *err)
+{
+    ocl_state *s = b->impl;
+    enum { CAPACITY = 4096 };
+    clrnn_status st = CLRNN_OK;
+    if (s->profiling)
+        st = harvest_events(s, err);
+    if (st != CLRNN_OK)
+        return st;
+    if (on && !s->pending) {
+        s->pending = malloc(CAPACITY * sizeof *s->pending);
+        s->pending_kernel = malloc(CAPACITY * sizeof *s->pending_kernel);
+        if (!s->pending || !s->pending_kernel)
+            return clrnn_fail(err, CLRNN_E_NOMEM, "out of memory for profiling events");
+        s->pending_capacity = CAPACITY;
+    }
+    cl_int rc = clFinish(s->queue);
+    if (rc != CL_SUCCESS)
+        return ocl_fail(err, rc, "clFinish");
+    cl_command_queue queue =
+        clCreateCommandQueue(s->context, s->device, on ? CL_QUEUE_PROFILING_ENABLE : 0, &rc);
+    if (rc != CL_SUCCESS)
+        return ocl_fail(err, rc, "clCreateCommandQueue (profiling)");
+    clReleaseCommandQueue(s->queue);
+    s->queue = queue;
+    s->profiling = on;
+    memset(s->kernel_seconds, 0, sizeof s->kernel_seconds);
+    memset(s->kernel_launches, 0, sizeof s->kernel_launches);
+    return CLRNN_OK;
+}
+
+static clrnn_status ocl_kernel_times(clrnn_backend *b, clrnn_kernel_time *times, size_t *n,
+                                     clrnn_error *err)
+{
+    ocl_state *s = b->impl;
+    clrnn_status st = s->profiling ? harvest_events(s, err) : CLRNN_OK;
+    size_t filled = 0;
+    for (int k = 0; st == CLRNN_OK && k < N_KERNELS && filled < *n; k++)
+        if (s->kernel_launches[k]) {
+            times[filled].name = kernel_names[k];
+            times[filled].seconds = s->kernel_seconds[k];
+            times[filled].launches = s->kernel_launches[k];
+            filled++;
+        }
+    *n = filled;
+    return st;
+}
+
 static const backend_ops ocl_ops = {
     .destroy = ocl_destroy,
     .stage = ocl_stage,
@@ -802,6 +897,8 @@ static const backend_ops ocl_ops = {
     .take_loss_sum = ocl_take_loss_sum,
     .get_opt_state = ocl_get_opt_state,
     .set_opt_state = ocl_set_opt_state,
+    .set_profiling = ocl_set_profiling,
+    .kernel_times = ocl_kernel_times,
 };
 
 clrnn_status backend_opencl_init(clrnn_backend *b, const char *device, clrnn_error *err)

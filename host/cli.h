@@ -8,5 +8,6 @@ int cli_train(int argc, char **argv);
 int cli_reproduce(int argc, char **argv);
 int cli_parity(int argc, char **argv);
 int cli_devices(int argc, char **argv);
+int cli_bench(int argc, char **argv);
 
 #endif

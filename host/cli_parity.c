@@ -91,6 +91,12 @@ static int parse(parity_options *o, int argc, char **argv)
             o->quiet = 1;
             continue;
         }
+        static const char *const valued[] = {"--layers", "--batch", "--seq-len", "--rows", "--steps", "--seed", "--device", "--precision", "--optimizer", "--loss-on", "--lr", "--momentum", "--clip-norm", "--tolerance", "--step-tolerance", NULL};
+        int known = 0;
+        for (size_t f = 0; valued[f]; f++)
+            known |= cli_is(&a, valued[f]);
+        if (!known)
+            return !cli_unknown(&a);
         if (!(v = cli_value(&a)))
             return 0;
         if (cli_is(&a, "--layers")) {

@@ -16,7 +16,8 @@ static void usage(FILE *out)
             "  train       train on a CSV table (default: the bundled weather data)\n"
             "  reproduce   the reference notebook's runs: 'reproduce toy', 'reproduce weather'\n"
             "  parity      run a batch on OpenCL and the CPU reference and compare every number\n"
-            "  devices     list OpenCL platforms and devices\n",
+            "  devices     list OpenCL platforms and devices\n"
+            "  bench       training throughput of the CPU reference and OpenCL devices\n",
             CLRNN_VERSION);
 }
 
@@ -43,6 +44,8 @@ int main(int argc, char **argv)
         return cli_parity(argc - 1, argv + 1);
     if (strcmp(cmd, "devices") == 0)
         return cli_devices(argc - 1, argv + 1);
+    if (strcmp(cmd, "bench") == 0)
+        return cli_bench(argc - 1, argv + 1);
     fprintf(stderr, "clrnn: unknown command '%s' (try clrnn --help)\n", cmd);
     return 2;
 }

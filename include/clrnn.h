@@ -316,6 +316,21 @@ clrnn_status clrnn_backend_get_optimizer_state(clrnn_backend *backend, double *a
 clrnn_status clrnn_backend_set_optimizer_state(clrnn_backend *backend, const double *a,
                                                const double *b, long step, clrnn_error *err);
 
+/* Time spent in one kernel, from OpenCL profiling events. */
+typedef struct clrnn_kernel_time {
+    const char *name; /* the kernel function's name (kernels/) */
+    double seconds;   /* summed over launches, start to end on the device */
+    size_t launches;
+} clrnn_kernel_time;
+
+/* Turns kernel profiling on (the times restart from zero) or off. OpenCL
+ * only: the CPU reference answers CLRNN_E_UNSUPPORTED. */
+clrnn_status clrnn_backend_set_profiling(clrnn_backend *backend, int on, clrnn_error *err);
+/* Waits for the device, then fills up to *n entries (one per kernel that
+ * ran since profiling was turned on) and sets *n to the number filled. */
+clrnn_status clrnn_backend_kernel_times(clrnn_backend *backend, clrnn_kernel_time *times,
+                                        size_t *n, clrnn_error *err);
+
 /* Lists OpenCL platforms and devices with their key limits. */
 clrnn_status clrnn_list_devices(FILE *out, clrnn_error *err);
 

@@ -61,3 +61,21 @@ foreach(entry ${OCLGRIND_GRID})
                          LABELS oclgrind SKIP_RETURN_CODE 77 TIMEOUT 600)
   endforeach()
 endforeach()
+
+# The commands around the backend: devices, parity and bench input checks,
+# and a bench run small enough for a test (speed is never asserted).
+clrnn_cli_test(help_devices 0 "usage: clrnn devices" devices --help)
+clrnn_cli_test(help_parity 0 "usage: clrnn parity" parity --help)
+clrnn_cli_test(help_bench 0 "usage: clrnn bench" bench --help)
+clrnn_cli_test(parity_bad_device 2 "--device 'cpu': expected opencl or opencl:P.D" parity --device cpu)
+clrnn_cli_test(parity_bad_layers 2 "--layers '3:0:1'" parity --layers 3:0:1)
+clrnn_cli_test(parity_bad_precision 2 "--precision 'fp16': expected one of fp32, fp64" parity --precision fp16)
+clrnn_cli_test(bench_bad_shape 2 "--shapes 'x=1:2/3': expected" bench --shapes x=1:2/3)
+clrnn_cli_test(bench_unknown_option 2 "unknown option '--fast'" bench --fast)
+add_test(NAME devices_lists_pocl
+         COMMAND ${OPENCL_EXPECT} ${EXPECT} 0 "opencl:0\\.0 " $<TARGET_FILE:clrnn> devices)
+set_tests_properties(devices_lists_pocl PROPERTIES LABELS cli SKIP_RETURN_CODE 77)
+add_test(NAME bench_smoke
+         COMMAND ${OPENCL_EXPECT} ${EXPECT} 0 "tiny: n_in 1, n_hidden 3" $<TARGET_FILE:clrnn> bench
+                 --shapes tiny=1:3:1/2/5 --seconds 0.01 --warmup 1)
+set_tests_properties(bench_smoke PROPERTIES LABELS cli SKIP_RETURN_CODE 77)

@@ -1,0 +1,379 @@
+/*
+ * clrnn bench: training throughput of the CPU reference and of each OpenCL
+ * device over a suite of shapes, in window-steps per second and GFLOP/s,
+ * with the device time of each kernel from OpenCL profiling events.
+ *
+ * A measured step is what training does per batch: forward, loss, BPTT, the
+ * gradient reduction and an SGD-with-momentum update, on B windows of T
+ * steps drawn at random from a random table that was staged once. Timing
+ * is wall-clock over whole steps and ends with a read of the loss, which
+ * waits for the device. Benchmarks, not tests: no figure here is asserted.
+ *
+ * FLOPs counted per window-step and layer (a multiply-add is 2, tanh 1):
+ *   forward   2IH + 2HH + 2HO + 2H + O     (x W_i, h W_h, bias, tanh; h W_o + b_o)
+ *   loss      3O                           (top layer only)
+ *   backward  2OH + 2HH + 3H               (d_t and g_t)
+ *             2HO + O + 2HH + 2IH + H      (dW_o, db_o, dW_h, dW_i, db_i)
+ *             2IH                          (dx, layers above the first)
+ * plus 4P per step for the update.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "cli_args.h"
+#include "clrnn.h"
+
+#define MAX_SHAPES 16
+#define MAX_DEVICES 16
+
+typedef struct bench_shape {
+    char name[32];
+    clrnn_layer_shape layer; /* one layer: the suite's shapes are single layers */
+    size_t seq_len, batch;
+} bench_shape;
+
+/* The suite: the notebook's run, the default `clrnn train`, and two larger
+ * shapes where the device has work to share out. */
+static const bench_shape suite[] = {
+    {"notebook", {3, 4, 1}, 7, 668},
+    {"weather", {3, 16, 1}, 7, 32},
+    {"medium", {8, 64, 1}, 32, 1024},
+    {"large", {32, 256, 1}, 64, 256},
+};
+
+typedef struct bench_options {
+    bench_shape shapes[MAX_SHAPES];
+    size_t n_shapes;
+    const char *devices[MAX_DEVICES];
+    size_t n_devices;
+    int precisions[2]; /* fp32, fp64 wanted */
+    double seconds;
+    size_t warmup;
+    int profile;
+    const char *csv;
+} bench_options;
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: clrnn bench [options]\n"
+            "\n"
+            "Measures training throughput (forward, loss, BPTT, gradient reduction and SGD\n"
+            "update per step) on the CPU reference and on OpenCL devices, and prints\n"
+            "window-steps per second, GFLOP/s, the speed-up over the CPU reference, and the\n"
+            "device time of each kernel. Shapes (one layer, n_out 1):\n"
+            "  notebook  n_in 3, n_hidden 4, seq-len 7, batch 668 (the notebook's run)\n"
+            "  weather   n_in 3, n_hidden 16, seq-len 7, batch 32 (clrnn train's defaults)\n"
+            "  medium    n_in 8, n_hidden 64, seq-len 32, batch 1024\n"
+            "  large     n_in 32, n_hidden 256, seq-len 64, batch 256\n"
+            "\n"
+            "options:\n"
+            "  --shapes LIST      names from the suite, or NAME=I:H:O/T/B (default: all)\n"
+            "  --devices LIST     cpu, opencl, opencl:P.D (default: cpu,opencl)\n"
+            "  --precision LIST   fp32, fp64 for OpenCL (default: fp32,fp64)\n"
+            "  --seconds S        minimum timed seconds per measurement (1)\n"
+            "  --warmup N         untimed steps before timing (2)\n"
+            "  --no-profile       skip the per-kernel times\n"
+            "  --csv FILE         also write the table as CSV\n");
+}
+
+static int parse_shape(const cli_args *a, const char *text, bench_shape *shape)
+{
+    for (size_t i = 0; i < sizeof suite / sizeof suite[0]; i++)
+        if (strcmp(text, suite[i].name) == 0) {
+            *shape = suite[i];
+            return 1;
+        }
+    const char *eq = strchr(text, '=');
+    size_t I, H, O, T, B;
+    char tail;
+    if (eq && eq - text < (long)sizeof shape->name &&
+        sscanf(eq + 1, "%zu:%zu:%zu/%zu/%zu%c", &I, &H, &O, &T, &B, &tail) == 5 && I && H &&
+        O && T && B) {
+        memset(shape, 0, sizeof *shape);
+        memcpy(shape->name, text, (size_t)(eq - text));
+        shape->layer = (clrnn_layer_shape){I, H, O};
+        shape->seq_len = T;
+        shape->batch = B;
+        return 1;
+    }
+    fprintf(stderr,
+            "%s: --shapes '%s': expected notebook, weather, medium, large or NAME=I:H:O/T/B\n",
+            a->command, text);
+    return 0;
+}
+
+static int parse(bench_options *o, int argc, char **argv)
+{
+    static char shape_buf[512], device_buf[512], precision_buf[64];
+    memset(o, 0, sizeof *o);
+    for (size_t i = 0; i < sizeof suite / sizeof suite[0]; i++)
+        o->shapes[o->n_shapes++] = suite[i];
+    o->devices[0] = "cpu";
+    o->devices[1] = "opencl";
+    o->n_devices = 2;
+    o->precisions[0] = o->precisions[1] = 1;
+    o->seconds = 1.0;
+    o->warmup = 2;
+    o->profile = 1;
+    cli_args a;
+    cli_args_init(&a, "clrnn bench", argc, argv);
+    while (cli_next(&a)) {
+        const char *v, *items[MAX_SHAPES];
+        size_t n;
+        int ok = 1;
+        if (cli_is(&a, "--help") || cli_is(&a, "-h")) {
+            usage(stdout);
+            exit(0);
+        }
+        if (cli_is(&a, "--no-profile")) {
+            o->profile = 0;
+            continue;
+        }
+        static const char *const valued[] = {"--shapes", "--devices", "--precision", "--seconds", "--warmup", "--csv", NULL};
+        int known = 0;
+        for (size_t f = 0; valued[f]; f++)
+            known |= cli_is(&a, valued[f]);
+        if (!known)
+            return !cli_unknown(&a);
+        if (!(v = cli_value(&a)))
+            return 0;
+        if (cli_is(&a, "--shapes")) {
+            ok = cli_split_list(&a, v, shape_buf, sizeof shape_buf, items, MAX_SHAPES, &n);
+            for (size_t i = 0; ok && i < n; i++)
+                ok = parse_shape(&a, items[i], &o->shapes[i]);
+            o->n_shapes = n;
+        } else if (cli_is(&a, "--devices")) {
+            ok = cli_split_list(&a, v, device_buf, sizeof device_buf, o->devices, MAX_DEVICES,
+                                &o->n_devices);
+        } else if (cli_is(&a, "--precision")) {
+            static const char *const names[] = {"fp32", "fp64", NULL};
+            ok = cli_split_list(&a, v, precision_buf, sizeof precision_buf, items, 2, &n);
+            o->precisions[0] = o->precisions[1] = 0;
+            for (size_t i = 0; ok && i < n; i++) {
+                int which;
+                ok = cli_parse_choice(&a, items[i], names, &which);
+                if (ok)
+                    o->precisions[which] = 1;
+            }
+        } else if (cli_is(&a, "--seconds"))
+            ok = cli_parse_double(&a, v, 0.01, 3600, &o->seconds);
+        else if (cli_is(&a, "--warmup"))
+            ok = cli_parse_size(&a, v, 0, 1000000, &o->warmup);
+        else if (cli_is(&a, "--csv"))
+            o->csv = v;
+        else
+            return !cli_unknown(&a);
+        if (!ok)
+            return 0;
+    }
+    return 1;
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static double flops_per_step(const bench_shape *s, size_t n_params)
+{
+    double I = (double)s->layer.n_in, H = (double)s->layer.n_hidden, O = (double)s->layer.n_out;
+    double forward = 2 * I * H + 2 * H * H + 2 * H * O + 2 * H + O;
+    double loss = 3 * O;
+    double backward = 2 * O * H + 2 * H * H + 3 * H + 2 * H * O + O + 2 * H * H + 2 * I * H + H;
+    return (double)(s->batch * s->seq_len) * (forward + loss + backward) + 4.0 * (double)n_params;
+}
+
+/* The random problem of a shape: table, model, a ring of batches. */
+enum { N_BATCHES = 8 };
+typedef struct bench_problem {
+    clrnn_model *model;
+    double *x, *y;
+    size_t rows;
+    uint32_t *starts; /* (N_BATCHES, B) */
+} bench_problem;
+
+static clrnn_status make_problem(bench_problem *p, const bench_shape *s, clrnn_error *err)
+{
+    memset(p, 0, sizeof *p);
+    clrnn_rng rng;
+    clrnn_rng_seed(&rng, 42);
+    clrnn_status st = clrnn_model_create(&p->model, &s->layer, 1, err);
+    if (st != CLRNN_OK)
+        return st;
+    clrnn_model_init_uniform(p->model, &rng);
+    p->rows = s->batch + s->seq_len + 1000;
+    p->x = malloc(p->rows * s->layer.n_in * sizeof *p->x);
+    p->y = malloc(p->rows * s->layer.n_out * sizeof *p->y);
+    p->starts = malloc(N_BATCHES * s->batch * sizeof *p->starts);
+    if (!p->x || !p->y || !p->starts)
+        return CLRNN_E_NOMEM;
+    for (size_t i = 0; i < p->rows * s->layer.n_in; i++)
+        p->x[i] = 2 * clrnn_rng_uniform(&rng) - 1;
+    for (size_t i = 0; i < p->rows * s->layer.n_out; i++)
+        p->y[i] = 2 * clrnn_rng_uniform(&rng) - 1;
+    for (size_t i = 0; i < N_BATCHES * s->batch; i++)
+        p->starts[i] = clrnn_rng_below(&rng, (uint32_t)(p->rows - s->seq_len + 1));
+    return CLRNN_OK;
+}
+
+static void free_problem(bench_problem *p)
+{
+    clrnn_model_free(p->model);
+    free(p->x);
+    free(p->y);
+    free(p->starts);
+}
+
+typedef struct bench_result {
+    double window_steps_per_second, gflops, seconds;
+    size_t steps;
+    clrnn_kernel_time kernels[16];
+    size_t n_kernels;
+    char description[256];
+} bench_result;
+
+static clrnn_status run_steps(clrnn_backend *b, const bench_problem *p, const bench_shape *s,
+                              size_t first, size_t n, clrnn_error *err)
+{
+    /* A small lr keeps the random model finite however long it runs. */
+    clrnn_optimizer sgd = {.kind = CLRNN_SGD, .lr = 1e-6, .momentum = 0.9};
+    clrnn_status st = CLRNN_OK;
+    for (size_t i = first; st == CLRNN_OK && i < first + n; i++) {
+        st = clrnn_backend_gradients(b, p->starts + (i % N_BATCHES) * s->batch, s->batch, err);
+        if (st == CLRNN_OK)
+            st = clrnn_backend_update(b, &sgd, err);
+    }
+    double loss;
+    if (st == CLRNN_OK) /* waits for the device */
+        st = clrnn_backend_take_loss_sum(b, &loss, err);
+    return st;
+}
+
+static clrnn_status measure(bench_result *r, const bench_options *o, const bench_shape *s,
+                            const bench_problem *p, const char *device,
+                            clrnn_precision precision, clrnn_error *err)
+{
+    clrnn_backend_config cfg = {device, precision, s->seq_len, s->batch, CLRNN_LOSS_ALL, NULL};
+    clrnn_backend *b = NULL;
+    memset(r, 0, sizeof *r);
+    clrnn_status st = clrnn_backend_create(&b, p->model, &cfg, err);
+    if (st == CLRNN_OK)
+        st = clrnn_backend_stage(b, p->x, p->y, p->rows, err);
+    if (st == CLRNN_OK)
+        st = run_steps(b, p, s, 0, o->warmup, err);
+    int profiling = 0;
+    if (st == CLRNN_OK && o->profile && clrnn_backend_is_opencl(b))
+        profiling = (st = clrnn_backend_set_profiling(b, 1, err)) == CLRNN_OK;
+    /* Double the step count until the run lasts long enough. */
+    size_t n = 1, done = 0;
+    double elapsed = 0;
+    while (st == CLRNN_OK) {
+        double t0 = now_seconds();
+        st = run_steps(b, p, s, o->warmup + done, n, err);
+        elapsed += now_seconds() - t0;
+        done += n;
+        if (elapsed >= o->seconds)
+            break;
+        n = done;
+    }
+    if (st == CLRNN_OK && profiling) {
+        r->n_kernels = sizeof r->kernels / sizeof r->kernels[0];
+        st = clrnn_backend_kernel_times(b, r->kernels, &r->n_kernels, err);
+    }
+    if (st == CLRNN_OK) {
+        r->steps = done;
+        r->seconds = elapsed;
+        r->window_steps_per_second = (double)(done * s->batch * s->seq_len) / elapsed;
+        r->gflops = flops_per_step(s, clrnn_model_n_params(p->model)) * (double)done / elapsed * 1e-9;
+        /* "OpenCL <platform> / <device> (fp32)" -> "<device>" for the table. */
+        const char *d = clrnn_backend_describe(b), *slash = strstr(d, " / ");
+        snprintf(r->description, sizeof r->description, "%s", slash ? slash + 3 : d);
+        char *paren = strrchr(r->description, '(');
+        if (paren && paren > r->description)
+            paren[-1] = '\0';
+    }
+    clrnn_backend_free(b);
+    return st;
+}
+
+static void print_kernels(const bench_result *r)
+{
+    double total = 0;
+    for (size_t k = 0; k < r->n_kernels; k++)
+        total += r->kernels[k].seconds;
+    for (size_t k = 0; k < r->n_kernels; k++)
+        printf("      %-16s %9.1f us/step  %5.1f%%  (%zu launches)\n", r->kernels[k].name,
+               r->kernels[k].seconds / (double)r->steps * 1e6,
+               total > 0 ? 100 * r->kernels[k].seconds / total : 0.0, r->kernels[k].launches);
+}
+
+int cli_bench(int argc, char **argv)
+{
+    bench_options o;
+    if (!parse(&o, argc, argv))
+        return 2;
+    FILE *csv = NULL;
+    if (o.csv && !(csv = fopen(o.csv, "w"))) {
+        fprintf(stderr, "clrnn bench: --csv '%s': cannot write\n", o.csv);
+        return 2;
+    }
+    if (csv)
+        fprintf(csv, "shape,n_in,n_hidden,n_out,seq_len,batch,device,precision,"
+                     "window_steps_per_second,gflops,speedup_vs_cpu\n");
+    printf("%-10s %-32s %-5s %16s %9s %9s\n", "shape", "device", "prec", "window-steps/s",
+           "GFLOP/s", "vs CPU");
+    int failed = 0;
+    for (size_t i = 0; i < o.n_shapes; i++) {
+        const bench_shape *s = &o.shapes[i];
+        bench_problem p;
+        clrnn_error err;
+        if (make_problem(&p, s, &err) != CLRNN_OK) {
+            fprintf(stderr, "clrnn bench: %s: out of memory\n", s->name);
+            free_problem(&p);
+            failed = 1;
+            continue;
+        }
+        printf("%s: n_in %zu, n_hidden %zu, n_out %zu, seq-len %zu, batch %zu\n", s->name,
+               s->layer.n_in, s->layer.n_hidden, s->layer.n_out, s->seq_len, s->batch);
+        double cpu_rate = NAN;
+        for (size_t d = 0; d < o.n_devices; d++) {
+            int is_cpu = strcmp(o.devices[d], "cpu") == 0;
+            for (int prec = 0; prec < 2; prec++) {
+                if (is_cpu ? prec != CLRNN_FP64 : !o.precisions[prec])
+                    continue;
+                bench_result r;
+                if (measure(&r, &o, s, &p, o.devices[d], (clrnn_precision)prec, &err) !=
+                    CLRNN_OK) {
+                    printf("  %-8s %-32s %-5s %s\n", "", o.devices[d], prec ? "fp64" : "fp32",
+                           err.message);
+                    failed = 1;
+                    continue;
+                }
+                if (is_cpu)
+                    cpu_rate = r.window_steps_per_second;
+                double ratio = r.window_steps_per_second / cpu_rate;
+                printf("  %-8s %-32.32s %-5s %16.4g %9.3g %8.2fx\n", "", r.description,
+                       prec ? "fp64" : "fp32", r.window_steps_per_second, r.gflops, ratio);
+                print_kernels(&r);
+                if (csv)
+                    fprintf(csv, "%s,%zu,%zu,%zu,%zu,%zu,\"%s\",%s,%.6g,%.6g,%.4g\n", s->name,
+                            s->layer.n_in, s->layer.n_hidden, s->layer.n_out, s->seq_len,
+                            s->batch, r.description, prec ? "fp64" : "fp32",
+                            r.window_steps_per_second, r.gflops, ratio);
+            }
+        }
+        free_problem(&p);
+    }
+    if (csv && fclose(csv) != 0) {
+        fprintf(stderr, "clrnn bench: --csv '%s': write failed\n", o.csv);
+        return 2;
+    }
+    return failed ? 2 : 0;
+}

@@ -34,6 +34,17 @@ static clrnn_status choose_and_init(clrnn_backend *b, const clrnn_backend_config
     return st;
 }
 
+int clrnn_parse_kernels(const char *text, clrnn_kernels *out)
+{
+    static const char *const names[] = {"auto", "group", "tile"};
+    for (int i = 0; i < 3; i++)
+        if (strcmp(text, names[i]) == 0) {
+            *out = (clrnn_kernels)i;
+            return 1;
+        }
+    return 0;
+}
+
 clrnn_status clrnn_backend_create(clrnn_backend **out, const clrnn_model *model,
                                   const clrnn_backend_config *config, clrnn_error *err)
 {
@@ -63,6 +74,7 @@ clrnn_status clrnn_backend_create(clrnn_backend **out, const clrnn_model *model,
     b->max_batch = config->max_batch;
     b->loss_steps = config->loss_steps;
     b->precision = config->precision;
+    b->kernels = config->kernels;
     b->log = config->log;
     clrnn_status st = choose_and_init(b, config, err);
     if (st == CLRNN_OK)

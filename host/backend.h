@@ -53,6 +53,7 @@ struct clrnn_backend {
     size_t max_batch;           /* largest B */
     clrnn_loss_steps loss_steps;
     clrnn_precision precision;
+    clrnn_kernels kernels;      /* the kernel family asked for (OpenCL) */
 
     size_t n_rows;      /* rows staged, 0 before stage() */
     size_t last_batch;  /* B of the last run_batch, 0 before any */

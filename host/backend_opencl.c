@@ -49,22 +49,45 @@ enum {
     K_SUMSQ,
     K_CLIP_SCALE,
     K_SCALE_GRADS,
+    N_SHARED_KERNELS,
+    /* The tile family (rnn_tile.cl), built once per layer shape. */
+    K_FORWARD_TILE = N_SHARED_KERNELS,
+    K_BACKWARD_TILE,
+    K_TRANSPOSE_TILE,
+    K_GRAD_ROWS_TILE,
     N_KERNELS
 };
+#define N_TILE_KERNELS (N_KERNELS - N_SHARED_KERNELS)
 static const char *const kernel_names[N_KERNELS] = {
     "rnn_forward", "rnn_backward", "grad_partial",  "grad_finish", "mse_loss",   "loss_accumulate",
-    "sgd_update",  "adam_update",  "sumsq_partial", "clip_scale",  "scale_grads"};
-/* The program is these files, in this order (kernels/<name>.cl). */
+    "sgd_update",  "adam_update",  "sumsq_partial", "clip_scale",  "scale_grads",
+    "rnn_forward_tile", "rnn_backward_tile", "transpose_tile", "grad_rows_tile"};
+/* The shared program is these files, in this order (kernels/<name>.cl);
+ * a tile program is common.cl and rnn_tile.cl with the layer's sizes. */
 static const char *const program_files[] = {"common",  "rnn_forward", "rnn_backward", "reduce",
                                             "loss",    "optimizer"};
 #define N_PROGRAM_FILES (sizeof program_files / sizeof program_files[0])
+static const char *const tile_files[] = {"common", "rnn_tile"};
+
+/* Kernel families (see rnn_tile.cl and rnn_forward.cl). */
+typedef enum family { FAMILY_GROUP, FAMILY_TILE } family;
+
+/* A layer's tile program and kernels; layers of equal shape share one. */
+typedef struct tile_program {
+    cl_program program;
+    cl_kernel kernels[N_TILE_KERNELS];
+    int owner; /* this layer built it (and releases it) */
+} tile_program;
 
 typedef struct ocl_state {
     cl_device_id device;
     cl_context context;
     cl_command_queue queue;
     cl_program program;
-    cl_kernel kernels[N_KERNELS];
+    cl_kernel kernels[N_SHARED_KERNELS];
+    family family;
+    size_t tile_windows;    /* WB: windows per work-item in the tile family */
+    tile_program *tiles;    /* (n_layers) in the tile family */
     size_t real_size;       /* 4 or 8 */
     size_t max_local_mem;   /* bytes */
     size_t max_alloc;       /* bytes in one buffer */
@@ -84,6 +107,7 @@ typedef struct ocl_state {
     cl_mem loss_sum;                    /* (2) sum and Kahan compensation */
     cl_mem norm_partial;                /* (slices) */
     cl_mem clip;                        /* (2) norm, scale */
+    cl_mem wt;                          /* (P) transposed weights (tile family) */
     size_t n_slices;
     void *host;                         /* conversion scratch: host_size reals */
     size_t host_size;
@@ -104,6 +128,7 @@ static clrnn_status harvest_events(ocl_state *s, clrnn_error *err);
 /* Sets kernel arguments in order; the first failure sticks in rc. */
 typedef struct kernel_args {
     cl_kernel kernel;
+    int which; /* for messages and profiling */
     const ocl_state *s;
     cl_uint next;
     cl_int rc;
@@ -111,7 +136,14 @@ typedef struct kernel_args {
 
 static kernel_args args_for(const ocl_state *s, int which)
 {
-    kernel_args a = {s->kernels[which], s, 0, CL_SUCCESS};
+    kernel_args a = {s->kernels[which], which, s, 0, CL_SUCCESS};
+    return a;
+}
+
+/* A tile-family kernel of layer l. */
+static kernel_args tile_args_for(const ocl_state *s, int which, size_t l)
+{
+    kernel_args a = {s->tiles[l].kernels[which - N_SHARED_KERNELS], which, s, 0, CL_SUCCESS};
     return a;
 }
 
@@ -152,9 +184,10 @@ static void arg_local(kernel_args *a, size_t bytes)
 }
 
 /* Launches the kernel whose arguments `a` set; local may be NULL. */
-static clrnn_status launch(ocl_state *s, const kernel_args *a, int which, cl_uint dims,
+static clrnn_status launch(ocl_state *s, const kernel_args *a, cl_uint dims,
                            const size_t *global, const size_t *local, clrnn_error *err)
 {
+    const int which = a->which;
     char what[96];
     snprintf(what, sizeof what, "setting the arguments of kernel %s", kernel_names[which]);
     if (a->rc != CL_SUCCESS)
@@ -205,11 +238,10 @@ static size_t round_up(size_t n, size_t multiple)
 }
 
 /* A 1-D launch of n work-items, one per element, rounded up to whole groups. */
-static clrnn_status launch_1d(ocl_state *s, const kernel_args *a, int which, size_t n,
-                              clrnn_error *err)
+static clrnn_status launch_1d(ocl_state *s, const kernel_args *a, size_t n, clrnn_error *err)
 {
     size_t local = 64, global = round_up(n, local);
-    return launch(s, a, which, 1, &global, &local, err);
+    return launch(s, a, 1, &global, &local, err);
 }
 
 static clrnn_status make_buffer(ocl_state *s, cl_mem *out, size_t n_reals_or_bytes,
@@ -339,12 +371,22 @@ static void ocl_destroy(clrnn_backend *b)
     cl_mem *buffers[] = {&s->x_table, &s->y_table,     &s->starts,      &s->params,
                          &s->grads,   &s->opt_a,       &s->opt_b,       &s->g,
                          &s->partial, &s->window_loss, &s->loss_sum,    &s->norm_partial,
-                         &s->clip};
+                         &s->clip,    &s->wt};
     for (size_t i = 0; i < sizeof buffers / sizeof buffers[0]; i++)
         release(buffers[i]);
-    for (int k = 0; k < N_KERNELS; k++)
+    for (int k = 0; k < N_SHARED_KERNELS; k++)
         if (s->kernels[k])
             clReleaseKernel(s->kernels[k]);
+    for (size_t l = 0; s->tiles && l < b->n_layers; l++) {
+        if (!s->tiles[l].owner)
+            continue;
+        for (int k = 0; k < N_TILE_KERNELS; k++)
+            if (s->tiles[l].kernels[k])
+                clReleaseKernel(s->tiles[l].kernels[k]);
+        if (s->tiles[l].program)
+            clReleaseProgram(s->tiles[l].program);
+    }
+    free(s->tiles);
     if (s->program)
         clReleaseProgram(s->program);
     if (s->queue)
@@ -362,14 +404,15 @@ static void ocl_destroy(clrnn_backend *b)
 }
 
 /* The build log, into b->log in full and its first line into the error. */
-static clrnn_status build_failed(clrnn_backend *b, ocl_state *s, cl_int rc, clrnn_error *err)
+static clrnn_status build_failed(clrnn_backend *b, ocl_state *s, cl_program program, cl_int rc,
+                                 clrnn_error *err)
 {
     size_t size = 0;
-    clGetProgramBuildInfo(s->program, s->device, CL_PROGRAM_BUILD_LOG, 0, NULL, &size);
+    clGetProgramBuildInfo(program, s->device, CL_PROGRAM_BUILD_LOG, 0, NULL, &size);
     char *log = malloc(size + 1);
     if (log) {
         log[0] = '\0';
-        clGetProgramBuildInfo(s->program, s->device, CL_PROGRAM_BUILD_LOG, size, log, NULL);
+        clGetProgramBuildInfo(program, s->device, CL_PROGRAM_BUILD_LOG, size, log, NULL);
         log[size] = '\0';
         if (b->log)
             fprintf(b->log, "OpenCL build log:\n%s\n", log);
@@ -386,34 +429,103 @@ static clrnn_status build_failed(clrnn_backend *b, ocl_state *s, cl_int rc, clrn
     return CLRNN_E_DEVICE;
 }
 
-static clrnn_status build_program(clrnn_backend *b, ocl_state *s, clrnn_error *err)
+/*
+ * The kernel family. Asked for by the config (b->kernels) or, for "auto":
+ * on a CPU device the tile family (its contiguous inner loops become SIMD
+ * code, 4 windows a work-item reuse each weight row); on a GPU the tile
+ * family with one window a work-item while every layer is small (its whole
+ * state fits in registers), else the group family (a work-group a window,
+ * a work-item a hidden unit).
+ */
+static clrnn_status choose_family(clrnn_backend *b, ocl_state *s, clrnn_error *err)
+{
+    cl_device_type type = 0;
+    clGetDeviceInfo(s->device, CL_DEVICE_TYPE, sizeof type, &type, NULL);
+    const int cpu = (type & CL_DEVICE_TYPE_CPU) != 0;
+    size_t max_h = 0;
+    for (size_t l = 0; l < b->n_layers; l++)
+        if (b->layers[l].n_hidden > max_h)
+            max_h = b->layers[l].n_hidden;
+    if (b->kernels == CLRNN_KERNELS_GROUP)
+        s->family = FAMILY_GROUP;
+    else if (b->kernels == CLRNN_KERNELS_TILE)
+        s->family = FAMILY_TILE;
+    else
+        s->family = cpu || max_h < 32 ? FAMILY_TILE : FAMILY_GROUP;
+    s->tile_windows = cpu ? 4 : 1;
+    size_t len = strlen(b->description);
+    snprintf(b->description + len - 1, sizeof b->description - len + 1, ", %s kernels)",
+             s->family == FAMILY_TILE ? "tile" : "group");
+    return CLRNN_OK;
+}
+
+/* Builds the sources named by files (kernels/<name>.cl) with options. */
+static clrnn_status build(clrnn_backend *b, ocl_state *s, const char *const *files, size_t n_files,
+                          const char *options, cl_program *program, clrnn_error *err)
 {
     const char *sources[N_PROGRAM_FILES];
-    for (size_t i = 0; i < N_PROGRAM_FILES; i++) {
-        sources[i] = clrnn_kernel_source(program_files[i]);
+    for (size_t i = 0; i < n_files; i++) {
+        sources[i] = clrnn_kernel_source(files[i]);
         if (!sources[i])
             return clrnn_fail(err, CLRNN_E_DEVICE, "kernel source '%s.cl' is not embedded",
-                              program_files[i]);
+                              files[i]);
     }
     cl_int rc;
-    s->program = clCreateProgramWithSource(s->context, N_PROGRAM_FILES, sources, NULL, &rc);
+    *program = clCreateProgramWithSource(s->context, (cl_uint)n_files, sources, NULL, &rc);
     if (rc != CL_SUCCESS)
         return ocl_fail(err, rc, "clCreateProgramWithSource");
-    /* No fast-math options: the parity checks hold these kernels to the CPU
-     * reference's rounding. */
-    const char *options = b->precision == CLRNN_FP64 ? "-DCLRNN_FP64=1" : "-DCLRNN_FP64=0";
-    rc = clBuildProgram(s->program, 1, &s->device, options, NULL, NULL);
+    rc = clBuildProgram(*program, 1, &s->device, options, NULL, NULL);
     if (rc != CL_SUCCESS)
-        return build_failed(b, s, rc, err);
-    for (int k = 0; k < N_KERNELS; k++) {
-        s->kernels[k] = clCreateKernel(s->program, kernel_names[k], &rc);
+        return build_failed(b, s, *program, rc, err);
+    return CLRNN_OK;
+}
+
+static clrnn_status create_kernels(ocl_state *s, cl_program program, int first, int count,
+                                   cl_kernel *kernels, clrnn_error *err)
+{
+    for (int k = 0; k < count; k++) {
+        cl_int rc;
+        kernels[k] = clCreateKernel(program, kernel_names[first + k], &rc);
         if (rc != CL_SUCCESS) {
             char what[96];
-            snprintf(what, sizeof what, "creating kernel %s", kernel_names[k]);
+            snprintf(what, sizeof what, "creating kernel %s", kernel_names[first + k]);
             return ocl_fail(err, rc, what);
         }
     }
     return CLRNN_OK;
+}
+
+/* The shared program, and in the tile family one program per distinct
+ * layer shape with its sizes as build-time constants. No fast-math
+ * options: the parity checks hold the kernels to the CPU reference's
+ * rounding. */
+static clrnn_status build_programs(clrnn_backend *b, ocl_state *s, clrnn_error *err)
+{
+    const int fp64 = b->precision == CLRNN_FP64;
+    char options[256];
+    snprintf(options, sizeof options, "-DCLRNN_FP64=%d", fp64);
+    clrnn_status st = build(b, s, program_files, N_PROGRAM_FILES, options, &s->program, err);
+    if (st == CLRNN_OK)
+        st = create_kernels(s, s->program, 0, N_SHARED_KERNELS, s->kernels, err);
+    for (size_t l = 0; st == CLRNN_OK && s->family == FAMILY_TILE && l < b->n_layers; l++) {
+        clrnn_layer_shape sh = b->layers[l];
+        size_t same = 0;
+        while (same < l && memcmp(&b->layers[same], &sh, sizeof sh) != 0)
+            same++;
+        if (same < l) {
+            s->tiles[l] = s->tiles[same];
+            s->tiles[l].owner = 0;
+            continue;
+        }
+        snprintf(options, sizeof options, "-DCLRNN_FP64=%d -DNI=%zu -DNH=%zu -DNO=%zu -DNT=%zu -DWB=%zu",
+                 fp64, sh.n_in, sh.n_hidden, sh.n_out, b->seq_len, s->tile_windows);
+        s->tiles[l].owner = 1;
+        st = build(b, s, tile_files, 2, options, &s->tiles[l].program, err);
+        if (st == CLRNN_OK)
+            st = create_kernels(s, s->tiles[l].program, N_SHARED_KERNELS, N_TILE_KERNELS,
+                                s->tiles[l].kernels, err);
+    }
+    return st;
 }
 
 /* Work-group sizes of forward/backward per layer: one work-item per hidden
@@ -481,6 +593,8 @@ static clrnn_status allocate_buffers(clrnn_backend *b, ocl_state *s, clrnn_error
         st = make_buffer(s, &s->norm_partial, s->n_slices, rs, rw, "norm partial sums", err);
     if (st == CLRNN_OK)
         st = make_buffer(s, &s->clip, 2, rs, rw, "clipping norm", err);
+    if (st == CLRNN_OK && s->family == FAMILY_TILE)
+        st = make_buffer(s, &s->wt, P, rs, rw, "transposed weights", err);
     for (size_t l = 0; st == CLRNN_OK && l < L; l++) {
         char name[64];
         snprintf(name, sizeof name, "layer %zu hidden states (B,T,H)", l);
@@ -591,9 +705,70 @@ static clrnn_status upload_starts(ocl_state *s, const uint32_t *starts, size_t B
     return rc == CL_SUCCESS ? CLRNN_OK : ocl_fail(err, rc, "writing the window starts");
 }
 
+static clrnn_status forward_layer_tile(clrnn_backend *b, ocl_state *s, size_t l, size_t B,
+                                       clrnn_error *err)
+{
+    kernel_args a = tile_args_for(s, K_FORWARD_TILE, l);
+    arg_mem(&a, s->y[l]);
+    arg_mem(&a, s->h[l]);
+    arg_mem(&a, l == 0 ? s->x_table : s->y[l - 1]);
+    arg_mem(&a, s->starts);
+    arg_mem(&a, s->params);
+    arg_uint(&a, b->layer_offset[l]);
+    arg_uint(&a, l == 0);
+    arg_uint(&a, B);
+    size_t global = (B + s->tile_windows - 1) / s->tile_windows;
+    return launch(s, &a, 1, &global, NULL, err);
+}
+
+static clrnn_status backward_layer_tile(clrnn_backend *b, ocl_state *s, size_t l, size_t B,
+                                        clrnn_error *err)
+{
+    clrnn_layer_shape sh = b->layers[l];
+    kernel_args a = tile_args_for(s, K_TRANSPOSE_TILE, l);
+    arg_mem(&a, s->wt);
+    arg_mem(&a, s->params);
+    arg_uint(&a, b->layer_offset[l]);
+    clrnn_status st = launch_1d(s, &a, (sh.n_in + sh.n_hidden + sh.n_out) * sh.n_hidden, err);
+    if (st != CLRNN_OK)
+        return st;
+
+    a = tile_args_for(s, K_BACKWARD_TILE, l);
+    arg_mem(&a, s->g);
+    arg_mem(&a, l == 0 ? s->g : s->dy[l - 1]); /* layer 0 writes no dx */
+    arg_mem(&a, s->dy[l]);
+    arg_mem(&a, s->h[l]);
+    arg_mem(&a, s->wt);
+    arg_uint(&a, b->layer_offset[l]);
+    arg_uint(&a, l > 0);
+    arg_uint(&a, B);
+    size_t global = (B + s->tile_windows - 1) / s->tile_windows;
+    st = launch(s, &a, 1, &global, NULL, err);
+    if (st != CLRNN_OK)
+        return st;
+
+    a = tile_args_for(s, K_GRAD_ROWS_TILE, l);
+    arg_mem(&a, s->partial);
+    arg_mem(&a, s->g);
+    arg_mem(&a, s->h[l]);
+    arg_mem(&a, s->dy[l]);
+    arg_mem(&a, l == 0 ? s->x_table : s->y[l - 1]);
+    arg_mem(&a, s->starts);
+    arg_uint(&a, l == 0);
+    arg_uint(&a, B);
+    arg_uint(&a, WINDOWS_PER_CHUNK);
+    arg_uint(&a, b->n_params);
+    arg_uint(&a, b->layer_offset[l]);
+    size_t grid[2] = {sh.n_in + sh.n_hidden + sh.n_out + 2,
+                      (B + WINDOWS_PER_CHUNK - 1) / WINDOWS_PER_CHUNK};
+    return launch(s, &a, 2, grid, NULL, err);
+}
+
 static clrnn_status forward_layer(clrnn_backend *b, ocl_state *s, size_t l, size_t B,
                                   clrnn_error *err)
 {
+    if (s->family == FAMILY_TILE)
+        return forward_layer_tile(b, s, l, B, err);
     clrnn_layer_shape sh = b->layers[l];
     kernel_args a = args_for(s, K_FORWARD);
     arg_mem(&a, s->y[l]);
@@ -611,12 +786,14 @@ static clrnn_status forward_layer(clrnn_backend *b, ocl_state *s, size_t l, size
     /* One work-group per window. The layer's block is passed as an offset
      * into params: a sub-buffer would need an aligned origin. */
     size_t global = B * s->group_size[l];
-    return launch(s, &a, K_FORWARD, 1, &global, &s->group_size[l], err);
+    return launch(s, &a, 1, &global, &s->group_size[l], err);
 }
 
 static clrnn_status backward_layer(clrnn_backend *b, ocl_state *s, size_t l, size_t B,
                                    clrnn_error *err)
 {
+    if (s->family == FAMILY_TILE)
+        return backward_layer_tile(b, s, l, B, err);
     clrnn_layer_shape sh = b->layers[l];
     kernel_args a = args_for(s, K_BACKWARD);
     arg_mem(&a, s->g);
@@ -632,7 +809,7 @@ static clrnn_status backward_layer(clrnn_backend *b, ocl_state *s, size_t l, siz
     arg_uint(&a, sh.n_out);
     arg_local(&a, 2 * sh.n_hidden * s->real_size);
     size_t global = B * s->group_size[l];
-    clrnn_status st = launch(s, &a, K_BACKWARD, 1, &global, &s->group_size[l], err);
+    clrnn_status st = launch(s, &a, 1, &global, &s->group_size[l], err);
     if (st != CLRNN_OK)
         return st;
 
@@ -655,7 +832,7 @@ static clrnn_status backward_layer(clrnn_backend *b, ocl_state *s, size_t l, siz
     size_t n_layer = clrnn_layer_n_params(sh);
     size_t local[2] = {64, 1};
     size_t grid[2] = {round_up(n_layer, local[0]), (B + WINDOWS_PER_CHUNK - 1) / WINDOWS_PER_CHUNK};
-    return launch(s, &a, K_GRAD_PARTIAL, 2, grid, local, err);
+    return launch(s, &a, 2, grid, local, err);
 }
 
 static clrnn_status loss_and_gradient_seed(clrnn_backend *b, ocl_state *s, size_t B,
@@ -672,7 +849,7 @@ static clrnn_status loss_and_gradient_seed(clrnn_backend *b, ocl_state *s, size_
     arg_uint(&a, T);
     arg_uint(&a, b->layers[L - 1].n_out);
     arg_uint(&a, b->loss_steps == CLRNN_LOSS_LAST ? T - 1 : 0);
-    clrnn_status st = launch_1d(s, &a, K_MSE, B, err);
+    clrnn_status st = launch_1d(s, &a, B, err);
     if (st != CLRNN_OK)
         return st;
     a = args_for(s, K_LOSS_ACC);
@@ -680,7 +857,7 @@ static clrnn_status loss_and_gradient_seed(clrnn_backend *b, ocl_state *s, size_
     arg_mem(&a, s->window_loss);
     arg_uint(&a, B);
     size_t one = 1;
-    return launch(s, &a, K_LOSS_ACC, 1, &one, &one, err);
+    return launch(s, &a, 1, &one, &one, err);
 }
 
 static clrnn_status ocl_run_batch(clrnn_backend *b, const uint32_t *starts, size_t B,
@@ -705,7 +882,7 @@ static clrnn_status ocl_run_batch(clrnn_backend *b, const uint32_t *starts, size
     arg_uint(&a, (B + WINDOWS_PER_CHUNK - 1) / WINDOWS_PER_CHUNK);
     arg_uint(&a, b->n_params);
     arg_uint(&a, B);
-    st = launch_1d(s, &a, K_GRAD_FINISH, b->n_params, err);
+    st = launch_1d(s, &a, b->n_params, err);
     if (st == CLRNN_OK) {
         cl_int rc = clFlush(s->queue); /* let the device start while the host goes on */
         if (rc != CL_SUCCESS)
@@ -725,7 +902,7 @@ static clrnn_status clip_gradient(clrnn_backend *b, ocl_state *s, double max_nor
     arg_mem(&a, s->grads);
     arg_uint(&a, P);
     arg_uint(&a, PARAMS_PER_SLICE);
-    clrnn_status st = launch(s, &a, K_SUMSQ, 1, &s->n_slices, NULL, err);
+    clrnn_status st = launch(s, &a, 1, &s->n_slices, NULL, err);
     if (st != CLRNN_OK)
         return st;
     a = args_for(s, K_CLIP_SCALE);
@@ -734,14 +911,14 @@ static clrnn_status clip_gradient(clrnn_backend *b, ocl_state *s, double max_nor
     arg_uint(&a, s->n_slices);
     arg_real(&a, max_norm);
     size_t one = 1;
-    st = launch(s, &a, K_CLIP_SCALE, 1, &one, &one, err);
+    st = launch(s, &a, 1, &one, &one, err);
     if (st != CLRNN_OK)
         return st;
     a = args_for(s, K_SCALE_GRADS);
     arg_mem(&a, s->grads);
     arg_mem(&a, s->clip);
     arg_uint(&a, P);
-    return launch_1d(s, &a, K_SCALE_GRADS, P, err);
+    return launch_1d(s, &a, P, err);
 }
 
 static clrnn_status ocl_update(clrnn_backend *b, const clrnn_optimizer *opt, long step,
@@ -773,7 +950,7 @@ static clrnn_status ocl_update(clrnn_backend *b, const clrnn_optimizer *opt, lon
         arg_real(&a, 1.0 - pow(opt->beta2, (double)step));
     } else
         arg_real(&a, opt->momentum);
-    return launch_1d(s, &a, which, P, err);
+    return launch_1d(s, &a, P, err);
 }
 
 static clrnn_status ocl_get_grads(clrnn_backend *b, double *grads, clrnn_error *err)
@@ -911,16 +1088,19 @@ clrnn_status backend_opencl_init(clrnn_backend *b, const char *device, clrnn_err
     b->impl = s;
     b->ops = &ocl_ops;
     s->group_size = calloc(b->n_layers, sizeof *s->group_size);
+    s->tiles = calloc(b->n_layers, sizeof *s->tiles);
     s->h = calloc(b->n_layers, sizeof *s->h);
     s->y = calloc(b->n_layers, sizeof *s->y);
     s->dy = calloc(b->n_layers, sizeof *s->dy);
     clrnn_status st = CLRNN_OK;
-    if (!s->group_size || !s->h || !s->y || !s->dy)
+    if (!s->group_size || !s->tiles || !s->h || !s->y || !s->dy)
         st = clrnn_fail(err, CLRNN_E_NOMEM, "out of memory creating the OpenCL backend");
     if (st == CLRNN_OK)
         st = open_device(b, s, device, err);
     if (st == CLRNN_OK)
-        st = build_program(b, s, err);
+        st = choose_family(b, s, err);
+    if (st == CLRNN_OK)
+        st = build_programs(b, s, err);
     if (st == CLRNN_OK)
         st = choose_group_sizes(b, s, err);
     if (st == CLRNN_OK)

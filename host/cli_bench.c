@@ -55,6 +55,7 @@ typedef struct bench_options {
     size_t warmup;
     int profile;
     const char *csv;
+    clrnn_kernels kernels;
 } bench_options;
 
 static void usage(FILE *out)
@@ -77,6 +78,7 @@ static void usage(FILE *out)
             "  --precision LIST   fp32, fp64 for OpenCL (default: fp32,fp64)\n"
             "  --seconds S        minimum timed seconds per measurement (1)\n"
             "  --warmup N         untimed steps before timing (2)\n"
+            "  --kernels K        OpenCL kernel family: auto (default), group or tile\n"
             "  --no-profile       skip the per-kernel times\n"
             "  --csv FILE         also write the table as CSV\n");
 }
@@ -134,7 +136,7 @@ static int parse(bench_options *o, int argc, char **argv)
             o->profile = 0;
             continue;
         }
-        static const char *const valued[] = {"--shapes", "--devices", "--precision", "--seconds", "--warmup", "--csv", NULL};
+        static const char *const valued[] = {"--shapes", "--devices", "--precision", "--seconds", "--warmup", "--csv", "--kernels", NULL};
         int known = 0;
         for (size_t f = 0; valued[f]; f++)
             known |= cli_is(&a, valued[f]);
@@ -166,6 +168,12 @@ static int parse(bench_options *o, int argc, char **argv)
             ok = cli_parse_size(&a, v, 0, 1000000, &o->warmup);
         else if (cli_is(&a, "--csv"))
             o->csv = v;
+        else if (cli_is(&a, "--kernels")) {
+            if (!clrnn_parse_kernels(v, &o->kernels)) {
+                fprintf(stderr, "clrnn bench: --kernels '%s': expected auto, group or tile\n", v);
+                return 0;
+            }
+        }
         else
             return !cli_unknown(&a);
         if (!ok)
@@ -260,7 +268,11 @@ static clrnn_status measure(bench_result *r, const bench_options *o, const bench
                             const bench_problem *p, const char *device,
                             clrnn_precision precision, clrnn_error *err)
 {
-    clrnn_backend_config cfg = {device, precision, s->seq_len, s->batch, CLRNN_LOSS_ALL, NULL};
+    clrnn_backend_config cfg = {.device = device,
+                                .precision = precision,
+                                .seq_len = s->seq_len,
+                                .max_batch = s->batch,
+                                .kernels = o->kernels};
     clrnn_backend *b = NULL;
     memset(r, 0, sizeof *r);
     clrnn_status st = clrnn_backend_create(&b, p->model, &cfg, err);

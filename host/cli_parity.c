@@ -31,6 +31,7 @@ typedef struct parity_options {
     clrnn_precision precision;
     clrnn_optimizer optimizer;
     clrnn_loss_steps loss_steps;
+    clrnn_kernels kernels;
     double tolerance, step_tolerance, floor;
     int quiet;
 } parity_options;
@@ -52,6 +53,7 @@ static void usage(FILE *out)
             "  --rows R              rows of the random table (B + T + 16)\n"
             "  --precision P         fp32 (default) or fp64\n"
             "  --device D            opencl (the automatic choice) or opencl:P.D\n"
+            "  --kernels K           OpenCL kernel family: auto (default), group or tile\n"
             "  --steps N             training steps to compare after the batch (0)\n"
             "  --optimizer O         sgd (default) or adam\n"
             "  --lr X                learning rate (0.01)\n"
@@ -91,7 +93,7 @@ static int parse(parity_options *o, int argc, char **argv)
             o->quiet = 1;
             continue;
         }
-        static const char *const valued[] = {"--layers", "--batch", "--seq-len", "--rows", "--steps", "--seed", "--device", "--precision", "--optimizer", "--loss-on", "--lr", "--momentum", "--clip-norm", "--tolerance", "--step-tolerance", NULL};
+        static const char *const valued[] = {"--layers", "--batch", "--seq-len", "--rows", "--steps", "--seed", "--device", "--kernels", "--precision", "--optimizer", "--loss-on", "--lr", "--momentum", "--clip-norm", "--tolerance", "--step-tolerance", NULL};
         int known = 0;
         for (size_t f = 0; valued[f]; f++)
             known |= cli_is(&a, valued[f]);
@@ -116,6 +118,12 @@ static int parse(parity_options *o, int argc, char **argv)
             ok = cli_parse_u32(&a, v, &o->seed);
         else if (cli_is(&a, "--device"))
             o->device = v;
+        else if (cli_is(&a, "--kernels")) {
+            if (!clrnn_parse_kernels(v, &o->kernels)) {
+                fprintf(stderr, "clrnn parity: --kernels '%s': expected auto, group or tile\n", v);
+                return 0;
+            }
+        }
         else if (cli_is(&a, "--precision") && (ok = cli_parse_choice(&a, v, precisions, &choice)))
             o->precision = (clrnn_precision)choice;
         else if (cli_is(&a, "--optimizer") && (ok = cli_parse_choice(&a, v, optimizers, &choice)))
@@ -132,9 +140,6 @@ static int parse(parity_options *o, int argc, char **argv)
             ok = cli_parse_double(&a, v, 0.0, 1.0, &o->tolerance);
         else if (cli_is(&a, "--step-tolerance"))
             ok = cli_parse_double(&a, v, 0.0, 1.0, &o->step_tolerance);
-        else if (!cli_is(&a, "--precision") && !cli_is(&a, "--optimizer") &&
-                 !cli_is(&a, "--loss-on"))
-            return !cli_unknown(&a);
         if (!ok)
             return 0;
     }
@@ -230,8 +235,12 @@ static clrnn_status make_backends(clrnn_backend **ocl, clrnn_backend **cpu,
                                   const clrnn_model *model, const parity_options *o,
                                   const problem *p, clrnn_error *err)
 {
-    clrnn_backend_config cfg = {o->device, o->precision, o->seq_len, o->batch, o->loss_steps,
-                                NULL};
+    clrnn_backend_config cfg = {.device = o->device,
+                                .precision = o->precision,
+                                .seq_len = o->seq_len,
+                                .max_batch = o->batch,
+                                .loss_steps = o->loss_steps,
+                                .kernels = o->kernels};
     clrnn_status st = clrnn_backend_create(ocl, model, &cfg, err);
     cfg.device = "cpu";
     cfg.precision = CLRNN_FP64;

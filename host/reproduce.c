@@ -59,7 +59,12 @@ static clrnn_status make_model(clrnn_model **model, const reproduce_options *o, 
 static clrnn_status make_backend(clrnn_backend **b, const clrnn_model *model,
                                  const reproduce_options *o, size_t seq_len, clrnn_error *err)
 {
-    clrnn_backend_config cfg = {o->device, o->precision, seq_len, 1, CLRNN_LOSS_ALL, o->log};
+    clrnn_backend_config cfg = {.device = o->device,
+                                .precision = o->precision,
+                                .seq_len = seq_len,
+                                .max_batch = 1,
+                                .loss_steps = CLRNN_LOSS_ALL,
+                                .log = o->log};
     return clrnn_backend_create(b, model, &cfg, err);
 }
 

@@ -252,6 +252,16 @@ typedef enum clrnn_loss_steps {
 
 typedef struct clrnn_backend clrnn_backend;
 
+/* OpenCL kernel families (kernels/): chosen by device and shape, or forced. */
+typedef enum clrnn_kernels {
+    CLRNN_KERNELS_AUTO = 0, /* tile on CPUs and for small layers, else group */
+    CLRNN_KERNELS_GROUP,    /* a work-group per window, a work-item per hidden unit */
+    CLRNN_KERNELS_TILE      /* a work-item per tile of windows, sizes built in */
+} clrnn_kernels;
+
+/* "auto", "group" or "tile"; returns 0 for anything else. */
+int clrnn_parse_kernels(const char *text, clrnn_kernels *out);
+
 typedef struct clrnn_backend_config {
     const char *device;        /* "cpu", "opencl", "opencl:P.D" or "auto" (NULL: "auto") */
     clrnn_precision precision; /* OpenCL only; the CPU reference is always fp64 */
@@ -259,6 +269,7 @@ typedef struct clrnn_backend_config {
     size_t max_batch;          /* largest B that will be passed */
     clrnn_loss_steps loss_steps;
     FILE *log;                 /* where "auto" says what it chose; may be NULL */
+    clrnn_kernels kernels;     /* OpenCL kernel family (CLRNN_KERNELS_AUTO) */
 } clrnn_backend_config;
 
 /* Creates a backend for the model's shapes and uploads its parameters.

@@ -8,7 +8,9 @@ set(OPENCL_EXPECT ${CMAKE_CURRENT_SOURCE_DIR}/opencl_expect.sh)
 
 # The parity grid: B in {1,3,64,257}, T in {1,2,7,33}, n_in in {1,3,5},
 # n_hidden in {1,4,17,64,129}, stacks of 1 to 3 layers: a covering subset,
-# each shape in fp32 and fp64, each with 20 training steps after the batch.
+# each shape in fp32 and fp64 and with each kernel family (group: a
+# work-group per window; tile: a work-item per tile of windows, sizes built
+# in), each with 20 training steps after the batch.
 set(PARITY_GRID
     "tiny|--layers 1:1:1 --batch 1 --seq-len 1"
     "small|--layers 3:4:1 --batch 3 --seq-len 2"
@@ -27,12 +29,14 @@ foreach(entry ${PARITY_GRID})
   list(GET parts 0 name)
   list(GET parts 1 flags)
   separate_arguments(flags UNIX_COMMAND "${flags}")
-  foreach(precision fp32 fp64)
-    add_test(NAME parity_opencl_${name}_${precision}
-             COMMAND ${OPENCL_EXPECT} $<TARGET_FILE:clrnn> parity --device opencl
-                     --precision ${precision} --steps 20 ${flags})
-    set_tests_properties(parity_opencl_${name}_${precision} PROPERTIES
-                         LABELS parity SKIP_RETURN_CODE 77 TIMEOUT 300)
+  foreach(family group tile)
+    foreach(precision fp32 fp64)
+      set(test parity_opencl_${family}_${name}_${precision})
+      add_test(NAME ${test}
+               COMMAND ${OPENCL_EXPECT} $<TARGET_FILE:clrnn> parity --device opencl
+                       --kernels ${family} --precision ${precision} --steps 20 ${flags})
+      set_tests_properties(${test} PROPERTIES LABELS parity SKIP_RETURN_CODE 77 TIMEOUT 300)
+    endforeach()
   endforeach()
 endforeach()
 
@@ -53,12 +57,14 @@ foreach(entry ${OCLGRIND_GRID})
   list(GET parts 0 name)
   list(GET parts 1 flags)
   separate_arguments(flags UNIX_COMMAND "${flags}")
-  foreach(precision fp32 fp64)
-    add_test(NAME oclgrind_${name}_${precision}
-             COMMAND ${OCLGRIND_CHECK} $<TARGET_FILE:clrnn> parity --device opencl
-                     --precision ${precision} --steps 2 ${flags})
-    set_tests_properties(oclgrind_${name}_${precision} PROPERTIES
-                         LABELS oclgrind SKIP_RETURN_CODE 77 TIMEOUT 600)
+  foreach(family group tile)
+    foreach(precision fp32 fp64)
+      set(test oclgrind_${family}_${name}_${precision})
+      add_test(NAME ${test}
+               COMMAND ${OCLGRIND_CHECK} $<TARGET_FILE:clrnn> parity --device opencl
+                       --kernels ${family} --precision ${precision} --steps 2 ${flags})
+      set_tests_properties(${test} PROPERTIES LABELS oclgrind SKIP_RETURN_CODE 77 TIMEOUT 600)
+    endforeach()
   endforeach()
 endforeach()
 

@@ -50,7 +50,8 @@ static void gradcheck(const clrnn_layer_shape *layers, size_t n_layers, size_t T
     uint32_t starts[8];
     for (size_t i = 0; i < B; i++)
         starts[i] = clrnn_rng_below(&rng, (uint32_t)(ROWS - T + 1));
-    clrnn_backend_config cfg = {"cpu", CLRNN_FP64, T, B, loss_steps, NULL};
+    clrnn_backend_config cfg = {.device = "cpu", .precision = CLRNN_FP64, .seq_len = T,
+                                .max_batch = B, .loss_steps = loss_steps};
     if (clrnn_backend_create(&b, model, &cfg, &err) != CLRNN_OK ||
         clrnn_backend_stage(b, x, y, ROWS, &err) != CLRNN_OK ||
         clrnn_backend_gradients(b, starts, B, &err) != CLRNN_OK ||

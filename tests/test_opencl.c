@@ -13,6 +13,9 @@
 
 enum { ROWS = 300, SEQ_LEN = 9, BATCH = 37, STEPS = 20 };
 static const clrnn_layer_shape layers[2] = {{3, 19, 2}, {2, 6, 1}};
+/* The kernel family under test, and its name for the check lines. */
+static clrnn_kernels kernels = CLRNN_KERNELS_AUTO;
+static const char *family = "auto";
 
 typedef struct fixture {
     clrnn_model *model;
@@ -41,7 +44,8 @@ static void make_fixture(fixture *f)
 
 static clrnn_backend *make_backend(const fixture *f, const char *device, clrnn_precision p)
 {
-    clrnn_backend_config cfg = {device, p, SEQ_LEN, BATCH, CLRNN_LOSS_ALL, NULL};
+    clrnn_backend_config cfg = {.device = device, .precision = p, .seq_len = SEQ_LEN,
+                                .max_batch = BATCH, .kernels = kernels};
     clrnn_backend *b = NULL;
     clrnn_error err;
     if (clrnn_backend_create(&b, f->model, &cfg, &err) != CLRNN_OK ||
@@ -96,10 +100,10 @@ static void determinism(const fixture *f, clrnn_precision p, const clrnn_optimiz
         clrnn_backend_free(b);
     }
     char what[128];
-    snprintf(what, sizeof what, "%s %s: two runs of %d steps give bitwise equal parameters",
-             p == CLRNN_FP64 ? "fp64" : "fp32", label, STEPS);
+    snprintf(what, sizeof what, "%s %s %s: two runs of %d steps, bitwise equal parameters",
+             family, p == CLRNN_FP64 ? "fp64" : "fp32", label, STEPS);
     check_true(ok && memcmp(params[0], params[1], P * sizeof(double)) == 0, what);
-    snprintf(what, sizeof what, "%s %s: ... and bitwise equal loss sums",
+    snprintf(what, sizeof what, "%s %s %s: ... and bitwise equal loss sums", family,
              p == CLRNN_FP64 ? "fp64" : "fp32", label);
     check_true(ok && memcmp(&loss[0], &loss[1], sizeof(double)) == 0, what);
     free(params[0]);
@@ -129,8 +133,8 @@ static void optimizer_state(const fixture *f, const clrnn_optimizer *opt)
              clrnn_backend_get_params(ocl, got, &err) == CLRNN_OK;
     double rel = ok ? max_rel(got, want, P) : NAN;
     char what[128];
-    snprintf(what, sizeof what, "fp64 %s: state moved CPU -> OpenCL at step %ld, 10 more steps",
-             opt->kind == CLRNN_ADAM ? "Adam" : "SGD", step);
+    snprintf(what, sizeof what, "%s fp64 %s: state moved CPU -> OpenCL at step %ld, 10 more steps",
+             family, opt->kind == CLRNN_ADAM ? "Adam" : "SGD", step);
     check(ok && rel <= 1e-10, what, rel, 1e-10);
     clrnn_backend_free(cpu);
     clrnn_backend_free(ocl);
@@ -156,16 +160,20 @@ static void loss_accumulator(const fixture *f)
              clrnn_backend_take_loss_sum(b, &sums[k][1], &err) == CLRNN_OK;
     }
     double rel = ok ? rel_diff(sums[1][0], sums[0][0]) : NAN;
-    check(ok && rel <= 1e-5, "fp32: loss sum of 20 forward batches vs the CPU reference", rel,
-          1e-5);
-    check_true(ok && sums[1][1] == 0.0, "the loss sum is zeroed once taken");
+    char what[128];
+    snprintf(what, sizeof what, "%s fp32: loss sum of 20 forward batches vs the CPU reference",
+             family);
+    check(ok && rel <= 1e-5, what, rel, 1e-5);
+    snprintf(what, sizeof what, "%s: the loss sum is zeroed once taken", family);
+    check_true(ok && sums[1][1] == 0.0, what);
     clrnn_backend_free(cpu);
     clrnn_backend_free(ocl);
 }
 
 static void device_errors(const fixture *f)
 {
-    clrnn_backend_config cfg = {"opencl:99.0", CLRNN_FP32, SEQ_LEN, BATCH, CLRNN_LOSS_ALL, NULL};
+    clrnn_backend_config cfg = {.device = "opencl:99.0", .precision = CLRNN_FP32,
+                                .seq_len = SEQ_LEN, .max_batch = BATCH};
     clrnn_backend *b = NULL;
     clrnn_error err = {0};
     clrnn_status st = clrnn_backend_create(&b, f->model, &cfg, &err);
@@ -206,12 +214,18 @@ int main(void)
     clrnn_optimizer sgd = {.kind = CLRNN_SGD, .lr = 0.05, .momentum = 0.9, .clip_norm = 0.5};
     clrnn_optimizer adam = {.kind = CLRNN_ADAM, .lr = 0.01, .beta1 = 0.9, .beta2 = 0.999,
                             .eps = 1e-8, .weight_decay = 0.01};
-    determinism(&f, CLRNN_FP32, &sgd, "SGD+momentum, clipped");
-    determinism(&f, CLRNN_FP32, &adam, "AdamW");
-    determinism(&f, CLRNN_FP64, &sgd, "SGD+momentum, clipped");
-    optimizer_state(&f, &sgd);
-    optimizer_state(&f, &adam);
-    loss_accumulator(&f);
+    static const char *const names[] = {"group", "tile"};
+    for (int k = 0; k < 2; k++) {
+        kernels = k ? CLRNN_KERNELS_TILE : CLRNN_KERNELS_GROUP;
+        family = names[k];
+        determinism(&f, CLRNN_FP32, &sgd, "SGD+momentum, clipped");
+        determinism(&f, CLRNN_FP32, &adam, "AdamW");
+        determinism(&f, CLRNN_FP64, &sgd, "SGD+momentum, clipped");
+        optimizer_state(&f, &sgd);
+        optimizer_state(&f, &adam);
+        loss_accumulator(&f);
+    }
+    kernels = CLRNN_KERNELS_AUTO;
     device_errors(&f);
     clrnn_model_free(f.model);
     return check_summary();

@@ -1,0 +1,225 @@
+/*
+ * The "tile" kernel family: one work-item per tile of WB windows, the layer's
+ * sizes fixed at build time (-DNI -DNH -DNO -DNT -DWB), state in private
+ * memory. Every inner loop runs over hidden units j, contiguous in memory,
+ * each element accumulating in the CPU reference's order: the form that a
+ * CPU OpenCL (PoCL) turns into SIMD code, and, with WB = 1, the "window per
+ * work-item" form for small layers on a GPU. The "group" family
+ * (rnn_forward.cl, rnn_backward.cl, reduce.cl) is the other choice.
+ *
+ * Windows past the batch's end (the last tile's padding) compute on window
+ * B-1 and write nothing.
+ */
+#if !defined(NI) || !defined(NH) || !defined(NO) || !defined(NT) || !defined(WB)
+#error "rnn_tile.cl needs -DNI -DNH -DNO -DNT -DWB"
+#endif
+
+/* Mirrors rnn_layer_forward_cpu for WB windows per work-item. */
+__kernel void rnn_forward_tile(__global real *y,            /* (B,T,O) out */
+                               __global real *h,            /* (B,T,H) out */
+                               __global const real *x,      /* (R,I) table or (B,T,I) */
+                               __global const uint *starts, /* (B) */
+                               __global const real *params, /* (P) all layers */
+                               const uint param_offset, const uint x_is_table, const uint B)
+{
+    const layer_params p = point_layer(params + param_offset, NI, NH, NO);
+    const size_t first = get_global_id(0) * WB;
+    real h_prev[WB][NH];
+    real from_hidden[WB][NH];
+    for (int t = 0; t < NT; t++) {
+        for (int w = 0; w < WB; w++)
+            for (int j = 0; j < NH; j++)
+                from_hidden[w][j] = 0;
+        if (t > 0) /* k outer, windows inner: each row of W_h is read once a tile */
+            for (int k = 0; k < NH; k++)
+                for (int w = 0; w < WB; w++) {
+                    const real hv = h_prev[w][k];
+                    for (int j = 0; j < NH; j++)
+                        from_hidden[w][j] += hv * p.W_h[k * NH + j];
+                }
+        for (int w = 0; w < WB; w++) {
+            const size_t b = min(first + w, (size_t)B - 1);
+            __global const real *x_t = x_is_table ? x + ((size_t)starts[b] + t) * NI
+                                                  : x + (b * NT + t) * NI;
+            real from_input[NH];
+            for (int j = 0; j < NH; j++)
+                from_input[j] = 0;
+            for (int i = 0; i < NI; i++) {
+                const real xv = x_t[i];
+                for (int j = 0; j < NH; j++)
+                    from_input[j] += xv * p.W_i[i * NH + j];
+            }
+            for (int j = 0; j < NH; j++)
+                h_prev[w][j] = tanh(from_input[j] + from_hidden[w][j] + p.b_i[j]);
+            if (first + w >= B)
+                continue;
+            __global real *h_t = h + (b * NT + t) * NH;
+            for (int j = 0; j < NH; j++)
+                h_t[j] = h_prev[w][j];
+            for (int o = 0; o < NO; o++) {
+                real acc = 0;
+                for (int j = 0; j < NH; j++)
+                    acc += h_prev[w][j] * p.W_o[j * NO + o];
+                y[(b * NT + t) * NO + o] = acc + p.b_o[o];
+            }
+        }
+    }
+}
+
+/* W_i^T (H,I), W_h^T (H,H), W_o^T (O,H) of the layer into wt at the layer's
+ * offset, so that backward's inner loops run over contiguous rows. One
+ * work-item per element of the three matrices. */
+__kernel void transpose_tile(__global real *wt,           /* (P) */
+                             __global const real *params, /* (P) */
+                             const uint param_offset)
+{
+    const size_t q = get_global_id(0);
+    const layer_params p = point_layer(params + param_offset, NI, NH, NO);
+    __global real *wt_i = wt + param_offset, *wt_h = wt_i + NI * NH, *wt_o = wt_h + NH * NH;
+    if (q < NI * NH)
+        wt_i[q] = p.W_i[(q % NI) * NH + q / NI]; /* wt_i[j][i] = W_i[i][j] */
+    else if (q < NI * NH + NH * NH)
+        wt_h[q - NI * NH] = p.W_h[((q - NI * NH) % NH) * NH + (q - NI * NH) / NH];
+    else if (q < NI * NH + NH * NH + NO * NH) {
+        const size_t r = q - NI * NH - NH * NH; /* wt_o[o][j] = W_o[j][o] */
+        wt_o[r] = p.W_o[(r % NH) * NO + r / NH];
+    }
+}
+
+/* Mirrors the time loop of rnn_layer_backward_cpu for WB windows per
+ * work-item: g (B,T,H) and dx; wt holds the transposes (transpose_tile). */
+__kernel void rnn_backward_tile(__global real *g,        /* (B,T,H) out */
+                                __global real *dx,       /* (B,T,I) out when want_dx */
+                                __global const real *dy, /* (B,T,O) */
+                                __global const real *h,  /* (B,T,H) */
+                                __global const real *wt, /* (P) transposes */
+                                const uint param_offset, const uint want_dx, const uint B)
+{
+    __global const real *wt_i = wt + param_offset, *wt_h = wt_i + NI * NH,
+                        *wt_o = wt_h + NH * NH;
+    const size_t first = get_global_id(0) * WB;
+    real g_next[WB][NH];
+    real from_next[WB][NH];
+    for (int s = 0; s < NT; s++) {
+        const int t = NT - 1 - s;
+        for (int w = 0; w < WB; w++)
+            for (int j = 0; j < NH; j++)
+                from_next[w][j] = 0;
+        if (s > 0) /* g_T = 0 */
+            for (int k = 0; k < NH; k++)
+                for (int w = 0; w < WB; w++) {
+                    const real gv = g_next[w][k];
+                    for (int j = 0; j < NH; j++)
+                        from_next[w][j] += gv * wt_h[k * NH + j];
+                }
+        for (int w = 0; w < WB; w++) {
+            const size_t b = min(first + w, (size_t)B - 1);
+            __global const real *dy_t = dy + (b * NT + t) * NO;
+            __global const real *h_t = h + (b * NT + t) * NH;
+            real from_output[NH];
+            for (int j = 0; j < NH; j++)
+                from_output[j] = 0;
+            for (int o = 0; o < NO; o++) {
+                const real dv = dy_t[o];
+                for (int j = 0; j < NH; j++)
+                    from_output[j] += dv * wt_o[o * NH + j];
+            }
+            for (int j = 0; j < NH; j++)
+                g_next[w][j] = (from_output[j] + from_next[w][j]) * (1 - h_t[j] * h_t[j]);
+            if (first + w >= B)
+                continue;
+            __global real *g_t = g + (b * NT + t) * NH;
+            for (int j = 0; j < NH; j++)
+                g_t[j] = g_next[w][j];
+            if (want_dx) { /* dx_t[i] = sum_j W_i[i][j] g_t[j], j in order */
+                real acc[NI];
+                for (int i = 0; i < NI; i++)
+                    acc[i] = 0;
+                for (int j = 0; j < NH; j++) {
+                    const real gv = g_next[w][j];
+                    for (int i = 0; i < NI; i++)
+                        acc[i] += wt_i[j * NI + i] * gv;
+                }
+                for (int i = 0; i < NI; i++)
+                    dx[(b * NT + t) * NI + i] = acc[i];
+            }
+        }
+    }
+}
+
+/*
+ * Stage 1 of the weight-gradient reduction in the tile family: work-item
+ * (r, c) sums one row of a gradient over the windows of chunk c, each
+ * window's steps in reverse time (rnn_layer_backward_cpu's order), as
+ * rank-1 updates along contiguous rows of g or h:
+ *   rows 0..I-1         dW_i[i][:] += x[b,t,i] g[b,t,:]
+ *   rows I..I+H-1       dW_h[k][:] += h[b,t-1,k] g[b,t,:]   (t > 0)
+ *   rows I+H..I+H+O-1   dW_o[:][o] += h[b,t,:] dy[b,t,o]
+ *   row  I+H+O          db_i[:]    += g[b,t,:]
+ *   row  I+H+O+1        db_o[:]    += dy[b,t,:]
+ * grad_finish (reduce.cl) then adds the chunks in order.
+ */
+__kernel void grad_rows_tile(__global real *partial,      /* (n_chunks, P) */
+                             __global const real *g,      /* (B,T,H) */
+                             __global const real *h,      /* (B,T,H) */
+                             __global const real *dy,     /* (B,T,O) */
+                             __global const real *x,      /* (R,I) table or (B,T,I) */
+                             __global const uint *starts, /* (B) */
+                             const uint x_is_table, const uint B, const uint chunk,
+                             const uint P, const uint param_offset)
+{
+    const size_t r = get_global_id(0), c = get_global_id(1);
+    if (r >= NI + NH + NO + 2)
+        return;
+    const size_t b_begin = c * chunk, b_end = min((size_t)B, b_begin + chunk);
+    __global real *out = partial + c * P + param_offset;
+    real acc[NH];
+    for (int j = 0; j < NH; j++)
+        acc[j] = 0;
+    if (r < NI + NH) { /* a row of dW_i or dW_h: scalar times a row of g */
+        for (size_t b = b_begin; b < b_end; b++) {
+            __global const real *x_win = x_is_table ? x + (size_t)starts[b] * NI : x + b * NT * NI;
+            for (int t = NT - 1; t >= (r < NI ? 0 : 1); t--) {
+                const real sv = r < NI ? x_win[t * NI + r] : h[(b * NT + t - 1) * NH + (r - NI)];
+                __global const real *g_t = g + (b * NT + t) * NH;
+                for (int j = 0; j < NH; j++)
+                    acc[j] += sv * g_t[j];
+            }
+        }
+        for (int j = 0; j < NH; j++)
+            out[r * NH + j] = acc[j]; /* W_i then W_h, both row-major (., H) */
+    } else if (r < NI + NH + NO) { /* a column of dW_o */
+        const size_t o = r - NI - NH;
+        for (size_t b = b_begin; b < b_end; b++)
+            for (int t = NT - 1; t >= 0; t--) {
+                const real dv = dy[(b * NT + t) * NO + o];
+                __global const real *h_t = h + (b * NT + t) * NH;
+                for (int j = 0; j < NH; j++)
+                    acc[j] += h_t[j] * dv;
+            }
+        __global real *dW_o = out + NI * NH + NH * NH;
+        for (int j = 0; j < NH; j++)
+            dW_o[j * NO + o] = acc[j];
+    } else if (r == NI + NH + NO) { /* db_i */
+        for (size_t b = b_begin; b < b_end; b++)
+            for (int t = NT - 1; t >= 0; t--) {
+                __global const real *g_t = g + (b * NT + t) * NH;
+                for (int j = 0; j < NH; j++)
+                    acc[j] += g_t[j];
+            }
+        __global real *db_i = out + NI * NH + NH * NH + NH * NO + NO;
+        for (int j = 0; j < NH; j++)
+            db_i[j] = acc[j];
+    } else { /* db_o */
+        real acc_o[NO];
+        for (int o = 0; o < NO; o++)
+            acc_o[o] = 0;
+        for (size_t b = b_begin; b < b_end; b++)
+            for (int t = NT - 1; t >= 0; t--)
+                for (int o = 0; o < NO; o++)
+                    acc_o[o] += dy[(b * NT + t) * NO + o];
+        __global real *db_o = out + NI * NH + NH * NH + NH * NO;
+        for (int o = 0; o < NO; o++)
+            db_o[o] = acc_o[o];
+    }
+}

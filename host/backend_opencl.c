@@ -528,8 +528,9 @@ static clrnn_status build_programs(clrnn_backend *b, ocl_state *s, clrnn_error *
     return st;
 }
 
-/* Work-group sizes of forward/backward per layer: one work-item per hidden
- * unit, as far as the device and the kernels allow. */
+/* Work-group sizes of the group family's forward/backward per layer: one
+ * work-item per hidden unit, as far as the device and the kernels allow;
+ * h or g of a window (2H values) must fit in local memory. */
 static clrnn_status choose_group_sizes(clrnn_backend *b, ocl_state *s, clrnn_error *err)
 {
     size_t limit = SIZE_MAX;
@@ -549,7 +550,7 @@ static clrnn_status choose_group_sizes(clrnn_backend *b, ocl_state *s, clrnn_err
         limit = item_limit[0];
     for (size_t l = 0; l < b->n_layers; l++) {
         size_t H = b->layers[l].n_hidden;
-        if (2 * H * s->real_size > s->max_local_mem)
+        if (s->family == FAMILY_GROUP && 2 * H * s->real_size > s->max_local_mem)
             return clrnn_fail(err, CLRNN_E_UNSUPPORTED,
                               "layer %zu: n_hidden %zu needs %zu bytes of local memory, the "
                               "device has %zu",

@@ -189,6 +189,22 @@ static void device_errors(const fixture *f)
     st = clrnn_backend_create(&b, f->model, &cfg, &err);
     check_true(st == CLRNN_E_INPUT && strstr(err.message, "expected opencl:P.D"),
                "--device opencl:zero: bad input");
+    /* h of one layer of 256 for 2^20 windows of 1000 steps: 1 TiB. */
+    clrnn_layer_shape wide = {3, 256, 1};
+    clrnn_model *big = NULL;
+    cfg.device = "opencl";
+    cfg.seq_len = 1000;
+    cfg.max_batch = (size_t)1 << 20;
+    st = clrnn_model_create(&big, &wide, 1, &err);
+    if (st == CLRNN_OK)
+        st = clrnn_backend_create(&b, big, &cfg, &err);
+    printf("  a batch of 2^20 windows of 1000 steps -> %s\n", err.message);
+    check_true(st == CLRNN_E_DEVICE && !b && strstr(err.message, "device buffer") &&
+                   strstr(err.message, "try a smaller --batch"),
+               "a buffer too large for the device: named, with a hint");
+    clrnn_model_free(big);
+    cfg.seq_len = SEQ_LEN;
+    cfg.max_batch = BATCH;
     cfg.device = "auto";
     st = clrnn_backend_create(&b, f->model, &cfg, &err);
     check_true(st == CLRNN_OK && clrnn_backend_is_opencl(b),

@@ -103,6 +103,11 @@ size_t clrnn_backend_n_layers(const clrnn_backend *backend)
     return backend->n_layers;
 }
 
+size_t clrnn_backend_n_params(const clrnn_backend *backend)
+{
+    return backend->n_params;
+}
+
 clrnn_status clrnn_backend_stage(clrnn_backend *backend, const double *x, const double *y,
                                  size_t n_rows, clrnn_error *err)
 {
@@ -219,4 +224,26 @@ clrnn_status clrnn_backend_get_window_losses(clrnn_backend *backend, double *los
 clrnn_status clrnn_backend_take_loss_sum(clrnn_backend *backend, double *sum, clrnn_error *err)
 {
     return backend->ops->take_loss_sum(backend, sum, err);
+}
+
+clrnn_status clrnn_backend_get_optimizer_state(clrnn_backend *backend, double *a, double *b,
+                                               long *step, clrnn_error *err)
+{
+    if (!backend->ops->get_opt_state)
+        return clrnn_fail(err, CLRNN_E_UNSUPPORTED, "this backend cannot save optimizer state");
+    *step = backend->n_updates;
+    return backend->ops->get_opt_state(backend, a, b, err);
+}
+
+clrnn_status clrnn_backend_set_optimizer_state(clrnn_backend *backend, const double *a,
+                                               const double *b, long step, clrnn_error *err)
+{
+    if (!backend->ops->set_opt_state)
+        return clrnn_fail(err, CLRNN_E_UNSUPPORTED, "this backend cannot load optimizer state");
+    if (step < 0)
+        return clrnn_fail(err, CLRNN_E_INPUT, "a negative step count");
+    clrnn_status st = backend->ops->set_opt_state(backend, a, b, err);
+    if (st == CLRNN_OK)
+        backend->n_updates = step;
+    return st;
 }

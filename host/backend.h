@@ -30,6 +30,10 @@ typedef struct backend_ops {
     clrnn_status (*get_hidden)(clrnn_backend *b, size_t layer, double *h, clrnn_error *err);
     clrnn_status (*get_window_losses)(clrnn_backend *b, double *losses, clrnn_error *err);
     clrnn_status (*take_loss_sum)(clrnn_backend *b, double *sum, clrnn_error *err);
+    /* Optimizer state (P each): SGD velocity in a; Adam m in a, v in b. */
+    clrnn_status (*get_opt_state)(clrnn_backend *b, double *a, double *b_state, clrnn_error *err);
+    clrnn_status (*set_opt_state)(clrnn_backend *b, const double *a, const double *b_state,
+                                  clrnn_error *err);
 } backend_ops;
 
 struct clrnn_backend {

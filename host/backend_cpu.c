@@ -134,6 +134,8 @@ static clrnn_status cpu_update(clrnn_backend *b, const clrnn_optimizer *opt, lon
                                clrnn_error *err)
 {
     cpu_state *s = b->impl;
+    if (opt->clip_norm > 0)
+        clip_grad_norm_cpu(s->grads, b->n_params, opt->clip_norm);
     if (opt->kind == CLRNN_ADAM)
         adam_update_cpu(s->params, s->opt_a, s->opt_b, s->grads, b->n_params, opt->lr, opt->beta1,
                         opt->beta2, opt->eps, opt->weight_decay, step);
@@ -178,10 +180,38 @@ static clrnn_status cpu_take_loss_sum(clrnn_backend *b, double *sum, clrnn_error
     return CLRNN_OK;
 }
 
+static clrnn_status cpu_get_opt_state(clrnn_backend *b, double *a, double *b_state,
+                                      clrnn_error *err)
+{
+    cpu_state *s = b->impl;
+    memcpy(a, s->opt_a, b->n_params * sizeof *a);
+    memcpy(b_state, s->opt_b, b->n_params * sizeof *b_state);
+    return CLRNN_OK;
+}
+
+static clrnn_status cpu_set_opt_state(clrnn_backend *b, const double *a, const double *b_state,
+                                      clrnn_error *err)
+{
+    cpu_state *s = b->impl;
+    memcpy(s->opt_a, a, b->n_params * sizeof *a);
+    memcpy(s->opt_b, b_state, b->n_params * sizeof *b_state);
+    return CLRNN_OK;
+}
+
 static const backend_ops cpu_ops = {
-    cpu_destroy,   cpu_stage,       cpu_set_params, cpu_get_params,        cpu_run_batch,
-    cpu_update,    cpu_get_grads,   cpu_get_outputs, cpu_get_hidden, cpu_get_window_losses,
-    cpu_take_loss_sum,
+    .destroy = cpu_destroy,
+    .stage = cpu_stage,
+    .set_params = cpu_set_params,
+    .get_params = cpu_get_params,
+    .run_batch = cpu_run_batch,
+    .update = cpu_update,
+    .get_grads = cpu_get_grads,
+    .get_outputs = cpu_get_outputs,
+    .get_hidden = cpu_get_hidden,
+    .get_window_losses = cpu_get_window_losses,
+    .take_loss_sum = cpu_take_loss_sum,
+    .get_opt_state = cpu_get_opt_state,
+    .set_opt_state = cpu_set_opt_state,
 };
 
 clrnn_status backend_cpu_init(clrnn_backend *b, clrnn_error *err)

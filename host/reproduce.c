@@ -161,7 +161,7 @@ clrnn_status reproduce_toy(const reproduce_options *o, clrnn_error *err)
     if (st != CLRNN_OK)
         goto done;
 
-    clrnn_optimizer sgd = {CLRNN_SGD, o->lr, o->momentum, 0, 0, 0, 0};
+    clrnn_optimizer sgd = {.kind = CLRNN_SGD, .lr = o->lr, .momentum = o->momentum};
     uint32_t n_windows = (uint32_t)(TOY_ROWS - o->seq_len); /* the notebook's count */
     for (size_t epoch = 0; epoch < o->epochs; epoch++) {
         for (uint32_t j = 0; j < n_windows; j++) {
@@ -280,7 +280,7 @@ clrnn_status reproduce_weather(const reproduce_options *o, clrnn_error *err)
         goto done;
 
     const double *targets = clrnn_dataset_y(data);
-    clrnn_optimizer sgd = {CLRNN_SGD, o->lr, o->momentum, 0, 0, 0, 0};
+    clrnn_optimizer sgd = {.kind = CLRNN_SGD, .lr = o->lr, .momentum = o->momentum};
     uint32_t n_windows = (uint32_t)(n_train - T); /* range(len(X_train) - seq_len) */
     for (size_t epoch = 0; epoch < o->epochs; epoch++) {
         double epoch_loss = 0.0, per_step_sum = 0.0;

@@ -124,6 +124,20 @@ double mse_forward_cpu(double *window_loss, double *dy, const double *y, const d
     return total;
 }
 
+double clip_grad_norm_cpu(double *grads, size_t n, double max_norm)
+{
+    double sum = 0.0;
+    for (size_t i = 0; i < n; i++)
+        sum += grads[i] * grads[i];
+    double norm = sqrt(sum);
+    if (norm > max_norm) {
+        double scale = max_norm / norm;
+        for (size_t i = 0; i < n; i++)
+            grads[i] *= scale;
+    }
+    return norm;
+}
+
 void sgd_update_cpu(double *params, double *velocity, const double *grads, size_t n, double lr,
                     double momentum)
 {

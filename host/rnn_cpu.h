@@ -44,6 +44,10 @@ void rnn_layer_backward_cpu(double *dparams, double *dx, double *scratch, const 
 double mse_forward_cpu(double *window_loss, double *dy, const double *y, const double *target,
                        size_t B, size_t T, size_t O, clrnn_loss_steps loss_steps);
 
+/* Scales grads (n) so that their L2 norm is at most max_norm; returns the
+ * norm before scaling. */
+double clip_grad_norm_cpu(double *grads, size_t n, double max_norm);
+
 /* SGD in the notebook's momentum form: v = momentum v - lr g; w += v. */
 void sgd_update_cpu(double *params, double *velocity, const double *grads, size_t n, double lr,
                     double momentum);

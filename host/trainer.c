@@ -55,8 +55,10 @@ double clrnn_lr_at(const clrnn_train_config *config, long step, long steps_per_e
     if (config->schedule == CLRNN_LR_STEP && config->step_epochs > 0) {
         long epoch = step / steps_per_epoch;
         lr *= pow(config->step_gamma, (double)(epoch / (long)config->step_epochs));
-    } else if (config->schedule == CLRNN_LR_COSINE && total_steps > 1) {
-        double progress = (double)step / (double)(total_steps - 1);
+    } else if (config->schedule == CLRNN_LR_COSINE && total_steps > 0) {
+        /* step / total_steps < 1: the last step's lr is small but not 0,
+         * which an update would refuse. */
+        double progress = (double)step / (double)total_steps;
         lr *= 0.5 * (1.0 + cos(3.14159265358979323846 * progress));
     }
     if (config->warmup_steps > 0 && (size_t)step < config->warmup_steps)
@@ -97,35 +99,111 @@ static clrnn_status split_loss(clrnn_backend *backend, const uint32_t *starts, s
     return st;
 }
 
-static double grad_norm(clrnn_backend *backend, double *grads, size_t n)
+/* L2 norm of the gradient the backend holds (P values read back). */
+static clrnn_status grad_norm(clrnn_backend *backend, double *grads, double *norm,
+                              clrnn_error *err)
 {
-    if (clrnn_backend_get_grads(backend, grads, NULL) != CLRNN_OK)
-        return NAN;
+    clrnn_status st = clrnn_backend_get_grads(backend, grads, err);
     double acc = 0.0;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; st == CLRNN_OK && i < clrnn_backend_n_params(backend); i++)
         acc += grads[i] * grads[i];
-    return sqrt(acc);
+    *norm = st == CLRNN_OK ? sqrt(acc) : NAN;
+    return st;
 }
 
-/* One epoch of shuffled mini-batches; the loss comes back once, at the end. */
+/* One epoch of shuffled mini-batches; the loss comes back once, at the end.
+ * The gradient norm is read on the last batch, before its update (so before
+ * clipping): one read-back an epoch. */
 static clrnn_status train_epoch(clrnn_backend *backend, const clrnn_train_config *config,
                                 const uint32_t *order, size_t n_train, size_t epoch, long *step,
-                                long steps_per_epoch, long total_steps, double *lr,
-                                double *loss_sum, clrnn_error *err)
+                                long steps_per_epoch, long total_steps, double *grads,
+                                clrnn_epoch_stats *stats, clrnn_error *err)
 {
     clrnn_optimizer opt = config->optimizer;
     clrnn_status st = CLRNN_OK;
+    double loss_sum = 0.0;
     for (size_t i = 0; st == CLRNN_OK && i < n_train; i += config->batch) {
         size_t n = n_train - i < config->batch ? n_train - i : config->batch;
-        opt.lr = *lr = clrnn_lr_at(config, (*step)++, steps_per_epoch, total_steps);
+        opt.lr = stats->lr = clrnn_lr_at(config, (*step)++, steps_per_epoch, total_steps);
         st = clrnn_backend_gradients(backend, order + i, n, err);
+        if (st == CLRNN_OK && i + n == n_train)
+            st = grad_norm(backend, grads, &stats->grad_norm, err);
         if (st == CLRNN_OK)
             st = clrnn_backend_update(backend, &opt, err);
-        if (config->on_batch)
+        if (st == CLRNN_OK && config->on_batch)
             config->on_batch(config->context, epoch, i + n, n_train);
     }
     if (st == CLRNN_OK)
-        st = clrnn_backend_take_loss_sum(backend, loss_sum, err);
+        st = clrnn_backend_take_loss_sum(backend, &loss_sum, err);
+    stats->train_loss = loss_sum / (double)n_train;
+    return st;
+}
+
+/* What early stopping rolls back to: the weights of the best epoch and the
+ * optimizer state that goes with them, so that a model saved after an early
+ * stop is exactly the checkpoint of its best epoch. */
+typedef struct best_state {
+    double *params, *opt_a, *opt_b; /* (P) each */
+    long step;
+} best_state;
+
+static clrnn_status keep_best(clrnn_backend *backend, best_state *best, clrnn_error *err)
+{
+    clrnn_status st = clrnn_backend_get_params(backend, best->params, err);
+    if (st == CLRNN_OK)
+        st = clrnn_backend_get_optimizer_state(backend, best->opt_a, best->opt_b, &best->step,
+                                               err);
+    return st;
+}
+
+static clrnn_status restore_best(clrnn_backend *backend, const best_state *best,
+                                 clrnn_error *err)
+{
+    clrnn_status st = clrnn_backend_set_params(backend, best->params, err);
+    if (st == CLRNN_OK)
+        st = clrnn_backend_set_optimizer_state(backend, best->opt_a, best->opt_b, best->step,
+                                               err);
+    return st;
+}
+
+static void print_epoch(FILE *out, const clrnn_epoch_stats *s)
+{
+    fprintf(out,
+            "epoch %4zu  train loss %.6g  val loss %.6g  lr %.3g  grad norm %.3g  %.0f windows/s%s\n",
+            s->epoch, s->train_loss, s->val_loss, s->lr, s->grad_norm, s->windows_per_second,
+            s->improved ? "  *" : "");
+    fflush(out);
+}
+
+/* Bookkeeping after an epoch: the report, the best score, early stopping.
+ * *stop is set when patience has run out. */
+static clrnn_status after_epoch(clrnn_backend *backend, const clrnn_train_config *config,
+                                clrnn_epoch_stats *stats, int have_val, best_state *best,
+                                size_t *since_best, clrnn_train_report *report, int *stop,
+                                clrnn_error *err)
+{
+    clrnn_status st = CLRNN_OK;
+    /* Without validation windows the training loss decides what is best. */
+    double score = have_val ? stats->val_loss : stats->train_loss;
+    stats->improved = score < report->best_val_loss;
+    report->epochs_run = stats->epoch;
+    report->train_loss = stats->train_loss;
+    report->val_loss = stats->val_loss;
+    report->seconds += stats->seconds;
+    if (stats->improved) {
+        report->best_val_loss = score;
+        report->best_epoch = stats->epoch;
+        *since_best = 0;
+        if (config->patience)
+            st = keep_best(backend, best, err);
+    } else {
+        ++*since_best;
+    }
+    if (config->out)
+        print_epoch(config->out, stats);
+    if (st == CLRNN_OK && config->on_epoch)
+        st = config->on_epoch(config->context, stats, backend, err);
+    *stop = config->patience && *since_best >= config->patience;
     return st;
 }
 
@@ -133,20 +211,17 @@ clrnn_status clrnn_train(clrnn_backend *backend, const clrnn_dataset *data,
                          const clrnn_train_config *config, clrnn_train_report *report,
                          clrnn_error *err)
 {
-    size_t n_train, n_val, P = 0;
+    size_t n_train, n_val, P = clrnn_backend_n_params(backend);
     uint32_t *sorted = split_starts(data, CLRNN_SPLIT_TRAIN, &n_train);
     uint32_t *val = split_starts(data, CLRNN_SPLIT_VAL, &n_val);
     uint32_t *order = malloc((n_train ? n_train : 1) * sizeof *order);
-    double *best = NULL, *grads = NULL;
+    double *grads = malloc(P * sizeof *grads);
+    best_state best = {malloc(P * sizeof *best.params), malloc(P * sizeof *best.opt_a),
+                       malloc(P * sizeof *best.opt_b), 0};
     clrnn_status st = CLRNN_OK;
     *report = (clrnn_train_report){config->start_epoch, config->start_epoch, NAN, NAN, INFINITY,
                                    0.0, 0.0, 0};
-    P = clrnn_backend_n_params(backend);
-    if (sorted && val && order) {
-        best = malloc(P * sizeof *best);
-        grads = malloc(P * sizeof *grads);
-    }
-    if (!best || !grads) {
+    if (!sorted || !val || !order || !grads || !best.params || !best.opt_a || !best.opt_b) {
         st = clrnn_fail(err, CLRNN_E_NOMEM, "out of memory");
         goto done;
     }
@@ -158,14 +233,16 @@ clrnn_status clrnn_train(clrnn_backend *backend, const clrnn_dataset *data,
     long total_steps = steps_per_epoch * (long)config->epochs;
     long step = steps_per_epoch * (long)config->start_epoch;
     size_t since_best = 0;
-    double loss_sum, lr = config->optimizer.lr;
-    st = clrnn_backend_take_loss_sum(backend, &loss_sum, err); /* start from zero */
-    for (size_t epoch = config->start_epoch; st == CLRNN_OK && epoch < config->epochs; epoch++) {
+    int stop = 0;
+    double sum;
+    st = clrnn_backend_take_loss_sum(backend, &sum, err); /* start from zero */
+    for (size_t epoch = config->start_epoch; st == CLRNN_OK && !stop && epoch < config->epochs;
+         epoch++) {
         double t0 = now_seconds();
+        clrnn_epoch_stats stats = {epoch + 1, NAN, NAN, NAN, NAN, 0, 0, 0};
         epoch_order(order, sorted, n_train, config->shuffle, config->seed, epoch);
         st = train_epoch(backend, config, order, n_train, epoch, &step, steps_per_epoch,
-                         total_steps, &lr, &loss_sum, err);
-        clrnn_epoch_stats stats = {epoch + 1, loss_sum / (double)n_train, NAN, lr, NAN, 0, 0, 0};
+                         total_steps, grads, &stats, err);
         stats.seconds = now_seconds() - t0;
         stats.windows_per_second = stats.seconds > 0 ? (double)n_train / stats.seconds : 0.0;
         if (st == CLRNN_OK && !isfinite(stats.train_loss))
@@ -175,42 +252,14 @@ clrnn_status clrnn_train(clrnn_backend *backend, const clrnn_dataset *data,
                             stats.train_loss, epoch + 1);
         if (st == CLRNN_OK)
             st = split_loss(backend, val, n_val, config->batch, &stats.val_loss, err);
-        if (st != CLRNN_OK)
-            break;
-        stats.grad_norm = grad_norm(backend, grads, P);
-        /* Without validation windows the training loss decides what is best. */
-        double score = n_val ? stats.val_loss : stats.train_loss;
-        stats.improved = score < report->best_val_loss;
-        report->epochs_run = epoch + 1;
-        report->train_loss = stats.train_loss;
-        report->val_loss = stats.val_loss;
-        report->seconds += stats.seconds;
-        if (stats.improved) {
-            report->best_val_loss = score;
-            report->best_epoch = epoch + 1;
-            since_best = 0;
-            if (config->patience)
-                st = clrnn_backend_get_params(backend, best, err);
-        } else {
-            since_best++;
-        }
-        if (config->out) {
-            fprintf(config->out,
-                    "epoch %4zu  train loss %.6g  val loss %.6g  lr %.3g  %.0f windows/s%s\n",
-                    epoch + 1, stats.train_loss, stats.val_loss, stats.lr,
-                    stats.windows_per_second, stats.improved ? "  *" : "");
-            fflush(config->out);
-        }
-        if (st == CLRNN_OK && config->on_epoch)
-            st = config->on_epoch(config->context, &stats, backend, err);
-        if (st == CLRNN_OK && config->patience && since_best >= config->patience) {
-            report->stopped_early = 1;
-            break;
-        }
+        if (st == CLRNN_OK)
+            st = after_epoch(backend, config, &stats, n_val > 0, &best, &since_best, report,
+                             &stop, err);
     }
+    report->stopped_early = st == CLRNN_OK && stop && report->epochs_run < config->epochs;
     if (st == CLRNN_OK && config->patience && report->best_epoch != report->epochs_run &&
         report->best_epoch > config->start_epoch)
-        st = clrnn_backend_set_params(backend, best, err); /* keep the best weights */
+        st = restore_best(backend, &best, err); /* keep the best weights */
     else
         report->best_epoch = report->epochs_run;
     if (report->seconds > 0)
@@ -220,8 +269,10 @@ done:
     free(sorted);
     free(val);
     free(order);
-    free(best);
     free(grads);
+    free(best.params);
+    free(best.opt_a);
+    free(best.opt_b);
     return st;
 }
 

@@ -11,6 +11,7 @@ typedef struct cli_plot_data {
     size_t n_epochs;
     const double *truth, *prediction; /* (n_points) the first target over the test split */
     size_t n_points;
+    const char *const *labels; /* (n_points) row labels (dates), or NULL */
     const char *target_name;
 } cli_plot_data;
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -15,9 +16,23 @@
 
 #define MAX_LAYERS 16
 
+/* Optimizer flags given on the command line: on --resume they take
+ * precedence over the saved values. */
+enum {
+    SET_OPTIMIZER = 1 << 0,
+    SET_LR = 1 << 1,
+    SET_MOMENTUM = 1 << 2,
+    SET_BETA1 = 1 << 3,
+    SET_BETA2 = 1 << 4,
+    SET_EPS = 1 << 5,
+    SET_WEIGHT_DECAY = 1 << 6,
+    SET_CLIP_NORM = 1 << 7
+};
+
 typedef struct train_options {
     const char *data, *features, *targets;
     int features_set, targets_set, seq_len_set;
+    unsigned optimizer_set; /* SET_ flags */
     clrnn_data_config data_cfg;
     clrnn_layer_shape layers[MAX_LAYERS];
     size_t n_layers; /* 0: one layer of `hidden` units */
@@ -34,9 +49,10 @@ typedef struct train_run {
     FILE *log_csv, *log_json;
     double *train_loss, *val_loss; /* (epochs) history for the plot */
     clrnn_checkpoint ckpt;         /* shapes, names, stats; params filled at each save */
+    size_t epochs_saved;           /* the epoch of the last save, 0 before any */
     int progress;                  /* draw a progress line on the terminal */
-    double last_loss;
-    double epoch_start; /* seconds, for the progress line's rate */
+    double last_loss;              /* the last epoch's, shown while the next one runs */
+    double epoch_start, last_draw; /* seconds, for the progress line's rate */
 } train_run;
 
 static void usage(FILE *out)
@@ -81,7 +97,9 @@ static void usage(FILE *out)
             "  --loss-on all|last    loss on every step of a window (default) or the last\n"
             "files:\n"
             "  --save FILE           save the model after every epoch (atomically) and at the end\n"
-            "  --resume FILE         continue a saved run up to --epochs\n"
+            "  --resume FILE         continue a saved run up to --epochs: its model, optimizer\n"
+            "                        state, seed and columns; optimizer flags given override the\n"
+            "                        saved ones; repeat --batch, --lr-schedule and the split\n"
             "  --log FILE            metrics per epoch as CSV\n"
             "  --log-json FILE       metrics per epoch as JSON lines\n"
             "  --plot FILE           an SVG report: loss curves, predicted vs actual (test)\n"
@@ -97,7 +115,7 @@ static int parse_choice_into(cli_args *a, const char *v, const char *const *choi
     return cli_parse_choice(a, v, choices, out);
 }
 
-static int parse_option(cli_args *a, train_options *o, int *lr_set)
+static int parse_option(cli_args *a, train_options *o)
 {
     static const char *const missing[] = {"ffill", "drop", "error", NULL};
     static const char *const fits[] = {"train", "all", NULL};
@@ -152,20 +170,25 @@ static int parse_option(cli_args *a, train_options *o, int *lr_set)
         if (!parse_choice_into(a, v, optimizers, &choice))
             return 0;
         opt->kind = (clrnn_optimizer_kind)choice;
+        o->optimizer_set |= SET_OPTIMIZER;
     } else if (cli_is(a, "--lr"))
-        return *lr_set = 1, cli_parse_double(a, v, 1e-12, 100.0, &opt->lr);
+        return o->optimizer_set |= SET_LR, cli_parse_double(a, v, 1e-12, 100.0, &opt->lr);
     else if (cli_is(a, "--momentum"))
-        return cli_parse_double(a, v, 0.0, 0.999999, &opt->momentum);
+        return o->optimizer_set |= SET_MOMENTUM,
+               cli_parse_double(a, v, 0.0, 0.999999, &opt->momentum);
     else if (cli_is(a, "--beta1"))
-        return cli_parse_double(a, v, 0.0, 0.999999, &opt->beta1);
+        return o->optimizer_set |= SET_BETA1, cli_parse_double(a, v, 0.0, 0.999999, &opt->beta1);
     else if (cli_is(a, "--beta2"))
-        return cli_parse_double(a, v, 0.0, 0.999999999, &opt->beta2);
+        return o->optimizer_set |= SET_BETA2,
+               cli_parse_double(a, v, 0.0, 0.999999999, &opt->beta2);
     else if (cli_is(a, "--eps"))
-        return cli_parse_double(a, v, 1e-300, 1.0, &opt->eps);
+        return o->optimizer_set |= SET_EPS, cli_parse_double(a, v, 1e-300, 1.0, &opt->eps);
     else if (cli_is(a, "--weight-decay"))
-        return cli_parse_double(a, v, 0.0, 1.0, &opt->weight_decay);
+        return o->optimizer_set |= SET_WEIGHT_DECAY,
+               cli_parse_double(a, v, 0.0, 1.0, &opt->weight_decay);
     else if (cli_is(a, "--clip-norm"))
-        return cli_parse_double(a, v, 1e-12, 1e12, &opt->clip_norm);
+        return o->optimizer_set |= SET_CLIP_NORM,
+               cli_parse_double(a, v, 1e-12, 1e12, &opt->clip_norm);
     else if (cli_is(a, "--lr-schedule")) {
         if (!parse_choice_into(a, v, schedules, &choice))
             return 0;
@@ -262,67 +285,59 @@ static void print_data_summary(const train_options *o, const clrnn_dataset *data
 
 /* ------------------------------------------------------- checkpointing */
 
-/* Fills the parts of the checkpoint that do not change while training. */
+/* (*out)[0..n) <- copies of the comma-separated names of list. */
+static int copy_names(char ***out, const char *list, size_t n)
+{
+    *out = calloc(n ? n : 1, sizeof **out);
+    for (size_t i = 0; *out && i < n; i++) {
+        const char *comma = strchr(list, ',');
+        size_t len = comma ? (size_t)(comma - list) : strlen(list);
+        if (!((*out)[i] = malloc(len + 1)))
+            return 0;
+        memcpy((*out)[i], list, len);
+        (*out)[i][len] = '\0';
+        list = comma ? comma + 1 : list + len;
+    }
+    return *out != NULL;
+}
+
+static double *copy_stats(const clrnn_dataset *data, size_t n,
+                          double (*stat)(const clrnn_dataset *, size_t))
+{
+    double *v = malloc((n ? n : 1) * sizeof *v);
+    for (size_t i = 0; v && i < n; i++)
+        v[i] = stat(data, i);
+    return v;
+}
+
+/* Fills the parts of the checkpoint that do not change while training;
+ * released with clrnn_checkpoint_clear. */
 static int checkpoint_describe(clrnn_checkpoint *c, const train_options *o,
                                const clrnn_dataset *data, const clrnn_model *model)
 {
     size_t F = clrnn_dataset_n_features(data), K = clrnn_dataset_n_targets(data);
     size_t P = clrnn_model_n_params(model);
-    char buf[2048];
-    const char *names[CLI_MAX_COLUMNS];
     memset(c, 0, sizeof *c);
-    if (clrnn_model_clone(&c->model, model, NULL) != CLRNN_OK)
-        return 0;
     c->precision = o->backend.precision;
     c->seq_len = clrnn_dataset_seq_len(data);
     c->loss_steps = o->backend.loss_steps;
     c->n_features = F;
     c->n_targets = K;
-    c->feature_names = calloc(F, sizeof *c->feature_names);
-    c->target_names = calloc(K, sizeof *c->target_names);
-    c->feature_mean = malloc(2 * (F + K) * sizeof *c->feature_mean);
-    c->opt_state_a = malloc(P * sizeof *c->opt_state_a);
-    c->opt_state_b = malloc(P * sizeof *c->opt_state_b);
-    if (!c->feature_names || !c->target_names || !c->feature_mean || !c->opt_state_a ||
-        !c->opt_state_b)
-        return 0;
-    c->feature_std = c->feature_mean + F;
-    c->target_mean = c->feature_std + F;
-    c->target_std = c->target_mean + K;
-    const char *lists[2] = {o->features, o->targets};
-    char **dest[2] = {c->feature_names, c->target_names};
-    for (int which = 0; which < 2; which++) {
-        size_t n = 0;
-        strncpy(buf, lists[which], sizeof buf - 1);
-        buf[sizeof buf - 1] = '\0';
-        for (char *tok = strtok(buf, ","); tok && n < CLI_MAX_COLUMNS; tok = strtok(NULL, ","))
-            names[n++] = tok;
-        for (size_t i = 0; i < n; i++)
-            if (!(dest[which][i] = strdup(names[i])))
-                return 0;
-    }
-    for (size_t f = 0; f < F; f++) {
-        c->feature_mean[f] = clrnn_dataset_feature_mean(data, f);
-        c->feature_std[f] = clrnn_dataset_feature_std(data, f);
-    }
-    for (size_t k = 0; k < K; k++) {
-        c->target_mean[k] = clrnn_dataset_target_mean(data, k);
-        c->target_std[k] = clrnn_dataset_target_std(data, k);
-    }
     c->optimizer = o->train.optimizer;
     c->seed = o->train.seed;
-    return 1;
+    c->feature_mean = copy_stats(data, F, clrnn_dataset_feature_mean);
+    c->feature_std = copy_stats(data, F, clrnn_dataset_feature_std);
+    c->target_mean = copy_stats(data, K, clrnn_dataset_target_mean);
+    c->target_std = copy_stats(data, K, clrnn_dataset_target_std);
+    c->opt_state_a = malloc(P * sizeof *c->opt_state_a);
+    c->opt_state_b = malloc(P * sizeof *c->opt_state_b);
+    return copy_names(&c->feature_names, o->features, F) &&
+           copy_names(&c->target_names, o->targets, K) &&
+           clrnn_model_clone(&c->model, model, NULL) == CLRNN_OK && c->feature_mean &&
+           c->feature_std && c->target_mean && c->target_std && c->opt_state_a && c->opt_state_b;
 }
 
-/* The checkpoint's three separately allocated stat arrays are one block
- * here (feature_mean); clear frees them individually, so detach first. */
-static void checkpoint_release(clrnn_checkpoint *c)
-{
-    free(c->feature_mean);
-    c->feature_mean = c->feature_std = c->target_mean = c->target_std = NULL;
-    clrnn_checkpoint_clear(c);
-}
-
+/* The backend's parameters and optimizer state, as of `epoch`, to --save. */
 static clrnn_status checkpoint_save(train_run *run, clrnn_backend *backend, size_t epoch,
                                     clrnn_error *err)
 {
@@ -334,36 +349,12 @@ static clrnn_status checkpoint_save(train_run *run, clrnn_backend *backend, size
                                                err);
     if (st == CLRNN_OK)
         st = clrnn_checkpoint_save(c, run->o->save, err);
+    if (st == CLRNN_OK)
+        run->epochs_saved = epoch;
     return st;
 }
 
 /* ---------------------------------------------------------- callbacks */
-
-static clrnn_status on_epoch(void *context, const clrnn_epoch_stats *s, clrnn_backend *backend,
-                             clrnn_error *err)
-{
-    train_run *run = context;
-    if (run->progress)
-        fprintf(stderr, "\r\033[K");
-    run->last_loss = s->train_loss;
-    run->train_loss[s->epoch - 1] = s->train_loss;
-    run->val_loss[s->epoch - 1] = s->val_loss;
-    if (run->log_csv) {
-        fprintf(run->log_csv, "%zu,%.9g,%.9g,%.6g,%.6g,%.1f,%.4f\n", s->epoch, s->train_loss,
-                s->val_loss, s->lr, s->grad_norm, s->windows_per_second, s->seconds);
-        fflush(run->log_csv);
-    }
-    if (run->log_json) {
-        fprintf(run->log_json,
-                "{\"epoch\": %zu, \"train_loss\": %.9g, \"val_loss\": %s%.9g%s, \"lr\": %.6g, "
-                "\"grad_norm\": %.6g, \"windows_per_second\": %.1f, \"seconds\": %.4f}\n",
-                s->epoch, s->train_loss, isfinite(s->val_loss) ? "" : "\"", s->val_loss,
-                isfinite(s->val_loss) ? "" : "\"", s->lr, s->grad_norm, s->windows_per_second,
-                s->seconds);
-        fflush(run->log_json);
-    }
-    return run->o->save ? checkpoint_save(run, backend, s->epoch, err) : CLRNN_OK;
-}
 
 static double seconds_now(void)
 {
@@ -372,45 +363,112 @@ static double seconds_now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* JSON has no NaN: a missing figure (no validation windows) is null. */
+static void json_number(FILE *f, const char *key, double v, const char *format)
+{
+    fprintf(f, ", \"%s\": ", key);
+    if (isfinite(v))
+        fprintf(f, format, v);
+    else
+        fputs("null", f);
+}
+
+static void log_epoch(const train_run *run, const clrnn_epoch_stats *s)
+{
+    if (run->log_csv) {
+        fprintf(run->log_csv, "%zu,%.9g,%.9g,%.6g,%.6g,%.1f,%.4f\n", s->epoch, s->train_loss,
+                s->val_loss, s->lr, s->grad_norm, s->windows_per_second, s->seconds);
+        fflush(run->log_csv);
+    }
+    if (run->log_json) {
+        fprintf(run->log_json, "{\"epoch\": %zu", s->epoch);
+        json_number(run->log_json, "train_loss", s->train_loss, "%.9g");
+        json_number(run->log_json, "val_loss", s->val_loss, "%.9g");
+        json_number(run->log_json, "lr", s->lr, "%.6g");
+        json_number(run->log_json, "grad_norm", s->grad_norm, "%.6g");
+        json_number(run->log_json, "windows_per_second", s->windows_per_second, "%.1f");
+        json_number(run->log_json, "seconds", s->seconds, "%.4f");
+        fprintf(run->log_json, "}\n");
+        fflush(run->log_json);
+    }
+}
+
+static clrnn_status on_epoch(void *context, const clrnn_epoch_stats *s, clrnn_backend *backend,
+                             clrnn_error *err)
+{
+    train_run *run = context;
+    run->last_loss = s->train_loss;
+    run->train_loss[s->epoch - 1] = s->train_loss;
+    run->val_loss[s->epoch - 1] = s->val_loss;
+    log_epoch(run, s);
+    clrnn_status st = run->o->save ? checkpoint_save(run, backend, s->epoch, err) : CLRNN_OK;
+    run->epoch_start = seconds_now(); /* the next epoch's batches start now */
+    return st;
+}
+
+/* The progress line on stderr (a terminal): redrawn at most 10 times a
+ * second, and wiped after the epoch's last batch so that the epoch's line
+ * on stdout starts on a clean line. */
 static void on_batch(void *context, size_t epoch, size_t done, size_t total)
 {
     train_run *run = context;
     if (!run->progress)
         return;
     double now = seconds_now();
-    if (done <= run->o->train.batch)
-        run->epoch_start = now;
+    if (done == total) {
+        fprintf(stderr, "\r\033[K");
+        fflush(stderr);
+        return;
+    }
+    if (now - run->last_draw < 0.1)
+        return;
+    run->last_draw = now;
+    size_t batch = run->o->train.batch;
     double rate = now > run->epoch_start ? (double)done / (now - run->epoch_start) : 0.0;
-    int width = 30, filled = (int)((double)width * (double)done / (double)total);
-    fprintf(stderr, "\r\033[Kepoch %zu [%.*s%*s] %zu/%zu windows", epoch + 1, filled,
-            "==============================", width - filled, "", done, total);
+    int width = 24, filled = (int)((double)width * (double)done / (double)total);
+    fprintf(stderr, "\r\033[Kepoch %zu/%zu [%.*s%*s] batch %zu/%zu", epoch + 1,
+            run->o->train.epochs, filled, "========================", width - filled, "",
+            (done + batch - 1) / batch, (total + batch - 1) / batch);
     if (isfinite(run->last_loss))
-        fprintf(stderr, "  last loss %.4g", run->last_loss);
+        fprintf(stderr, "  loss %.4g (last epoch)", run->last_loss);
     if (rate > 0)
         fprintf(stderr, "  %.0f windows/s  ETA %.1f s", rate, (double)(total - done) / rate);
     fflush(stderr);
 }
 
-/* ---------------------------------------------------------------- main */
+/* ------------------------------------------------------- output files */
 
-/* Can a file be created at path? Checked before training, so that a bad
- * --save or --plot path costs no training and leaves nothing behind. */
+/* Can a file be created at path? Checked before anything else, so that a
+ * bad path costs no training and leaves nothing behind. */
 static int writable(const char *flag, const char *path)
 {
     char dir[4096];
+    struct stat info;
     const char *slash = strrchr(path, '/');
     size_t len = slash ? (size_t)(slash - path) : 0;
     if (len >= sizeof dir)
         len = sizeof dir - 1;
     memcpy(dir, path, len);
-    strcpy(dir + len, len ? "" : ".");
-    if (slash == path)
-        strcpy(dir, "/");
+    strcpy(dir + len, slash == path ? "/" : len ? "" : ".");
+    if (path[0] == '\0' || (stat(path, &info) == 0 && S_ISDIR(info.st_mode))) {
+        fprintf(stderr, "clrnn train: %s '%s': cannot write: not a file name\n", flag, path);
+        return 0;
+    }
     if (access(dir, W_OK) != 0) {
         fprintf(stderr, "clrnn train: %s '%s': cannot write in '%s': %s\n", flag, path, dir,
                 strerror(errno));
         return 0;
     }
+    return 1;
+}
+
+static int check_outputs(const train_options *o)
+{
+    const char *flags[4] = {"--save", "--plot", "--log", "--log-json"};
+    const char *paths[4] = {o->save, o->plot, o->log_csv, o->log_json};
+    for (int i = 0; i < 4; i++)
+        if (paths[i] && !writable(flags[i], paths[i]))
+            return 0;
     return 1;
 }
 
@@ -424,28 +482,56 @@ static FILE *open_log(const char *path, const char *header)
     return f;
 }
 
-/* Resuming: the saved model, optimizer state, step and epoch; the data's
- * columns and window length must be the model's. */
+/* ---------------------------------------------------------- resuming */
+
+/* The saved optimizer, with the hyper-parameters given on the command line
+ * taking precedence (fine-tuning with a lower --lr, say). Its kind cannot
+ * change: the saved state belongs to it. */
+static int resume_optimizer(const train_options *o, const clrnn_checkpoint *c,
+                            clrnn_optimizer *opt)
+{
+    static const char *const kinds[] = {"sgd", "adam"};
+    clrnn_optimizer given = *opt;
+    unsigned set = o->optimizer_set;
+    if ((set & SET_OPTIMIZER) && given.kind != c->optimizer.kind) {
+        fprintf(stderr, "clrnn train: '%s' was trained with --optimizer %s; it cannot resume "
+                        "with %s\n",
+                o->resume, kinds[c->optimizer.kind], kinds[given.kind]);
+        return 0;
+    }
+    *opt = c->optimizer;
+    opt->lr = set & SET_LR ? given.lr : opt->lr;
+    opt->momentum = set & SET_MOMENTUM ? given.momentum : opt->momentum;
+    opt->beta1 = set & SET_BETA1 ? given.beta1 : opt->beta1;
+    opt->beta2 = set & SET_BETA2 ? given.beta2 : opt->beta2;
+    opt->eps = set & SET_EPS ? given.eps : opt->eps;
+    opt->weight_decay = set & SET_WEIGHT_DECAY ? given.weight_decay : opt->weight_decay;
+    opt->clip_norm = set & SET_CLIP_NORM ? given.clip_norm : opt->clip_norm;
+    return 1;
+}
+
+/* Resuming: the saved optimizer state, step, epoch and seed. */
 static int apply_resume(const train_options *o, const clrnn_checkpoint *c, clrnn_backend *backend,
                         clrnn_train_config *train)
 {
     clrnn_error err;
+    if (c->epoch >= train->epochs) {
+        fprintf(stderr,
+                "clrnn train: '%s' has done %zu epochs already; ask for more with --epochs\n",
+                o->resume, c->epoch);
+        return 0;
+    }
+    if (!resume_optimizer(o, c, &train->optimizer))
+        return 0;
     if (clrnn_backend_set_optimizer_state(backend, c->opt_state_a, c->opt_state_b, c->step,
                                           &err) != CLRNN_OK)
         return cli_error("clrnn train", &err), 0;
     train->start_epoch = c->epoch;
-    double clip_norm = train->optimizer.clip_norm; /* not part of the saved state */
-    train->optimizer = c->optimizer;
-    train->optimizer.clip_norm = clip_norm;
     train->seed = c->seed;
-    if (c->epoch >= train->epochs) {
-        fprintf(stderr, "clrnn train: '%s' has done %zu epochs already; ask for more with --epochs\n",
-                o->resume, c->epoch);
-        return 0;
-    }
     return 1;
 }
 
+/* The data's columns and window length must be the model's. */
 static int check_resume_matches(const train_options *o, const clrnn_checkpoint *c)
 {
     char feat[2048], targ[2048];
@@ -463,181 +549,266 @@ static int check_resume_matches(const train_options *o, const clrnn_checkpoint *
     return 1;
 }
 
+/* ---------------------------------------------------------------- main */
+
+/* Everything one training run owns; released by job_free. */
+typedef struct train_job {
+    train_options *o;
+    clrnn_checkpoint resumed; /* --resume's file; empty otherwise */
+    clrnn_dataset *data;
+    clrnn_model *model;
+    clrnn_backend *backend;
+    train_run run;
+    char features[2048], targets[2048]; /* the resumed model's columns */
+} train_job;
+
+static void job_free(train_job *job)
+{
+    if (job->run.log_csv)
+        fclose(job->run.log_csv);
+    if (job->run.log_json)
+        fclose(job->run.log_json);
+    free(job->run.train_loss);
+    free(job->run.val_loss);
+    clrnn_checkpoint_clear(&job->run.ckpt);
+    clrnn_checkpoint_clear(&job->resumed);
+    clrnn_backend_free(job->backend);
+    clrnn_model_free(job->model);
+    clrnn_dataset_free(job->data);
+}
+
+/* The dataset: columns from the options, or from the resumed model along
+ * with its scaler statistics. */
+static int load_data(train_job *job)
+{
+    train_options *o = job->o;
+    clrnn_error err;
+    if (!o->resume)
+        return cli_load_dataset("clrnn train", o->data, o->features, o->targets, o->data_cfg,
+                                &job->data);
+    clrnn_checkpoint *c = &job->resumed;
+    if (clrnn_checkpoint_load(c, o->resume, &err) != CLRNN_OK)
+        return cli_error("clrnn train", &err), 0;
+    if (!check_resume_matches(o, c))
+        return 0;
+    o->features = cli_join(job->features, sizeof job->features, c->feature_names, c->n_features);
+    o->targets = cli_join(job->targets, sizeof job->targets, c->target_names, c->n_targets);
+    o->backend.loss_steps = c->loss_steps;
+    o->backend.precision = c->precision;
+    return cli_load_dataset_for_model("clrnn train", o->data, c, o->data_cfg, &job->data);
+}
+
+/* The model: the resumed one, or new shapes initialised from --seed. */
+static int make_model(train_job *job)
+{
+    clrnn_error err;
+    clrnn_layer_shape layers[MAX_LAYERS];
+    size_t n_layers;
+    if (job->o->resume) {
+        if (clrnn_model_clone(&job->model, job->resumed.model, &err) != CLRNN_OK)
+            return cli_error("clrnn train", &err), 0;
+        return 1;
+    }
+    if (!model_shapes(job->o, clrnn_dataset_n_features(job->data),
+                      clrnn_dataset_n_targets(job->data), layers, &n_layers))
+        return 0;
+    if (clrnn_model_create(&job->model, layers, n_layers, &err) != CLRNN_OK)
+        return cli_error("clrnn train", &err), 0;
+    clrnn_rng rng;
+    clrnn_rng_seed(&rng, job->o->train.seed);
+    clrnn_model_init_uniform(job->model, &rng);
+    return 1;
+}
+
+/* Data, model and backend, every check done; nothing written yet. */
+static int prepare(train_job *job)
+{
+    train_options *o = job->o;
+    clrnn_error err;
+    if (!load_data(job))
+        return 0;
+    size_t n_train = clrnn_dataset_n_windows(job->data, CLRNN_SPLIT_TRAIN);
+    if (o->train.batch > n_train) {
+        fprintf(stderr, "clrnn train: --batch %zu is larger than the %zu training windows\n",
+                o->train.batch, n_train);
+        return 0;
+    }
+    if (!make_model(job))
+        return 0;
+    o->backend.seq_len = clrnn_dataset_seq_len(job->data);
+    o->backend.max_batch = o->train.batch;
+    o->backend.log = o->quiet ? NULL : stdout;
+    if (clrnn_backend_create(&job->backend, job->model, &o->backend, &err) != CLRNN_OK ||
+        clrnn_backend_stage_dataset(job->backend, job->data, &err) != CLRNN_OK)
+        return cli_error("clrnn train", &err), 0;
+    if (o->resume && !apply_resume(o, &job->resumed, job->backend, &o->train))
+        return 0;
+    if (!o->quiet) /* only once every check has passed: bad input gets one line */
+        print_data_summary(o, job->data);
+    return 1;
+}
+
+/* History, checkpoint description and log files for the callbacks. */
+static int start_run(train_job *job)
+{
+    train_options *o = job->o;
+    train_run *run = &job->run;
+    run->o = o;
+    run->last_loss = NAN;
+    run->train_loss = malloc(o->train.epochs * sizeof *run->train_loss);
+    run->val_loss = malloc(o->train.epochs * sizeof *run->val_loss);
+    if (!run->train_loss || !run->val_loss ||
+        !checkpoint_describe(&run->ckpt, o, job->data, job->model)) {
+        fprintf(stderr, "clrnn train: out of memory\n");
+        return 0;
+    }
+    for (size_t e = 0; e < o->train.epochs; e++)
+        run->train_loss[e] = run->val_loss[e] = NAN;
+    run->ckpt.optimizer = o->train.optimizer; /* as resume_optimizer left it */
+    run->ckpt.seed = o->train.seed;
+    if (o->log_csv && !(run->log_csv = open_log(o->log_csv, "epoch,train_loss,val_loss,lr,"
+                                                            "grad_norm,windows_per_second,"
+                                                            "seconds\n")))
+        return 0;
+    if (o->log_json && !(run->log_json = open_log(o->log_json, NULL)))
+        return 0;
+    run->progress = !o->quiet && isatty(STDERR_FILENO);
+    o->train.out = o->quiet ? NULL : stdout;
+    o->train.on_epoch = on_epoch;
+    o->train.on_batch = on_batch;
+    o->train.context = run;
+    return 1;
+}
+
+static int run_training(train_job *job, clrnn_train_report *report)
+{
+    train_options *o = job->o;
+    clrnn_error err;
+    if (!o->quiet) {
+        printf("device: %s\nmodel: %zu layer(s), %zu parameters\n",
+               clrnn_backend_describe(job->backend), clrnn_model_n_layers(job->model),
+               clrnn_model_n_params(job->model));
+        if (o->resume)
+            printf("resume: %s after epoch %zu (step %ld)\n", o->resume, job->resumed.epoch,
+                   job->resumed.step);
+    }
+    job->run.epoch_start = seconds_now();
+    clrnn_status st = clrnn_train(job->backend, job->data, &o->train, report, &err);
+    if (job->run.progress)
+        fprintf(stderr, "\r\033[K");
+    if (st != CLRNN_OK) {
+        cli_error("clrnn train", &err);
+        if (st == CLRNN_E_NUMERIC && job->run.epochs_saved)
+            fprintf(stderr, "clrnn train: '%s' keeps epoch %zu, the last good one\n", o->save,
+                    job->run.epochs_saved);
+        return 0;
+    }
+    /* After an early stop the backend holds the best epoch's state. */
+    if (o->save && checkpoint_save(&job->run, job->backend, report->best_epoch, &err) != CLRNN_OK)
+        return cli_error("clrnn train", &err), 0;
+    printf("trained %zu epochs in %.2f s (%.0f windows/s)%s\n",
+           report->epochs_run - o->train.start_epoch, report->seconds,
+           report->windows_per_second, report->stopped_early ? ", stopped early" : "");
+    if (report->best_epoch != report->epochs_run)
+        printf("kept the weights of epoch %zu (best validation loss %.6g)\n", report->best_epoch,
+               report->best_val_loss);
+    return 1;
+}
+
+/* Test metrics next to the naive forecast "tomorrow = today". */
+static int report_test(train_job *job)
+{
+    clrnn_metrics test;
+    clrnn_error err;
+    double rmse, mae;
+    if (clrnn_evaluate(job->backend, job->data, CLRNN_SPLIT_TEST, job->o->train.batch, &test,
+                       &err) != CLRNN_OK)
+        return cli_error("clrnn train", &err), 0;
+    if (test.n_windows == 0) {
+        printf("test: no test windows (the test split is shorter than one window)\n");
+        return 1;
+    }
+    printf("test: %zu windows, loss %.6g, RMSE %.4f, MAE %.4f (target units, last step of "
+           "each window)\n",
+           test.n_windows, test.loss, test.rmse, test.mae);
+    if (cli_naive_baseline(job->data, CLRNN_SPLIT_TEST,
+                           (const char *const *)job->run.ckpt.feature_names,
+                           (const char *const *)job->run.ckpt.target_names, &rmse, &mae))
+        printf("naive baseline (tomorrow = today): RMSE %.4f, MAE %.4f: the model's RMSE is "
+               "%.1f%% %s\n",
+               rmse, mae, 100.0 * fabs(rmse - test.rmse) / rmse,
+               test.rmse <= rmse ? "lower" : "HIGHER");
+    return 1;
+}
+
+/* --plot: loss curves and the first target over the test split, against
+ * the dates of the predicted rows when the data has row labels. */
+static int write_plot(train_job *job, const clrnn_train_report *report)
+{
+    const clrnn_dataset *data = job->data;
+    size_t n = clrnn_dataset_n_windows(data, CLRNN_SPLIT_TEST);
+    size_t K = clrnn_dataset_n_targets(data), T = clrnn_dataset_seq_len(data);
+    double *pred = malloc((n ? n : 1) * K * sizeof *pred); /* (n, K) */
+    double *truth = malloc((n ? n : 1) * sizeof *truth);   /* (n) first target */
+    double *first = malloc((n ? n : 1) * sizeof *first);   /* (n) */
+    const char **labels = malloc((n ? n : 1) * sizeof *labels);
+    clrnn_error err = {CLRNN_E_NOMEM, "out of memory"};
+    int ok = pred && truth && first && labels &&
+             (n == 0 || clrnn_predict(job->backend, data, CLRNN_SPLIT_TEST, job->o->train.batch,
+                                      pred, &err) == CLRNN_OK);
+    int have_labels = 1;
+    for (size_t i = 0; ok && i < n; i++) {
+        size_t row = clrnn_dataset_window_start(data, CLRNN_SPLIT_TEST, i) + T - 1;
+        truth[i] = clrnn_dataset_y_raw(data)[row * K];
+        first[i] = pred[i * K];
+        labels[i] = clrnn_dataset_row_label(data, row);
+        have_labels = have_labels && labels[i];
+    }
+    cli_plot_data plot = {.train_loss = job->run.train_loss,
+                          .val_loss = job->run.val_loss,
+                          .n_epochs = report->epochs_run,
+                          .truth = truth,
+                          .prediction = first,
+                          .n_points = n,
+                          .labels = have_labels ? labels : NULL,
+                          .target_name = job->run.ckpt.target_names[0]};
+    ok = ok && cli_plot_svg(job->o->plot, &plot, &err);
+    free(pred);
+    free(truth);
+    free(first);
+    free(labels);
+    if (!ok)
+        return cli_error("clrnn train", &err), 0;
+    printf("plot: %s\n", job->o->plot);
+    return 1;
+}
+
 int cli_train(int argc, char **argv)
 {
     train_options o;
-    int lr_set = 0;
     defaults(&o);
     cli_args a;
     cli_args_init(&a, "clrnn train", argc, argv);
     while (cli_next(&a)) {
         if (cli_is(&a, "--help") || cli_is(&a, "-h"))
             return usage(stdout), 0;
-        if (!parse_option(&a, &o, &lr_set))
+        if (!parse_option(&a, &o))
             return 2;
     }
-    if (o.train.optimizer.kind == CLRNN_ADAM && !lr_set)
+    if (o.train.optimizer.kind == CLRNN_ADAM && !(o.optimizer_set & SET_LR))
         o.train.optimizer.lr = 1e-3;
     if (!o.data)
         return fprintf(stderr, "clrnn train: --data is required\n"), 2;
-
-    clrnn_checkpoint resumed = {0};
-    clrnn_dataset *data = NULL;
-    clrnn_model *model = NULL;
-    clrnn_backend *backend = NULL;
-    train_run run = {&o, NULL, NULL, NULL, NULL, {0}, 0, NAN, 0.0};
-    clrnn_error err;
-    int code = 2;
-    char feat_buf[2048], targ_buf[2048];
-    if (o.resume) {
-        if (clrnn_checkpoint_load(&resumed, o.resume, &err) != CLRNN_OK)
-            return cli_error(a.command, &err);
-        if (!check_resume_matches(&o, &resumed))
-            goto done;
-        o.features = cli_join(feat_buf, sizeof feat_buf, resumed.feature_names, resumed.n_features);
-        o.targets = cli_join(targ_buf, sizeof targ_buf, resumed.target_names, resumed.n_targets);
-        o.backend.loss_steps = resumed.loss_steps;
-        o.backend.precision = resumed.precision;
-        if (!cli_load_dataset_for_model(a.command, o.data, &resumed, o.data_cfg, &data))
-            goto done;
-    } else if (!cli_load_dataset(a.command, o.data, o.features, o.targets, o.data_cfg, &data)) {
-        goto done;
-    }
-    size_t n_train = clrnn_dataset_n_windows(data, CLRNN_SPLIT_TRAIN);
-    if (o.train.batch > n_train) {
-        fprintf(stderr, "clrnn train: --batch %zu is larger than the %zu training windows\n",
-                o.train.batch, n_train);
-        goto done;
-    }
-    if (o.resume) {
-        if (clrnn_model_clone(&model, resumed.model, &err) != CLRNN_OK)
-            goto fail;
-    } else {
-        clrnn_layer_shape layers[MAX_LAYERS];
-        size_t n_layers;
-        if (!model_shapes(&o, clrnn_dataset_n_features(data), clrnn_dataset_n_targets(data),
-                          layers, &n_layers))
-            goto done;
-        if (clrnn_model_create(&model, layers, n_layers, &err) != CLRNN_OK)
-            goto fail;
-        clrnn_rng rng;
-        clrnn_rng_seed(&rng, o.train.seed);
-        clrnn_model_init_uniform(model, &rng);
-    }
-    /* Check every output before training, so a bad path costs no training. */
-    if ((o.save && !writable("--save", o.save)) || (o.plot && !writable("--plot", o.plot)))
-        goto done;
-    if (o.log_csv &&
-        !(run.log_csv = open_log(o.log_csv, "epoch,train_loss,val_loss,lr,grad_norm,"
-                                            "windows_per_second,seconds\n")))
-        goto done;
-    if (o.log_json && !(run.log_json = open_log(o.log_json, NULL)))
-        goto done;
-    run.train_loss = calloc(o.train.epochs, sizeof *run.train_loss);
-    run.val_loss = calloc(o.train.epochs, sizeof *run.val_loss);
-    if (!run.train_loss || !run.val_loss || !checkpoint_describe(&run.ckpt, &o, data, model)) {
-        fprintf(stderr, "clrnn train: out of memory\n");
-        goto done;
-    }
-    for (size_t e = 0; e < o.train.epochs; e++)
-        run.train_loss[e] = run.val_loss[e] = NAN;
-
-    o.backend.seq_len = clrnn_dataset_seq_len(data);
-    o.backend.max_batch = o.train.batch;
-    o.backend.log = o.quiet ? NULL : stdout;
-    if (!o.quiet)
-        print_data_summary(&o, data);
-    if (clrnn_backend_create(&backend, model, &o.backend, &err) != CLRNN_OK ||
-        clrnn_backend_stage_dataset(backend, data, &err) != CLRNN_OK)
-        goto fail;
-    if (o.resume && !apply_resume(&o, &resumed, backend, &o.train))
-        goto done;
-    run.ckpt.optimizer = o.train.optimizer;
-    run.ckpt.seed = o.train.seed;
-    if (!o.quiet) {
-        printf("device: %s\nmodel: %zu layer(s), %zu parameters\n", clrnn_backend_describe(backend),
-               clrnn_model_n_layers(model), clrnn_model_n_params(model));
-        if (o.resume)
-            printf("resume: %s after epoch %zu (step %ld)\n", o.resume, resumed.epoch,
-                   resumed.step);
-    }
-    run.progress = !o.quiet && isatty(STDERR_FILENO);
-    o.train.out = o.quiet ? NULL : stdout;
-    o.train.on_epoch = on_epoch;
-    o.train.on_batch = on_batch;
-    o.train.context = &run;
+    if (!check_outputs(&o))
+        return 2;
+    train_job job;
+    memset(&job, 0, sizeof job);
+    job.o = &o;
     clrnn_train_report report;
-    clrnn_status st = clrnn_train(backend, data, &o.train, &report, &err);
-    if (run.progress)
-        fprintf(stderr, "\r\033[K");
-    if (st != CLRNN_OK) {
-        if (st == CLRNN_E_NUMERIC && o.save)
-            fprintf(stderr, "clrnn train: '%s' keeps the last good epoch\n", o.save);
-        goto fail;
-    }
-    if (o.save && checkpoint_save(&run, backend, report.epochs_run, &err) != CLRNN_OK)
-        goto fail;
-
-    clrnn_metrics test;
-    if (clrnn_evaluate(backend, data, CLRNN_SPLIT_TEST, o.train.batch, &test, &err) != CLRNN_OK)
-        goto fail;
-    printf("trained %zu epochs in %.2f s (%.0f windows/s)%s\n",
-           report.epochs_run - o.train.start_epoch, report.seconds, report.windows_per_second,
-           report.stopped_early ? ", stopped early" : "");
-    if (report.best_epoch != report.epochs_run)
-        printf("kept the weights of epoch %zu (best validation loss %.6g)\n", report.best_epoch,
-               report.best_val_loss);
-    if (test.n_windows == 0) {
-        printf("test: no test windows (the test split is shorter than one window)\n");
-    } else {
-        printf("test: %zu windows, RMSE %.4f, MAE %.4f (target units, last step of each window)\n",
-               test.n_windows, test.rmse, test.mae);
-        double b_rmse, b_mae;
-        if (cli_naive_baseline(data, CLRNN_SPLIT_TEST,
-                               (const char *const *)run.ckpt.feature_names,
-                               (const char *const *)run.ckpt.target_names, &b_rmse, &b_mae))
-            printf("naive baseline (tomorrow = today): RMSE %.4f, MAE %.4f\n", b_rmse, b_mae);
-    }
-    if (o.plot) {
-        size_t n = test.n_windows, K = clrnn_dataset_n_targets(data), T = o.backend.seq_len;
-        double *pred = malloc((n ? n : 1) * K * sizeof *pred);
-        double *truth = malloc((n ? n : 1) * sizeof *truth);
-        double *first = malloc((n ? n : 1) * sizeof *first);
-        int ok = pred && truth && first &&
-                 clrnn_predict(backend, data, CLRNN_SPLIT_TEST, o.train.batch, pred, &err) ==
-                     CLRNN_OK;
-        for (size_t i = 0; ok && i < n; i++) {
-            size_t row = clrnn_dataset_window_start(data, CLRNN_SPLIT_TEST, i) + T - 1;
-            truth[i] = clrnn_dataset_y_raw(data)[row * K];
-            first[i] = pred[i * K];
-        }
-        cli_plot_data plot = {run.train_loss, run.val_loss, report.epochs_run, truth, first, n,
-                              run.ckpt.target_names[0]};
-        ok = ok && cli_plot_svg(o.plot, &plot, &err);
-        free(pred);
-        free(truth);
-        free(first);
-        if (!ok)
-            goto fail;
-        printf("plot: %s\n", o.plot);
-    }
-    if (o.save)
+    int ok = prepare(&job) && start_run(&job) && run_training(&job, &report) &&
+             report_test(&job) && (!o.plot || write_plot(&job, &report));
+    if (ok && o.save)
         printf("model: %s\n", o.save);
-    code = 0;
-    goto done;
-fail:
-    code = cli_error(a.command, &err);
-done:
-    if (run.log_csv)
-        fclose(run.log_csv);
-    if (run.log_json)
-        fclose(run.log_json);
-    free(run.train_loss);
-    free(run.val_loss);
-    checkpoint_release(&run.ckpt);
-    clrnn_checkpoint_clear(&resumed);
-    clrnn_backend_free(backend);
-    clrnn_model_free(model);
-    clrnn_dataset_free(data);
-    return code;
+    job_free(&job);
+    return ok ? 0 : 2;
 }

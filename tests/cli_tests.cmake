@@ -64,7 +64,7 @@ endfunction()
 set(RESUME ${CMAKE_CURRENT_SOURCE_DIR}/resume_test.sh)
 clrnn_script_test(resume_sgd_cpu cli ${RESUME} $<TARGET_FILE:clrnn> ${FIX}/cli_small.csv cpu)
 clrnn_script_test(resume_adam_cpu cli ${RESUME} $<TARGET_FILE:clrnn> ${FIX}/cli_small.csv cpu
-                  --optimizer adam --lr-schedule cosine --warmup 3)
+                  --optimizer adam --lr-schedule step --step-epochs 1 --warmup 3 --clip-norm 0.5)
 clrnn_script_test(plot_svg cli ${CMAKE_CURRENT_SOURCE_DIR}/plot_test.sh $<TARGET_FILE:clrnn>
                   ${FIX}/cli_small.csv)
 clrnn_script_test(model_files cli ${CMAKE_CURRENT_SOURCE_DIR}/model_files_test.sh

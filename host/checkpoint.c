@@ -227,7 +227,9 @@ static clrnn_status check_envelope(const unsigned char *data, size_t size, const
                                    clrnn_error *err)
 {
     size_t magic_seen = size < sizeof MAGIC ? size : sizeof MAGIC;
-    if (memcmp(data, MAGIC, magic_seen) != 0 || size == 0)
+    if (size == 0) /* data may be NULL then */
+        return clrnn_fail(err, CLRNN_E_INPUT, "'%s' is empty, not a clrnn model file", path);
+    if (memcmp(data, MAGIC, magic_seen) != 0)
         return clrnn_fail(err, CLRNN_E_INPUT, "'%s' is not a clrnn model file (no clrnn magic)",
                           path);
     if (size < HEADER_SIZE)

@@ -52,6 +52,10 @@ clrnn_cli_test(train_small_cpu 0 "test: [0-9]+ windows, loss .*RMSE"
                train --data ${FIX}/cli_small.csv --features a,b --target y --epochs 3 --batch 4 --device cpu)
 clrnn_cli_test(train_ffill_reported 0 "317 empty cells filled forward"
                train --device cpu --epochs 1 --hidden 2 --batch 256)
+# The defaults must make a model of the bundled weather data that beats the
+# naive forecast "tomorrow's max = today's max" on the test split.
+clrnn_cli_test(train_default_beats_naive 0 "naive baseline .*: the model's RMSE is [0-9.]+% lower"
+               train --device cpu --quiet)
 
 # Models on disk (save, resume, eval, predict, export) and reports.
 foreach(sub eval predict export)

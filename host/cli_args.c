@@ -131,8 +131,18 @@ int cli_split_list(const cli_args *a, const char *text, char *buf, size_t buf_si
 
 int cli_unknown(const cli_args *a)
 {
-    fprintf(stderr, "%s: unknown option '%s' (see %s --help)\n", a->command, a->flag, a->command);
+    fprintf(stderr, "%s: %s '%s' (see %s --help)\n", a->command,
+            a->flag[0] == '-' ? "unknown option" : "unexpected argument", a->flag, a->command);
     return 2;
+}
+
+int cli_known(const cli_args *a, const char *const *names)
+{
+    for (size_t i = 0; names[i]; i++)
+        if (cli_is(a, names[i]))
+            return 1;
+    cli_unknown(a);
+    return 0;
 }
 
 int cli_error(const char *command, const clrnn_error *err)

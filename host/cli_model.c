@@ -41,23 +41,77 @@ static void usage(FILE *out, const char *command)
                 "\n"
                 "Writes the parameters as a numpy .npz: layer0.W_i, layer0.W_h, layer0.W_o,\n"
                 "layer0.b_o, layer0.b_i, layer1..., shaped as in SPEC.md (float64).\n");
-    if (strcmp(command, "export") != 0)
-        fprintf(out,
-                "\noptions:\n"
-                "  --model FILE          a model saved by clrnn train --save\n"
-                "  --data FILE           CSV table (default: the bundled weather data)\n"
-                "  --train-fraction F    (0.7)   --val-fraction F (0.15)\n"
-                "  --missing M           ffill (default), drop, error\n"
-                "  --batch B             windows per forward pass (256)\n"
-                "  --device D            auto, cpu (default), opencl, opencl:P.D\n"
-                "  --precision P         OpenCL precision (default: the model's)\n");
+    if (strcmp(command, "export") == 0)
+        return;
+    fprintf(out, "\noptions:\n"
+                 "  --model FILE          a model saved by clrnn train --save\n"
+                 "  --data FILE           CSV table (default: the bundled weather data)\n");
+    if (strcmp(command, "eval") == 0)
+        fprintf(out, "  --split S             train, val, test (default) or all rows\n"
+                     "  --train-fraction F    (0.7)   --val-fraction F (0.15)\n");
+    else
+        fprintf(out, "  --out FILE            the CSV to write (atomically)\n");
+    fprintf(out, "  --missing M           ffill (default), drop, error\n"
+                 "  --batch B             windows per forward pass (256)\n"
+                 "  --device D            auto, cpu (default), opencl, opencl:P.D\n"
+                 "  --precision P         OpenCL precision (default: the model's)\n");
 }
 
-static int parse(model_options *o, const char *command, int argc, char **argv)
+/* The flags each command takes; a flag of another command is refused
+ * rather than silently ignored. */
+static const char *const *flags_of(const char *command)
+{
+    static const char *const eval[] = {"--model", "--data", "--split", "--train-fraction",
+                                       "--val-fraction", "--missing", "--batch", "--device",
+                                       "--precision", NULL};
+    static const char *const predict[] = {"--model", "--data", "--out", "--missing", "--batch",
+                                          "--device", "--precision", NULL};
+    static const char *const export[] = {"--model", "--out", NULL};
+    return strcmp(command, "eval") == 0 ? eval : strcmp(command, "predict") == 0 ? predict : export;
+}
+
+/* One flag's value into o; 0 (after one line on stderr) when it is bad. */
+static int parse_value(cli_args *a, model_options *o, const char *v)
 {
     static const char *const splits[] = {"train", "val", "test", "all", NULL};
     static const char *const missing[] = {"ffill", "drop", "error", NULL};
     static const char *const precisions[] = {"fp32", "fp64", NULL};
+    int choice = 0;
+    if (cli_is(a, "--model"))
+        o->model = v;
+    else if (cli_is(a, "--data"))
+        o->data = v;
+    else if (cli_is(a, "--out"))
+        o->out = v;
+    else if (cli_is(a, "--device"))
+        o->device = v;
+    else if (cli_is(a, "--batch"))
+        return cli_parse_size(a, v, 1, 1u << 24, &o->batch);
+    else if (cli_is(a, "--train-fraction"))
+        return cli_parse_double(a, v, 1e-9, 1.0, &o->data_cfg.train_fraction);
+    else if (cli_is(a, "--val-fraction"))
+        return cli_parse_double(a, v, 0.0, 0.999999, &o->data_cfg.val_fraction);
+    else if (cli_is(a, "--missing")) {
+        if (!cli_parse_choice(a, v, missing, &choice))
+            return 0;
+        o->data_cfg.missing = (clrnn_missing)choice;
+    } else if (cli_is(a, "--split")) {
+        if (!cli_parse_choice(a, v, splits, &choice))
+            return 0;
+        o->all_rows = choice == 3; /* "all": every row is one split */
+        o->split = choice == 3 ? CLRNN_SPLIT_TRAIN : (clrnn_split)choice;
+    } else if (cli_is(a, "--precision")) {
+        if (!cli_parse_choice(a, v, precisions, &choice))
+            return 0;
+        o->precision = (clrnn_precision)choice;
+        o->precision_set = 1;
+    }
+    return 1;
+}
+
+/* Returns an exit code (help, bad flags), or -1 to go on. */
+static int parse(model_options *o, const char *command, int argc, char **argv)
+{
     char name[64];
     snprintf(name, sizeof name, "clrnn %s", command);
     cli_args a;
@@ -65,37 +119,10 @@ static int parse(model_options *o, const char *command, int argc, char **argv)
     while (cli_next(&a)) {
         if (cli_is(&a, "--help") || cli_is(&a, "-h"))
             return usage(stdout, command), 0;
-        const char *v = cli_value(&a);
-        int choice, ok = 1;
-        if (!v)
+        if (!cli_known(&a, flags_of(command)))
             return 2;
-        if (cli_is(&a, "--model"))
-            o->model = v;
-        else if (cli_is(&a, "--data"))
-            o->data = v;
-        else if (cli_is(&a, "--out"))
-            o->out = v;
-        else if (cli_is(&a, "--device"))
-            o->device = v;
-        else if (cli_is(&a, "--batch"))
-            ok = cli_parse_size(&a, v, 1, 1u << 24, &o->batch);
-        else if (cli_is(&a, "--train-fraction"))
-            ok = cli_parse_double(&a, v, 1e-9, 1.0, &o->data_cfg.train_fraction);
-        else if (cli_is(&a, "--val-fraction"))
-            ok = cli_parse_double(&a, v, 0.0, 0.999999, &o->data_cfg.val_fraction);
-        else if (cli_is(&a, "--missing") && (ok = cli_parse_choice(&a, v, missing, &choice)))
-            o->data_cfg.missing = (clrnn_missing)choice;
-        else if (cli_is(&a, "--split") && (ok = cli_parse_choice(&a, v, splits, &choice))) {
-            o->all_rows = choice == 3;
-            o->split = choice == 3 ? CLRNN_SPLIT_TRAIN : (clrnn_split)choice;
-        } else if (cli_is(&a, "--precision") &&
-                   (ok = cli_parse_choice(&a, v, precisions, &choice))) {
-            o->precision = (clrnn_precision)choice;
-            o->precision_set = 1;
-        } else if (ok && !cli_is(&a, "--missing") && !cli_is(&a, "--split") &&
-                   !cli_is(&a, "--precision"))
-            return cli_unknown(&a);
-        if (!ok)
+        const char *v = cli_value(&a);
+        if (!v || !parse_value(&a, o, v))
             return 2;
     }
     if (!o->model)

@@ -13,6 +13,7 @@
 #include "cli_common.h"
 #include "cli_plot.h"
 #include "clrnn.h"
+#include "error.h"
 
 #define MAX_LAYERS 16
 
@@ -123,11 +124,20 @@ static int parse_option(cli_args *a, train_options *o)
     static const char *const precisions[] = {"fp32", "fp64", NULL};
     static const char *const loss_on[] = {"all", "last", NULL};
     static const char *const schedules[] = {"constant", "step", "cosine", NULL};
+    static const char *const with_values[] = {
+        "--data", "--features", "--target", "--targets", "--seq-len", "--train-fraction",
+        "--val-fraction", "--missing", "--scaler-fit", "--hidden", "--layers", "--seed",
+        "--epochs", "--batch", "--optimizer", "--lr", "--momentum", "--beta1", "--beta2", "--eps",
+        "--weight-decay", "--clip-norm", "--lr-schedule", "--step-epochs", "--step-gamma",
+        "--warmup", "--patience", "--loss-on", "--device", "--precision", "--save", "--resume",
+        "--log", "--log-json", "--plot", NULL};
     int choice = 0;
     if (cli_is(a, "--no-shuffle"))
         return o->train.shuffle = 0, 1;
     if (cli_is(a, "--quiet"))
         return o->quiet = 1, 1;
+    if (!cli_known(a, with_values))
+        return 0;
     const char *v = cli_value(a);
     if (!v)
         return 0;
@@ -715,29 +725,52 @@ static int run_training(train_job *job, clrnn_train_report *report)
     return 1;
 }
 
+/* The naive forecast's line: against the model's test RMSE when it covers
+ * every target, else with the model's figures on the targets it covers. */
+static void print_baseline(const cli_baseline *b, size_t n_targets)
+{
+    double gain = 100.0 * fabs(b->naive_rmse - b->model_rmse) / b->naive_rmse;
+    const char *direction = b->model_rmse <= b->naive_rmse ? "lower" : "HIGHER";
+    if (b->n_targets == n_targets)
+        printf("naive baseline (tomorrow = today): RMSE %.4f, MAE %.4f: the model's RMSE is "
+               "%.1f%% %s\n",
+               b->naive_rmse, b->naive_mae, gain, direction);
+    else
+        printf("naive baseline (tomorrow = today) on %s: RMSE %.4f, MAE %.4f; the model on %s: "
+               "RMSE %.4f, MAE %.4f: the model's RMSE is %.1f%% %s\n",
+               b->names, b->naive_rmse, b->naive_mae, b->names, b->model_rmse, b->model_mae, gain,
+               direction);
+}
+
 /* Test metrics next to the naive forecast "tomorrow = today". */
 static int report_test(train_job *job)
 {
+    const clrnn_dataset *data = job->data;
+    size_t n = clrnn_dataset_n_windows(data, CLRNN_SPLIT_TEST), K = clrnn_dataset_n_targets(data);
+    size_t batch = job->o->train.batch;
     clrnn_metrics test;
     clrnn_error err;
-    double rmse, mae;
-    if (clrnn_evaluate(job->backend, job->data, CLRNN_SPLIT_TEST, job->o->train.batch, &test,
-                       &err) != CLRNN_OK)
+    cli_baseline baseline;
+    if (clrnn_evaluate(job->backend, data, CLRNN_SPLIT_TEST, batch, &test, &err) != CLRNN_OK)
         return cli_error("clrnn train", &err), 0;
-    if (test.n_windows == 0) {
+    if (n == 0) {
         printf("test: no test windows (the test split is shorter than one window)\n");
         return 1;
     }
     printf("test: %zu windows, loss %.6g, RMSE %.4f, MAE %.4f (target units, last step of "
            "each window)\n",
            test.n_windows, test.loss, test.rmse, test.mae);
-    if (cli_naive_baseline(job->data, CLRNN_SPLIT_TEST,
-                           (const char *const *)job->run.ckpt.feature_names,
-                           (const char *const *)job->run.ckpt.target_names, &rmse, &mae))
-        printf("naive baseline (tomorrow = today): RMSE %.4f, MAE %.4f: the model's RMSE is "
-               "%.1f%% %s\n",
-               rmse, mae, 100.0 * fabs(rmse - test.rmse) / rmse,
-               test.rmse <= rmse ? "lower" : "HIGHER");
+    double *pred = malloc(n * K * sizeof *pred); /* (n, K) */
+    clrnn_status st = pred ? clrnn_predict(job->backend, data, CLRNN_SPLIT_TEST, batch, pred, &err)
+                           : clrnn_fail(&err, CLRNN_E_NOMEM, "out of memory");
+    if (st != CLRNN_OK) {
+        free(pred);
+        return cli_error("clrnn train", &err), 0;
+    }
+    if (cli_naive_baseline(data, CLRNN_SPLIT_TEST, (const char *const *)job->run.ckpt.feature_names,
+                           (const char *const *)job->run.ckpt.target_names, pred, &baseline))
+        print_baseline(&baseline, K);
+    free(pred);
     return 1;
 }
 

@@ -73,6 +73,11 @@ clrnn_script_test(plot_svg cli ${CMAKE_CURRENT_SOURCE_DIR}/plot_test.sh $<TARGET
                   ${FIX}/cli_small.csv)
 clrnn_script_test(model_files cli ${CMAKE_CURRENT_SOURCE_DIR}/model_files_test.sh
                   $<TARGET_FILE:clrnn> ${FIX}/cli_small.csv)
+clrnn_script_test(bad_input_one_line cli ${CMAKE_CURRENT_SOURCE_DIR}/bad_input_test.sh
+                  $<TARGET_FILE:clrnn> ${FIX}/cli_small.csv)
+clrnn_cli_test(train_baseline_on_covered_targets 0
+               "naive baseline \\(tomorrow = today\\) on tmax_tomorrow: .*. the model on tmax_tomorrow: RMSE"
+               train --device cpu --quiet --epochs 1 --target tmax_tomorrow,tmin)
 clrnn_cli_test(save_unwritable 2 "--save '/nonexistent/dir/m.clrnn': cannot write"
                train --device cpu --epochs 1 --save /nonexistent/dir/m.clrnn)
 clrnn_cli_test(plot_unwritable 2 "--plot '/nonexistent/r.svg': cannot write"

@@ -73,6 +73,8 @@ clrnn_script_test(plot_svg cli ${CMAKE_CURRENT_SOURCE_DIR}/plot_test.sh $<TARGET
                   ${FIX}/cli_small.csv)
 clrnn_script_test(model_files cli ${CMAKE_CURRENT_SOURCE_DIR}/model_files_test.sh
                   $<TARGET_FILE:clrnn> ${FIX}/cli_small.csv)
+clrnn_script_test(progress_terminal_only cli ${CMAKE_CURRENT_SOURCE_DIR}/progress_test.sh
+                  $<TARGET_FILE:clrnn> ${FIX}/cli_small.csv)
 clrnn_script_test(bad_input_one_line cli ${CMAKE_CURRENT_SOURCE_DIR}/bad_input_test.sh
                   $<TARGET_FILE:clrnn> ${FIX}/cli_small.csv)
 clrnn_cli_test(train_baseline_on_covered_targets 0

@@ -59,8 +59,7 @@ static void sync_folder(const char *path)
     }
 }
 
-clrnn_status atomic_write_file(const char *path, const void *data, size_t size,
-                               clrnn_error *err)
+clrnn_status atomic_write_file(const char *path, const void *data, size_t size, clrnn_error *err)
 {
     char tmp[4200];
     struct stat info;

@@ -12,7 +12,6 @@
 #include "clrnn.h"
 
 /* Writes size bytes of data to path; CLRNN_E_IO naming path on failure. */
-clrnn_status atomic_write_file(const char *path, const void *data, size_t size,
-                               clrnn_error *err);
+clrnn_status atomic_write_file(const char *path, const void *data, size_t size, clrnn_error *err);
 
 #endif

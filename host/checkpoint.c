@@ -30,7 +30,7 @@
 static const unsigned char MAGIC[8] = {0x89, 'C', 'L', 'R', 'N', 'N', '\r', '\n'};
 enum {
     FORMAT_VERSION = 1,
-    HEADER_SIZE = 20,   /* magic (8), version (4), file size (8) */
+    HEADER_SIZE = 20, /* magic (8), version (4), file size (8) */
     CRC_SIZE = 4,
     MAX_NAME = 4096,    /* bytes of a column name */
     MAX_COLUMNS = 65536 /* features or targets */
@@ -181,8 +181,7 @@ static void encode(byte_writer *w, const clrnn_checkpoint *c)
     put_u32(w, crc32_update(0, w->data, w->size));
 }
 
-clrnn_status clrnn_checkpoint_save(const clrnn_checkpoint *ckpt, const char *path,
-                                   clrnn_error *err)
+clrnn_status clrnn_checkpoint_save(const clrnn_checkpoint *ckpt, const char *path, clrnn_error *err)
 {
     const char *why = inconsistency(ckpt);
     if (why)
@@ -384,8 +383,7 @@ static int fully_allocated(const clrnn_checkpoint *c)
 }
 
 /* The body (after the header, before the CRC) into c. */
-static clrnn_status decode(byte_reader *r, clrnn_checkpoint *c, const char *path,
-                           clrnn_error *err)
+static clrnn_status decode(byte_reader *r, clrnn_checkpoint *c, const char *path, clrnn_error *err)
 {
     clrnn_error why;
     clrnn_status st = get_model(r, c, &why);
@@ -403,8 +401,7 @@ static clrnn_status decode(byte_reader *r, clrnn_checkpoint *c, const char *path
     if (!problem)
         problem = inconsistency(c);
     if (problem)
-        return clrnn_fail(err, CLRNN_E_INPUT, "'%s' is not a valid model file: %s", path,
-                          problem);
+        return clrnn_fail(err, CLRNN_E_INPUT, "'%s' is not a valid model file: %s", path, problem);
     return CLRNN_OK;
 }
 

@@ -71,8 +71,8 @@ int cli_parse_double(const cli_args *a, const char *text, double min, double max
     errno = 0;
     double v = strtod(text, &end);
     if (end == text || *end || errno || !isfinite(v) || v < min || v > max) {
-        fprintf(stderr, "%s: %s '%s': expected a number from %g to %g\n", a->command, a->flag,
-                text, min, max);
+        fprintf(stderr, "%s: %s '%s': expected a number from %g to %g\n", a->command, a->flag, text,
+                min, max);
         return 0;
     }
     *out = v;

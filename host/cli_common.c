@@ -45,9 +45,8 @@ int cli_load_dataset(const char *command, const char *path, const char *features
     return make_dataset(command, path, config, out);
 }
 
-int cli_load_dataset_for_model(const char *command, const char *path,
-                               const clrnn_checkpoint *model, clrnn_data_config config,
-                               clrnn_dataset **out)
+int cli_load_dataset_for_model(const char *command, const char *path, const clrnn_checkpoint *model,
+                               clrnn_data_config config, clrnn_dataset **out)
 {
     config.features = (const char *const *)model->feature_names;
     config.n_features = model->n_features;
@@ -98,8 +97,7 @@ int cli_naive_baseline(const clrnn_dataset *data, clrnn_split split, const char 
         if (f < 0)
             continue;
         size_t used = strlen(out->names);
-        snprintf(out->names + used, sizeof out->names - used, "%s%s", used ? "," : "",
-                 targets[k]);
+        snprintf(out->names + used, sizeof out->names - used, "%s%s", used ? "," : "", targets[k]);
         out->n_targets++;
         double mean = clrnn_dataset_feature_mean(data, (size_t)f);
         double std = clrnn_dataset_feature_std(data, (size_t)f);

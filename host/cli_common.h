@@ -13,9 +13,8 @@ int cli_load_dataset(const char *command, const char *path, const char *features
 
 /* The dataset a trained model reads: its features, targets, seq_len and
  * scaler statistics, from `path`, split by config's fractions. */
-int cli_load_dataset_for_model(const char *command, const char *path,
-                               const clrnn_checkpoint *model, clrnn_data_config config,
-                               clrnn_dataset **out);
+int cli_load_dataset_for_model(const char *command, const char *path, const clrnn_checkpoint *model,
+                               clrnn_data_config config, clrnn_dataset **out);
 
 /* Joins names with commas into buf. */
 const char *cli_join(char *buf, size_t size, char *const *names, size_t n);
@@ -26,8 +25,8 @@ const char *cli_join(char *buf, size_t size, char *const *names, size_t n);
 typedef struct cli_baseline {
     double naive_rmse, naive_mae;
     double model_rmse, model_mae;
-    size_t n_targets;      /* targets covered */
-    char names[256];       /* their names, comma-separated */
+    size_t n_targets; /* targets covered */
+    char names[256];  /* their names, comma-separated */
 } cli_baseline;
 
 /* predictions (n_windows, K) as clrnn_predict gives them. Returns 0 when no

@@ -29,18 +29,16 @@ static void usage(FILE *out, const char *command)
                 "on a split of the data (default: the test split of the bundled weather data;\n"
                 "splits by --train-fraction 0.7 and --val-fraction 0.15, as clrnn train).\n");
     else if (strcmp(command, "predict") == 0)
-        fprintf(out,
-                "usage: clrnn predict --model FILE --data FILE --out preds.csv\n"
-                "\n"
-                "Writes the row label (date), truth and prediction of every row that ends a\n"
-                "full window of the data. The data needs the model's feature and target\n"
-                "columns; it is scaled with the model's statistics.\n");
+        fprintf(out, "usage: clrnn predict --model FILE --data FILE --out preds.csv\n"
+                     "\n"
+                     "Writes the row label (date), truth and prediction of every row that ends a\n"
+                     "full window of the data. The data needs the model's feature and target\n"
+                     "columns; it is scaled with the model's statistics.\n");
     else
-        fprintf(out,
-                "usage: clrnn export --model FILE --out weights.npz\n"
-                "\n"
-                "Writes the parameters as a numpy .npz: layer0.W_i, layer0.W_h, layer0.W_o,\n"
-                "layer0.b_o, layer0.b_i, layer1..., shaped as in SPEC.md (float64).\n");
+        fprintf(out, "usage: clrnn export --model FILE --out weights.npz\n"
+                     "\n"
+                     "Writes the parameters as a numpy .npz: layer0.W_i, layer0.W_h, layer0.W_o,\n"
+                     "layer0.b_o, layer0.b_i, layer1..., shaped as in SPEC.md (float64).\n");
     if (strcmp(command, "export") == 0)
         return;
     fprintf(out, "\noptions:\n"
@@ -61,11 +59,11 @@ static void usage(FILE *out, const char *command)
  * rather than silently ignored. */
 static const char *const *flags_of(const char *command)
 {
-    static const char *const eval[] = {"--model", "--data", "--split", "--train-fraction",
+    static const char *const eval[] = {"--model",        "--data",    "--split", "--train-fraction",
                                        "--val-fraction", "--missing", "--batch", "--device",
-                                       "--precision", NULL};
-    static const char *const predict[] = {"--model", "--data", "--out", "--missing", "--batch",
-                                          "--device", "--precision", NULL};
+                                       "--precision",    NULL};
+    static const char *const predict[] = {"--model", "--data",   "--out",       "--missing",
+                                          "--batch", "--device", "--precision", NULL};
     static const char *const export[] = {"--model", "--out", NULL};
     return strcmp(command, "eval") == 0 ? eval : strcmp(command, "predict") == 0 ? predict : export;
 }
@@ -173,11 +171,12 @@ static int load(loaded *l, model_options *o, const char *command)
     if (!cli_load_dataset_for_model(command, o->data, &l->ckpt, o->data_cfg, &l->data))
         return 0;
     size_t n = clrnn_dataset_n_windows(l->data, o->split);
-    clrnn_backend_config cfg = {o->device, o->precision_set ? o->precision : l->ckpt.precision,
-                                l->ckpt.seq_len, o->batch, l->ckpt.loss_steps, NULL};
+    clrnn_backend_config cfg = {
+        o->device,          o->precision_set ? o->precision : l->ckpt.precision,
+        l->ckpt.seq_len,    o->batch,
+        l->ckpt.loss_steps, NULL};
     if (n == 0) {
-        fprintf(stderr, "%s: the split has no full window of %zu rows\n", command,
-                l->ckpt.seq_len);
+        fprintf(stderr, "%s: the split has no full window of %zu rows\n", command, l->ckpt.seq_len);
         return 0;
     }
     if (clrnn_backend_create(&l->backend, l->ckpt.model, &cfg, &err) != CLRNN_OK ||

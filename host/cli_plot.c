@@ -12,11 +12,17 @@
 #include "cli_plot.h"
 #include "error.h"
 
-enum { WIDTH = 900, PANEL_HEIGHT = 320, MARGIN_LEFT = 80, MARGIN_RIGHT = 20, MARGIN_TOP = 40,
-       MARGIN_BOTTOM = 40 };
+enum {
+    WIDTH = 900,
+    PANEL_HEIGHT = 320,
+    MARGIN_LEFT = 80,
+    MARGIN_RIGHT = 20,
+    MARGIN_TOP = 40,
+    MARGIN_BOTTOM = 40
+};
 
 typedef struct panel {
-    double x0, y0, w, h;          /* pixel box of the plotting area */
+    double x0, y0, w, h;           /* pixel box of the plotting area */
     double xmin, xmax, ymin, ymax; /* data range */
 } panel;
 
@@ -61,12 +67,23 @@ static void svg_text(FILE *f, const char *text)
 {
     for (; *text; text++) {
         switch (*text) {
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '&': fputs("&amp;", f); break;
-        case '\'': fputs("&apos;", f); break;
-        case '"': fputs("&quot;", f); break;
-        default: fputc(*text, f);
+        case '<':
+            fputs("&lt;", f);
+            break;
+        case '>':
+            fputs("&gt;", f);
+            break;
+        case '&':
+            fputs("&amp;", f);
+            break;
+        case '\'':
+            fputs("&apos;", f);
+            break;
+        case '"':
+            fputs("&quot;", f);
+            break;
+        default:
+            fputc(*text, f);
         }
     }
 }
@@ -99,8 +116,8 @@ static void x_tick_label(FILE *f, const panel *p, double xv, const char *const *
 
 /* Frame, title, axis labels, grid lines and ticks of a panel. x_labels
  * (one per x value) may be NULL. */
-static void axes(FILE *f, const panel *p, const char *title, const char *xlabel,
-                 const char *ylabel, const char *const *x_labels)
+static void axes(FILE *f, const panel *p, const char *title, const char *xlabel, const char *ylabel,
+                 const char *const *x_labels)
 {
     fprintf(f, "<rect x='%.1f' y='%.1f' width='%.1f' height='%.1f' fill='none' stroke='#444'/>\n",
             p->x0, p->y0, p->w, p->h);
@@ -111,8 +128,9 @@ static void axes(FILE *f, const panel *p, const char *title, const char *xlabel,
             p->x0 + p->w / 2, p->y0 + p->h + 34);
     svg_text(f, xlabel);
     double yc = p->y0 + p->h / 2, xc = p->x0 - 58;
-    fprintf(f, "</text>\n<text x='%.1f' y='%.1f' font-size='12' text-anchor='middle' "
-               "transform='rotate(-90 %.1f %.1f)'>",
+    fprintf(f,
+            "</text>\n<text x='%.1f' y='%.1f' font-size='12' text-anchor='middle' "
+            "transform='rotate(-90 %.1f %.1f)'>",
             xc, yc, xc, yc);
     svg_text(f, ylabel);
     fprintf(f, "</text>\n");
@@ -160,8 +178,7 @@ static void legend(FILE *f, const panel *p, const char *const *colours, const ch
             x, y, 8 + 18 * n);
     for (int i = 0; i < n; i++) {
         double row = y + 18 + 18 * i;
-        fprintf(f,
-                "<line x1='%.1f' x2='%.1f' y1='%.1f' y2='%.1f' stroke='%s' stroke-width='2'/>\n",
+        fprintf(f, "<line x1='%.1f' x2='%.1f' y1='%.1f' y2='%.1f' stroke='%s' stroke-width='2'/>\n",
                 x + 8, x + 32, row - 4, row - 4, colours[i]);
         fprintf(f, "<text x='%.1f' y='%.1f' font-size='12'>%s</text>\n", x + 38, row, texts[i]);
     }
@@ -182,8 +199,9 @@ int cli_plot_svg(const char *path, const cli_plot_data *d, clrnn_error *err)
             "<rect width='100%%' height='100%%' fill='white'/>\n",
             WIDTH, height, WIDTH, height);
 
-    panel loss = {MARGIN_LEFT, MARGIN_TOP, WIDTH - MARGIN_LEFT - MARGIN_RIGHT, PANEL_HEIGHT,
-                  1, d->n_epochs > 1 ? (double)d->n_epochs : 2, INFINITY, -INFINITY};
+    panel loss = {MARGIN_LEFT,  MARGIN_TOP, WIDTH - MARGIN_LEFT - MARGIN_RIGHT,
+                  PANEL_HEIGHT, 1,          d->n_epochs > 1 ? (double)d->n_epochs : 2,
+                  INFINITY,     -INFINITY};
     range(d->train_loss, d->n_epochs, &loss.ymin, &loss.ymax);
     range(d->val_loss, d->n_epochs, &loss.ymin, &loss.ymax);
     finish_range(&loss.ymin, &loss.ymax);
@@ -194,16 +212,21 @@ int cli_plot_svg(const char *path, const cli_plot_data *d, clrnn_error *err)
     static const char *const loss_texts[] = {"training", "validation"};
     legend(f, &loss, loss_colours, loss_texts, 2);
 
-    panel pred = {MARGIN_LEFT, 2 * MARGIN_TOP + MARGIN_BOTTOM + PANEL_HEIGHT,
-                  WIDTH - MARGIN_LEFT - MARGIN_RIGHT, PANEL_HEIGHT, 0,
-                  d->n_points > 1 ? (double)(d->n_points - 1) : 1, INFINITY, -INFINITY};
+    panel pred = {MARGIN_LEFT,
+                  2 * MARGIN_TOP + MARGIN_BOTTOM + PANEL_HEIGHT,
+                  WIDTH - MARGIN_LEFT - MARGIN_RIGHT,
+                  PANEL_HEIGHT,
+                  0,
+                  d->n_points > 1 ? (double)(d->n_points - 1) : 1,
+                  INFINITY,
+                  -INFINITY};
     range(d->truth, d->n_points, &pred.ymin, &pred.ymax);
     range(d->prediction, d->n_points, &pred.ymin, &pred.ymax);
     finish_range(&pred.ymin, &pred.ymax);
     char title[256];
     snprintf(title, sizeof title, "%s over the test split: actual and predicted", d->target_name);
-    axes(f, &pred, title, d->labels ? "date of the predicted row" : "test window",
-         d->target_name, d->n_points > 1 ? d->labels : NULL);
+    axes(f, &pred, title, d->labels ? "date of the predicted row" : "test window", d->target_name,
+         d->n_points > 1 ? d->labels : NULL);
     series(f, &pred, d->truth, d->n_points, 0, 1, "#999999", 1);
     series(f, &pred, d->prediction, d->n_points, 0, 1, "#d62728", 1);
     static const char *const pred_colours[] = {"#999999", "#d62728"};

@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -125,12 +125,15 @@ static int parse_option(cli_args *a, train_options *o)
     static const char *const loss_on[] = {"all", "last", NULL};
     static const char *const schedules[] = {"constant", "step", "cosine", NULL};
     static const char *const with_values[] = {
-        "--data", "--features", "--target", "--targets", "--seq-len", "--train-fraction",
-        "--val-fraction", "--missing", "--scaler-fit", "--hidden", "--layers", "--seed",
-        "--epochs", "--batch", "--optimizer", "--lr", "--momentum", "--beta1", "--beta2", "--eps",
-        "--weight-decay", "--clip-norm", "--lr-schedule", "--step-epochs", "--step-gamma",
-        "--warmup", "--patience", "--loss-on", "--device", "--precision", "--save", "--resume",
-        "--log", "--log-json", "--plot", NULL};
+        "--data",         "--features",       "--target",       "--targets",
+        "--seq-len",      "--train-fraction", "--val-fraction", "--missing",
+        "--scaler-fit",   "--hidden",         "--layers",       "--seed",
+        "--epochs",       "--batch",          "--optimizer",    "--lr",
+        "--momentum",     "--beta1",          "--beta2",        "--eps",
+        "--weight-decay", "--clip-norm",      "--lr-schedule",  "--step-epochs",
+        "--step-gamma",   "--warmup",         "--patience",     "--loss-on",
+        "--device",       "--precision",      "--save",         "--resume",
+        "--log",          "--log-json",       "--plot",         NULL};
     int choice = 0;
     if (cli_is(a, "--no-shuffle"))
         return o->train.shuffle = 0, 1;
@@ -189,8 +192,7 @@ static int parse_option(cli_args *a, train_options *o)
     else if (cli_is(a, "--beta1"))
         return o->optimizer_set |= SET_BETA1, cli_parse_double(a, v, 0.0, 0.999999, &opt->beta1);
     else if (cli_is(a, "--beta2"))
-        return o->optimizer_set |= SET_BETA2,
-               cli_parse_double(a, v, 0.0, 0.999999999, &opt->beta2);
+        return o->optimizer_set |= SET_BETA2, cli_parse_double(a, v, 0.0, 0.999999999, &opt->beta2);
     else if (cli_is(a, "--eps"))
         return o->optimizer_set |= SET_EPS, cli_parse_double(a, v, 1e-300, 1.0, &opt->eps);
     else if (cli_is(a, "--weight-decay"))
@@ -497,15 +499,15 @@ static FILE *open_log(const char *path, const char *header)
 /* The saved optimizer, with the hyper-parameters given on the command line
  * taking precedence (fine-tuning with a lower --lr, say). Its kind cannot
  * change: the saved state belongs to it. */
-static int resume_optimizer(const train_options *o, const clrnn_checkpoint *c,
-                            clrnn_optimizer *opt)
+static int resume_optimizer(const train_options *o, const clrnn_checkpoint *c, clrnn_optimizer *opt)
 {
     static const char *const kinds[] = {"sgd", "adam"};
     clrnn_optimizer given = *opt;
     unsigned set = o->optimizer_set;
     if ((set & SET_OPTIMIZER) && given.kind != c->optimizer.kind) {
-        fprintf(stderr, "clrnn train: '%s' was trained with --optimizer %s; it cannot resume "
-                        "with %s\n",
+        fprintf(stderr,
+                "clrnn train: '%s' was trained with --optimizer %s; it cannot resume "
+                "with %s\n",
                 o->resume, kinds[c->optimizer.kind], kinds[given.kind]);
         return 0;
     }
@@ -533,8 +535,8 @@ static int apply_resume(const train_options *o, const clrnn_checkpoint *c, clrnn
     }
     if (!resume_optimizer(o, c, &train->optimizer))
         return 0;
-    if (clrnn_backend_set_optimizer_state(backend, c->opt_state_a, c->opt_state_b, c->step,
-                                          &err) != CLRNN_OK)
+    if (clrnn_backend_set_optimizer_state(backend, c->opt_state_a, c->opt_state_b, c->step, &err) !=
+        CLRNN_OK)
         return cli_error("clrnn train", &err), 0;
     train->start_epoch = c->epoch;
     train->seed = c->seed;
@@ -717,8 +719,8 @@ static int run_training(train_job *job, clrnn_train_report *report)
     if (o->save && checkpoint_save(&job->run, job->backend, report->best_epoch, &err) != CLRNN_OK)
         return cli_error("clrnn train", &err), 0;
     printf("trained %zu epochs in %.2f s (%.0f windows/s)%s\n",
-           report->epochs_run - o->train.start_epoch, report->seconds,
-           report->windows_per_second, report->stopped_early ? ", stopped early" : "");
+           report->epochs_run - o->train.start_epoch, report->seconds, report->windows_per_second,
+           report->stopped_early ? ", stopped early" : "");
     if (report->best_epoch != report->epochs_run)
         printf("kept the weights of epoch %zu (best validation loss %.6g)\n", report->best_epoch,
                report->best_val_loss);
@@ -838,8 +840,8 @@ int cli_train(int argc, char **argv)
     memset(&job, 0, sizeof job);
     job.o = &o;
     clrnn_train_report report;
-    int ok = prepare(&job) && start_run(&job) && run_training(&job, &report) &&
-             report_test(&job) && (!o.plot || write_plot(&job, &report));
+    int ok = prepare(&job) && start_run(&job) && run_training(&job, &report) && report_test(&job) &&
+             (!o.plot || write_plot(&job, &report));
     if (ok && o.save)
         printf("model: %s\n", o.save);
     job_free(&job);

@@ -22,7 +22,7 @@ enum {
     ZIP_LOCAL_SIGNATURE = 0x04034b50,
     ZIP_CENTRAL_SIGNATURE = 0x02014b50,
     ZIP_END_SIGNATURE = 0x06054b50,
-    ZIP_VERSION = 20,   /* 2.0: stored entries, no ZIP64 */
+    ZIP_VERSION = 20,    /* 2.0: stored entries, no ZIP64 */
     ZIP_DOS_DATE = 0x21, /* 1980-01-01, 00:00: a fixed time keeps exports reproducible */
     NPY_ALIGN = 64       /* numpy pads the header so the data starts aligned */
 };

@@ -100,8 +100,7 @@ static clrnn_status split_loss(clrnn_backend *backend, const uint32_t *starts, s
 }
 
 /* L2 norm of the gradient the backend holds (P values read back). */
-static clrnn_status grad_norm(clrnn_backend *backend, double *grads, double *norm,
-                              clrnn_error *err)
+static clrnn_status grad_norm(clrnn_backend *backend, double *grads, double *norm, clrnn_error *err)
 {
     clrnn_status st = clrnn_backend_get_grads(backend, grads, err);
     double acc = 0.0;
@@ -151,27 +150,25 @@ static clrnn_status keep_best(clrnn_backend *backend, best_state *best, clrnn_er
 {
     clrnn_status st = clrnn_backend_get_params(backend, best->params, err);
     if (st == CLRNN_OK)
-        st = clrnn_backend_get_optimizer_state(backend, best->opt_a, best->opt_b, &best->step,
-                                               err);
+        st = clrnn_backend_get_optimizer_state(backend, best->opt_a, best->opt_b, &best->step, err);
     return st;
 }
 
-static clrnn_status restore_best(clrnn_backend *backend, const best_state *best,
-                                 clrnn_error *err)
+static clrnn_status restore_best(clrnn_backend *backend, const best_state *best, clrnn_error *err)
 {
     clrnn_status st = clrnn_backend_set_params(backend, best->params, err);
     if (st == CLRNN_OK)
-        st = clrnn_backend_set_optimizer_state(backend, best->opt_a, best->opt_b, best->step,
-                                               err);
+        st = clrnn_backend_set_optimizer_state(backend, best->opt_a, best->opt_b, best->step, err);
     return st;
 }
 
 static void print_epoch(FILE *out, const clrnn_epoch_stats *s)
 {
-    fprintf(out,
-            "epoch %4zu  train loss %.6g  val loss %.6g  lr %.3g  grad norm %.3g  %.0f windows/s%s\n",
-            s->epoch, s->train_loss, s->val_loss, s->lr, s->grad_norm, s->windows_per_second,
-            s->improved ? "  *" : "");
+    fprintf(
+        out,
+        "epoch %4zu  train loss %.6g  val loss %.6g  lr %.3g  grad norm %.3g  %.0f windows/s%s\n",
+        s->epoch, s->train_loss, s->val_loss, s->lr, s->grad_norm, s->windows_per_second,
+        s->improved ? "  *" : "");
     fflush(out);
 }
 
@@ -219,8 +216,8 @@ clrnn_status clrnn_train(clrnn_backend *backend, const clrnn_dataset *data,
     best_state best = {malloc(P * sizeof *best.params), malloc(P * sizeof *best.opt_a),
                        malloc(P * sizeof *best.opt_b), 0};
     clrnn_status st = CLRNN_OK;
-    *report = (clrnn_train_report){config->start_epoch, config->start_epoch, NAN, NAN, INFINITY,
-                                   0.0, 0.0, 0};
+    *report = (clrnn_train_report){
+        config->start_epoch, config->start_epoch, NAN, NAN, INFINITY, 0.0, 0.0, 0};
     if (!sorted || !val || !order || !grads || !best.params || !best.opt_a || !best.opt_b) {
         st = clrnn_fail(err, CLRNN_E_NOMEM, "out of memory");
         goto done;
@@ -253,8 +250,8 @@ clrnn_status clrnn_train(clrnn_backend *backend, const clrnn_dataset *data,
         if (st == CLRNN_OK)
             st = split_loss(backend, val, n_val, config->batch, &stats.val_loss, err);
         if (st == CLRNN_OK)
-            st = after_epoch(backend, config, &stats, n_val > 0, &best, &since_best, report,
-                             &stop, err);
+            st = after_epoch(backend, config, &stats, n_val > 0, &best, &since_best, report, &stop,
+                             err);
     }
     report->stopped_early = st == CLRNN_OK && stop && report->epochs_run < config->epochs;
     if (st == CLRNN_OK && config->patience && report->best_epoch != report->epochs_run &&

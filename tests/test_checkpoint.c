@@ -137,8 +137,14 @@ static char *copy(const char *s)
  * subnormals, extremes. */
 static double awkward(size_t i)
 {
-    static const double values[] = {-0.0, 4.9406564584124654e-324, 1e300, -1e-300,
-                                    0.1, -2.5, 3.141592653589793, 2.2250738585072014e-308};
+    static const double values[] = {-0.0,
+                                    4.9406564584124654e-324,
+                                    1e300,
+                                    -1e-300,
+                                    0.1,
+                                    -2.5,
+                                    3.141592653589793,
+                                    2.2250738585072014e-308};
     return values[i % 8] * (double)(1 + i / 8);
 }
 
@@ -195,10 +201,10 @@ static int same_doubles(const double *a, const double *b, size_t n)
 
 static int same_optimizer(const clrnn_optimizer *a, const clrnn_optimizer *b)
 {
-    const double x[7] = {a->lr, a->momentum, a->beta1, a->beta2, a->eps, a->weight_decay,
-                         a->clip_norm};
-    const double y[7] = {b->lr, b->momentum, b->beta1, b->beta2, b->eps, b->weight_decay,
-                         b->clip_norm};
+    const double x[7] = {a->lr,  a->momentum,     a->beta1,    a->beta2,
+                         a->eps, a->weight_decay, a->clip_norm};
+    const double y[7] = {b->lr,  b->momentum,     b->beta1,    b->beta2,
+                         b->eps, b->weight_decay, b->clip_norm};
     return a->kind == b->kind && same_doubles(x, y, 7);
 }
 
@@ -228,13 +234,13 @@ static void check_same_checkpoint(const char *what, const clrnn_checkpoint *a,
     for (size_t k = 0; names && k < K; k++)
         names = strcmp(a->target_names[k], b->target_names[k]) == 0;
     int scalars = a->precision == b->precision && a->seq_len == b->seq_len &&
-                  a->loss_steps == b->loss_steps && a->step == b->step &&
-                  a->epoch == b->epoch && a->seed == b->seed;
+                  a->loss_steps == b->loss_steps && a->step == b->step && a->epoch == b->epoch &&
+                  a->seed == b->seed;
     snprintf(line, sizeof line, "%s: shapes and parameters, bit for bit", what);
-    check_true(b->model && same_shapes(a->model, b->model) &&
-                   same_doubles(clrnn_model_params_const(a->model),
-                                clrnn_model_params_const(b->model), P),
-               line);
+    check_true(
+        b->model && same_shapes(a->model, b->model) &&
+            same_doubles(clrnn_model_params_const(a->model), clrnn_model_params_const(b->model), P),
+        line);
     snprintf(line, sizeof line, "%s: names, sizes, enums, step, epoch, seed", what);
     check_true(names && scalars, line);
     snprintf(line, sizeof line, "%s: scaler statistics and optimizer, bit for bit", what);
@@ -308,8 +314,9 @@ static int refused(const unsigned char *bytes, size_t size, const char *words)
     if (!write_bytes(path, bytes, size))
         return 0;
     memset(&c, 0xAB, sizeof c); /* load must not trust what was there */
-    int ok = clrnn_checkpoint_load(&c, path, &err) == CLRNN_E_INPUT && err.status == CLRNN_E_INPUT &&
-             strstr(err.message, path) && c.model == NULL && c.feature_names == NULL;
+    int ok = clrnn_checkpoint_load(&c, path, &err) == CLRNN_E_INPUT &&
+             err.status == CLRNN_E_INPUT && strstr(err.message, path) && c.model == NULL &&
+             c.feature_names == NULL;
     int found = 0;
     for (const char *w = words; ok && *w;) {
         size_t n = strcspn(w, "|");
@@ -377,8 +384,7 @@ static void test_flipped(void)
                                 : at < 20 ? "truncated|appended"
                                           : "checksum";
             if (!refused(bytes, size, words) && bad++ == 0)
-                printf("  first accepted or misreported flip: byte %zu ^ 0x%02x\n", at,
-                       masks[m]);
+                printf("  first accepted or misreported flip: byte %zu ^ 0x%02x\n", at, masks[m]);
             bytes[at] ^= masks[m];
         }
     }
@@ -459,8 +465,8 @@ static void test_inconsistent(void)
                      (uint32_t)P + 1, "parameter count");
     refused_with_u32("optimizer 9 is refused", at_kind, 9, "unknown optimizer");
     /* The first feature std is the f64 after the names and the means. */
-    size_t at_std = AT_NAMES + 4 + (4 + 4) + (4 + 4) + (4 + strlen("a much longer column name, é")) +
-                    4 + (4 + 13) + 3 * 8;
+    size_t at_std = AT_NAMES + 4 + (4 + 4) + (4 + 4) +
+                    (4 + strlen("a much longer column name, é")) + 4 + (4 + 13) + 3 * 8;
     refused_with_u32("a negative scaler std is refused", at_std + 4, 0xBFF00000u,
                      "standard deviation");
 }
@@ -509,8 +515,8 @@ typedef struct zip_entry {
 static void npy_dict(char *out, size_t size, size_t rows, size_t cols, int is_2d)
 {
     if (is_2d)
-        snprintf(out, size, "{'descr': '<f8', 'fortran_order': False, 'shape': (%zu, %zu), }",
-                 rows, cols);
+        snprintf(out, size, "{'descr': '<f8', 'fortran_order': False, 'shape': (%zu, %zu), }", rows,
+                 cols);
     else
         snprintf(out, size, "{'descr': '<f8', 'fortran_order': False, 'shape': (%zu,), }", rows);
 }
@@ -555,7 +561,8 @@ static size_t walk_local_entries(const unsigned char *z, size_t size, const clrn
         for (int p = 0; p < 5; p++) {
             zip_entry *e = &entries[(*n)++];
             char dict[128];
-            snprintf(e->name, sizeof e->name, "layer%zu.%s.npy", l, clrnn_param_name((clrnn_param)p));
+            snprintf(e->name, sizeof e->name, "layer%zu.%s.npy", l,
+                     clrnn_param_name((clrnn_param)p));
             size_t name_len = strlen(e->name);
             if (at + 30 > size || le32(z + at) != 0x04034b50u || le16(z + at + 4) != 20 ||
                 le16(z + at + 6) != 0 || le16(z + at + 8) != 0 || le16(z + at + 26) != name_len ||
@@ -569,8 +576,8 @@ static size_t walk_local_entries(const unsigned char *z, size_t size, const clrn
             if (at + 30 + name_len + e->size > size || crc32_bitwise(data, e->size) != e->crc)
                 return 0;
             npy_dict(dict, sizeof dict, rows[p], cols[p], p < 3);
-            const double *values = clrnn_model_params_const(m) +
-                                   clrnn_model_param_offset(m, l, (clrnn_param)p);
+            const double *values =
+                clrnn_model_params_const(m) + clrnn_model_param_offset(m, l, (clrnn_param)p);
             if (!npy_matches(data, e->size, dict, values, rows[p] * cols[p]))
                 return 0;
             at += 30 + name_len + e->size;
@@ -588,10 +595,10 @@ static int directory_matches(const unsigned char *z, size_t size, size_t at,
     for (size_t i = 0; i < n; i++) {
         const zip_entry *e = &entries[i];
         size_t name_len = strlen(e->name);
-        if (at + 46 + name_len > size || le32(z + at) != 0x02014b50u ||
-            le16(z + at + 6) != 20 || le16(z + at + 10) != 0 || le32(z + at + 16) != e->crc ||
-            le32(z + at + 20) != e->size || le32(z + at + 24) != e->size ||
-            le16(z + at + 28) != name_len || le16(z + at + 30) != 0 || le16(z + at + 32) != 0 ||
+        if (at + 46 + name_len > size || le32(z + at) != 0x02014b50u || le16(z + at + 6) != 20 ||
+            le16(z + at + 10) != 0 || le32(z + at + 16) != e->crc || le32(z + at + 20) != e->size ||
+            le32(z + at + 24) != e->size || le16(z + at + 28) != name_len ||
+            le16(z + at + 30) != 0 || le16(z + at + 32) != 0 ||
             le32(z + at + 42) != e->local_offset || memcmp(z + at + 46, e->name, name_len) != 0)
             return 0;
         at += 46 + name_len;
@@ -704,9 +711,9 @@ static clrnn_status save_and_stop(void *context, const clrnn_epoch_stats *stats,
                                                err);
     if (st == CLRNN_OK)
         st = clrnn_checkpoint_save(c, in->path, err);
-    return st != CLRNN_OK ? st
-                          : clrnn_fail(err, CLRNN_E_INPUT, "interrupted after epoch %zu",
-                                       stats->epoch);
+    return st != CLRNN_OK
+               ? st
+               : clrnn_fail(err, CLRNN_E_INPUT, "interrupted after epoch %zu", stats->epoch);
 }
 
 /* Trains a fresh model (seed 3, 2:8:1) on data with cfg; the backend is
@@ -787,8 +794,7 @@ static clrnn_backend *resume_from(const char *path, const clrnn_dataset *data,
     if (*st == CLRNN_OK)
         *st = clrnn_backend_stage_dataset(backend, data, err);
     if (*st == CLRNN_OK)
-        *st = clrnn_backend_set_optimizer_state(backend, c.opt_state_a, c.opt_state_b, c.step,
-                                                err);
+        *st = clrnn_backend_set_optimizer_state(backend, c.opt_state_a, c.opt_state_b, c.step, err);
     if (*st == CLRNN_OK)
         *st = clrnn_train(backend, data, &cfg, &report, err);
     clrnn_checkpoint_clear(&c);
@@ -932,8 +938,9 @@ int main(void)
     }
     clrnn_dataset_free(data);
     /* The folder's files: fixed names, removed one by one. */
-    static const char *const names[] = {"round.clrnn", "again.clrnn", "bad.clrnn", "small.clrnn",
-                                        "intact.clrnn", "w.npz", "w2.npz", "interrupted.clrnn"};
+    static const char *const names[] = {"round.clrnn", "again.clrnn",      "bad.clrnn",
+                                        "small.clrnn", "intact.clrnn",     "w.npz",
+                                        "w2.npz",      "interrupted.clrnn"};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
         char path[128];
         path_in(path, sizeof path, names[i]);

@@ -150,8 +150,8 @@ done:
     free(want);
 }
 
-static clrnn_status keep_norm(void *context, const clrnn_epoch_stats *stats,
-                              clrnn_backend *backend, clrnn_error *err)
+static clrnn_status keep_norm(void *context, const clrnn_epoch_stats *stats, clrnn_backend *backend,
+                              clrnn_error *err)
 {
     *(double *)context = stats->grad_norm;
     return CLRNN_OK;

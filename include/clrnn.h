@@ -340,7 +340,7 @@ typedef struct clrnn_epoch_stats {
     double train_loss;         /* mean window loss (scaled units) */
     double val_loss;           /* NaN without validation windows */
     double lr;                 /* at the epoch's last step */
-    double grad_norm;          /* of the epoch's last batch gradient */
+    double grad_norm;          /* of the epoch's last batch gradient, before clipping */
     double windows_per_second;
     double seconds;            /* the epoch's training time */
     int improved;              /* the best validation loss so far */

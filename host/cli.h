@@ -9,5 +9,7 @@ int cli_reproduce(int argc, char **argv);
 int cli_parity(int argc, char **argv);
 int cli_devices(int argc, char **argv);
 int cli_bench(int argc, char **argv);
+/* eval, predict and export */
+int cli_model(const char *command, int argc, char **argv);
 
 #endif

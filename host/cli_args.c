@@ -71,8 +71,8 @@ int cli_parse_double(const cli_args *a, const char *text, double min, double max
     errno = 0;
     double v = strtod(text, &end);
     if (end == text || *end || errno || !isfinite(v) || v < min || v > max) {
-        fprintf(stderr, "%s: %s '%s': expected a number from %g to %g\n", a->command, a->flag,
-                text, min, max);
+        fprintf(stderr, "%s: %s '%s': expected a number from %g to %g\n", a->command, a->flag, text,
+                min, max);
         return 0;
     }
     *out = v;
@@ -131,8 +131,18 @@ int cli_split_list(const cli_args *a, const char *text, char *buf, size_t buf_si
 
 int cli_unknown(const cli_args *a)
 {
-    fprintf(stderr, "%s: unknown option '%s' (see %s --help)\n", a->command, a->flag, a->command);
+    fprintf(stderr, "%s: %s '%s' (see %s --help)\n", a->command,
+            a->flag[0] == '-' ? "unknown option" : "unexpected argument", a->flag, a->command);
     return 2;
+}
+
+int cli_known(const cli_args *a, const char *const *names)
+{
+    for (size_t i = 0; names[i]; i++)
+        if (cli_is(a, names[i]))
+            return 1;
+    cli_unknown(a);
+    return 0;
 }
 
 int cli_error(const char *command, const clrnn_error *err)

@@ -36,8 +36,13 @@ int cli_parse_choice(const cli_args *a, const char *text, const char *const *cho
 int cli_split_list(const cli_args *a, const char *text, char *buf, size_t buf_size,
                    const char **items, size_t max, size_t *n);
 
-/* Reports "clrnn train: unknown option '--x' (see clrnn train --help)". */
+/* Reports "clrnn train: unknown option '--x' (see clrnn train --help)", or
+ * "unexpected argument 'x'" for a word that is not a flag. */
 int cli_unknown(const cli_args *a);
+/* Is the current flag one of names (NULL-terminated)? If not, reports it
+ * with cli_unknown and returns 0; check before cli_value, so an unknown flag
+ * is not reported as one missing its value. */
+int cli_known(const cli_args *a, const char *const *names);
 /* Prints "clrnn <cmd>: <message>" of an error and returns exit code 2. */
 int cli_error(const char *command, const clrnn_error *err);
 

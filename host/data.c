@@ -756,6 +756,16 @@ clrnn_status clrnn_dataset_create(clrnn_dataset **out, const clrnn_table *table,
     fit_and_fill(d->x, feature_mean, feature_std, F, R, fit_rows);
     fit_and_fill(d->y, target_mean, target_std, K, R, fit_rows);
     memcpy(d->y_raw, d->y, R * K * sizeof *d->y);
+    /* A trained model brings its own statistics: the data must be scaled
+     * exactly as the data it was trained on. */
+    if (config->feature_mean && config->feature_std) {
+        memcpy(feature_mean, config->feature_mean, F * sizeof *feature_mean);
+        memcpy(feature_std, config->feature_std, F * sizeof *feature_std);
+    }
+    if (config->target_mean && config->target_std) {
+        memcpy(target_mean, config->target_mean, K * sizeof *target_mean);
+        memcpy(target_std, config->target_std, K * sizeof *target_std);
+    }
     standardise_columns(d->x, feature_mean, feature_std, F, R);
     if (config->scale_targets) {
         standardise_columns(d->y, target_mean, target_std, K, R);

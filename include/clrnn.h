@@ -168,6 +168,9 @@ typedef struct clrnn_data_config {
     clrnn_missing missing;
     clrnn_scaler_fit scaler_fit;
     int scale_targets;      /* standardise targets too (metrics stay in units) */
+    /* Given statistics (a trained model's) instead of fitted ones; NULL: fit. */
+    const double *feature_mean, *feature_std; /* (n_features) */
+    const double *target_mean, *target_std;   /* (n_targets), used when scale_targets */
 } clrnn_data_config;
 
 /* The defaults: no columns chosen, seq_len 7, 0.7/0.15 split, ffill, scaler
@@ -351,26 +354,70 @@ clrnn_status clrnn_list_devices(FILE *out, clrnn_error *err);
 clrnn_status clrnn_backend_stage_dataset(clrnn_backend *backend, const clrnn_dataset *data,
                                          clrnn_error *err);
 
+typedef enum clrnn_lr_schedule {
+    CLRNN_LR_CONSTANT = 0,
+    CLRNN_LR_STEP,   /* lr * gamma^(floor(epoch / step_epochs)) */
+    CLRNN_LR_COSINE  /* from lr down to 0 over all epochs' steps */
+} clrnn_lr_schedule;
+
+/* What the trainer reports after each epoch. */
+typedef struct clrnn_epoch_stats {
+    size_t epoch;              /* 1-based */
+    double train_loss;         /* mean window loss (scaled units) */
+    double val_loss;           /* NaN without validation windows */
+    double lr;                 /* at the epoch's last step */
+    double grad_norm;          /* of the epoch's last batch gradient, before clipping */
+    double windows_per_second;
+    double seconds;            /* the epoch's training time */
+    int improved;              /* the best validation loss so far */
+} clrnn_epoch_stats;
+
 typedef struct clrnn_train_config {
-    size_t epochs;
+    size_t epochs;             /* total, counting start_epoch */
+    size_t start_epoch;        /* epochs already done (resume); the backend holds their state */
     size_t batch;              /* windows per update, at most the backend's max_batch */
     clrnn_optimizer optimizer;
     int shuffle;               /* shuffle the training windows each epoch */
-    uint32_t seed;             /* for the shuffle */
+    uint32_t seed;             /* the shuffle of epoch e depends on (seed, e) only */
+    clrnn_lr_schedule schedule;
+    size_t warmup_steps;       /* lr ramps linearly from lr/warmup to lr */
+    size_t step_epochs;        /* CLRNN_LR_STEP: epochs between decays */
+    double step_gamma;         /* CLRNN_LR_STEP: the decay factor */
+    size_t patience;           /* stop after this many epochs without a better
+                                  validation loss and keep the best weights; 0: off */
     FILE *out;                 /* one line per epoch; NULL for none */
+    /* Called after each epoch (may be NULL); a status other than CLRNN_OK stops. */
+    clrnn_status (*on_epoch)(void *context, const clrnn_epoch_stats *stats,
+                             clrnn_backend *backend, clrnn_error *err);
+    /* Called after each batch (may be NULL), for progress displays. */
+    void (*on_batch)(void *context, size_t epoch, size_t windows_done, size_t windows_total);
+    void *context;
 } clrnn_train_config;
 
+/* Fills the defaults: 20 epochs, batch 32, SGD lr 0.01 momentum 0.9, Adam
+ * constants 0.9/0.999/1e-8, shuffle on, constant lr, no patience. */
+void clrnn_train_config_default(clrnn_train_config *config);
+
+/* The learning rate at optimizer step `step` (0-based) of a run of
+ * `total_steps` steps with `steps_per_epoch` steps an epoch. */
+double clrnn_lr_at(const clrnn_train_config *config, long step, long steps_per_epoch,
+                   long total_steps);
+
 typedef struct clrnn_train_report {
-    size_t epochs_run;
+    size_t epochs_run;         /* the last epoch done (counting start_epoch) */
+    size_t best_epoch;         /* the epoch whose weights the backend holds at the end */
     double train_loss;         /* last epoch: mean window loss (scaled units) */
     double val_loss;           /* last epoch; NaN without validation windows */
+    double best_val_loss;
     double seconds;            /* training time, evaluation excluded */
     double windows_per_second; /* training windows per second */
+    int stopped_early;
 } clrnn_train_report;
 
 /* Trains on the dataset's training windows (the backend must hold the
  * dataset, see clrnn_backend_stage_dataset), evaluating the validation loss
- * after each epoch. A NaN or infinite loss stops with CLRNN_E_NUMERIC. */
+ * after each epoch. A NaN or infinite loss stops with CLRNN_E_NUMERIC naming
+ * the epoch (the on_epoch callback is not called for it). */
 clrnn_status clrnn_train(clrnn_backend *backend, const clrnn_dataset *data,
                          const clrnn_train_config *config, clrnn_train_report *report,
                          clrnn_error *err);
@@ -381,6 +428,11 @@ typedef struct clrnn_metrics {
     double rmse; /* of each window's last step, in the targets' units */
     double mae;  /* likewise */
 } clrnn_metrics;
+
+/* Predictions (n_windows, K) in the targets' units, for the last step of
+ * each window of a split: window i predicts row window_start(i) + T - 1. */
+clrnn_status clrnn_predict(clrnn_backend *backend, const clrnn_dataset *data, clrnn_split split,
+                           size_t batch, double *predictions, clrnn_error *err);
 
 /* Forward over every window of a split, in batches of at most `batch`. */
 clrnn_status clrnn_evaluate(clrnn_backend *backend, const clrnn_dataset *data, clrnn_split split,

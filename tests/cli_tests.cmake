@@ -52,3 +52,39 @@ clrnn_cli_test(train_small_cpu 0 "test: [0-9]+ windows, loss .*RMSE"
                train --data ${FIX}/cli_small.csv --features a,b --target y --epochs 3 --batch 4 --device cpu)
 clrnn_cli_test(train_ffill_reported 0 "317 empty cells filled forward"
                train --device cpu --epochs 1 --hidden 2 --batch 256)
+# The defaults must make a model of the bundled weather data that beats the
+# naive forecast "tomorrow's max = today's max" on the test split.
+clrnn_cli_test(train_default_beats_naive 0 "naive baseline .*: the model's RMSE is [0-9.]+% lower"
+               train --device cpu --quiet)
+
+# Models on disk (save, resume, eval, predict, export) and reports.
+foreach(sub eval predict export)
+  clrnn_cli_test(help_${sub} 0 "usage: clrnn ${sub}" ${sub} --help)
+endforeach()
+function(clrnn_script_test name label)
+  add_test(NAME ${name} COMMAND ${ARGN})
+  set_tests_properties(${name} PROPERTIES LABELS ${label} SKIP_RETURN_CODE 77)
+endfunction()
+set(RESUME ${CMAKE_CURRENT_SOURCE_DIR}/resume_test.sh)
+clrnn_script_test(resume_sgd_cpu cli ${RESUME} $<TARGET_FILE:clrnn> ${FIX}/cli_small.csv cpu)
+clrnn_script_test(resume_adam_cpu cli ${RESUME} $<TARGET_FILE:clrnn> ${FIX}/cli_small.csv cpu
+                  --optimizer adam --lr-schedule step --step-epochs 1 --warmup 3 --clip-norm 0.5)
+clrnn_script_test(plot_svg cli ${CMAKE_CURRENT_SOURCE_DIR}/plot_test.sh $<TARGET_FILE:clrnn>
+                  ${FIX}/cli_small.csv)
+clrnn_script_test(model_files cli ${CMAKE_CURRENT_SOURCE_DIR}/model_files_test.sh
+                  $<TARGET_FILE:clrnn> ${FIX}/cli_small.csv)
+clrnn_script_test(progress_terminal_only cli ${CMAKE_CURRENT_SOURCE_DIR}/progress_test.sh
+                  $<TARGET_FILE:clrnn> ${FIX}/cli_small.csv)
+clrnn_script_test(bad_input_one_line cli ${CMAKE_CURRENT_SOURCE_DIR}/bad_input_test.sh
+                  $<TARGET_FILE:clrnn> ${FIX}/cli_small.csv)
+clrnn_cli_test(train_baseline_on_covered_targets 0
+               "naive baseline \\(tomorrow = today\\) on tmax_tomorrow: .*. the model on tmax_tomorrow: RMSE"
+               train --device cpu --quiet --epochs 1 --target tmax_tomorrow,tmin)
+clrnn_cli_test(save_unwritable 2 "--save '/nonexistent/dir/m.clrnn': cannot write"
+               train --device cpu --epochs 1 --save /nonexistent/dir/m.clrnn)
+clrnn_cli_test(plot_unwritable 2 "--plot '/nonexistent/r.svg': cannot write"
+               train --device cpu --epochs 1 --plot /nonexistent/r.svg)
+clrnn_cli_test(eval_missing_model 2 "cannot open '/nonexistent.clrnn'" eval --model /nonexistent.clrnn)
+clrnn_cli_test(eval_not_a_model 2 "not a clrnn model file" eval --model ${WEATHER})
+clrnn_cli_test(train_nan_stops 2 "loss is .* at epoch 1: try a lower --lr or --clip-norm"
+               train --device cpu --lr 90 --momentum 0.99 --epochs 3 --quiet)

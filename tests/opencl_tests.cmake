@@ -85,3 +85,18 @@ add_test(NAME bench_smoke
          COMMAND ${OPENCL_EXPECT} ${EXPECT} 0 "tiny: n_in 1, n_hidden 3" $<TARGET_FILE:clrnn> bench
                  --shapes tiny=1:3:1/2/5 --seconds 0.01 --warmup 1)
 set_tests_properties(bench_smoke PROPERTIES LABELS cli SKIP_RETURN_CODE 77)
+
+# Resuming on the device: 2 epochs, save, resume to 4 == 4 epochs straight,
+# byte for byte (fp32 parameters and optimizer state round-trip exactly
+# through the model file's doubles).
+foreach(family group tile)
+  add_test(NAME resume_sgd_opencl_${family}
+           COMMAND ${OPENCL_EXPECT} ${RESUME} $<TARGET_FILE:clrnn> ${FIX}/cli_small.csv opencl
+                   --kernels ${family})
+  add_test(NAME resume_adam_opencl_${family}
+           COMMAND ${OPENCL_EXPECT} ${RESUME} $<TARGET_FILE:clrnn> ${FIX}/cli_small.csv opencl
+                   --kernels ${family} --optimizer adam --warmup 3 --lr-schedule step
+                   --clip-norm 0.5)
+  set_tests_properties(resume_sgd_opencl_${family} resume_adam_opencl_${family} PROPERTIES
+                       LABELS parity SKIP_RETURN_CODE 77)
+endforeach()

@@ -1,0 +1,198 @@
+#!/usr/bin/env bash
+# clrnn bench next to PyTorch: runs `clrnn bench --csv` and, where
+# /usr/bin/python3 can import torch, scripts/bench_torch.py on the same shapes
+# and seconds, then prints one table of window-steps per second per shape and
+# precision: the CPU reference, each OpenCL device and PyTorch side by side,
+# with the ratios OpenCL/PyTorch and OpenCL/CPU reference.
+#
+# usage: scripts/bench.sh [clrnn bench options] [--csv FILE]
+#   Options go to `clrnn bench` as they are (--shapes, --devices, --precision,
+#   --seconds, --warmup, --no-profile); --shapes, --precision, --seconds and
+#   --warmup also go to bench_torch.py. --csv FILE writes the merged table.
+# environment:
+#   CLRNN          the clrnn binary (default: build/clrnn in the repo root)
+#   TORCH_PYTHON   the python that has torch (default: /usr/bin/python3)
+#   TORCH_THREADS  bench_torch.py --threads (default: its own, all cores)
+#   OMP_WAIT_POLICY reaches PyTorch's OpenMP pool (default here: PASSIVE, so
+#                  that its idle threads sleep instead of spinning: on a
+#                  machine shared with other work, spinning threads cost
+#                  PyTorch 10-80x and would flatter clrnn's ratios)
+set -euo pipefail
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
+
+root=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
+clrnn=${CLRNN:-$root/build/clrnn}
+torch_python=${TORCH_PYTHON:-/usr/bin/python3}
+command_line="$0${*:+ $*}"
+
+die() { echo "bench.sh: $*" >&2; exit 1; }
+
+clrnn_args=() torch_args=() merged_csv=
+while (($#)); do
+    arg=$1
+    shift
+    case $arg in
+        -h | --help)
+            sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"
+            exit 0 ;;
+        --csv) (($#)) || die "--csv needs a value"; merged_csv=$1; shift; continue ;;
+        --csv=*) merged_csv=${arg#--csv=}; continue ;;
+        --shapes | --precision | --seconds | --warmup)
+            (($#)) || die "$arg needs a value"
+            clrnn_args+=("$arg" "$1"); torch_args+=("$arg" "$1"); shift; continue ;;
+        --shapes=* | --precision=* | --seconds=* | --warmup=*)
+            torch_args+=("$arg") ;;
+        --devices)
+            (($#)) || die "$arg needs a value"
+            clrnn_args+=("$arg" "$1"); shift; continue ;;
+    esac
+    clrnn_args+=("$arg")
+done
+if [[ -n ${TORCH_THREADS:-} ]]; then
+    torch_args+=(--threads "$TORCH_THREADS")
+fi
+
+[[ -x $clrnn ]] || die "no clrnn binary at '$clrnn' (build it, or set CLRNN)"
+
+tmp=$(mktemp -d)
+trap 'rm -rf -- "$tmp"' EXIT
+
+echo "bench.sh: running $clrnn bench ${clrnn_args[*]} ..." >&2
+if ! "$clrnn" bench "${clrnn_args[@]}" --csv "$tmp/clrnn.csv" >"$tmp/clrnn.log" 2>&1; then
+    cat "$tmp/clrnn.log" >&2
+    die "clrnn bench failed"
+fi
+
+torch_csv=
+torch_note=
+if [[ -x $torch_python ]] && "$torch_python" -c 'import torch' >/dev/null 2>&1; then
+    echo "bench.sh: running bench_torch.py ${torch_args[*]} ..." >&2
+    if ! "$torch_python" "$root/scripts/bench_torch.py" "${torch_args[@]}" \
+            --csv "$tmp/torch.csv" >"$tmp/torch.log" 2>&1; then
+        cat "$tmp/torch.log" >&2
+        die "bench_torch.py failed"
+    fi
+    torch_csv=$tmp/torch.csv
+    torch_note=$(grep -m1 '^# ' "$tmp/torch.log" | sed 's/^# //' || true)
+else
+    torch_note="not available: $torch_python cannot import torch (apt-get install python3-torch); no PyTorch column"
+fi
+
+cpu_model=$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo | head -n1)
+[[ -n $cpu_model ]] || cpu_model=unknown
+
+BENCH_NPROC=$(nproc) BENCH_CPU=$cpu_model BENCH_DATE=$(date '+%Y-%m-%d %H:%M:%S %Z') \
+BENCH_COMMAND=$command_line BENCH_CLRNN=$clrnn BENCH_TORCH_NOTE=$torch_note \
+python3 - "$tmp/clrnn.csv" "$torch_csv" "$merged_csv" <<'PY'
+import csv, math, os, sys
+
+clrnn_csv, torch_csv, out_csv = sys.argv[1:4]
+env = os.environ
+
+def read(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+def key(r):
+    return (r["shape"], r["n_in"], r["n_hidden"], r["n_out"], r["seq_len"], r["batch"])
+
+def rate(r):
+    return float(r["window_steps_per_second"]) if r else math.nan
+
+def fmt(v):
+    return "-" if v != v else f"{v:.4g}"
+
+def ratio(a, b):
+    return "-" if a != a or b != b or b == 0 else f"{a / b:.2f}x"
+
+shapes, cpu, ocl, devices, torch, precs = [], {}, {}, [], {}, []
+def see(k, p):
+    if k not in shapes:
+        shapes.append(k)
+    if p and p not in precs:
+        precs.append(p)
+
+for r in read(clrnn_csv):
+    k = key(r)
+    if r["device"] == "CPU reference":
+        cpu[k] = r
+        see(k, None)
+    else:
+        if r["device"] not in devices:
+            devices.append(r["device"])
+        ocl[k, r["device"], r["precision"]] = r
+        see(k, r["precision"])
+torch_version = None
+if torch_csv:
+    for r in read(torch_csv):
+        torch[key(r), r["precision"]] = r
+        torch_version = r["device"]
+        see(key(r), r["precision"])
+precs.sort()  # fp32 before fp64
+if not precs:
+    precs = ["fp64"]
+
+labels = ["OpenCL"] if len(devices) == 1 else [f"OpenCL[{i + 1}]" for i in range(len(devices))]
+print(f"machine:  {env['BENCH_NPROC']} cores (nproc), {env['BENCH_CPU']}")
+print(f"date:     {env['BENCH_DATE']}")
+print(f"command:  {env['BENCH_COMMAND']}")
+print(f"clrnn:    {env['BENCH_CLRNN']}")
+for label, d in zip(labels, devices):
+    print(f"{label}:{' ' * max(1, 9 - len(label))}{d}")
+print(f"PyTorch:  {env['BENCH_TORCH_NOTE'] or torch_version}")
+print("window-steps per second; 'CPU ref' is clrnn's CPU reference, which runs fp64 only "
+      "(the same figure in both precision rows)")
+print()
+
+have_torch = bool(torch_csv)
+head = ["shape", "prec", "CPU ref"] + labels + (["PyTorch"] if have_torch else [])
+for label in labels:
+    if have_torch:
+        head.append(f"{label}/PyTorch")
+    head.append(f"{label}/CPU")
+if have_torch:
+    head.append("PyTorch/CPU")
+table, merged = [], []
+for k in shapes:
+    for p in precs:
+        c = rate(cpu.get(k))
+        o = [rate(ocl.get((k, d, p))) for d in devices]
+        t = rate(torch.get((k, p)))
+        if all(v != v for v in o) and t != t and not (p == "fp64" and c == c):
+            continue
+        row = [k[0], p, fmt(c)] + [fmt(v) for v in o] + ([fmt(t)] if have_torch else [])
+        for v in o:
+            if have_torch:
+                row.append(ratio(v, t))
+            row.append(ratio(v, c))
+        if have_torch:
+            row.append(ratio(t, c))
+        table.append(row)
+        base = dict(zip(["shape", "n_in", "n_hidden", "n_out", "seq_len", "batch"], k))
+        for d, v in zip(devices, o):
+            merged.append({**base, "precision": p, "cpu_reference": c, "device": d, "opencl": v,
+                           "pytorch": t})
+        if not devices:
+            merged.append({**base, "precision": p, "cpu_reference": c, "device": "", "opencl": math.nan,
+                           "pytorch": t})
+
+widths = [max(len(r[i]) for r in [head] + table) for i in range(len(head))]
+def line(cells):
+    return "  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+print(line(head))
+print("  ".join("-" * w for w in widths))
+for r in table:
+    print(line(r))
+
+if out_csv:
+    cols = ["shape", "n_in", "n_hidden", "n_out", "seq_len", "batch", "precision", "device",
+            "cpu_reference", "opencl", "pytorch", "opencl_vs_pytorch", "opencl_vs_cpu"]
+    with open(out_csv, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(cols + ["pytorch_device"])
+        for m in merged:
+            o, t, c = m["opencl"], m["pytorch"], m["cpu_reference"]
+            vals = [m[x] for x in cols[:8]] + [f"{c:.6g}", f"{o:.6g}", f"{t:.6g}",
+                    f"{o / t:.4g}" if t == t and t else "nan", f"{o / c:.4g}" if c == c and c else "nan"]
+            w.writerow(vals + [torch_version or ""])
+PY

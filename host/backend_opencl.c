@@ -53,7 +53,6 @@ enum {
     /* The tile family (rnn_tile.cl), built once per layer shape. */
     K_FORWARD_TILE = N_SHARED_KERNELS,
     K_BACKWARD_TILE,
-    K_TRANSPOSE_TILE,
     K_GRAD_ROWS_TILE,
     N_KERNELS
 };
@@ -61,7 +60,7 @@ enum {
 static const char *const kernel_names[N_KERNELS] = {
     "rnn_forward", "rnn_backward", "grad_partial",  "grad_finish", "mse_loss",   "loss_accumulate",
     "sgd_update",  "adam_update",  "sumsq_partial", "clip_scale",  "scale_grads",
-    "rnn_forward_tile", "rnn_backward_tile", "transpose_tile", "grad_rows_tile"};
+    "rnn_forward_tile", "rnn_backward_tile", "grad_rows_tile"};
 /* The shared program is these files, in this order (kernels/<name>.cl);
  * a tile program is common.cl and rnn_tile.cl with the layer's sizes. */
 static const char *const program_files[] = {"common",  "rnn_forward", "rnn_backward", "reduce",
@@ -72,7 +71,8 @@ static const char *const tile_files[] = {"common", "rnn_tile"};
 /* Kernel families (see rnn_tile.cl and rnn_forward.cl). */
 typedef enum family { FAMILY_GROUP, FAMILY_TILE } family;
 
-/* A layer's tile program and kernels; layers of equal shape share one. */
+/* A layer's tile program and kernels; layers of equal shape (and equally
+ * top or not) share one. */
 typedef struct tile_program {
     cl_program program;
     cl_kernel kernels[N_TILE_KERNELS];
@@ -509,16 +509,18 @@ static clrnn_status build_programs(clrnn_backend *b, ocl_state *s, clrnn_error *
         st = create_kernels(s, s->program, 0, N_SHARED_KERNELS, s->kernels, err);
     for (size_t l = 0; st == CLRNN_OK && s->family == FAMILY_TILE && l < b->n_layers; l++) {
         clrnn_layer_shape sh = b->layers[l];
+        const int top = l + 1 == b->n_layers;
         size_t same = 0;
-        while (same < l && memcmp(&b->layers[same], &sh, sizeof sh) != 0)
+        while (same < l && (top || memcmp(&b->layers[same], &sh, sizeof sh) != 0))
             same++;
         if (same < l) {
             s->tiles[l] = s->tiles[same];
             s->tiles[l].owner = 0;
             continue;
         }
-        snprintf(options, sizeof options, "-DCLRNN_FP64=%d -DNI=%zu -DNH=%zu -DNO=%zu -DNT=%zu -DWB=%zu",
-                 fp64, sh.n_in, sh.n_hidden, sh.n_out, b->seq_len, s->tile_windows);
+        snprintf(options, sizeof options,
+                 "-DCLRNN_FP64=%d -DNI=%zu -DNH=%zu -DNO=%zu -DNT=%zu -DWB=%zu -DTOP_LAYER=%d",
+                 fp64, sh.n_in, sh.n_hidden, sh.n_out, b->seq_len, s->tile_windows, top);
         s->tiles[l].owner = 1;
         st = build(b, s, tile_files, 2, options, &s->tiles[l].program, err);
         if (st == CLRNN_OK)
@@ -709,15 +711,21 @@ static clrnn_status upload_starts(ocl_state *s, const uint32_t *starts, size_t B
 static clrnn_status forward_layer_tile(clrnn_backend *b, ocl_state *s, size_t l, size_t B,
                                        clrnn_error *err)
 {
+    const size_t T = b->seq_len;
     kernel_args a = tile_args_for(s, K_FORWARD_TILE, l);
     arg_mem(&a, s->y[l]);
     arg_mem(&a, s->h[l]);
+    arg_mem(&a, s->wt);
+    arg_mem(&a, s->window_loss); /* the loss and dy: top layer only */
+    arg_mem(&a, s->dy[l]);
     arg_mem(&a, l == 0 ? s->x_table : s->y[l - 1]);
+    arg_mem(&a, s->y_table);
     arg_mem(&a, s->starts);
     arg_mem(&a, s->params);
     arg_uint(&a, b->layer_offset[l]);
     arg_uint(&a, l == 0);
     arg_uint(&a, B);
+    arg_uint(&a, b->loss_steps == CLRNN_LOSS_LAST ? T - 1 : 0);
     size_t global = (B + s->tile_windows - 1) / s->tile_windows;
     return launch(s, &a, 1, &global, NULL, err);
 }
@@ -726,17 +734,11 @@ static clrnn_status backward_layer_tile(clrnn_backend *b, ocl_state *s, size_t l
                                         clrnn_error *err)
 {
     clrnn_layer_shape sh = b->layers[l];
-    kernel_args a = tile_args_for(s, K_TRANSPOSE_TILE, l);
-    arg_mem(&a, s->wt);
-    arg_mem(&a, s->params);
-    arg_uint(&a, b->layer_offset[l]);
-    clrnn_status st = launch_1d(s, &a, (sh.n_in + sh.n_hidden + sh.n_out) * sh.n_hidden, err);
-    if (st != CLRNN_OK)
-        return st;
-
-    a = tile_args_for(s, K_BACKWARD_TILE, l);
+    kernel_args a = tile_args_for(s, K_BACKWARD_TILE, l);
     arg_mem(&a, s->g);
     arg_mem(&a, l == 0 ? s->g : s->dy[l - 1]); /* layer 0 writes no dx */
+    arg_mem(&a, s->loss_sum);                  /* the top layer adds the batch's loss */
+    arg_mem(&a, s->window_loss);
     arg_mem(&a, s->dy[l]);
     arg_mem(&a, s->h[l]);
     arg_mem(&a, s->wt);
@@ -744,12 +746,13 @@ static clrnn_status backward_layer_tile(clrnn_backend *b, ocl_state *s, size_t l
     arg_uint(&a, l > 0);
     arg_uint(&a, B);
     size_t global = (B + s->tile_windows - 1) / s->tile_windows;
-    st = launch(s, &a, 1, &global, NULL, err);
+    clrnn_status st = launch(s, &a, 1, &global, NULL, err);
     if (st != CLRNN_OK)
         return st;
 
+    const size_t n_chunks = (B + WINDOWS_PER_CHUNK - 1) / WINDOWS_PER_CHUNK;
     a = tile_args_for(s, K_GRAD_ROWS_TILE, l);
-    arg_mem(&a, s->partial);
+    arg_mem(&a, n_chunks == 1 ? s->grads : s->partial);
     arg_mem(&a, s->g);
     arg_mem(&a, s->h[l]);
     arg_mem(&a, s->dy[l]);
@@ -760,8 +763,8 @@ static clrnn_status backward_layer_tile(clrnn_backend *b, ocl_state *s, size_t l
     arg_uint(&a, WINDOWS_PER_CHUNK);
     arg_uint(&a, b->n_params);
     arg_uint(&a, b->layer_offset[l]);
-    size_t grid[2] = {sh.n_in + sh.n_hidden + sh.n_out + 2,
-                      (B + WINDOWS_PER_CHUNK - 1) / WINDOWS_PER_CHUNK};
+    arg_uint(&a, n_chunks == 1);
+    size_t grid[2] = {sh.n_in + sh.n_hidden + sh.n_out + 2, n_chunks};
     return launch(s, &a, 2, grid, NULL, err);
 }
 
@@ -836,6 +839,18 @@ static clrnn_status backward_layer(clrnn_backend *b, ocl_state *s, size_t l, siz
     return launch(s, &a, 2, grid, local, err);
 }
 
+/* loss_sum += the batch's window losses (one work-item). */
+static clrnn_status accumulate_loss(ocl_state *s, size_t B, clrnn_error *err)
+{
+    kernel_args a = args_for(s, K_LOSS_ACC);
+    arg_mem(&a, s->loss_sum);
+    arg_mem(&a, s->window_loss);
+    arg_uint(&a, B);
+    size_t one = 1;
+    return launch(s, &a, 1, &one, &one, err);
+}
+
+/* The group family's loss: window losses, dy of the top layer, the sum. */
 static clrnn_status loss_and_gradient_seed(clrnn_backend *b, ocl_state *s, size_t B,
                                            clrnn_error *err)
 {
@@ -851,14 +866,14 @@ static clrnn_status loss_and_gradient_seed(clrnn_backend *b, ocl_state *s, size_
     arg_uint(&a, b->layers[L - 1].n_out);
     arg_uint(&a, b->loss_steps == CLRNN_LOSS_LAST ? T - 1 : 0);
     clrnn_status st = launch_1d(s, &a, B, err);
-    if (st != CLRNN_OK)
-        return st;
-    a = args_for(s, K_LOSS_ACC);
-    arg_mem(&a, s->loss_sum);
-    arg_mem(&a, s->window_loss);
-    arg_uint(&a, B);
-    size_t one = 1;
-    return launch(s, &a, 1, &one, &one, err);
+    return st == CLRNN_OK ? accumulate_loss(s, B, err) : st;
+}
+
+/* Lets the device start on what is queued while the host goes on. */
+static clrnn_status flush(ocl_state *s, clrnn_error *err)
+{
+    cl_int rc = clFlush(s->queue);
+    return rc == CL_SUCCESS ? CLRNN_OK : ocl_fail(err, rc, "clFlush");
 }
 
 static clrnn_status ocl_run_batch(clrnn_backend *b, const uint32_t *starts, size_t B,
@@ -866,30 +881,32 @@ static clrnn_status ocl_run_batch(clrnn_backend *b, const uint32_t *starts, size
 {
     ocl_state *s = b->impl;
     size_t L = b->n_layers;
+    const int tile = s->family == FAMILY_TILE;
+    const size_t n_chunks = (B + WINDOWS_PER_CHUNK - 1) / WINDOWS_PER_CHUNK;
     clrnn_status st = upload_starts(s, starts, B, err);
     for (size_t l = 0; st == CLRNN_OK && l < L; l++)
         st = forward_layer(b, s, l, B, err);
-    if (st == CLRNN_OK)
+    /* The tile family's top-layer forward computed the loss and dy; its
+     * top-layer backward adds the loss up, and with one chunk grad_rows_tile
+     * finishes the gradient. */
+    if (st == CLRNN_OK && !tile)
         st = loss_and_gradient_seed(b, s, B, err);
+    else if (st == CLRNN_OK && !with_gradients)
+        st = accumulate_loss(s, B, err);
     if (st != CLRNN_OK || !with_gradients)
         return st;
     for (size_t l = L; st == CLRNN_OK && l-- > 0;)
         st = backward_layer(b, s, l, B, err);
-    if (st != CLRNN_OK)
-        return st;
+    if (st != CLRNN_OK || (tile && n_chunks == 1))
+        return st == CLRNN_OK ? flush(s, err) : st;
     kernel_args a = args_for(s, K_GRAD_FINISH);
     arg_mem(&a, s->grads);
     arg_mem(&a, s->partial);
-    arg_uint(&a, (B + WINDOWS_PER_CHUNK - 1) / WINDOWS_PER_CHUNK);
+    arg_uint(&a, n_chunks);
     arg_uint(&a, b->n_params);
     arg_uint(&a, B);
     st = launch_1d(s, &a, b->n_params, err);
-    if (st == CLRNN_OK) {
-        cl_int rc = clFlush(s->queue); /* let the device start while the host goes on */
-        if (rc != CL_SUCCESS)
-            st = ocl_fail(err, rc, "clFlush");
-    }
-    return st;
+    return st == CLRNN_OK ? flush(s, err) : st;
 }
 
 /* Scales the gradient to a global L2 norm of at most max_norm, all on the

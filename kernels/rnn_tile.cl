@@ -9,23 +9,65 @@
  *
  * Windows past the batch's end (the last tile's padding) compute on window
  * B-1 and write nothing.
+ *
+ * Fusions save launches (each costs microseconds, as much as a small
+ * batch's work): the top layer's forward also computes the loss and dy
+ * (-DTOP_LAYER=1, mirroring mse_forward_cpu), every forward writes the
+ * transposes its backward will read, the top layer's backward adds the
+ * batch's window losses to the running sum, and with one chunk of windows
+ * grad_rows_tile writes the mean gradient itself.
  */
 #if !defined(NI) || !defined(NH) || !defined(NO) || !defined(NT) || !defined(WB)
 #error "rnn_tile.cl needs -DNI -DNH -DNO -DNT -DWB"
 #endif
+#ifndef TOP_LAYER
+#define TOP_LAYER 0
+#endif
 
-/* Mirrors rnn_layer_forward_cpu for WB windows per work-item. */
+/* W_i^T (H,I), W_h^T (H,H), W_o^T (O,H) of the layer into wt at the layer's
+ * offset, element q of the three, so that backward's inner loops run over
+ * contiguous rows. */
+void transpose_element(__global real *wt, const layer_params p, const uint param_offset,
+                       const size_t q);
+void transpose_element(__global real *wt, const layer_params p, const uint param_offset,
+                       const size_t q)
+{
+    __global real *wt_i = wt + param_offset, *wt_h = wt_i + NI * NH, *wt_o = wt_h + NH * NH;
+    if (q < NI * NH)
+        wt_i[q] = p.W_i[(q % NI) * NH + q / NI]; /* wt_i[j][i] = W_i[i][j] */
+    else if (q < NI * NH + NH * NH)
+        wt_h[q - NI * NH] = p.W_h[((q - NI * NH) % NH) * NH + (q - NI * NH) / NH];
+    else if (q < NI * NH + NH * NH + NO * NH) {
+        const size_t r = q - NI * NH - NH * NH; /* wt_o[o][j] = W_o[j][o] */
+        wt_o[r] = p.W_o[(r % NH) * NO + r / NH];
+    }
+}
+
+/* Mirrors rnn_layer_forward_cpu for WB windows per work-item; in the top
+ * layer also mse_forward_cpu. */
 __kernel void rnn_forward_tile(__global real *y,            /* (B,T,O) out */
                                __global real *h,            /* (B,T,H) out */
+                               __global real *wt,           /* (P) out: transposes */
+                               __global real *window_loss,  /* (B) out, top layer */
+                               __global real *dy,           /* (B,T,O) out, top layer */
                                __global const real *x,      /* (R,I) table or (B,T,I) */
+                               __global const real *targets, /* (R,O) table, top layer */
                                __global const uint *starts, /* (B) */
                                __global const real *params, /* (P) all layers */
-                               const uint param_offset, const uint x_is_table, const uint B)
+                               const uint param_offset, const uint x_is_table, const uint B,
+                               const uint first_loss_step)
 {
     const layer_params p = point_layer(params + param_offset, NI, NH, NO);
+    for (size_t q = get_global_id(0); q < (NI + NH + NO) * NH; q += get_global_size(0))
+        transpose_element(wt, p, param_offset, q);
     const size_t first = get_global_id(0) * WB;
     real h_prev[WB][NH];
     real from_hidden[WB][NH];
+#if TOP_LAYER
+    real loss[WB];
+    for (int w = 0; w < WB; w++)
+        loss[w] = 0;
+#endif
     for (int t = 0; t < NT; t++) {
         for (int w = 0; w < WB; w++)
             for (int j = 0; j < NH; j++)
@@ -60,41 +102,52 @@ __kernel void rnn_forward_tile(__global real *y,            /* (B,T,O) out */
                 real acc = 0;
                 for (int j = 0; j < NH; j++)
                     acc += h_prev[w][j] * p.W_o[j * NO + o];
-                y[(b * NT + t) * NO + o] = acc + p.b_o[o];
+                const real y_o = acc + p.b_o[o];
+                y[(b * NT + t) * NO + o] = y_o;
+#if TOP_LAYER
+                const size_t at = (b * NT + t) * NO + o;
+                if (t < first_loss_step) {
+                    dy[at] = 0;
+                    continue;
+                }
+                const real diff = y_o - targets[((size_t)starts[b] + t) * NO + o];
+                dy[at] = diff;
+                loss[w] += (real)0.5 * diff * diff;
+#endif
             }
         }
     }
-}
-
-/* W_i^T (H,I), W_h^T (H,H), W_o^T (O,H) of the layer into wt at the layer's
- * offset, so that backward's inner loops run over contiguous rows. One
- * work-item per element of the three matrices. */
-__kernel void transpose_tile(__global real *wt,           /* (P) */
-                             __global const real *params, /* (P) */
-                             const uint param_offset)
-{
-    const size_t q = get_global_id(0);
-    const layer_params p = point_layer(params + param_offset, NI, NH, NO);
-    __global real *wt_i = wt + param_offset, *wt_h = wt_i + NI * NH, *wt_o = wt_h + NH * NH;
-    if (q < NI * NH)
-        wt_i[q] = p.W_i[(q % NI) * NH + q / NI]; /* wt_i[j][i] = W_i[i][j] */
-    else if (q < NI * NH + NH * NH)
-        wt_h[q - NI * NH] = p.W_h[((q - NI * NH) % NH) * NH + (q - NI * NH) / NH];
-    else if (q < NI * NH + NH * NH + NO * NH) {
-        const size_t r = q - NI * NH - NH * NH; /* wt_o[o][j] = W_o[j][o] */
-        wt_o[r] = p.W_o[(r % NH) * NO + r / NH];
-    }
+#if TOP_LAYER
+    for (int w = 0; w < WB; w++)
+        if (first + w < B)
+            window_loss[first + w] = loss[w] / (real)((NT - first_loss_step) * NO);
+#endif
 }
 
 /* Mirrors the time loop of rnn_layer_backward_cpu for WB windows per
- * work-item: g (B,T,H) and dx; wt holds the transposes (transpose_tile). */
+ * work-item: g (B,T,H) and dx; wt holds the transposes (rnn_forward_tile).
+ * In the top layer, work-item 0 first adds the window losses to loss_sum
+ * exactly as loss_accumulate (loss.cl) does. */
 __kernel void rnn_backward_tile(__global real *g,        /* (B,T,H) out */
                                 __global real *dx,       /* (B,T,I) out when want_dx */
+                                __global real *loss_sum, /* (2) in/out, top layer */
+                                __global const real *window_loss, /* (B), top layer */
                                 __global const real *dy, /* (B,T,O) */
                                 __global const real *h,  /* (B,T,H) */
                                 __global const real *wt, /* (P) transposes */
                                 const uint param_offset, const uint want_dx, const uint B)
 {
+#if TOP_LAYER
+    if (get_global_id(0) == 0) {
+        real batch = 0;
+        for (uint b = 0; b < B; b++)
+            batch += window_loss[b];
+        const real y = batch - loss_sum[1];
+        const real t = loss_sum[0] + y;
+        loss_sum[1] = (t - loss_sum[0]) - y;
+        loss_sum[0] = t;
+    }
+#endif
     __global const real *wt_i = wt + param_offset, *wt_h = wt_i + NI * NH,
                         *wt_o = wt_h + NH * NH;
     const size_t first = get_global_id(0) * WB;
@@ -157,17 +210,21 @@ __kernel void rnn_backward_tile(__global real *g,        /* (B,T,H) out */
  *   rows I+H..I+H+O-1   dW_o[:][o] += h[b,t,:] dy[b,t,o]
  *   row  I+H+O          db_i[:]    += g[b,t,:]
  *   row  I+H+O+1        db_o[:]    += dy[b,t,:]
- * grad_finish (reduce.cl) then adds the chunks in order.
+ * grad_finish (reduce.cl) then adds the chunks in order; with one chunk
+ * (finish = 1) this kernel writes the batch mean into grads itself, the
+ * same bits as grad_finish would (0 + s = s).
  */
-__kernel void grad_rows_tile(__global real *partial,      /* (n_chunks, P) */
+__kernel void grad_rows_tile(__global real *partial,      /* (n_chunks, P), or grads (P) */
                              __global const real *g,      /* (B,T,H) */
                              __global const real *h,      /* (B,T,H) */
                              __global const real *dy,     /* (B,T,O) */
                              __global const real *x,      /* (R,I) table or (B,T,I) */
                              __global const uint *starts, /* (B) */
                              const uint x_is_table, const uint B, const uint chunk,
-                             const uint P, const uint param_offset)
+                             const uint P, const uint param_offset, const uint finish)
 {
+    /* Stage 1's sum, or with finish the batch mean. */
+#define OUT(v) (finish ? (v) / (real)B : (v))
     const size_t r = get_global_id(0), c = get_global_id(1);
     if (r >= NI + NH + NO + 2)
         return;
@@ -187,7 +244,7 @@ __kernel void grad_rows_tile(__global real *partial,      /* (n_chunks, P) */
             }
         }
         for (int j = 0; j < NH; j++)
-            out[r * NH + j] = acc[j]; /* W_i then W_h, both row-major (., H) */
+            out[r * NH + j] = OUT(acc[j]); /* W_i then W_h, both row-major (., H) */
     } else if (r < NI + NH + NO) { /* a column of dW_o */
         const size_t o = r - NI - NH;
         for (size_t b = b_begin; b < b_end; b++)
@@ -199,7 +256,7 @@ __kernel void grad_rows_tile(__global real *partial,      /* (n_chunks, P) */
             }
         __global real *dW_o = out + NI * NH + NH * NH;
         for (int j = 0; j < NH; j++)
-            dW_o[j * NO + o] = acc[j];
+            dW_o[j * NO + o] = OUT(acc[j]);
     } else if (r == NI + NH + NO) { /* db_i */
         for (size_t b = b_begin; b < b_end; b++)
             for (int t = NT - 1; t >= 0; t--) {
@@ -209,7 +266,7 @@ __kernel void grad_rows_tile(__global real *partial,      /* (n_chunks, P) */
             }
         __global real *db_i = out + NI * NH + NH * NH + NH * NO + NO;
         for (int j = 0; j < NH; j++)
-            db_i[j] = acc[j];
+            db_i[j] = OUT(acc[j]);
     } else { /* db_o */
         real acc_o[NO];
         for (int o = 0; o < NO; o++)
@@ -220,6 +277,7 @@ __kernel void grad_rows_tile(__global real *partial,      /* (n_chunks, P) */
                     acc_o[o] += dy[(b * NT + t) * NO + o];
         __global real *db_o = out + NI * NH + NH * NH + NH * NO;
         for (int o = 0; o < NO; o++)
-            db_o[o] = acc_o[o];
+            db_o[o] = OUT(acc_o[o]);
     }
 }
+#undef OUT

@@ -34,6 +34,9 @@
  * per work-item to amortise it, enough chunks to fill a device. Fixed, so
  * the summation order, and so the bits, do not depend on the device. */
 #define WINDOWS_PER_CHUNK 32
+/* Layers up to this many hidden units run their forward with windows as
+ * vector lanes on CPU devices (rnn_tile.cl, WVEC). */
+#define WVEC_MAX_HIDDEN 16
 /* Parameters per slice of the clipping norm's first stage. */
 #define PARAMS_PER_SLICE 1024
 
@@ -76,7 +79,8 @@ typedef enum family { FAMILY_GROUP, FAMILY_TILE } family;
 typedef struct tile_program {
     cl_program program;
     cl_kernel kernels[N_TILE_KERNELS];
-    int owner; /* this layer built it (and releases it) */
+    size_t windows; /* WB: windows per work-item */
+    int owner;      /* this layer built it (and releases it) */
 } tile_program;
 
 typedef struct ocl_state {
@@ -86,7 +90,7 @@ typedef struct ocl_state {
     cl_program program;
     cl_kernel kernels[N_SHARED_KERNELS];
     family family;
-    size_t tile_windows;    /* WB: windows per work-item in the tile family */
+    int cpu_device;         /* CL_DEVICE_TYPE_CPU */
     tile_program *tiles;    /* (n_layers) in the tile family */
     size_t real_size;       /* 4 or 8 */
     size_t max_local_mem;   /* bytes */
@@ -452,7 +456,7 @@ static clrnn_status choose_family(clrnn_backend *b, ocl_state *s, clrnn_error *e
         s->family = FAMILY_TILE;
     else
         s->family = cpu || max_h < 32 ? FAMILY_TILE : FAMILY_GROUP;
-    s->tile_windows = cpu ? 4 : 1;
+    s->cpu_device = cpu;
     size_t len = strlen(b->description);
     snprintf(b->description + len - 1, sizeof b->description - len + 1, ", %s kernels)",
              s->family == FAMILY_TILE ? "tile" : "group");
@@ -518,9 +522,16 @@ static clrnn_status build_programs(clrnn_backend *b, ocl_state *s, clrnn_error *
             s->tiles[l].owner = 0;
             continue;
         }
+        /* On a CPU: 4 windows a work-item reuse each weight row; a small
+         * layer's forward runs 8 windows as the lanes of vectors (WVEC), so
+         * that its few hidden units still fill SIMD lanes and tanh runs 8
+         * at a time. On a GPU: a window a work-item. */
+        const int wvec = s->cpu_device && sh.n_hidden <= WVEC_MAX_HIDDEN;
+        s->tiles[l].windows = wvec ? 8 : s->cpu_device ? 4 : 1;
         snprintf(options, sizeof options,
-                 "-DCLRNN_FP64=%d -DNI=%zu -DNH=%zu -DNO=%zu -DNT=%zu -DWB=%zu -DTOP_LAYER=%d",
-                 fp64, sh.n_in, sh.n_hidden, sh.n_out, b->seq_len, s->tile_windows, top);
+                 "-DCLRNN_FP64=%d -DNI=%zu -DNH=%zu -DNO=%zu -DNT=%zu -DWB=%zu -DTOP_LAYER=%d "
+                 "-DWVEC=%d",
+                 fp64, sh.n_in, sh.n_hidden, sh.n_out, b->seq_len, s->tiles[l].windows, top, wvec);
         s->tiles[l].owner = 1;
         st = build(b, s, tile_files, 2, options, &s->tiles[l].program, err);
         if (st == CLRNN_OK)
@@ -726,7 +737,7 @@ static clrnn_status forward_layer_tile(clrnn_backend *b, ocl_state *s, size_t l,
     arg_uint(&a, l == 0);
     arg_uint(&a, B);
     arg_uint(&a, b->loss_steps == CLRNN_LOSS_LAST ? T - 1 : 0);
-    size_t global = (B + s->tile_windows - 1) / s->tile_windows;
+    size_t global = (B + s->tiles[l].windows - 1) / s->tiles[l].windows;
     return launch(s, &a, 1, &global, NULL, err);
 }
 
@@ -745,7 +756,7 @@ static clrnn_status backward_layer_tile(clrnn_backend *b, ocl_state *s, size_t l
     arg_uint(&a, b->layer_offset[l]);
     arg_uint(&a, l > 0);
     arg_uint(&a, B);
-    size_t global = (B + s->tile_windows - 1) / s->tile_windows;
+    size_t global = (B + s->tiles[l].windows - 1) / s->tiles[l].windows;
     clrnn_status st = launch(s, &a, 1, &global, NULL, err);
     if (st != CLRNN_OK)
         return st;

@@ -23,6 +23,17 @@
 #ifndef TOP_LAYER
 #define TOP_LAYER 0
 #endif
+#ifndef WVEC
+#define WVEC 0
+#endif
+#if WVEC && WB != 8
+#error "WVEC runs 8 windows as vector lanes: -DWB=8"
+#endif
+#if CLRNN_FP64
+typedef double8 realv;
+#else
+typedef float8 realv;
+#endif
 
 /* W_i^T (H,I), W_h^T (H,H), W_o^T (O,H) of the layer into wt at the layer's
  * offset, element q of the three, so that backward's inner loops run over
@@ -43,6 +54,88 @@ void transpose_element(__global real *wt, const layer_params p, const uint param
     }
 }
 
+#if WVEC
+/* The forward of rnn_forward_tile with the tile's 8 windows as the lanes of
+ * vectors: each hidden unit's value for the 8 windows is one realv, every
+ * weight a scalar broadcast, tanh one vector call. Same order of operations
+ * per window as rnn_layer_forward_cpu and mse_forward_cpu. */
+void forward_window_lanes(__global real *y, __global real *h, __global real *window_loss,
+                          __global real *dy, __global const real *x,
+                          __global const real *targets, __global const uint *starts,
+                          const layer_params p, const uint x_is_table, const uint B,
+                          const uint first_loss_step);
+void forward_window_lanes(__global real *y, __global real *h, __global real *window_loss,
+                          __global real *dy, __global const real *x,
+                          __global const real *targets, __global const uint *starts,
+                          const layer_params p, const uint x_is_table, const uint B,
+                          const uint first_loss_step)
+{
+    const size_t first = get_global_id(0) * WB;
+    if (first >= B) /* a work-item past the last tile (rounded-up launch) */
+        return;
+    size_t b[WB];
+    for (int w = 0; w < WB; w++)
+        b[w] = min(first + w, (size_t)B - 1);
+    const int n_valid = first + WB <= B ? WB : (int)(B - first);
+    realv h_prev[NH];
+    real lane[WB];
+#if TOP_LAYER
+    realv loss = 0;
+#endif
+    for (int t = 0; t < NT; t++) {
+        realv from_input[NH], from_hidden[NH];
+        for (int j = 0; j < NH; j++)
+            from_input[j] = from_hidden[j] = 0;
+        for (int i = 0; i < NI; i++) {
+            for (int w = 0; w < WB; w++)
+                lane[w] = x_is_table ? x[((size_t)starts[b[w]] + t) * NI + i]
+                                     : x[(b[w] * NT + t) * NI + i];
+            const realv xv = vload8(0, lane);
+            for (int j = 0; j < NH; j++)
+                from_input[j] += xv * p.W_i[i * NH + j];
+        }
+        if (t > 0)
+            for (int k = 0; k < NH; k++)
+                for (int j = 0; j < NH; j++)
+                    from_hidden[j] += h_prev[k] * p.W_h[k * NH + j];
+        for (int j = 0; j < NH; j++) {
+            h_prev[j] = tanh(from_input[j] + from_hidden[j] + p.b_i[j]);
+            vstore8(h_prev[j], 0, lane);
+            for (int w = 0; w < n_valid; w++)
+                h[(b[w] * NT + t) * NH + j] = lane[w];
+        }
+        for (int o = 0; o < NO; o++) {
+            realv acc = 0;
+            for (int j = 0; j < NH; j++)
+                acc += h_prev[j] * p.W_o[j * NO + o];
+            const realv y_o = acc + p.b_o[o];
+            vstore8(y_o, 0, lane);
+            for (int w = 0; w < n_valid; w++)
+                y[(b[w] * NT + t) * NO + o] = lane[w];
+#if TOP_LAYER
+            if (t < first_loss_step) {
+                for (int w = 0; w < n_valid; w++)
+                    dy[(b[w] * NT + t) * NO + o] = 0;
+                continue;
+            }
+            for (int w = 0; w < WB; w++)
+                lane[w] = targets[((size_t)starts[b[w]] + t) * NO + o];
+            const realv diff = y_o - vload8(0, lane);
+            loss += (real)0.5 * diff * diff;
+            vstore8(diff, 0, lane);
+            for (int w = 0; w < n_valid; w++)
+                dy[(b[w] * NT + t) * NO + o] = lane[w];
+#endif
+        }
+    }
+#if TOP_LAYER
+    vstore8(loss / (real)((NT - first_loss_step) * NO), 0, lane);
+    for (int w = 0; w < n_valid; w++)
+        window_loss[first + w] = lane[w];
+#endif
+}
+#endif
+
 /* Mirrors rnn_layer_forward_cpu for WB windows per work-item; in the top
  * layer also mse_forward_cpu. */
 __kernel void rnn_forward_tile(__global real *y,            /* (B,T,O) out */
@@ -60,6 +153,11 @@ __kernel void rnn_forward_tile(__global real *y,            /* (B,T,O) out */
     const layer_params p = point_layer(params + param_offset, NI, NH, NO);
     for (size_t q = get_global_id(0); q < (NI + NH + NO) * NH; q += get_global_size(0))
         transpose_element(wt, p, param_offset, q);
+#if WVEC
+    forward_window_lanes(y, h, window_loss, dy, x, targets, starts, p, x_is_table, B,
+                         first_loss_step);
+}
+#else
     const size_t first = get_global_id(0) * WB;
     real h_prev[WB][NH];
     real from_hidden[WB][NH];
@@ -123,6 +221,7 @@ __kernel void rnn_forward_tile(__global real *y,            /* (B,T,O) out */
             window_loss[first + w] = loss[w] / (real)((NT - first_loss_step) * NO);
 #endif
 }
+#endif
 
 /* Mirrors the time loop of rnn_layer_backward_cpu for WB windows per
  * work-item: g (B,T,H) and dx; wt holds the transposes (rnn_forward_tile).

@@ -137,11 +137,8 @@ static int parse(bench_options *o, int argc, char **argv)
             continue;
         }
         static const char *const valued[] = {"--shapes", "--devices", "--precision", "--seconds", "--warmup", "--csv", "--kernels", NULL};
-        int known = 0;
-        for (size_t f = 0; valued[f]; f++)
-            known |= cli_is(&a, valued[f]);
-        if (!known)
-            return !cli_unknown(&a);
+        if (!cli_known(&a, valued))
+            return 0;
         if (!(v = cli_value(&a)))
             return 0;
         if (cli_is(&a, "--shapes")) {

@@ -94,11 +94,8 @@ static int parse(parity_options *o, int argc, char **argv)
             continue;
         }
         static const char *const valued[] = {"--layers", "--batch", "--seq-len", "--rows", "--steps", "--seed", "--device", "--kernels", "--precision", "--optimizer", "--loss-on", "--lr", "--momentum", "--clip-norm", "--tolerance", "--step-tolerance", NULL};
-        int known = 0;
-        for (size_t f = 0; valued[f]; f++)
-            known |= cli_is(&a, valued[f]);
-        if (!known)
-            return !cli_unknown(&a);
+        if (!cli_known(&a, valued))
+            return 0;
         if (!(v = cli_value(&a)))
             return 0;
         if (cli_is(&a, "--layers")) {
@@ -253,6 +250,22 @@ static clrnn_status make_backends(clrnn_backend **ocl, clrnn_backend **cpu,
     return st;
 }
 
+/* Compares every parameter tensor of every layer of two flat buffers:
+ * "layer L <prefix><name>". */
+static void compare_tensors(tally *t, const clrnn_model *model, const double *a, const double *r,
+                            const char *prefix, double tolerance)
+{
+    char name[64];
+    for (size_t l = 0; l < t->o->n_layers; l++)
+        for (int w = 0; w < CLRNN_N_PARAMS_PER_LAYER; w++) {
+            size_t at = clrnn_model_param_offset(model, l, (clrnn_param)w);
+            snprintf(name, sizeof name, "layer %zu %s%s", l, prefix,
+                     clrnn_param_name((clrnn_param)w));
+            compare(t, name, a + at, r + at, clrnn_model_param_count(model, l, (clrnn_param)w),
+                    tolerance);
+        }
+}
+
 /* Compares one batch: activations, losses, gradients. */
 static clrnn_status compare_batch(tally *t, clrnn_backend *ocl, clrnn_backend *cpu,
                                   const clrnn_model *model, double *a, double *r,
@@ -296,13 +309,8 @@ static clrnn_status compare_batch(tally *t, clrnn_backend *ocl, clrnn_backend *c
         st = clrnn_backend_get_grads(ocl, a, err);
     if (st == CLRNN_OK)
         st = clrnn_backend_get_grads(cpu, r, err);
-    for (size_t l = 0; st == CLRNN_OK && l < o->n_layers; l++)
-        for (int w = 0; w < CLRNN_N_PARAMS_PER_LAYER; w++) {
-            size_t at = clrnn_model_param_offset(model, l, (clrnn_param)w);
-            snprintf(name, sizeof name, "layer %zu d%s", l, clrnn_param_name((clrnn_param)w));
-            compare(t, name, a + at, r + at, clrnn_model_param_count(model, l, (clrnn_param)w),
-                    o->tolerance);
-        }
+    if (st == CLRNN_OK)
+        compare_tensors(t, model, a, r, "d", o->tolerance);
     return st;
 }
 
@@ -337,14 +345,8 @@ static clrnn_status compare_steps(tally *t, clrnn_backend *ocl, clrnn_backend *c
     st = clrnn_backend_get_params(ocl, a, err);
     if (st == CLRNN_OK)
         st = clrnn_backend_get_params(cpu, r, err);
-    char name[64];
-    for (size_t l = 0; st == CLRNN_OK && l < o->n_layers; l++)
-        for (int w = 0; w < CLRNN_N_PARAMS_PER_LAYER; w++) {
-            size_t at = clrnn_model_param_offset(model, l, (clrnn_param)w);
-            snprintf(name, sizeof name, "layer %zu %s", l, clrnn_param_name((clrnn_param)w));
-            compare(t, name, a + at, r + at, clrnn_model_param_count(model, l, (clrnn_param)w),
-                    o->step_tolerance);
-        }
+    if (st == CLRNN_OK)
+        compare_tensors(t, model, a, r, "", o->step_tolerance);
     return st;
 }
 

@@ -120,6 +120,13 @@ static cl_device_id *get_devices(cl_platform_id platform, cl_device_type type, c
     return ids;
 }
 
+static clrnn_status no_platform(clrnn_error *err)
+{
+    return clrnn_fail(err, CLRNN_E_UNSUPPORTED,
+                      "no OpenCL platform is installed (on Debian: apt-get install "
+                      "pocl-opencl-icd for the CPU, or your GPU vendor's OpenCL driver)");
+}
+
 static int device_available(cl_device_id device)
 {
     cl_bool available = CL_FALSE, compiler = CL_FALSE;
@@ -184,9 +191,7 @@ clrnn_status ocl_find_device(const char *spec, cl_platform_id *platform, cl_devi
     cl_uint n_platforms = 0;
     cl_platform_id *platforms = get_platforms(&n_platforms);
     if (n_platforms == 0)
-        return clrnn_fail(err, CLRNN_E_UNSUPPORTED,
-                          "no OpenCL platform is installed (on Debian: apt-get install "
-                          "pocl-opencl-icd for the CPU, or your GPU vendor's OpenCL driver)");
+        return no_platform(err);
     clrnn_status st = CLRNN_OK;
     if (spec && *spec)
         st = find_by_index(spec, platforms, n_platforms, platform, device, err);
@@ -264,9 +269,7 @@ clrnn_status clrnn_list_devices(FILE *out, clrnn_error *err)
     cl_uint n_platforms = 0;
     cl_platform_id *platforms = get_platforms(&n_platforms);
     if (n_platforms == 0)
-        return clrnn_fail(err, CLRNN_E_UNSUPPORTED,
-                          "no OpenCL platform is installed (on Debian: apt-get install "
-                          "pocl-opencl-icd for the CPU, or your GPU vendor's OpenCL driver)");
+        return no_platform(err);
     cl_platform_id auto_platform = NULL;
     cl_device_id auto_device = NULL;
     ocl_find_device(NULL, &auto_platform, &auto_device, NULL);

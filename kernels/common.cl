@@ -38,3 +38,18 @@ layer_params point_layer(__global const real *block, uint I, uint H, uint O)
     p.b_i = p.b_o + O;
     return p;
 }
+
+/* loss_sum (2: the sum and its Kahan compensation) += the window losses of
+ * a batch, added in window order; read back once an epoch, so an epoch of
+ * thousands of batches loses nothing in fp32. One work-item calls it. */
+void add_batch_loss(__global real *loss_sum, __global const real *window_loss, uint B);
+void add_batch_loss(__global real *loss_sum, __global const real *window_loss, uint B)
+{
+    real batch = 0;
+    for (uint b = 0; b < B; b++)
+        batch += window_loss[b];
+    const real y = batch - loss_sum[1];
+    const real t = loss_sum[0] + y;
+    loss_sum[1] = (t - loss_sum[0]) - y;
+    loss_sum[0] = t;
+}

@@ -30,21 +30,12 @@ __kernel void mse_loss(__global real *window_loss,    /* (B) out */
     window_loss[b] = acc / (real)((T - first) * O);
 }
 
-/* Adds the batch's window losses, in window order, to the running sum in
- * loss_sum (2): the sum and its Kahan compensation, so that an epoch of
- * thousands of batches loses nothing in fp32. Read back once an epoch.
- * One work-item. */
+/* Adds the batch's window losses to the running sum (add_batch_loss,
+ * common.cl). One work-item. */
 __kernel void loss_accumulate(__global real *loss_sum,          /* (2) in/out */
                               __global const real *window_loss, /* (B) */
                               const uint B)
 {
-    if (get_global_id(0) != 0)
-        return;
-    real batch = 0;
-    for (uint b = 0; b < B; b++)
-        batch += window_loss[b];
-    const real y = batch - loss_sum[1];
-    const real t = loss_sum[0] + y;
-    loss_sum[1] = (t - loss_sum[0]) - y;
-    loss_sum[0] = t;
+    if (get_global_id(0) == 0)
+        add_batch_loss(loss_sum, window_loss, B);
 }

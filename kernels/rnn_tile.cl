@@ -226,7 +226,7 @@ __kernel void rnn_forward_tile(__global real *y,            /* (B,T,O) out */
 /* Mirrors the time loop of rnn_layer_backward_cpu for WB windows per
  * work-item: g (B,T,H) and dx; wt holds the transposes (rnn_forward_tile).
  * In the top layer, work-item 0 first adds the window losses to loss_sum
- * exactly as loss_accumulate (loss.cl) does. */
+ * (add_batch_loss, as loss_accumulate does). */
 __kernel void rnn_backward_tile(__global real *g,        /* (B,T,H) out */
                                 __global real *dx,       /* (B,T,I) out when want_dx */
                                 __global real *loss_sum, /* (2) in/out, top layer */
@@ -237,15 +237,8 @@ __kernel void rnn_backward_tile(__global real *g,        /* (B,T,H) out */
                                 const uint param_offset, const uint want_dx, const uint B)
 {
 #if TOP_LAYER
-    if (get_global_id(0) == 0) {
-        real batch = 0;
-        for (uint b = 0; b < B; b++)
-            batch += window_loss[b];
-        const real y = batch - loss_sum[1];
-        const real t = loss_sum[0] + y;
-        loss_sum[1] = (t - loss_sum[0]) - y;
-        loss_sum[0] = t;
-    }
+    if (get_global_id(0) == 0)
+        add_batch_loss(loss_sum, window_loss, B);
 #endif
     __global const real *wt_i = wt + param_offset, *wt_h = wt_i + NI * NH,
                         *wt_o = wt_h + NH * NH;

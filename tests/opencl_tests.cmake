@@ -6,6 +6,28 @@
 # CI (CI set) that is a failure.
 set(OPENCL_EXPECT ${CMAKE_CURRENT_SOURCE_DIR}/opencl_expect.sh)
 
+# clrnn_parity_grid(PREFIX LABEL RUNNER STEPS TIMEOUT ENTRIES...): for each
+# "name|flags" entry, each kernel family and each precision, the test
+# PREFIX_<family>_<name>_<precision> running `RUNNER clrnn parity ...`.
+function(clrnn_parity_grid prefix label runner steps timeout)
+  foreach(entry ${ARGN})
+    string(REPLACE "|" ";" parts "${entry}")
+    list(GET parts 0 name)
+    list(GET parts 1 flags)
+    separate_arguments(flags UNIX_COMMAND "${flags}")
+    foreach(family group tile)
+      foreach(precision fp32 fp64)
+        set(test ${prefix}_${family}_${name}_${precision})
+        add_test(NAME ${test}
+                 COMMAND ${runner} $<TARGET_FILE:clrnn> parity --device opencl --kernels ${family}
+                         --precision ${precision} --steps ${steps} ${flags})
+        set_tests_properties(${test} PROPERTIES LABELS ${label} SKIP_RETURN_CODE 77
+                             TIMEOUT ${timeout})
+      endforeach()
+    endforeach()
+  endforeach()
+endfunction()
+
 # The parity grid: B in {1,3,64,257}, T in {1,2,7,33}, n_in in {1,3,5},
 # n_hidden in {1,4,17,64,129}, stacks of 1 to 3 layers: a covering subset,
 # each shape in fp32 and fp64 and with each kernel family (group: a
@@ -24,21 +46,7 @@ set(PARITY_GRID
     "loss_last|--layers 3:17:2,2:4:1 --batch 64 --seq-len 7 --loss-on last"
     "adam_clip|--layers 5:64:2 --batch 257 --seq-len 7 --optimizer adam --lr 0.003 --clip-norm 0.05"
     "sgd_clip|--layers 3:4:1,1:17:1 --batch 3 --seq-len 33 --clip-norm 0.01 --momentum 0.5")
-foreach(entry ${PARITY_GRID})
-  string(REPLACE "|" ";" parts "${entry}")
-  list(GET parts 0 name)
-  list(GET parts 1 flags)
-  separate_arguments(flags UNIX_COMMAND "${flags}")
-  foreach(family group tile)
-    foreach(precision fp32 fp64)
-      set(test parity_opencl_${family}_${name}_${precision})
-      add_test(NAME ${test}
-               COMMAND ${OPENCL_EXPECT} $<TARGET_FILE:clrnn> parity --device opencl
-                       --kernels ${family} --precision ${precision} --steps 20 ${flags})
-      set_tests_properties(${test} PROPERTIES LABELS parity SKIP_RETURN_CODE 77 TIMEOUT 300)
-    endforeach()
-  endforeach()
-endforeach()
+clrnn_parity_grid(parity_opencl parity ${OPENCL_EXPECT} 20 300 ${PARITY_GRID})
 
 # Determinism (bitwise equal runs), device choice, errors, optimizer state.
 clrnn_add_test(test_opencl LABEL parity SOURCES test_opencl.c)
@@ -52,21 +60,7 @@ set(OCLGRIND_GRID
     "one_layer|--layers 3:5:2 --batch 3 --seq-len 4 --optimizer adam --clip-norm 0.1"
     "stack|--layers 2:3:2,2:7:1 --batch 5 --seq-len 3 --loss-on last"
     "single|--layers 1:1:1 --batch 1 --seq-len 1")
-foreach(entry ${OCLGRIND_GRID})
-  string(REPLACE "|" ";" parts "${entry}")
-  list(GET parts 0 name)
-  list(GET parts 1 flags)
-  separate_arguments(flags UNIX_COMMAND "${flags}")
-  foreach(family group tile)
-    foreach(precision fp32 fp64)
-      set(test oclgrind_${family}_${name}_${precision})
-      add_test(NAME ${test}
-               COMMAND ${OCLGRIND_CHECK} $<TARGET_FILE:clrnn> parity --device opencl
-                       --kernels ${family} --precision ${precision} --steps 2 ${flags})
-      set_tests_properties(${test} PROPERTIES LABELS oclgrind SKIP_RETURN_CODE 77 TIMEOUT 600)
-    endforeach()
-  endforeach()
-endforeach()
+clrnn_parity_grid(oclgrind oclgrind ${OCLGRIND_CHECK} 2 600 ${OCLGRIND_GRID})
 
 # The commands around the backend: devices, parity and bench input checks,
 # and a bench run small enough for a test (speed is never asserted).

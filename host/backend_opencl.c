@@ -15,10 +15,14 @@
  * hold `real` (float or double, as the precision says); the host API speaks
  * double and converts.
  *
- * A batch enqueues, per layer, one rnn_forward launch (all T steps of all B
- * windows), then mse_loss and loss_accumulate, then per layer from the top
- * one rnn_backward launch and one grad_partial launch, and one grad_finish.
- * An in-order queue orders them; the host never waits inside an epoch.
+ * Two kernel families (choose_family). The group family enqueues a batch
+ * as: per layer one rnn_forward launch (all T steps of all B windows), then
+ * mse_loss and loss_accumulate, then per layer from the top one
+ * rnn_backward and one grad_partial launch, and one grad_finish. The tile
+ * family fuses: per layer rnn_forward_tile (the top one with the loss), then
+ * from the top rnn_backward_tile and grad_rows_tile (which finishes the
+ * gradient itself when the batch is one chunk). Then the update. An
+ * in-order queue orders them; the host never waits inside an epoch.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -61,13 +65,13 @@ enum {
 };
 #define N_TILE_KERNELS (N_KERNELS - N_SHARED_KERNELS)
 static const char *const kernel_names[N_KERNELS] = {
-    "rnn_forward", "rnn_backward", "grad_partial",  "grad_finish", "mse_loss",   "loss_accumulate",
-    "sgd_update",  "adam_update",  "sumsq_partial", "clip_scale",  "scale_grads",
-    "rnn_forward_tile", "rnn_backward_tile", "grad_rows_tile"};
+    "rnn_forward",     "rnn_backward",     "grad_partial",      "grad_finish",   "mse_loss",
+    "loss_accumulate", "sgd_update",       "adam_update",       "sumsq_partial", "clip_scale",
+    "scale_grads",     "rnn_forward_tile", "rnn_backward_tile", "grad_rows_tile"};
 /* The shared program is these files, in this order (kernels/<name>.cl);
  * a tile program is common.cl and rnn_tile.cl with the layer's sizes. */
-static const char *const program_files[] = {"common",  "rnn_forward", "rnn_backward", "reduce",
-                                            "loss",    "optimizer"};
+static const char *const program_files[] = {"common", "rnn_forward", "rnn_backward",
+                                            "reduce", "loss",        "optimizer"};
 #define N_PROGRAM_FILES (sizeof program_files / sizeof program_files[0])
 static const char *const tile_files[] = {"common", "rnn_tile"};
 
@@ -90,15 +94,15 @@ typedef struct ocl_state {
     cl_program program;
     cl_kernel kernels[N_SHARED_KERNELS];
     family family;
-    int cpu_device;         /* CL_DEVICE_TYPE_CPU */
-    tile_program *tiles;    /* (n_layers) in the tile family */
-    size_t real_size;       /* 4 or 8 */
-    size_t max_local_mem;   /* bytes */
-    size_t max_alloc;       /* bytes in one buffer */
-    size_t *group_size;     /* (n_layers) work-group size of forward/backward */
+    int cpu_device;       /* CL_DEVICE_TYPE_CPU */
+    tile_program *tiles;  /* (n_layers) in the tile family */
+    size_t real_size;     /* 4 or 8 */
+    size_t max_local_mem; /* bytes */
+    size_t max_alloc;     /* bytes in one buffer */
+    size_t *group_size;   /* (n_layers) work-group size of forward/backward */
 
-    cl_mem x_table, y_table; /* (R,F), (R,K) */
-    cl_mem starts;           /* (max B) */
+    cl_mem x_table, y_table;  /* (R,F), (R,K) */
+    cl_mem starts;            /* (max B) */
     uint32_t *starts_host[2]; /* (max B) each: the host side of the last two writes */
     cl_event starts_written[2];
     int starts_slot;
@@ -113,7 +117,7 @@ typedef struct ocl_state {
     cl_mem clip;                        /* (2) norm, scale */
     cl_mem wt;                          /* (P) transposed weights (tile family) */
     size_t n_slices;
-    void *host;                         /* conversion scratch: host_size reals */
+    void *host; /* conversion scratch: host_size reals */
     size_t host_size;
 
     /* Profiling (clrnn bench): launches' events until harvested. */
@@ -188,8 +192,8 @@ static void arg_local(kernel_args *a, size_t bytes)
 }
 
 /* Launches the kernel whose arguments `a` set; local may be NULL. */
-static clrnn_status launch(ocl_state *s, const kernel_args *a, cl_uint dims,
-                           const size_t *global, const size_t *local, clrnn_error *err)
+static clrnn_status launch(ocl_state *s, const kernel_args *a, cl_uint dims, const size_t *global,
+                           const size_t *local, clrnn_error *err)
 {
     const int which = a->which;
     char what[96];
@@ -202,8 +206,8 @@ static clrnn_status launch(ocl_state *s, const kernel_args *a, cl_uint dims,
             return st;
     }
     cl_event *event = s->profiling ? &s->pending[s->n_pending] : NULL;
-    cl_int rc = clEnqueueNDRangeKernel(s->queue, a->kernel, dims, NULL, global, local, 0, NULL,
-                                       event);
+    cl_int rc =
+        clEnqueueNDRangeKernel(s->queue, a->kernel, dims, NULL, global, local, 0, NULL, event);
     if (rc != CL_SUCCESS) {
         snprintf(what, sizeof what, "launching kernel %s", kernel_names[which]);
         return ocl_fail(err, rc, what);
@@ -224,8 +228,8 @@ static clrnn_status harvest_events(ocl_state *s, clrnn_error *err)
             rc = clGetEventProfilingInfo(s->pending[i], CL_PROFILING_COMMAND_START, sizeof start,
                                          &start, NULL);
         if (rc == CL_SUCCESS)
-            rc = clGetEventProfilingInfo(s->pending[i], CL_PROFILING_COMMAND_END, sizeof end,
-                                         &end, NULL);
+            rc = clGetEventProfilingInfo(s->pending[i], CL_PROFILING_COMMAND_END, sizeof end, &end,
+                                         NULL);
         if (rc == CL_SUCCESS) {
             s->kernel_seconds[s->pending_kernel[i]] += (double)(end - start) * 1e-9;
             s->kernel_launches[s->pending_kernel[i]]++;
@@ -248,9 +252,8 @@ static clrnn_status launch_1d(ocl_state *s, const kernel_args *a, size_t n, clrn
     return launch(s, a, 1, &global, &local, err);
 }
 
-static clrnn_status make_buffer(ocl_state *s, cl_mem *out, size_t n_reals_or_bytes,
-                                size_t element, cl_mem_flags flags, const char *name,
-                                clrnn_error *err)
+static clrnn_status make_buffer(ocl_state *s, cl_mem *out, size_t n_reals_or_bytes, size_t element,
+                                cl_mem_flags flags, const char *name, clrnn_error *err)
 {
     size_t bytes = n_reals_or_bytes * element;
     if (bytes > s->max_alloc)
@@ -311,8 +314,8 @@ static clrnn_status read_reals(ocl_state *s, double *values, cl_mem buffer, size
     clrnn_status st = host_scratch(s, n, err);
     if (st != CLRNN_OK)
         return st;
-    cl_int rc = clEnqueueReadBuffer(s->queue, buffer, CL_TRUE, 0, n * s->real_size, s->host, 0,
-                                    NULL, NULL);
+    cl_int rc =
+        clEnqueueReadBuffer(s->queue, buffer, CL_TRUE, 0, n * s->real_size, s->host, 0, NULL, NULL);
     if (rc != CL_SUCCESS) {
         char what[96];
         snprintf(what, sizeof what, "reading the device buffer '%s'", name);
@@ -330,8 +333,8 @@ static clrnn_status zero_buffer(ocl_state *s, cl_mem buffer, size_t n, const cha
                                 clrnn_error *err)
 {
     static const cl_double zero = 0.0; /* all-zero bits: 0 in float and double */
-    cl_int rc = clEnqueueFillBuffer(s->queue, buffer, &zero, s->real_size, 0, n * s->real_size,
-                                    0, NULL, NULL);
+    cl_int rc = clEnqueueFillBuffer(s->queue, buffer, &zero, s->real_size, 0, n * s->real_size, 0,
+                                    NULL, NULL);
     if (rc != CL_SUCCESS) {
         char what[96];
         snprintf(what, sizeof what, "zeroing the device buffer '%s'", name);
@@ -372,10 +375,9 @@ static void ocl_destroy(clrnn_backend *b)
     free(s->h);
     free(s->y);
     free(s->dy);
-    cl_mem *buffers[] = {&s->x_table, &s->y_table,     &s->starts,      &s->params,
-                         &s->grads,   &s->opt_a,       &s->opt_b,       &s->g,
-                         &s->partial, &s->window_loss, &s->loss_sum,    &s->norm_partial,
-                         &s->clip,    &s->wt};
+    cl_mem *buffers[] = {&s->x_table,  &s->y_table,      &s->starts, &s->params,  &s->grads,
+                         &s->opt_a,    &s->opt_b,        &s->g,      &s->partial, &s->window_loss,
+                         &s->loss_sum, &s->norm_partial, &s->clip,   &s->wt};
     for (size_t i = 0; i < sizeof buffers / sizeof buffers[0]; i++)
         release(buffers[i]);
     for (int k = 0; k < N_SHARED_KERNELS; k++)
@@ -557,8 +559,7 @@ static clrnn_status choose_group_sizes(clrnn_backend *b, ocl_state *s, clrnn_err
             limit = n;
     }
     size_t item_limit[3] = {0};
-    clGetDeviceInfo(s->device, CL_DEVICE_MAX_WORK_ITEM_SIZES, sizeof item_limit, item_limit,
-                    NULL);
+    clGetDeviceInfo(s->device, CL_DEVICE_MAX_WORK_ITEM_SIZES, sizeof item_limit, item_limit, NULL);
     if (item_limit[0] && item_limit[0] < limit)
         limit = item_limit[0];
     for (size_t l = 0; l < b->n_layers; l++) {
@@ -674,8 +675,8 @@ static clrnn_status ocl_stage(clrnn_backend *b, const double *x, const double *y
     clrnn_status st =
         make_buffer(s, &s->x_table, n_rows * F, s->real_size, CL_MEM_READ_ONLY, "table x", err);
     if (st == CLRNN_OK)
-        st = make_buffer(s, &s->y_table, n_rows * K, s->real_size, CL_MEM_READ_ONLY, "targets",
-                         err);
+        st =
+            make_buffer(s, &s->y_table, n_rows * K, s->real_size, CL_MEM_READ_ONLY, "targets", err);
     if (st == CLRNN_OK)
         st = write_reals(s, s->x_table, x, n_rows * F, "table x", err);
     if (st == CLRNN_OK)
@@ -702,8 +703,7 @@ static clrnn_status ocl_get_params(clrnn_backend *b, double *params, clrnn_error
 
 /* Copies the batch's window starts to the device without waiting: the host
  * copy lives in one of two slots, reused only once its write has finished. */
-static clrnn_status upload_starts(ocl_state *s, const uint32_t *starts, size_t B,
-                                  clrnn_error *err)
+static clrnn_status upload_starts(ocl_state *s, const uint32_t *starts, size_t B, clrnn_error *err)
 {
     int slot = s->starts_slot ^= 1;
     if (s->starts_written[slot]) {
@@ -922,8 +922,7 @@ static clrnn_status ocl_run_batch(clrnn_backend *b, const uint32_t *starts, size
 
 /* Scales the gradient to a global L2 norm of at most max_norm, all on the
  * device (mirrors clip_grad_norm_cpu). */
-static clrnn_status clip_gradient(clrnn_backend *b, ocl_state *s, double max_norm,
-                                  clrnn_error *err)
+static clrnn_status clip_gradient(clrnn_backend *b, ocl_state *s, double max_norm, clrnn_error *err)
 {
     size_t P = b->n_params;
     kernel_args a = args_for(s, K_SUMSQ);

@@ -60,27 +60,26 @@ typedef struct bench_options {
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: clrnn bench [options]\n"
-            "\n"
-            "Measures training throughput (forward, loss, BPTT, gradient reduction and SGD\n"
-            "update per step) on the CPU reference and on OpenCL devices, and prints\n"
-            "window-steps per second, GFLOP/s, the speed-up over the CPU reference, and the\n"
-            "device time of each kernel. Shapes (one layer, n_out 1):\n"
-            "  notebook  n_in 3, n_hidden 4, seq-len 7, batch 668 (the notebook's run)\n"
-            "  weather   n_in 3, n_hidden 16, seq-len 7, batch 32 (clrnn train's defaults)\n"
-            "  medium    n_in 8, n_hidden 64, seq-len 32, batch 1024\n"
-            "  large     n_in 32, n_hidden 256, seq-len 64, batch 256\n"
-            "\n"
-            "options:\n"
-            "  --shapes LIST      names from the suite, or NAME=I:H:O/T/B (default: all)\n"
-            "  --devices LIST     cpu, opencl, opencl:P.D (default: cpu,opencl)\n"
-            "  --precision LIST   fp32, fp64 for OpenCL (default: fp32,fp64)\n"
-            "  --seconds S        minimum timed seconds per measurement (1)\n"
-            "  --warmup N         untimed steps before timing (2)\n"
-            "  --kernels K        OpenCL kernel family: auto (default), group or tile\n"
-            "  --no-profile       skip the per-kernel times\n"
-            "  --csv FILE         also write the table as CSV\n");
+    fprintf(out, "usage: clrnn bench [options]\n"
+                 "\n"
+                 "Measures training throughput (forward, loss, BPTT, gradient reduction and SGD\n"
+                 "update per step) on the CPU reference and on OpenCL devices, and prints\n"
+                 "window-steps per second, GFLOP/s, the speed-up over the CPU reference, and the\n"
+                 "device time of each kernel. Shapes (one layer, n_out 1):\n"
+                 "  notebook  n_in 3, n_hidden 4, seq-len 7, batch 668 (the notebook's run)\n"
+                 "  weather   n_in 3, n_hidden 16, seq-len 7, batch 32 (clrnn train's defaults)\n"
+                 "  medium    n_in 8, n_hidden 64, seq-len 32, batch 1024\n"
+                 "  large     n_in 32, n_hidden 256, seq-len 64, batch 256\n"
+                 "\n"
+                 "options:\n"
+                 "  --shapes LIST      names from the suite, or NAME=I:H:O/T/B (default: all)\n"
+                 "  --devices LIST     cpu, opencl, opencl:P.D (default: cpu,opencl)\n"
+                 "  --precision LIST   fp32, fp64 for OpenCL (default: fp32,fp64)\n"
+                 "  --seconds S        minimum timed seconds per measurement (1)\n"
+                 "  --warmup N         untimed steps before timing (2)\n"
+                 "  --kernels K        OpenCL kernel family: auto (default), group or tile\n"
+                 "  --no-profile       skip the per-kernel times\n"
+                 "  --csv FILE         also write the table as CSV\n");
 }
 
 static int parse_shape(const cli_args *a, const char *text, bench_shape *shape)
@@ -94,8 +93,8 @@ static int parse_shape(const cli_args *a, const char *text, bench_shape *shape)
     size_t I, H, O, T, B;
     char tail;
     if (eq && eq - text < (long)sizeof shape->name &&
-        sscanf(eq + 1, "%zu:%zu:%zu/%zu/%zu%c", &I, &H, &O, &T, &B, &tail) == 5 && I && H &&
-        O && T && B) {
+        sscanf(eq + 1, "%zu:%zu:%zu/%zu/%zu%c", &I, &H, &O, &T, &B, &tail) == 5 && I && H && O &&
+        T && B) {
         memset(shape, 0, sizeof *shape);
         memcpy(shape->name, text, (size_t)(eq - text));
         shape->layer = (clrnn_layer_shape){I, H, O};
@@ -136,7 +135,8 @@ static int parse(bench_options *o, int argc, char **argv)
             o->profile = 0;
             continue;
         }
-        static const char *const valued[] = {"--shapes", "--devices", "--precision", "--seconds", "--warmup", "--csv", "--kernels", NULL};
+        static const char *const valued[] = {"--shapes", "--devices", "--precision", "--seconds",
+                                             "--warmup", "--csv",     "--kernels",   NULL};
         if (!cli_known(&a, valued))
             return 0;
         if (!(v = cli_value(&a)))
@@ -170,8 +170,7 @@ static int parse(bench_options *o, int argc, char **argv)
                 fprintf(stderr, "clrnn bench: --kernels '%s': expected auto, group or tile\n", v);
                 return 0;
             }
-        }
-        else
+        } else
             return !cli_unknown(&a);
         if (!ok)
             return 0;
@@ -262,8 +261,8 @@ static clrnn_status run_steps(clrnn_backend *b, const bench_problem *p, const be
 }
 
 static clrnn_status measure(bench_result *r, const bench_options *o, const bench_shape *s,
-                            const bench_problem *p, const char *device,
-                            clrnn_precision precision, clrnn_error *err)
+                            const bench_problem *p, const char *device, clrnn_precision precision,
+                            clrnn_error *err)
 {
     clrnn_backend_config cfg = {.device = device,
                                 .precision = precision,
@@ -300,7 +299,8 @@ static clrnn_status measure(bench_result *r, const bench_options *o, const bench
         r->steps = done;
         r->seconds = elapsed;
         r->window_steps_per_second = (double)(done * s->batch * s->seq_len) / elapsed;
-        r->gflops = flops_per_step(s, clrnn_model_n_params(p->model)) * (double)done / elapsed * 1e-9;
+        r->gflops =
+            flops_per_step(s, clrnn_model_n_params(p->model)) * (double)done / elapsed * 1e-9;
         /* "OpenCL <platform> / <device> (fp32)" -> "<device>" for the table. */
         const char *d = clrnn_backend_describe(b), *slash = strstr(d, " / ");
         snprintf(r->description, sizeof r->description, "%s", slash ? slash + 3 : d);
@@ -358,8 +358,7 @@ int cli_bench(int argc, char **argv)
                 if (is_cpu ? prec != CLRNN_FP64 : !o.precisions[prec])
                     continue;
                 bench_result r;
-                if (measure(&r, &o, s, &p, o.devices[d], (clrnn_precision)prec, &err) !=
-                    CLRNN_OK) {
+                if (measure(&r, &o, s, &p, o.devices[d], (clrnn_precision)prec, &err) != CLRNN_OK) {
                     printf("  %-8s %-32s %-5s %s\n", "", o.devices[d], prec ? "fp64" : "fp32",
                            err.message);
                     failed = 1;
@@ -373,9 +372,9 @@ int cli_bench(int argc, char **argv)
                 print_kernels(&r);
                 if (csv)
                     fprintf(csv, "%s,%zu,%zu,%zu,%zu,%zu,\"%s\",%s,%.6g,%.6g,%.4g\n", s->name,
-                            s->layer.n_in, s->layer.n_hidden, s->layer.n_out, s->seq_len,
-                            s->batch, r.description, prec ? "fp64" : "fp32",
-                            r.window_steps_per_second, r.gflops, ratio);
+                            s->layer.n_in, s->layer.n_hidden, s->layer.n_out, s->seq_len, s->batch,
+                            r.description, prec ? "fp64" : "fp32", r.window_steps_per_second,
+                            r.gflops, ratio);
             }
         }
         free_problem(&p);

@@ -18,8 +18,7 @@ int cli_devices(int argc, char **argv)
                    "CPU reference.\n");
             return 0;
         }
-        fprintf(stderr, "clrnn devices: unknown option '%s' (see clrnn devices --help)\n",
-                argv[i]);
+        fprintf(stderr, "clrnn devices: unknown option '%s' (see clrnn devices --help)\n", argv[i]);
         return 2;
     }
     clrnn_error err;

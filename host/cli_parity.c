@@ -93,7 +93,10 @@ static int parse(parity_options *o, int argc, char **argv)
             o->quiet = 1;
             continue;
         }
-        static const char *const valued[] = {"--layers", "--batch", "--seq-len", "--rows", "--steps", "--seed", "--device", "--kernels", "--precision", "--optimizer", "--loss-on", "--lr", "--momentum", "--clip-norm", "--tolerance", "--step-tolerance", NULL};
+        static const char *const valued[] = {
+            "--layers",   "--batch",     "--seq-len",   "--rows",           "--steps",   "--seed",
+            "--device",   "--kernels",   "--precision", "--optimizer",      "--loss-on", "--lr",
+            "--momentum", "--clip-norm", "--tolerance", "--step-tolerance", NULL};
         if (!cli_known(&a, valued))
             return 0;
         if (!(v = cli_value(&a)))
@@ -120,8 +123,7 @@ static int parse(parity_options *o, int argc, char **argv)
                 fprintf(stderr, "clrnn parity: --kernels '%s': expected auto, group or tile\n", v);
                 return 0;
             }
-        }
-        else if (cli_is(&a, "--precision") && (ok = cli_parse_choice(&a, v, precisions, &choice)))
+        } else if (cli_is(&a, "--precision") && (ok = cli_parse_choice(&a, v, precisions, &choice)))
             o->precision = (clrnn_precision)choice;
         else if (cli_is(&a, "--optimizer") && (ok = cli_parse_choice(&a, v, optimizers, &choice)))
             o->optimizer.kind = (clrnn_optimizer_kind)choice;
@@ -141,8 +143,7 @@ static int parse(parity_options *o, int argc, char **argv)
             return 0;
     }
     if (strcmp(o->device, "opencl") != 0 && strncmp(o->device, "opencl:", 7) != 0) {
-        fprintf(stderr, "clrnn parity: --device '%s': expected opencl or opencl:P.D\n",
-                o->device);
+        fprintf(stderr, "clrnn parity: --device '%s': expected opencl or opencl:P.D\n", o->device);
         return 0;
     }
     if (o->rows == 0)
@@ -205,7 +206,7 @@ static void header(const tally *t, const char *title)
 
 /* The random problem: a table of R rows and the batch's window starts. */
 typedef struct problem {
-    double *x, *y; /* (R,F), (R,K) */
+    double *x, *y;    /* (R,F), (R,K) */
     uint32_t *starts; /* (B) */
 } problem;
 
@@ -268,8 +269,7 @@ static void compare_tensors(tally *t, const clrnn_model *model, const double *a,
 
 /* Compares one batch: activations, losses, gradients. */
 static clrnn_status compare_batch(tally *t, clrnn_backend *ocl, clrnn_backend *cpu,
-                                  const clrnn_model *model, double *a, double *r,
-                                  clrnn_error *err)
+                                  const clrnn_model *model, double *a, double *r, clrnn_error *err)
 {
     const parity_options *o = t->o;
     size_t B = o->batch, T = o->seq_len;
@@ -376,8 +376,8 @@ int cli_parity(int argc, char **argv)
         clrnn_model_init_uniform(model, &rng);
         biggest = clrnn_model_n_params(model);
         for (size_t l = 0; l < o.n_layers; l++) {
-            size_t widest = o.layers[l].n_hidden > o.layers[l].n_out ? o.layers[l].n_hidden
-                                                                     : o.layers[l].n_out;
+            size_t widest =
+                o.layers[l].n_hidden > o.layers[l].n_out ? o.layers[l].n_hidden : o.layers[l].n_out;
             if (o.batch * o.seq_len * widest > biggest)
                 biggest = o.batch * o.seq_len * widest;
         }
@@ -399,8 +399,8 @@ int cli_parity(int argc, char **argv)
     describe(&o, shape, sizeof shape);
     if (st == CLRNN_OK && !o.quiet)
         printf("parity: %s vs %s; layers %s, batch %zu, seq-len %zu, loss on %s steps\n",
-               clrnn_backend_describe(ocl), clrnn_backend_describe(cpu), shape, o.batch,
-               o.seq_len, o.loss_steps == CLRNN_LOSS_LAST ? "last" : "all");
+               clrnn_backend_describe(ocl), clrnn_backend_describe(cpu), shape, o.batch, o.seq_len,
+               o.loss_steps == CLRNN_LOSS_LAST ? "last" : "all");
     if (st == CLRNN_OK)
         st = compare_batch(&t, ocl, cpu, model, a, r, &err);
     if (st == CLRNN_OK)

@@ -7,8 +7,9 @@
 
 const char *ocl_status_name(cl_int status)
 {
-#define NAME(code) \
-    case code: return #code
+#define NAME(code)                                                                                 \
+    case code:                                                                                     \
+        return #code
     switch (status) {
         NAME(CL_SUCCESS);
         NAME(CL_DEVICE_NOT_FOUND);
@@ -69,7 +70,8 @@ const char *ocl_status_name(cl_int status)
         NAME(CL_INVALID_COMPILER_OPTIONS);
         NAME(CL_INVALID_LINKER_OPTIONS);
         NAME(CL_INVALID_DEVICE_PARTITION_COUNT);
-    case -1001: return "CL_PLATFORM_NOT_FOUND_KHR";
+    case -1001:
+        return "CL_PLATFORM_NOT_FOUND_KHR";
     }
 #undef NAME
     static const char unknown[] = "an unknown OpenCL status";

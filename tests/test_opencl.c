@@ -44,8 +44,11 @@ static void make_fixture(fixture *f)
 
 static clrnn_backend *make_backend(const fixture *f, const char *device, clrnn_precision p)
 {
-    clrnn_backend_config cfg = {.device = device, .precision = p, .seq_len = SEQ_LEN,
-                                .max_batch = BATCH, .kernels = kernels};
+    clrnn_backend_config cfg = {.device = device,
+                                .precision = p,
+                                .seq_len = SEQ_LEN,
+                                .max_batch = BATCH,
+                                .kernels = kernels};
     clrnn_backend *b = NULL;
     clrnn_error err;
     if (clrnn_backend_create(&b, f->model, &cfg, &err) != CLRNN_OK ||
@@ -100,8 +103,8 @@ static void determinism(const fixture *f, clrnn_precision p, const clrnn_optimiz
         clrnn_backend_free(b);
     }
     char what[128];
-    snprintf(what, sizeof what, "%s %s %s: two runs of %d steps, bitwise equal parameters",
-             family, p == CLRNN_FP64 ? "fp64" : "fp32", label, STEPS);
+    snprintf(what, sizeof what, "%s %s %s: two runs of %d steps, bitwise equal parameters", family,
+             p == CLRNN_FP64 ? "fp64" : "fp32", label, STEPS);
     check_true(ok && memcmp(params[0], params[1], P * sizeof(double)) == 0, what);
     snprintf(what, sizeof what, "%s %s %s: ... and bitwise equal loss sums", family,
              p == CLRNN_FP64 ? "fp64" : "fp32", label);
@@ -172,8 +175,8 @@ static void loss_accumulator(const fixture *f)
 
 static void device_errors(const fixture *f)
 {
-    clrnn_backend_config cfg = {.device = "opencl:99.0", .precision = CLRNN_FP32,
-                                .seq_len = SEQ_LEN, .max_batch = BATCH};
+    clrnn_backend_config cfg = {
+        .device = "opencl:99.0", .precision = CLRNN_FP32, .seq_len = SEQ_LEN, .max_batch = BATCH};
     clrnn_backend *b = NULL;
     clrnn_error err = {0};
     clrnn_status st = clrnn_backend_create(&b, f->model, &cfg, &err);
@@ -228,8 +231,12 @@ int main(void)
     clrnn_backend_free(probe);
 
     clrnn_optimizer sgd = {.kind = CLRNN_SGD, .lr = 0.05, .momentum = 0.9, .clip_norm = 0.5};
-    clrnn_optimizer adam = {.kind = CLRNN_ADAM, .lr = 0.01, .beta1 = 0.9, .beta2 = 0.999,
-                            .eps = 1e-8, .weight_decay = 0.01};
+    clrnn_optimizer adam = {.kind = CLRNN_ADAM,
+                            .lr = 0.01,
+                            .beta1 = 0.9,
+                            .beta2 = 0.999,
+                            .eps = 1e-8,
+                            .weight_decay = 0.01};
     static const char *const names[] = {"group", "tile"};
     for (int k = 0; k < 2; k++) {
         kernels = k ? CLRNN_KERNELS_TILE : CLRNN_KERNELS_GROUP;

@@ -81,6 +81,11 @@ int cli_reproduce(int argc, char **argv)
             o.trace = 1;
             continue;
         }
+        static const char *const valued[] = {
+            "--seed", "--hidden",         "--lr",     "--momentum",  "--seq-len", "--epochs",
+            "--data", "--train-fraction", "--device", "--precision", NULL};
+        if (!cli_known(&a, valued))
+            return 2;
         if (!(v = cli_value(&a)))
             return 2;
         if (cli_is(&a, "--seed"))

@@ -20,6 +20,7 @@ clrnn_cli_test(reproduce_toy_trace 0 "^epoch 0 loss [0-9.e+-]+ loss_per_step [0-
 clrnn_cli_test(reproduce_weather_one_epoch 0 "Epoch loss 0: 59\\.3653054895" reproduce weather --epochs 1 --data ${WEATHER})
 clrnn_cli_test(reproduce_bad_run 2 "unknown run 'spam'" reproduce spam)
 clrnn_cli_test(reproduce_bad_seq_len 2 "toy sequence has 10 values" reproduce toy --seq-len 10)
+clrnn_cli_test(reproduce_unknown_option 2 "unknown option '--colour'" reproduce toy --colour)
 
 # Bad input to train: one line naming what is wrong, exit code 2.
 clrnn_cli_test(missing_file 2 "cannot open '/nonexistent/x.csv'" train --data /nonexistent/x.csv --device cpu)

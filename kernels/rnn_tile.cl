@@ -74,8 +74,17 @@ void forward_window_lanes(__global real *y, __global real *h, __global real *win
     if (first >= B) /* a work-item past the last tile (rounded-up launch) */
         return;
     size_t b[WB];
-    for (int w = 0; w < WB; w++)
+    __global const real *x_win[WB]; /* each window's first row of inputs */
+#if TOP_LAYER
+    __global const real *target_win[WB]; /* ... and of targets */
+#endif
+    for (int w = 0; w < WB; w++) {
         b[w] = min(first + w, (size_t)B - 1);
+        x_win[w] = x_is_table ? x + (size_t)starts[b[w]] * NI : x + b[w] * NT * NI;
+#if TOP_LAYER
+        target_win[w] = targets + (size_t)starts[b[w]] * NO;
+#endif
+    }
     const int n_valid = first + WB <= B ? WB : (int)(B - first);
     realv h_prev[NH];
     real lane[WB];
@@ -88,8 +97,7 @@ void forward_window_lanes(__global real *y, __global real *h, __global real *win
             from_input[j] = from_hidden[j] = 0;
         for (int i = 0; i < NI; i++) {
             for (int w = 0; w < WB; w++)
-                lane[w] = x_is_table ? x[((size_t)starts[b[w]] + t) * NI + i]
-                                     : x[(b[w] * NT + t) * NI + i];
+                lane[w] = x_win[w][t * NI + i];
             const realv xv = vload8(0, lane);
             for (int j = 0; j < NH; j++)
                 from_input[j] += xv * p.W_i[i * NH + j];
@@ -119,7 +127,7 @@ void forward_window_lanes(__global real *y, __global real *h, __global real *win
                 continue;
             }
             for (int w = 0; w < WB; w++)
-                lane[w] = targets[((size_t)starts[b[w]] + t) * NO + o];
+                lane[w] = target_win[w][t * NO + o];
             const realv diff = y_o - vload8(0, lane);
             loss += (real)0.5 * diff * diff;
             vstore8(diff, 0, lane);

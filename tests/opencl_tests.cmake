@@ -54,12 +54,16 @@ clrnn_add_test(test_opencl LABEL parity SOURCES test_opencl.c)
 clrnn_add_test(test_reproduce_opencl LABEL parity SOURCES test_reproduce.c
                ARGS opencl TIMEOUT 300)
 
-# Every kernel under Oclgrind on small shapes (it interprets: slow).
+# Every kernel under Oclgrind on small shapes (it interprets: slow): both
+# families, the tile family's vector-lane forward (n_hidden <= 16) and its
+# plain one (17), one chunk of windows and two (33 windows).
 set(OCLGRIND_CHECK ${CMAKE_CURRENT_SOURCE_DIR}/oclgrind_check.sh)
 set(OCLGRIND_GRID
     "one_layer|--layers 3:5:2 --batch 3 --seq-len 4 --optimizer adam --clip-norm 0.1"
     "stack|--layers 2:3:2,2:7:1 --batch 5 --seq-len 3 --loss-on last"
-    "single|--layers 1:1:1 --batch 1 --seq-len 1")
+    "single|--layers 1:1:1 --batch 1 --seq-len 1"
+    "wider|--layers 2:17:2 --batch 2 --seq-len 3"
+    "chunks|--layers 1:2:1 --batch 33 --seq-len 2")
 clrnn_parity_grid(oclgrind oclgrind ${OCLGRIND_CHECK} 2 600 ${OCLGRIND_GRID})
 
 # The commands around the backend: devices, parity and bench input checks,

@@ -98,3 +98,21 @@ foreach(family group tile)
   set_tests_properties(resume_sgd_opencl_${family} resume_adam_opencl_${family} PROPERTIES
                        LABELS parity SKIP_RETURN_CODE 77)
 endforeach()
+
+# No OpenCL at all (the ICD loader pointed at an empty vendor folder): one
+# clear line and exit code 2 where OpenCL is asked for, the CPU reference
+# (and a line saying so) where the choice is automatic.
+set(NO_ICD ${CMAKE_CURRENT_BINARY_DIR}/no-opencl-vendors)
+file(MAKE_DIRECTORY ${NO_ICD})
+function(clrnn_no_opencl_test name code regex)
+  add_test(NAME no_opencl_${name}
+           COMMAND ${CMAKE_COMMAND} -E env OCL_ICD_VENDORS=${NO_ICD}
+                   ${EXPECT} ${code} ${regex} $<TARGET_FILE:clrnn> ${ARGN})
+  set_tests_properties(no_opencl_${name} PROPERTIES LABELS cli)
+endfunction()
+clrnn_no_opencl_test(devices 2 "clrnn devices: no OpenCL platform is installed" devices)
+clrnn_no_opencl_test(parity 2 "clrnn parity: no OpenCL platform is installed" parity)
+clrnn_no_opencl_test(train_opencl 2 "clrnn train: no OpenCL platform is installed"
+                     train --device opencl --epochs 1 --quiet)
+clrnn_no_opencl_test(train_auto 0 "no OpenCL device .*using the CPU reference"
+                     train --epochs 1 --hidden 2)

@@ -704,8 +704,9 @@ static int run_training(train_job *job, clrnn_train_report *report)
     train_options *o = job->o;
     clrnn_error err;
     if (!o->quiet) {
-        printf("device: %s\nmodel: %zu layer(s), %zu parameters\n",
-               clrnn_backend_describe(job->backend), clrnn_model_n_layers(job->model),
+        if (strcmp(o->backend.device, "auto") != 0) /* auto said its choice already */
+            printf("device: %s\n", clrnn_backend_describe(job->backend));
+        printf("model: %zu layer(s), %zu parameters\n", clrnn_model_n_layers(job->model),
                clrnn_model_n_params(job->model));
         if (o->resume)
             printf("resume: %s after epoch %zu (step %ld)\n", o->resume, job->resumed.epoch,

@@ -779,12 +779,23 @@ static clrnn_status backward_layer_tile(clrnn_backend *b, ocl_state *s, size_t l
     return launch(s, &a, 2, grid, NULL, err);
 }
 
+/* The trailing arguments of rnn_forward and rnn_backward: T, I, H, O of
+ * layer l and the local buffer of 2H values. */
+static void arg_group_sizes(kernel_args *a, const clrnn_backend *b, size_t l)
+{
+    clrnn_layer_shape sh = b->layers[l];
+    arg_uint(a, b->seq_len);
+    arg_uint(a, sh.n_in);
+    arg_uint(a, sh.n_hidden);
+    arg_uint(a, sh.n_out);
+    arg_local(a, 2 * sh.n_hidden * a->s->real_size);
+}
+
 static clrnn_status forward_layer(clrnn_backend *b, ocl_state *s, size_t l, size_t B,
                                   clrnn_error *err)
 {
     if (s->family == FAMILY_TILE)
         return forward_layer_tile(b, s, l, B, err);
-    clrnn_layer_shape sh = b->layers[l];
     kernel_args a = args_for(s, K_FORWARD);
     arg_mem(&a, s->y[l]);
     arg_mem(&a, s->h[l]);
@@ -793,11 +804,7 @@ static clrnn_status forward_layer(clrnn_backend *b, ocl_state *s, size_t l, size
     arg_mem(&a, s->params);
     arg_uint(&a, b->layer_offset[l]);
     arg_uint(&a, l == 0);
-    arg_uint(&a, b->seq_len);
-    arg_uint(&a, sh.n_in);
-    arg_uint(&a, sh.n_hidden);
-    arg_uint(&a, sh.n_out);
-    arg_local(&a, 2 * sh.n_hidden * s->real_size);
+    arg_group_sizes(&a, b, l);
     /* One work-group per window. The layer's block is passed as an offset
      * into params: a sub-buffer would need an aligned origin. */
     size_t global = B * s->group_size[l];
@@ -818,11 +825,7 @@ static clrnn_status backward_layer(clrnn_backend *b, ocl_state *s, size_t l, siz
     arg_mem(&a, s->params);
     arg_uint(&a, b->layer_offset[l]);
     arg_uint(&a, l > 0);
-    arg_uint(&a, b->seq_len);
-    arg_uint(&a, sh.n_in);
-    arg_uint(&a, sh.n_hidden);
-    arg_uint(&a, sh.n_out);
-    arg_local(&a, 2 * sh.n_hidden * s->real_size);
+    arg_group_sizes(&a, b, l);
     size_t global = B * s->group_size[l];
     clrnn_status st = launch(s, &a, 1, &global, &s->group_size[l], err);
     if (st != CLRNN_OK)

@@ -267,6 +267,21 @@ static void compare_tensors(tally *t, const clrnn_model *model, const double *a,
         }
 }
 
+/* Reads layer l's tensor of n values with `get` from both backends and
+ * compares them. */
+typedef clrnn_status (*layer_reader)(clrnn_backend *, size_t, double *, clrnn_error *);
+static clrnn_status compare_read(tally *t, const char *name, layer_reader get, clrnn_backend *ocl,
+                                 clrnn_backend *cpu, size_t l, size_t n, double *a, double *r,
+                                 clrnn_error *err)
+{
+    clrnn_status st = get(ocl, l, a, err);
+    if (st == CLRNN_OK)
+        st = get(cpu, l, r, err);
+    if (st == CLRNN_OK)
+        compare(t, name, a, r, n, t->o->tolerance);
+    return st;
+}
+
 /* Compares one batch: activations, losses, gradients. */
 static clrnn_status compare_batch(tally *t, clrnn_backend *ocl, clrnn_backend *cpu,
                                   const clrnn_model *model, double *a, double *r, clrnn_error *err)
@@ -277,21 +292,13 @@ static clrnn_status compare_batch(tally *t, clrnn_backend *ocl, clrnn_backend *c
     clrnn_status st = CLRNN_OK;
     header(t, "one batch: forward, loss, backward");
     for (size_t l = 0; st == CLRNN_OK && l < o->n_layers; l++) {
-        size_t n = B * T * o->layers[l].n_hidden;
-        st = clrnn_backend_get_hidden(ocl, l, a, err);
-        if (st == CLRNN_OK)
-            st = clrnn_backend_get_hidden(cpu, l, r, err);
         snprintf(name, sizeof name, "layer %zu h (B,T,H)", l);
-        if (st == CLRNN_OK)
-            compare(t, name, a, r, n, o->tolerance);
-        n = B * T * o->layers[l].n_out;
-        if (st == CLRNN_OK)
-            st = clrnn_backend_get_outputs(ocl, l, a, err);
-        if (st == CLRNN_OK)
-            st = clrnn_backend_get_outputs(cpu, l, r, err);
+        st = compare_read(t, name, clrnn_backend_get_hidden, ocl, cpu, l,
+                          B * T * o->layers[l].n_hidden, a, r, err);
         snprintf(name, sizeof name, "layer %zu y (B,T,O)", l);
         if (st == CLRNN_OK)
-            compare(t, name, a, r, n, o->tolerance);
+            st = compare_read(t, name, clrnn_backend_get_outputs, ocl, cpu, l,
+                              B * T * o->layers[l].n_out, a, r, err);
     }
     if (st == CLRNN_OK)
         st = clrnn_backend_get_window_losses(ocl, a, err);

@@ -36,8 +36,8 @@ static clrnn_status choose_and_init(clrnn_backend *b, const clrnn_backend_config
 
 int clrnn_parse_kernels(const char *text, clrnn_kernels *out)
 {
-    static const char *const names[] = {"auto", "group", "tile"};
-    for (int i = 0; i < 3; i++)
+    static const char *const names[] = {"auto", "group", "tile", "fused"};
+    for (int i = 0; i < 4; i++)
         if (strcmp(text, names[i]) == 0) {
             *out = (clrnn_kernels)i;
             return 1;

@@ -21,8 +21,11 @@
  * rnn_backward and one grad_partial launch, and one grad_finish. The tile
  * family fuses: per layer rnn_forward_tile (the top one with the loss), then
  * from the top rnn_backward_tile and grad_rows_tile (which finishes the
- * gradient itself when the batch is one chunk). Then the update. An
- * in-order queue orders them; the host never waits inside an epoch.
+ * gradient itself when the batch is one chunk). The fused family, for one
+ * small layer, runs a training batch as rnn_fused (forward, loss, BPTT and
+ * the chunks' gradient sums) and fused_finish; its forward-only batches are
+ * the tile family's. Then the update. An in-order queue orders them; the
+ * host never waits inside an epoch.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -39,8 +42,15 @@
  * the summation order, and so the bits, do not depend on the device. */
 #define WINDOWS_PER_CHUNK 32
 /* Layers up to this many hidden units run their forward with windows as
- * vector lanes on CPU devices (rnn_tile.cl, WVEC). */
+ * vector lanes on CPU devices (rnn_tile.cl, WVEC), and so does the fused
+ * family (rnn_fused.cl), 8 windows a tile. */
 #define WVEC_MAX_HIDDEN 16
+/* The fused family's windows a tile (vector lanes): 16 where the device's
+ * native vectors hold 16 reals, else 8. Batches are padded to whole tiles. */
+#define MAX_LANES 16
+/* The fused family keeps a tile's x, h and dy of every step and the
+ * layer's gradient sums in private memory: at most this many vectors of 8. */
+#define FUSED_MAX_VECTORS 2048
 /* Parameters per slice of the clipping norm's first stage. */
 #define PARAMS_PER_SLICE 1024
 
@@ -61,22 +71,29 @@ enum {
     K_FORWARD_TILE = N_SHARED_KERNELS,
     K_BACKWARD_TILE,
     K_GRAD_ROWS_TILE,
+    /* The fused family (rnn_fused.cl). */
+    K_FUSED,
+    K_FUSED_FINISH,
     N_KERNELS
 };
-#define N_TILE_KERNELS (N_KERNELS - N_SHARED_KERNELS)
+#define N_TILE_KERNELS (K_FUSED - N_SHARED_KERNELS)
+#define N_FUSED_KERNELS (N_KERNELS - K_FUSED)
 static const char *const kernel_names[N_KERNELS] = {
     "rnn_forward",     "rnn_backward",     "grad_partial",      "grad_finish",   "mse_loss",
     "loss_accumulate", "sgd_update",       "adam_update",       "sumsq_partial", "clip_scale",
-    "scale_grads",     "rnn_forward_tile", "rnn_backward_tile", "grad_rows_tile"};
+    "scale_grads",     "rnn_forward_tile", "rnn_backward_tile", "grad_rows_tile",
+    "rnn_fused",       "fused_finish"};
 /* The shared program is these files, in this order (kernels/<name>.cl);
  * a tile program is common.cl and rnn_tile.cl with the layer's sizes. */
 static const char *const program_files[] = {"common", "rnn_forward", "rnn_backward",
                                             "reduce", "loss",        "optimizer"};
 #define N_PROGRAM_FILES (sizeof program_files / sizeof program_files[0])
 static const char *const tile_files[] = {"common", "rnn_tile"};
+static const char *const fused_files[] = {"common", "rnn_fused"};
 
-/* Kernel families (see rnn_tile.cl and rnn_forward.cl). */
-typedef enum family { FAMILY_GROUP, FAMILY_TILE } family;
+/* Kernel families (see rnn_forward.cl, rnn_tile.cl and rnn_fused.cl). */
+typedef enum family { FAMILY_GROUP, FAMILY_TILE, FAMILY_FUSED } family;
+static const char *const family_names[] = {"group", "tile", "fused"};
 
 /* A layer's tile program and kernels; layers of equal shape (and equally
  * top or not) share one. */
@@ -95,7 +112,12 @@ typedef struct ocl_state {
     cl_kernel kernels[N_SHARED_KERNELS];
     family family;
     int cpu_device;       /* CL_DEVICE_TYPE_CPU */
-    tile_program *tiles;  /* (n_layers) in the tile family */
+    tile_program *tiles;  /* (n_layers) in the tile and fused families */
+    cl_program fused_program;
+    cl_kernel fused_kernels[N_FUSED_KERNELS];
+    size_t lanes;         /* windows a tile of rnn_fused */
+    int lanes_layout;     /* the last batch's h and y are rnn_fused's lane-major ones */
+    size_t finish_batch;  /* B of a batch whose fused_finish is still to launch, else 0 */
     size_t real_size;     /* 4 or 8 */
     size_t max_local_mem; /* bytes */
     size_t max_alloc;     /* bytes in one buffer */
@@ -108,10 +130,11 @@ typedef struct ocl_state {
     int starts_slot;
 
     cl_mem params, grads, opt_a, opt_b; /* (P) each */
-    cl_mem *h, *y, *dy;                 /* per layer: (B,T,H_l), (B,T,O_l), (B,T,O_l) */
+    cl_mem *h, *y, *dy;                 /* per layer: (B,T,H_l), (B,T,O_l), (B,T,O_l),
+                                           B rounded up to a multiple of 8 (rnn_fused) */
     cl_mem g;                           /* (B,T,max H) scratch of backward */
     cl_mem partial;                     /* (max chunks, P) */
-    cl_mem window_loss;                 /* (B) */
+    cl_mem window_loss;                 /* (B rounded up to a multiple of 8) */
     cl_mem loss_sum;                    /* (2) sum and Kahan compensation */
     cl_mem norm_partial;                /* (slices) */
     cl_mem clip;                        /* (2) norm, scale */
@@ -152,6 +175,13 @@ static kernel_args args_for(const ocl_state *s, int which)
 static kernel_args tile_args_for(const ocl_state *s, int which, size_t l)
 {
     kernel_args a = {s->tiles[l].kernels[which - N_SHARED_KERNELS], which, s, 0, CL_SUCCESS};
+    return a;
+}
+
+/* A fused-family kernel. */
+static kernel_args fused_args_for(const ocl_state *s, int which)
+{
+    kernel_args a = {s->fused_kernels[which - K_FUSED], which, s, 0, CL_SUCCESS};
     return a;
 }
 
@@ -393,6 +423,11 @@ static void ocl_destroy(clrnn_backend *b)
             clReleaseProgram(s->tiles[l].program);
     }
     free(s->tiles);
+    for (int k = 0; k < N_FUSED_KERNELS; k++)
+        if (s->fused_kernels[k])
+            clReleaseKernel(s->fused_kernels[k]);
+    if (s->fused_program)
+        clReleaseProgram(s->fused_program);
     if (s->program)
         clReleaseProgram(s->program);
     if (s->queue)
@@ -435,13 +470,28 @@ static clrnn_status build_failed(clrnn_backend *b, ocl_state *s, cl_program prog
     return CLRNN_E_DEVICE;
 }
 
+/* Why the fused family cannot run the model (NULL: it can). */
+static const char *fused_misfit(const clrnn_backend *b)
+{
+    if (b->n_layers != 1)
+        return "it runs one layer";
+    clrnn_layer_shape sh = b->layers[0];
+    if (sh.n_hidden > WVEC_MAX_HIDDEN)
+        return "it runs at most 16 hidden units";
+    size_t n_params = clrnn_layer_n_params(sh);
+    if (b->seq_len * (sh.n_in + sh.n_hidden + sh.n_out) + n_params > FUSED_MAX_VECTORS)
+        return "a tile's steps and gradient sums would not fit in private memory";
+    return NULL;
+}
+
 /*
  * The kernel family. Asked for by the config (b->kernels) or, for "auto":
- * on a CPU device the tile family (its contiguous inner loops become SIMD
- * code, 4 windows a work-item reuse each weight row); on a GPU the tile
- * family with one window a work-item while every layer is small (its whole
- * state fits in registers), else the group family (a work-group a window,
- * a work-item a hidden unit).
+ * on a CPU device the fused family where it fits (a small layer's whole
+ * step in one launch), else the tile family (its contiguous inner loops
+ * become SIMD code, 4 windows a work-item reuse each weight row); on a GPU
+ * the tile family with one window a work-item while every layer is small
+ * (its whole state fits in registers), else the group family (a work-group
+ * a window, a work-item a hidden unit).
  */
 static clrnn_status choose_family(clrnn_backend *b, ocl_state *s, clrnn_error *err)
 {
@@ -452,16 +502,26 @@ static clrnn_status choose_family(clrnn_backend *b, ocl_state *s, clrnn_error *e
     for (size_t l = 0; l < b->n_layers; l++)
         if (b->layers[l].n_hidden > max_h)
             max_h = b->layers[l].n_hidden;
+    const char *misfit = fused_misfit(b);
     if (b->kernels == CLRNN_KERNELS_GROUP)
         s->family = FAMILY_GROUP;
     else if (b->kernels == CLRNN_KERNELS_TILE)
         s->family = FAMILY_TILE;
+    else if (b->kernels == CLRNN_KERNELS_FUSED) {
+        if (misfit)
+            return clrnn_fail(err, CLRNN_E_UNSUPPORTED,
+                              "the fused kernels cannot run this model: %s (use --kernels auto, "
+                              "tile or group)",
+                              misfit);
+        s->family = FAMILY_FUSED;
+    } else if (cpu && !misfit)
+        s->family = FAMILY_FUSED;
     else
         s->family = cpu || max_h < 32 ? FAMILY_TILE : FAMILY_GROUP;
     s->cpu_device = cpu;
     size_t len = strlen(b->description);
     snprintf(b->description + len - 1, sizeof b->description - len + 1, ", %s kernels)",
-             s->family == FAMILY_TILE ? "tile" : "group");
+             family_names[s->family]);
     return CLRNN_OK;
 }
 
@@ -513,7 +573,7 @@ static clrnn_status build_programs(clrnn_backend *b, ocl_state *s, clrnn_error *
     clrnn_status st = build(b, s, program_files, N_PROGRAM_FILES, options, &s->program, err);
     if (st == CLRNN_OK)
         st = create_kernels(s, s->program, 0, N_SHARED_KERNELS, s->kernels, err);
-    for (size_t l = 0; st == CLRNN_OK && s->family == FAMILY_TILE && l < b->n_layers; l++) {
+    for (size_t l = 0; st == CLRNN_OK && s->family != FAMILY_GROUP && l < b->n_layers; l++) {
         clrnn_layer_shape sh = b->layers[l];
         const int top = l + 1 == b->n_layers;
         size_t same = 0;
@@ -539,6 +599,25 @@ static clrnn_status build_programs(clrnn_backend *b, ocl_state *s, clrnn_error *
         if (st == CLRNN_OK)
             st = create_kernels(s, s->tiles[l].program, N_SHARED_KERNELS, N_TILE_KERNELS,
                                 s->tiles[l].kernels, err);
+    }
+    if (st == CLRNN_OK && s->family == FAMILY_FUSED) {
+        /* A work-item takes WINDOWS_PER_CHUNK windows, as a chunk of the
+         * other families' reductions. */
+        cl_uint width = 0;
+        clGetDeviceInfo(s->device,
+                        fp64 ? CL_DEVICE_NATIVE_VECTOR_WIDTH_DOUBLE
+                             : CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT,
+                        sizeof width, &width, NULL);
+        s->lanes = width >= 16 ? 16 : 8;
+        clrnn_layer_shape sh = b->layers[0];
+        snprintf(options, sizeof options,
+                 "-DCLRNN_FP64=%d -DNI=%zu -DNH=%zu -DNO=%zu -DNT=%zu -DLANES=%zu -DTILES=%zu",
+                 fp64, sh.n_in, sh.n_hidden, sh.n_out, b->seq_len, s->lanes,
+                 WINDOWS_PER_CHUNK / s->lanes);
+        st = build(b, s, fused_files, 2, options, &s->fused_program, err);
+        if (st == CLRNN_OK)
+            st = create_kernels(s, s->fused_program, K_FUSED, N_FUSED_KERNELS, s->fused_kernels,
+                                err);
     }
     return st;
 }
@@ -576,8 +655,9 @@ static clrnn_status choose_group_sizes(clrnn_backend *b, ocl_state *s, clrnn_err
 
 static clrnn_status allocate_buffers(clrnn_backend *b, ocl_state *s, clrnn_error *err)
 {
-    const size_t B = b->max_batch, T = b->seq_len, P = b->n_params, L = b->n_layers,
-                 rs = s->real_size;
+    /* B rounded up to whole tiles of windows: rnn_fused writes them all. */
+    const size_t B = round_up(b->max_batch, MAX_LANES), T = b->seq_len, P = b->n_params,
+                 L = b->n_layers, rs = s->real_size;
     const size_t n_chunks = (B + WINDOWS_PER_CHUNK - 1) / WINDOWS_PER_CHUNK;
     size_t max_h = 0;
     for (size_t l = 0; l < L; l++)
@@ -608,7 +688,7 @@ static clrnn_status allocate_buffers(clrnn_backend *b, ocl_state *s, clrnn_error
         st = make_buffer(s, &s->norm_partial, s->n_slices, rs, rw, "norm partial sums", err);
     if (st == CLRNN_OK)
         st = make_buffer(s, &s->clip, 2, rs, rw, "clipping norm", err);
-    if (st == CLRNN_OK && s->family == FAMILY_TILE)
+    if (st == CLRNN_OK && s->family != FAMILY_GROUP)
         st = make_buffer(s, &s->wt, P, rs, rw, "transposed weights", err);
     for (size_t l = 0; st == CLRNN_OK && l < L; l++) {
         char name[64];
@@ -794,7 +874,7 @@ static void arg_group_sizes(kernel_args *a, const clrnn_backend *b, size_t l)
 static clrnn_status forward_layer(clrnn_backend *b, ocl_state *s, size_t l, size_t B,
                                   clrnn_error *err)
 {
-    if (s->family == FAMILY_TILE)
+    if (s->family != FAMILY_GROUP)
         return forward_layer_tile(b, s, l, B, err);
     kernel_args a = args_for(s, K_FORWARD);
     arg_mem(&a, s->y[l]);
@@ -814,7 +894,7 @@ static clrnn_status forward_layer(clrnn_backend *b, ocl_state *s, size_t l, size
 static clrnn_status backward_layer(clrnn_backend *b, ocl_state *s, size_t l, size_t B,
                                    clrnn_error *err)
 {
-    if (s->family == FAMILY_TILE)
+    if (s->family != FAMILY_GROUP)
         return backward_layer_tile(b, s, l, B, err);
     clrnn_layer_shape sh = b->layers[l];
     kernel_args a = args_for(s, K_BACKWARD);
@@ -890,14 +970,84 @@ static clrnn_status flush(ocl_state *s, clrnn_error *err)
     return rc == CL_SUCCESS ? CLRNN_OK : ocl_fail(err, rc, "clFlush");
 }
 
+/*
+ * The fused family's training batch is rnn_fused, a work-item a chunk of
+ * windows, then fused_finish: the gradient, the loss sum and, where the
+ * update follows without clipping, the optimizer step too. So fused_finish
+ * waits (finish_batch) for the update, or for whatever needs the gradient
+ * or the loss sum first (settle).
+ */
+static clrnn_status finish_fused(clrnn_backend *b, ocl_state *s, const clrnn_optimizer *opt,
+                                 long step, clrnn_error *err)
+{
+    const size_t B = s->finish_batch;
+    const clrnn_optimizer none = {0};
+    if (!opt)
+        opt = &none;
+    kernel_args a = fused_args_for(s, K_FUSED_FINISH);
+    arg_mem(&a, s->grads);
+    arg_mem(&a, s->loss_sum);
+    arg_mem(&a, s->partial);
+    arg_mem(&a, s->window_loss);
+    arg_uint(&a, (B + WINDOWS_PER_CHUNK - 1) / WINDOWS_PER_CHUNK);
+    arg_uint(&a, B);
+    arg_mem(&a, s->params);
+    arg_mem(&a, s->opt_a);
+    arg_mem(&a, s->opt_b);
+    arg_uint(&a, opt == &none ? 0 : opt->kind == CLRNN_ADAM ? 2 : 1);
+    arg_real(&a, opt->lr);
+    arg_real(&a, opt->momentum);
+    arg_real(&a, opt->beta1);
+    arg_real(&a, opt->beta2);
+    arg_real(&a, opt->eps);
+    arg_real(&a, opt->weight_decay);
+    arg_real(&a, opt == &none ? 1.0 : 1.0 - pow(opt->beta1, (double)step));
+    arg_real(&a, opt == &none ? 1.0 : 1.0 - pow(opt->beta2, (double)step));
+    s->finish_batch = 0;
+    return launch_1d(s, &a, b->n_params, err);
+}
+
+/* Launches a waiting fused_finish without an optimizer step. */
+static clrnn_status settle(clrnn_backend *b, ocl_state *s, clrnn_error *err)
+{
+    return s->finish_batch ? finish_fused(b, s, NULL, 0, err) : CLRNN_OK;
+}
+
+static clrnn_status run_fused(clrnn_backend *b, ocl_state *s, size_t B, clrnn_error *err)
+{
+    const size_t T = b->seq_len;
+    const size_t n_chunks = (B + WINDOWS_PER_CHUNK - 1) / WINDOWS_PER_CHUNK;
+    kernel_args a = fused_args_for(s, K_FUSED);
+    arg_mem(&a, s->partial);
+    arg_mem(&a, s->h[0]);
+    arg_mem(&a, s->y[0]);
+    arg_mem(&a, s->window_loss);
+    arg_mem(&a, s->x_table);
+    arg_mem(&a, s->y_table);
+    arg_mem(&a, s->starts);
+    arg_mem(&a, s->params);
+    arg_uint(&a, B);
+    arg_uint(&a, b->loss_steps == CLRNN_LOSS_LAST ? T - 1 : 0);
+    const size_t one = 1;
+    clrnn_status st = launch(s, &a, 1, &n_chunks, &one, err);
+    if (st == CLRNN_OK)
+        s->finish_batch = B;
+    return st == CLRNN_OK ? flush(s, err) : st;
+}
+
 static clrnn_status ocl_run_batch(clrnn_backend *b, const uint32_t *starts, size_t B,
                                   int with_gradients, clrnn_error *err)
 {
     ocl_state *s = b->impl;
     size_t L = b->n_layers;
-    const int tile = s->family == FAMILY_TILE;
+    const int tile = s->family != FAMILY_GROUP;
     const size_t n_chunks = (B + WINDOWS_PER_CHUNK - 1) / WINDOWS_PER_CHUNK;
-    clrnn_status st = upload_starts(s, starts, B, err);
+    clrnn_status st = settle(b, s, err);
+    if (st == CLRNN_OK)
+        st = upload_starts(s, starts, B, err);
+    s->lanes_layout = s->family == FAMILY_FUSED && with_gradients;
+    if (s->lanes_layout)
+        return st == CLRNN_OK ? run_fused(b, s, B, err) : st;
     for (size_t l = 0; st == CLRNN_OK && l < L; l++)
         st = forward_layer(b, s, l, B, err);
     /* The tile family's top-layer forward computed the loss and dy; its
@@ -957,11 +1107,13 @@ static clrnn_status ocl_update(clrnn_backend *b, const clrnn_optimizer *opt, lon
 {
     ocl_state *s = b->impl;
     size_t P = b->n_params;
-    if (opt->clip_norm > 0) {
-        clrnn_status st = clip_gradient(b, s, opt->clip_norm, err);
-        if (st != CLRNN_OK)
-            return st;
-    }
+    if (s->finish_batch && !(opt->clip_norm > 0))
+        return finish_fused(b, s, opt, step, err);
+    clrnn_status st = settle(b, s, err);
+    if (st == CLRNN_OK && opt->clip_norm > 0)
+        st = clip_gradient(b, s, opt->clip_norm, err);
+    if (st != CLRNN_OK)
+        return st;
     kernel_args a;
     int which = opt->kind == CLRNN_ADAM ? K_ADAM : K_SGD;
     a = args_for(s, which);
@@ -987,21 +1139,43 @@ static clrnn_status ocl_update(clrnn_backend *b, const clrnn_optimizer *opt, lon
 static clrnn_status ocl_get_grads(clrnn_backend *b, double *grads, clrnn_error *err)
 {
     ocl_state *s = b->impl;
-    return read_reals(s, grads, s->grads, b->n_params, "gradients", err);
+    clrnn_status st = settle(b, s, err);
+    return st != CLRNN_OK ? st : read_reals(s, grads, s->grads, b->n_params, "gradients", err);
+}
+
+/* out (B,T,N) <- a per-layer tensor of the last batch: as it is, or
+ * reordered from rnn_fused's lane-major (tiles, T, N, lanes). */
+static clrnn_status read_activations(clrnn_backend *b, double *out, cl_mem buffer, size_t N,
+                                     const char *name, clrnn_error *err)
+{
+    ocl_state *s = b->impl;
+    const size_t B = b->last_batch, T = b->seq_len;
+    if (!s->lanes_layout)
+        return read_reals(s, out, buffer, B * T * N, name, err);
+    const size_t L = s->lanes, n = round_up(B, L) * T * N;
+    double *lanes = malloc(n * sizeof *lanes);
+    if (!lanes)
+        return clrnn_fail(err, CLRNN_E_NOMEM, "out of host memory (%zu values)", n);
+    clrnn_status st = read_reals(s, lanes, buffer, n, name, err);
+    for (size_t bt = 0; st == CLRNN_OK && bt < B * T; bt++) {
+        const size_t w = bt / T % L, tile = bt / T / L, t = bt % T;
+        for (size_t j = 0; j < N; j++)
+            out[bt * N + j] = lanes[((tile * T + t) * N + j) * L + w];
+    }
+    free(lanes);
+    return st;
 }
 
 static clrnn_status ocl_get_outputs(clrnn_backend *b, size_t layer, double *y, clrnn_error *err)
 {
     ocl_state *s = b->impl;
-    size_t n = b->last_batch * b->seq_len * b->layers[layer].n_out;
-    return read_reals(s, y, s->y[layer], n, "layer outputs", err);
+    return read_activations(b, y, s->y[layer], b->layers[layer].n_out, "layer outputs", err);
 }
 
 static clrnn_status ocl_get_hidden(clrnn_backend *b, size_t layer, double *h, clrnn_error *err)
 {
     ocl_state *s = b->impl;
-    size_t n = b->last_batch * b->seq_len * b->layers[layer].n_hidden;
-    return read_reals(s, h, s->h[layer], n, "hidden states", err);
+    return read_activations(b, h, s->h[layer], b->layers[layer].n_hidden, "hidden states", err);
 }
 
 static clrnn_status ocl_get_window_losses(clrnn_backend *b, double *losses, clrnn_error *err)
@@ -1014,7 +1188,9 @@ static clrnn_status ocl_take_loss_sum(clrnn_backend *b, double *sum, clrnn_error
 {
     ocl_state *s = b->impl;
     double acc[2] = {0, 0};
-    clrnn_status st = read_reals(s, acc, s->loss_sum, 2, "loss sum", err);
+    clrnn_status st = settle(b, s, err);
+    if (st == CLRNN_OK)
+        st = read_reals(s, acc, s->loss_sum, 2, "loss sum", err);
     if (st == CLRNN_OK)
         st = zero_buffer(s, s->loss_sum, 2, "loss sum", err);
     *sum = acc[0];

@@ -77,7 +77,7 @@ static void usage(FILE *out)
                  "  --precision LIST   fp32, fp64 for OpenCL (default: fp32,fp64)\n"
                  "  --seconds S        minimum timed seconds per measurement (1)\n"
                  "  --warmup N         untimed steps before timing (2)\n"
-                 "  --kernels K        OpenCL kernel family: auto (default), group or tile\n"
+                 "  --kernels K        OpenCL kernel family: auto (default), group, tile, fused\n"
                  "  --no-profile       skip the per-kernel times\n"
                  "  --csv FILE         also write the table as CSV\n");
 }
@@ -167,7 +167,7 @@ static int parse(bench_options *o, int argc, char **argv)
             o->csv = v;
         else if (cli_is(&a, "--kernels")) {
             if (!clrnn_parse_kernels(v, &o->kernels)) {
-                fprintf(stderr, "clrnn bench: --kernels '%s': expected auto, group or tile\n", v);
+                fprintf(stderr, "clrnn bench: --kernels '%s': expected auto, group, tile or fused\n", v);
                 return 0;
             }
         } else
@@ -366,9 +366,13 @@ int cli_bench(int argc, char **argv)
                 }
                 if (is_cpu)
                     cpu_rate = r.window_steps_per_second;
+                /* The ratio needs the CPU reference in this run (--devices cpu,...). */
                 double ratio = r.window_steps_per_second / cpu_rate;
-                printf("  %-8s %-32.32s %-5s %16.4g %9.3g %8.2fx\n", "", r.description,
-                       prec ? "fp64" : "fp32", r.window_steps_per_second, r.gflops, ratio);
+                char ratio_text[16] = "-";
+                if (isfinite(ratio))
+                    snprintf(ratio_text, sizeof ratio_text, "%.2fx", ratio);
+                printf("  %-8s %-32.32s %-5s %16.4g %9.3g %9s\n", "", r.description,
+                       prec ? "fp64" : "fp32", r.window_steps_per_second, r.gflops, ratio_text);
                 print_kernels(&r);
                 if (csv)
                     fprintf(csv, "%s,%zu,%zu,%zu,%zu,%zu,\"%s\",%s,%.6g,%.6g,%.4g\n", s->name,

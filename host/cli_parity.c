@@ -53,7 +53,7 @@ static void usage(FILE *out)
             "  --rows R              rows of the random table (B + T + 16)\n"
             "  --precision P         fp32 (default) or fp64\n"
             "  --device D            opencl (the automatic choice) or opencl:P.D\n"
-            "  --kernels K           OpenCL kernel family: auto (default), group or tile\n"
+            "  --kernels K           OpenCL kernel family: auto (default), group, tile, fused\n"
             "  --steps N             training steps to compare after the batch (0)\n"
             "  --optimizer O         sgd (default) or adam\n"
             "  --lr X                learning rate (0.01)\n"
@@ -120,7 +120,7 @@ static int parse(parity_options *o, int argc, char **argv)
             o->device = v;
         else if (cli_is(&a, "--kernels")) {
             if (!clrnn_parse_kernels(v, &o->kernels)) {
-                fprintf(stderr, "clrnn parity: --kernels '%s': expected auto, group or tile\n", v);
+                fprintf(stderr, "clrnn parity: --kernels '%s': expected auto, group, tile or fused\n", v);
                 return 0;
             }
         } else if (cli_is(&a, "--precision") && (ok = cli_parse_choice(&a, v, precisions, &choice)))

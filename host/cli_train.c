@@ -108,7 +108,7 @@ static void usage(FILE *out)
             "  --device D            auto (default: a GPU, else any OpenCL device, else the\n"
             "                        CPU reference), cpu, opencl, opencl:P.D (clrnn devices)\n"
             "  --precision P         OpenCL precision: fp32 (default) or fp64\n"
-            "  --kernels K           OpenCL kernel family: auto (default), group or tile\n"
+            "  --kernels K           OpenCL kernel family: auto (default), group, tile, fused\n"
             "  --quiet               only the final metrics\n");
 }
 
@@ -222,7 +222,7 @@ static int parse_option(cli_args *a, train_options *o)
         o->backend.device = v;
     else if (cli_is(a, "--kernels")) {
         if (!clrnn_parse_kernels(v, &o->backend.kernels)) {
-            fprintf(stderr, "%s: --kernels '%s': expected one of auto, group, tile\n", a->command, v);
+            fprintf(stderr, "%s: --kernels '%s': expected one of auto, group, tile, fused\n", a->command, v);
             return 0;
         }
     }

@@ -257,12 +257,15 @@ typedef struct clrnn_backend clrnn_backend;
 
 /* OpenCL kernel families (kernels/): chosen by device and shape, or forced. */
 typedef enum clrnn_kernels {
-    CLRNN_KERNELS_AUTO = 0, /* tile on CPUs and for small layers, else group */
+    CLRNN_KERNELS_AUTO = 0, /* on CPUs fused where it fits, else tile; on GPUs tile
+                               for small layers, else group */
     CLRNN_KERNELS_GROUP,    /* a work-group per window, a work-item per hidden unit */
-    CLRNN_KERNELS_TILE      /* a work-item per tile of windows, sizes built in */
+    CLRNN_KERNELS_TILE,     /* a work-item per tile of windows, sizes built in */
+    CLRNN_KERNELS_FUSED     /* one launch a training step: one layer of at most 16
+                               hidden units, 8 windows as vector lanes */
 } clrnn_kernels;
 
-/* "auto", "group" or "tile"; returns 0 for anything else. */
+/* "auto", "group", "tile" or "fused"; returns 0 for anything else. */
 int clrnn_parse_kernels(const char *text, clrnn_kernels *out);
 
 typedef struct clrnn_backend_config {

@@ -39,6 +39,37 @@ layer_params point_layer(__global const real *block, uint I, uint H, uint O)
     return p;
 }
 
+/* The optimizer steps of parameter i with its gradient g (optimizer.cl,
+ * rnn_fused.cl). SGD mirrors sgd_update_cpu: v = momentum v - lr g;
+ * w += v (the notebook's form). Adam mirrors adam_update_cpu, with
+ * correction1,2 = 1 - beta1^step, 1 - beta2^step (computed by the host in
+ * double) and decoupled weight decay. */
+void sgd_step(__global real *params, __global real *velocity, size_t i, real g, real lr,
+              real momentum);
+void sgd_step(__global real *params, __global real *velocity, size_t i, real g, real lr,
+              real momentum)
+{
+    const real v = momentum * velocity[i] - lr * g;
+    velocity[i] = v;
+    params[i] += v;
+}
+
+void adam_step(__global real *params, __global real *m, __global real *v, size_t i, real g,
+               real lr, real beta1, real beta2, real eps, real weight_decay, real correction1,
+               real correction2);
+void adam_step(__global real *params, __global real *m, __global real *v, size_t i, real g,
+               real lr, real beta1, real beta2, real eps, real weight_decay, real correction1,
+               real correction2)
+{
+    const real m_i = beta1 * m[i] + (1 - beta1) * g;
+    const real v_i = beta2 * v[i] + (1 - beta2) * g * g;
+    m[i] = m_i;
+    v[i] = v_i;
+    const real m_hat = m_i / correction1;
+    const real v_hat = v_i / correction2;
+    params[i] -= lr * (m_hat / (sqrt(v_hat) + eps) + weight_decay * params[i]);
+}
+
 /* loss_sum (2: the sum and its Kahan compensation) += the window losses of
  * a batch, added in window order; read back once an epoch, so an epoch of
  * thousands of batches loses nothing in fp32. One work-item calls it. */

@@ -2,22 +2,18 @@
  * The optimizer step on the device, one work-item per parameter.
  */
 
-/* Mirrors sgd_update_cpu: v = momentum v - lr g; w += v (the notebook's form). */
+/* sgd_step (common.cl) of every parameter. */
 __kernel void sgd_update(__global real *params,      /* (P) */
                          __global real *velocity,    /* (P) */
                          __global const real *grads, /* (P) */
                          const uint P, const real lr, const real momentum)
 {
     const size_t i = get_global_id(0);
-    if (i >= P)
-        return;
-    const real v = momentum * velocity[i] - lr * grads[i];
-    velocity[i] = v;
-    params[i] += v;
+    if (i < P)
+        sgd_step(params, velocity, i, grads[i], lr, momentum);
 }
 
-/* Mirrors adam_update_cpu; correction1,2 = 1 - beta1^step, 1 - beta2^step
- * (computed by the host in double). Decoupled weight decay. */
+/* adam_step (common.cl) of every parameter. */
 __kernel void adam_update(__global real *params,      /* (P) */
                           __global real *m,           /* (P) */
                           __global real *v,           /* (P) */
@@ -27,14 +23,7 @@ __kernel void adam_update(__global real *params,      /* (P) */
                           const real correction2)
 {
     const size_t i = get_global_id(0);
-    if (i >= P)
-        return;
-    const real g = grads[i];
-    const real m_i = beta1 * m[i] + (1 - beta1) * g;
-    const real v_i = beta2 * v[i] + (1 - beta2) * g * g;
-    m[i] = m_i;
-    v[i] = v_i;
-    const real m_hat = m_i / correction1;
-    const real v_hat = v_i / correction2;
-    params[i] -= lr * (m_hat / (sqrt(v_hat) + eps) + weight_decay * params[i]);
+    if (i < P)
+        adam_step(params, m, v, i, grads[i], lr, beta1, beta2, eps, weight_decay, correction1,
+                  correction2);
 }

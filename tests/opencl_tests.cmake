@@ -6,16 +6,17 @@
 # CI (CI set) that is a failure.
 set(OPENCL_EXPECT ${CMAKE_CURRENT_SOURCE_DIR}/opencl_expect.sh)
 
-# clrnn_parity_grid(PREFIX LABEL RUNNER STEPS TIMEOUT ENTRIES...): for each
-# "name|flags" entry, each kernel family and each precision, the test
-# PREFIX_<family>_<name>_<precision> running `RUNNER clrnn parity ...`.
-function(clrnn_parity_grid prefix label runner steps timeout)
+# clrnn_parity_grid(PREFIX LABEL RUNNER STEPS TIMEOUT FAMILIES ENTRIES...):
+# for each "name|flags" entry, each kernel family of the list FAMILIES and
+# each precision, the test PREFIX_<family>_<name>_<precision> running
+# `RUNNER clrnn parity ...`.
+function(clrnn_parity_grid prefix label runner steps timeout families)
   foreach(entry ${ARGN})
     string(REPLACE "|" ";" parts "${entry}")
     list(GET parts 0 name)
     list(GET parts 1 flags)
     separate_arguments(flags UNIX_COMMAND "${flags}")
-    foreach(family group tile)
+    foreach(family ${families})
       foreach(precision fp32 fp64)
         set(test ${prefix}_${family}_${name}_${precision})
         add_test(NAME ${test}
@@ -46,7 +47,20 @@ set(PARITY_GRID
     "loss_last|--layers 3:17:2,2:4:1 --batch 64 --seq-len 7 --loss-on last"
     "adam_clip|--layers 5:64:2 --batch 257 --seq-len 7 --optimizer adam --lr 0.003 --clip-norm 0.05"
     "sgd_clip|--layers 3:4:1,1:17:1 --batch 3 --seq-len 33 --clip-norm 0.01 --momentum 0.5")
-clrnn_parity_grid(parity_opencl parity ${OPENCL_EXPECT} 20 300 ${PARITY_GRID})
+clrnn_parity_grid(parity_opencl parity ${OPENCL_EXPECT} 20 300 "group;tile" ${PARITY_GRID})
+# The fused family runs one layer of at most 16 hidden units: B in
+# {1,3,17,64,257} (tiles of 8 or 16 windows, chunks of 32, padding), T in
+# {1,2,7,33}, n_hidden in {1,4,13,16}, both optimizers, clipping (which
+# needs the finished gradient before the step), the last step's loss.
+set(FUSED_GRID
+    "tiny|--layers 1:1:1 --batch 1 --seq-len 1"
+    "small|--layers 3:4:1 --batch 3 --seq-len 2"
+    "notebook|--layers 3:4:1 --batch 257 --seq-len 7"
+    "widest|--layers 5:16:3 --batch 64 --seq-len 33 --loss-on last"
+    "adam_clip|--layers 2:13:2 --batch 17 --seq-len 7 --optimizer adam --lr 0.003 --clip-norm 0.05"
+    "sgd_clip|--layers 3:16:1 --batch 257 --seq-len 2 --clip-norm 0.01 --momentum 0.5"
+    "adam|--layers 1:7:1 --batch 64 --seq-len 33 --optimizer adam --lr 0.003")
+clrnn_parity_grid(parity_opencl parity ${OPENCL_EXPECT} 20 300 fused ${FUSED_GRID})
 
 # Determinism (bitwise equal runs), device choice, errors, optimizer state.
 clrnn_add_test(test_opencl LABEL parity SOURCES test_opencl.c)
@@ -64,7 +78,13 @@ set(OCLGRIND_GRID
     "single|--layers 1:1:1 --batch 1 --seq-len 1"
     "wider|--layers 2:17:2 --batch 2 --seq-len 3"
     "chunks|--layers 1:2:1 --batch 33 --seq-len 2")
-clrnn_parity_grid(oclgrind oclgrind ${OCLGRIND_CHECK} 2 600 ${OCLGRIND_GRID})
+clrnn_parity_grid(oclgrind oclgrind ${OCLGRIND_CHECK} 2 600 "group;tile" ${OCLGRIND_GRID})
+# The fused family: padding in the last tile, two chunks of windows; SGD
+# (its step fused into fused_finish) and Adam with clipping (not fused).
+set(OCLGRIND_FUSED_GRID
+    "one_tile|--layers 2:5:2 --batch 3 --seq-len 3"
+    "chunks|--layers 1:3:1 --batch 35 --seq-len 2 --optimizer adam --clip-norm 0.1 --loss-on last")
+clrnn_parity_grid(oclgrind oclgrind ${OCLGRIND_CHECK} 2 600 fused ${OCLGRIND_FUSED_GRID})
 
 # The commands around the backend: devices, parity and bench input checks,
 # and a bench run small enough for a test (speed is never asserted).
@@ -87,7 +107,7 @@ set_tests_properties(bench_smoke PROPERTIES LABELS cli SKIP_RETURN_CODE 77)
 # Resuming on the device: 2 epochs, save, resume to 4 == 4 epochs straight,
 # byte for byte (fp32 parameters and optimizer state round-trip exactly
 # through the model file's doubles).
-foreach(family group tile)
+foreach(family group tile fused)
   add_test(NAME resume_sgd_opencl_${family}
            COMMAND ${OPENCL_EXPECT} ${RESUME} $<TARGET_FILE:clrnn> ${FIX}/cli_small.csv opencl
                    --kernels ${family})

@@ -1,7 +1,8 @@
 /*
  * The OpenCL backend beyond per-tensor parity (which `clrnn parity` and the
  * parity grid check): two runs give identical bits, the device choice and
- * its errors, the loss accumulator, optimizer state in and out.
+ * its errors, the loss accumulator, optimizer state in and out, and the
+ * fused family's deferred finishing step under every order of calls.
  * Skips (77) without an OpenCL device, except in CI.
  */
 #include <stdint.h>
@@ -13,12 +14,15 @@
 
 enum { ROWS = 300, SEQ_LEN = 9, BATCH = 37, STEPS = 20 };
 static const clrnn_layer_shape layers[2] = {{3, 19, 2}, {2, 6, 1}};
+/* The fused family runs one small layer. */
+static const clrnn_layer_shape single_layer = {3, 13, 1};
 /* The kernel family under test, and its name for the check lines. */
 static clrnn_kernels kernels = CLRNN_KERNELS_AUTO;
 static const char *family = "auto";
 
 typedef struct fixture {
-    clrnn_model *model;
+    clrnn_model *model; /* the one under test: stack or single */
+    clrnn_model *stack, *single;
     double x[ROWS * 3], y[ROWS * 1];
     uint32_t starts[STEPS][BATCH];
 } fixture;
@@ -28,11 +32,14 @@ static void make_fixture(fixture *f)
     clrnn_rng rng;
     clrnn_rng_seed(&rng, 7);
     clrnn_error err;
-    if (clrnn_model_create(&f->model, layers, 2, &err) != CLRNN_OK) {
+    if (clrnn_model_create(&f->stack, layers, 2, &err) != CLRNN_OK ||
+        clrnn_model_create(&f->single, &single_layer, 1, &err) != CLRNN_OK) {
         printf("%s\n", err.message);
         exit(1);
     }
-    clrnn_model_init_uniform(f->model, &rng);
+    clrnn_model_init_uniform(f->stack, &rng);
+    clrnn_model_init_uniform(f->single, &rng);
+    f->model = f->stack;
     for (size_t i = 0; i < ROWS * 3; i++)
         f->x[i] = 2 * clrnn_rng_uniform(&rng) - 1;
     for (size_t i = 0; i < ROWS; i++)
@@ -173,6 +180,93 @@ static void loss_accumulator(const fixture *f)
     clrnn_backend_free(ocl);
 }
 
+/* The fused family defers fused_finish (the gradient, the loss sum and
+ * the optimizer step in one launch) until the update or whatever needs
+ * them. Every order of calls must still see what the CPU reference sees:
+ * two gradient batches in a row (both losses counted, the second's
+ * gradient kept), the gradient read before the update, clipping (which
+ * needs the finished gradient first), forward-only batches in between. */
+static void fused_orders(const fixture *f)
+{
+    size_t P = clrnn_model_n_params(f->model);
+    size_t n_h = BATCH * SEQ_LEN * single_layer.n_hidden, n_y = BATCH * SEQ_LEN;
+    size_t n = n_h + n_y > 2 * P ? n_h + n_y : 2 * P;
+    double *got = calloc(n, sizeof(double)), *want = calloc(n, sizeof(double));
+    clrnn_backend *cpu = make_backend(f, "cpu", CLRNN_FP64);
+    clrnn_backend *ocl = make_backend(f, "opencl", CLRNN_FP64);
+    clrnn_optimizer sgd = {.kind = CLRNN_SGD, .lr = 0.1, .momentum = 0.9};
+    clrnn_optimizer clipped = sgd;
+    clipped.clip_norm = 1e-3;
+    clrnn_error err;
+    int ok = got && want && cpu && ocl;
+    double worst[5] = {0};
+    for (int k = 0; ok && k < 2; k++) {
+        clrnn_backend *b = k ? ocl : cpu;
+        double *out = k ? got : want;
+        double loss[2] = {NAN, NAN};
+        ok = clrnn_backend_gradients(b, f->starts[0], BATCH, &err) == CLRNN_OK &&
+             clrnn_backend_gradients(b, f->starts[1], BATCH - 5, &err) == CLRNN_OK &&
+             clrnn_backend_get_grads(b, out, &err) == CLRNN_OK &&
+             clrnn_backend_update(b, &sgd, &err) == CLRNN_OK &&
+             clrnn_backend_take_loss_sum(b, &loss[0], &err) == CLRNN_OK &&
+             clrnn_backend_gradients(b, f->starts[2], BATCH, &err) == CLRNN_OK &&
+             clrnn_backend_update(b, &clipped, &err) == CLRNN_OK &&
+             clrnn_backend_forward(b, f->starts[3], 1, &err) == CLRNN_OK &&
+             clrnn_backend_gradients(b, f->starts[4], BATCH, &err) == CLRNN_OK &&
+             clrnn_backend_update(b, &sgd, &err) == CLRNN_OK &&
+             clrnn_backend_take_loss_sum(b, &loss[1], &err) == CLRNN_OK &&
+             clrnn_backend_get_params(b, out + P, &err) == CLRNN_OK;
+        if (!ok)
+            printf("fused orders: %s\n", err.message);
+        if (k == 0) {
+            worst[0] = loss[0], worst[1] = loss[1];
+            continue;
+        }
+        worst[0] = rel_diff(loss[0], worst[0]);
+        worst[1] = rel_diff(loss[1], worst[1]);
+        worst[2] = max_rel(got, want, P);
+        worst[3] = max_rel(got + P, want + P, P);
+    }
+    /* h and y of a last gradient batch, read back from the lane-major
+     * layout, and of a forward-only batch after it. */
+    for (int pass = 0; ok && pass < 2; pass++) {
+        for (int k = 0; ok && k < 2; k++) {
+            clrnn_backend *b = k ? ocl : cpu;
+            double *out = k ? got : want;
+            ok = (pass ? clrnn_backend_forward(b, f->starts[6], 9, &err)
+                       : clrnn_backend_gradients(b, f->starts[5], BATCH, &err)) == CLRNN_OK &&
+                 clrnn_backend_get_hidden(b, 0, out, &err) == CLRNN_OK &&
+                 clrnn_backend_get_outputs(b, 0, out + n_h, &err) == CLRNN_OK;
+        }
+        size_t B = pass ? 9 : BATCH;
+        n_h = B * SEQ_LEN * single_layer.n_hidden;
+        n_y = B * SEQ_LEN;
+        if (ok)
+            worst[4] = fmax(worst[4], fmax(max_rel(got, want, n_h),
+                                           max_rel(got + n_h, want + n_h, n_y)));
+    }
+    static const char *const what[] = {
+        "fused fp64: loss sum of two gradient batches in a row, no update between",
+        "fused fp64: loss sum after a clipped step and a forward-only batch",
+        "fused fp64: gradient of the second of two batches, read before the update",
+        "fused fp64: parameters after SGD, clipped SGD, SGD",
+        "fused fp64: h and y of a gradient batch (lane-major) and of a forward batch"};
+    for (int i = 0; i < 5; i++)
+        check(ok && worst[i] <= 1e-12, what[i], ok ? worst[i] : NAN, 1e-12);
+    /* Asked for where it cannot run: refused, saying why. */
+    clrnn_backend_config cfg = {
+        .device = "opencl", .seq_len = SEQ_LEN, .max_batch = BATCH, .kernels = CLRNN_KERNELS_FUSED};
+    clrnn_backend *stack = NULL;
+    clrnn_status st = clrnn_backend_create(&stack, f->stack, &cfg, &err);
+    printf("  fused kernels for two layers -> %s\n", err.message);
+    check_true(st == CLRNN_E_UNSUPPORTED && !stack && strstr(err.message, "it runs one layer"),
+               "--kernels fused on a stack of two layers: refused, saying why");
+    clrnn_backend_free(cpu);
+    clrnn_backend_free(ocl);
+    free(got);
+    free(want);
+}
+
 static void device_errors(const fixture *f)
 {
     clrnn_backend_config cfg = {
@@ -223,7 +317,8 @@ int main(void)
     make_fixture(&f);
     clrnn_backend *probe = make_backend(&f, "opencl", CLRNN_FP32);
     if (!probe) {
-        clrnn_model_free(f.model);
+        clrnn_model_free(f.stack);
+        clrnn_model_free(f.single);
         printf("no OpenCL device%s\n", getenv("CI") ? " (CI: failing)" : ": skipped");
         return getenv("CI") ? 1 : 77;
     }
@@ -237,10 +332,13 @@ int main(void)
                             .beta2 = 0.999,
                             .eps = 1e-8,
                             .weight_decay = 0.01};
-    static const char *const names[] = {"group", "tile"};
-    for (int k = 0; k < 2; k++) {
-        kernels = k ? CLRNN_KERNELS_TILE : CLRNN_KERNELS_GROUP;
+    static const char *const names[] = {"group", "tile", "fused"};
+    static const clrnn_kernels families[] = {CLRNN_KERNELS_GROUP, CLRNN_KERNELS_TILE,
+                                             CLRNN_KERNELS_FUSED};
+    for (int k = 0; k < 3; k++) {
+        kernels = families[k];
         family = names[k];
+        f.model = kernels == CLRNN_KERNELS_FUSED ? f.single : f.stack;
         determinism(&f, CLRNN_FP32, &sgd, "SGD+momentum, clipped");
         determinism(&f, CLRNN_FP32, &adam, "AdamW");
         determinism(&f, CLRNN_FP64, &sgd, "SGD+momentum, clipped");
@@ -248,8 +346,13 @@ int main(void)
         optimizer_state(&f, &adam);
         loss_accumulator(&f);
     }
+    kernels = CLRNN_KERNELS_FUSED;
+    f.model = f.single;
+    fused_orders(&f);
     kernels = CLRNN_KERNELS_AUTO;
+    f.model = f.stack;
     device_errors(&f);
-    clrnn_model_free(f.model);
+    clrnn_model_free(f.stack);
+    clrnn_model_free(f.single);
     return check_summary();
 }

@@ -51,6 +51,9 @@
 /* The fused family keeps a tile's x, h and dy of every step and the
  * layer's gradient sums in private memory: at most this many vectors of 8. */
 #define FUSED_MAX_VECTORS 2048
+/* Rows of the weight gradient a work-item of grad_rows_tile sums at once
+ * where it runs on explicit vectors (rnn_tile.cl, JVEC). */
+#define GRAD_ROW_BLOCK 4
 /* Parameters per slice of the clipping norm's first stage. */
 #define PARAMS_PER_SLICE 1024
 
@@ -100,7 +103,8 @@ static const char *const family_names[] = {"group", "tile", "fused"};
 typedef struct tile_program {
     cl_program program;
     cl_kernel kernels[N_TILE_KERNELS];
-    size_t windows; /* WB: windows per work-item */
+    size_t windows;   /* WB: windows per work-item */
+    size_t grad_rows; /* work-items of grad_rows_tile per chunk */
     int owner;      /* this layer built it (and releases it) */
 } tile_program;
 
@@ -561,6 +565,17 @@ static clrnn_status create_kernels(ocl_state *s, cl_program program, int first, 
     return CLRNN_OK;
 }
 
+/* Reals in one of the device's native vectors, as 8 or 16 (kernels take
+ * vectors of these widths; 8 stands in for narrower ones). */
+static size_t native_width(const ocl_state *s, int fp64)
+{
+    cl_uint width = 0;
+    clGetDeviceInfo(s->device,
+                    fp64 ? CL_DEVICE_NATIVE_VECTOR_WIDTH_DOUBLE : CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT,
+                    sizeof width, &width, NULL);
+    return width >= 16 ? 16 : 8;
+}
+
 /* The shared program, and in the tile family one program per distinct
  * layer shape with its sizes as build-time constants. No fast-math
  * options: the parity checks hold the kernels to the CPU reference's
@@ -590,10 +605,23 @@ static clrnn_status build_programs(clrnn_backend *b, ocl_state *s, clrnn_error *
          * at a time. On a GPU: a window a work-item. */
         const int wvec = s->cpu_device && sh.n_hidden <= WVEC_MAX_HIDDEN;
         s->tiles[l].windows = wvec ? 8 : s->cpu_device ? 4 : 1;
+        /* On a CPU, wider layers whose rows are whole native vectors run
+         * the forward and the weight gradient on explicit vectors (JVEC),
+         * blocks of up to 4 of them (JB) a work-item, the gradient RB rows
+         * at a time. */
+        const size_t width = native_width(s, fp64);
+        const size_t jvec = s->cpu_device && !wvec && sh.n_hidden % width == 0 ? width : 0;
+        const size_t nj = jvec ? sh.n_hidden / jvec : 0;
+        const size_t jb = nj % 4 == 0 ? 4 : nj % 2 == 0 ? 2 : 1;
+        s->tiles[l].grad_rows =
+            jvec ? (sh.n_in + sh.n_hidden + GRAD_ROW_BLOCK - 1) / GRAD_ROW_BLOCK * (nj / jb) +
+                       sh.n_out + 2
+                 : sh.n_in + sh.n_hidden + sh.n_out + 2;
         snprintf(options, sizeof options,
                  "-DCLRNN_FP64=%d -DNI=%zu -DNH=%zu -DNO=%zu -DNT=%zu -DWB=%zu -DTOP_LAYER=%d "
-                 "-DWVEC=%d",
-                 fp64, sh.n_in, sh.n_hidden, sh.n_out, b->seq_len, s->tiles[l].windows, top, wvec);
+                 "-DWVEC=%d -DJVEC=%zu -DJB=%zu -DRB=%d",
+                 fp64, sh.n_in, sh.n_hidden, sh.n_out, b->seq_len, s->tiles[l].windows, top, wvec,
+                 jvec, jb, GRAD_ROW_BLOCK);
         s->tiles[l].owner = 1;
         st = build(b, s, tile_files, 2, options, &s->tiles[l].program, err);
         if (st == CLRNN_OK)
@@ -603,12 +631,7 @@ static clrnn_status build_programs(clrnn_backend *b, ocl_state *s, clrnn_error *
     if (st == CLRNN_OK && s->family == FAMILY_FUSED) {
         /* A work-item takes WINDOWS_PER_CHUNK windows, as a chunk of the
          * other families' reductions. */
-        cl_uint width = 0;
-        clGetDeviceInfo(s->device,
-                        fp64 ? CL_DEVICE_NATIVE_VECTOR_WIDTH_DOUBLE
-                             : CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT,
-                        sizeof width, &width, NULL);
-        s->lanes = width >= 16 ? 16 : 8;
+        s->lanes = native_width(s, fp64);
         clrnn_layer_shape sh = b->layers[0];
         snprintf(options, sizeof options,
                  "-DCLRNN_FP64=%d -DNI=%zu -DNH=%zu -DNO=%zu -DNT=%zu -DLANES=%zu -DTILES=%zu",
@@ -824,7 +847,6 @@ static clrnn_status forward_layer_tile(clrnn_backend *b, ocl_state *s, size_t l,
 static clrnn_status backward_layer_tile(clrnn_backend *b, ocl_state *s, size_t l, size_t B,
                                         clrnn_error *err)
 {
-    clrnn_layer_shape sh = b->layers[l];
     kernel_args a = tile_args_for(s, K_BACKWARD_TILE, l);
     arg_mem(&a, s->g);
     arg_mem(&a, l == 0 ? s->g : s->dy[l - 1]); /* layer 0 writes no dx */
@@ -855,8 +877,11 @@ static clrnn_status backward_layer_tile(clrnn_backend *b, ocl_state *s, size_t l
     arg_uint(&a, b->n_params);
     arg_uint(&a, b->layer_offset[l]);
     arg_uint(&a, n_chunks == 1);
-    size_t grid[2] = {sh.n_in + sh.n_hidden + sh.n_out + 2, n_chunks};
-    return launch(s, &a, 2, grid, NULL, err);
+    size_t grid[2] = {s->tiles[l].grad_rows, n_chunks};
+    /* On a CPU, a work-group a work-item: PoCL's own choice of groups
+     * halves the speed of the blocked sums (measured on the large shape). */
+    size_t one[2] = {1, 1};
+    return launch(s, &a, 2, grid, s->cpu_device ? one : NULL, err);
 }
 
 /* The trailing arguments of rnn_forward and rnn_backward: T, I, H, O of
@@ -1029,7 +1054,7 @@ static clrnn_status run_fused(clrnn_backend *b, ocl_state *s, size_t B, clrnn_er
     arg_uint(&a, B);
     arg_uint(&a, b->loss_steps == CLRNN_LOSS_LAST ? T - 1 : 0);
     const size_t one = 1;
-    clrnn_status st = launch(s, &a, 1, &n_chunks, &one, err);
+    clrnn_status st = launch(s, &a, 1, &n_chunks, s->cpu_device ? &one : NULL, err);
     if (st == CLRNN_OK)
         s->finish_batch = B;
     return st == CLRNN_OK ? flush(s, err) : st;

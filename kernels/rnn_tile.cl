@@ -26,6 +26,9 @@
 #ifndef WVEC
 #define WVEC 0
 #endif
+#ifndef JVEC
+#define JVEC 0
+#endif
 #if WVEC && WB != 8
 #error "WVEC runs 8 windows as vector lanes: -DWB=8"
 #endif
@@ -33,6 +36,42 @@
 typedef double8 realv;
 #else
 typedef float8 realv;
+#endif
+
+/* JVEC (8 or 16, dividing NH): rows along hidden units as explicit vectors
+ * of JVEC reals, a block of JB of them (JB dividing NH / JVEC) held in
+ * registers for WB windows in the forward, and for RB rows of the weight
+ * gradient in grad_rows_tile. A CPU OpenCL's own vectoriser picks 256-bit
+ * vectors; explicit ones use the full width (AVX-512). */
+#if JVEC
+#if JVEC == 16 && CLRNN_FP64
+typedef double16 realj;
+#elif JVEC == 16
+typedef float16 realj;
+#elif JVEC == 8 && CLRNN_FP64
+typedef double8 realj;
+#elif JVEC == 8
+typedef float8 realj;
+#else
+#error "-DJVEC: 0, 8 or 16"
+#endif
+#if JVEC == 16
+#define vload_j vload16
+#define vstore_j vstore16
+#else
+#define vload_j vload8
+#define vstore_j vstore8
+#endif
+#if NH % JVEC != 0
+#error "-DJVEC must divide -DNH"
+#endif
+#define NJ (NH / JVEC)
+#if !defined(JB) || !defined(RB) || NJ % JB != 0
+#error "-DJVEC needs -DJB (dividing NH / JVEC) and -DRB"
+#endif
+/* grad_rows_tile's blocks: of RB rows of [dW_i; dW_h], of JB vectors. */
+#define NRB ((NI + NH + RB - 1) / RB)
+#define NJB (NJ / JB)
 #endif
 
 /* W_i^T (H,I), W_h^T (H,H), W_o^T (O,H) of the layer into wt at the layer's
@@ -165,6 +204,89 @@ __kernel void rnn_forward_tile(__global real *y,            /* (B,T,O) out */
     forward_window_lanes(y, h, window_loss, dy, x, targets, starts, p, x_is_table, B,
                          first_loss_step);
 }
+#elif JVEC
+    const size_t first = get_global_id(0) * WB;
+    real h_prev[WB][NH], from_input[WB][NH];
+#if TOP_LAYER
+    real loss[WB];
+    for (int w = 0; w < WB; w++)
+        loss[w] = 0;
+#endif
+    for (int t = 0; t < NT; t++) {
+        for (int w = 0; w < WB; w++) {
+            const size_t b = min(first + w, (size_t)B - 1);
+            __global const real *x_t = x_is_table ? x + ((size_t)starts[b] + t) * NI
+                                                  : x + (b * NT + t) * NI;
+            for (int jv = 0; jv < NJ; jv++) {
+                realj acc = 0;
+                for (int i = 0; i < NI; i++)
+                    acc += x_t[i] * vload_j(jv, p.W_i + i * NH);
+                vstore_j(acc, jv, from_input[w]);
+            }
+        }
+        for (int jb = 0; jb < NJ; jb += JB) {
+            realj acc[WB][JB];
+            #pragma unroll
+            for (int w = 0; w < WB; w++)
+                #pragma unroll
+                for (int u = 0; u < JB; u++)
+                    acc[w][u] = 0;
+            if (t > 0)
+                for (int k = 0; k < NH; k++) {
+                    realj row[JB];
+                    #pragma unroll
+                    for (int u = 0; u < JB; u++)
+                        row[u] = vload_j(jb + u, p.W_h + k * NH);
+                    #pragma unroll
+                    for (int w = 0; w < WB; w++)
+                        #pragma unroll
+                        for (int u = 0; u < JB; u++)
+                            acc[w][u] += h_prev[w][k] * row[u];
+                }
+            #pragma unroll
+            for (int w = 0; w < WB; w++)
+                #pragma unroll
+                for (int u = 0; u < JB; u++) {
+                    realj v = vload_j(jb + u, from_input[w]) + acc[w][u] +
+                              vload_j(jb + u, p.b_i);
+                    vstore_j(tanh(v), jb + u, from_input[w]); /* h_t, until h_prev takes it */
+                }
+        }
+        for (int w = 0; w < WB; w++) {
+            for (int j = 0; j < NH; j++)
+                h_prev[w][j] = from_input[w][j];
+            if (first + w >= B)
+                continue;
+            const size_t b = first + w;
+            __global real *h_t = h + (b * NT + t) * NH;
+            for (int jv = 0; jv < NJ; jv++)
+                vstore_j(vload_j(jv, h_prev[w]), jv, h_t);
+            for (int o = 0; o < NO; o++) {
+                real acc = 0;
+                for (int j = 0; j < NH; j++)
+                    acc += h_prev[w][j] * p.W_o[j * NO + o];
+                const real y_o = acc + p.b_o[o];
+                y[(b * NT + t) * NO + o] = y_o;
+#if TOP_LAYER
+                const size_t at = (b * NT + t) * NO + o;
+                if (t < first_loss_step) {
+                    dy[at] = 0;
+                    continue;
+                }
+                const real diff = y_o - targets[((size_t)starts[b] + t) * NO + o];
+                dy[at] = diff;
+                loss[w] += (real)0.5 * diff * diff;
+#endif
+            }
+        }
+    }
+#if TOP_LAYER
+    #pragma unroll
+    for (int w = 0; w < WB; w++)
+        if (first + w < B)
+            window_loss[first + w] = loss[w] / (real)((NT - first_loss_step) * NO);
+#endif
+}
 #else
     const size_t first = get_global_id(0) * WB;
     real h_prev[WB][NH];
@@ -252,6 +374,68 @@ __kernel void rnn_backward_tile(__global real *g,        /* (B,T,H) out */
                         *wt_o = wt_h + NH * NH;
     const size_t first = get_global_id(0) * WB;
     real g_next[WB][NH];
+#if JVEC
+    real g_new[WB][NH]; /* dy_t W_o^T, then g_t */
+    for (int s = 0; s < NT; s++) {
+        const int t = NT - 1 - s;
+        for (int w = 0; w < WB; w++) {
+            __global const real *dy_t = dy + (min(first + w, (size_t)B - 1) * NT + t) * NO;
+            for (int jv = 0; jv < NJ; jv++) {
+                realj acc = 0;
+                for (int o = 0; o < NO; o++)
+                    acc += dy_t[o] * vload_j(jv, wt_o + o * NH);
+                vstore_j(acc, jv, g_new[w]);
+            }
+        }
+        for (int jb = 0; jb < NJ; jb += JB) {
+            realj acc[WB][JB]; /* g_{t+1} W_h^T */
+            #pragma unroll
+            for (int w = 0; w < WB; w++)
+                #pragma unroll
+                for (int u = 0; u < JB; u++)
+                    acc[w][u] = 0;
+            if (s > 0) /* g_T = 0 */
+                for (int k = 0; k < NH; k++) {
+                    realj row[JB];
+                    #pragma unroll
+                    for (int u = 0; u < JB; u++)
+                        row[u] = vload_j(jb + u, wt_h + k * NH);
+                    #pragma unroll
+                    for (int w = 0; w < WB; w++)
+                        #pragma unroll
+                        for (int u = 0; u < JB; u++)
+                            acc[w][u] += g_next[w][k] * row[u];
+                }
+            #pragma unroll
+            for (int w = 0; w < WB; w++) {
+                __global const real *h_t = h + (min(first + w, (size_t)B - 1) * NT + t) * NH;
+                #pragma unroll
+                for (int u = 0; u < JB; u++) {
+                    const realj h_j = vload_j(jb + u, h_t);
+                    const realj g_j = (vload_j(jb + u, g_new[w]) + acc[w][u]) * (1 - h_j * h_j);
+                    vstore_j(g_j, jb + u, g_new[w]);
+                }
+            }
+        }
+        for (int w = 0; w < WB; w++) {
+            for (int j = 0; j < NH; j++)
+                g_next[w][j] = g_new[w][j];
+            if (first + w >= B)
+                continue;
+            const size_t b = first + w;
+            __global real *g_t = g + (b * NT + t) * NH;
+            for (int jv = 0; jv < NJ; jv++)
+                vstore_j(vload_j(jv, g_next[w]), jv, g_t);
+            if (want_dx) /* dx_t[i] = sum_j W_i[i][j] g_t[j], j in order */
+                for (int i = 0; i < NI; i++) {
+                    real acc = 0;
+                    for (int j = 0; j < NH; j++)
+                        acc += wt_i[j * NI + i] * g_next[w][j];
+                    dx[(b * NT + t) * NI + i] = acc;
+                }
+        }
+    }
+#else
     real from_next[WB][NH];
     for (int s = 0; s < NT; s++) {
         const int t = NT - 1 - s;
@@ -298,6 +482,7 @@ __kernel void rnn_backward_tile(__global real *g,        /* (B,T,H) out */
             }
         }
     }
+#endif
 }
 
 /*
@@ -314,6 +499,67 @@ __kernel void rnn_backward_tile(__global real *g,        /* (B,T,H) out */
  * (finish = 1) this kernel writes the batch mean into grads itself, the
  * same bits as grad_finish would (0 + s = s).
  */
+#if JVEC
+/* grad_rows_tile's sums for the rows r0.. r0+RB-1 of [dW_i; dW_h] (those
+ * that exist) and the columns of the jb-th block of JB vectors, each
+ * element in the same order as the row-at-a-time code: windows in order,
+ * each window's steps in reverse time. One vector load of g serves RB
+ * rows, one scalar of x or h serves JB vectors. */
+void grad_block(__global real *out, __global const real *g, __global const real *h,
+                __global const real *x, __global const uint *starts, const uint x_is_table,
+                const size_t b_begin, const size_t b_end, const size_t r0, const size_t jb,
+                const uint B, const uint finish);
+void grad_block(__global real *out, __global const real *g, __global const real *h,
+                __global const real *x, __global const uint *starts, const uint x_is_table,
+                const size_t b_begin, const size_t b_end, const size_t r0, const size_t jb,
+                const uint B, const uint finish)
+{
+    realj acc[RB][JB];
+    #pragma unroll
+    for (int u = 0; u < RB; u++)
+        #pragma unroll
+        for (int v = 0; v < JB; v++)
+            acc[u][v] = 0;
+    for (size_t b = b_begin; b < b_end; b++) {
+        __global const real *x_win = x_is_table ? x + (size_t)starts[b] * NI : x + b * NT * NI;
+        __global const real *g_win = g + b * NT * NH + jb * JB * JVEC;
+        /* Row r's value at step t: x[b,t,r] (lag 0), or h[b,t-1,r-I] (lag 1). */
+        __global const real *src[RB];
+        size_t stride[RB];
+        int lag[RB];
+        #pragma unroll
+        for (int u = 0; u < RB; u++) {
+            const size_t r = min(r0 + u, (size_t)(NI + NH - 1));
+            lag[u] = r >= NI;
+            src[u] = lag[u] ? h + b * NT * NH + (r - NI) : x_win + r;
+            stride[u] = lag[u] ? NH : NI;
+        }
+        for (int t = NT - 1; t >= 0; t--) {
+            realj gv[JB];
+            #pragma unroll
+            for (int v = 0; v < JB; v++)
+                gv[v] = vload_j(v, g_win + t * NH);
+            #pragma unroll
+            for (int u = 0; u < RB; u++) {
+                if (t < lag[u]) /* dW_h has no step 0 */
+                    continue;
+                const real sv = src[u][(t - lag[u]) * stride[u]];
+                #pragma unroll
+                for (int v = 0; v < JB; v++)
+                    acc[u][v] += sv * gv[v];
+            }
+        }
+    }
+    #pragma unroll
+    for (int u = 0; u < RB; u++)
+        #pragma unroll
+        for (int v = 0; v < JB; v++)
+            if (r0 + u < NI + NH)
+                vstore_j(finish ? acc[u][v] / (real)B : acc[u][v], jb * JB + v,
+                         out + (r0 + u) * NH);
+}
+#endif
+
 __kernel void grad_rows_tile(__global real *partial,      /* (n_chunks, P), or grads (P) */
                              __global const real *g,      /* (B,T,H) */
                              __global const real *h,      /* (B,T,H) */
@@ -325,11 +571,25 @@ __kernel void grad_rows_tile(__global real *partial,      /* (n_chunks, P), or g
 {
     /* Stage 1's sum, or with finish the batch mean. */
 #define OUT(v) (finish ? (v) / (real)B : (v))
-    const size_t r = get_global_id(0), c = get_global_id(1);
-    if (r >= NI + NH + NO + 2)
-        return;
+    const size_t c = get_global_id(1);
     const size_t b_begin = c * chunk, b_end = min((size_t)B, b_begin + chunk);
     __global real *out = partial + c * P + param_offset;
+#if JVEC
+    /* Work-items 0 .. NRB NJB - 1 take blocks of [dW_i; dW_h], neighbours
+     * the same columns (of g: they share its cache lines), the rest one
+     * row each of the others, as below. */
+    const size_t m = get_global_id(0);
+    if (m < NRB * NJB) {
+        grad_block(out, g, h, x, starts, x_is_table, b_begin, b_end, m % NRB * RB, m / NRB, B,
+                   finish);
+        return;
+    }
+    const size_t r = NI + NH + (m - NRB * NJB);
+#else
+    const size_t r = get_global_id(0);
+#endif
+    if (r >= NI + NH + NO + 2)
+        return;
     real acc[NH];
     for (int j = 0; j < NH; j++)
         acc[j] = 0;

@@ -97,6 +97,7 @@ void clrnn_backend_free(clrnn_backend *backend)
         backend->ops->destroy(backend);
     free(backend->layers);
     free(backend->layer_offset);
+    free(backend->order);
     free(backend);
 }
 
@@ -130,6 +131,7 @@ clrnn_status clrnn_backend_stage(clrnn_backend *backend, const double *x, const 
         return clrnn_fail(err, CLRNN_E_INPUT, "%zu rows: too many for one table", n_rows);
     clrnn_status st = backend->ops->stage(backend, x, y, n_rows, err);
     backend->n_rows = st == CLRNN_OK ? n_rows : 0;
+    backend->n_order = 0; /* its windows were checked against the old rows */
     return st;
 }
 
@@ -145,14 +147,10 @@ clrnn_status clrnn_backend_get_params(clrnn_backend *backend, double *params, cl
     return backend->ops->get_params(backend, params, err);
 }
 
-static clrnn_status check_batch(const clrnn_backend *b, const uint32_t *starts, size_t n,
-                                clrnn_error *err)
+/* Every window of starts (n) inside the staged rows. */
+static clrnn_status check_starts(const clrnn_backend *b, const uint32_t *starts, size_t n,
+                                 clrnn_error *err)
 {
-    if (b->n_rows == 0)
-        return clrnn_fail(err, CLRNN_E_INPUT, "no data staged before running a batch");
-    if (n == 0 || n > b->max_batch)
-        return clrnn_fail(err, CLRNN_E_INPUT, "a batch of %zu windows (allowed: 1 to %zu)", n,
-                          b->max_batch);
     for (size_t i = 0; i < n; i++)
         if ((size_t)starts[i] + b->seq_len > b->n_rows)
             return clrnn_fail(err, CLRNN_E_INPUT,
@@ -161,12 +159,27 @@ static clrnn_status check_batch(const clrnn_backend *b, const uint32_t *starts, 
     return CLRNN_OK;
 }
 
-static clrnn_status run_batch(clrnn_backend *b, const uint32_t *starts, size_t n, int grads,
-                              clrnn_error *err)
+static clrnn_status check_batch_size(const clrnn_backend *b, size_t n, clrnn_error *err)
 {
-    clrnn_status st = check_batch(b, starts, n, err);
+    if (b->n_rows == 0)
+        return clrnn_fail(err, CLRNN_E_INPUT, "no data staged before running a batch");
+    if (n == 0 || n > b->max_batch)
+        return clrnn_fail(err, CLRNN_E_INPUT, "a batch of %zu windows (allowed: 1 to %zu)", n,
+                          b->max_batch);
+    return CLRNN_OK;
+}
+
+/* first: the batch's place in the staged order, or BACKEND_NOT_STAGED
+ * (and then its windows are checked here). */
+static clrnn_status run_batch(clrnn_backend *b, const uint32_t *starts, size_t first, size_t n,
+                              int grads, clrnn_error *err)
+{
+    clrnn_status st = check_batch_size(b, n, err);
+    if (st == CLRNN_OK && first == BACKEND_NOT_STAGED)
+        st = check_starts(b, starts, n, err);
     if (st != CLRNN_OK)
         return st;
+    b->batch_first = first;
     st = b->ops->run_batch(b, starts, n, grads, err);
     b->last_batch = st == CLRNN_OK ? n : 0;
     b->have_gradients = st == CLRNN_OK && grads;
@@ -176,13 +189,46 @@ static clrnn_status run_batch(clrnn_backend *b, const uint32_t *starts, size_t n
 clrnn_status clrnn_backend_forward(clrnn_backend *backend, const uint32_t *starts,
                                    size_t n_windows, clrnn_error *err)
 {
-    return run_batch(backend, starts, n_windows, 0, err);
+    return run_batch(backend, starts, BACKEND_NOT_STAGED, n_windows, 0, err);
 }
 
 clrnn_status clrnn_backend_gradients(clrnn_backend *backend, const uint32_t *starts,
                                      size_t n_windows, clrnn_error *err)
 {
-    return run_batch(backend, starts, n_windows, 1, err);
+    return run_batch(backend, starts, BACKEND_NOT_STAGED, n_windows, 1, err);
+}
+
+clrnn_status clrnn_backend_stage_order(clrnn_backend *backend, const uint32_t *order, size_t n,
+                                       clrnn_error *err)
+{
+    backend->n_order = 0;
+    if (backend->n_rows == 0)
+        return clrnn_fail(err, CLRNN_E_INPUT, "no data staged before the window order");
+    if (n == 0 || n > UINT32_MAX)
+        return clrnn_fail(err, CLRNN_E_INPUT, "an order of %zu windows (allowed: 1 to %u)", n,
+                          (unsigned)UINT32_MAX);
+    clrnn_status st = check_starts(backend, order, n, err);
+    if (st != CLRNN_OK)
+        return st;
+    uint32_t *copy = realloc(backend->order, n * sizeof *copy);
+    if (!copy)
+        return clrnn_fail(err, CLRNN_E_NOMEM, "out of memory for an order of %zu windows", n);
+    backend->order = copy;
+    memcpy(copy, order, n * sizeof *copy);
+    if (backend->ops->stage_order)
+        st = backend->ops->stage_order(backend, order, n, err);
+    backend->n_order = st == CLRNN_OK ? n : 0;
+    return st;
+}
+
+clrnn_status clrnn_backend_gradients_staged(clrnn_backend *backend, size_t first, size_t n_windows,
+                                            clrnn_error *err)
+{
+    if (first > backend->n_order || n_windows > backend->n_order - first)
+        return clrnn_fail(err, CLRNN_E_INPUT,
+                          "windows %zu to %zu of a staged order of %zu (stage the order first)",
+                          first, first + n_windows, backend->n_order);
+    return run_batch(backend, backend->order + first, first, n_windows, 1, err);
 }
 
 clrnn_status clrnn_backend_update(clrnn_backend *backend, const clrnn_optimizer *optimizer,

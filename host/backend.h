@@ -19,12 +19,17 @@ typedef struct backend_ops {
     clrnn_status (*set_params)(clrnn_backend *b, const double *params, clrnn_error *err);
     clrnn_status (*get_params)(clrnn_backend *b, double *params, clrnn_error *err);
     /* Forward and loss over the batch; with_gradients adds BPTT and the
-     * mean reduction into the gradient buffer (overwritten, not added). */
+     * mean reduction into the gradient buffer (overwritten, not added).
+     * b->batch_first says where starts lie in the staged order. */
     clrnn_status (*run_batch)(clrnn_backend *b, const uint32_t *starts, size_t n_windows,
                               int with_gradients, clrnn_error *err);
     /* step counts updates made so far, this one included (Adam's t). */
     clrnn_status (*update)(clrnn_backend *b, const clrnn_optimizer *opt, long step,
                            clrnn_error *err);
+    /* Keeps a copy of a window order (validated) where the batches can
+     * read it by position; NULL where the host copy (b->order) serves. */
+    clrnn_status (*stage_order)(clrnn_backend *b, const uint32_t *order, size_t n,
+                                clrnn_error *err);
     clrnn_status (*get_grads)(clrnn_backend *b, double *grads, clrnn_error *err);
     clrnn_status (*get_outputs)(clrnn_backend *b, size_t layer, double *y, clrnn_error *err);
     clrnn_status (*get_hidden)(clrnn_backend *b, size_t layer, double *h, clrnn_error *err);
@@ -57,11 +62,17 @@ struct clrnn_backend {
 
     size_t n_rows;      /* rows staged, 0 before stage() */
     size_t last_batch;  /* B of the last run_batch, 0 before any */
+    uint32_t *order;    /* (n_order) the staged window order (stage_order) */
+    size_t n_order;     /* 0: none staged */
+    size_t batch_first; /* for run_batch: the batch is order[batch_first ..], or
+                           BACKEND_NOT_STAGED */
     int have_gradients; /* the last run_batch computed gradients */
     long n_updates;     /* optimizer steps since set_params */
     FILE *log;          /* for long diagnostics (a build log); may be NULL */
     char description[256];
 };
+
+#define BACKEND_NOT_STAGED SIZE_MAX
 
 /* Fill b->ops, b->impl and b->description; b's shapes are set. */
 clrnn_status backend_cpu_init(clrnn_backend *b, clrnn_error *err);

@@ -4,7 +4,9 @@
  *
  * What crosses the bus:
  * - once a run: the table x (R,F) and targets (R,K) (stage), the parameters;
- * - once a batch: the B window start rows (4 B bytes, written without
+ * - once an epoch, where the caller stages its window order: the order's
+ *   start rows (stage_order), read by the batches at their offset;
+ * - else once a batch: the B window start rows (4 B bytes, written without
  *   waiting, from one of two host slots);
  * - once an epoch: the loss sum (take_loss_sum);
  * - on demand only: parameters, gradients, activations (parity checks,
@@ -82,10 +84,10 @@ enum {
 #define N_TILE_KERNELS (K_FUSED - N_SHARED_KERNELS)
 #define N_FUSED_KERNELS (N_KERNELS - K_FUSED)
 static const char *const kernel_names[N_KERNELS] = {
-    "rnn_forward",     "rnn_backward",     "grad_partial",      "grad_finish",   "mse_loss",
-    "loss_accumulate", "sgd_update",       "adam_update",       "sumsq_partial", "clip_scale",
-    "scale_grads",     "rnn_forward_tile", "rnn_backward_tile", "grad_rows_tile",
-    "rnn_fused",       "fused_finish"};
+    "rnn_forward",       "rnn_backward",    "grad_partial", "grad_finish",
+    "mse_loss",          "loss_accumulate", "sgd_update",   "adam_update",
+    "sumsq_partial",     "clip_scale",      "scale_grads",  "rnn_forward_tile",
+    "rnn_backward_tile", "grad_rows_tile",  "rnn_fused",    "fused_finish"};
 /* The shared program is these files, in this order (kernels/<name>.cl);
  * a tile program is common.cl and rnn_tile.cl with the layer's sizes. */
 static const char *const program_files[] = {"common", "rnn_forward", "rnn_backward",
@@ -105,7 +107,7 @@ typedef struct tile_program {
     cl_kernel kernels[N_TILE_KERNELS];
     size_t windows;   /* WB: windows per work-item */
     size_t grad_rows; /* work-items of grad_rows_tile per chunk */
-    int owner;      /* this layer built it (and releases it) */
+    int owner;        /* this layer built it (and releases it) */
 } tile_program;
 
 typedef struct ocl_state {
@@ -115,8 +117,8 @@ typedef struct ocl_state {
     cl_program program;
     cl_kernel kernels[N_SHARED_KERNELS];
     family family;
-    int cpu_device;       /* CL_DEVICE_TYPE_CPU */
-    tile_program *tiles;  /* (n_layers) in the tile and fused families */
+    int cpu_device;      /* CL_DEVICE_TYPE_CPU */
+    tile_program *tiles; /* (n_layers) in the tile and fused families */
     cl_program fused_program;
     cl_kernel fused_kernels[N_FUSED_KERNELS];
     size_t lanes;         /* windows a tile of rnn_fused */
@@ -127,8 +129,12 @@ typedef struct ocl_state {
     size_t max_alloc;     /* bytes in one buffer */
     size_t *group_size;   /* (n_layers) work-group size of forward/backward */
 
-    cl_mem x_table, y_table;  /* (R,F), (R,K) */
-    cl_mem starts;            /* (max B) */
+    cl_mem x_table, y_table; /* (R,F), (R,K) */
+    cl_mem starts;           /* (max B) */
+    cl_mem order;            /* (order_capacity) the staged window order */
+    size_t order_capacity;
+    cl_mem batch_starts; /* the batch's: starts, or order at batch_offset */
+    size_t batch_offset;
     uint32_t *starts_host[2]; /* (max B) each: the host side of the last two writes */
     cl_event starts_written[2];
     int starts_slot;
@@ -216,6 +222,13 @@ static void arg_real(kernel_args *a, double value)
         }
     }
     a->next++;
+}
+
+/* The batch's window start rows: the buffer and the offset into it. */
+static void arg_starts(kernel_args *a, const ocl_state *s)
+{
+    arg_mem(a, s->batch_starts);
+    arg_uint(a, s->batch_offset);
 }
 
 static void arg_local(kernel_args *a, size_t bytes)
@@ -409,9 +422,9 @@ static void ocl_destroy(clrnn_backend *b)
     free(s->h);
     free(s->y);
     free(s->dy);
-    cl_mem *buffers[] = {&s->x_table,  &s->y_table,      &s->starts, &s->params,  &s->grads,
-                         &s->opt_a,    &s->opt_b,        &s->g,      &s->partial, &s->window_loss,
-                         &s->loss_sum, &s->norm_partial, &s->clip,   &s->wt};
+    cl_mem *buffers[] = {&s->x_table,     &s->y_table,  &s->starts,       &s->order, &s->params,
+                         &s->grads,       &s->opt_a,    &s->opt_b,        &s->g,     &s->partial,
+                         &s->window_loss, &s->loss_sum, &s->norm_partial, &s->clip,  &s->wt};
     for (size_t i = 0; i < sizeof buffers / sizeof buffers[0]; i++)
         release(buffers[i]);
     for (int k = 0; k < N_SHARED_KERNELS; k++)
@@ -571,7 +584,8 @@ static size_t native_width(const ocl_state *s, int fp64)
 {
     cl_uint width = 0;
     clGetDeviceInfo(s->device,
-                    fp64 ? CL_DEVICE_NATIVE_VECTOR_WIDTH_DOUBLE : CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT,
+                    fp64 ? CL_DEVICE_NATIVE_VECTOR_WIDTH_DOUBLE
+                         : CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT,
                     sizeof width, &width, NULL);
     return width >= 16 ? 16 : 8;
 }
@@ -787,6 +801,27 @@ static clrnn_status ocl_stage(clrnn_backend *b, const double *x, const double *y
     return st;
 }
 
+/* The order's start rows to the device, once; a new order of no more rows
+ * reuses the buffer (the in-order queue writes it after the batches that
+ * read the old one). */
+static clrnn_status ocl_stage_order(clrnn_backend *b, const uint32_t *order, size_t n,
+                                    clrnn_error *err)
+{
+    ocl_state *s = b->impl;
+    if (n > s->order_capacity) {
+        release(&s->order);
+        s->order_capacity = 0;
+        clrnn_status st =
+            make_buffer(s, &s->order, n, sizeof(cl_uint), CL_MEM_READ_ONLY, "window order", err);
+        if (st != CLRNN_OK)
+            return st;
+        s->order_capacity = n;
+    }
+    cl_int rc = clEnqueueWriteBuffer(s->queue, s->order, CL_TRUE, 0, n * sizeof(cl_uint), order, 0,
+                                     NULL, NULL);
+    return rc == CL_SUCCESS ? CLRNN_OK : ocl_fail(err, rc, "writing the window order");
+}
+
 static clrnn_status ocl_set_params(clrnn_backend *b, const double *params, clrnn_error *err)
 {
     ocl_state *s = b->impl;
@@ -834,7 +869,7 @@ static clrnn_status forward_layer_tile(clrnn_backend *b, ocl_state *s, size_t l,
     arg_mem(&a, s->dy[l]);
     arg_mem(&a, l == 0 ? s->x_table : s->y[l - 1]);
     arg_mem(&a, s->y_table);
-    arg_mem(&a, s->starts);
+    arg_starts(&a, s);
     arg_mem(&a, s->params);
     arg_uint(&a, b->layer_offset[l]);
     arg_uint(&a, l == 0);
@@ -870,7 +905,7 @@ static clrnn_status backward_layer_tile(clrnn_backend *b, ocl_state *s, size_t l
     arg_mem(&a, s->h[l]);
     arg_mem(&a, s->dy[l]);
     arg_mem(&a, l == 0 ? s->x_table : s->y[l - 1]);
-    arg_mem(&a, s->starts);
+    arg_starts(&a, s);
     arg_uint(&a, l == 0);
     arg_uint(&a, B);
     arg_uint(&a, WINDOWS_PER_CHUNK);
@@ -905,7 +940,7 @@ static clrnn_status forward_layer(clrnn_backend *b, ocl_state *s, size_t l, size
     arg_mem(&a, s->y[l]);
     arg_mem(&a, s->h[l]);
     arg_mem(&a, l == 0 ? s->x_table : s->y[l - 1]);
-    arg_mem(&a, s->starts);
+    arg_starts(&a, s);
     arg_mem(&a, s->params);
     arg_uint(&a, b->layer_offset[l]);
     arg_uint(&a, l == 0);
@@ -942,7 +977,7 @@ static clrnn_status backward_layer(clrnn_backend *b, ocl_state *s, size_t l, siz
     arg_mem(&a, s->h[l]);
     arg_mem(&a, s->dy[l]);
     arg_mem(&a, l == 0 ? s->x_table : s->y[l - 1]);
-    arg_mem(&a, s->starts);
+    arg_starts(&a, s);
     arg_uint(&a, l == 0);
     arg_uint(&a, B);
     arg_uint(&a, b->seq_len);
@@ -979,7 +1014,7 @@ static clrnn_status loss_and_gradient_seed(clrnn_backend *b, ocl_state *s, size_
     arg_mem(&a, s->dy[L - 1]);
     arg_mem(&a, s->y[L - 1]);
     arg_mem(&a, s->y_table);
-    arg_mem(&a, s->starts);
+    arg_starts(&a, s);
     arg_uint(&a, B);
     arg_uint(&a, T);
     arg_uint(&a, b->layers[L - 1].n_out);
@@ -1049,7 +1084,7 @@ static clrnn_status run_fused(clrnn_backend *b, ocl_state *s, size_t B, clrnn_er
     arg_mem(&a, s->window_loss);
     arg_mem(&a, s->x_table);
     arg_mem(&a, s->y_table);
-    arg_mem(&a, s->starts);
+    arg_starts(&a, s);
     arg_mem(&a, s->params);
     arg_uint(&a, B);
     arg_uint(&a, b->loss_steps == CLRNN_LOSS_LAST ? T - 1 : 0);
@@ -1068,7 +1103,9 @@ static clrnn_status ocl_run_batch(clrnn_backend *b, const uint32_t *starts, size
     const int tile = s->family != FAMILY_GROUP;
     const size_t n_chunks = (B + WINDOWS_PER_CHUNK - 1) / WINDOWS_PER_CHUNK;
     clrnn_status st = settle(b, s, err);
-    if (st == CLRNN_OK)
+    s->batch_starts = b->batch_first == BACKEND_NOT_STAGED ? s->starts : s->order;
+    s->batch_offset = b->batch_first == BACKEND_NOT_STAGED ? 0 : b->batch_first;
+    if (st == CLRNN_OK && b->batch_first == BACKEND_NOT_STAGED)
         st = upload_starts(s, starts, B, err);
     s->lanes_layout = s->family == FAMILY_FUSED && with_gradients;
     if (s->lanes_layout)
@@ -1298,6 +1335,7 @@ static const backend_ops ocl_ops = {
     .set_params = ocl_set_params,
     .get_params = ocl_get_params,
     .run_batch = ocl_run_batch,
+    .stage_order = ocl_stage_order,
     .update = ocl_update,
     .get_grads = ocl_get_grads,
     .get_outputs = ocl_get_outputs,

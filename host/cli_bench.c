@@ -167,7 +167,8 @@ static int parse(bench_options *o, int argc, char **argv)
             o->csv = v;
         else if (cli_is(&a, "--kernels")) {
             if (!clrnn_parse_kernels(v, &o->kernels)) {
-                fprintf(stderr, "clrnn bench: --kernels '%s': expected auto, group, tile or fused\n", v);
+                fprintf(stderr,
+                        "clrnn bench: --kernels '%s': expected auto, group, tile or fused\n", v);
                 return 0;
             }
         } else
@@ -249,8 +250,9 @@ static clrnn_status run_steps(clrnn_backend *b, const bench_problem *p, const be
     /* A small lr keeps the random model finite however long it runs. */
     clrnn_optimizer sgd = {.kind = CLRNN_SGD, .lr = 1e-6, .momentum = 0.9};
     clrnn_status st = CLRNN_OK;
+    /* As clrnn train does: the batches' windows staged once (an epoch). */
     for (size_t i = first; st == CLRNN_OK && i < first + n; i++) {
-        st = clrnn_backend_gradients(b, p->starts + (i % N_BATCHES) * s->batch, s->batch, err);
+        st = clrnn_backend_gradients_staged(b, (i % N_BATCHES) * s->batch, s->batch, err);
         if (st == CLRNN_OK)
             st = clrnn_backend_update(b, &sgd, err);
     }
@@ -274,6 +276,8 @@ static clrnn_status measure(bench_result *r, const bench_options *o, const bench
     clrnn_status st = clrnn_backend_create(&b, p->model, &cfg, err);
     if (st == CLRNN_OK)
         st = clrnn_backend_stage(b, p->x, p->y, p->rows, err);
+    if (st == CLRNN_OK)
+        st = clrnn_backend_stage_order(b, p->starts, N_BATCHES * s->batch, err);
     if (st == CLRNN_OK)
         st = run_steps(b, p, s, 0, o->warmup, err);
     int profiling = 0;

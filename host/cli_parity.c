@@ -120,7 +120,8 @@ static int parse(parity_options *o, int argc, char **argv)
             o->device = v;
         else if (cli_is(&a, "--kernels")) {
             if (!clrnn_parse_kernels(v, &o->kernels)) {
-                fprintf(stderr, "clrnn parity: --kernels '%s': expected auto, group, tile or fused\n", v);
+                fprintf(stderr,
+                        "clrnn parity: --kernels '%s': expected auto, group, tile or fused\n", v);
                 return 0;
             }
         } else if (cli_is(&a, "--precision") && (ok = cli_parse_choice(&a, v, precisions, &choice)))

@@ -119,12 +119,13 @@ static clrnn_status train_epoch(clrnn_backend *backend, const clrnn_train_config
                                 clrnn_epoch_stats *stats, clrnn_error *err)
 {
     clrnn_optimizer opt = config->optimizer;
-    clrnn_status st = CLRNN_OK;
     double loss_sum = 0.0;
+    /* The epoch's order crosses to the device once; batches take slices. */
+    clrnn_status st = clrnn_backend_stage_order(backend, order, n_train, err);
     for (size_t i = 0; st == CLRNN_OK && i < n_train; i += config->batch) {
         size_t n = n_train - i < config->batch ? n_train - i : config->batch;
         opt.lr = stats->lr = clrnn_lr_at(config, (*step)++, steps_per_epoch, total_steps);
-        st = clrnn_backend_gradients(backend, order + i, n, err);
+        st = clrnn_backend_gradients_staged(backend, i, n, err);
         if (st == CLRNN_OK && i + n == n_train)
             st = grad_norm(backend, grads, &stats->grad_norm, err);
         if (st == CLRNN_OK)

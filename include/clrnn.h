@@ -307,6 +307,17 @@ clrnn_status clrnn_backend_forward(clrnn_backend *backend, const uint32_t *start
  * batch's windows of each window's gradient (SPEC.md). */
 clrnn_status clrnn_backend_gradients(clrnn_backend *backend, const uint32_t *starts,
                                      size_t n_windows, clrnn_error *err);
+/* Batches by position in a window order staged once, say an epoch's
+ * shuffled order of n start rows: on OpenCL the start rows then cross to
+ * the device once an order instead of once a batch (each crossing is a
+ * command, which costs as much as a small batch's work). The order lasts
+ * until staged again, or until clrnn_backend_stage. */
+clrnn_status clrnn_backend_stage_order(clrnn_backend *backend, const uint32_t *order, size_t n,
+                                       clrnn_error *err);
+/* clrnn_backend_gradients on the windows order[first .. first + n_windows - 1]. */
+clrnn_status clrnn_backend_gradients_staged(clrnn_backend *backend, size_t first, size_t n_windows,
+                                            clrnn_error *err);
+
 /* One optimizer step with the last gradients. */
 clrnn_status clrnn_backend_update(clrnn_backend *backend, const clrnn_optimizer *optimizer,
                                   clrnn_error *err);

@@ -8,9 +8,11 @@ __kernel void mse_loss(__global real *window_loss,    /* (B) out */
                        __global real *dy,             /* (B,T,O) out: y - target */
                        __global const real *y,        /* (B,T,O) */
                        __global const real *targets,  /* (R,O) the staged table */
-                       __global const uint *starts,   /* (B) */
+                       __global const uint *order,   /* window start rows */
+                       const uint starts_offset, /* the batch: order[starts_offset ..] */
                        const uint B, const uint T, const uint O, const uint first)
 {
+    __global const uint *starts = order + starts_offset; /* (B) */
     const size_t b = get_global_id(0);
     if (b >= B)
         return;

@@ -17,11 +17,13 @@ __kernel void grad_partial(__global real *partial,      /* (n_chunks, P) */
                            __global const real *h,      /* (B,T,H) */
                            __global const real *dy,     /* (B,T,O) */
                            __global const real *x,      /* (R,I) table or (B,T,I) */
-                           __global const uint *starts, /* (B) */
+                           __global const uint *order, /* window start rows */
+                           const uint starts_offset, /* the batch: order[starts_offset ..] */
                            const uint x_is_table, const uint B, const uint T, const uint I,
                            const uint H, const uint O, const uint chunk, const uint P,
                            const uint layer_offset)
 {
+    __global const uint *starts = order + starts_offset; /* (B) */
     const size_t p = get_global_id(0), c = get_global_id(1);
     const size_t n_wi = (size_t)I * H, n_wh = (size_t)H * H, n_wo = (size_t)H * O;
     if (p >= n_wi + n_wh + n_wo + O + H)

@@ -14,13 +14,15 @@
 __kernel void rnn_forward(__global real *y,            /* (B,T,O) out */
                           __global real *h,            /* (B,T,H) out, kept for backward */
                           __global const real *x,      /* (R,I) table or (B,T,I) */
-                          __global const uint *starts, /* (B) window start rows */
+                          __global const uint *order, /* window start rows */
+                          const uint starts_offset, /* the batch: order[starts_offset ..] */
                           __global const real *params, /* (P) all layers */
                           const uint param_offset,     /* where this layer's block starts */
                           const uint x_is_table, const uint T, const uint I, const uint H,
                           const uint O,
                           __local real *h_buf)         /* (2,H): h_{t-1}, h_t alternately */
 {
+    __global const uint *starts = order + starts_offset; /* (B) */
     const size_t b = get_group_id(0), lid = get_local_id(0), lsz = get_local_size(0);
     const layer_params p = point_layer(params + param_offset, I, H, O);
     __global const real *x_win = x_is_table ? x + (size_t)starts[b] * I : x + b * T * I;

@@ -73,10 +73,12 @@ __kernel void rnn_fused(__global real *partial,      /* (n_chunks, NP) out */
                         __global real *window_loss,  /* (LANES n_tiles) out */
                         __global const real *x,      /* (R,I) table */
                         __global const real *targets, /* (R,O) table */
-                        __global const uint *starts, /* (B) */
+                        __global const uint *order, /* window start rows */
+                        const uint starts_offset, /* the batch: order[starts_offset ..] */
                         __global const real *params, /* (NP) */
                         const uint B, const uint first_loss_step)
 {
+    __global const uint *starts = order + starts_offset; /* (B) */
     const layer_params p = point_layer(params, NI, NH, NO);
     const size_t n_tiles = (B + LANES - 1) / LANES;
     const size_t chunk = get_global_id(0), tile_begin = chunk * TILES;

@@ -192,11 +192,13 @@ __kernel void rnn_forward_tile(__global real *y,            /* (B,T,O) out */
                                __global real *dy,           /* (B,T,O) out, top layer */
                                __global const real *x,      /* (R,I) table or (B,T,I) */
                                __global const real *targets, /* (R,O) table, top layer */
-                               __global const uint *starts, /* (B) */
+                               __global const uint *order, /* window start rows */
+                               const uint starts_offset, /* the batch: order[starts_offset ..] */
                                __global const real *params, /* (P) all layers */
                                const uint param_offset, const uint x_is_table, const uint B,
                                const uint first_loss_step)
 {
+    __global const uint *starts = order + starts_offset; /* (B) */
     const layer_params p = point_layer(params + param_offset, NI, NH, NO);
     for (size_t q = get_global_id(0); q < (NI + NH + NO) * NH; q += get_global_size(0))
         transpose_element(wt, p, param_offset, q);
@@ -565,10 +567,12 @@ __kernel void grad_rows_tile(__global real *partial,      /* (n_chunks, P), or g
                              __global const real *h,      /* (B,T,H) */
                              __global const real *dy,     /* (B,T,O) */
                              __global const real *x,      /* (R,I) table or (B,T,I) */
-                             __global const uint *starts, /* (B) */
+                             __global const uint *order, /* window start rows */
+                             const uint starts_offset, /* the batch: order[starts_offset ..] */
                              const uint x_is_table, const uint B, const uint chunk,
                              const uint P, const uint param_offset, const uint finish)
 {
+    __global const uint *starts = order + starts_offset; /* (B) */
     /* Stage 1's sum, or with finish the batch mean. */
 #define OUT(v) (finish ? (v) / (real)B : (v))
     const size_t c = get_global_id(1);

@@ -155,6 +155,59 @@ static void optimizer_state(const fixture *f, const clrnn_optimizer *opt)
     free(want);
 }
 
+/* Batches taken by position from a staged order (one upload an epoch) give
+ * the same bits as the same batches passed one by one; misuse is refused. */
+static void staged_order(const fixture *f, const char *device)
+{
+    size_t P = clrnn_model_n_params(f->model);
+    double *params[2] = {calloc(P, sizeof(double)), calloc(P, sizeof(double))};
+    double loss[2] = {NAN, NAN};
+    clrnn_optimizer sgd = {.kind = CLRNN_SGD, .lr = 0.05, .momentum = 0.9};
+    clrnn_error err;
+    int ok = params[0] && params[1];
+    for (int staged = 0; ok && staged < 2; staged++) {
+        clrnn_backend *b = make_backend(f, device, CLRNN_FP32);
+        ok = b && (!staged ||
+                   clrnn_backend_stage_order(b, &f->starts[0][0], STEPS * BATCH, &err) == CLRNN_OK);
+        for (size_t k = 0; ok && k < STEPS; k++) /* a short last batch too */
+            ok = (staged ? clrnn_backend_gradients_staged(b, k * BATCH, BATCH - (k == 3), &err)
+                         : clrnn_backend_gradients(b, f->starts[k], BATCH - (k == 3), &err)) ==
+                     CLRNN_OK &&
+                 clrnn_backend_update(b, &sgd, &err) == CLRNN_OK;
+        ok = ok && clrnn_backend_take_loss_sum(b, &loss[staged], &err) == CLRNN_OK &&
+             clrnn_backend_get_params(b, params[staged], &err) == CLRNN_OK;
+        if (!ok)
+            printf("staged order: %s\n", err.message);
+        clrnn_backend_free(b);
+    }
+    char what[128];
+    snprintf(what, sizeof what,
+             "%s %s: batches from a staged order == batches one by one "
+             "(parameters and loss, bitwise)",
+             device, family);
+    check_true(ok && memcmp(params[0], params[1], P * sizeof(double)) == 0 &&
+                   memcmp(&loss[0], &loss[1], sizeof loss[0]) == 0,
+               what);
+    free(params[0]);
+    free(params[1]);
+
+    clrnn_backend *b = make_backend(f, device, CLRNN_FP32);
+    uint32_t past_end[2] = {0, ROWS - SEQ_LEN + 1};
+    clrnn_status st[4] = {b ? clrnn_backend_gradients_staged(b, 0, 1, &err) : CLRNN_OK,
+                          b ? clrnn_backend_stage_order(b, past_end, 2, &err) : CLRNN_OK,
+                          b ? clrnn_backend_stage_order(b, &f->starts[0][0], BATCH, &err)
+                            : CLRNN_E_INPUT,
+                          b ? clrnn_backend_gradients_staged(b, 1, BATCH, &err) : CLRNN_OK};
+    snprintf(what, sizeof what,
+             "%s %s: staged batches before any order, past its end, and an "
+             "order with a window past the data: refused",
+             device, family);
+    check_true(st[0] == CLRNN_E_INPUT && st[1] == CLRNN_E_INPUT && st[2] == CLRNN_OK &&
+                   st[3] == CLRNN_E_INPUT,
+               what);
+    clrnn_backend_free(b);
+}
+
 static void loss_accumulator(const fixture *f)
 {
     clrnn_backend *cpu = make_backend(f, "cpu", CLRNN_FP64);
@@ -242,8 +295,8 @@ static void fused_orders(const fixture *f)
         n_h = B * SEQ_LEN * single_layer.n_hidden;
         n_y = B * SEQ_LEN;
         if (ok)
-            worst[4] = fmax(worst[4], fmax(max_rel(got, want, n_h),
-                                           max_rel(got + n_h, want + n_h, n_y)));
+            worst[4] =
+                fmax(worst[4], fmax(max_rel(got, want, n_h), max_rel(got + n_h, want + n_h, n_y)));
     }
     static const char *const what[] = {
         "fused fp64: loss sum of two gradient batches in a row, no update between",
@@ -345,12 +398,15 @@ int main(void)
         optimizer_state(&f, &sgd);
         optimizer_state(&f, &adam);
         loss_accumulator(&f);
+        staged_order(&f, "opencl");
     }
     kernels = CLRNN_KERNELS_FUSED;
     f.model = f.single;
     fused_orders(&f);
     kernels = CLRNN_KERNELS_AUTO;
     f.model = f.stack;
+    family = "reference";
+    staged_order(&f, "cpu");
     device_errors(&f);
     clrnn_model_free(f.stack);
     clrnn_model_free(f.single);

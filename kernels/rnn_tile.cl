@@ -524,33 +524,31 @@ void grad_block(__global real *out, __global const real *g, __global const real 
             acc[u][v] = 0;
     for (size_t b = b_begin; b < b_end; b++) {
         __global const real *x_win = x_is_table ? x + (size_t)starts[b] * NI : x + b * NT * NI;
+        __global const real *h_win = h + b * NT * NH;
         __global const real *g_win = g + b * NT * NH + jb * JB * JVEC;
-        /* Row r's value at step t: x[b,t,r] (lag 0), or h[b,t-1,r-I] (lag 1). */
-        __global const real *src[RB];
-        size_t stride[RB];
-        int lag[RB];
-        #pragma unroll
-        for (int u = 0; u < RB; u++) {
-            const size_t r = min(r0 + u, (size_t)(NI + NH - 1));
-            lag[u] = r >= NI;
-            src[u] = lag[u] ? h + b * NT * NH + (r - NI) : x_win + r;
-            stride[u] = lag[u] ? NH : NI;
-        }
-        for (int t = NT - 1; t >= 0; t--) {
-            realj gv[JB];
-            #pragma unroll
-            for (int v = 0; v < JB; v++)
-                gv[v] = vload_j(v, g_win + t * NH);
-            #pragma unroll
-            for (int u = 0; u < RB; u++) {
-                if (t < lag[u]) /* dW_h has no step 0 */
-                    continue;
-                const real sv = src[u][(t - lag[u]) * stride[u]];
-                #pragma unroll
-                for (int v = 0; v < JB; v++)
-                    acc[u][v] += sv * gv[v];
-            }
-        }
+        /* acc[u][.] += (row u's value at step t) g[b,t,block] */
+#define GRAD_STEP(VALUE)                                                                   \
+    {                                                                                      \
+        realj gv[JB];                                                                      \
+        _Pragma("unroll") for (int v = 0; v < JB; v++) gv[v] = vload_j(v, g_win + t * NH); \
+        _Pragma("unroll") for (int u = 0; u < RB; u++)                                     \
+        {                                                                                  \
+            const real sv = (VALUE);                                                       \
+            _Pragma("unroll") for (int v = 0; v < JB; v++) acc[u][v] += sv * gv[v];        \
+        }                                                                                  \
+    }
+        if (r0 + RB <= NI) /* rows of dW_i: x[b,t,r] */
+            for (int t = NT - 1; t >= 0; t--)
+                GRAD_STEP(x_win[t * NI + r0 + u])
+        else if (r0 >= NI) /* rows of dW_h: h[b,t-1,k], no step 0; past the last row, a copy */
+            for (int t = NT - 1; t >= 1; t--)
+                GRAD_STEP(h_win[(t - 1) * NH + min(r0 - NI + u, (size_t)NH - 1)])
+        else /* the block across both: h's step 0 adds an exact 0 */
+            for (int t = NT - 1; t >= 0; t--)
+                GRAD_STEP(r0 + u < NI  ? x_win[t * NI + r0 + u]
+                          : t > 0      ? h_win[(t - 1) * NH + min(r0 + u - NI, (size_t)NH - 1)]
+                                       : (real)0)
+#undef GRAD_STEP
     }
     #pragma unroll
     for (int u = 0; u < RB; u++)

@@ -183,6 +183,49 @@ void forward_window_lanes(__global real *y, __global real *h, __global real *win
 }
 #endif
 
+/* Mirrors the output of rnn_layer_forward_cpu for window b at step t,
+ * from its h_t (private), and in the top layer mse_forward_cpu's dy and
+ * the window's loss sum. */
+void output_step(__global real *y, __global real *dy, real *loss, __global const real *targets,
+                 __global const uint *starts, const layer_params p, const real *h_t,
+                 const size_t b, const int t, const uint first_loss_step);
+void output_step(__global real *y, __global real *dy, real *loss, __global const real *targets,
+                 __global const uint *starts, const layer_params p, const real *h_t,
+                 const size_t b, const int t, const uint first_loss_step)
+{
+    for (int o = 0; o < NO; o++) {
+        real acc = 0;
+        for (int j = 0; j < NH; j++)
+            acc += h_t[j] * p.W_o[j * NO + o];
+        const real y_o = acc + p.b_o[o];
+        y[(b * NT + t) * NO + o] = y_o;
+#if TOP_LAYER
+        const size_t at = (b * NT + t) * NO + o;
+        if (t < (int)first_loss_step) {
+            dy[at] = 0;
+            continue;
+        }
+        const real diff = y_o - targets[((size_t)starts[b] + t) * NO + o];
+        dy[at] = diff;
+        *loss += (real)0.5 * diff * diff;
+#endif
+    }
+}
+
+/* The top layer's window losses: each window's sum over its loss steps and
+ * outputs, divided by their count (mse_forward_cpu). */
+void store_window_losses(__global real *window_loss, const real *loss, const size_t first,
+                         const uint B, const uint first_loss_step);
+void store_window_losses(__global real *window_loss, const real *loss, const size_t first,
+                         const uint B, const uint first_loss_step)
+{
+#if TOP_LAYER
+    for (int w = 0; w < WB; w++)
+        if (first + w < B)
+            window_loss[first + w] = loss[w] / (real)((NT - first_loss_step) * NO);
+#endif
+}
+
 /* Mirrors rnn_layer_forward_cpu for WB windows per work-item; in the top
  * layer also mse_forward_cpu. */
 __kernel void rnn_forward_tile(__global real *y,            /* (B,T,O) out */
@@ -209,11 +252,9 @@ __kernel void rnn_forward_tile(__global real *y,            /* (B,T,O) out */
 #elif JVEC
     const size_t first = get_global_id(0) * WB;
     real h_prev[WB][NH], from_input[WB][NH];
-#if TOP_LAYER
-    real loss[WB];
+    real loss[WB]; /* the windows' loss sums (top layer) */
     for (int w = 0; w < WB; w++)
         loss[w] = 0;
-#endif
     for (int t = 0; t < NT; t++) {
         for (int w = 0; w < WB; w++) {
             const size_t b = min(first + w, (size_t)B - 1);
@@ -263,41 +304,18 @@ __kernel void rnn_forward_tile(__global real *y,            /* (B,T,O) out */
             __global real *h_t = h + (b * NT + t) * NH;
             for (int jv = 0; jv < NJ; jv++)
                 vstore_j(vload_j(jv, h_prev[w]), jv, h_t);
-            for (int o = 0; o < NO; o++) {
-                real acc = 0;
-                for (int j = 0; j < NH; j++)
-                    acc += h_prev[w][j] * p.W_o[j * NO + o];
-                const real y_o = acc + p.b_o[o];
-                y[(b * NT + t) * NO + o] = y_o;
-#if TOP_LAYER
-                const size_t at = (b * NT + t) * NO + o;
-                if (t < first_loss_step) {
-                    dy[at] = 0;
-                    continue;
-                }
-                const real diff = y_o - targets[((size_t)starts[b] + t) * NO + o];
-                dy[at] = diff;
-                loss[w] += (real)0.5 * diff * diff;
-#endif
-            }
+            output_step(y, dy, &loss[w], targets, starts, p, h_prev[w], b, t, first_loss_step);
         }
     }
-#if TOP_LAYER
-    #pragma unroll
-    for (int w = 0; w < WB; w++)
-        if (first + w < B)
-            window_loss[first + w] = loss[w] / (real)((NT - first_loss_step) * NO);
-#endif
+    store_window_losses(window_loss, loss, first, B, first_loss_step);
 }
 #else
     const size_t first = get_global_id(0) * WB;
     real h_prev[WB][NH];
     real from_hidden[WB][NH];
-#if TOP_LAYER
-    real loss[WB];
+    real loss[WB]; /* the windows' loss sums (top layer) */
     for (int w = 0; w < WB; w++)
         loss[w] = 0;
-#endif
     for (int t = 0; t < NT; t++) {
         for (int w = 0; w < WB; w++)
             for (int j = 0; j < NH; j++)
@@ -328,30 +346,10 @@ __kernel void rnn_forward_tile(__global real *y,            /* (B,T,O) out */
             __global real *h_t = h + (b * NT + t) * NH;
             for (int j = 0; j < NH; j++)
                 h_t[j] = h_prev[w][j];
-            for (int o = 0; o < NO; o++) {
-                real acc = 0;
-                for (int j = 0; j < NH; j++)
-                    acc += h_prev[w][j] * p.W_o[j * NO + o];
-                const real y_o = acc + p.b_o[o];
-                y[(b * NT + t) * NO + o] = y_o;
-#if TOP_LAYER
-                const size_t at = (b * NT + t) * NO + o;
-                if (t < first_loss_step) {
-                    dy[at] = 0;
-                    continue;
-                }
-                const real diff = y_o - targets[((size_t)starts[b] + t) * NO + o];
-                dy[at] = diff;
-                loss[w] += (real)0.5 * diff * diff;
-#endif
-            }
+            output_step(y, dy, &loss[w], targets, starts, p, h_prev[w], b, t, first_loss_step);
         }
     }
-#if TOP_LAYER
-    for (int w = 0; w < WB; w++)
-        if (first + w < B)
-            window_loss[first + w] = loss[w] / (real)((NT - first_loss_step) * NO);
-#endif
+    store_window_losses(window_loss, loss, first, B, first_loss_step);
 }
 #endif
 

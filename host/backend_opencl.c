@@ -525,8 +525,8 @@ static clrnn_status choose_family(clrnn_backend *b, ocl_state *s, clrnn_error *e
     else if (b->kernels == CLRNN_KERNELS_TILE)
         s->family = FAMILY_TILE;
     else if (b->kernels == CLRNN_KERNELS_FUSED) {
-        if (misfit)
-            return clrnn_fail(err, CLRNN_E_UNSUPPORTED,
+        if (misfit) /* bad input, not a missing device: no fall-back to the CPU */
+            return clrnn_fail(err, CLRNN_E_INPUT,
                               "the fused kernels cannot run this model: %s (use --kernels auto, "
                               "tile or group)",
                               misfit);

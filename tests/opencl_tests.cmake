@@ -106,6 +106,12 @@ clrnn_cli_test(bench_unknown_option 2 "unknown option '--fast'" bench --fast)
 add_test(NAME devices_lists_pocl
          COMMAND ${OPENCL_EXPECT} ${EXPECT} 0 "opencl:0\\.0 " $<TARGET_FILE:clrnn> devices)
 set_tests_properties(devices_lists_pocl PROPERTIES LABELS cli SKIP_RETURN_CODE 77)
+# A kernel family asked for that cannot run the model: bad input (exit 2),
+# not a reason for --device auto to fall back to the CPU reference.
+add_test(NAME train_fused_refuses_stack
+         COMMAND ${OPENCL_EXPECT} ${EXPECT} 2 "the fused kernels cannot run this model: it runs one layer"
+                 $<TARGET_FILE:clrnn> train --kernels fused --layers 3:8:2,2:4:1 --epochs 1 --quiet)
+set_tests_properties(train_fused_refuses_stack PROPERTIES LABELS cli SKIP_RETURN_CODE 77)
 add_test(NAME bench_smoke
          COMMAND ${OPENCL_EXPECT} ${EXPECT} 0 "tiny: n_in 1, n_hidden 3" $<TARGET_FILE:clrnn> bench
                  --shapes tiny=1:3:1/2/5 --seconds 0.01 --warmup 1)

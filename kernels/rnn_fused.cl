@@ -12,7 +12,9 @@
  * at most 16 hidden units on CPU devices.
  *
  * Sizes are build-time constants: -DNI -DNH -DNO (the layer), -DNT (steps),
- * -DTILES (tiles per work-item). The parameters are one block (common.cl).
+ * -DLANES (windows a tile: 16 where the device's native vectors hold 16
+ * reals, as AVX-512 does floats, else 8), -DTILES (tiles a work-item). The
+ * parameters are one block (common.cl).
  *
  * Order of the sums, fixed so that two runs give identical bits: lane w of
  * each gradient accumulator sums windows w, w+LANES, ... of the work-item's

@@ -121,9 +121,15 @@ typedef struct ocl_state {
     tile_program *tiles; /* (n_layers) in the tile and fused families */
     cl_program fused_program;
     cl_kernel fused_kernels[N_FUSED_KERNELS];
-    size_t lanes;         /* windows a tile of rnn_fused */
-    int lanes_layout;     /* the last batch's h and y are rnn_fused's lane-major ones */
-    size_t finish_batch;  /* B of a batch whose fused_finish is still to launch, else 0 */
+    size_t lanes;        /* windows a tile of rnn_fused */
+    int lanes_layout;    /* the last batch's h and y are rnn_fused's lane-major ones */
+    size_t finish_batch; /* B of a batch whose finishing step waits, else 0 */
+    int deferred;        /* ... and the update that goes with it: */
+    clrnn_optimizer deferred_opt;
+    long deferred_step;
+    /* The fused family's other halves, swapped in when rnn_fused takes a
+     * step (run_fused). */
+    cl_mem params_alt, opt_a_alt, opt_b_alt, partial_alt, window_loss_alt;
     size_t real_size;     /* 4 or 8 */
     size_t max_local_mem; /* bytes */
     size_t max_alloc;     /* bytes in one buffer */
@@ -422,9 +428,11 @@ static void ocl_destroy(clrnn_backend *b)
     free(s->h);
     free(s->y);
     free(s->dy);
-    cl_mem *buffers[] = {&s->x_table,     &s->y_table,  &s->starts,       &s->order, &s->params,
-                         &s->grads,       &s->opt_a,    &s->opt_b,        &s->g,     &s->partial,
-                         &s->window_loss, &s->loss_sum, &s->norm_partial, &s->clip,  &s->wt};
+    cl_mem *buffers[] = {
+        &s->x_table,     &s->y_table,   &s->starts,       &s->order,       &s->params,
+        &s->grads,       &s->opt_a,     &s->opt_b,        &s->g,           &s->partial,
+        &s->window_loss, &s->loss_sum,  &s->norm_partial, &s->clip,        &s->wt,
+        &s->params_alt,  &s->opt_a_alt, &s->opt_b_alt,    &s->partial_alt, &s->window_loss_alt};
     for (size_t i = 0; i < sizeof buffers / sizeof buffers[0]; i++)
         release(buffers[i]);
     for (int k = 0; k < N_SHARED_KERNELS; k++)
@@ -727,6 +735,16 @@ static clrnn_status allocate_buffers(clrnn_backend *b, ocl_state *s, clrnn_error
         st = make_buffer(s, &s->clip, 2, rs, rw, "clipping norm", err);
     if (st == CLRNN_OK && s->family != FAMILY_GROUP)
         st = make_buffer(s, &s->wt, P, rs, rw, "transposed weights", err);
+    if (s->family == FAMILY_FUSED) { /* the other halves (run_fused) */
+        cl_mem *alt[] = {&s->params_alt, &s->opt_a_alt, &s->opt_b_alt};
+        for (size_t i = 0; st == CLRNN_OK && i < 3; i++)
+            st = make_buffer(s, alt[i], P, rs, rw, "parameters or optimizer state (2nd)", err);
+        if (st == CLRNN_OK)
+            st = make_buffer(s, &s->partial_alt, n_chunks * P, rs, rw,
+                             "gradient partial sums (2nd)", err);
+        if (st == CLRNN_OK)
+            st = make_buffer(s, &s->window_loss_alt, B, rs, rw, "window losses (2nd)", err);
+    }
     for (size_t l = 0; st == CLRNN_OK && l < L; l++) {
         char name[64];
         snprintf(name, sizeof name, "layer %zu hidden states (B,T,H)", l);
@@ -822,10 +840,14 @@ static clrnn_status ocl_stage_order(clrnn_backend *b, const uint32_t *order, siz
     return rc == CL_SUCCESS ? CLRNN_OK : ocl_fail(err, rc, "writing the window order");
 }
 
+static clrnn_status settle(clrnn_backend *b, ocl_state *s, clrnn_error *err);
+
 static clrnn_status ocl_set_params(clrnn_backend *b, const double *params, clrnn_error *err)
 {
     ocl_state *s = b->impl;
-    clrnn_status st = write_reals(s, s->params, params, b->n_params, "parameters", err);
+    clrnn_status st = settle(b, s, err); /* a waiting step first, as the CPU took it */
+    if (st == CLRNN_OK)
+        st = write_reals(s, s->params, params, b->n_params, "parameters", err);
     if (st == CLRNN_OK)
         st = zero_buffer(s, s->opt_a, b->n_params, "optimizer state", err);
     if (st == CLRNN_OK)
@@ -836,7 +858,8 @@ static clrnn_status ocl_set_params(clrnn_backend *b, const double *params, clrnn
 static clrnn_status ocl_get_params(clrnn_backend *b, double *params, clrnn_error *err)
 {
     ocl_state *s = b->impl;
-    return read_reals(s, params, s->params, b->n_params, "parameters", err);
+    clrnn_status st = settle(b, s, err);
+    return st != CLRNN_OK ? st : read_reals(s, params, s->params, b->n_params, "parameters", err);
 }
 
 /* Copies the batch's window starts to the device without waiting: the host
@@ -1032,67 +1055,108 @@ static clrnn_status flush(ocl_state *s, clrnn_error *err)
 
 /*
  * The fused family's training batch is rnn_fused, a work-item a chunk of
- * windows, then fused_finish: the gradient, the loss sum and, where the
- * update follows without clipping, the optimizer step too. So fused_finish
- * waits (finish_batch) for the update, or for whatever needs the gradient
- * or the loss sum first (settle).
+ * windows; the step that finishes it (the mean gradient, the loss sum and,
+ * where the update follows without clipping, the optimizer's step) waits:
+ * finish_batch says a batch waits, deferred that its update came and waits
+ * with it. The next training batch's rnn_fused takes the step first (one
+ * launch a training step) where that costs its work-items little
+ * (FUSED_APPLY_BUDGET); anything else that needs the parameters, the
+ * gradient or the loss first launches fused_finish (settle).
  */
-static clrnn_status finish_fused(clrnn_backend *b, ocl_state *s, const clrnn_optimizer *opt,
-                                 long step, clrnn_error *err)
+/* How much a launch of rnn_fused may redo to take the last batch's step:
+ * each of its n work-items adds the last batch's c chunk sums of every
+ * parameter and steps it, about n (c + 4) P operations. A launch saved is
+ * worth about 10 us on PoCL (about 30000 cycles); measured, n c P = 16000
+ * (the notebook's batch of 668) already costs as much as it saves, one
+ * chunk of 16 hidden units (clrnn train's default) saves a third. */
+#define FUSED_APPLY_BUDGET 8192
+
+/* The finishing step's arguments (FINISH_ARGS in rnn_fused.cl), writing
+ * the new parameters and state to the _out buffers. */
+static void arg_finish(kernel_args *a, ocl_state *s, cl_mem params_out, cl_mem opt_a_out,
+                       cl_mem opt_b_out)
 {
     const size_t B = s->finish_batch;
-    const clrnn_optimizer none = {0};
-    if (!opt)
-        opt = &none;
+    const clrnn_optimizer none = {0}, *opt = s->deferred ? &s->deferred_opt : &none;
+    const double step = (double)s->deferred_step;
+    arg_mem(a, s->grads);
+    arg_mem(a, s->loss_sum);
+    arg_mem(a, s->partial);
+    arg_mem(a, s->window_loss);
+    arg_uint(a, (B + WINDOWS_PER_CHUNK - 1) / WINDOWS_PER_CHUNK);
+    arg_uint(a, B);
+    arg_mem(a, s->params);
+    arg_mem(a, s->opt_a);
+    arg_mem(a, s->opt_b);
+    arg_mem(a, params_out);
+    arg_mem(a, opt_a_out);
+    arg_mem(a, opt_b_out);
+    arg_uint(a, opt == &none ? 0 : opt->kind == CLRNN_ADAM ? 2 : 1);
+    arg_real(a, opt->lr);
+    arg_real(a, opt->momentum);
+    arg_real(a, opt->beta1);
+    arg_real(a, opt->beta2);
+    arg_real(a, opt->eps);
+    arg_real(a, opt->weight_decay);
+    arg_real(a, opt == &none ? 1.0 : 1.0 - pow(opt->beta1, step));
+    arg_real(a, opt == &none ? 1.0 : 1.0 - pow(opt->beta2, step));
+}
+
+/* Launches the waiting finishing step on its own, in place. */
+static clrnn_status settle(clrnn_backend *b, ocl_state *s, clrnn_error *err)
+{
+    if (!s->finish_batch)
+        return CLRNN_OK;
     kernel_args a = fused_args_for(s, K_FUSED_FINISH);
-    arg_mem(&a, s->grads);
-    arg_mem(&a, s->loss_sum);
-    arg_mem(&a, s->partial);
-    arg_mem(&a, s->window_loss);
-    arg_uint(&a, (B + WINDOWS_PER_CHUNK - 1) / WINDOWS_PER_CHUNK);
-    arg_uint(&a, B);
-    arg_mem(&a, s->params);
-    arg_mem(&a, s->opt_a);
-    arg_mem(&a, s->opt_b);
-    arg_uint(&a, opt == &none ? 0 : opt->kind == CLRNN_ADAM ? 2 : 1);
-    arg_real(&a, opt->lr);
-    arg_real(&a, opt->momentum);
-    arg_real(&a, opt->beta1);
-    arg_real(&a, opt->beta2);
-    arg_real(&a, opt->eps);
-    arg_real(&a, opt->weight_decay);
-    arg_real(&a, opt == &none ? 1.0 : 1.0 - pow(opt->beta1, (double)step));
-    arg_real(&a, opt == &none ? 1.0 : 1.0 - pow(opt->beta2, (double)step));
+    arg_finish(&a, s, s->params, s->opt_a, s->opt_b);
     s->finish_batch = 0;
+    s->deferred = 0;
     return launch_1d(s, &a, b->n_params, err);
 }
 
-/* Launches a waiting fused_finish without an optimizer step. */
-static clrnn_status settle(clrnn_backend *b, ocl_state *s, clrnn_error *err)
+static void swap_mem(cl_mem *x, cl_mem *y)
 {
-    return s->finish_batch ? finish_fused(b, s, NULL, 0, err) : CLRNN_OK;
+    cl_mem t = *x;
+    *x = *y;
+    *y = t;
 }
 
 static clrnn_status run_fused(clrnn_backend *b, ocl_state *s, size_t B, clrnn_error *err)
 {
     const size_t T = b->seq_len;
     const size_t n_chunks = (B + WINDOWS_PER_CHUNK - 1) / WINDOWS_PER_CHUNK;
+    const size_t done_chunks = (s->finish_batch + WINDOWS_PER_CHUNK - 1) / WINDOWS_PER_CHUNK;
+    const int apply =
+        s->deferred && n_chunks * (done_chunks + 4) * b->n_params <= FUSED_APPLY_BUDGET;
+    clrnn_status st = apply ? CLRNN_OK : settle(b, s, err);
+    if (st != CLRNN_OK)
+        return st;
     kernel_args a = fused_args_for(s, K_FUSED);
-    arg_mem(&a, s->partial);
+    arg_mem(&a, apply ? s->partial_alt : s->partial);
     arg_mem(&a, s->h[0]);
     arg_mem(&a, s->y[0]);
-    arg_mem(&a, s->window_loss);
+    arg_mem(&a, apply ? s->window_loss_alt : s->window_loss);
     arg_mem(&a, s->x_table);
     arg_mem(&a, s->y_table);
     arg_starts(&a, s);
-    arg_mem(&a, s->params);
     arg_uint(&a, B);
     arg_uint(&a, b->loss_steps == CLRNN_LOSS_LAST ? T - 1 : 0);
+    arg_uint(&a, apply);
+    arg_finish(&a, s, s->params_alt, s->opt_a_alt, s->opt_b_alt);
     const size_t one = 1;
-    clrnn_status st = launch(s, &a, 1, &n_chunks, s->cpu_device ? &one : NULL, err);
-    if (st == CLRNN_OK)
-        s->finish_batch = B;
-    return st == CLRNN_OK ? flush(s, err) : st;
+    st = launch(s, &a, 1, &n_chunks, s->cpu_device ? &one : NULL, err);
+    if (st != CLRNN_OK)
+        return st;
+    if (apply) { /* the step's results, and this batch's sums, are the current ones */
+        swap_mem(&s->params, &s->params_alt);
+        swap_mem(&s->opt_a, &s->opt_a_alt);
+        swap_mem(&s->opt_b, &s->opt_b_alt);
+        swap_mem(&s->partial, &s->partial_alt);
+        swap_mem(&s->window_loss, &s->window_loss_alt);
+        s->deferred = 0;
+    }
+    s->finish_batch = B;
+    return flush(s, err);
 }
 
 static clrnn_status ocl_run_batch(clrnn_backend *b, const uint32_t *starts, size_t B,
@@ -1102,12 +1166,13 @@ static clrnn_status ocl_run_batch(clrnn_backend *b, const uint32_t *starts, size
     size_t L = b->n_layers;
     const int tile = s->family != FAMILY_GROUP;
     const size_t n_chunks = (B + WINDOWS_PER_CHUNK - 1) / WINDOWS_PER_CHUNK;
-    clrnn_status st = settle(b, s, err);
+    s->lanes_layout = s->family == FAMILY_FUSED && with_gradients;
+    /* rnn_fused may take a waiting step itself; anything else settles it. */
+    clrnn_status st = s->lanes_layout ? CLRNN_OK : settle(b, s, err);
     s->batch_starts = b->batch_first == BACKEND_NOT_STAGED ? s->starts : s->order;
     s->batch_offset = b->batch_first == BACKEND_NOT_STAGED ? 0 : b->batch_first;
     if (st == CLRNN_OK && b->batch_first == BACKEND_NOT_STAGED)
         st = upload_starts(s, starts, B, err);
-    s->lanes_layout = s->family == FAMILY_FUSED && with_gradients;
     if (s->lanes_layout)
         return st == CLRNN_OK ? run_fused(b, s, B, err) : st;
     for (size_t l = 0; st == CLRNN_OK && l < L; l++)
@@ -1169,8 +1234,12 @@ static clrnn_status ocl_update(clrnn_backend *b, const clrnn_optimizer *opt, lon
 {
     ocl_state *s = b->impl;
     size_t P = b->n_params;
-    if (s->finish_batch && !(opt->clip_norm > 0))
-        return finish_fused(b, s, opt, step, err);
+    if (s->finish_batch && !s->deferred && !(opt->clip_norm > 0)) {
+        s->deferred = 1; /* to the next training batch, or to settle */
+        s->deferred_opt = *opt;
+        s->deferred_step = step;
+        return CLRNN_OK;
+    }
     clrnn_status st = settle(b, s, err);
     if (st == CLRNN_OK && opt->clip_norm > 0)
         st = clip_gradient(b, s, opt->clip_norm, err);
@@ -1263,7 +1332,9 @@ static clrnn_status ocl_get_opt_state(clrnn_backend *b, double *a, double *b_sta
                                       clrnn_error *err)
 {
     ocl_state *s = b->impl;
-    clrnn_status st = read_reals(s, a, s->opt_a, b->n_params, "optimizer state", err);
+    clrnn_status st = settle(b, s, err);
+    if (st == CLRNN_OK)
+        st = read_reals(s, a, s->opt_a, b->n_params, "optimizer state", err);
     if (st == CLRNN_OK)
         st = read_reals(s, b_state, s->opt_b, b->n_params, "optimizer state", err);
     return st;
@@ -1273,7 +1344,9 @@ static clrnn_status ocl_set_opt_state(clrnn_backend *b, const double *a, const d
                                       clrnn_error *err)
 {
     ocl_state *s = b->impl;
-    clrnn_status st = write_reals(s, s->opt_a, a, b->n_params, "optimizer state", err);
+    clrnn_status st = settle(b, s, err);
+    if (st == CLRNN_OK)
+        st = write_reals(s, s->opt_a, a, b->n_params, "optimizer state", err);
     if (st == CLRNN_OK)
         st = write_reals(s, s->opt_b, b_state, b->n_params, "optimizer state", err);
     return st;

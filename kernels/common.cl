@@ -39,35 +39,52 @@ layer_params point_layer(__global const real *block, uint I, uint H, uint O)
     return p;
 }
 
-/* The optimizer steps of parameter i with its gradient g (optimizer.cl,
- * rnn_fused.cl). SGD mirrors sgd_update_cpu: v = momentum v - lr g;
- * w += v (the notebook's form). Adam mirrors adam_update_cpu, with
- * correction1,2 = 1 - beta1^step, 1 - beta2^step (computed by the host in
- * double) and decoupled weight decay. */
-void sgd_step(__global real *params, __global real *velocity, size_t i, real g, real lr,
-              real momentum);
-void sgd_step(__global real *params, __global real *velocity, size_t i, real g, real lr,
-              real momentum)
+/* The optimizer step of one parameter w with its gradient g and state
+ * (optimizer.cl, rnn_fused.cl), on values, so that every kernel that takes
+ * a step rounds it the same way. SGD mirrors sgd_update_cpu:
+ * v = momentum v - lr g; w += v (the notebook's form). Adam mirrors
+ * adam_update_cpu, with correction1,2 = 1 - beta1^step, 1 - beta2^step
+ * (computed by the host in double) and decoupled weight decay. */
+real sgd_value(real w, real *velocity, real g, real lr, real momentum);
+real sgd_value(real w, real *velocity, real g, real lr, real momentum)
 {
-    const real v = momentum * velocity[i] - lr * g;
-    velocity[i] = v;
-    params[i] += v;
+    const real v = momentum * *velocity - lr * g;
+    *velocity = v;
+    return w + v;
 }
 
-void adam_step(__global real *params, __global real *m, __global real *v, size_t i, real g,
-               real lr, real beta1, real beta2, real eps, real weight_decay, real correction1,
-               real correction2);
-void adam_step(__global real *params, __global real *m, __global real *v, size_t i, real g,
-               real lr, real beta1, real beta2, real eps, real weight_decay, real correction1,
-               real correction2)
+real adam_value(real w, real *m, real *v, real g, real lr, real beta1, real beta2, real eps,
+                real weight_decay, real correction1, real correction2);
+real adam_value(real w, real *m, real *v, real g, real lr, real beta1, real beta2, real eps,
+                real weight_decay, real correction1, real correction2)
 {
-    const real m_i = beta1 * m[i] + (1 - beta1) * g;
-    const real v_i = beta2 * v[i] + (1 - beta2) * g * g;
-    m[i] = m_i;
-    v[i] = v_i;
+    const real m_i = beta1 * *m + (1 - beta1) * g;
+    const real v_i = beta2 * *v + (1 - beta2) * g * g;
+    *m = m_i;
+    *v = v_i;
     const real m_hat = m_i / correction1;
     const real v_hat = v_i / correction2;
-    params[i] -= lr * (m_hat / (sqrt(v_hat) + eps) + weight_decay * params[i]);
+    return w - lr * (m_hat / (sqrt(v_hat) + eps) + weight_decay * w);
+}
+
+/* The optimizer's arguments, as the host passes them to every kernel that
+ * takes a step: kind 0 none, 1 SGD, 2 Adam. */
+typedef struct optimizer_args {
+    uint kind;
+    real lr, momentum, beta1, beta2, eps, weight_decay, correction1, correction2;
+} optimizer_args;
+
+/* Parameter w after the step of opt with gradient g; a and b the state
+ * (SGD: a the velocity; Adam: a m, b v), updated. */
+real step_value(const optimizer_args opt, real w, real *a, real *b, real g);
+real step_value(const optimizer_args opt, real w, real *a, real *b, real g)
+{
+    if (opt.kind == 1)
+        return sgd_value(w, a, g, opt.lr, opt.momentum);
+    if (opt.kind == 2)
+        return adam_value(w, a, b, g, opt.lr, opt.beta1, opt.beta2, opt.eps, opt.weight_decay,
+                          opt.correction1, opt.correction2);
+    return w;
 }
 
 /* loss_sum (2: the sum and its Kahan compensation) += the window losses of

@@ -2,18 +2,21 @@
  * The optimizer step on the device, one work-item per parameter.
  */
 
-/* sgd_step (common.cl) of every parameter. */
+/* sgd_value (common.cl) of every parameter. */
 __kernel void sgd_update(__global real *params,      /* (P) */
                          __global real *velocity,    /* (P) */
                          __global const real *grads, /* (P) */
                          const uint P, const real lr, const real momentum)
 {
     const size_t i = get_global_id(0);
-    if (i < P)
-        sgd_step(params, velocity, i, grads[i], lr, momentum);
+    if (i >= P)
+        return;
+    real v = velocity[i];
+    params[i] = sgd_value(params[i], &v, grads[i], lr, momentum);
+    velocity[i] = v;
 }
 
-/* adam_step (common.cl) of every parameter. */
+/* adam_value (common.cl) of every parameter. */
 __kernel void adam_update(__global real *params,      /* (P) */
                           __global real *m,           /* (P) */
                           __global real *v,           /* (P) */
@@ -23,7 +26,11 @@ __kernel void adam_update(__global real *params,      /* (P) */
                           const real correction2)
 {
     const size_t i = get_global_id(0);
-    if (i < P)
-        adam_step(params, m, v, i, grads[i], lr, beta1, beta2, eps, weight_decay, correction1,
-                  correction2);
+    if (i >= P)
+        return;
+    real m_i = m[i], v_i = v[i];
+    params[i] = adam_value(params[i], &m_i, &v_i, grads[i], lr, beta1, beta2, eps, weight_decay,
+                           correction1, correction2);
+    m[i] = m_i;
+    v[i] = v_i;
 }

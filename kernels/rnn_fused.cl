@@ -27,6 +27,15 @@
  * B-1 with dy = 0, so they add exactly 0 to every gradient; their losses
  * land in padding slots that nothing sums.
  *
+ * The step that finishes a batch (its mean gradient, the loss sum, the
+ * optimizer's step) is fused_finish, or, saving that launch, the start of
+ * the next batch's rnn_fused (apply = 1): every work-item then computes
+ * the new parameters itself, in the same order and so to the same bits,
+ * from the old ones (params_in) and the last batch's chunk sums, and
+ * work-item 0 writes them, the state and the gradient to other buffers
+ * (params_out, ...), which the host then swaps in. No work-item writes what
+ * another reads.
+ *
  * h and y go out for reading back only (parity checks), lane-major: the
  * value of window b = LANES tile + w, step t, unit j at
  * ((tile NT + t) NH + j) LANES + w, one vector store each; the host
@@ -67,6 +76,41 @@ realv gather(__global const real *const row[LANES], const size_t offset)
     return vload_lanes(0, lane);
 }
 
+/* The arguments of a batch's finishing step (fused_finish, and rnn_fused
+ * with apply): the batch's chunk sums, window losses and size; the
+ * parameters and optimizer state before (in) and after (out) the step;
+ * the optimizer (optimizer_args, common.cl; kind 0: no step). */
+#define FINISH_ARGS                                                                                \
+    __global real *grads, __global real *loss_sum, __global const real *partial_done,             \
+        __global const real *window_loss_done, const uint n_chunks_done, const uint B_done,        \
+        __global const real *params_in, __global const real *opt_a_in,                           \
+        __global const real *opt_b_in, __global real *params_out, __global real *opt_a_out,       \
+        __global real *opt_b_out, const uint kind, const real lr, const real momentum,            \
+        const real beta1, const real beta2, const real eps, const real weight_decay,              \
+        const real correction1, const real correction2
+#define OPTIMIZER_ARGS                                                                             \
+    {kind, lr, momentum, beta1, beta2, eps, weight_decay, correction1, correction2}
+
+/* Parameter q after the finishing step, its gradient (the batch mean of
+ * the chunk sums, chunks added in order) into *g, its state into *a, *b. */
+real finish_value(const size_t q, __global const real *partial_done, const uint n_chunks_done,
+                  const uint B_done, __global const real *params_in,
+                  __global const real *opt_a_in, __global const real *opt_b_in,
+                  const optimizer_args opt, real *g, real *a, real *b);
+real finish_value(const size_t q, __global const real *partial_done, const uint n_chunks_done,
+                  const uint B_done, __global const real *params_in,
+                  __global const real *opt_a_in, __global const real *opt_b_in,
+                  const optimizer_args opt, real *g, real *a, real *b)
+{
+    real acc = 0;
+    for (uint c = 0; c < n_chunks_done; c++)
+        acc += partial_done[c * NP + q];
+    *g = acc / (real)B_done;
+    *a = opt_a_in[q];
+    *b = opt_b_in[q];
+    return step_value(opt, params_in[q], a, b, *g);
+}
+
 /* Work-item c: chunk c's gradient sums into partial (n_chunks, NP), its
  * windows' losses into window_loss (LANES n_tiles), h and y lane-major. */
 __kernel void rnn_fused(__global real *partial,      /* (n_chunks, NP) out */
@@ -77,16 +121,38 @@ __kernel void rnn_fused(__global real *partial,      /* (n_chunks, NP) out */
                         __global const real *targets, /* (R,O) table */
                         __global const uint *order, /* window start rows */
                         const uint starts_offset, /* the batch: order[starts_offset ..] */
-                        __global const real *params, /* (NP) */
-                        const uint B, const uint first_loss_step)
+                        const uint B, const uint first_loss_step,
+                        const uint apply, /* 1: first the last batch's finishing step */
+                        FINISH_ARGS)
 {
     __global const uint *starts = order + starts_offset; /* (B) */
-    const layer_params p = point_layer(params, NI, NH, NO);
     const size_t n_tiles = (B + LANES - 1) / LANES;
     const size_t chunk = get_global_id(0), tile_begin = chunk * TILES;
     if (tile_begin >= n_tiles) /* a work-item of the rounded-up launch */
         return;
     const size_t tile_end = min(n_tiles, tile_begin + TILES);
+
+    real wp[NP]; /* the parameters this batch runs with */
+    const optimizer_args opt = OPTIMIZER_ARGS;
+    for (int q = 0; q < NP; q++) {
+        if (!apply) {
+            wp[q] = params_in[q];
+            continue;
+        }
+        real g, a, b;
+        wp[q] = finish_value(q, partial_done, n_chunks_done, B_done, params_in, opt_a_in, opt_b_in,
+                             opt, &g, &a, &b);
+        if (chunk == 0) {
+            grads[q] = g;
+            params_out[q] = wp[q];
+            opt_a_out[q] = a;
+            opt_b_out[q] = b;
+        }
+    }
+    if (apply && chunk == 0)
+        add_batch_loss(loss_sum, window_loss_done, B_done);
+    const real *const W_i = wp, *const W_h = W_i + NI * NH, *const W_o = W_h + NH * NH,
+               *const b_o = W_o + NH * NO, *const b_i = b_o + NO;
 
     realv grad[NP]; /* the layer's gradient sums, one lane a window */
     for (int q = 0; q < NP; q++)
@@ -118,21 +184,21 @@ __kernel void rnn_fused(__global real *partial,      /* (n_chunks, NP) out */
             for (int i = 0; i < NI; i++) {
                 xs[t][i] = gather(x_win, t * NI + i);
                 for (int j = 0; j < NH; j++)
-                    from_input[j] += xs[t][i] * p.W_i[i * NH + j];
+                    from_input[j] += xs[t][i] * W_i[i * NH + j];
             }
             if (t > 0)
                 for (int k = 0; k < NH; k++)
                     for (int j = 0; j < NH; j++)
-                        from_hidden[j] += hs[t - 1][k] * p.W_h[k * NH + j];
+                        from_hidden[j] += hs[t - 1][k] * W_h[k * NH + j];
             for (int j = 0; j < NH; j++) {
-                hs[t][j] = tanh(from_input[j] + from_hidden[j] + p.b_i[j]);
+                hs[t][j] = tanh(from_input[j] + from_hidden[j] + b_i[j]);
                 vstore_lanes(hs[t][j], t * NH + j, h_tile);
             }
             for (int o = 0; o < NO; o++) {
                 realv acc = 0;
                 for (int j = 0; j < NH; j++)
-                    acc += hs[t][j] * p.W_o[j * NO + o];
-                const realv y_o = acc + p.b_o[o];
+                    acc += hs[t][j] * W_o[j * NO + o];
+                const realv y_o = acc + b_o[o];
                 vstore_lanes(y_o, t * NO + o, y_tile);
                 if (t < (int)first_loss_step) {
                     dys[t][o] = 0;
@@ -160,9 +226,9 @@ __kernel void rnn_fused(__global real *partial,      /* (n_chunks, NP) out */
             for (int j = 0; j < NH; j++) {
                 realv from_output = 0, from_next = 0;
                 for (int o = 0; o < NO; o++)
-                    from_output += dys[t][o] * p.W_o[j * NO + o];
+                    from_output += dys[t][o] * W_o[j * NO + o];
                 for (int k = 0; k < NH; k++)
-                    from_next += g_next[k] * p.W_h[j * NH + k];
+                    from_next += g_next[k] * W_h[j * NH + k];
                 g[j] = (from_output + from_next) * (1 - hs[t][j] * hs[t][j]);
             }
             if (t > 0)
@@ -190,36 +256,23 @@ __kernel void rnn_fused(__global real *partial,      /* (n_chunks, NP) out */
     }
 }
 
-/* grads (NP) <- the batch mean of the chunk sums, chunks added in order;
- * work-item 0 also adds the batch's window losses to loss_sum. Then, saving
- * a launch when the step needs no gradient norm first (no clipping), the
- * optimizer's step: optimizer 0 none, 1 SGD (opt_a the velocity), 2 Adam
- * (opt_a m, opt_b v); the arguments after it as sgd_step's and adam_step's
- * (common.cl). */
-__kernel void fused_finish(__global real *grads,             /* (NP) out */
-                           __global real *loss_sum,          /* (2) in/out */
-                           __global const real *partial,     /* (n_chunks, NP) */
-                           __global const real *window_loss, /* (B) */
-                           const uint n_chunks, const uint B,
-                           __global real *params, __global real *opt_a, __global real *opt_b,
-                           const uint optimizer, const real lr, const real momentum,
-                           const real beta1, const real beta2, const real eps,
-                           const real weight_decay, const real correction1,
-                           const real correction2)
+/* The finishing step of a batch on its own, in place (params_in and
+ * params_out, ... the same buffers): work-item q writes parameter q's
+ * gradient, value and state; work-item 0 also adds the batch's window
+ * losses to loss_sum. */
+__kernel void fused_finish(FINISH_ARGS)
 {
     const size_t q = get_global_id(0);
     if (q == 0)
-        add_batch_loss(loss_sum, window_loss, B);
+        add_batch_loss(loss_sum, window_loss_done, B_done);
     if (q >= NP)
         return;
-    real acc = 0;
-    for (uint c = 0; c < n_chunks; c++)
-        acc += partial[c * NP + q];
-    const real g = acc / (real)B;
+    const optimizer_args opt = OPTIMIZER_ARGS;
+    real g, a, b;
+    const real w = finish_value(q, partial_done, n_chunks_done, B_done, params_in, opt_a_in,
+                                opt_b_in, opt, &g, &a, &b);
     grads[q] = g;
-    if (optimizer == 1)
-        sgd_step(params, opt_a, q, g, lr, momentum);
-    else if (optimizer == 2)
-        adam_step(params, opt_a, opt_b, q, g, lr, beta1, beta2, eps, weight_decay, correction1,
-                  correction2);
+    params_out[q] = w;
+    opt_a_out[q] = a;
+    opt_b_out[q] = b;
 }

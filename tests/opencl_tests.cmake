@@ -55,8 +55,9 @@ set(PARITY_GRID
 clrnn_parity_grid(parity_opencl parity ${OPENCL_EXPECT} 20 300 "group;tile" ${PARITY_GRID})
 # The fused family runs one layer of at most 16 hidden units: B in
 # {1,3,17,64,257} (tiles of 8 or 16 windows, chunks of 32, padding), T in
-# {1,2,7,33}, n_hidden in {1,4,13,16}, both optimizers, clipping (which
-# needs the finished gradient before the step), the last step's loss.
+# {1,2,3,7,33}, n_hidden in {1,4,7,13,16}, both optimizers, clipping (which
+# needs the finished gradient before the step), the last step's loss, the
+# step taken inside the next batch's launch and in its own.
 set(FUSED_GRID
     "tiny|--layers 1:1:1 --batch 1 --seq-len 1"
     "small|--layers 3:4:1 --batch 3 --seq-len 2"
@@ -64,7 +65,10 @@ set(FUSED_GRID
     "widest|--layers 5:16:3 --batch 64 --seq-len 33 --loss-on last"
     "adam_clip|--layers 2:13:2 --batch 17 --seq-len 7 --optimizer adam --lr 0.003 --clip-norm 0.05"
     "sgd_clip|--layers 3:16:1 --batch 257 --seq-len 2 --clip-norm 0.01 --momentum 0.5"
-    "adam|--layers 1:7:1 --batch 64 --seq-len 33 --optimizer adam --lr 0.003")
+    "adam|--layers 1:7:1 --batch 64 --seq-len 33 --optimizer adam --lr 0.003"
+    # Too many chunks of too many parameters for rnn_fused to take the
+    # step itself: fused_finish takes it (the other entries: rnn_fused).
+    "own_step|--layers 3:16:1 --batch 257 --seq-len 3 --optimizer adam --lr 0.003")
 clrnn_parity_grid(parity_opencl parity ${OPENCL_EXPECT} 20 300 fused ${FUSED_GRID})
 
 # Determinism (bitwise equal runs), device choice, errors, optimizer state.
@@ -86,12 +90,15 @@ set(OCLGRIND_GRID
     "chunks|--layers 1:2:1 --batch 33 --seq-len 2"
     "vector_rows|--layers 3:24:2,2:32:1 --batch 6 --seq-len 3")
 clrnn_parity_grid(oclgrind oclgrind ${OCLGRIND_CHECK} 2 600 "group;tile" ${OCLGRIND_GRID})
-# The fused family: padding in the last tile, two chunks of windows; SGD
-# (its step fused into fused_finish) and Adam with clipping (not fused).
+# The fused family: padding in the last tile, two chunks of windows (two
+# work-items: the step taken inside rnn_fused must not race with the
+# batch), and Adam with clipping (the step in fused_finish).
 set(OCLGRIND_FUSED_GRID
     "one_tile|--layers 2:5:2 --batch 3 --seq-len 3"
+    "two_items|--layers 2:5:2 --batch 40 --seq-len 3"
     "chunks|--layers 1:3:1 --batch 35 --seq-len 2 --optimizer adam --clip-norm 0.1 --loss-on last")
-clrnn_parity_grid(oclgrind oclgrind ${OCLGRIND_CHECK} 2 600 fused ${OCLGRIND_FUSED_GRID})
+# Three steps: the third batch takes the second's step inside rnn_fused.
+clrnn_parity_grid(oclgrind oclgrind ${OCLGRIND_CHECK} 3 600 fused ${OCLGRIND_FUSED_GRID})
 
 # The commands around the backend: devices, parity and bench input checks,
 # and a bench run small enough for a test (speed is never asserted).

@@ -320,6 +320,42 @@ static void fused_orders(const fixture *f)
     free(want);
 }
 
+/* The fused family takes a step either inside the next batch's launch
+ * (each work-item recomputing the new parameters) or in its own launch
+ * (when the gradient is read before the step): the same bits either way. */
+static void fused_step_paths(const fixture *f, const clrnn_optimizer *opt)
+{
+    size_t P = clrnn_model_n_params(f->model);
+    double *params[2] = {calloc(P, sizeof(double)), calloc(P, sizeof(double))};
+    double *grads = calloc(P, sizeof(double));
+    double loss[2] = {NAN, NAN};
+    clrnn_error err;
+    int ok = params[0] && params[1] && grads;
+    for (int read_grads = 0; ok && read_grads < 2; read_grads++) {
+        clrnn_backend *b = make_backend(f, "opencl", CLRNN_FP32);
+        ok = b != NULL;
+        for (size_t k = 0; ok && k < STEPS; k++)
+            ok = clrnn_backend_gradients(b, f->starts[k], BATCH, &err) == CLRNN_OK &&
+                 (!read_grads || clrnn_backend_get_grads(b, grads, &err) == CLRNN_OK) &&
+                 clrnn_backend_update(b, opt, &err) == CLRNN_OK;
+        ok = ok && clrnn_backend_take_loss_sum(b, &loss[read_grads], &err) == CLRNN_OK &&
+             clrnn_backend_get_params(b, params[read_grads], &err) == CLRNN_OK;
+        if (!ok)
+            printf("fused step paths: %s\n", err.message);
+        clrnn_backend_free(b);
+    }
+    char what[128];
+    snprintf(what, sizeof what,
+             "fused fp32 %s: step inside the next launch == step on its own (bitwise)",
+             opt->kind == CLRNN_ADAM ? "AdamW" : "SGD+momentum");
+    check_true(ok && memcmp(params[0], params[1], P * sizeof(double)) == 0 &&
+                   memcmp(&loss[0], &loss[1], sizeof loss[0]) == 0,
+               what);
+    free(params[0]);
+    free(params[1]);
+    free(grads);
+}
+
 static void device_errors(const fixture *f)
 {
     clrnn_backend_config cfg = {
@@ -403,6 +439,9 @@ int main(void)
     kernels = CLRNN_KERNELS_FUSED;
     f.model = f.single;
     fused_orders(&f);
+    sgd.clip_norm = 0; /* clipping takes the step on its own */
+    fused_step_paths(&f, &sgd);
+    fused_step_paths(&f, &adam);
     kernels = CLRNN_KERNELS_AUTO;
     f.model = f.stack;
     family = "reference";

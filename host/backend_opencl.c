@@ -54,8 +54,10 @@
  * layer's gradient sums in private memory: at most this many vectors of 8. */
 #define FUSED_MAX_VECTORS 2048
 /* Rows of the weight gradient a work-item of grad_rows_tile sums at once
- * where it runs on explicit vectors (rnn_tile.cl, JVEC). */
-#define GRAD_ROW_BLOCK 4
+ * where it runs on explicit vectors (rnn_tile.cl, JVEC): 6 rows of 4
+ * vectors are 24 accumulators, with the 4 vectors of g 28 of AVX-512's 32
+ * registers; measured on the large shape, 15% faster than 4 rows. */
+#define GRAD_ROW_BLOCK 6
 /* Parameters per slice of the clipping norm's first stage. */
 #define PARAMS_PER_SLICE 1024
 

@@ -49,9 +49,10 @@ set(PARITY_GRID
     "sgd_clip|--layers 3:4:1,1:17:1 --batch 3 --seq-len 33 --clip-norm 0.01 --momentum 0.5"
     # Rows of whole vectors (the tile family's JVEC code on a CPU): blocks
     # of 1, 2 and 4 vectors of 16 floats or 8 doubles, several blocks of
-    # columns (256), rows of the gradient not a multiple of its row block.
+    # columns (256), gradient row blocks (of 6) of dW_i only, of dW_h
+    # only, across both, and past the last row.
     "vector_rows|--layers 4:48:3,3:32:1 --batch 70 --seq-len 5"
-    "vector_wide|--layers 2:256:1 --batch 33 --seq-len 4")
+    "vector_wide|--layers 7:256:1 --batch 33 --seq-len 4")
 clrnn_parity_grid(parity_opencl parity ${OPENCL_EXPECT} 20 300 "group;tile" ${PARITY_GRID})
 # The fused family runs one layer of at most 16 hidden units: B in
 # {1,3,17,64,257} (tiles of 8 or 16 windows, chunks of 32, padding), T in
@@ -80,7 +81,8 @@ clrnn_add_test(test_reproduce_opencl LABEL parity SOURCES test_reproduce.c
 # Every kernel under Oclgrind on small shapes (it interprets: slow): both
 # families, the tile family's vector-lane forward (n_hidden <= 16), its
 # plain one (17) and its vector-row one (24, 32: Oclgrind counts as a CPU
-# with vectors of 8), one chunk of windows and two (33 windows).
+# with vectors of 8; 7 inputs: a gradient row block of dW_i only), one
+# chunk of windows and two (33 windows).
 set(OCLGRIND_CHECK ${CMAKE_CURRENT_SOURCE_DIR}/oclgrind_check.sh)
 set(OCLGRIND_GRID
     "one_layer|--layers 3:5:2 --batch 3 --seq-len 4 --optimizer adam --clip-norm 0.1"
@@ -88,7 +90,7 @@ set(OCLGRIND_GRID
     "single|--layers 1:1:1 --batch 1 --seq-len 1"
     "wider|--layers 2:17:2 --batch 2 --seq-len 3"
     "chunks|--layers 1:2:1 --batch 33 --seq-len 2"
-    "vector_rows|--layers 3:24:2,2:32:1 --batch 6 --seq-len 3")
+    "vector_rows|--layers 7:24:2,2:32:1 --batch 6 --seq-len 3")
 clrnn_parity_grid(oclgrind oclgrind ${OCLGRIND_CHECK} 2 600 "group;tile" ${OCLGRIND_GRID})
 # The fused family: padding in the last tile, two chunks of windows (two
 # work-items: the step taken inside rnn_fused must not race with the

@@ -93,6 +93,37 @@ void transpose_element(__global real *wt, const layer_params p, const uint param
     }
 }
 
+#if JVEC
+/* acc[w][u] = sum_k a[w][k] M[k][(jb + u) JVEC ...], k in order: the block
+ * of JB column vectors from jb of the product of a (WB windows' rows of
+ * NH) and M (NH,NH) row-major, in registers; 0 where !nonzero. One load of
+ * a row of M serves the WB windows. */
+void block_product(realj acc[WB][JB], real a[WB][NH], __global const real *M, const int jb,
+                   const int nonzero);
+void block_product(realj acc[WB][JB], real a[WB][NH], __global const real *M, const int jb,
+                   const int nonzero)
+{
+    #pragma unroll
+    for (int w = 0; w < WB; w++)
+        #pragma unroll
+        for (int u = 0; u < JB; u++)
+            acc[w][u] = 0;
+    if (!nonzero)
+        return;
+    for (int k = 0; k < NH; k++) {
+        realj row[JB];
+        #pragma unroll
+        for (int u = 0; u < JB; u++)
+            row[u] = vload_j(jb + u, M + k * NH);
+        #pragma unroll
+        for (int w = 0; w < WB; w++)
+            #pragma unroll
+            for (int u = 0; u < JB; u++)
+                acc[w][u] += a[w][k] * row[u];
+    }
+}
+#endif
+
 #if WVEC
 /* The forward of rnn_forward_tile with the tile's 8 windows as the lanes of
  * vectors: each hidden unit's value for the 8 windows is one realv, every
@@ -268,24 +299,8 @@ __kernel void rnn_forward_tile(__global real *y,            /* (B,T,O) out */
             }
         }
         for (int jb = 0; jb < NJ; jb += JB) {
-            realj acc[WB][JB];
-            #pragma unroll
-            for (int w = 0; w < WB; w++)
-                #pragma unroll
-                for (int u = 0; u < JB; u++)
-                    acc[w][u] = 0;
-            if (t > 0)
-                for (int k = 0; k < NH; k++) {
-                    realj row[JB];
-                    #pragma unroll
-                    for (int u = 0; u < JB; u++)
-                        row[u] = vload_j(jb + u, p.W_h + k * NH);
-                    #pragma unroll
-                    for (int w = 0; w < WB; w++)
-                        #pragma unroll
-                        for (int u = 0; u < JB; u++)
-                            acc[w][u] += h_prev[w][k] * row[u];
-                }
+            realj acc[WB][JB]; /* h_{t-1} W_h */
+            block_product(acc, h_prev, p.W_h, jb, t > 0);
             #pragma unroll
             for (int w = 0; w < WB; w++)
                 #pragma unroll
@@ -388,24 +403,8 @@ __kernel void rnn_backward_tile(__global real *g,        /* (B,T,H) out */
             }
         }
         for (int jb = 0; jb < NJ; jb += JB) {
-            realj acc[WB][JB]; /* g_{t+1} W_h^T */
-            #pragma unroll
-            for (int w = 0; w < WB; w++)
-                #pragma unroll
-                for (int u = 0; u < JB; u++)
-                    acc[w][u] = 0;
-            if (s > 0) /* g_T = 0 */
-                for (int k = 0; k < NH; k++) {
-                    realj row[JB];
-                    #pragma unroll
-                    for (int u = 0; u < JB; u++)
-                        row[u] = vload_j(jb + u, wt_h + k * NH);
-                    #pragma unroll
-                    for (int w = 0; w < WB; w++)
-                        #pragma unroll
-                        for (int u = 0; u < JB; u++)
-                            acc[w][u] += g_next[w][k] * row[u];
-                }
+            realj acc[WB][JB]; /* g_{t+1} W_h^T (g_T = 0) */
+            block_product(acc, g_next, wt_h, jb, s > 0);
             #pragma unroll
             for (int w = 0; w < WB; w++) {
                 __global const real *h_t = h + (min(first + w, (size_t)B - 1) * NT + t) * NH;

@@ -300,11 +300,25 @@ static size_t round_up(size_t n, size_t multiple)
     return (n + multiple - 1) / multiple * multiple;
 }
 
+/* Chunks of the first reduction stage (and of rnn_fused) in a batch of B. */
+static size_t chunks_of(size_t B)
+{
+    return (B + WINDOWS_PER_CHUNK - 1) / WINDOWS_PER_CHUNK;
+}
+
 /* A 1-D launch of n work-items, one per element, rounded up to whole groups. */
 static clrnn_status launch_1d(ocl_state *s, const kernel_args *a, size_t n, clrnn_error *err)
 {
     size_t local = 64, global = round_up(n, local);
     return launch(s, a, 1, &global, &local, err);
+}
+
+/* A failed transfer to, from or in a named device buffer. */
+static clrnn_status buffer_fail(cl_int rc, const char *doing, const char *name, clrnn_error *err)
+{
+    char what[128];
+    snprintf(what, sizeof what, "%s the device buffer '%s'", doing, name);
+    return ocl_fail(err, rc, what);
 }
 
 static clrnn_status make_buffer(ocl_state *s, cl_mem *out, size_t n_reals_or_bytes, size_t element,
@@ -354,11 +368,8 @@ static clrnn_status write_reals(ocl_state *s, cl_mem buffer, const double *value
             ((float *)s->host)[i] = (float)values[i];
     cl_int rc = clEnqueueWriteBuffer(s->queue, buffer, CL_TRUE, 0, n * s->real_size, s->host, 0,
                                      NULL, NULL);
-    if (rc != CL_SUCCESS) {
-        char what[96];
-        snprintf(what, sizeof what, "writing the device buffer '%s'", name);
-        return ocl_fail(err, rc, what);
-    }
+    if (rc != CL_SUCCESS)
+        return buffer_fail(rc, "writing", name, err);
     return CLRNN_OK;
 }
 
@@ -371,11 +382,8 @@ static clrnn_status read_reals(ocl_state *s, double *values, cl_mem buffer, size
         return st;
     cl_int rc =
         clEnqueueReadBuffer(s->queue, buffer, CL_TRUE, 0, n * s->real_size, s->host, 0, NULL, NULL);
-    if (rc != CL_SUCCESS) {
-        char what[96];
-        snprintf(what, sizeof what, "reading the device buffer '%s'", name);
-        return ocl_fail(err, rc, what);
-    }
+    if (rc != CL_SUCCESS)
+        return buffer_fail(rc, "reading", name, err);
     if (s->real_size == sizeof(double))
         memcpy(values, s->host, n * sizeof *values);
     else
@@ -390,11 +398,8 @@ static clrnn_status zero_buffer(ocl_state *s, cl_mem buffer, size_t n, const cha
     static const cl_double zero = 0.0; /* all-zero bits: 0 in float and double */
     cl_int rc = clEnqueueFillBuffer(s->queue, buffer, &zero, s->real_size, 0, n * s->real_size, 0,
                                     NULL, NULL);
-    if (rc != CL_SUCCESS) {
-        char what[96];
-        snprintf(what, sizeof what, "zeroing the device buffer '%s'", name);
-        return ocl_fail(err, rc, what);
-    }
+    if (rc != CL_SUCCESS)
+        return buffer_fail(rc, "zeroing", name, err);
     return CLRNN_OK;
 }
 
@@ -705,7 +710,7 @@ static clrnn_status allocate_buffers(clrnn_backend *b, ocl_state *s, clrnn_error
     /* B rounded up to whole tiles of windows: rnn_fused writes them all. */
     const size_t B = round_up(b->max_batch, MAX_LANES), T = b->seq_len, P = b->n_params,
                  L = b->n_layers, rs = s->real_size;
-    const size_t n_chunks = (B + WINDOWS_PER_CHUNK - 1) / WINDOWS_PER_CHUNK;
+    const size_t n_chunks = chunks_of(B);
     size_t max_h = 0;
     for (size_t l = 0; l < L; l++)
         if (b->layers[l].n_hidden > max_h)
@@ -923,7 +928,7 @@ static clrnn_status backward_layer_tile(clrnn_backend *b, ocl_state *s, size_t l
     if (st != CLRNN_OK)
         return st;
 
-    const size_t n_chunks = (B + WINDOWS_PER_CHUNK - 1) / WINDOWS_PER_CHUNK;
+    const size_t n_chunks = chunks_of(B);
     a = tile_args_for(s, K_GRAD_ROWS_TILE, l);
     arg_mem(&a, n_chunks == 1 ? s->grads : s->partial);
     arg_mem(&a, s->g);
@@ -1014,7 +1019,7 @@ static clrnn_status backward_layer(clrnn_backend *b, ocl_state *s, size_t l, siz
     arg_uint(&a, b->layer_offset[l]);
     size_t n_layer = clrnn_layer_n_params(sh);
     size_t local[2] = {64, 1};
-    size_t grid[2] = {round_up(n_layer, local[0]), (B + WINDOWS_PER_CHUNK - 1) / WINDOWS_PER_CHUNK};
+    size_t grid[2] = {round_up(n_layer, local[0]), chunks_of(B)};
     return launch(s, &a, 2, grid, local, err);
 }
 
@@ -1085,7 +1090,7 @@ static void arg_finish(kernel_args *a, ocl_state *s, cl_mem params_out, cl_mem o
     arg_mem(a, s->loss_sum);
     arg_mem(a, s->partial);
     arg_mem(a, s->window_loss);
-    arg_uint(a, (B + WINDOWS_PER_CHUNK - 1) / WINDOWS_PER_CHUNK);
+    arg_uint(a, chunks_of(B));
     arg_uint(a, B);
     arg_mem(a, s->params);
     arg_mem(a, s->opt_a);
@@ -1126,8 +1131,8 @@ static void swap_mem(cl_mem *x, cl_mem *y)
 static clrnn_status run_fused(clrnn_backend *b, ocl_state *s, size_t B, clrnn_error *err)
 {
     const size_t T = b->seq_len;
-    const size_t n_chunks = (B + WINDOWS_PER_CHUNK - 1) / WINDOWS_PER_CHUNK;
-    const size_t done_chunks = (s->finish_batch + WINDOWS_PER_CHUNK - 1) / WINDOWS_PER_CHUNK;
+    const size_t n_chunks = chunks_of(B);
+    const size_t done_chunks = chunks_of(s->finish_batch);
     const int apply =
         s->deferred && n_chunks * (done_chunks + 4) * b->n_params <= FUSED_APPLY_BUDGET;
     clrnn_status st = apply ? CLRNN_OK : settle(b, s, err);
@@ -1167,7 +1172,7 @@ static clrnn_status ocl_run_batch(clrnn_backend *b, const uint32_t *starts, size
     ocl_state *s = b->impl;
     size_t L = b->n_layers;
     const int tile = s->family != FAMILY_GROUP;
-    const size_t n_chunks = (B + WINDOWS_PER_CHUNK - 1) / WINDOWS_PER_CHUNK;
+    const size_t n_chunks = chunks_of(B);
     s->lanes_layout = s->family == FAMILY_FUSED && with_gradients;
     /* rnn_fused may take a waiting step itself; anything else settles it. */
     clrnn_status st = s->lanes_layout ? CLRNN_OK : settle(b, s, err);

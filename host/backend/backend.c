@@ -1,0 +1,324 @@
+/* The public backend API: argument checks, then the implementation's ops. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend/backend.h"
+#include "core/error.h"
+#include "core/model.h"
+
+static clrnn_status choose_and_init(clrnn_backend *b, const clrnn_backend_config *config,
+                                    clrnn_error *err)
+{
+    const char *device = config->device ? config->device : "auto";
+    if (strcmp(device, "cpu") == 0)
+        return backend_cpu_init(b, err);
+    if (strcmp(device, "opencl") == 0)
+        return backend_opencl_init(b, NULL, err);
+    if (strncmp(device, "opencl:", 7) == 0)
+        return backend_opencl_init(b, device + 7, err);
+    if (strcmp(device, "auto") != 0)
+        return clrnn_fail(err, CLRNN_E_INPUT,
+                          "--device '%s': expected auto, cpu, opencl or opencl:P.D "
+                          "(see 'clrnn devices')",
+                          device);
+    clrnn_error why;
+    clrnn_status st = backend_opencl_init(b, NULL, &why);
+    if (st == CLRNN_E_UNSUPPORTED) {
+        if (config->log)
+            fprintf(config->log, "device auto: no OpenCL device (%s); using the CPU reference\n",
+                    why.message);
+        return backend_cpu_init(b, err);
+    }
+    if (st != CLRNN_OK && err)
+        *err = why;
+    return st;
+}
+
+int clrnn_parse_kernels(const char *text, clrnn_kernels *out)
+{
+    static const char *const names[] = {"auto", "group", "tile", "fused"};
+    for (int i = 0; i < 4; i++)
+        if (strcmp(text, names[i]) == 0) {
+            *out = (clrnn_kernels)i;
+            return 1;
+        }
+    return 0;
+}
+
+clrnn_status clrnn_backend_create(clrnn_backend **out, const clrnn_model *model,
+                                  const clrnn_backend_config *config, clrnn_error *err)
+{
+    *out = NULL;
+    if (config->seq_len == 0)
+        return clrnn_fail(err, CLRNN_E_INPUT, "seq_len must be at least 1");
+    if (config->max_batch == 0)
+        return clrnn_fail(err, CLRNN_E_INPUT, "batch must be at least 1");
+    if (config->max_batch > UINT32_MAX || config->seq_len > UINT32_MAX)
+        return clrnn_fail(err, CLRNN_E_INPUT, "batch or seq_len too large");
+    clrnn_backend *b = calloc(1, sizeof *b);
+    if (!b)
+        return clrnn_fail(err, CLRNN_E_NOMEM, "out of memory creating a backend");
+    b->n_layers = clrnn_model_n_layers(model);
+    b->layers = malloc(b->n_layers * sizeof *b->layers);
+    b->layer_offset = malloc(b->n_layers * sizeof *b->layer_offset);
+    if (!b->layers || !b->layer_offset) {
+        clrnn_backend_free(b);
+        return clrnn_fail(err, CLRNN_E_NOMEM, "out of memory creating a backend");
+    }
+    for (size_t l = 0; l < b->n_layers; l++) {
+        b->layers[l] = clrnn_model_layer(model, l);
+        b->layer_offset[l] = clrnn_model_param_offset(model, l, CLRNN_W_I);
+    }
+    b->n_params = clrnn_model_n_params(model);
+    b->seq_len = config->seq_len;
+    b->max_batch = config->max_batch;
+    b->loss_steps = config->loss_steps;
+    b->precision = config->precision;
+    b->kernels = config->kernels;
+    b->log = config->log;
+    clrnn_status st = choose_and_init(b, config, err);
+    if (st == CLRNN_OK)
+        st = b->ops->set_params(b, clrnn_model_params_const(model), err);
+    if (st != CLRNN_OK) {
+        clrnn_backend_free(b);
+        return st;
+    }
+    if (config->log && (!config->device || strcmp(config->device, "auto") == 0))
+        fprintf(config->log, "device auto: %s\n", b->description);
+    *out = b;
+    return CLRNN_OK;
+}
+
+void clrnn_backend_free(clrnn_backend *backend)
+{
+    if (!backend)
+        return;
+    if (backend->ops)
+        backend->ops->destroy(backend);
+    free(backend->layers);
+    free(backend->layer_offset);
+    free(backend->order);
+    free(backend);
+}
+
+const char *clrnn_backend_describe(const clrnn_backend *backend)
+{
+    return backend->description;
+}
+
+int clrnn_backend_is_opencl(const clrnn_backend *backend)
+{
+    return strncmp(backend->description, "OpenCL", 6) == 0;
+}
+
+size_t clrnn_backend_n_layers(const clrnn_backend *backend)
+{
+    return backend->n_layers;
+}
+
+size_t clrnn_backend_n_params(const clrnn_backend *backend)
+{
+    return backend->n_params;
+}
+
+clrnn_status clrnn_backend_stage(clrnn_backend *backend, const double *x, const double *y,
+                                 size_t n_rows, clrnn_error *err)
+{
+    if (n_rows < backend->seq_len)
+        return clrnn_fail(err, CLRNN_E_INPUT, "%zu rows staged, fewer than one window of %zu",
+                          n_rows, backend->seq_len);
+    if (n_rows > UINT32_MAX)
+        return clrnn_fail(err, CLRNN_E_INPUT, "%zu rows: too many for one table", n_rows);
+    clrnn_status st = backend->ops->stage(backend, x, y, n_rows, err);
+    backend->n_rows = st == CLRNN_OK ? n_rows : 0;
+    backend->n_order = 0; /* its windows were checked against the old rows */
+    return st;
+}
+
+clrnn_status clrnn_backend_set_params(clrnn_backend *backend, const double *params,
+                                      clrnn_error *err)
+{
+    backend->n_updates = 0;
+    return backend->ops->set_params(backend, params, err);
+}
+
+clrnn_status clrnn_backend_get_params(clrnn_backend *backend, double *params, clrnn_error *err)
+{
+    return backend->ops->get_params(backend, params, err);
+}
+
+/* Every window of starts (n) inside the staged rows. */
+static clrnn_status check_starts(const clrnn_backend *b, const uint32_t *starts, size_t n,
+                                 clrnn_error *err)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((size_t)starts[i] + b->seq_len > b->n_rows)
+            return clrnn_fail(err, CLRNN_E_INPUT,
+                              "window %zu starts at row %u: past the end of %zu rows", i,
+                              (unsigned)starts[i], b->n_rows);
+    return CLRNN_OK;
+}
+
+static clrnn_status check_batch_size(const clrnn_backend *b, size_t n, clrnn_error *err)
+{
+    if (b->n_rows == 0)
+        return clrnn_fail(err, CLRNN_E_INPUT, "no data staged before running a batch");
+    if (n == 0 || n > b->max_batch)
+        return clrnn_fail(err, CLRNN_E_INPUT, "a batch of %zu windows (allowed: 1 to %zu)", n,
+                          b->max_batch);
+    return CLRNN_OK;
+}
+
+/* first: the batch's place in the staged order, or BACKEND_NOT_STAGED
+ * (and then its windows are checked here). */
+static clrnn_status run_batch(clrnn_backend *b, const uint32_t *starts, size_t first, size_t n,
+                              int grads, clrnn_error *err)
+{
+    clrnn_status st = check_batch_size(b, n, err);
+    if (st == CLRNN_OK && first == BACKEND_NOT_STAGED)
+        st = check_starts(b, starts, n, err);
+    if (st != CLRNN_OK)
+        return st;
+    b->batch_first = first;
+    st = b->ops->run_batch(b, starts, n, grads, err);
+    b->last_batch = st == CLRNN_OK ? n : 0;
+    b->have_gradients = st == CLRNN_OK && grads;
+    return st;
+}
+
+clrnn_status clrnn_backend_forward(clrnn_backend *backend, const uint32_t *starts,
+                                   size_t n_windows, clrnn_error *err)
+{
+    return run_batch(backend, starts, BACKEND_NOT_STAGED, n_windows, 0, err);
+}
+
+clrnn_status clrnn_backend_gradients(clrnn_backend *backend, const uint32_t *starts,
+                                     size_t n_windows, clrnn_error *err)
+{
+    return run_batch(backend, starts, BACKEND_NOT_STAGED, n_windows, 1, err);
+}
+
+clrnn_status clrnn_backend_stage_order(clrnn_backend *backend, const uint32_t *order, size_t n,
+                                       clrnn_error *err)
+{
+    backend->n_order = 0;
+    if (backend->n_rows == 0)
+        return clrnn_fail(err, CLRNN_E_INPUT, "no data staged before the window order");
+    if (n == 0 || n > UINT32_MAX)
+        return clrnn_fail(err, CLRNN_E_INPUT, "an order of %zu windows (allowed: 1 to %u)", n,
+                          (unsigned)UINT32_MAX);
+    clrnn_status st = check_starts(backend, order, n, err);
+    if (st != CLRNN_OK)
+        return st;
+    uint32_t *copy = realloc(backend->order, n * sizeof *copy);
+    if (!copy)
+        return clrnn_fail(err, CLRNN_E_NOMEM, "out of memory for an order of %zu windows", n);
+    backend->order = copy;
+    memcpy(copy, order, n * sizeof *copy);
+    if (backend->ops->stage_order)
+        st = backend->ops->stage_order(backend, order, n, err);
+    backend->n_order = st == CLRNN_OK ? n : 0;
+    return st;
+}
+
+clrnn_status clrnn_backend_gradients_staged(clrnn_backend *backend, size_t first, size_t n_windows,
+                                            clrnn_error *err)
+{
+    if (first > backend->n_order || n_windows > backend->n_order - first)
+        return clrnn_fail(err, CLRNN_E_INPUT,
+                          "windows %zu to %zu of a staged order of %zu (stage the order first)",
+                          first, first + n_windows, backend->n_order);
+    return run_batch(backend, backend->order + first, first, n_windows, 1, err);
+}
+
+clrnn_status clrnn_backend_update(clrnn_backend *backend, const clrnn_optimizer *optimizer,
+                                  clrnn_error *err)
+{
+    if (!backend->have_gradients)
+        return clrnn_fail(err, CLRNN_E_INPUT, "an update needs gradients first");
+    if (!(optimizer->lr > 0))
+        return clrnn_fail(err, CLRNN_E_INPUT, "the learning rate must be positive");
+    backend->n_updates++;
+    return backend->ops->update(backend, optimizer, backend->n_updates, err);
+}
+
+clrnn_status clrnn_backend_get_grads(clrnn_backend *backend, double *grads, clrnn_error *err)
+{
+    if (!backend->have_gradients)
+        return clrnn_fail(err, CLRNN_E_INPUT, "no gradients computed yet");
+    return backend->ops->get_grads(backend, grads, err);
+}
+
+static clrnn_status check_layer_read(const clrnn_backend *b, size_t layer, clrnn_error *err)
+{
+    if (b->last_batch == 0)
+        return clrnn_fail(err, CLRNN_E_INPUT, "no batch has run yet");
+    if (layer >= b->n_layers)
+        return clrnn_fail(err, CLRNN_E_INPUT, "layer %zu of %zu", layer, b->n_layers);
+    return CLRNN_OK;
+}
+
+clrnn_status clrnn_backend_get_outputs(clrnn_backend *backend, size_t layer, double *y,
+                                       clrnn_error *err)
+{
+    clrnn_status st = check_layer_read(backend, layer, err);
+    return st != CLRNN_OK ? st : backend->ops->get_outputs(backend, layer, y, err);
+}
+
+clrnn_status clrnn_backend_get_hidden(clrnn_backend *backend, size_t layer, double *h,
+                                      clrnn_error *err)
+{
+    clrnn_status st = check_layer_read(backend, layer, err);
+    return st != CLRNN_OK ? st : backend->ops->get_hidden(backend, layer, h, err);
+}
+
+clrnn_status clrnn_backend_get_window_losses(clrnn_backend *backend, double *losses,
+                                             clrnn_error *err)
+{
+    clrnn_status st = check_layer_read(backend, 0, err);
+    return st != CLRNN_OK ? st : backend->ops->get_window_losses(backend, losses, err);
+}
+
+clrnn_status clrnn_backend_take_loss_sum(clrnn_backend *backend, double *sum, clrnn_error *err)
+{
+    return backend->ops->take_loss_sum(backend, sum, err);
+}
+
+clrnn_status clrnn_backend_get_optimizer_state(clrnn_backend *backend, double *a, double *b,
+                                               long *step, clrnn_error *err)
+{
+    if (!backend->ops->get_opt_state)
+        return clrnn_fail(err, CLRNN_E_UNSUPPORTED, "this backend cannot save optimizer state");
+    *step = backend->n_updates;
+    return backend->ops->get_opt_state(backend, a, b, err);
+}
+
+clrnn_status clrnn_backend_set_optimizer_state(clrnn_backend *backend, const double *a,
+                                               const double *b, long step, clrnn_error *err)
+{
+    if (!backend->ops->set_opt_state)
+        return clrnn_fail(err, CLRNN_E_UNSUPPORTED, "this backend cannot load optimizer state");
+    if (step < 0)
+        return clrnn_fail(err, CLRNN_E_INPUT, "a negative step count");
+    clrnn_status st = backend->ops->set_opt_state(backend, a, b, err);
+    if (st == CLRNN_OK)
+        backend->n_updates = step;
+    return st;
+}
+
+clrnn_status clrnn_backend_set_profiling(clrnn_backend *backend, int on, clrnn_error *err)
+{
+    if (!backend->ops->set_profiling)
+        return clrnn_fail(err, CLRNN_E_UNSUPPORTED, "%s has no kernels to profile",
+                          backend->description);
+    return backend->ops->set_profiling(backend, on, err);
+}
+
+clrnn_status clrnn_backend_kernel_times(clrnn_backend *backend, clrnn_kernel_time *times,
+                                        size_t *n, clrnn_error *err)
+{
+    if (!backend->ops->kernel_times)
+        return clrnn_fail(err, CLRNN_E_UNSUPPORTED, "%s has no kernels to profile",
+                          backend->description);
+    return backend->ops->kernel_times(backend, times, n, err);
+}

@@ -1,0 +1,256 @@
+/*
+ * The CPU reference backend: the functions of rnn_cpu.c applied to a batch.
+ * Everything is allocated once at creation for the largest batch; a batch
+ * allocates nothing.
+ *
+ * Legend: B = windows, T = steps, F = features, K = targets; layer l has
+ * (I_l, H_l, O_l).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend/backend.h"
+#include "core/error.h"
+#include "reference/rnn_cpu.h"
+
+typedef struct cpu_state {
+    double *x_table, *y_table; /* (R, F), (R, K): the staged data */
+    double *params;            /* (P) */
+    double *grads;             /* (P) mean over the batch's windows */
+    double *opt_a, *opt_b;     /* (P) SGD velocity; Adam m and v */
+    double *x0;                /* (B, T, F) layer 0's inputs, gathered */
+    double *target;            /* (B, T, K) gathered */
+    double **h, **y, **dy;     /* per layer: (B,T,H_l), (B,T,O_l), (B,T,O_l) */
+    double *window_loss;       /* (B) */
+    double *scratch;           /* (2 max H) */
+    double loss_sum;           /* window losses since the last take */
+} cpu_state;
+
+static void cpu_destroy(clrnn_backend *b)
+{
+    cpu_state *s = b->impl;
+    if (!s)
+        return;
+    for (size_t l = 0; l < b->n_layers; l++) {
+        if (s->h)
+            free(s->h[l]);
+        if (s->y)
+            free(s->y[l]);
+        if (s->dy)
+            free(s->dy[l]);
+    }
+    free(s->h);
+    free(s->y);
+    free(s->dy);
+    free(s->x_table);
+    free(s->y_table);
+    free(s->params);
+    free(s->grads);
+    free(s->opt_a);
+    free(s->opt_b);
+    free(s->x0);
+    free(s->target);
+    free(s->window_loss);
+    free(s->scratch);
+    free(s);
+    b->impl = NULL;
+}
+
+static clrnn_status cpu_stage(clrnn_backend *b, const double *x, const double *y, size_t n_rows,
+                              clrnn_error *err)
+{
+    cpu_state *s = b->impl;
+    size_t F = b->layers[0].n_in, K = b->layers[b->n_layers - 1].n_out;
+    free(s->x_table);
+    free(s->y_table);
+    s->x_table = malloc(n_rows * F * sizeof *s->x_table);
+    s->y_table = malloc(n_rows * K * sizeof *s->y_table);
+    if (!s->x_table || !s->y_table)
+        return clrnn_fail(err, CLRNN_E_NOMEM, "out of memory staging %zu rows", n_rows);
+    memcpy(s->x_table, x, n_rows * F * sizeof *x);
+    memcpy(s->y_table, y, n_rows * K * sizeof *y);
+    return CLRNN_OK;
+}
+
+static clrnn_status cpu_set_params(clrnn_backend *b, const double *params, clrnn_error *err)
+{
+    cpu_state *s = b->impl;
+    memcpy(s->params, params, b->n_params * sizeof *params);
+    memset(s->opt_a, 0, b->n_params * sizeof *s->opt_a);
+    memset(s->opt_b, 0, b->n_params * sizeof *s->opt_b);
+    return CLRNN_OK;
+}
+
+static clrnn_status cpu_get_params(clrnn_backend *b, double *params, clrnn_error *err)
+{
+    cpu_state *s = b->impl;
+    memcpy(params, s->params, b->n_params * sizeof *params);
+    return CLRNN_OK;
+}
+
+/* rows (B, T, width) <- table rows starts[b] + t */
+static void gather_windows(double *rows, const double *table, const uint32_t *starts, size_t B,
+                           size_t T, size_t width)
+{
+    for (size_t b = 0; b < B; b++)
+        memcpy(rows + b * T * width, table + (size_t)starts[b] * width, T * width * sizeof *rows);
+}
+
+static clrnn_status cpu_run_batch(clrnn_backend *b, const uint32_t *starts, size_t B,
+                                  int with_gradients, clrnn_error *err)
+{
+    cpu_state *s = b->impl;
+    size_t T = b->seq_len, L = b->n_layers;
+    clrnn_layer_shape top = b->layers[L - 1];
+    gather_windows(s->x0, s->x_table, starts, B, T, b->layers[0].n_in);
+    gather_windows(s->target, s->y_table, starts, B, T, top.n_out);
+
+    for (size_t l = 0; l < L; l++) {
+        clrnn_layer_shape sh = b->layers[l];
+        const double *x = l == 0 ? s->x0 : s->y[l - 1];
+        rnn_layer_forward_cpu(s->y[l], s->h[l], x, s->params + b->layer_offset[l], B, T, sh.n_in,
+                              sh.n_hidden, sh.n_out);
+    }
+    s->loss_sum += mse_forward_cpu(s->window_loss, s->dy[L - 1], s->y[L - 1], s->target, B, T,
+                                   top.n_out, b->loss_steps);
+    if (!with_gradients)
+        return CLRNN_OK;
+
+    memset(s->grads, 0, b->n_params * sizeof *s->grads);
+    for (size_t l = L; l-- > 0;) {
+        clrnn_layer_shape sh = b->layers[l];
+        const double *x = l == 0 ? s->x0 : s->y[l - 1];
+        double *dx = l == 0 ? NULL : s->dy[l - 1]; /* the layer below's dy */
+        rnn_layer_backward_cpu(s->grads + b->layer_offset[l], dx, s->scratch, s->dy[l], s->h[l], x,
+                               s->params + b->layer_offset[l], B, T, sh.n_in, sh.n_hidden,
+                               sh.n_out);
+    }
+    for (size_t i = 0; i < b->n_params; i++)
+        s->grads[i] /= (double)B;
+    return CLRNN_OK;
+}
+
+static clrnn_status cpu_update(clrnn_backend *b, const clrnn_optimizer *opt, long step,
+                               clrnn_error *err)
+{
+    cpu_state *s = b->impl;
+    if (opt->clip_norm > 0)
+        clip_grad_norm_cpu(s->grads, b->n_params, opt->clip_norm);
+    if (opt->kind == CLRNN_ADAM)
+        adam_update_cpu(s->params, s->opt_a, s->opt_b, s->grads, b->n_params, opt->lr, opt->beta1,
+                        opt->beta2, opt->eps, opt->weight_decay, step);
+    else
+        sgd_update_cpu(s->params, s->opt_a, s->grads, b->n_params, opt->lr, opt->momentum);
+    return CLRNN_OK;
+}
+
+static clrnn_status cpu_get_grads(clrnn_backend *b, double *grads, clrnn_error *err)
+{
+    cpu_state *s = b->impl;
+    memcpy(grads, s->grads, b->n_params * sizeof *grads);
+    return CLRNN_OK;
+}
+
+static clrnn_status cpu_get_outputs(clrnn_backend *b, size_t layer, double *y, clrnn_error *err)
+{
+    cpu_state *s = b->impl;
+    memcpy(y, s->y[layer], b->last_batch * b->seq_len * b->layers[layer].n_out * sizeof *y);
+    return CLRNN_OK;
+}
+
+static clrnn_status cpu_get_hidden(clrnn_backend *b, size_t layer, double *h, clrnn_error *err)
+{
+    cpu_state *s = b->impl;
+    memcpy(h, s->h[layer], b->last_batch * b->seq_len * b->layers[layer].n_hidden * sizeof *h);
+    return CLRNN_OK;
+}
+
+static clrnn_status cpu_get_window_losses(clrnn_backend *b, double *losses, clrnn_error *err)
+{
+    cpu_state *s = b->impl;
+    memcpy(losses, s->window_loss, b->last_batch * sizeof *losses);
+    return CLRNN_OK;
+}
+
+static clrnn_status cpu_take_loss_sum(clrnn_backend *b, double *sum, clrnn_error *err)
+{
+    cpu_state *s = b->impl;
+    *sum = s->loss_sum;
+    s->loss_sum = 0.0;
+    return CLRNN_OK;
+}
+
+static clrnn_status cpu_get_opt_state(clrnn_backend *b, double *a, double *b_state,
+                                      clrnn_error *err)
+{
+    cpu_state *s = b->impl;
+    memcpy(a, s->opt_a, b->n_params * sizeof *a);
+    memcpy(b_state, s->opt_b, b->n_params * sizeof *b_state);
+    return CLRNN_OK;
+}
+
+static clrnn_status cpu_set_opt_state(clrnn_backend *b, const double *a, const double *b_state,
+                                      clrnn_error *err)
+{
+    cpu_state *s = b->impl;
+    memcpy(s->opt_a, a, b->n_params * sizeof *a);
+    memcpy(s->opt_b, b_state, b->n_params * sizeof *b_state);
+    return CLRNN_OK;
+}
+
+static const backend_ops cpu_ops = {
+    .destroy = cpu_destroy,
+    .stage = cpu_stage,
+    .set_params = cpu_set_params,
+    .get_params = cpu_get_params,
+    .run_batch = cpu_run_batch,
+    .update = cpu_update,
+    .get_grads = cpu_get_grads,
+    .get_outputs = cpu_get_outputs,
+    .get_hidden = cpu_get_hidden,
+    .get_window_losses = cpu_get_window_losses,
+    .take_loss_sum = cpu_take_loss_sum,
+    .get_opt_state = cpu_get_opt_state,
+    .set_opt_state = cpu_set_opt_state,
+};
+
+clrnn_status backend_cpu_init(clrnn_backend *b, clrnn_error *err)
+{
+    cpu_state *s = calloc(1, sizeof *s);
+    if (!s)
+        return clrnn_fail(err, CLRNN_E_NOMEM, "out of memory creating the CPU backend");
+    b->impl = s;
+    b->ops = &cpu_ops;
+    size_t B = b->max_batch, T = b->seq_len, L = b->n_layers, P = b->n_params, max_h = 0;
+    s->params = calloc(P, sizeof *s->params);
+    s->grads = calloc(P, sizeof *s->grads);
+    s->opt_a = calloc(P, sizeof *s->opt_a);
+    s->opt_b = calloc(P, sizeof *s->opt_b);
+    s->x0 = malloc(B * T * b->layers[0].n_in * sizeof *s->x0);
+    s->target = malloc(B * T * b->layers[L - 1].n_out * sizeof *s->target);
+    s->window_loss = malloc(B * sizeof *s->window_loss);
+    s->h = calloc(L, sizeof *s->h);
+    s->y = calloc(L, sizeof *s->y);
+    s->dy = calloc(L, sizeof *s->dy);
+    int ok = s->params && s->grads && s->opt_a && s->opt_b && s->x0 && s->target &&
+             s->window_loss && s->h && s->y && s->dy;
+    for (size_t l = 0; ok && l < L; l++) {
+        clrnn_layer_shape sh = b->layers[l];
+        if (sh.n_hidden > max_h)
+            max_h = sh.n_hidden;
+        s->h[l] = malloc(B * T * sh.n_hidden * sizeof **s->h);
+        s->y[l] = malloc(B * T * sh.n_out * sizeof **s->y);
+        s->dy[l] = malloc(B * T * sh.n_out * sizeof **s->dy);
+        ok = s->h[l] && s->y[l] && s->dy[l];
+    }
+    if (ok)
+        ok = (s->scratch = malloc(2 * max_h * sizeof *s->scratch)) != NULL;
+    if (!ok) {
+        cpu_destroy(b);
+        b->ops = NULL;
+        return clrnn_fail(err, CLRNN_E_NOMEM,
+                          "out of memory for the CPU backend's buffers (try a smaller --batch)");
+    }
+    snprintf(b->description, sizeof b->description, "CPU reference (fp64)");
+    return CLRNN_OK;
+}

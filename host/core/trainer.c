@@ -1,0 +1,334 @@
+/*
+ * The training loop over a dataset: shuffled mini-batches of windows, one
+ * optimizer step per batch, the validation loss after each epoch. It only
+ * enqueues work on the backend; losses come back once per epoch.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "clrnn.h"
+#include "core/error.h"
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+clrnn_status clrnn_backend_stage_dataset(clrnn_backend *backend, const clrnn_dataset *data,
+                                         clrnn_error *err)
+{
+    return clrnn_backend_stage(backend, clrnn_dataset_x(data), clrnn_dataset_y(data),
+                               clrnn_dataset_n_rows(data), err);
+}
+
+/* starts (n) <- the split's window starts, in order */
+static uint32_t *split_starts(const clrnn_dataset *data, clrnn_split split, size_t *n)
+{
+    *n = clrnn_dataset_n_windows(data, split);
+    uint32_t *starts = malloc((*n ? *n : 1) * sizeof *starts);
+    for (size_t i = 0; starts && i < *n; i++)
+        starts[i] = (uint32_t)clrnn_dataset_window_start(data, split, i);
+    return starts;
+}
+
+void clrnn_train_config_default(clrnn_train_config *config)
+{
+    memset(config, 0, sizeof *config);
+    config->epochs = 20;
+    config->batch = 32;
+    config->optimizer = (clrnn_optimizer){
+        .kind = CLRNN_SGD, .lr = 0.01, .momentum = 0.9, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8};
+    config->shuffle = 1;
+    config->schedule = CLRNN_LR_CONSTANT;
+    config->step_epochs = 10;
+    config->step_gamma = 0.5;
+}
+
+double clrnn_lr_at(const clrnn_train_config *config, long step, long steps_per_epoch,
+                   long total_steps)
+{
+    double lr = config->optimizer.lr;
+    if (config->schedule == CLRNN_LR_STEP && config->step_epochs > 0) {
+        long epoch = step / steps_per_epoch;
+        lr *= pow(config->step_gamma, (double)(epoch / (long)config->step_epochs));
+    } else if (config->schedule == CLRNN_LR_COSINE && total_steps > 0) {
+        /* step / total_steps < 1: the last step's lr is small but not 0,
+         * which an update would refuse. */
+        double progress = (double)step / (double)total_steps;
+        lr *= 0.5 * (1.0 + cos(3.14159265358979323846 * progress));
+    }
+    if (config->warmup_steps > 0 && (size_t)step < config->warmup_steps)
+        lr *= (double)(step + 1) / (double)config->warmup_steps;
+    return lr;
+}
+
+/* Windows v (n) <- the split's windows in the order of epoch `epoch`:
+ * Fisher-Yates from a generator seeded by (seed, epoch) alone, so a resumed
+ * run shuffles exactly as an uninterrupted one. */
+static void epoch_order(uint32_t *v, const uint32_t *sorted, size_t n, int do_shuffle,
+                        uint32_t seed, size_t epoch)
+{
+    memcpy(v, sorted, n * sizeof *v);
+    if (!do_shuffle)
+        return;
+    clrnn_rng rng;
+    clrnn_rng_seed(&rng, seed ^ (uint32_t)(epoch * 0x9E3779B9u));
+    for (size_t i = n; i > 1; i--) {
+        size_t j = clrnn_rng_below(&rng, (uint32_t)i);
+        uint32_t tmp = v[i - 1];
+        v[i - 1] = v[j];
+        v[j] = tmp;
+    }
+}
+
+/* Mean window loss over all windows of a split, forward only. */
+static clrnn_status split_loss(clrnn_backend *backend, const uint32_t *starts, size_t n,
+                               size_t batch, double *loss, clrnn_error *err)
+{
+    double sum = 0.0;
+    clrnn_status st = clrnn_backend_take_loss_sum(backend, &sum, err); /* zero it */
+    for (size_t i = 0; st == CLRNN_OK && i < n; i += batch)
+        st = clrnn_backend_forward(backend, starts + i, n - i < batch ? n - i : batch, err);
+    if (st == CLRNN_OK)
+        st = clrnn_backend_take_loss_sum(backend, &sum, err);
+    *loss = n ? sum / (double)n : NAN;
+    return st;
+}
+
+/* L2 norm of the gradient the backend holds (P values read back). */
+static clrnn_status grad_norm(clrnn_backend *backend, double *grads, double *norm, clrnn_error *err)
+{
+    clrnn_status st = clrnn_backend_get_grads(backend, grads, err);
+    double acc = 0.0;
+    for (size_t i = 0; st == CLRNN_OK && i < clrnn_backend_n_params(backend); i++)
+        acc += grads[i] * grads[i];
+    *norm = st == CLRNN_OK ? sqrt(acc) : NAN;
+    return st;
+}
+
+/* One epoch of shuffled mini-batches; the loss comes back once, at the end.
+ * The gradient norm is read on the last batch, before its update (so before
+ * clipping): one read-back an epoch. */
+static clrnn_status train_epoch(clrnn_backend *backend, const clrnn_train_config *config,
+                                const uint32_t *order, size_t n_train, size_t epoch, long *step,
+                                long steps_per_epoch, long total_steps, double *grads,
+                                clrnn_epoch_stats *stats, clrnn_error *err)
+{
+    clrnn_optimizer opt = config->optimizer;
+    double loss_sum = 0.0;
+    /* The epoch's order crosses to the device once; batches take slices. */
+    clrnn_status st = clrnn_backend_stage_order(backend, order, n_train, err);
+    for (size_t i = 0; st == CLRNN_OK && i < n_train; i += config->batch) {
+        size_t n = n_train - i < config->batch ? n_train - i : config->batch;
+        opt.lr = stats->lr = clrnn_lr_at(config, (*step)++, steps_per_epoch, total_steps);
+        st = clrnn_backend_gradients_staged(backend, i, n, err);
+        if (st == CLRNN_OK && i + n == n_train)
+            st = grad_norm(backend, grads, &stats->grad_norm, err);
+        if (st == CLRNN_OK)
+            st = clrnn_backend_update(backend, &opt, err);
+        if (st == CLRNN_OK && config->on_batch)
+            config->on_batch(config->context, epoch, i + n, n_train);
+    }
+    if (st == CLRNN_OK)
+        st = clrnn_backend_take_loss_sum(backend, &loss_sum, err);
+    stats->train_loss = loss_sum / (double)n_train;
+    return st;
+}
+
+/* What early stopping rolls back to: the weights of the best epoch and the
+ * optimizer state that goes with them, so that a model saved after an early
+ * stop is exactly the checkpoint of its best epoch. */
+typedef struct best_state {
+    double *params, *opt_a, *opt_b; /* (P) each */
+    long step;
+} best_state;
+
+static clrnn_status keep_best(clrnn_backend *backend, best_state *best, clrnn_error *err)
+{
+    clrnn_status st = clrnn_backend_get_params(backend, best->params, err);
+    if (st == CLRNN_OK)
+        st = clrnn_backend_get_optimizer_state(backend, best->opt_a, best->opt_b, &best->step, err);
+    return st;
+}
+
+static clrnn_status restore_best(clrnn_backend *backend, const best_state *best, clrnn_error *err)
+{
+    clrnn_status st = clrnn_backend_set_params(backend, best->params, err);
+    if (st == CLRNN_OK)
+        st = clrnn_backend_set_optimizer_state(backend, best->opt_a, best->opt_b, best->step, err);
+    return st;
+}
+
+static void print_epoch(FILE *out, const clrnn_epoch_stats *s)
+{
+    fprintf(
+        out,
+        "epoch %4zu  train loss %.6g  val loss %.6g  lr %.3g  grad norm %.3g  %.0f windows/s%s\n",
+        s->epoch, s->train_loss, s->val_loss, s->lr, s->grad_norm, s->windows_per_second,
+        s->improved ? "  *" : "");
+    fflush(out);
+}
+
+/* Bookkeeping after an epoch: the report, the best score, early stopping.
+ * *stop is set when patience has run out. */
+static clrnn_status after_epoch(clrnn_backend *backend, const clrnn_train_config *config,
+                                clrnn_epoch_stats *stats, int have_val, best_state *best,
+                                size_t *since_best, clrnn_train_report *report, int *stop,
+                                clrnn_error *err)
+{
+    clrnn_status st = CLRNN_OK;
+    /* Without validation windows the training loss decides what is best. */
+    double score = have_val ? stats->val_loss : stats->train_loss;
+    stats->improved = score < report->best_val_loss;
+    report->epochs_run = stats->epoch;
+    report->train_loss = stats->train_loss;
+    report->val_loss = stats->val_loss;
+    report->seconds += stats->seconds;
+    if (stats->improved) {
+        report->best_val_loss = score;
+        report->best_epoch = stats->epoch;
+        *since_best = 0;
+        if (config->patience)
+            st = keep_best(backend, best, err);
+    } else {
+        ++*since_best;
+    }
+    if (config->out)
+        print_epoch(config->out, stats);
+    if (st == CLRNN_OK && config->on_epoch)
+        st = config->on_epoch(config->context, stats, backend, err);
+    *stop = config->patience && *since_best >= config->patience;
+    return st;
+}
+
+clrnn_status clrnn_train(clrnn_backend *backend, const clrnn_dataset *data,
+                         const clrnn_train_config *config, clrnn_train_report *report,
+                         clrnn_error *err)
+{
+    size_t n_train, n_val, P = clrnn_backend_n_params(backend);
+    uint32_t *sorted = split_starts(data, CLRNN_SPLIT_TRAIN, &n_train);
+    uint32_t *val = split_starts(data, CLRNN_SPLIT_VAL, &n_val);
+    uint32_t *order = malloc((n_train ? n_train : 1) * sizeof *order);
+    double *grads = malloc(P * sizeof *grads);
+    best_state best = {malloc(P * sizeof *best.params), malloc(P * sizeof *best.opt_a),
+                       malloc(P * sizeof *best.opt_b), 0};
+    clrnn_status st = CLRNN_OK;
+    *report = (clrnn_train_report){
+        config->start_epoch, config->start_epoch, NAN, NAN, INFINITY, 0.0, 0.0, 0};
+    if (!sorted || !val || !order || !grads || !best.params || !best.opt_a || !best.opt_b) {
+        st = clrnn_fail(err, CLRNN_E_NOMEM, "out of memory");
+        goto done;
+    }
+    if (n_train == 0 || config->batch == 0) {
+        st = clrnn_fail(err, CLRNN_E_INPUT, "no training windows, or a batch of 0");
+        goto done;
+    }
+    long steps_per_epoch = (long)((n_train + config->batch - 1) / config->batch);
+    long total_steps = steps_per_epoch * (long)config->epochs;
+    long step = steps_per_epoch * (long)config->start_epoch;
+    size_t since_best = 0;
+    int stop = 0;
+    double sum;
+    st = clrnn_backend_take_loss_sum(backend, &sum, err); /* start from zero */
+    for (size_t epoch = config->start_epoch; st == CLRNN_OK && !stop && epoch < config->epochs;
+         epoch++) {
+        double t0 = now_seconds();
+        clrnn_epoch_stats stats = {epoch + 1, NAN, NAN, NAN, NAN, 0, 0, 0};
+        epoch_order(order, sorted, n_train, config->shuffle, config->seed, epoch);
+        st = train_epoch(backend, config, order, n_train, epoch, &step, steps_per_epoch,
+                         total_steps, grads, &stats, err);
+        stats.seconds = now_seconds() - t0;
+        stats.windows_per_second = stats.seconds > 0 ? (double)n_train / stats.seconds : 0.0;
+        if (st == CLRNN_OK && !isfinite(stats.train_loss))
+            st = clrnn_fail(err, CLRNN_E_NUMERIC,
+                            "the training loss is %s at epoch %zu: try a lower --lr or "
+                            "--clip-norm",
+                            isnan(stats.train_loss) ? "NaN" : "infinite", epoch + 1);
+        if (st == CLRNN_OK)
+            st = split_loss(backend, val, n_val, config->batch, &stats.val_loss, err);
+        if (st == CLRNN_OK)
+            st = after_epoch(backend, config, &stats, n_val > 0, &best, &since_best, report, &stop,
+                             err);
+    }
+    report->stopped_early = st == CLRNN_OK && stop && report->epochs_run < config->epochs;
+    if (st == CLRNN_OK && config->patience && report->best_epoch != report->epochs_run &&
+        report->best_epoch > config->start_epoch)
+        st = restore_best(backend, &best, err); /* keep the best weights */
+    else
+        report->best_epoch = report->epochs_run;
+    if (report->seconds > 0)
+        report->windows_per_second =
+            (double)(n_train * (report->epochs_run - config->start_epoch)) / report->seconds;
+done:
+    free(sorted);
+    free(val);
+    free(order);
+    free(grads);
+    free(best.params);
+    free(best.opt_a);
+    free(best.opt_b);
+    return st;
+}
+
+clrnn_status clrnn_predict(clrnn_backend *backend, const clrnn_dataset *data, clrnn_split split,
+                           size_t batch, double *predictions, clrnn_error *err)
+{
+    size_t n, T = clrnn_dataset_seq_len(data), K = clrnn_dataset_n_targets(data);
+    size_t top = clrnn_backend_n_layers(backend) - 1; /* its outputs are the targets */
+    uint32_t *starts = split_starts(data, split, &n);
+    double *y = malloc(batch * T * K * sizeof *y); /* (B, T, K) */
+    clrnn_status st = CLRNN_OK;
+    if (!starts || !y)
+        st = clrnn_fail(err, CLRNN_E_NOMEM, "out of memory");
+    for (size_t i = 0; st == CLRNN_OK && i < n; i += batch) {
+        size_t nb = n - i < batch ? n - i : batch;
+        st = clrnn_backend_forward(backend, starts + i, nb, err);
+        if (st == CLRNN_OK)
+            st = clrnn_backend_get_outputs(backend, top, y, err);
+        for (size_t b = 0; st == CLRNN_OK && b < nb; b++)
+            for (size_t k = 0; k < K; k++)
+                predictions[(i + b) * K + k] =
+                    y[(b * T + T - 1) * K + k] * clrnn_dataset_target_std(data, k) +
+                    clrnn_dataset_target_mean(data, k);
+    }
+    free(starts);
+    free(y);
+    return st;
+}
+
+clrnn_status clrnn_evaluate(clrnn_backend *backend, const clrnn_dataset *data, clrnn_split split,
+                            size_t batch, clrnn_metrics *metrics, clrnn_error *err)
+{
+    size_t n = clrnn_dataset_n_windows(data, split), T = clrnn_dataset_seq_len(data);
+    size_t K = clrnn_dataset_n_targets(data);
+    double *pred = malloc((n ? n : 1) * K * sizeof *pred); /* (n, K) */
+    double loss_sum = 0.0, sq = 0.0, abs_sum = 0.0;
+    *metrics = (clrnn_metrics){n, NAN, NAN, NAN};
+    if (!pred)
+        return clrnn_fail(err, CLRNN_E_NOMEM, "out of memory");
+    clrnn_status st = clrnn_backend_take_loss_sum(backend, &loss_sum, err); /* zero it */
+    if (st == CLRNN_OK)
+        st = clrnn_predict(backend, data, split, batch, pred, err);
+    if (st == CLRNN_OK)
+        st = clrnn_backend_take_loss_sum(backend, &loss_sum, err);
+    const double *y_raw = clrnn_dataset_y_raw(data);
+    for (size_t i = 0; st == CLRNN_OK && i < n; i++) {
+        size_t row = clrnn_dataset_window_start(data, split, i) + T - 1;
+        for (size_t k = 0; k < K; k++) {
+            double diff = pred[i * K + k] - y_raw[row * K + k];
+            sq += diff * diff;
+            abs_sum += fabs(diff);
+        }
+    }
+    if (st == CLRNN_OK && n > 0) {
+        metrics->loss = loss_sum / (double)n;
+        metrics->rmse = sqrt(sq / (double)(n * K));
+        metrics->mae = abs_sum / (double)(n * K);
+    }
+    free(pred);
+    return st;
+}

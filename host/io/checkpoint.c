@@ -1,0 +1,447 @@
+/*
+ * The model file (docs/checkpoint-format.md): everything needed to use a
+ * trained model on new data (shapes, column names, scaler statistics,
+ * seq_len) and to continue training it bit for bit (optimizer, its state,
+ * step and epoch counts, seed).
+ *
+ * Saving encodes the checkpoint into memory, field by field in little-endian
+ * order, appends a CRC32 and writes the whole at once, atomically. Loading
+ * checks, in this order, what can be told apart: the magic (not a model
+ * file), the version, the declared size (truncated), the CRC (corrupted);
+ * then it decodes and checks that the fields agree with each other, with the
+ * same checks a checkpoint must pass to be saved.
+ *
+ * P = number of parameters, F = features, K = targets, L = layers.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io/atomic_file.h"
+#include "io/bytes.h"
+#include "io/crc32.h"
+#include "core/error.h"
+
+/* PNG's trick: a byte above 127 and a CR LF pair, so a file mangled by a
+ * 7-bit or text-mode transfer is told apart from "not a model" at once. */
+static const unsigned char MAGIC[8] = {0x89, 'C', 'L', 'R', 'N', 'N', '\r', '\n'};
+enum {
+    FORMAT_VERSION = 1,
+    HEADER_SIZE = 20, /* magic (8), version (4), file size (8) */
+    CRC_SIZE = 4,
+    MAX_NAME = 4096,    /* bytes of a column name */
+    MAX_COLUMNS = 65536 /* features or targets */
+};
+
+/* ---------------------------------------------------------- consistency */
+
+static int finite_array(const double *v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++)
+        if (!isfinite(v[i]))
+            return 0;
+    return 1;
+}
+
+static const char *bad_names(char *const *names, size_t n)
+{
+    if (!names)
+        return "column names missing";
+    for (size_t i = 0; i < n; i++)
+        if (!names[i] || names[i][0] == '\0' || strlen(names[i]) > MAX_NAME)
+            return "a column name is empty, holds a NUL byte or is longer than 4096 bytes";
+    return NULL;
+}
+
+static const char *bad_statistics(const clrnn_checkpoint *c)
+{
+    const double *values[4] = {c->feature_mean, c->feature_std, c->target_mean, c->target_std};
+    size_t counts[4] = {c->n_features, c->n_features, c->n_targets, c->n_targets};
+    for (int s = 0; s < 4; s++) {
+        if (!values[s] || !finite_array(values[s], counts[s]))
+            return "scaler statistics missing or not finite";
+        for (size_t i = 0; s % 2 == 1 && i < counts[s]; i++)
+            if (!(values[s][i] > 0))
+                return "a scaler standard deviation is not positive";
+    }
+    return NULL;
+}
+
+static const char *bad_optimizer(const clrnn_optimizer *o)
+{
+    if (o->kind != CLRNN_SGD && o->kind != CLRNN_ADAM)
+        return "unknown optimizer";
+    if (!(o->lr > 0) || !isfinite(o->lr))
+        return "learning rate not positive";
+    if (!(o->momentum >= 0 && o->momentum < 1) || !(o->beta1 >= 0 && o->beta1 < 1) ||
+        !(o->beta2 >= 0 && o->beta2 < 1))
+        return "momentum or Adam beta outside [0, 1)";
+    if (!(o->eps > 0) || !isfinite(o->eps) || !(o->weight_decay >= 0) ||
+        !isfinite(o->weight_decay) || !(o->clip_norm >= 0) || !isfinite(o->clip_norm))
+        return "Adam eps, weight decay or clip norm out of range";
+    return NULL;
+}
+
+/* NULL when the fields agree with each other, else what is wrong. */
+static const char *inconsistency(const clrnn_checkpoint *c)
+{
+    if (!c->model)
+        return "no model";
+    size_t L = clrnn_model_n_layers(c->model), P = clrnn_model_n_params(c->model);
+    if (c->precision != CLRNN_FP32 && c->precision != CLRNN_FP64)
+        return "unknown precision";
+    if (c->loss_steps != CLRNN_LOSS_ALL && c->loss_steps != CLRNN_LOSS_LAST)
+        return "unknown loss steps";
+    if (c->seq_len == 0 || c->seq_len > UINT32_MAX)
+        return "seq_len out of range";
+    if (c->n_features != clrnn_model_layer(c->model, 0).n_in)
+        return "the number of features is not the first layer's input size";
+    if (c->n_targets != clrnn_model_layer(c->model, L - 1).n_out)
+        return "the number of targets is not the last layer's output size";
+    if (c->n_features > MAX_COLUMNS || c->n_targets > MAX_COLUMNS)
+        return "too many columns";
+    const char *why = bad_names(c->feature_names, c->n_features);
+    if (!why)
+        why = bad_names(c->target_names, c->n_targets);
+    if (!why)
+        why = bad_statistics(c);
+    if (!why)
+        why = bad_optimizer(&c->optimizer);
+    if (why)
+        return why;
+    if (c->step < 0)
+        return "negative step count";
+    if (!finite_array(clrnn_model_params_const(c->model), P))
+        return "a parameter is not finite";
+    if (!finite_array(c->opt_state_a, P) || !finite_array(c->opt_state_b, P))
+        return "an optimizer state value is not finite";
+    return NULL;
+}
+
+/* ------------------------------------------------------------- encoding */
+
+static void put_names(byte_writer *w, char *const *names, size_t n)
+{
+    put_u32(w, (uint32_t)n);
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(names[i]);
+        put_u32(w, (uint32_t)len);
+        put_bytes(w, names[i], len);
+    }
+}
+
+static void put_optimizer(byte_writer *w, const clrnn_optimizer *o)
+{
+    put_u32(w, (uint32_t)o->kind);
+    put_f64(w, o->lr);
+    put_f64(w, o->momentum);
+    put_f64(w, o->beta1);
+    put_f64(w, o->beta2);
+    put_f64(w, o->eps);
+    put_f64(w, o->weight_decay);
+    put_f64(w, o->clip_norm);
+}
+
+/* The layout, field by field, is the table in docs/checkpoint-format.md. */
+static void encode(byte_writer *w, const clrnn_checkpoint *c)
+{
+    const clrnn_model *m = c->model;
+    size_t L = clrnn_model_n_layers(m), P = clrnn_model_n_params(m);
+    put_bytes(w, MAGIC, sizeof MAGIC);
+    put_u32(w, FORMAT_VERSION);
+    put_u64(w, 0); /* the file size, patched below */
+    put_u32(w, (uint32_t)L);
+    for (size_t l = 0; l < L; l++) {
+        clrnn_layer_shape s = clrnn_model_layer(m, l);
+        put_u32(w, (uint32_t)s.n_in);
+        put_u32(w, (uint32_t)s.n_hidden);
+        put_u32(w, (uint32_t)s.n_out);
+    }
+    put_u32(w, (uint32_t)c->precision);
+    put_u32(w, (uint32_t)c->seq_len);
+    put_u32(w, (uint32_t)c->loss_steps);
+    put_names(w, c->feature_names, c->n_features);
+    put_names(w, c->target_names, c->n_targets);
+    put_f64_array(w, c->feature_mean, c->n_features);
+    put_f64_array(w, c->feature_std, c->n_features);
+    put_f64_array(w, c->target_mean, c->n_targets);
+    put_f64_array(w, c->target_std, c->n_targets);
+    put_optimizer(w, &c->optimizer);
+    put_u64(w, (uint64_t)c->step);
+    put_u64(w, (uint64_t)c->epoch);
+    put_u32(w, c->seed);
+    put_u64(w, (uint64_t)P);
+    put_f64_array(w, clrnn_model_params_const(m), P);
+    put_f64_array(w, c->opt_state_a, P); /* NULL: zeros */
+    put_f64_array(w, c->opt_state_b, P);
+    patch_u64(w, 12, (uint64_t)(w->size + CRC_SIZE));
+    put_u32(w, crc32_update(0, w->data, w->size));
+}
+
+clrnn_status clrnn_checkpoint_save(const clrnn_checkpoint *ckpt, const char *path, clrnn_error *err)
+{
+    const char *why = inconsistency(ckpt);
+    if (why)
+        return clrnn_fail(err, CLRNN_E_INPUT, "cannot save '%s': %s", path, why);
+    byte_writer w = {0};
+    encode(&w, ckpt);
+    clrnn_status st = w.failed ? clrnn_fail(err, CLRNN_E_NOMEM, "out of memory saving '%s'", path)
+                               : atomic_write_file(path, w.data, w.size, err);
+    byte_writer_free(&w);
+    return st;
+}
+
+/* ------------------------------------------------------------- decoding */
+
+/* The whole file, in chunks (pipes have no size); *data is malloc'ed. */
+static clrnn_status read_whole_file(unsigned char **data, size_t *size, const char *path,
+                                    clrnn_error *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return clrnn_fail(err, CLRNN_E_IO, "cannot open '%s': %s", path, strerror(errno));
+    byte_writer w = {0};
+    unsigned char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        put_bytes(&w, chunk, n);
+    int failed = ferror(f);
+    fclose(f);
+    if (failed || w.failed) {
+        byte_writer_free(&w);
+        return failed ? clrnn_fail(err, CLRNN_E_IO, "cannot read '%s'", path)
+                      : clrnn_fail(err, CLRNN_E_NOMEM, "out of memory reading '%s'", path);
+    }
+    *data = w.data;
+    *size = w.size;
+    return CLRNN_OK;
+}
+
+/* Magic, version, declared size and CRC: whether the bytes are an intact
+ * model file of a version this code reads, before any field is trusted. */
+static clrnn_status check_envelope(const unsigned char *data, size_t size, const char *path,
+                                   clrnn_error *err)
+{
+    size_t magic_seen = size < sizeof MAGIC ? size : sizeof MAGIC;
+    if (size == 0) /* data may be NULL then */
+        return clrnn_fail(err, CLRNN_E_INPUT, "'%s' is empty, not a clrnn model file", path);
+    if (memcmp(data, MAGIC, magic_seen) != 0)
+        return clrnn_fail(err, CLRNN_E_INPUT, "'%s' is not a clrnn model file (no clrnn magic)",
+                          path);
+    if (size < HEADER_SIZE)
+        return clrnn_fail(err, CLRNN_E_INPUT,
+                          "'%s' is truncated: %zu bytes, fewer than the %d of the header", path,
+                          size, HEADER_SIZE);
+    uint32_t version = load_u32(data + 8);
+    if (version != FORMAT_VERSION)
+        return clrnn_fail(err, CLRNN_E_INPUT,
+                          "'%s' is model format version %u; this clrnn reads version %d "
+                          "(a newer clrnn wrote it, or it is corrupted)",
+                          path, (unsigned)version, FORMAT_VERSION);
+    uint64_t declared = (uint64_t)load_u32(data + 12) | (uint64_t)load_u32(data + 16) << 32;
+    if (declared != size)
+        return clrnn_fail(err, CLRNN_E_INPUT,
+                          "'%s' is %s: %zu bytes, its header says %llu (an interrupted copy?)",
+                          path, declared > size ? "truncated" : "corrupted (bytes appended)", size,
+                          (unsigned long long)declared);
+    if (size < HEADER_SIZE + CRC_SIZE)
+        return clrnn_fail(err, CLRNN_E_INPUT, "'%s' is corrupted: too short for its checksum",
+                          path);
+    uint32_t stored = load_u32(data + size - CRC_SIZE);
+    uint32_t computed = crc32_update(0, data, size - CRC_SIZE);
+    if (stored != computed)
+        return clrnn_fail(err, CLRNN_E_INPUT,
+                          "'%s' is corrupted: checksum mismatch (CRC32 stored %08x, computed %08x)",
+                          path, (unsigned)stored, (unsigned)computed);
+    return CLRNN_OK;
+}
+
+/* A u32 count that must fit in the bytes left, each item taking at least
+ * item_size bytes: so no field can make the reader allocate more than the
+ * file could fill. */
+static size_t get_count(byte_reader *r, size_t item_size)
+{
+    size_t n = get_u32(r);
+    if (n > bytes_left(r) / item_size)
+        r->failed = 1;
+    return r->failed ? 0 : n;
+}
+
+static char **get_names(byte_reader *r, size_t *n)
+{
+    *n = get_count(r, 4);
+    char **names = calloc(*n ? *n : 1, sizeof *names);
+    for (size_t i = 0; names && i < *n && !r->failed; i++) {
+        size_t len = get_count(r, 1);
+        const unsigned char *text = get_bytes(r, len);
+        if (!text || !(names[i] = malloc(len + 1)))
+            break;
+        /* A NUL inside a name becomes an empty name, which is refused. */
+        memcpy(names[i], text, len);
+        names[i][memchr(text, '\0', len) ? 0 : len] = '\0';
+    }
+    return names;
+}
+
+static double *get_array(byte_reader *r, size_t n)
+{
+    double *v = malloc((n ? n : 1) * sizeof *v);
+    if (v)
+        get_f64_array(r, v, n);
+    return v;
+}
+
+/* The optimizer's hyper-parameters after its kind (read by the caller). */
+static void get_optimizer(byte_reader *r, clrnn_optimizer *o)
+{
+    o->lr = get_f64(r);
+    o->momentum = get_f64(r);
+    o->beta1 = get_f64(r);
+    o->beta2 = get_f64(r);
+    o->eps = get_f64(r);
+    o->weight_decay = get_f64(r);
+    o->clip_norm = get_f64(r);
+}
+
+/* The layer list and the model it makes (all parameters zero). */
+static clrnn_status get_model(byte_reader *r, clrnn_checkpoint *c, clrnn_error *why)
+{
+    size_t L = get_count(r, 12);
+    clrnn_layer_shape *layers = malloc((L ? L : 1) * sizeof *layers);
+    if (!layers)
+        return clrnn_fail(why, CLRNN_E_NOMEM, "out of memory");
+    for (size_t l = 0; l < L; l++) {
+        layers[l].n_in = get_u32(r);
+        layers[l].n_hidden = get_u32(r);
+        layers[l].n_out = get_u32(r);
+    }
+    clrnn_status st = r->failed ? clrnn_fail(why, CLRNN_E_INPUT, "the layer list runs past the end")
+                                : clrnn_model_create(&c->model, layers, L, why);
+    free(layers);
+    return st;
+}
+
+/* Columns, statistics, optimizer and counters; enums are checked as raw
+ * numbers before they become enums. NULL when nothing was out of range. */
+static const char *get_settings(byte_reader *r, clrnn_checkpoint *c)
+{
+    uint32_t precision = get_u32(r);
+    c->seq_len = get_u32(r);
+    uint32_t loss_steps = get_u32(r);
+    if (precision > CLRNN_FP64 || loss_steps > CLRNN_LOSS_LAST)
+        return "unknown precision or loss steps";
+    c->precision = (clrnn_precision)precision;
+    c->loss_steps = (clrnn_loss_steps)loss_steps;
+    c->feature_names = get_names(r, &c->n_features);
+    c->target_names = get_names(r, &c->n_targets);
+    c->feature_mean = get_array(r, c->n_features);
+    c->feature_std = get_array(r, c->n_features);
+    c->target_mean = get_array(r, c->n_targets);
+    c->target_std = get_array(r, c->n_targets);
+    uint32_t kind = get_u32(r);
+    if (kind > CLRNN_ADAM)
+        return "unknown optimizer";
+    c->optimizer.kind = (clrnn_optimizer_kind)kind;
+    get_optimizer(r, &c->optimizer);
+    uint64_t step = get_u64(r), epoch = get_u64(r);
+    if (step > LONG_MAX || (uint64_t)(size_t)epoch != epoch)
+        return "step or epoch count out of range";
+    c->step = (long)step;
+    c->epoch = (size_t)epoch;
+    c->seed = get_u32(r);
+    return NULL;
+}
+
+/* Parameters and optimizer state: P doubles each, P as the layers say. */
+static const char *get_tensors(byte_reader *r, clrnn_checkpoint *c)
+{
+    size_t P = clrnn_model_n_params(c->model);
+    uint64_t stored = get_u64(r);
+    if (!r->failed && stored != P)
+        return "the parameter count does not match the layer sizes";
+    if (bytes_left(r) / 8 < 3 * P) /* checked before allocating */
+        return "the tensors run past the end";
+    get_f64_array(r, clrnn_model_params(c->model), P);
+    c->opt_state_a = get_array(r, P);
+    c->opt_state_b = get_array(r, P);
+    return NULL;
+}
+
+static int fully_allocated(const clrnn_checkpoint *c)
+{
+    for (size_t i = 0; c->feature_names && i < c->n_features; i++)
+        if (!c->feature_names[i])
+            return 0;
+    for (size_t i = 0; c->target_names && i < c->n_targets; i++)
+        if (!c->target_names[i])
+            return 0;
+    return c->feature_names && c->target_names && c->feature_mean && c->feature_std &&
+           c->target_mean && c->target_std && c->opt_state_a && c->opt_state_b;
+}
+
+/* The body (after the header, before the CRC) into c. */
+static clrnn_status decode(byte_reader *r, clrnn_checkpoint *c, const char *path, clrnn_error *err)
+{
+    clrnn_error why;
+    clrnn_status st = get_model(r, c, &why);
+    if (st == CLRNN_E_NOMEM)
+        return clrnn_fail(err, st, "out of memory reading '%s'", path);
+    const char *problem = st != CLRNN_OK ? why.message : get_settings(r, c);
+    if (!problem && !r->failed)
+        problem = get_tensors(r, c);
+    if (!problem && r->failed)
+        problem = "a field runs past the end";
+    if (!problem && bytes_left(r) != 0)
+        problem = "bytes left over after the last field";
+    if (!problem && !fully_allocated(c))
+        return clrnn_fail(err, CLRNN_E_NOMEM, "out of memory reading '%s'", path);
+    if (!problem)
+        problem = inconsistency(c);
+    if (problem)
+        return clrnn_fail(err, CLRNN_E_INPUT, "'%s' is not a valid model file: %s", path, problem);
+    return CLRNN_OK;
+}
+
+clrnn_status clrnn_checkpoint_load(clrnn_checkpoint *ckpt, const char *path, clrnn_error *err)
+{
+    unsigned char *data = NULL;
+    size_t size = 0;
+    memset(ckpt, 0, sizeof *ckpt);
+    clrnn_status st = read_whole_file(&data, &size, path, err);
+    if (st == CLRNN_OK)
+        st = check_envelope(data, size, path, err);
+    if (st == CLRNN_OK) {
+        byte_reader r = {data + HEADER_SIZE, size - HEADER_SIZE - CRC_SIZE, 0, 0};
+        st = decode(&r, ckpt, path, err);
+    }
+    free(data);
+    if (st != CLRNN_OK)
+        clrnn_checkpoint_clear(ckpt);
+    return st;
+}
+
+static void free_names(char **names, size_t n)
+{
+    for (size_t i = 0; names && i < n; i++)
+        free(names[i]);
+    free(names);
+}
+
+void clrnn_checkpoint_clear(clrnn_checkpoint *ckpt)
+{
+    if (!ckpt)
+        return;
+    clrnn_model_free(ckpt->model);
+    free_names(ckpt->feature_names, ckpt->n_features);
+    free_names(ckpt->target_names, ckpt->n_targets);
+    free(ckpt->feature_mean);
+    free(ckpt->feature_std);
+    free(ckpt->target_mean);
+    free(ckpt->target_std);
+    free(ckpt->opt_state_a);
+    free(ckpt->opt_state_b);
+    memset(ckpt, 0, sizeof *ckpt);
+}

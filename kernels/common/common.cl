@@ -1,0 +1,103 @@
+/*
+ * Included first in every program: the precision and the rounding rules.
+ * The host (host/opencl/backend_opencl.c) passes -DCLRNN_FP64=0 or 1.
+ *
+ * Legend used by all kernels: B = windows in the batch, T = steps per
+ * window, I = n_in, H = n_hidden, O = n_out of the layer, R = rows of the
+ * staged table, P = parameters. A layer's parameters are one block:
+ * W_i (I,H), W_h (H,H), W_o (H,O), b_o (O), b_i (H), row-major (SPEC.md).
+ */
+#ifndef CLRNN_FP64
+#define CLRNN_FP64 0
+#endif
+
+#if CLRNN_FP64
+#pragma OPENCL EXTENSION cl_khr_fp64 : enable
+typedef double real;
+#else
+typedef float real;
+#endif
+
+/* Every product and sum is rounded on its own, as in the CPU reference:
+ * contracting a*b+c into fma would change results in the last bits. */
+#pragma OPENCL FP_CONTRACT OFF
+
+/* The five tensors of a layer inside its parameter block. */
+typedef struct layer_params {
+    __global const real *W_i, *W_h, *W_o, *b_o, *b_i;
+} layer_params;
+
+layer_params point_layer(__global const real *block, uint I, uint H, uint O);
+layer_params point_layer(__global const real *block, uint I, uint H, uint O)
+{
+    layer_params p;
+    p.W_i = block;
+    p.W_h = p.W_i + (size_t)I * H;
+    p.W_o = p.W_h + (size_t)H * H;
+    p.b_o = p.W_o + (size_t)H * O;
+    p.b_i = p.b_o + O;
+    return p;
+}
+
+/* The optimizer step of one parameter w with its gradient g and state
+ * (optimizer.cl, rnn_fused.cl), on values, so that every kernel that takes
+ * a step rounds it the same way. SGD mirrors sgd_update_cpu:
+ * v = momentum v - lr g; w += v (the notebook's form). Adam mirrors
+ * adam_update_cpu, with correction1,2 = 1 - beta1^step, 1 - beta2^step
+ * (computed by the host in double) and decoupled weight decay. */
+real sgd_value(real w, real *velocity, real g, real lr, real momentum);
+real sgd_value(real w, real *velocity, real g, real lr, real momentum)
+{
+    const real v = momentum * *velocity - lr * g;
+    *velocity = v;
+    return w + v;
+}
+
+real adam_value(real w, real *m, real *v, real g, real lr, real beta1, real beta2, real eps,
+                real weight_decay, real correction1, real correction2);
+real adam_value(real w, real *m, real *v, real g, real lr, real beta1, real beta2, real eps,
+                real weight_decay, real correction1, real correction2)
+{
+    const real m_i = beta1 * *m + (1 - beta1) * g;
+    const real v_i = beta2 * *v + (1 - beta2) * g * g;
+    *m = m_i;
+    *v = v_i;
+    const real m_hat = m_i / correction1;
+    const real v_hat = v_i / correction2;
+    return w - lr * (m_hat / (sqrt(v_hat) + eps) + weight_decay * w);
+}
+
+/* The optimizer's arguments, as the host passes them to every kernel that
+ * takes a step: kind 0 none, 1 SGD, 2 Adam. */
+typedef struct optimizer_args {
+    uint kind;
+    real lr, momentum, beta1, beta2, eps, weight_decay, correction1, correction2;
+} optimizer_args;
+
+/* Parameter w after the step of opt with gradient g; a and b the state
+ * (SGD: a the velocity; Adam: a m, b v), updated. */
+real step_value(const optimizer_args opt, real w, real *a, real *b, real g);
+real step_value(const optimizer_args opt, real w, real *a, real *b, real g)
+{
+    if (opt.kind == 1)
+        return sgd_value(w, a, g, opt.lr, opt.momentum);
+    if (opt.kind == 2)
+        return adam_value(w, a, b, g, opt.lr, opt.beta1, opt.beta2, opt.eps, opt.weight_decay,
+                          opt.correction1, opt.correction2);
+    return w;
+}
+
+/* loss_sum (2: the sum and its Kahan compensation) += the window losses of
+ * a batch, added in window order; read back once an epoch, so an epoch of
+ * thousands of batches loses nothing in fp32. One work-item calls it. */
+void add_batch_loss(__global real *loss_sum, __global const real *window_loss, uint B);
+void add_batch_loss(__global real *loss_sum, __global const real *window_loss, uint B)
+{
+    real batch = 0;
+    for (uint b = 0; b < B; b++)
+        batch += window_loss[b];
+    const real y = batch - loss_sum[1];
+    const real t = loss_sum[0] + y;
+    loss_sum[1] = (t - loss_sum[0]) - y;
+    loss_sum[0] = t;
+}

@@ -1,0 +1,43 @@
+/*
+ * The loss of each window and its gradient dy for the top layer; mirrors
+ * mse_forward_cpu (host/reference/rnn_cpu.c). One work-item per window. With
+ * first = 0 every step counts (the notebook's sequence-to-sequence loss);
+ * with first = T-1 only the last step does and dy is 0 elsewhere.
+ */
+__kernel void mse_loss(__global real *window_loss,    /* (B) out */
+                       __global real *dy,             /* (B,T,O) out: y - target */
+                       __global const real *y,        /* (B,T,O) */
+                       __global const real *targets,  /* (R,O) the staged table */
+                       __global const uint *order,   /* window start rows */
+                       const uint starts_offset, /* the batch: order[starts_offset ..] */
+                       const uint B, const uint T, const uint O, const uint first)
+{
+    __global const uint *starts = order + starts_offset; /* (B) */
+    const size_t b = get_global_id(0);
+    if (b >= B)
+        return;
+    __global const real *target_win = targets + (size_t)starts[b] * O;
+    real acc = 0;
+    for (size_t t = 0; t < T; t++)
+        for (size_t o = 0; o < O; o++) {
+            const size_t at = (b * T + t) * O + o;
+            if (t < first) {
+                dy[at] = 0;
+                continue;
+            }
+            const real diff = y[at] - target_win[t * O + o];
+            dy[at] = diff;
+            acc += (real)0.5 * diff * diff;
+        }
+    window_loss[b] = acc / (real)((T - first) * O);
+}
+
+/* Adds the batch's window losses to the running sum (add_batch_loss,
+ * common.cl). One work-item. */
+__kernel void loss_accumulate(__global real *loss_sum,          /* (2) in/out */
+                              __global const real *window_loss, /* (B) */
+                              const uint B)
+{
+    if (get_global_id(0) == 0)
+        add_batch_loss(loss_sum, window_loss, B);
+}

@@ -1,0 +1,278 @@
+/*
+ * The "fused" kernel family: a whole training step of a one-layer network
+ * in one launch (plus a small finishing one). Each work-item takes a chunk
+ * of TILES tiles of LANES windows, the windows as the lanes of vectors (as
+ * in the tile family's WVEC forward), and for each tile runs the forward, the
+ * loss and dy, the reverse-time BPTT and the weight-gradient sums without
+ * leaving private memory: h, dy and x of the tile's T steps stay in
+ * registers or the stack, where the tile family writes them to global
+ * memory and reads them back in two more launches. It pays off for small
+ * layers, whose steps are too short to hide a launch or a round trip
+ * through memory; host/opencl/backend_opencl.c picks it for one-layer networks of
+ * at most 16 hidden units on CPU devices.
+ *
+ * Sizes are build-time constants: -DNI -DNH -DNO (the layer), -DNT (steps),
+ * -DLANES (windows a tile: 16 where the device's native vectors hold 16
+ * reals, as AVX-512 does floats, else 8), -DTILES (tiles a work-item). The
+ * parameters are one block (common.cl).
+ *
+ * Order of the sums, fixed so that two runs give identical bits: lane w of
+ * each gradient accumulator sums windows w, w+LANES, ... of the work-item's
+ * chunk, each window's steps in reverse time (rnn_layer_backward_cpu's
+ * order within a window); the lanes are added in order; fused_finish adds
+ * the chunks in order and divides by B. Every product and sum of the
+ * forward and of g is rounded as in the CPU reference (FP_CONTRACT OFF).
+ *
+ * Lanes past the batch's end (the last tile's padding) compute on window
+ * B-1 with dy = 0, so they add exactly 0 to every gradient; their losses
+ * land in padding slots that nothing sums.
+ *
+ * The step that finishes a batch (its mean gradient, the loss sum, the
+ * optimizer's step) is fused_finish, or, saving that launch, the start of
+ * the next batch's rnn_fused (apply = 1): every work-item then computes
+ * the new parameters itself, in the same order and so to the same bits,
+ * from the old ones (params_in) and the last batch's chunk sums, and
+ * work-item 0 writes them, the state and the gradient to other buffers
+ * (params_out, ...), which the host then swaps in. No work-item writes what
+ * another reads.
+ *
+ * h and y go out for reading back only (parity checks), lane-major: the
+ * value of window b = LANES tile + w, step t, unit j at
+ * ((tile NT + t) NH + j) LANES + w, one vector store each; the host
+ * reorders them (read_activations).
+ */
+#if !defined(NI) || !defined(NH) || !defined(NO) || !defined(NT) || !defined(LANES) || \
+    !defined(TILES)
+#error "rnn_fused.cl needs -DNI -DNH -DNO -DNT -DLANES -DTILES"
+#endif
+/* The layer's parameters: W_i (I,H), W_h (H,H), W_o (H,O), b_o (O), b_i (H). */
+#define NP (NI * NH + NH * NH + NH * NO + NO + NH)
+#if LANES == 8 && CLRNN_FP64
+typedef double8 realv;
+#elif LANES == 8
+typedef float8 realv;
+#elif LANES == 16 && CLRNN_FP64
+typedef double16 realv;
+#elif LANES == 16
+typedef float16 realv;
+#else
+#error "-DLANES: 8 or 16"
+#endif
+#if LANES == 8
+#define vload_lanes vload8
+#define vstore_lanes vstore8
+#else
+#define vload_lanes vload16
+#define vstore_lanes vstore16
+#endif
+
+/* The lanes' values at row[w] + offset, w = 0..LANES-1, as one vector. */
+realv gather(__global const real *const row[LANES], const size_t offset);
+realv gather(__global const real *const row[LANES], const size_t offset)
+{
+    real lane[LANES];
+    for (int w = 0; w < LANES; w++)
+        lane[w] = row[w][offset];
+    return vload_lanes(0, lane);
+}
+
+/* The arguments of a batch's finishing step (fused_finish, and rnn_fused
+ * with apply): the batch's chunk sums, window losses and size; the
+ * parameters and optimizer state before (in) and after (out) the step;
+ * the optimizer (optimizer_args, common.cl; kind 0: no step). */
+#define FINISH_ARGS                                                                                \
+    __global real *grads, __global real *loss_sum, __global const real *partial_done,             \
+        __global const real *window_loss_done, const uint n_chunks_done, const uint B_done,        \
+        __global const real *params_in, __global const real *opt_a_in,                           \
+        __global const real *opt_b_in, __global real *params_out, __global real *opt_a_out,       \
+        __global real *opt_b_out, const uint kind, const real lr, const real momentum,            \
+        const real beta1, const real beta2, const real eps, const real weight_decay,              \
+        const real correction1, const real correction2
+#define OPTIMIZER_ARGS                                                                             \
+    {kind, lr, momentum, beta1, beta2, eps, weight_decay, correction1, correction2}
+
+/* Parameter q after the finishing step, its gradient (the batch mean of
+ * the chunk sums, chunks added in order) into *g, its state into *a, *b. */
+real finish_value(const size_t q, __global const real *partial_done, const uint n_chunks_done,
+                  const uint B_done, __global const real *params_in,
+                  __global const real *opt_a_in, __global const real *opt_b_in,
+                  const optimizer_args opt, real *g, real *a, real *b);
+real finish_value(const size_t q, __global const real *partial_done, const uint n_chunks_done,
+                  const uint B_done, __global const real *params_in,
+                  __global const real *opt_a_in, __global const real *opt_b_in,
+                  const optimizer_args opt, real *g, real *a, real *b)
+{
+    real acc = 0;
+    for (uint c = 0; c < n_chunks_done; c++)
+        acc += partial_done[c * NP + q];
+    *g = acc / (real)B_done;
+    *a = opt_a_in[q];
+    *b = opt_b_in[q];
+    return step_value(opt, params_in[q], a, b, *g);
+}
+
+/* Work-item c: chunk c's gradient sums into partial (n_chunks, NP), its
+ * windows' losses into window_loss (LANES n_tiles), h and y lane-major. */
+__kernel void rnn_fused(__global real *partial,      /* (n_chunks, NP) out */
+                        __global real *h_lanes,      /* (n_tiles, NT, NH, LANES) out */
+                        __global real *y_lanes,      /* (n_tiles, NT, NO, LANES) out */
+                        __global real *window_loss,  /* (LANES n_tiles) out */
+                        __global const real *x,      /* (R,I) table */
+                        __global const real *targets, /* (R,O) table */
+                        __global const uint *order, /* window start rows */
+                        const uint starts_offset, /* the batch: order[starts_offset ..] */
+                        const uint B, const uint first_loss_step,
+                        const uint apply, /* 1: first the last batch's finishing step */
+                        FINISH_ARGS)
+{
+    __global const uint *starts = order + starts_offset; /* (B) */
+    const size_t n_tiles = (B + LANES - 1) / LANES;
+    const size_t chunk = get_global_id(0), tile_begin = chunk * TILES;
+    if (tile_begin >= n_tiles) /* a work-item of the rounded-up launch */
+        return;
+    const size_t tile_end = min(n_tiles, tile_begin + TILES);
+
+    real wp[NP]; /* the parameters this batch runs with */
+    const optimizer_args opt = OPTIMIZER_ARGS;
+    for (int q = 0; q < NP; q++) {
+        if (!apply) {
+            wp[q] = params_in[q];
+            continue;
+        }
+        real g, a, b;
+        wp[q] = finish_value(q, partial_done, n_chunks_done, B_done, params_in, opt_a_in, opt_b_in,
+                             opt, &g, &a, &b);
+        if (chunk == 0) {
+            grads[q] = g;
+            params_out[q] = wp[q];
+            opt_a_out[q] = a;
+            opt_b_out[q] = b;
+        }
+    }
+    if (apply && chunk == 0)
+        add_batch_loss(loss_sum, window_loss_done, B_done);
+    const real *const W_i = wp, *const W_h = W_i + NI * NH, *const W_o = W_h + NH * NH,
+               *const b_o = W_o + NH * NO, *const b_i = b_o + NO;
+
+    realv grad[NP]; /* the layer's gradient sums, one lane a window */
+    for (int q = 0; q < NP; q++)
+        grad[q] = 0;
+    realv *const dW_i = grad, *const dW_h = dW_i + NI * NH, *const dW_o = dW_h + NH * NH,
+                 *const db_o = dW_o + NH * NO, *const db_i = db_o + NO;
+
+    for (size_t tile = tile_begin; tile < tile_end; tile++) {
+        const size_t first = tile * LANES;
+        __global const real *x_win[LANES], *target_win[LANES];
+        real lane[LANES];
+        for (int w = 0; w < LANES; w++) {
+            const size_t b = min(first + w, (size_t)B - 1);
+            x_win[w] = x + (size_t)starts[b] * NI;
+            target_win[w] = targets + (size_t)starts[b] * NO;
+            lane[w] = first + w < B ? 1 : 0;
+        }
+        const realv valid = vload_lanes(0, lane); /* 1 for a window of the batch, 0 for padding */
+        __global real *h_tile = h_lanes + tile * NT * NH * LANES;
+        __global real *y_tile = y_lanes + tile * NT * NO * LANES;
+
+        /* Forward, loss and dy: rnn_layer_forward_cpu, mse_forward_cpu. */
+        realv xs[NT][NI], hs[NT][NH], dys[NT][NO];
+        realv loss = 0;
+        for (int t = 0; t < NT; t++) {
+            realv from_input[NH], from_hidden[NH];
+            for (int j = 0; j < NH; j++)
+                from_input[j] = from_hidden[j] = 0;
+            for (int i = 0; i < NI; i++) {
+                xs[t][i] = gather(x_win, t * NI + i);
+                for (int j = 0; j < NH; j++)
+                    from_input[j] += xs[t][i] * W_i[i * NH + j];
+            }
+            if (t > 0)
+                for (int k = 0; k < NH; k++)
+                    for (int j = 0; j < NH; j++)
+                        from_hidden[j] += hs[t - 1][k] * W_h[k * NH + j];
+            for (int j = 0; j < NH; j++) {
+                hs[t][j] = tanh(from_input[j] + from_hidden[j] + b_i[j]);
+                vstore_lanes(hs[t][j], t * NH + j, h_tile);
+            }
+            for (int o = 0; o < NO; o++) {
+                realv acc = 0;
+                for (int j = 0; j < NH; j++)
+                    acc += hs[t][j] * W_o[j * NO + o];
+                const realv y_o = acc + b_o[o];
+                vstore_lanes(y_o, t * NO + o, y_tile);
+                if (t < (int)first_loss_step) {
+                    dys[t][o] = 0;
+                    continue;
+                }
+                const realv diff = y_o - gather(target_win, t * NO + o);
+                loss += (real)0.5 * diff * diff;
+                dys[t][o] = diff * valid;
+            }
+        }
+        vstore_lanes(loss / (real)((NT - first_loss_step) * NO), tile, window_loss);
+
+        /* BPTT, as rnn_layer_backward_cpu: g_t = (dy_t W_o^T + g_{t+1} W_h^T)
+         * (1 - h_t^2), and the gradient sums of step t. */
+        realv g_next[NH];
+        for (int j = 0; j < NH; j++)
+            g_next[j] = 0;
+        for (int t = NT - 1; t >= 0; t--) {
+            for (int j = 0; j < NH; j++)
+                for (int o = 0; o < NO; o++)
+                    dW_o[j * NO + o] += hs[t][j] * dys[t][o];
+            for (int o = 0; o < NO; o++)
+                db_o[o] += dys[t][o];
+            realv g[NH];
+            for (int j = 0; j < NH; j++) {
+                realv from_output = 0, from_next = 0;
+                for (int o = 0; o < NO; o++)
+                    from_output += dys[t][o] * W_o[j * NO + o];
+                for (int k = 0; k < NH; k++)
+                    from_next += g_next[k] * W_h[j * NH + k];
+                g[j] = (from_output + from_next) * (1 - hs[t][j] * hs[t][j]);
+            }
+            if (t > 0)
+                for (int k = 0; k < NH; k++)
+                    for (int j = 0; j < NH; j++)
+                        dW_h[k * NH + j] += hs[t - 1][k] * g[j];
+            for (int i = 0; i < NI; i++)
+                for (int j = 0; j < NH; j++)
+                    dW_i[i * NH + j] += xs[t][i] * g[j];
+            for (int j = 0; j < NH; j++) {
+                db_i[j] += g[j];
+                g_next[j] = g[j];
+            }
+        }
+    }
+
+    __global real *out = partial + chunk * NP;
+    for (int q = 0; q < NP; q++) {
+        real lane[LANES];
+        vstore_lanes(grad[q], 0, lane);
+        real sum = lane[0];
+        for (int w = 1; w < LANES; w++)
+            sum += lane[w];
+        out[q] = sum;
+    }
+}
+
+/* The finishing step of a batch on its own, in place (params_in and
+ * params_out, ... the same buffers): work-item q writes parameter q's
+ * gradient, value and state; work-item 0 also adds the batch's window
+ * losses to loss_sum. */
+__kernel void fused_finish(FINISH_ARGS)
+{
+    const size_t q = get_global_id(0);
+    if (q == 0)
+        add_batch_loss(loss_sum, window_loss_done, B_done);
+    if (q >= NP)
+        return;
+    const optimizer_args opt = OPTIMIZER_ARGS;
+    real g, a, b;
+    const real w = finish_value(q, partial_done, n_chunks_done, B_done, params_in, opt_a_in,
+                                opt_b_in, opt, &g, &a, &b);
+    grads[q] = g;
+    params_out[q] = w;
+    opt_a_out[q] = a;
+    opt_b_out[q] = b;
+}

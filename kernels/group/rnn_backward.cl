@@ -1,0 +1,53 @@
+/*
+ * Reverse-time BPTT of one layer over a batch, one launch for all T steps of
+ * all B windows. Mirrors the time loop of rnn_layer_backward_cpu
+ * (host/reference/rnn_cpu.c):
+ *   d_t = dy_t W_o^T + g_{t+1} W_h^T,  g_t = d_t * (1 - h_t^2),  dx_t = g_t W_i^T
+ * It writes g (B,T,H) and dx; the weight gradients are sums over windows and
+ * steps of products of g, h, x and dy, computed from them by grad_partial
+ * (reduce.cl) in a fixed order.
+ *
+ * One work-group per window; work-item j handles hidden units j, j+S, ...;
+ * g_{t+1} and g_t live in local memory.
+ */
+__kernel void rnn_backward(__global real *g,            /* (B,T,H) out */
+                           __global real *dx,           /* (B,T,I) out when want_dx */
+                           __global const real *dy,     /* (B,T,O) dL/dy */
+                           __global const real *h,      /* (B,T,H) from rnn_forward */
+                           __global const real *params, /* (P) all layers */
+                           const uint param_offset,     /* where this layer's block starts */
+                           const uint want_dx, const uint T, const uint I, const uint H,
+                           const uint O,
+                           __local real *g_buf)         /* (2,H): g_{t+1}, g_t alternately */
+{
+    const size_t b = get_group_id(0), lid = get_local_id(0), lsz = get_local_size(0);
+    const layer_params p = point_layer(params + param_offset, I, H, O);
+
+    for (uint s = 0; s < T; s++) {
+        const size_t t = T - 1 - s;
+        __local const real *g_next = g_buf + ((s + 1) & 1) * H;
+        __local real *g_cur = g_buf + (s & 1) * H;
+        __global const real *dy_t = dy + (b * T + t) * O; /* (O) */
+        __global const real *h_t = h + (b * T + t) * H;   /* (H) */
+        for (size_t j = lid; j < H; j += lsz) {
+            real from_output = 0, from_next = 0;
+            for (uint o = 0; o < O; o++)
+                from_output += dy_t[o] * p.W_o[j * O + o];
+            if (s > 0) /* g_T = 0 */
+                for (uint k = 0; k < H; k++)
+                    from_next += g_next[k] * p.W_h[j * H + k];
+            const real v = (from_output + from_next) * (1 - h_t[j] * h_t[j]);
+            g_cur[j] = v;
+            g[(b * T + t) * H + j] = v;
+        }
+        /* g_t complete. One barrier a step suffices, as in rnn_forward. */
+        barrier(CLK_LOCAL_MEM_FENCE);
+        if (want_dx)
+            for (size_t i = lid; i < I; i += lsz) {
+                real acc = 0;
+                for (uint j = 0; j < H; j++)
+                    acc += p.W_i[i * H + j] * g_cur[j];
+                dx[(b * T + t) * I + i] = acc;
+            }
+    }
+}

@@ -1,0 +1,56 @@
+/*
+ * Forward pass of one layer over a batch: all T steps of all B windows in one
+ * launch. Mirrors rnn_layer_forward_cpu (host/reference/rnn_cpu.c), summing in the same
+ * order: z_j = (sum_i x_i W_i[i,j] + sum_k h_prev[k] W_h[k,j]) + b_i[j].
+ *
+ * One work-group per window (group b = window b); work-item j of a group of
+ * size S computes hidden units j, j+S, ... The group keeps h_{t-1} and h_t
+ * in local memory (alternating halves of h_buf), so the recurrence never
+ * leaves the compute unit.
+ *
+ * Layer 0 reads its inputs straight from the staged table (x_is_table): row
+ * starts[b] + t of x (R,I). Higher layers read the layer below's y (B,T,I).
+ */
+__kernel void rnn_forward(__global real *y,            /* (B,T,O) out */
+                          __global real *h,            /* (B,T,H) out, kept for backward */
+                          __global const real *x,      /* (R,I) table or (B,T,I) */
+                          __global const uint *order, /* window start rows */
+                          const uint starts_offset, /* the batch: order[starts_offset ..] */
+                          __global const real *params, /* (P) all layers */
+                          const uint param_offset,     /* where this layer's block starts */
+                          const uint x_is_table, const uint T, const uint I, const uint H,
+                          const uint O,
+                          __local real *h_buf)         /* (2,H): h_{t-1}, h_t alternately */
+{
+    __global const uint *starts = order + starts_offset; /* (B) */
+    const size_t b = get_group_id(0), lid = get_local_id(0), lsz = get_local_size(0);
+    const layer_params p = point_layer(params + param_offset, I, H, O);
+    __global const real *x_win = x_is_table ? x + (size_t)starts[b] * I : x + b * T * I;
+
+    for (uint t = 0; t < T; t++) {
+        __local const real *h_prev = h_buf + ((t + 1) & 1) * H;
+        __local real *h_cur = h_buf + (t & 1) * H;
+        __global const real *x_t = x_win + (size_t)t * I; /* (I) */
+        for (size_t j = lid; j < H; j += lsz) {
+            real from_input = 0, from_hidden = 0;
+            for (uint i = 0; i < I; i++)
+                from_input += x_t[i] * p.W_i[(size_t)i * H + j];
+            if (t > 0)
+                for (uint k = 0; k < H; k++)
+                    from_hidden += h_prev[k] * p.W_h[(size_t)k * H + j];
+            const real v = tanh(from_input + from_hidden + p.b_i[j]);
+            h_cur[j] = v;
+            h[(b * T + t) * H + j] = v;
+        }
+        /* h_t complete. One barrier a step suffices: h_t's half of h_buf is
+         * next written at step t+2, which no work-item reaches before all
+         * have passed step t+1's barrier, so after their reads of h_t here. */
+        barrier(CLK_LOCAL_MEM_FENCE);
+        for (size_t o = lid; o < O; o += lsz) {
+            real acc = 0;
+            for (uint j = 0; j < H; j++)
+                acc += h_cur[j] * p.W_o[(size_t)j * O + o];
+            y[(b * T + t) * O + o] = acc + p.b_o[o];
+        }
+    }
+}

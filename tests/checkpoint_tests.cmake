@@ -1,9 +1,0 @@
-# Models on disk: the checkpoint format, the .npz export, resuming.
-clrnn_add_test(test_checkpoint LABEL unit SOURCES test_checkpoint.c)
-# numpy reads the export and the documented format; skipped without numpy.
-add_test(NAME npz_numpy COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/npz_numpy_test.sh
-         $<TARGET_FILE:clrnn> ${CMAKE_CURRENT_SOURCE_DIR}/fixtures/cli_small.csv)
-set_tests_properties(npz_numpy PROPERTIES LABELS cli SKIP_RETURN_CODE 77)
-# The optimizer settings a checkpoint carries (schedules, clipping, Adam's
-# bias correction), checked on the CPU reference.
-clrnn_add_test(test_optimizer LABEL unit SOURCES test_optimizer.c)

@@ -1,0 +1,90 @@
+# The command-line tool: help, bad input (one line, exit code 2), small runs.
+set(EXPECT ${CMAKE_CURRENT_LIST_DIR}/cli_expect.sh)
+set(WEATHER ${PROJECT_SOURCE_DIR}/data/clean_weather.csv)
+function(clrnn_cli_test name code regex)
+  add_test(NAME cli_${name} COMMAND ${EXPECT} ${code} ${regex} $<TARGET_FILE:clrnn> ${ARGN})
+  set_tests_properties(cli_${name} PROPERTIES LABELS cli)
+endfunction()
+
+clrnn_cli_test(help 0 "usage: clrnn <command>" --help)
+clrnn_cli_test(no_command 2 "usage: clrnn <command>")
+clrnn_cli_test(unknown_command 2 "unknown command 'fly'" fly)
+foreach(sub train)
+  clrnn_cli_test(help_${sub} 0 "usage: clrnn ${sub}" ${sub} --help)
+endforeach()
+clrnn_cli_test(help_reproduce 0 "usage: clrnn reproduce" reproduce --help)
+clrnn_cli_test(reproduce_toy 0 "Loss 1: 641\\.42959744438" reproduce toy)
+clrnn_cli_test(reproduce_toy_trace 0 "^epoch 0 loss [0-9.e+-]+ loss_per_step [0-9.e+-]+ dWi [0-9.e+-]+ dWh [0-9.e+-]+ dWo [0-9.e+-]+$"
+               reproduce toy --trace --epochs 1)
+clrnn_cli_test(reproduce_weather_one_epoch 0 "Epoch loss 0: 59\\.3653054895" reproduce weather --epochs 1 --data ${WEATHER})
+clrnn_cli_test(reproduce_bad_run 2 "unknown run 'spam'" reproduce spam)
+clrnn_cli_test(reproduce_bad_seq_len 2 "toy sequence has 10 values" reproduce toy --seq-len 10)
+clrnn_cli_test(reproduce_unknown_option 2 "unknown option '--colour'" reproduce toy --colour)
+
+# Bad input to train: one line naming what is wrong, exit code 2.
+clrnn_cli_test(missing_file 2 "cannot open '/nonexistent/x.csv'" train --data /nonexistent/x.csv --device cpu)
+clrnn_cli_test(unknown_column 2 "no column named 'nope'" train --features tmax,nope --device cpu)
+clrnn_cli_test(unknown_target 2 "no column named 'snow'" train --target snow --device cpu)
+clrnn_cli_test(non_numeric_cell 2 "cli_bad_cell.csv:3:3: .*'abc' is not a number"
+               train --data ${FIX}/cli_bad_cell.csv --features a,b --target y --seq-len 1 --device cpu)
+clrnn_cli_test(ragged_row 2 "cli_ragged.csv:3: row has 3 fields, the header has 4"
+               train --data ${FIX}/cli_ragged.csv --features a,b --target y --device cpu)
+clrnn_cli_test(fewer_rows_than_window 2 "fewer than one window"
+               train --data ${FIX}/cli_small.csv --features a,b --target y --seq-len 100 --device cpu)
+clrnn_cli_test(missing_error 2 "clean_weather.csv:4140:.*empty"
+               train --missing error --device cpu)
+clrnn_cli_test(seq_len_zero 2 "--seq-len '0': expected a whole number from 1" train --seq-len 0)
+clrnn_cli_test(hidden_zero 2 "--hidden '0': expected a whole number from 1" train --hidden 0)
+clrnn_cli_test(batch_zero 2 "--batch '0': expected a whole number from 1" train --batch 0)
+clrnn_cli_test(epochs_zero 2 "--epochs '0': expected a whole number from 1" train --epochs 0)
+clrnn_cli_test(layers_zero 2 "--layers '3:0:1'" train --layers 3:0:1)
+clrnn_cli_test(layers_mismatch 2 "data has 3 features" train --layers 2:8:1 --device cpu)
+clrnn_cli_test(bad_number 2 "--lr 'fast': expected a number" train --lr fast)
+clrnn_cli_test(bad_choice 2 "--missing 'guess': expected one of ffill, drop, error" train --missing guess)
+clrnn_cli_test(unknown_option 2 "unknown option '--colour'" train --colour red)
+clrnn_cli_test(value_missing 2 "--epochs needs a value" train --epochs)
+clrnn_cli_test(batch_too_large 2 "--batch 5000 is larger than the [0-9]+ training windows"
+               train --data ${FIX}/cli_small.csv --features a,b --target y --batch 5000 --device cpu)
+clrnn_cli_test(bad_device 2 "--device 'tpu'" train --device tpu --epochs 1)
+
+# Small runs that must work.
+clrnn_cli_test(train_small_cpu 0 "test: [0-9]+ windows, loss .*RMSE"
+               train --data ${FIX}/cli_small.csv --features a,b --target y --epochs 3 --batch 4 --device cpu)
+clrnn_cli_test(train_ffill_reported 0 "317 empty cells filled forward"
+               train --device cpu --epochs 1 --hidden 2 --batch 256)
+# The defaults must make a model of the bundled weather data that beats the
+# naive forecast "tomorrow's max = today's max" on the test split.
+clrnn_cli_test(train_default_beats_naive 0 "naive baseline .*: the model's RMSE is [0-9.]+% lower"
+               train --device cpu --quiet)
+
+# Models on disk (save, resume, eval, predict, export) and reports.
+foreach(sub eval predict export)
+  clrnn_cli_test(help_${sub} 0 "usage: clrnn ${sub}" ${sub} --help)
+endforeach()
+function(clrnn_script_test name label)
+  add_test(NAME ${name} COMMAND ${ARGN})
+  set_tests_properties(${name} PROPERTIES LABELS ${label} SKIP_RETURN_CODE 77)
+endfunction()
+set(RESUME ${PROJECT_SOURCE_DIR}/tests/io/resume_test.sh)
+clrnn_script_test(resume_sgd_cpu cli ${RESUME} $<TARGET_FILE:clrnn> ${FIX}/cli_small.csv cpu)
+clrnn_script_test(resume_adam_cpu cli ${RESUME} $<TARGET_FILE:clrnn> ${FIX}/cli_small.csv cpu
+                  --optimizer adam --lr-schedule step --step-epochs 1 --warmup 3 --clip-norm 0.5)
+clrnn_script_test(plot_svg cli ${CMAKE_CURRENT_LIST_DIR}/plot_test.sh $<TARGET_FILE:clrnn>
+                  ${FIX}/cli_small.csv)
+clrnn_script_test(model_files cli ${PROJECT_SOURCE_DIR}/tests/io/model_files_test.sh
+                  $<TARGET_FILE:clrnn> ${FIX}/cli_small.csv)
+clrnn_script_test(progress_terminal_only cli ${CMAKE_CURRENT_LIST_DIR}/progress_test.sh
+                  $<TARGET_FILE:clrnn> ${FIX}/cli_small.csv)
+clrnn_script_test(bad_input_one_line cli ${CMAKE_CURRENT_LIST_DIR}/bad_input_test.sh
+                  $<TARGET_FILE:clrnn> ${FIX}/cli_small.csv)
+clrnn_cli_test(train_baseline_on_covered_targets 0
+               "naive baseline \\(tomorrow = today\\) on tmax_tomorrow: .*. the model on tmax_tomorrow: RMSE"
+               train --device cpu --quiet --epochs 1 --target tmax_tomorrow,tmin)
+clrnn_cli_test(save_unwritable 2 "--save '/nonexistent/dir/m.clrnn': cannot write"
+               train --device cpu --epochs 1 --save /nonexistent/dir/m.clrnn)
+clrnn_cli_test(plot_unwritable 2 "--plot '/nonexistent/r.svg': cannot write"
+               train --device cpu --epochs 1 --plot /nonexistent/r.svg)
+clrnn_cli_test(eval_missing_model 2 "cannot open '/nonexistent.clrnn'" eval --model /nonexistent.clrnn)
+clrnn_cli_test(eval_not_a_model 2 "not a clrnn model file" eval --model ${WEATHER})
+clrnn_cli_test(train_nan_stops 2 "loss is .* at epoch 1: try a lower --lr or --clip-norm"
+               train --device cpu --lr 90 --momentum 0.99 --epochs 3 --quiet)

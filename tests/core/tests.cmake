@@ -1,0 +1,6 @@
+# The core and the CPU reference: random numbers, gradients, optimizers.
+clrnn_add_test(test_rng LABEL unit SOURCES core/test_rng.c)
+clrnn_add_test(test_gradcheck LABEL unit SOURCES core/test_gradcheck.c)
+# The optimizer settings a checkpoint carries (schedules, clipping, Adam's
+# bias correction), checked on the CPU reference.
+clrnn_add_test(test_optimizer LABEL unit SOURCES core/test_optimizer.c)

@@ -1,0 +1,2 @@
+# The data path: CSV reader, missing values, scaler, split and windows.
+clrnn_add_test(test_data LABEL unit SOURCES data/test_data.c)

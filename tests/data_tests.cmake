@@ -1,2 +1,0 @@
-# The data path: CSV reader, missing values, scaler, split and windows.
-clrnn_add_test(test_data LABEL unit SOURCES test_data.c)

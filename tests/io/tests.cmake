@@ -1,0 +1,6 @@
+# Models on disk: the checkpoint format, the .npz export, resuming.
+clrnn_add_test(test_checkpoint LABEL unit SOURCES io/test_checkpoint.c)
+# numpy reads the export and the documented format; skipped without numpy.
+add_test(NAME npz_numpy COMMAND ${CMAKE_CURRENT_LIST_DIR}/npz_numpy_test.sh
+         $<TARGET_FILE:clrnn> ${FIX}/cli_small.csv)
+set_tests_properties(npz_numpy PROPERTIES LABELS cli SKIP_RETURN_CODE 77)

@@ -1,0 +1,160 @@
+# The OpenCL backend against the CPU reference. Labels:
+#   parity    every tensor of a batch, and the parameters after 20 training
+#             steps, on shapes that are not multiples of any work-group size
+#   oclgrind  the kernels under Oclgrind's race and memory checks
+# Outside CI a machine without an OpenCL device skips these (code 77); in
+# CI (CI set) that is a failure.
+set(OPENCL_EXPECT ${CMAKE_CURRENT_LIST_DIR}/opencl_expect.sh)
+
+# clrnn_parity_grid(PREFIX LABEL RUNNER STEPS TIMEOUT FAMILIES ENTRIES...):
+# for each "name|flags" entry, each kernel family of the list FAMILIES and
+# each precision, the test PREFIX_<family>_<name>_<precision> running
+# `RUNNER clrnn parity ...`.
+function(clrnn_parity_grid prefix label runner steps timeout families)
+  foreach(entry ${ARGN})
+    string(REPLACE "|" ";" parts "${entry}")
+    list(GET parts 0 name)
+    list(GET parts 1 flags)
+    separate_arguments(flags UNIX_COMMAND "${flags}")
+    foreach(family ${families})
+      foreach(precision fp32 fp64)
+        set(test ${prefix}_${family}_${name}_${precision})
+        add_test(NAME ${test}
+                 COMMAND ${runner} $<TARGET_FILE:clrnn> parity --device opencl --kernels ${family}
+                         --precision ${precision} --steps ${steps} ${flags})
+        set_tests_properties(${test} PROPERTIES LABELS ${label} SKIP_RETURN_CODE 77
+                             TIMEOUT ${timeout})
+      endforeach()
+    endforeach()
+  endforeach()
+endfunction()
+
+# The parity grid: B in {1,3,64,257}, T in {1,2,7,33}, n_in in {1,3,5},
+# n_hidden in {1,4,17,64,129}, stacks of 1 to 3 layers: a covering subset,
+# each shape in fp32 and fp64 and with each kernel family (group: a
+# work-group per window; tile: a work-item per tile of windows, sizes built
+# in), each with 20 training steps after the batch.
+set(PARITY_GRID
+    "tiny|--layers 1:1:1 --batch 1 --seq-len 1"
+    "small|--layers 3:4:1 --batch 3 --seq-len 2"
+    "medium|--layers 5:17:2 --batch 64 --seq-len 7"
+    "long|--layers 1:64:1 --batch 257 --seq-len 33"
+    "wide|--layers 3:129:1 --batch 64 --seq-len 7"
+    "two_layers|--layers 3:17:3,3:4:1 --batch 257 --seq-len 2"
+    "three_layers|--layers 5:4:2,2:64:3,3:1:1 --batch 3 --seq-len 33"
+    "wide_stack|--layers 1:129:4,4:17:1 --batch 1 --seq-len 7"
+    "narrow_wide|--layers 3:1:2,2:129:5 --batch 64 --seq-len 1"
+    "loss_last|--layers 3:17:2,2:4:1 --batch 64 --seq-len 7 --loss-on last"
+    "adam_clip|--layers 5:64:2 --batch 257 --seq-len 7 --optimizer adam --lr 0.003 --clip-norm 0.05"
+    "sgd_clip|--layers 3:4:1,1:17:1 --batch 3 --seq-len 33 --clip-norm 0.01 --momentum 0.5"
+    # Rows of whole vectors (the tile family's JVEC code on a CPU): blocks
+    # of 1, 2 and 4 vectors of 16 floats or 8 doubles, several blocks of
+    # columns (256), gradient row blocks (of 6) of dW_i only, of dW_h
+    # only, across both, and past the last row.
+    "vector_rows|--layers 4:48:3,3:32:1 --batch 70 --seq-len 5"
+    "vector_wide|--layers 7:256:1 --batch 33 --seq-len 4")
+clrnn_parity_grid(parity_opencl parity ${OPENCL_EXPECT} 20 300 "group;tile" ${PARITY_GRID})
+# The fused family runs one layer of at most 16 hidden units: B in
+# {1,3,17,64,257} (tiles of 8 or 16 windows, chunks of 32, padding), T in
+# {1,2,3,7,33}, n_hidden in {1,4,7,13,16}, both optimizers, clipping (which
+# needs the finished gradient before the step), the last step's loss, the
+# step taken inside the next batch's launch and in its own.
+set(FUSED_GRID
+    "tiny|--layers 1:1:1 --batch 1 --seq-len 1"
+    "small|--layers 3:4:1 --batch 3 --seq-len 2"
+    "notebook|--layers 3:4:1 --batch 257 --seq-len 7"
+    "widest|--layers 5:16:3 --batch 64 --seq-len 33 --loss-on last"
+    "adam_clip|--layers 2:13:2 --batch 17 --seq-len 7 --optimizer adam --lr 0.003 --clip-norm 0.05"
+    "sgd_clip|--layers 3:16:1 --batch 257 --seq-len 2 --clip-norm 0.01 --momentum 0.5"
+    "adam|--layers 1:7:1 --batch 64 --seq-len 33 --optimizer adam --lr 0.003"
+    # Too many chunks of too many parameters for rnn_fused to take the
+    # step itself: fused_finish takes it (the other entries: rnn_fused).
+    "own_step|--layers 3:16:1 --batch 257 --seq-len 3 --optimizer adam --lr 0.003")
+clrnn_parity_grid(parity_opencl parity ${OPENCL_EXPECT} 20 300 fused ${FUSED_GRID})
+
+# Determinism (bitwise equal runs), device choice, errors, optimizer state.
+clrnn_add_test(test_opencl LABEL parity SOURCES opencl/test_opencl.c)
+# The notebook's toy run on the device in fp64 matches its printed numbers.
+clrnn_add_test(test_reproduce_opencl LABEL parity CLI SOURCES reproduce/test_reproduce.c
+               ARGS opencl TIMEOUT 300)
+
+# Every kernel under Oclgrind on small shapes (it interprets: slow): both
+# families, the tile family's vector-lane forward (n_hidden <= 16), its
+# plain one (17) and its vector-row one (24, 32: Oclgrind counts as a CPU
+# with vectors of 8; 7 inputs: a gradient row block of dW_i only), one
+# chunk of windows and two (33 windows).
+set(OCLGRIND_CHECK ${CMAKE_CURRENT_LIST_DIR}/oclgrind_check.sh)
+set(OCLGRIND_GRID
+    "one_layer|--layers 3:5:2 --batch 3 --seq-len 4 --optimizer adam --clip-norm 0.1"
+    "stack|--layers 2:3:2,2:7:1 --batch 5 --seq-len 3 --loss-on last"
+    "single|--layers 1:1:1 --batch 1 --seq-len 1"
+    "wider|--layers 2:17:2 --batch 2 --seq-len 3"
+    "chunks|--layers 1:2:1 --batch 33 --seq-len 2"
+    "vector_rows|--layers 7:24:2,2:32:1 --batch 6 --seq-len 3")
+clrnn_parity_grid(oclgrind oclgrind ${OCLGRIND_CHECK} 2 600 "group;tile" ${OCLGRIND_GRID})
+# The fused family: padding in the last tile, two chunks of windows (two
+# work-items: the step taken inside rnn_fused must not race with the
+# batch), and Adam with clipping (the step in fused_finish).
+set(OCLGRIND_FUSED_GRID
+    "one_tile|--layers 2:5:2 --batch 3 --seq-len 3"
+    "two_items|--layers 2:5:2 --batch 40 --seq-len 3"
+    "chunks|--layers 1:3:1 --batch 35 --seq-len 2 --optimizer adam --clip-norm 0.1 --loss-on last")
+# Three steps: the third batch takes the second's step inside rnn_fused.
+clrnn_parity_grid(oclgrind oclgrind ${OCLGRIND_CHECK} 3 600 fused ${OCLGRIND_FUSED_GRID})
+
+# The commands around the backend: devices, parity and bench input checks,
+# and a bench run small enough for a test (speed is never asserted).
+clrnn_cli_test(help_devices 0 "usage: clrnn devices" devices --help)
+clrnn_cli_test(help_parity 0 "usage: clrnn parity" parity --help)
+clrnn_cli_test(help_bench 0 "usage: clrnn bench" bench --help)
+clrnn_cli_test(parity_bad_device 2 "--device 'cpu': expected opencl or opencl:P.D" parity --device cpu)
+clrnn_cli_test(parity_bad_layers 2 "--layers '3:0:1'" parity --layers 3:0:1)
+clrnn_cli_test(parity_bad_precision 2 "--precision 'fp16': expected one of fp32, fp64" parity --precision fp16)
+clrnn_cli_test(bench_bad_shape 2 "--shapes 'x=1:2/3': expected" bench --shapes x=1:2/3)
+clrnn_cli_test(bench_unknown_option 2 "unknown option '--fast'" bench --fast)
+add_test(NAME devices_lists_pocl
+         COMMAND ${OPENCL_EXPECT} ${EXPECT} 0 "opencl:0\\.0 " $<TARGET_FILE:clrnn> devices)
+set_tests_properties(devices_lists_pocl PROPERTIES LABELS cli SKIP_RETURN_CODE 77)
+# A kernel family asked for that cannot run the model: bad input (exit 2),
+# not a reason for --device auto to fall back to the CPU reference.
+add_test(NAME train_fused_refuses_stack
+         COMMAND ${OPENCL_EXPECT} ${EXPECT} 2 "the fused kernels cannot run this model: it runs one layer"
+                 $<TARGET_FILE:clrnn> train --kernels fused --layers 3:8:2,2:4:1 --epochs 1 --quiet)
+set_tests_properties(train_fused_refuses_stack PROPERTIES LABELS cli SKIP_RETURN_CODE 77)
+add_test(NAME bench_smoke
+         COMMAND ${OPENCL_EXPECT} ${EXPECT} 0 "tiny: n_in 1, n_hidden 3" $<TARGET_FILE:clrnn> bench
+                 --shapes tiny=1:3:1/2/5 --seconds 0.01 --warmup 1)
+set_tests_properties(bench_smoke PROPERTIES LABELS cli SKIP_RETURN_CODE 77)
+
+# Resuming on the device: 2 epochs, save, resume to 4 == 4 epochs straight,
+# byte for byte (fp32 parameters and optimizer state round-trip exactly
+# through the model file's doubles).
+foreach(family group tile fused)
+  add_test(NAME resume_sgd_opencl_${family}
+           COMMAND ${OPENCL_EXPECT} ${RESUME} $<TARGET_FILE:clrnn> ${FIX}/cli_small.csv opencl
+                   --kernels ${family})
+  add_test(NAME resume_adam_opencl_${family}
+           COMMAND ${OPENCL_EXPECT} ${RESUME} $<TARGET_FILE:clrnn> ${FIX}/cli_small.csv opencl
+                   --kernels ${family} --optimizer adam --warmup 3 --lr-schedule step
+                   --clip-norm 0.5)
+  set_tests_properties(resume_sgd_opencl_${family} resume_adam_opencl_${family} PROPERTIES
+                       LABELS parity SKIP_RETURN_CODE 77)
+endforeach()
+
+# No OpenCL at all (the ICD loader pointed at an empty vendor folder): one
+# clear line and exit code 2 where OpenCL is asked for, the CPU reference
+# (and a line saying so) where the choice is automatic.
+set(NO_ICD ${CMAKE_CURRENT_BINARY_DIR}/no-opencl-vendors)
+file(MAKE_DIRECTORY ${NO_ICD})
+function(clrnn_no_opencl_test name code regex)
+  add_test(NAME no_opencl_${name}
+           COMMAND ${CMAKE_COMMAND} -E env OCL_ICD_VENDORS=${NO_ICD}
+                   ${EXPECT} ${code} ${regex} $<TARGET_FILE:clrnn> ${ARGN})
+  set_tests_properties(no_opencl_${name} PROPERTIES LABELS cli)
+endfunction()
+clrnn_no_opencl_test(devices 2 "clrnn devices: no OpenCL platform is installed" devices)
+clrnn_no_opencl_test(parity 2 "clrnn parity: no OpenCL platform is installed" parity)
+clrnn_no_opencl_test(train_opencl 2 "clrnn train: no OpenCL platform is installed"
+                     train --device opencl --epochs 1 --quiet)
+clrnn_no_opencl_test(train_auto 0 "no OpenCL device .*using the CPU reference"
+                     train --epochs 1 --hidden 2)

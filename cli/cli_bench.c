@@ -305,12 +305,7 @@ static clrnn_status measure(bench_result *r, const bench_options *o, const bench
         r->window_steps_per_second = (double)(done * s->batch * s->seq_len) / elapsed;
         r->gflops =
             flops_per_step(s, clrnn_model_n_params(p->model)) * (double)done / elapsed * 1e-9;
-        /* "OpenCL <platform> / <device> (fp32)" -> "<device>" for the table. */
-        const char *d = clrnn_backend_describe(b), *slash = strstr(d, " / ");
-        snprintf(r->description, sizeof r->description, "%s", slash ? slash + 3 : d);
-        char *paren = strrchr(r->description, '(');
-        if (paren && paren > r->description)
-            paren[-1] = '\0';
+        snprintf(r->description, sizeof r->description, "%s", clrnn_backend_device_name(b));
     }
     clrnn_backend_free(b);
     return st;

@@ -267,6 +267,17 @@ typedef enum clrnn_kernels {
 
 /* "auto", "group", "tile" or "fused"; returns 0 for anything else. */
 int clrnn_parse_kernels(const char *text, clrnn_kernels *out);
+/* The name clrnn_parse_kernels takes for a family ("auto" for AUTO), or
+ * NULL for a value that is not one. */
+const char *clrnn_kernels_name(clrnn_kernels kernels);
+/* Families plus "auto": CLRNN_KERNELS_AUTO .. clrnn_kernels_count() - 1. */
+size_t clrnn_kernels_count(void);
+
+/* What a backend runs on. */
+typedef enum clrnn_backend_kind {
+    CLRNN_BACKEND_CPU = 0, /* the CPU reference, fp64 */
+    CLRNN_BACKEND_OPENCL
+} clrnn_backend_kind;
 
 typedef struct clrnn_backend_config {
     const char *device;        /* "cpu", "opencl", "opencl:P.D" or "auto" (NULL: "auto") */
@@ -286,6 +297,11 @@ void clrnn_backend_free(clrnn_backend *backend);
 /* "CPU reference (fp64)" or "OpenCL <platform> / <device> (fp32)". */
 const char *clrnn_backend_describe(const clrnn_backend *backend);
 int clrnn_backend_is_opencl(const clrnn_backend *backend);
+clrnn_backend_kind clrnn_backend_get_kind(const clrnn_backend *backend);
+/* The device's own name ("CPU reference" for the CPU reference). */
+const char *clrnn_backend_device_name(const clrnn_backend *backend);
+/* The kernel family that runs (never AUTO on OpenCL; AUTO on the CPU). */
+clrnn_kernels clrnn_backend_family(const clrnn_backend *backend);
 size_t clrnn_backend_n_layers(const clrnn_backend *backend);
 size_t clrnn_backend_n_params(const clrnn_backend *backend);
 

@@ -34,15 +34,27 @@ static clrnn_status choose_and_init(clrnn_backend *b, const clrnn_backend_config
     return st;
 }
 
+static const char *const kernels_names[] = {"auto", "group", "tile", "fused"};
+#define N_KERNELS_NAMES (sizeof kernels_names / sizeof kernels_names[0])
+
 int clrnn_parse_kernels(const char *text, clrnn_kernels *out)
 {
-    static const char *const names[] = {"auto", "group", "tile", "fused"};
-    for (int i = 0; i < 4; i++)
-        if (strcmp(text, names[i]) == 0) {
+    for (size_t i = 0; i < N_KERNELS_NAMES; i++)
+        if (strcmp(text, kernels_names[i]) == 0) {
             *out = (clrnn_kernels)i;
             return 1;
         }
     return 0;
+}
+
+const char *clrnn_kernels_name(clrnn_kernels kernels)
+{
+    return (size_t)kernels < N_KERNELS_NAMES ? kernels_names[kernels] : NULL;
+}
+
+size_t clrnn_kernels_count(void)
+{
+    return N_KERNELS_NAMES;
 }
 
 clrnn_status clrnn_backend_create(clrnn_backend **out, const clrnn_model *model,
@@ -108,7 +120,22 @@ const char *clrnn_backend_describe(const clrnn_backend *backend)
 
 int clrnn_backend_is_opencl(const clrnn_backend *backend)
 {
-    return strncmp(backend->description, "OpenCL", 6) == 0;
+    return backend->kind == CLRNN_BACKEND_OPENCL;
+}
+
+clrnn_backend_kind clrnn_backend_get_kind(const clrnn_backend *backend)
+{
+    return backend->kind;
+}
+
+const char *clrnn_backend_device_name(const clrnn_backend *backend)
+{
+    return backend->device_name;
+}
+
+clrnn_kernels clrnn_backend_family(const clrnn_backend *backend)
+{
+    return backend->family;
 }
 
 size_t clrnn_backend_n_layers(const clrnn_backend *backend)

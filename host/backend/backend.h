@@ -60,6 +60,11 @@ struct clrnn_backend {
     clrnn_precision precision;
     clrnn_kernels kernels;      /* the kernel family asked for (OpenCL) */
 
+    /* Set by the implementation's init. */
+    clrnn_backend_kind kind;
+    clrnn_kernels family;       /* the family that runs (AUTO on the CPU) */
+    char device_name[128];
+
     size_t n_rows;      /* rows staged, 0 before stage() */
     size_t last_batch;  /* B of the last run_batch, 0 before any */
     uint32_t *order;    /* (n_order) the staged window order (stage_order) */

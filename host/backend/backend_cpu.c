@@ -252,5 +252,8 @@ clrnn_status backend_cpu_init(clrnn_backend *b, clrnn_error *err)
                           "out of memory for the CPU backend's buffers (try a smaller --batch)");
     }
     snprintf(b->description, sizeof b->description, "CPU reference (fp64)");
+    snprintf(b->device_name, sizeof b->device_name, "CPU reference");
+    b->kind = CLRNN_BACKEND_CPU;
+    b->family = CLRNN_KERNELS_AUTO;
     return CLRNN_OK;
 }

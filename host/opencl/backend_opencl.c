@@ -552,6 +552,9 @@ static clrnn_status choose_family(clrnn_backend *b, ocl_state *s, clrnn_error *e
     else
         s->family = cpu || max_h < 32 ? FAMILY_TILE : FAMILY_GROUP;
     s->cpu_device = cpu;
+    b->family = s->family == FAMILY_GROUP   ? CLRNN_KERNELS_GROUP
+                : s->family == FAMILY_TILE ? CLRNN_KERNELS_TILE
+                                           : CLRNN_KERNELS_FUSED;
     size_t len = strlen(b->description);
     snprintf(b->description + len - 1, sizeof b->description - len + 1, ", %s kernels)",
              family_names[s->family]);
@@ -794,6 +797,8 @@ static clrnn_status open_device(clrnn_backend *b, ocl_state *s, const char *devi
     s->max_alloc = (size_t)max_alloc;
     snprintf(b->description, sizeof b->description, "OpenCL %s / %s (%s)", platform_name,
              device_name, b->precision == CLRNN_FP64 ? "fp64" : "fp32");
+    snprintf(b->device_name, sizeof b->device_name, "%s", device_name);
+    b->kind = CLRNN_BACKEND_OPENCL;
 
     cl_int rc;
     cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)platform, 0};

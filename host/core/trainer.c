@@ -9,14 +9,8 @@
 #include <time.h>
 
 #include "clrnn.h"
+#include "core/clock.h"
 #include "core/error.h"
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 clrnn_status clrnn_backend_stage_dataset(clrnn_backend *backend, const clrnn_dataset *data,
                                          clrnn_error *err)
@@ -236,12 +230,12 @@ clrnn_status clrnn_train(clrnn_backend *backend, const clrnn_dataset *data,
     st = clrnn_backend_take_loss_sum(backend, &sum, err); /* start from zero */
     for (size_t epoch = config->start_epoch; st == CLRNN_OK && !stop && epoch < config->epochs;
          epoch++) {
-        double t0 = now_seconds();
+        double t0 = clock_seconds();
         clrnn_epoch_stats stats = {epoch + 1, NAN, NAN, NAN, NAN, 0, 0, 0};
         epoch_order(order, sorted, n_train, config->shuffle, config->seed, epoch);
         st = train_epoch(backend, config, order, n_train, epoch, &step, steps_per_epoch,
                          total_steps, grads, &stats, err);
-        stats.seconds = now_seconds() - t0;
+        stats.seconds = clock_seconds() - t0;
         stats.windows_per_second = stats.seconds > 0 ? (double)n_train / stats.seconds : 0.0;
         if (st == CLRNN_OK && !isfinite(stats.train_loss))
             st = clrnn_fail(err, CLRNN_E_NUMERIC,

@@ -19,6 +19,7 @@
 
 #include "clrnn.h"
 #include "core/error.h"
+#include "io/files.h"
 
 /* ----------------------------------------------------------------- table */
 
@@ -52,42 +53,6 @@ static char *copy_string(const char *s)
     return copy;
 }
 
-/* Reads a whole file into a NUL-terminated buffer. Reads in chunks rather
- * than asking for the size so pipes and /dev/stdin work too. */
-static clrnn_status read_file(char **out, size_t *size, const char *path, clrnn_error *err)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return clrnn_fail(err, CLRNN_E_IO, "cannot open '%s': %s", path, strerror(errno));
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        n += fread(buf + n, 1, cap - n - 1, f);
-        if (n < cap - 1)
-            break;
-        char *bigger = cap <= SIZE_MAX / 2 ? realloc(buf, cap * 2) : NULL;
-        if (!bigger) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = bigger;
-        cap *= 2;
-    }
-    int failed = ferror(f);
-    int saved_errno = errno;
-    fclose(f);
-    if (!buf)
-        return clrnn_fail(err, CLRNN_E_NOMEM, "%s: out of memory reading the file", path);
-    if (failed) {
-        free(buf);
-        return clrnn_fail(err, CLRNN_E_IO, "cannot read '%s': %s", path, strerror(saved_errno));
-    }
-    buf[n] = '\0';
-    *out = buf;
-    *size = n;
-    return CLRNN_OK;
-}
 
 /* A CSV tokenizer working in place: quoted fields are unescaped over their
  * own text and every field is NUL-terminated where its delimiter was, so
@@ -354,7 +319,10 @@ clrnn_status clrnn_table_read_csv(clrnn_table **out, const char *path, clrnn_err
         st = clrnn_fail(err, CLRNN_E_NOMEM, "%s: out of memory", path);
         goto fail;
     }
-    if ((st = read_file(&t->text, &p.size, path, err)) != CLRNN_OK)
+    unsigned char *text = NULL;
+    st = read_file_all(path, SIZE_MAX, "a table", &text, &p.size, err);
+    t->text = (char *)text;
+    if (st != CLRNN_OK)
         goto fail;
     p.path = t->path;
     p.text = t->text;

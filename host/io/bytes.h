@@ -5,7 +5,7 @@
  * IEEE-754 binary64 bits.
  *
  * A writer grows a buffer in memory; the whole file is then written at once
- * (atomic_file.h). A reader walks a buffer and refuses to read past its end:
+ * (files.h). A reader walks a buffer and refuses to read past its end:
  * after the first short read every get returns 0 and `failed` stays set, so
  * a parser may read a run of fields and check once.
  */

@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "io/atomic_file.h"
+#include "io/files.h"
 #include "io/bytes.h"
 #include "io/crc32.h"
 #include "core/error.h"
@@ -196,29 +196,6 @@ clrnn_status clrnn_checkpoint_save(const clrnn_checkpoint *ckpt, const char *pat
 
 /* ------------------------------------------------------------- decoding */
 
-/* The whole file, in chunks (pipes have no size); *data is malloc'ed. */
-static clrnn_status read_whole_file(unsigned char **data, size_t *size, const char *path,
-                                    clrnn_error *err)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return clrnn_fail(err, CLRNN_E_IO, "cannot open '%s': %s", path, strerror(errno));
-    byte_writer w = {0};
-    unsigned char chunk[65536];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        put_bytes(&w, chunk, n);
-    int failed = ferror(f);
-    fclose(f);
-    if (failed || w.failed) {
-        byte_writer_free(&w);
-        return failed ? clrnn_fail(err, CLRNN_E_IO, "cannot read '%s'", path)
-                      : clrnn_fail(err, CLRNN_E_NOMEM, "out of memory reading '%s'", path);
-    }
-    *data = w.data;
-    *size = w.size;
-    return CLRNN_OK;
-}
 
 /* Magic, version, declared size and CRC: whether the bytes are an intact
  * model file of a version this code reads, before any field is trusted. */
@@ -410,7 +387,7 @@ clrnn_status clrnn_checkpoint_load(clrnn_checkpoint *ckpt, const char *path, clr
     unsigned char *data = NULL;
     size_t size = 0;
     memset(ckpt, 0, sizeof *ckpt);
-    clrnn_status st = read_whole_file(&data, &size, path, err);
+    clrnn_status st = read_file_all(path, SIZE_MAX, "a model file", &data, &size, err);
     if (st == CLRNN_OK)
         st = check_envelope(data, size, path, err);
     if (st == CLRNN_OK) {

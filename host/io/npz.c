@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "io/atomic_file.h"
+#include "io/files.h"
 #include "io/bytes.h"
 #include "io/crc32.h"
 #include "core/error.h"

@@ -4,3 +4,5 @@ clrnn_add_test(test_checkpoint LABEL unit SOURCES io/test_checkpoint.c)
 add_test(NAME npz_numpy COMMAND ${CMAKE_CURRENT_LIST_DIR}/npz_numpy_test.sh
          $<TARGET_FILE:clrnn> ${FIX}/cli_small.csv)
 set_tests_properties(npz_numpy PROPERTIES LABELS cli SKIP_RETURN_CODE 77)
+# The one file path: bounded reads, atomic streamed writes, dirname.
+clrnn_add_test(test_files LABEL unit SOURCES io/test_files.c)

@@ -1,0 +1,205 @@
+/* Reading and writing whole files; see files.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/error.h"
+#include "io/files.h"
+
+/* Creates "<path>.tmp.<pid>.<n>" exclusively; the pid keeps two processes
+ * apart, n two writers of the same path in one process. Mode 0666 less the
+ * umask, as fopen would give. */
+static int create_temporary(char *tmp, size_t size, const char *path)
+{
+    for (int n = 0; n < 100; n++) {
+        if ((size_t)snprintf(tmp, size, "%s.tmp.%ld.%d", path, (long)getpid(), n) >= size) {
+            errno = ENAMETOOLONG;
+            return -1;
+        }
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0666);
+        if (fd >= 0 || errno != EEXIST)
+            return fd;
+    }
+    return -1;
+}
+
+static int write_all(int fd, const unsigned char *data, size_t size)
+{
+    while (size > 0) {
+        ssize_t n = write(fd, data, size);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return 0;
+        data += n;
+        size -= (size_t)n;
+    }
+    return 1;
+}
+
+int path_dirname(const char *path, char *dir, size_t size)
+{
+    const char *slash = strrchr(path, '/');
+    size_t len = slash ? (size_t)(slash - path) : 0;
+    const char *tail = slash == path ? "/" : len ? "" : ".";
+    if (len + strlen(tail) >= size)
+        return 0;
+    memcpy(dir, path, len);
+    strcpy(dir + len, tail);
+    return 1;
+}
+
+/* fsync of the folder holding path, so the rename itself is durable. Some
+ * file systems refuse to fsync a folder; the file is complete either way,
+ * so that is not an error. */
+static void sync_folder(const char *path)
+{
+    char dir[4096];
+    if (!path_dirname(path, dir, sizeof dir))
+        return;
+    int fd = open(dir, O_RDONLY);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+}
+
+clrnn_status read_file_all(const char *path, size_t max_size, const char *what,
+                           unsigned char **data, size_t *size, clrnn_error *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return clrnn_fail(err, CLRNN_E_IO, "cannot open '%s': %s", path, strerror(errno));
+    size_t cap = 1 << 16, n = 0;
+    unsigned char *buf = malloc(cap);
+    int too_big = 0;
+    while (buf) {
+        n += fread(buf + n, 1, cap - n - 1, f);
+        if (n < cap - 1)
+            break;
+        if (n > max_size) {
+            too_big = 1;
+            break;
+        }
+        unsigned char *bigger = cap <= SIZE_MAX / 2 ? realloc(buf, cap * 2) : NULL;
+        if (!bigger) {
+            free(buf);
+            buf = NULL;
+            break;
+        }
+        buf = bigger;
+        cap *= 2;
+    }
+    int failed = ferror(f);
+    int saved_errno = errno;
+    fclose(f);
+    if (!buf)
+        return clrnn_fail(err, CLRNN_E_NOMEM, "%s: out of memory reading the file", path);
+    if (too_big || n > max_size) {
+        free(buf);
+        return clrnn_fail(err, CLRNN_E_INPUT, "'%s' is larger than %s can be (%zu bytes)", path,
+                          what, max_size);
+    }
+    if (failed) {
+        free(buf);
+        return clrnn_fail(err, CLRNN_E_IO, "cannot read '%s': %s", path, strerror(saved_errno));
+    }
+    buf[n] = '\0';
+    *data = buf;
+    *size = n;
+    return CLRNN_OK;
+}
+
+clrnn_status atomic_write_file(const char *path, const void *data, size_t size, clrnn_error *err)
+{
+    char tmp[4200];
+    struct stat info;
+    if (stat(path, &info) == 0 && S_ISDIR(info.st_mode))
+        return clrnn_fail(err, CLRNN_E_IO, "cannot write '%s': it is a folder", path);
+    int fd = create_temporary(tmp, sizeof tmp, path);
+    if (fd < 0)
+        return clrnn_fail(err, CLRNN_E_IO, "cannot write '%s': %s", path, strerror(errno));
+    int ok = write_all(fd, data, size) && fsync(fd) == 0;
+    int saved_errno = errno;
+    if (close(fd) != 0 && ok) {
+        saved_errno = errno;
+        ok = 0;
+    }
+    if (ok && rename(tmp, path) != 0) {
+        saved_errno = errno;
+        ok = 0;
+    }
+    if (!ok) {
+        unlink(tmp);
+        return clrnn_fail(err, CLRNN_E_IO, "cannot write '%s': %s", path, strerror(saved_errno));
+    }
+    sync_folder(path);
+    return CLRNN_OK;
+}
+
+clrnn_status atomic_open(atomic_out *out, const char *path, clrnn_error *err)
+{
+    out->f = NULL;
+    out->tmp[0] = '\0';
+    struct stat info;
+    if (strlen(path) >= sizeof out->path)
+        return clrnn_fail(err, CLRNN_E_IO, "cannot write '%s': %s", path, strerror(ENAMETOOLONG));
+    strcpy(out->path, path);
+    if (stat(path, &info) == 0 && S_ISDIR(info.st_mode))
+        return clrnn_fail(err, CLRNN_E_IO, "cannot write '%s': it is a folder", path);
+    int fd = create_temporary(out->tmp, sizeof out->tmp, path);
+    if (fd < 0) {
+        out->tmp[0] = '\0';
+        return clrnn_fail(err, CLRNN_E_IO, "cannot write '%s': %s", path, strerror(errno));
+    }
+    out->f = fdopen(fd, "w");
+    if (!out->f) {
+        int saved_errno = errno;
+        close(fd);
+        unlink(out->tmp);
+        out->tmp[0] = '\0';
+        return clrnn_fail(err, CLRNN_E_IO, "cannot write '%s': %s", path, strerror(saved_errno));
+    }
+    return CLRNN_OK;
+}
+
+clrnn_status atomic_commit(atomic_out *out, clrnn_error *err)
+{
+    if (!out->f)
+        return clrnn_fail(err, CLRNN_E_IO, "cannot write '%s': not open", out->path);
+    int ok = fflush(out->f) == 0 && !ferror(out->f) && fsync(fileno(out->f)) == 0;
+    int saved_errno = errno;
+    if (fclose(out->f) != 0 && ok) {
+        saved_errno = errno;
+        ok = 0;
+    }
+    out->f = NULL;
+    if (ok && rename(out->tmp, out->path) != 0) {
+        saved_errno = errno;
+        ok = 0;
+    }
+    if (!ok) {
+        unlink(out->tmp);
+        out->tmp[0] = '\0';
+        return clrnn_fail(err, CLRNN_E_IO, "cannot write '%s': %s", out->path,
+                          strerror(saved_errno ? saved_errno : EIO));
+    }
+    out->tmp[0] = '\0';
+    sync_folder(out->path);
+    return CLRNN_OK;
+}
+
+void atomic_abort(atomic_out *out)
+{
+    if (out->f)
+        fclose(out->f);
+    out->f = NULL;
+    if (out->tmp[0])
+        unlink(out->tmp);
+    out->tmp[0] = '\0';
+}

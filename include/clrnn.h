@@ -212,6 +212,9 @@ double clrnn_dataset_feature_mean(const clrnn_dataset *data, size_t f);
 double clrnn_dataset_feature_std(const clrnn_dataset *data, size_t f);
 double clrnn_dataset_target_mean(const clrnn_dataset *data, size_t k);
 double clrnn_dataset_target_std(const clrnn_dataset *data, size_t k);
+/* The names of feature f / target k, as the config gave them (NULL out of range). */
+const char *clrnn_dataset_feature_name(const clrnn_dataset *data, size_t f);
+const char *clrnn_dataset_target_name(const clrnn_dataset *data, size_t k);
 size_t clrnn_dataset_cells_filled(const clrnn_dataset *data); /* by ffill */
 size_t clrnn_dataset_rows_dropped(const clrnn_dataset *data); /* by drop */
 
@@ -503,6 +506,27 @@ clrnn_status clrnn_checkpoint_save(const clrnn_checkpoint *ckpt, const char *pat
 clrnn_status clrnn_checkpoint_load(clrnn_checkpoint *ckpt, const char *path, clrnn_error *err);
 /* Frees what the checkpoint owns and zeroes it. */
 void clrnn_checkpoint_clear(clrnn_checkpoint *ckpt);
+
+/* A training run as of `epoch` epochs into *ckpt (owned afterwards; release
+ * with clrnn_checkpoint_clear): the backend's shapes, parameters, optimizer
+ * state, step, precision and loss steps; the data's column names, scaler
+ * statistics and seq_len; the optimizer and seed of train. */
+clrnn_status clrnn_checkpoint_capture(clrnn_checkpoint *ckpt, clrnn_backend *backend,
+                                      const clrnn_dataset *data, const clrnn_train_config *train,
+                                      size_t epoch, clrnn_error *err);
+/* Continues a run from a checkpoint: the backend (made for ckpt->model's
+ * shapes) gets its parameters, optimizer state and step; train gets its
+ * epoch count as start_epoch, its optimizer and its seed. A backend of
+ * other shapes: CLRNN_E_INPUT. */
+clrnn_status clrnn_checkpoint_restore(const clrnn_checkpoint *ckpt, clrnn_backend *backend,
+                                      clrnn_train_config *train, clrnn_error *err);
+/* The data settings a model was trained with: feature and target names
+ * (pointing into ckpt), seq_len and the scaler statistics, over the rest of
+ * *config (fractions, missing values) which it leaves alone. */
+void clrnn_checkpoint_data_config(const clrnn_checkpoint *ckpt, clrnn_data_config *config);
+/* The backend settings a model was trained with: precision, seq_len, loss
+ * steps; device, batch and kernels are left alone. */
+void clrnn_checkpoint_backend_config(const clrnn_checkpoint *ckpt, clrnn_backend_config *config);
 
 /* The parameters as a numpy-loadable .npz: arrays "layer0.W_i", ... shaped as
  * in SPEC.md, float64. */

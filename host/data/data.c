@@ -438,6 +438,7 @@ struct clrnn_dataset {
     double *stats; /* feature mean (F), feature std (F), target mean (K), target std (K) */
     char **labels; /* (R) into label_text, or NULL */
     char *label_text;
+    char **names;  /* (F + K) the feature then the target column names, owned */
     size_t begin[CLRNN_N_SPLITS], end[CLRNN_N_SPLITS];
     size_t cells_filled, rows_dropped;
 };
@@ -688,6 +689,22 @@ static clrnn_status alloc_matrices(clrnn_dataset *d, const char *path, clrnn_err
     return CLRNN_OK;
 }
 
+/* The column names of the config (checked non-NULL), copied. */
+static clrnn_status copy_names(clrnn_dataset *d, const clrnn_data_config *c, const char *path,
+                               clrnn_error *err)
+{
+    size_t n = c->n_features + c->n_targets;
+    if (!(d->names = calloc(n, sizeof *d->names)))
+        return clrnn_fail(err, CLRNN_E_NOMEM, "%s: out of memory", path);
+    for (size_t i = 0; i < n; i++) {
+        const char *name = i < c->n_features ? c->features[i] : c->targets[i - c->n_features];
+        if (!(d->names[i] = malloc(strlen(name) + 1)))
+            return clrnn_fail(err, CLRNN_E_NOMEM, "%s: out of memory", path);
+        strcpy(d->names[i], name);
+    }
+    return CLRNN_OK;
+}
+
 clrnn_status clrnn_dataset_create(clrnn_dataset **out, const clrnn_table *table,
                                   const clrnn_data_config *config, clrnn_error *err)
 {
@@ -713,7 +730,8 @@ clrnn_status clrnn_dataset_create(clrnn_dataset **out, const clrnn_table *table,
         (st = choose_rows(d, keep, table, used, n_used, config->missing, err)) != CLRNN_OK ||
         (st = split_rows(d, table, config, err)) != CLRNN_OK ||
         (st = alloc_matrices(d, table->path, err)) != CLRNN_OK ||
-        (st = copy_labels(d, table, keep, err)) != CLRNN_OK)
+        (st = copy_labels(d, table, keep, err)) != CLRNN_OK ||
+        (st = copy_names(d, config, table->path, err)) != CLRNN_OK)
         goto fail;
     size_t R = d->n_rows;
     size_t fit_rows = config->scaler_fit == CLRNN_SCALER_FIT_ALL ? R : d->end[CLRNN_SPLIT_TRAIN];
@@ -754,6 +772,16 @@ fail:
     return st;
 }
 
+const char *clrnn_dataset_feature_name(const clrnn_dataset *data, size_t f)
+{
+    return f < data->n_features ? data->names[f] : NULL;
+}
+
+const char *clrnn_dataset_target_name(const clrnn_dataset *data, size_t k)
+{
+    return k < data->n_targets ? data->names[data->n_features + k] : NULL;
+}
+
 void clrnn_dataset_free(clrnn_dataset *data)
 {
     if (!data)
@@ -764,6 +792,9 @@ void clrnn_dataset_free(clrnn_dataset *data)
     free(data->stats);
     free(data->labels);
     free(data->label_text);
+    for (size_t i = 0; data->names && i < data->n_features + data->n_targets; i++)
+        free(data->names[i]);
+    free(data->names);
     free(data);
 }
 

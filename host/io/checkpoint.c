@@ -20,10 +20,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "io/files.h"
+#include "backend/backend.h"
+#include "core/error.h"
 #include "io/bytes.h"
 #include "io/crc32.h"
-#include "core/error.h"
+#include "io/files.h"
 
 /* PNG's trick: a byte above 127 and a CR LF pair, so a file mangled by a
  * 7-bit or text-mode transfer is told apart from "not a model" at once. */
@@ -421,4 +422,124 @@ void clrnn_checkpoint_clear(clrnn_checkpoint *ckpt)
     free(ckpt->opt_state_a);
     free(ckpt->opt_state_b);
     memset(ckpt, 0, sizeof *ckpt);
+}
+
+/* ---------------------------------------------- capture and restore */
+
+static char **copy_names(const clrnn_dataset *data, size_t n,
+                         const char *(*name)(const clrnn_dataset *, size_t))
+{
+    char **names = calloc(n ? n : 1, sizeof *names);
+    for (size_t i = 0; names && i < n; i++) {
+        const char *text = name(data, i);
+        if (!(names[i] = malloc(strlen(text) + 1))) {
+            free_names(names, i);
+            return NULL;
+        }
+        strcpy(names[i], text);
+    }
+    return names;
+}
+
+static double *copy_stats(const clrnn_dataset *data, size_t n,
+                          double (*stat)(const clrnn_dataset *, size_t))
+{
+    double *v = malloc((n ? n : 1) * sizeof *v);
+    for (size_t i = 0; v && i < n; i++)
+        v[i] = stat(data, i);
+    return v;
+}
+
+clrnn_status clrnn_checkpoint_capture(clrnn_checkpoint *ckpt, clrnn_backend *backend,
+                                      const clrnn_dataset *data, const clrnn_train_config *train,
+                                      size_t epoch, clrnn_error *err)
+{
+    size_t F = clrnn_dataset_n_features(data), K = clrnn_dataset_n_targets(data);
+    memset(ckpt, 0, sizeof *ckpt);
+    clrnn_status st =
+        clrnn_model_create(&ckpt->model, backend->layers, backend->n_layers, err);
+    if (st != CLRNN_OK)
+        return st;
+    size_t P = clrnn_model_n_params(ckpt->model);
+    ckpt->precision = backend->precision;
+    ckpt->seq_len = clrnn_dataset_seq_len(data);
+    ckpt->loss_steps = backend->loss_steps;
+    ckpt->n_features = F;
+    ckpt->n_targets = K;
+    ckpt->optimizer = train->optimizer;
+    ckpt->seed = train->seed;
+    ckpt->epoch = epoch;
+    ckpt->feature_names = copy_names(data, F, clrnn_dataset_feature_name);
+    ckpt->target_names = copy_names(data, K, clrnn_dataset_target_name);
+    ckpt->feature_mean = copy_stats(data, F, clrnn_dataset_feature_mean);
+    ckpt->feature_std = copy_stats(data, F, clrnn_dataset_feature_std);
+    ckpt->target_mean = copy_stats(data, K, clrnn_dataset_target_mean);
+    ckpt->target_std = copy_stats(data, K, clrnn_dataset_target_std);
+    ckpt->opt_state_a = malloc(P * sizeof *ckpt->opt_state_a);
+    ckpt->opt_state_b = malloc(P * sizeof *ckpt->opt_state_b);
+    if (!ckpt->feature_names || !ckpt->target_names || !ckpt->feature_mean ||
+        !ckpt->feature_std || !ckpt->target_mean || !ckpt->target_std || !ckpt->opt_state_a ||
+        !ckpt->opt_state_b)
+        st = clrnn_fail(err, CLRNN_E_NOMEM, "out of memory capturing a checkpoint");
+    if (st == CLRNN_OK)
+        st = clrnn_backend_get_params(backend, clrnn_model_params(ckpt->model), err);
+    if (st == CLRNN_OK)
+        st = clrnn_backend_get_optimizer_state(backend, ckpt->opt_state_a, ckpt->opt_state_b,
+                                               &ckpt->step, err);
+    if (st != CLRNN_OK) {
+        /* names are freed by count: keep the counts only where the arrays exist */
+        if (!ckpt->feature_names)
+            ckpt->n_features = 0;
+        if (!ckpt->target_names)
+            ckpt->n_targets = 0;
+        clrnn_checkpoint_clear(ckpt);
+    }
+    return st;
+}
+
+clrnn_status clrnn_checkpoint_restore(const clrnn_checkpoint *ckpt, clrnn_backend *backend,
+                                      clrnn_train_config *train, clrnn_error *err)
+{
+    if (!ckpt->model)
+        return clrnn_fail(err, CLRNN_E_INPUT, "an empty checkpoint cannot be restored");
+    size_t L = clrnn_model_n_layers(ckpt->model);
+    int same = L == backend->n_layers;
+    for (size_t l = 0; same && l < L; l++) {
+        clrnn_layer_shape a = clrnn_model_layer(ckpt->model, l), b = backend->layers[l];
+        same = a.n_in == b.n_in && a.n_hidden == b.n_hidden && a.n_out == b.n_out;
+    }
+    if (!same)
+        return clrnn_fail(err, CLRNN_E_INPUT,
+                          "the checkpoint's layers are not the backend's: it cannot be restored "
+                          "there");
+    clrnn_status st = clrnn_backend_set_params(backend, clrnn_model_params_const(ckpt->model), err);
+    if (st == CLRNN_OK)
+        st = clrnn_backend_set_optimizer_state(backend, ckpt->opt_state_a, ckpt->opt_state_b,
+                                               ckpt->step, err);
+    if (st == CLRNN_OK && train) {
+        train->start_epoch = ckpt->epoch;
+        train->optimizer = ckpt->optimizer;
+        train->seed = ckpt->seed;
+    }
+    return st;
+}
+
+void clrnn_checkpoint_data_config(const clrnn_checkpoint *ckpt, clrnn_data_config *config)
+{
+    config->features = (const char *const *)ckpt->feature_names;
+    config->n_features = ckpt->n_features;
+    config->targets = (const char *const *)ckpt->target_names;
+    config->n_targets = ckpt->n_targets;
+    config->seq_len = ckpt->seq_len;
+    config->feature_mean = ckpt->feature_mean;
+    config->feature_std = ckpt->feature_std;
+    config->target_mean = ckpt->target_mean;
+    config->target_std = ckpt->target_std;
+}
+
+void clrnn_checkpoint_backend_config(const clrnn_checkpoint *ckpt, clrnn_backend_config *config)
+{
+    config->precision = ckpt->precision;
+    config->seq_len = ckpt->seq_len;
+    config->loss_steps = ckpt->loss_steps;
 }

@@ -689,10 +689,11 @@ static int same_state(const trained_state *x, const trained_state *y, size_t P)
            same_doubles(x->a, y->a, P) && same_doubles(x->b, y->b, P);
 }
 
-/* The interrupting callback: saves the checkpoint after `stop_after`
- * epochs, as clrnn train --save does, then stops the run. */
+/* The interrupting callback: captures and saves the checkpoint after
+ * `stop_after` epochs, as clrnn train --save does, then stops the run. */
 typedef struct interrupt {
-    clrnn_checkpoint *ckpt;
+    const clrnn_dataset *data;
+    const clrnn_train_config *cfg;
     const char *path;
     size_t stop_after;
 } interrupt;
@@ -701,16 +702,13 @@ static clrnn_status save_and_stop(void *context, const clrnn_epoch_stats *stats,
                                   clrnn_backend *backend, clrnn_error *err)
 {
     interrupt *in = context;
-    clrnn_checkpoint *c = in->ckpt;
     if (stats->epoch < in->stop_after)
         return CLRNN_OK;
-    c->epoch = stats->epoch;
-    clrnn_status st = clrnn_backend_get_params(backend, clrnn_model_params(c->model), err);
+    clrnn_checkpoint c;
+    clrnn_status st = clrnn_checkpoint_capture(&c, backend, in->data, in->cfg, stats->epoch, err);
     if (st == CLRNN_OK)
-        st = clrnn_backend_get_optimizer_state(backend, c->opt_state_a, c->opt_state_b, &c->step,
-                                               err);
-    if (st == CLRNN_OK)
-        st = clrnn_checkpoint_save(c, in->path, err);
+        st = clrnn_checkpoint_save(&c, in->path, err);
+    clrnn_checkpoint_clear(&c);
     return st != CLRNN_OK
                ? st
                : clrnn_fail(err, CLRNN_E_INPUT, "interrupted after epoch %zu", stats->epoch);
@@ -740,42 +738,6 @@ static clrnn_backend *train_fresh(const clrnn_dataset *data, clrnn_train_config 
     return backend;
 }
 
-/* The checkpoint the interrupting callback fills: names and statistics as
- * clrnn train would write them. */
-static int describe(clrnn_checkpoint *c, const clrnn_model *model, const clrnn_dataset *data,
-                    const clrnn_train_config *cfg)
-{
-    size_t P = clrnn_model_n_params(model);
-    memset(c, 0, sizeof *c);
-    c->seq_len = 5;
-    c->n_features = 2;
-    c->n_targets = 1;
-    c->optimizer = cfg->optimizer;
-    c->seed = cfg->seed;
-    c->feature_names = calloc(2, sizeof *c->feature_names);
-    c->target_names = calloc(1, sizeof *c->target_names);
-    c->feature_mean = malloc(2 * sizeof(double));
-    c->feature_std = malloc(2 * sizeof(double));
-    c->target_mean = malloc(sizeof(double));
-    c->target_std = malloc(sizeof(double));
-    c->opt_state_a = malloc(P * sizeof(double));
-    c->opt_state_b = malloc(P * sizeof(double));
-    if (clrnn_model_clone(&c->model, model, NULL) != CLRNN_OK || !c->feature_names ||
-        !c->target_names || !c->feature_mean || !c->feature_std || !c->target_mean ||
-        !c->target_std || !c->opt_state_a || !c->opt_state_b)
-        return 0;
-    for (size_t f = 0; f < 2; f++) {
-        c->feature_mean[f] = clrnn_dataset_feature_mean(data, f);
-        c->feature_std[f] = clrnn_dataset_feature_std(data, f);
-    }
-    c->target_mean[0] = clrnn_dataset_target_mean(data, 0);
-    c->target_std[0] = clrnn_dataset_target_std(data, 0);
-    c->feature_names[0] = copy("a");
-    c->feature_names[1] = copy("b");
-    c->target_names[0] = copy("y");
-    return c->feature_names[0] && c->feature_names[1] && c->target_names[0];
-}
-
 /* Continues from the file: a backend for its model, its optimizer state
  * and step, start_epoch its epoch count, up to cfg->epochs. */
 static clrnn_backend *resume_from(const char *path, const clrnn_dataset *data,
@@ -787,16 +749,13 @@ static clrnn_backend *resume_from(const char *path, const clrnn_dataset *data,
     *st = clrnn_checkpoint_load(&c, path, err);
     if (*st != CLRNN_OK)
         return NULL;
-    clrnn_backend_config bc = {.device = "cpu", .precision = c.precision, .seq_len = c.seq_len,
-                               .max_batch = cfg.batch, .loss_steps = c.loss_steps};
-    cfg.start_epoch = c.epoch;
-    cfg.optimizer = c.optimizer;
-    cfg.seed = c.seed;
+    clrnn_backend_config bc = {.device = "cpu", .max_batch = cfg.batch};
+    clrnn_checkpoint_backend_config(&c, &bc);
     *st = clrnn_backend_create(&backend, c.model, &bc, err);
     if (*st == CLRNN_OK)
         *st = clrnn_backend_stage_dataset(backend, data, err);
     if (*st == CLRNN_OK)
-        *st = clrnn_backend_set_optimizer_state(backend, c.opt_state_a, c.opt_state_b, c.step, err);
+        *st = clrnn_checkpoint_restore(&c, backend, &cfg, err);
     if (*st == CLRNN_OK)
         *st = clrnn_train(backend, data, &cfg, &report, err);
     clrnn_checkpoint_clear(&c);
@@ -807,7 +766,6 @@ static void resume_case(const char *what, const clrnn_dataset *data, clrnn_train
 {
     char path[128], line[160];
     clrnn_model *model_a = NULL, *model_b = NULL;
-    clrnn_checkpoint ckpt = {0};
     trained_state straight = {0}, resumed = {0}, half = {0};
     clrnn_status st_a, st_b, st_c = CLRNN_E_INPUT;
     clrnn_error err;
@@ -815,8 +773,7 @@ static void resume_case(const char *what, const clrnn_dataset *data, clrnn_train
     cfg.epochs = 4;
     clrnn_backend *a = train_fresh(data, &cfg, &model_a, &st_a, &err);
     int ok = st_a == CLRNN_OK && read_state(&straight, a);
-    interrupt in = {&ckpt, path, 2};
-    ok = ok && describe(&ckpt, model_a, data, &cfg);
+    interrupt in = {data, &cfg, path, 2};
     clrnn_train_config stopping = cfg;
     stopping.on_epoch = save_and_stop;
     stopping.context = &in;
@@ -835,12 +792,66 @@ static void resume_case(const char *what, const clrnn_dataset *data, clrnn_train
     free_state(&straight);
     free_state(&resumed);
     free_state(&half);
-    clrnn_checkpoint_clear(&ckpt);
     clrnn_backend_free(a);
     clrnn_backend_free(b);
     clrnn_backend_free(c);
     clrnn_model_free(model_a);
     clrnn_model_free(model_b);
+}
+
+/* capture takes what a run needs from the backend, the data and the
+ * config; restore puts it back, and refuses a backend of other shapes. */
+static void test_capture_restore(const clrnn_dataset *data)
+{
+    static const clrnn_layer_shape shape = {2, 8, 1}, other = {2, 4, 1};
+    clrnn_model *model = NULL, *small = NULL;
+    clrnn_backend *backend = NULL, *wrong = NULL;
+    clrnn_backend_config bc = {.device = "cpu", .precision = CLRNN_FP64, .seq_len = 5,
+                               .max_batch = 8, .loss_steps = CLRNN_LOSS_LAST};
+    clrnn_train_config cfg;
+    clrnn_train_config_default(&cfg);
+    cfg.seed = 11;
+    cfg.optimizer.kind = CLRNN_ADAM;
+    clrnn_checkpoint c = {0};
+    clrnn_rng rng;
+    clrnn_error err;
+    clrnn_rng_seed(&rng, 5);
+    int ok = clrnn_model_create(&model, &shape, 1, &err) == CLRNN_OK &&
+             clrnn_model_create(&small, &other, 1, &err) == CLRNN_OK;
+    if (ok)
+        clrnn_model_init_uniform(model, &rng);
+    ok = ok && clrnn_backend_create(&backend, model, &bc, &err) == CLRNN_OK &&
+         clrnn_backend_create(&wrong, small, &bc, &err) == CLRNN_OK &&
+         clrnn_checkpoint_capture(&c, backend, data, &cfg, 3, &err) == CLRNN_OK;
+    size_t P = ok ? clrnn_model_n_params(model) : 0;
+    check_true(ok && c.epoch == 3 && c.seed == 11 && c.optimizer.kind == CLRNN_ADAM &&
+                   c.loss_steps == CLRNN_LOSS_LAST && c.seq_len == 5 && c.n_features == 2 &&
+                   c.n_targets == 1 && strcmp(c.feature_names[1], "b") == 0 &&
+                   strcmp(c.target_names[0], "y") == 0 &&
+                   c.feature_std[1] == clrnn_dataset_feature_std(data, 1) &&
+                   c.target_mean[0] == clrnn_dataset_target_mean(data, 0) &&
+                   same_doubles(clrnn_model_params_const(c.model), clrnn_model_params_const(model),
+                                P),
+               "capture: epoch, seed, optimizer, loss steps, names, scaler, parameters");
+    clrnn_data_config dc = clrnn_data_config_default();
+    clrnn_checkpoint_data_config(&c, &dc);
+    check_true(ok && dc.n_features == 2 && strcmp(dc.features[0], "a") == 0 && dc.seq_len == 5 &&
+                   dc.feature_mean == c.feature_mean && dc.train_fraction == 0.7,
+               "data settings from a checkpoint: names, seq_len, statistics; the rest kept");
+    clrnn_train_config resumed;
+    clrnn_train_config_default(&resumed);
+    check_true(ok && clrnn_checkpoint_restore(&c, wrong, &resumed, &err) == CLRNN_E_INPUT &&
+                   resumed.start_epoch == 0,
+               "restore onto a backend of other layers: CLRNN_E_INPUT, the config untouched");
+    check_true(ok && clrnn_checkpoint_restore(&c, backend, &resumed, &err) == CLRNN_OK &&
+                   resumed.start_epoch == 3 && resumed.seed == 11 &&
+                   resumed.optimizer.kind == CLRNN_ADAM,
+               "restore: start epoch, seed and optimizer into the config");
+    clrnn_checkpoint_clear(&c);
+    clrnn_backend_free(backend);
+    clrnn_backend_free(wrong);
+    clrnn_model_free(model);
+    clrnn_model_free(small);
 }
 
 static void test_resume(const clrnn_dataset *data)
@@ -937,6 +948,7 @@ int main(void)
     clrnn_dataset *data = small_dataset();
     if (check_true(data != NULL, "read " SMALL_CSV)) {
         test_resume(data);
+        test_capture_restore(data);
         test_early_stop(data);
     }
     clrnn_dataset_free(data);

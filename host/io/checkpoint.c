@@ -296,8 +296,21 @@ static clrnn_status get_model(byte_reader *r, clrnn_checkpoint *c, clrnn_error *
         layers[l].n_hidden = get_u32(r);
         layers[l].n_out = get_u32(r);
     }
-    clrnn_status st = r->failed ? clrnn_fail(why, CLRNN_E_INPUT, "the layer list runs past the end")
-                                : clrnn_model_create(&c->model, layers, L, why);
+    /* The parameters, and the optimizer's two states, come after the
+     * layers: sizes that the rest of the file cannot hold are refused
+     * before anything of that size is allocated. */
+    double n_params = 0.0;
+    for (size_t l = 0; l < L; l++) {
+        double I = layers[l].n_in, H = layers[l].n_hidden, O = layers[l].n_out;
+        n_params += I * H + H * H + H * O + O + H;
+    }
+    clrnn_status st =
+        r->failed ? clrnn_fail(why, CLRNN_E_INPUT, "the layer list runs past the end")
+        : n_params * 3.0 * 8.0 > (double)bytes_left(r)
+            ? clrnn_fail(why, CLRNN_E_INPUT,
+                         "its layers declare %.0f parameters, more than its %zu bytes can hold",
+                         n_params, bytes_left(r))
+            : clrnn_model_create(&c->model, layers, L, why);
     free(layers);
     return st;
 }
@@ -383,12 +396,27 @@ static clrnn_status decode(byte_reader *r, clrnn_checkpoint *c, const char *path
     return CLRNN_OK;
 }
 
+/* How much of a file is worth reading, given its first n bytes: the
+ * header, and then, for a model file of this version, what its header
+ * declares (the reader takes a byte or two more, so appended bytes are
+ * seen); for anything else the header is enough to say what it is not.
+ * /dev/zero stops here. */
+static size_t model_file_limit(const unsigned char *data, size_t n)
+{
+    if (n < HEADER_SIZE)
+        return HEADER_SIZE;
+    if (memcmp(data, MAGIC, sizeof MAGIC) != 0 || load_u32(data + 8) != FORMAT_VERSION)
+        return HEADER_SIZE;
+    uint64_t declared = (uint64_t)load_u32(data + 12) | (uint64_t)load_u32(data + 16) << 32;
+    return declared < SIZE_MAX - 2 ? (size_t)declared : SIZE_MAX - 2;
+}
+
 clrnn_status clrnn_checkpoint_load(clrnn_checkpoint *ckpt, const char *path, clrnn_error *err)
 {
     unsigned char *data = NULL;
     size_t size = 0;
     memset(ckpt, 0, sizeof *ckpt);
-    clrnn_status st = read_file_all(path, SIZE_MAX, "a model file", &data, &size, err);
+    clrnn_status st = read_file_limited(path, model_file_limit, &data, &size, err);
     if (st == CLRNN_OK)
         st = check_envelope(data, size, path, err);
     if (st == CLRNN_OK) {

@@ -69,23 +69,34 @@ static void sync_folder(const char *path)
     }
 }
 
-clrnn_status read_file_all(const char *path, size_t max_size, const char *what,
-                           unsigned char **data, size_t *size, clrnn_error *err)
+/* The whole-file reader: chunks into a doubling buffer, stopping at end
+ * of file or once more than limit(...) bytes are in (*over set then). */
+static clrnn_status read_up_to(const char *path, size_t (*limit)(const unsigned char *, size_t),
+                               size_t fixed_limit, unsigned char **data, size_t *size, int *over,
+                               clrnn_error *err)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
         return clrnn_fail(err, CLRNN_E_IO, "cannot open '%s': %s", path, strerror(errno));
     size_t cap = 1 << 16, n = 0;
     unsigned char *buf = malloc(cap);
-    int too_big = 0;
+    *over = 0;
     while (buf) {
-        n += fread(buf + n, 1, cap - n - 1, f);
-        if (n < cap - 1)
-            break;
-        if (n > max_size) {
-            too_big = 1;
+        size_t max = limit ? limit(buf, n) : fixed_limit; /* at most SIZE_MAX - 2 */
+        if (n > max) {
+            *over = 1;
             break;
         }
+        /* read no further than one byte past the limit */
+        size_t want = cap - n - 1;
+        if (max - n < want)
+            want = max - n + 1;
+        size_t got = fread(buf + n, 1, want, f);
+        n += got;
+        if (got < want)
+            break;
+        if (n < cap - 1)
+            continue;
         unsigned char *bigger = cap <= SIZE_MAX / 2 ? realloc(buf, cap * 2) : NULL;
         if (!bigger) {
             free(buf);
@@ -100,11 +111,6 @@ clrnn_status read_file_all(const char *path, size_t max_size, const char *what,
     fclose(f);
     if (!buf)
         return clrnn_fail(err, CLRNN_E_NOMEM, "%s: out of memory reading the file", path);
-    if (too_big || n > max_size) {
-        free(buf);
-        return clrnn_fail(err, CLRNN_E_INPUT, "'%s' is larger than %s can be (%zu bytes)", path,
-                          what, max_size);
-    }
     if (failed) {
         free(buf);
         return clrnn_fail(err, CLRNN_E_IO, "cannot read '%s': %s", path, strerror(saved_errno));
@@ -113,6 +119,29 @@ clrnn_status read_file_all(const char *path, size_t max_size, const char *what,
     *data = buf;
     *size = n;
     return CLRNN_OK;
+}
+
+clrnn_status read_file_all(const char *path, size_t max_size, const char *what,
+                           unsigned char **data, size_t *size, clrnn_error *err)
+{
+    int over;
+    if (max_size >= SIZE_MAX - 1)
+        max_size = SIZE_MAX - 2;
+    clrnn_status st = read_up_to(path, NULL, max_size, data, size, &over, err);
+    if (st == CLRNN_OK && over) {
+        free(*data);
+        *data = NULL;
+        return clrnn_fail(err, CLRNN_E_INPUT, "'%s' is larger than %s can be (%zu bytes)", path,
+                          what, max_size);
+    }
+    return st;
+}
+
+clrnn_status read_file_limited(const char *path, size_t (*limit)(const unsigned char *, size_t),
+                               unsigned char **data, size_t *size, clrnn_error *err)
+{
+    int over;
+    return read_up_to(path, limit, 0, data, size, &over, err);
 }
 
 clrnn_status atomic_write_file(const char *path, const void *data, size_t size, clrnn_error *err)

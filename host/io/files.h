@@ -26,6 +26,13 @@
 clrnn_status read_file_all(const char *path, size_t max_size, const char *what,
                            unsigned char **data, size_t *size, clrnn_error *err);
 
+/* Reads path up to the point where it has more bytes than limit(data, n)
+ * says are worth reading, given the first n bytes read (called as the file
+ * comes in; its answer may grow as more is known): the caller judges what
+ * it got. A NUL follows the last byte, as with read_file_all. */
+clrnn_status read_file_limited(const char *path, size_t (*limit)(const unsigned char *, size_t),
+                               unsigned char **data, size_t *size, clrnn_error *err);
+
 /* The folder part of path ("." for a bare name, "/" for "/x") into dir;
  * returns 0 when it does not fit in size bytes. */
 int path_dirname(const char *path, char *dir, size_t size);

@@ -437,6 +437,16 @@ static int refused_with_u32(const char *what, size_t at, uint32_t v, const char 
     return check_true(ok, what);
 }
 
+/* An endless stream of zeros is not read to its end. */
+static void test_endless(void)
+{
+    clrnn_checkpoint c;
+    clrnn_error err;
+    check_true(clrnn_checkpoint_load(&c, "/dev/zero", &err) == CLRNN_E_INPUT &&
+                   strstr(err.message, "not a clrnn model file"),
+               "/dev/zero: not a model file, at once (the read stops after the header)");
+}
+
 static void test_inconsistent(void)
 {
     /* Every file here has a valid CRC: only the field checks can catch it. */
@@ -446,6 +456,10 @@ static void test_inconsistent(void)
     refused_with_u32("a layer of 0 hidden units is refused", AT_LAYERS + 4 + 4, 0, "size of 0");
     refused_with_u32("layers that do not chain are refused", AT_LAYERS + 4 + 12, 3,
                      "takes 3 inputs");
+    /* 3:1048576:2 in a file of a few hundred bytes: refused from the sizes,
+     * before 8 TB of parameters are asked for. */
+    refused_with_u32("a layer larger than the file can hold is refused before allocating",
+                     AT_LAYERS + 4 + 4, 1048576, "more than its");
     refused_with_u32("1 feature for a 3-input layer is refused", AT_NAMES, 1,
                      "not a valid model file");
     refused_with_u32("a name longer than the file is refused", AT_NAMES + 4, 1000000,
@@ -943,6 +957,7 @@ int main(void)
     test_flipped();
     test_magic_version();
     test_inconsistent();
+    test_endless();
     test_save_refuses();
     test_npz();
     clrnn_dataset *data = small_dataset();

@@ -101,6 +101,16 @@ static clrnn_status push_field(csv_parser *p, char *field, clrnn_error *err)
     return CLRNN_OK;
 }
 
+/* A NUL byte cuts C strings: a cell "5\0" would read as 5. Text tables
+ * have none; UTF-16 and binary files have many. */
+static clrnn_status nul_byte(const csv_parser *p, size_t line, size_t column, clrnn_error *err)
+{
+    return clrnn_fail(err, CLRNN_E_INPUT,
+                      "%s:%zu:%zu: a NUL byte in the field (a UTF-16 or binary file? clrnn "
+                      "reads UTF-8 text)",
+                      p->path, line, column);
+}
+
 /* "..." with "" for a quote; may span lines. Leaves pos after the closing
  * quote and returns where the unescaped text ends. */
 static clrnn_status parse_quoted(csv_parser *p, char **end, clrnn_error *err)
@@ -113,6 +123,8 @@ static clrnn_status parse_quoted(csv_parser *p, char **end, clrnn_error *err)
             return clrnn_fail(err, CLRNN_E_INPUT, "%s:%zu:%zu: unterminated quoted field", p->path,
                               open_line, column);
         char c = p->text[p->pos++];
+        if (c == '\0')
+            return nul_byte(p, p->line, column, err);
         if (c == '"' && p->pos < p->size && p->text[p->pos] == '"')
             p->pos++;
         else if (c == '"')
@@ -162,6 +174,8 @@ static clrnn_status csv_next_record(csv_parser *p, int *got, size_t *line, clrnn
             while (!at_line_end(p) && p->text[p->pos] != ',')
                 p->pos++;
             end = p->text + p->pos;
+            if (memchr(start, '\0', (size_t)(end - start)))
+                return nul_byte(p, *line, p->n_fields + 1, err);
             while (end > start && is_blank(end[-1]))
                 end--;
         }
@@ -179,10 +193,15 @@ static clrnn_status csv_next_record(csv_parser *p, int *got, size_t *line, clrnn
 
 typedef enum cell_kind { CELL_NUMBER, CELL_EMPTY, CELL_BAD } cell_kind;
 
-/* A cell is empty, "NA"/"NaN"/"nan", or a finite decimal number with
- * optional surrounding spaces. strtod alone would also take "inf", "nan(...)"
+/* The largest magnitude a cell may have: sums of squares of differences of
+ * such values (the scaler's variance, RMSE in the data's units) stay finite
+ * in a double over any table that fits in memory. */
+#define MAX_CELL_MAGNITUDE 1e150
+
+/* A cell is empty, "NA"/"NaN"/"nan", or a finite decimal number of at most
+ * `limit` in magnitude with optional surrounding spaces. strtod alone would also take "inf", "nan(...)"
  * and hex, which no table of measurements means. */
-static cell_kind parse_cell(const char *text, double *value)
+static cell_kind parse_cell_within(const char *text, double *value, double limit)
 {
     while (is_blank(*text))
         text++;
@@ -197,10 +216,15 @@ static cell_kind parse_cell(const char *text, double *value)
             return CELL_BAD;
     char *end;
     double v = strtod(text, &end);
-    if (end != text + n || !isfinite(v))
+    if (end != text + n || !isfinite(v) || fabs(v) > limit)
         return CELL_BAD;
     *value = v;
     return CELL_NUMBER;
+}
+
+static cell_kind parse_cell(const char *text, double *value)
+{
+    return parse_cell_within(text, value, MAX_CELL_MAGNITUDE);
 }
 
 /* Column names from the header record. */
@@ -250,19 +274,15 @@ static void read_row(clrnn_table *t, const csv_parser *p, size_t row)
     }
 }
 
-/* Room for every row the file could hold: it has at most one per line. */
-static clrnn_status alloc_rows(clrnn_table *t, const csv_parser *p, clrnn_error *err)
+/* The per-column bookkeeping, and room for the first rows. */
+static clrnn_status alloc_rows(clrnn_table *t, size_t *cap_rows, clrnn_error *err)
 {
-    size_t max_rows = 1;
-    for (const char *s = p->text; (s = memchr(s, '\n', (size_t)(p->text + p->size - s))); s++)
-        max_rows++;
-    for (const char *s = p->text; (s = memchr(s, '\r', (size_t)(p->text + p->size - s))); s++)
-        max_rows++; /* lone "\r" line ends; "\r\n" counts twice, which is harmless */
+    *cap_rows = 256;
     if (t->n_cols > SIZE_MAX / sizeof *t->values)
         return clrnn_fail(err, CLRNN_E_NOMEM, "%s: out of memory", t->path);
-    t->values = alloc_array(max_rows, t->n_cols * sizeof *t->values);
-    t->lines = alloc_array(max_rows, sizeof *t->lines);
-    t->labels = t->has_labels ? alloc_array(max_rows, sizeof *t->labels) : NULL;
+    t->values = alloc_array(*cap_rows, t->n_cols * sizeof *t->values);
+    t->lines = alloc_array(*cap_rows, sizeof *t->lines);
+    t->labels = t->has_labels ? alloc_array(*cap_rows, sizeof *t->labels) : NULL;
     t->bad_row = alloc_array(t->n_cols, sizeof *t->bad_row);
     t->bad_text = alloc_array(t->n_cols, sizeof *t->bad_text);
     if (!t->values || !t->lines || (t->has_labels && !t->labels) || !t->bad_row || !t->bad_text)
@@ -274,11 +294,43 @@ static clrnn_status alloc_rows(clrnn_table *t, const csv_parser *p, clrnn_error 
     return CLRNN_OK;
 }
 
+/* realloc of n elements of size bytes; *p is kept on failure. */
+static int grow_array(void *p, size_t n, size_t size)
+{
+    if (size && n > SIZE_MAX / size)
+        return 0;
+    void *bigger = realloc(*(void **)p, n * size);
+    if (!bigger)
+        return 0;
+    *(void **)p = bigger;
+    return 1;
+}
+
+/* Twice the room for rows: the table is sized by the rows it has, not by
+ * the lines of the file (a million blank lines cost nothing). */
+static clrnn_status grow_rows(clrnn_table *t, size_t *cap_rows, clrnn_error *err)
+{
+    size_t cap = *cap_rows <= SIZE_MAX / 2 ? 2 * *cap_rows : SIZE_MAX;
+    if (t->n_cols > SIZE_MAX / sizeof *t->values ||
+        !grow_array(&t->values, cap, t->n_cols * sizeof *t->values) ||
+        !grow_array(&t->lines, cap, sizeof *t->lines) ||
+        (t->has_labels && !grow_array(&t->labels, cap, sizeof *t->labels)))
+        return clrnn_fail(err, CLRNN_E_NOMEM, "%s: out of memory at row %zu", t->path,
+                          t->n_rows + 1);
+    *cap_rows = cap;
+    return CLRNN_OK;
+}
+
 static clrnn_status parse_table(clrnn_table *t, csv_parser *p, clrnn_error *err)
 {
     static const char bom[] = "\xEF\xBB\xBF";
     if (p->size >= 3 && !memcmp(p->text, bom, 3))
         p->pos = 3;
+    if (p->size >= 2 && (!memcmp(p->text, "\xFF\xFE", 2) || !memcmp(p->text, "\xFE\xFF", 2)))
+        return clrnn_fail(err, CLRNN_E_INPUT,
+                          "%s: the file is UTF-16 (it starts with a UTF-16 byte-order mark); "
+                          "clrnn reads UTF-8: convert it, e.g. iconv -f UTF-16 -t UTF-8",
+                          t->path);
     int got;
     size_t line;
     clrnn_status st = csv_next_record(p, &got, &line, err);
@@ -287,8 +339,9 @@ static clrnn_status parse_table(clrnn_table *t, csv_parser *p, clrnn_error *err)
     if (!got)
         return clrnn_fail(err, CLRNN_E_INPUT, "%s: the file is empty (expected a header row)",
                           t->path);
-    size_t n_header = p->n_fields;
-    if ((st = read_header(t, p, line, err)) != CLRNN_OK || (st = alloc_rows(t, p, err)) != CLRNN_OK)
+    size_t n_header = p->n_fields, cap_rows;
+    if ((st = read_header(t, p, line, err)) != CLRNN_OK ||
+        (st = alloc_rows(t, &cap_rows, err)) != CLRNN_OK)
         return st;
     for (;;) {
         if ((st = csv_next_record(p, &got, &line, err)) != CLRNN_OK)
@@ -298,6 +351,8 @@ static clrnn_status parse_table(clrnn_table *t, csv_parser *p, clrnn_error *err)
         if (p->n_fields != n_header)
             return clrnn_fail(err, CLRNN_E_INPUT, "%s:%zu: row has %zu fields, the header has %zu",
                               t->path, line, p->n_fields, n_header);
+        if (t->n_rows == cap_rows && (st = grow_rows(t, &cap_rows, err)) != CLRNN_OK)
+            return st;
         t->lines[t->n_rows] = line;
         read_row(t, p, t->n_rows);
         t->n_rows++;
@@ -499,6 +554,15 @@ static clrnn_status resolve_columns(const clrnn_table *t, const clrnn_data_confi
             return unknown_column(t, name, err);
         size_t row;
         const char *text;
+        double value;
+        if (clrnn_table_bad_cell(t, (size_t)col, &row, &text) &&
+            parse_cell_within(text, &value, INFINITY) == CELL_NUMBER)
+            return clrnn_fail(err, CLRNN_E_INPUT,
+                              "%s:%zu:%zu: column '%s': '%.80s' is too large (clrnn takes values "
+                              "up to %g in magnitude, so that their squares add up in a double)",
+                              t->path, clrnn_table_row_line(t, row),
+                              (size_t)col + (t->has_labels ? 2 : 1), name, text,
+                              MAX_CELL_MAGNITUDE);
         if (clrnn_table_bad_cell(t, (size_t)col, &row, &text))
             return clrnn_fail(err, CLRNN_E_INPUT,
                               "%s:%zu:%zu: column '%s': '%.80s' is not a number", t->path,

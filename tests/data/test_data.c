@@ -23,8 +23,8 @@
 
 /* ------------------------------------------------------------- helpers */
 
-/* Writes text to a new file in /tmp; path (64 bytes) gets its name. */
-static int write_temp(char *path, const char *text)
+/* Writes n bytes to a new file in /tmp; path (64 bytes) gets its name. */
+static int write_temp_bytes(char *path, const char *text, size_t n)
 {
     strcpy(path, "/tmp/clrnn_test_data_XXXXXX");
     int fd = mkstemp(path);
@@ -35,9 +35,13 @@ static int write_temp(char *path, const char *text)
         close(fd);
         return 0;
     }
-    size_t n = strlen(text);
     int ok = fwrite(text, 1, n, f) == n;
     return fclose(f) == 0 && ok;
+}
+
+static int write_temp(char *path, const char *text)
+{
+    return write_temp_bytes(path, text, strlen(text));
 }
 
 /* Reads text as a CSV through a temporary file, removed again. */
@@ -548,6 +552,71 @@ static void test_dataset_errors(void)
 
 /* ------------------------------------------------------ missing values */
 
+/* Bytes a text table does not hold (NUL, UTF-16), values too large to
+ * square and sum, and a wide table with many blank lines (issue 11). */
+static void check_bytes_error(const char *what, const char *text, size_t n, const char *rest)
+{
+    char path[64];
+    clrnn_table *table = NULL;
+    clrnn_error err = {CLRNN_OK, ""};
+    clrnn_status st = write_temp_bytes(path, text, n) ? clrnn_table_read_csv(&table, path, &err)
+                                                      : CLRNN_E_IO;
+    unlink(path);
+    check_error(what, st, CLRNN_E_INPUT, &err, path, rest);
+    clrnn_table_free(table);
+}
+
+static void test_hostile_input(void)
+{
+    static const char nul_cell[] = ",a,b\n1,5\0,2\n2,3,4\n";
+    static const char nul_quoted[] = ",a,b\n1,\"5\0\",2\n";
+    static const char nul_header[] = ",a\0x,b\n1,5,2\n";
+    static const char utf16[] = "\xff\xfe,\0a\0,\0b\0\n\0";
+    check_bytes_error("a NUL byte in a cell", nul_cell, sizeof nul_cell - 1,
+                      ":2:2: a NUL byte in the field");
+    check_bytes_error("a NUL byte in a quoted cell", nul_quoted, sizeof nul_quoted - 1,
+                      ":2:2: a NUL byte in the field");
+    check_bytes_error("a NUL byte in a header name", nul_header, sizeof nul_header - 1,
+                      ":1:2: a NUL byte in the field");
+    check_bytes_error("UTF-16 (a byte-order mark)", utf16, sizeof utf16 - 1,
+                      ": the file is UTF-16");
+
+    clrnn_data_config cfg = config_for(just_a, 1, just_y, 1, 1);
+    check_dataset_error("a value above 1e150", ",a,y\nr1,1,2\nr2,-1e200,3\nr3,2,4\n", &cfg,
+                        CLRNN_E_INPUT, 1, ":3:2: column 'a': '-1e200' is too large");
+    char path[64];
+    clrnn_dataset *data = NULL;
+    clrnn_error err = {CLRNN_OK, ""};
+    clrnn_status st = dataset_from_text(&data, path, ",a,y\nr1,1e150,2\nr2,-1e150,3\nr3,2,4\n",
+                                        &cfg, &err);
+    check_true(st == CLRNN_OK && isfinite(clrnn_dataset_feature_std(data, 0)) &&
+                   clrnn_dataset_feature_std(data, 0) > 1e149,
+               "values of 1e150 are taken, with a finite scaler std");
+    clrnn_dataset_free(data);
+
+    /* 200 rows of 20,000 columns and a million blank lines: 10 MB of text,
+     * 32 MB of values; sized by lines x columns it was 160 GB. */
+    size_t cols = 20000, rows = 200, blank = 1000000, at = 0;
+    char *text = malloc(cols * 8 + rows * cols * 2 + blank + 16);
+    for (size_t c = 0; text && c < cols; c++)
+        at += (size_t)sprintf(text + at, "%sc%zu", c ? "," : "", c);
+    for (size_t r = 0; text && r < rows; r++)
+        for (size_t c = 0; c < cols; c++)
+            at += (size_t)sprintf(text + at, "%s%zu", c ? "," : "\n", (r + c) % 10);
+    if (text) {
+        memset(text + at, '\n', blank);
+        text[at + blank] = '\0';
+    }
+    clrnn_table *wide = NULL;
+    st = text ? table_from_text(&wide, path, text, &err) : CLRNN_E_NOMEM;
+    check_true(st == CLRNN_OK && clrnn_table_n_rows(wide) == rows &&
+                   clrnn_table_n_cols(wide) == cols &&
+                   clrnn_table_value(wide, rows - 1, cols - 1) == (double)((rows + cols - 2) % 10),
+               "200 rows x 20,000 columns + 1,000,000 blank lines: read, sized by its rows");
+    clrnn_table_free(wide);
+    free(text);
+}
+
 static void test_missing_small(void)
 {
     const char *text = ",a,b,y,unused\n"
@@ -756,5 +825,6 @@ int main(void)
     test_missing_small();
     test_split_windows();
     test_fit_train();
+    test_hostile_input();
     return check_summary();
 }

@@ -250,10 +250,18 @@ clrnn_status clrnn_train(clrnn_backend *backend, const clrnn_dataset *data,
     }
     report->stopped_early = st == CLRNN_OK && stop && report->epochs_run < config->epochs;
     if (st == CLRNN_OK && config->patience && report->best_epoch != report->epochs_run &&
-        report->best_epoch > config->start_epoch)
+        report->best_epoch > config->start_epoch) {
         st = restore_best(backend, &best, err); /* keep the best weights */
-    else
+    } else if (st == CLRNN_E_NUMERIC && config->patience &&
+               report->best_epoch > config->start_epoch) {
+        /* A diverged run keeps its best epoch, not its last finite one:
+         * the error stands, and the backend holds the best weights. */
+        clrnn_status restored = restore_best(backend, &best, NULL);
+        if (restored != CLRNN_OK)
+            st = clrnn_fail(err, restored, "a diverged run could not restore its best epoch");
+    } else {
         report->best_epoch = report->epochs_run;
+    }
     if (report->seconds > 0)
         report->windows_per_second =
             (double)(n_train * (report->epochs_run - config->start_epoch)) / report->seconds;

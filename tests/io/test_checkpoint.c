@@ -944,6 +944,69 @@ static void test_early_stop(const clrnn_dataset *data)
     clrnn_model_free(model);
 }
 
+/* on_epoch that remembers each epoch, then, after epoch 3, blows the
+ * weights up so that epoch 4's loss is infinite: a diverging run. */
+static clrnn_status remember_then_diverge(void *context, const clrnn_epoch_stats *stats,
+                                          clrnn_backend *backend, clrnn_error *err)
+{
+    clrnn_status st = remember(context, stats, backend, err);
+    if (st != CLRNN_OK || stats->epoch != 3)
+        return st;
+    size_t P = clrnn_backend_n_params(backend);
+    double *huge = malloc(P * sizeof *huge);
+    for (size_t i = 0; huge && i < P; i++)
+        huge[i] = 1e300;
+    st = huge ? clrnn_backend_set_params(backend, huge, err)
+              : clrnn_fail(err, CLRNN_E_NOMEM, "out of memory");
+    free(huge);
+    return st;
+}
+
+/* With patience, a run that diverges keeps its best epoch by validation
+ * loss, not its last finite one (issue 11, item 5). */
+static void test_diverged_keeps_best(const clrnn_dataset *data)
+{
+    static const clrnn_layer_shape shape = {2, 8, 1};
+    clrnn_model *model = NULL;
+    clrnn_backend *backend = NULL;
+    clrnn_train_config cfg;
+    clrnn_train_report report = {0};
+    epoch_states states;
+    trained_state end = {0};
+    clrnn_rng rng;
+    clrnn_error err;
+    memset(&states, 0, sizeof states);
+    clrnn_train_config_default(&cfg);
+    cfg.batch = 4;
+    cfg.epochs = 10;
+    cfg.patience = 5;
+    cfg.on_epoch = remember_then_diverge;
+    cfg.context = &states;
+    clrnn_backend_config bc = {.device = "cpu", .precision = CLRNN_FP64, .seq_len = 5,
+                               .max_batch = cfg.batch, .loss_steps = CLRNN_LOSS_ALL};
+    int ok = clrnn_model_create(&model, &shape, 1, &err) == CLRNN_OK;
+    if (ok) {
+        clrnn_rng_seed(&rng, 5);
+        clrnn_model_init_uniform(model, &rng);
+    }
+    ok = ok && clrnn_backend_create(&backend, model, &bc, &err) == CLRNN_OK &&
+         clrnn_backend_stage_dataset(backend, data, &err) == CLRNN_OK;
+    clrnn_status st = ok ? clrnn_train(backend, data, &cfg, &report, &err) : CLRNN_E_INPUT;
+    printf("  status %s: %s\n", clrnn_status_string(st), err.message);
+    ok = ok && st == CLRNN_E_NUMERIC && read_state(&end, backend);
+    printf("  diverged at epoch 4: best epoch %zu, best validation loss %.6g\n", report.best_epoch,
+           report.best_val_loss);
+    size_t P = ok ? clrnn_model_n_params(model) : 0;
+    check_true(ok && report.best_epoch >= 1 && report.best_epoch <= 3 &&
+                   same_state(&end, &states.by_epoch[report.best_epoch], P),
+               "a diverged run under patience: the error, and the best epoch's state (bits)");
+    for (size_t e = 0; e < 64; e++)
+        free_state(&states.by_epoch[e]);
+    free_state(&end);
+    clrnn_backend_free(backend);
+    clrnn_model_free(model);
+}
+
 int main(void)
 {
     strcpy(test_dir, "/tmp/clrnn_test_checkpoint_XXXXXX");
@@ -964,6 +1027,7 @@ int main(void)
     if (check_true(data != NULL, "read " SMALL_CSV)) {
         test_resume(data);
         test_capture_restore(data);
+        test_diverged_keeps_best(data);
         test_early_stop(data);
     }
     clrnn_dataset_free(data);

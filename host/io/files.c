@@ -1,6 +1,10 @@
 /* Reading and writing whole files; see files.h. */
+#define _XOPEN_SOURCE 700 /* realpath */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,20 +30,6 @@ static int create_temporary(char *tmp, size_t size, const char *path)
             return fd;
     }
     return -1;
-}
-
-static int write_all(int fd, const unsigned char *data, size_t size)
-{
-    while (size > 0) {
-        ssize_t n = write(fd, data, size);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return 0;
-        data += n;
-        size -= (size_t)n;
-    }
-    return 1;
 }
 
 int path_dirname(const char *path, char *dir, size_t size)
@@ -144,31 +134,69 @@ clrnn_status read_file_limited(const char *path, size_t (*limit)(const unsigned 
     return read_up_to(path, limit, 0, data, size, &over, err);
 }
 
+/* Where a write to path lands: path itself, or, for a symbolic link, the
+ * file it names (so the link stays a link), into target. */
+static int resolve_target(const char *path, char *target, size_t size)
+{
+    struct stat info;
+    if (lstat(path, &info) != 0 || !S_ISLNK(info.st_mode))
+        return (size_t)snprintf(target, size, "%s", path) < size;
+    char resolved[PATH_MAX];
+    if (realpath(path, resolved))
+        return (size_t)snprintf(target, size, "%s", resolved) < size;
+    /* A dangling link: the file it names, relative to the link's folder. */
+    char link[PATH_MAX], dir[PATH_MAX];
+    ssize_t n = readlink(path, link, sizeof link - 1);
+    if (n <= 0 || !path_dirname(path, dir, sizeof dir))
+        return 0;
+    link[n] = '\0';
+    return (size_t)(link[0] == '/' ? snprintf(target, size, "%s", link)
+                                   : snprintf(target, size, "%s/%s", dir, link)) < size;
+}
+
+/* Removes "<name>.tmp.<pid>.<n>" files beside target whose writing process
+ * is gone (killed during a save): only our own naming, only dead pids. */
+static void remove_stale_temporaries(const char *target)
+{
+    char dir[PATH_MAX], stale[PATH_MAX + 300];
+    if (!path_dirname(target, dir, sizeof dir))
+        return;
+    const char *slash = strrchr(target, '/');
+    const char *base = slash ? slash + 1 : target;
+    size_t base_len = strlen(base);
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    for (struct dirent *e; (e = readdir(d));) {
+        const char *name = e->d_name;
+        if (strncmp(name, base, base_len) != 0 || strncmp(name + base_len, ".tmp.", 5) != 0)
+            continue;
+        char *end;
+        long pid = strtol(name + base_len + 5, &end, 10);
+        if (pid <= 0 || *end != '.' || pid == (long)getpid())
+            continue;
+        strtol(end + 1, &end, 10);
+        if (*end != '\0' || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;
+        if ((size_t)snprintf(stale, sizeof stale, "%s/%s", dir, name) < sizeof stale)
+            unlink(stale);
+    }
+    closedir(d);
+}
+
 clrnn_status atomic_write_file(const char *path, const void *data, size_t size, clrnn_error *err)
 {
-    char tmp[4200];
-    struct stat info;
-    if (stat(path, &info) == 0 && S_ISDIR(info.st_mode))
-        return clrnn_fail(err, CLRNN_E_IO, "cannot write '%s': it is a folder", path);
-    int fd = create_temporary(tmp, sizeof tmp, path);
-    if (fd < 0)
-        return clrnn_fail(err, CLRNN_E_IO, "cannot write '%s': %s", path, strerror(errno));
-    int ok = write_all(fd, data, size) && fsync(fd) == 0;
-    int saved_errno = errno;
-    if (close(fd) != 0 && ok) {
-        saved_errno = errno;
-        ok = 0;
+    atomic_out out;
+    clrnn_status st = atomic_open(&out, path, err);
+    if (st != CLRNN_OK)
+        return st;
+    if (size && fwrite(data, 1, size, out.f) != size) {
+        int saved_errno = errno;
+        atomic_abort(&out);
+        return clrnn_fail(err, CLRNN_E_IO, "cannot write '%s': %s", path,
+                          strerror(saved_errno ? saved_errno : EIO));
     }
-    if (ok && rename(tmp, path) != 0) {
-        saved_errno = errno;
-        ok = 0;
-    }
-    if (!ok) {
-        unlink(tmp);
-        return clrnn_fail(err, CLRNN_E_IO, "cannot write '%s': %s", path, strerror(saved_errno));
-    }
-    sync_folder(path);
-    return CLRNN_OK;
+    return atomic_commit(&out, err);
 }
 
 clrnn_status atomic_open(atomic_out *out, const char *path, clrnn_error *err)
@@ -176,16 +204,21 @@ clrnn_status atomic_open(atomic_out *out, const char *path, clrnn_error *err)
     out->f = NULL;
     out->tmp[0] = '\0';
     struct stat info;
-    if (strlen(path) >= sizeof out->path)
+    if (strlen(path) >= sizeof out->path || !resolve_target(path, out->target, sizeof out->target))
         return clrnn_fail(err, CLRNN_E_IO, "cannot write '%s': %s", path, strerror(ENAMETOOLONG));
     strcpy(out->path, path);
-    if (stat(path, &info) == 0 && S_ISDIR(info.st_mode))
+    int exists = stat(out->target, &info) == 0;
+    if (exists && S_ISDIR(info.st_mode))
         return clrnn_fail(err, CLRNN_E_IO, "cannot write '%s': it is a folder", path);
-    int fd = create_temporary(out->tmp, sizeof out->tmp, path);
+    remove_stale_temporaries(out->target);
+    int fd = create_temporary(out->tmp, sizeof out->tmp, out->target);
     if (fd < 0) {
         out->tmp[0] = '\0';
         return clrnn_fail(err, CLRNN_E_IO, "cannot write '%s': %s", path, strerror(errno));
     }
+    /* A file written over keeps its permissions (a 0444 model stays 0444). */
+    if (exists && S_ISREG(info.st_mode))
+        fchmod(fd, info.st_mode & 07777);
     out->f = fdopen(fd, "w");
     if (!out->f) {
         int saved_errno = errno;
@@ -208,7 +241,7 @@ clrnn_status atomic_commit(atomic_out *out, clrnn_error *err)
         ok = 0;
     }
     out->f = NULL;
-    if (ok && rename(out->tmp, out->path) != 0) {
+    if (ok && rename(out->tmp, out->target) != 0) {
         saved_errno = errno;
         ok = 0;
     }
@@ -219,7 +252,7 @@ clrnn_status atomic_commit(atomic_out *out, clrnn_error *err)
                           strerror(saved_errno ? saved_errno : EIO));
     }
     out->tmp[0] = '\0';
-    sync_folder(out->path);
+    sync_folder(out->target);
     return CLRNN_OK;
 }
 

@@ -9,7 +9,11 @@
  * rename cannot cross file systems), written, flushed, fsync'ed, then
  * renamed over the destination; the folder is fsync'ed too, so the rename
  * survives a crash. On any failure the temporary file is removed and the
- * destination is untouched. Whole buffers use atomic_write_file; streamed
+ * destination is untouched. A symbolic link stays a link (the file it names
+ * is replaced), and a file written over keeps its permissions; temporary
+ * files that a killed writer left beside the destination are removed
+ * (only our own naming, only when that process is gone). Whole buffers use
+ * atomic_write_file; streamed
  * output (CSV, SVG, logs) opens an atomic_out, writes to its FILE *, then
  * commits or aborts. */
 #ifndef CLRNN_IO_FILES_H
@@ -43,7 +47,8 @@ clrnn_status atomic_write_file(const char *path, const void *data, size_t size, 
 /* A file being written: write to f, then atomic_commit or atomic_abort. */
 typedef struct atomic_out {
     FILE *f;
-    char path[4096];
+    char path[4096];   /* as given, for messages */
+    char target[4096]; /* where it lands: path, or the file a symbolic link names */
     char tmp[4200];
 } atomic_out;
 

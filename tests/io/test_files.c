@@ -2,6 +2,8 @@
  * dirname, and atomic streamed writes that leave either the old file or
  * the new one and never a temporary file. */
 #include <dirent.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +88,47 @@ int main(void)
                "dirname of /c.csv");
     check_true(!path_dirname("abcdefgh/x", dir, 4), "dirname too long for the buffer");
 
+    /* Links, permissions, what a killed writer left (issue 11, items 10, 11). */
+    char target[300], link[300], dangling[300], made[300];
+    snprintf(target, sizeof target, "%s/model.clrnn", folder);
+    snprintf(link, sizeof link, "%s/latest.clrnn", folder);
+    snprintf(dangling, sizeof dangling, "%s/next.clrnn", folder);
+    snprintf(made, sizeof made, "%s/made-by-link.clrnn", folder);
+    struct stat info;
+    check_true(atomic_write_file(target, "v1", 2, &err) == CLRNN_OK &&
+                   symlink("model.clrnn", link) == 0 &&
+                   atomic_write_file(link, "v2", 2, &err) == CLRNN_OK &&
+                   lstat(link, &info) == 0 && S_ISLNK(info.st_mode) && file_is(target, "v2"),
+               "a write to a symbolic link replaces the file it names; the link stays");
+    check_true(symlink("made-by-link.clrnn", dangling) == 0 &&
+                   atomic_write_file(dangling, "v3", 2, &err) == CLRNN_OK &&
+                   lstat(dangling, &info) == 0 && S_ISLNK(info.st_mode) && file_is(made, "v3"),
+               "a dangling link: the file it names is created; the link stays");
+    check_true(chmod(target, 0444) == 0 && atomic_write_file(target, "v4", 2, &err) == CLRNN_OK &&
+                   stat(target, &info) == 0 && (info.st_mode & 07777) == 0444 &&
+                   file_is(target, "v4"),
+               "a 0444 file written over stays 0444");
+
+    char stale[400], live[400];
+    pid_t child = fork();
+    if (child == 0)
+        _exit(0);
+    waitpid(child, NULL, 0); /* a pid whose process is gone */
+    snprintf(stale, sizeof stale, "%s.tmp.%ld.0", target, (long)child);
+    snprintf(live, sizeof live, "%s.tmp.%ld.0", target, (long)getppid());
+    FILE *f1 = fopen(stale, "w"), *f2 = fopen(live, "w");
+    if (f1)
+        fclose(f1);
+    if (f2)
+        fclose(f2);
+    check_true(f1 && f2 && atomic_write_file(target, "v5", 2, &err) == CLRNN_OK &&
+                   access(stale, F_OK) != 0 && access(live, F_OK) == 0,
+               "a dead writer's temporary is removed; a live process's is kept");
+    remove(live);
+    remove(dangling);
+    remove(made);
+    remove(link);
+    remove(target);
     remove(path);
     rmdir(folder);
     return check_summary();

@@ -44,6 +44,12 @@ int path_dirname(const char *path, char *dir, size_t size)
     return 1;
 }
 
+int path_same_file(const char *a, const char *b)
+{
+    struct stat x, y;
+    return stat(a, &x) == 0 && stat(b, &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino;
+}
+
 /* fsync of the folder holding path, so the rename itself is durable. Some
  * file systems refuse to fsync a folder; the file is complete either way,
  * so that is not an error. */

@@ -41,6 +41,10 @@ clrnn_status read_file_limited(const char *path, size_t (*limit)(const unsigned 
  * returns 0 when it does not fit in size bytes. */
 int path_dirname(const char *path, char *dir, size_t size);
 
+/* Whether a and b name the same existing file (device and inode, through
+ * links): an output must never be written over an input. */
+int path_same_file(const char *a, const char *b);
+
 /* Writes size bytes of data to path; CLRNN_E_IO naming path on failure. */
 clrnn_status atomic_write_file(const char *path, const void *data, size_t size, clrnn_error *err);
 

@@ -124,6 +124,9 @@ int main(void)
     check_true(f1 && f2 && atomic_write_file(target, "v5", 2, &err) == CLRNN_OK &&
                    access(stale, F_OK) != 0 && access(live, F_OK) == 0,
                "a dead writer's temporary is removed; a live process's is kept");
+    check_true(path_same_file(link, target) && path_same_file(target, target) &&
+                   !path_same_file(target, made) && !path_same_file(target, missing),
+               "same file: through a link yes, another file or a missing one no");
     remove(live);
     remove(dangling);
     remove(made);

@@ -24,7 +24,7 @@
  * (unless the family's training batch takes it itself), before an update
  * (unless the family keeps the update with it), and before every operation
  * that reads or replaces the parameters, the gradient, the loss sum or the
- * optimizer state (state_op).
+ * optimizer state (settled).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -309,7 +309,7 @@ static clrnn_status settle(clrnn_backend *b, ocl_backend *o, clrnn_error *err)
 
 /* The state of an operation on the parameters, the gradient, the loss sum
  * or the optimizer state: the waiting step settled first (into *st). */
-static ocl_state *state_op(clrnn_backend *b, clrnn_status *st, clrnn_error *err)
+static ocl_state *settled(clrnn_backend *b, clrnn_status *st, clrnn_error *err)
 {
     ocl_backend *o = b->impl;
     *st = settle(b, o, err);
@@ -361,7 +361,7 @@ static clrnn_status ocl_stage_order(clrnn_backend *b, const uint32_t *order, siz
 static clrnn_status ocl_set_params(clrnn_backend *b, const double *params, clrnn_error *err)
 {
     clrnn_status st;
-    ocl_state *s = state_op(b, &st, err); /* a waiting step first, as the CPU took it */
+    ocl_state *s = settled(b, &st, err); /* a waiting step first, as the CPU took it */
     if (st == CLRNN_OK)
         st = ocl_write_reals(s, s->params, params, b->n_params, "parameters", err);
     if (st == CLRNN_OK)
@@ -374,7 +374,7 @@ static clrnn_status ocl_set_params(clrnn_backend *b, const double *params, clrnn
 static clrnn_status ocl_get_params(clrnn_backend *b, double *params, clrnn_error *err)
 {
     clrnn_status st;
-    ocl_state *s = state_op(b, &st, err);
+    ocl_state *s = settled(b, &st, err);
     return st != CLRNN_OK ? st
                           : ocl_read_reals(s, params, s->params, b->n_params, "parameters", err);
 }
@@ -491,7 +491,7 @@ static clrnn_status ocl_update(clrnn_backend *b, const clrnn_optimizer *opt, lon
 static clrnn_status ocl_get_grads(clrnn_backend *b, double *grads, clrnn_error *err)
 {
     clrnn_status st;
-    ocl_state *s = state_op(b, &st, err);
+    ocl_state *s = settled(b, &st, err);
     return st != CLRNN_OK ? st : ocl_read_reals(s, grads, s->grads, b->n_params, "gradients", err);
 }
 
@@ -528,7 +528,7 @@ static clrnn_status ocl_take_loss_sum(clrnn_backend *b, double *sum, clrnn_error
 {
     double acc[2] = {0, 0};
     clrnn_status st;
-    ocl_state *s = state_op(b, &st, err);
+    ocl_state *s = settled(b, &st, err);
     if (st == CLRNN_OK)
         st = ocl_read_reals(s, acc, s->loss_sum, 2, "loss sum", err);
     if (st == CLRNN_OK)
@@ -541,7 +541,7 @@ static clrnn_status ocl_get_opt_state(clrnn_backend *b, double *a, double *b_sta
                                       clrnn_error *err)
 {
     clrnn_status st;
-    ocl_state *s = state_op(b, &st, err);
+    ocl_state *s = settled(b, &st, err);
     if (st == CLRNN_OK)
         st = ocl_read_reals(s, a, s->opt_a, b->n_params, "optimizer state", err);
     if (st == CLRNN_OK)
@@ -553,7 +553,7 @@ static clrnn_status ocl_set_opt_state(clrnn_backend *b, const double *a, const d
                                       clrnn_error *err)
 {
     clrnn_status st;
-    ocl_state *s = state_op(b, &st, err);
+    ocl_state *s = settled(b, &st, err);
     if (st == CLRNN_OK)
         st = ocl_write_reals(s, s->opt_a, a, b->n_params, "optimizer state", err);
     if (st == CLRNN_OK)

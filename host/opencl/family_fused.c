@@ -253,7 +253,8 @@ static clrnn_status fused_read_activations(clrnn_backend *b, ocl_state *s, void 
 const ocl_family ocl_family_fused = {
     .name = "fused",
     .misfit = fused_misfit,
-    .refusal = "the fused kernels cannot run this model: %s (use --kernels auto, tile or group)",
+    .refusal = "the fused kernels cannot run this model: %s (use --kernels auto, "
+               "tile or group)",
     .suitability = fused_suitability,
     .forward_family = "tile",
     .init = fused_init,

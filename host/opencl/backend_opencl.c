@@ -15,8 +15,8 @@
  * A kernel family (family.h; the table in families.c, one host file each:
  * family_group.c, family_tile.c, family_fused.c) runs the batches; this
  * file chooses it (choose_family), owns the device, the shared program and
- * buffers (runtime.h), and takes the optimizer step with the shared
- * kernels after any family's training batch. An in-order queue orders the
+ * buffers (runtime.h), and takes the optimizer step (runtime.c: the shared
+ * kernels) after any family's training batch. An in-order queue orders the
  * launches; the host never waits inside an epoch.
  *
  * A family may leave the step that finishes a training batch waiting
@@ -26,7 +26,6 @@
  * that reads or replaces the parameters, the gradient, the loss sum or the
  * optimizer state (settled).
  */
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,9 +34,6 @@
 #include "core/model.h"
 #include "opencl/family.h"
 #include "opencl/opencl_util.h"
-
-/* Parameters per slice of the clipping norm's first stage. */
-#define PARAMS_PER_SLICE 1024
 
 /* The shared program: common.cl, the sources the families add, then
  * these (kernels/<name>.cl, name with its folder), and its kernels (in the
@@ -423,69 +419,15 @@ static clrnn_status ocl_run_batch(clrnn_backend *b, const uint32_t *starts, size
     return st;
 }
 
-/* Scales the gradient to a global L2 norm of at most max_norm, all on the
- * device (mirrors clip_grad_norm_cpu). */
-static clrnn_status clip_gradient(clrnn_backend *b, ocl_state *s, double max_norm, clrnn_error *err)
-{
-    size_t P = b->n_params;
-    kernel_args a = args_for(s, s->kernels[K_SUMSQ]);
-    arg_mem(&a, s->norm_partial);
-    arg_mem(&a, s->grads);
-    arg_uint(&a, P);
-    arg_uint(&a, PARAMS_PER_SLICE);
-    clrnn_status st = ocl_launch(s, &a, 1, &s->n_slices, NULL, err);
-    if (st != CLRNN_OK)
-        return st;
-    a = args_for(s, s->kernels[K_CLIP_SCALE]);
-    arg_mem(&a, s->clip);
-    arg_mem(&a, s->norm_partial);
-    arg_uint(&a, s->n_slices);
-    arg_real(&a, max_norm);
-    size_t one = 1;
-    st = ocl_launch(s, &a, 1, &one, &one, err);
-    if (st != CLRNN_OK)
-        return st;
-    a = args_for(s, s->kernels[K_SCALE_GRADS]);
-    arg_mem(&a, s->grads);
-    arg_mem(&a, s->clip);
-    arg_uint(&a, P);
-    return ocl_launch_1d(s, &a, P, err);
-}
-
 /* The optimizer step, unless the family keeps it with its waiting step. */
 static clrnn_status ocl_update(clrnn_backend *b, const clrnn_optimizer *opt, long step,
                                clrnn_error *err)
 {
     ocl_backend *o = b->impl;
-    ocl_state *s = &o->s;
-    size_t P = b->n_params;
     if (o->family->keeps_update && o->family->keeps_update(b, o->state, opt, step))
         return CLRNN_OK;
     clrnn_status st = settle(b, o, err);
-    if (st == CLRNN_OK && opt->clip_norm > 0)
-        st = clip_gradient(b, s, opt->clip_norm, err);
-    if (st != CLRNN_OK)
-        return st;
-    kernel_args a;
-    int which = opt->kind == CLRNN_ADAM ? K_ADAM : K_SGD;
-    a = args_for(s, s->kernels[which]);
-    arg_mem(&a, s->params);
-    arg_mem(&a, s->opt_a);
-    if (which == K_ADAM)
-        arg_mem(&a, s->opt_b);
-    arg_mem(&a, s->grads);
-    arg_uint(&a, P);
-    arg_real(&a, opt->lr);
-    if (which == K_ADAM) {
-        arg_real(&a, opt->beta1);
-        arg_real(&a, opt->beta2);
-        arg_real(&a, opt->eps);
-        arg_real(&a, opt->weight_decay);
-        arg_real(&a, 1.0 - pow(opt->beta1, (double)step));
-        arg_real(&a, 1.0 - pow(opt->beta2, (double)step));
-    } else
-        arg_real(&a, opt->momentum);
-    return ocl_launch_1d(s, &a, P, err);
+    return st == CLRNN_OK ? ocl_optimizer_step(b, &o->s, opt, step, err) : st;
 }
 
 static clrnn_status ocl_get_grads(clrnn_backend *b, double *grads, clrnn_error *err)

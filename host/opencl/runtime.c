@@ -1,4 +1,5 @@
 /* The OpenCL machinery the kernel families share (runtime.h). */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -346,3 +347,63 @@ clrnn_status ocl_finish_gradient(const clrnn_backend *b, ocl_state *s, size_t B,
     arg_uint(&a, B);
     return ocl_launch_1d(s, &a, b->n_params, err);
 }
+
+/* Scales the gradient to a global L2 norm of at most max_norm, all on the
+ * device (mirrors clip_grad_norm_cpu). */
+static clrnn_status clip_gradient(const clrnn_backend *b, ocl_state *s, double max_norm,
+                                  clrnn_error *err)
+{
+    size_t P = b->n_params;
+    kernel_args a = args_for(s, s->kernels[K_SUMSQ]);
+    arg_mem(&a, s->norm_partial);
+    arg_mem(&a, s->grads);
+    arg_uint(&a, P);
+    arg_uint(&a, PARAMS_PER_SLICE);
+    clrnn_status st = ocl_launch(s, &a, 1, &s->n_slices, NULL, err);
+    if (st != CLRNN_OK)
+        return st;
+    a = args_for(s, s->kernels[K_CLIP_SCALE]);
+    arg_mem(&a, s->clip);
+    arg_mem(&a, s->norm_partial);
+    arg_uint(&a, s->n_slices);
+    arg_real(&a, max_norm);
+    size_t one = 1;
+    st = ocl_launch(s, &a, 1, &one, &one, err);
+    if (st != CLRNN_OK)
+        return st;
+    a = args_for(s, s->kernels[K_SCALE_GRADS]);
+    arg_mem(&a, s->grads);
+    arg_mem(&a, s->clip);
+    arg_uint(&a, P);
+    return ocl_launch_1d(s, &a, P, err);
+}
+
+clrnn_status ocl_optimizer_step(const clrnn_backend *b, ocl_state *s, const clrnn_optimizer *opt,
+                                long step, clrnn_error *err)
+{
+    size_t P = b->n_params;
+    clrnn_status st = opt->clip_norm > 0 ? clip_gradient(b, s, opt->clip_norm, err) : CLRNN_OK;
+    if (st != CLRNN_OK)
+        return st;
+    kernel_args a;
+    int which = opt->kind == CLRNN_ADAM ? K_ADAM : K_SGD;
+    a = args_for(s, s->kernels[which]);
+    arg_mem(&a, s->params);
+    arg_mem(&a, s->opt_a);
+    if (which == K_ADAM)
+        arg_mem(&a, s->opt_b);
+    arg_mem(&a, s->grads);
+    arg_uint(&a, P);
+    arg_real(&a, opt->lr);
+    if (which == K_ADAM) {
+        arg_real(&a, opt->beta1);
+        arg_real(&a, opt->beta2);
+        arg_real(&a, opt->eps);
+        arg_real(&a, opt->weight_decay);
+        arg_real(&a, 1.0 - pow(opt->beta1, (double)step));
+        arg_real(&a, 1.0 - pow(opt->beta2, (double)step));
+    } else
+        arg_real(&a, opt->momentum);
+    return ocl_launch_1d(s, &a, P, err);
+}
+

@@ -28,6 +28,9 @@
  * one tile (rnn_fused's 16), and it writes whole tiles. */
 #define BATCH_PADDING 16
 
+/* Parameters per slice of the clipping norm's first stage. */
+#define PARAMS_PER_SLICE 1024
+
 /* The shared program's kernels (kernels/common/), in this order. */
 enum {
     K_GRAD_FINISH,
@@ -196,5 +199,9 @@ clrnn_status ocl_accumulate_loss(ocl_state *s, size_t B, clrnn_error *err);
 /* The mean gradient from the chunks' partial sums. */
 clrnn_status ocl_finish_gradient(const clrnn_backend *b, ocl_state *s, size_t B,
                                  clrnn_error *err);
+/* The optimizer's step on the gradient, clipped first where opt says so;
+ * step counts updates made so far, this one included (Adam's t). */
+clrnn_status ocl_optimizer_step(const clrnn_backend *b, ocl_state *s, const clrnn_optimizer *opt,
+                                long step, clrnn_error *err);
 
 #endif

@@ -258,7 +258,9 @@ typedef enum clrnn_loss_steps {
 
 typedef struct clrnn_backend clrnn_backend;
 
-/* OpenCL kernel families (kernels/): chosen by device and shape, or forced. */
+/* OpenCL kernel families (kernels/): chosen by device and shape, or forced.
+ * One enumerator a family, at its index in the table of families
+ * (host/opencl/families.c), which also holds the names. */
 typedef enum clrnn_kernels {
     CLRNN_KERNELS_AUTO = 0, /* on CPUs fused where it fits, else tile; on GPUs tile
                                for small layers, else group */

@@ -34,27 +34,27 @@ static clrnn_status choose_and_init(clrnn_backend *b, const clrnn_backend_config
     return st;
 }
 
-static const char *const kernels_names[] = {"auto", "group", "tile", "fused"};
-#define N_KERNELS_NAMES (sizeof kernels_names / sizeof kernels_names[0])
-
+/* The families' names come from the OpenCL backend's table of families. */
 int clrnn_parse_kernels(const char *text, clrnn_kernels *out)
 {
-    for (size_t i = 0; i < N_KERNELS_NAMES; i++)
-        if (strcmp(text, kernels_names[i]) == 0) {
+    for (size_t i = 0; i < clrnn_kernels_count(); i++) {
+        const char *name = clrnn_kernels_name((clrnn_kernels)i);
+        if (name && strcmp(text, name) == 0) {
             *out = (clrnn_kernels)i;
             return 1;
         }
+    }
     return 0;
 }
 
 const char *clrnn_kernels_name(clrnn_kernels kernels)
 {
-    return (size_t)kernels < N_KERNELS_NAMES ? kernels_names[kernels] : NULL;
+    return kernels == CLRNN_KERNELS_AUTO ? "auto" : backend_opencl_family_name(kernels);
 }
 
 size_t clrnn_kernels_count(void)
 {
-    return N_KERNELS_NAMES;
+    return backend_opencl_family_slots();
 }
 
 clrnn_status clrnn_backend_create(clrnn_backend **out, const clrnn_model *model,

@@ -84,5 +84,10 @@ clrnn_status backend_cpu_init(clrnn_backend *b, clrnn_error *err);
 /* device: NULL or "" for automatic choice (a GPU first), else "P.D".
  * Returns CLRNN_E_UNSUPPORTED when there is no OpenCL platform or device. */
 clrnn_status backend_opencl_init(clrnn_backend *b, const char *device, clrnn_error *err);
+/* The OpenCL kernel families' names (host/opencl/families.c), indexed by
+ * clrnn_kernels: NULL at CLRNN_KERNELS_AUTO and past the last family. */
+const char *backend_opencl_family_name(clrnn_kernels kernels);
+/* The indices that table has: the families plus one (CLRNN_KERNELS_AUTO). */
+size_t backend_opencl_family_slots(void);
 
 #endif

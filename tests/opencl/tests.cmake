@@ -31,9 +31,11 @@ endfunction()
 
 # The parity grid: B in {1,3,64,257}, T in {1,2,7,33}, n_in in {1,3,5},
 # n_hidden in {1,4,17,64,129}, stacks of 1 to 3 layers: a covering subset,
-# each shape in fp32 and fp64 and with each kernel family (group: a
-# work-group per window; tile: a work-item per tile of windows, sizes built
-# in), each with 20 training steps after the batch.
+# each shape in fp32 and fp64 and with each kernel family that runs it
+# (KERNEL_FAMILIES below; group: a work-group per window; tile: a work-item
+# per tile of windows, sizes built in), each with 20 training steps after
+# the batch.
+set(PARITY_GRID_STEPS 20)
 set(PARITY_GRID
     "tiny|--layers 1:1:1 --batch 1 --seq-len 1"
     "small|--layers 3:4:1 --batch 3 --seq-len 2"
@@ -53,12 +55,12 @@ set(PARITY_GRID
     # only, across both, and past the last row.
     "vector_rows|--layers 4:48:3,3:32:1 --batch 70 --seq-len 5"
     "vector_wide|--layers 7:256:1 --batch 33 --seq-len 4")
-clrnn_parity_grid(parity_opencl parity ${OPENCL_EXPECT} 20 300 "group;tile" ${PARITY_GRID})
 # The fused family runs one layer of at most 16 hidden units: B in
 # {1,3,17,64,257} (tiles of 8 or 16 windows, chunks of 32, padding), T in
 # {1,2,3,7,33}, n_hidden in {1,4,7,13,16}, both optimizers, clipping (which
 # needs the finished gradient before the step), the last step's loss, the
 # step taken inside the next batch's launch and in its own.
+set(FUSED_GRID_STEPS 20)
 set(FUSED_GRID
     "tiny|--layers 1:1:1 --batch 1 --seq-len 1"
     "small|--layers 3:4:1 --batch 3 --seq-len 2"
@@ -70,7 +72,6 @@ set(FUSED_GRID
     # Too many chunks of too many parameters for rnn_fused to take the
     # step itself: fused_finish takes it (the other entries: rnn_fused).
     "own_step|--layers 3:16:1 --batch 257 --seq-len 3 --optimizer adam --lr 0.003")
-clrnn_parity_grid(parity_opencl parity ${OPENCL_EXPECT} 20 300 fused ${FUSED_GRID})
 
 # Determinism (bitwise equal runs), device choice, errors, optimizer state.
 clrnn_add_test(test_opencl LABEL parity SOURCES opencl/test_opencl.c)
@@ -84,6 +85,7 @@ clrnn_add_test(test_reproduce_opencl LABEL parity CLI SOURCES reproduce/test_rep
 # with vectors of 8; 7 inputs: a gradient row block of dW_i only), one
 # chunk of windows and two (33 windows).
 set(OCLGRIND_CHECK ${CMAKE_CURRENT_LIST_DIR}/oclgrind_check.sh)
+set(OCLGRIND_GRID_STEPS 2)
 set(OCLGRIND_GRID
     "one_layer|--layers 3:5:2 --batch 3 --seq-len 4 --optimizer adam --clip-norm 0.1"
     "stack|--layers 2:3:2,2:7:1 --batch 5 --seq-len 3 --loss-on last"
@@ -91,16 +93,34 @@ set(OCLGRIND_GRID
     "wider|--layers 2:17:2 --batch 2 --seq-len 3"
     "chunks|--layers 1:2:1 --batch 33 --seq-len 2"
     "vector_rows|--layers 7:24:2,2:32:1 --batch 6 --seq-len 3")
-clrnn_parity_grid(oclgrind oclgrind ${OCLGRIND_CHECK} 2 600 "group;tile" ${OCLGRIND_GRID})
 # The fused family: padding in the last tile, two chunks of windows (two
 # work-items: the step taken inside rnn_fused must not race with the
-# batch), and Adam with clipping (the step in fused_finish).
+# batch), and Adam with clipping (the step in fused_finish). Three steps:
+# the third batch takes the second's step inside rnn_fused.
+set(OCLGRIND_FUSED_GRID_STEPS 3)
 set(OCLGRIND_FUSED_GRID
     "one_tile|--layers 2:5:2 --batch 3 --seq-len 3"
     "two_items|--layers 2:5:2 --batch 40 --seq-len 3"
     "chunks|--layers 1:3:1 --batch 35 --seq-len 2 --optimizer adam --clip-norm 0.1 --loss-on last")
-# Three steps: the third batch takes the second's step inside rnn_fused.
-clrnn_parity_grid(oclgrind oclgrind ${OCLGRIND_CHECK} 3 600 fused ${OCLGRIND_FUSED_GRID})
+
+# The kernel families (host/opencl/families.c), one line each: the family,
+# the parity grid and the Oclgrind grid it runs (each grid with its
+# _STEPS); every family also runs the resume tests below.
+set(KERNEL_FAMILIES
+    "group|PARITY_GRID|OCLGRIND_GRID"
+    "tile|PARITY_GRID|OCLGRIND_GRID"
+    "fused|FUSED_GRID|OCLGRIND_FUSED_GRID")
+foreach(entry ${KERNEL_FAMILIES})
+  string(REPLACE "|" ";" parts "${entry}")
+  list(GET parts 0 family)
+  list(GET parts 1 parity_grid)
+  list(GET parts 2 oclgrind_grid)
+  clrnn_parity_grid(parity_opencl parity ${OPENCL_EXPECT} ${${parity_grid}_STEPS} 300 ${family}
+                    ${${parity_grid}})
+  clrnn_parity_grid(oclgrind oclgrind ${OCLGRIND_CHECK} ${${oclgrind_grid}_STEPS} 600 ${family}
+                    ${${oclgrind_grid}})
+  list(APPEND KERNEL_FAMILY_NAMES ${family})
+endforeach()
 
 # The commands around the backend: devices, parity and bench input checks,
 # and a bench run small enough for a test (speed is never asserted).
@@ -129,7 +149,7 @@ set_tests_properties(bench_smoke PROPERTIES LABELS cli SKIP_RETURN_CODE 77)
 # Resuming on the device: 2 epochs, save, resume to 4 == 4 epochs straight,
 # byte for byte (fp32 parameters and optimizer state round-trip exactly
 # through the model file's doubles).
-foreach(family group tile fused)
+foreach(family ${KERNEL_FAMILY_NAMES})
   add_test(NAME resume_sgd_opencl_${family}
            COMMAND ${OPENCL_EXPECT} ${RESUME} $<TARGET_FILE:clrnn> ${FIX}/cli_small.csv opencl
                    --kernels ${family})

@@ -1,0 +1,82 @@
+/*
+ * Internal: a kernel family, the one seam between the OpenCL backend
+ * (backend_opencl.c) and a family's host file (family_<name>.c, with its
+ * kernels in kernels/<name>/). The backend owns the device, the shared
+ * buffers and program (runtime.h) and does everything that is the same for
+ * every family: it chooses the family (misfit, suitability), stages the
+ * table and the window starts, flushes the queue after a training batch,
+ * takes the optimizer step with the shared kernels, reads the buffers back,
+ * and settles a family's deferred step before anything that needs it. A
+ * family builds its programs and kernels and runs a batch.
+ *
+ * To add a family: one host file defining an ocl_family, one kernels
+ * folder, one entry in families.c (and one enumerator of clrnn_kernels),
+ * one line in tests/opencl/tests.cmake.
+ */
+#ifndef CLRNN_OPENCL_FAMILY_H
+#define CLRNN_OPENCL_FAMILY_H
+
+#include "opencl/runtime.h"
+
+typedef struct ocl_family {
+    /* --kernels NAME, "NAME kernels" in the description. */
+    const char *name;
+    /* Why the family cannot run the model (NULL: it can); NULL: it runs any. */
+    const char *(*misfit)(const clrnn_backend *b);
+    /* The error where the family is asked for and misfits: a format that
+     * takes misfit's reason. */
+    const char *refusal;
+    /* How well the family suits the device and the model, for the automatic
+     * choice: the highest score among the families that fit wins, 0 is
+     * never chosen automatically. s has the device (cpu_device) only. */
+    int (*suitability)(const clrnn_backend *b, const ocl_state *s);
+    /* The family whose batches without gradients this one runs (by name),
+     * NULL for its own. The backend sets both up; `self` below is always
+     * the state of the family called. */
+    const char *forward_family;
+    /* Sources the family adds to the shared program (kernels that need no
+     * build-time sizes: one build) after kernels/common/common.cl, and the
+     * kernels of them it creates in init; their profiling comes before the
+     * shared kernels'. */
+    const char *const *shared_files;
+    size_t n_shared_files;
+    const char *const *shared_program_kernels;
+    size_t n_shared_program_kernels;
+
+    /* Builds its programs, creates its kernels, sizes its launches and
+     * allocates its own buffers; the shared program and buffers exist. On
+     * failure *self may hold a partial state, which destroy releases. */
+    clrnn_status (*init)(clrnn_backend *b, ocl_state *s, void **self, clrnn_error *err);
+    /* Releases what init made (self may be NULL or partial). */
+    void (*destroy)(clrnn_backend *b, void *self);
+    /* Queues one batch of B windows whose starts s->batch_starts holds:
+     * forward and the loss (window losses and loss_sum); with_gradients
+     * BPTT and the mean gradient in s->grads. Families with a
+     * forward_family get only with_gradients. */
+    clrnn_status (*run_batch)(clrnn_backend *b, ocl_state *s, void *self, size_t B,
+                              int with_gradients, clrnn_error *err);
+
+    /* A family that finishes a training batch later (NULL: none does):
+     * settle queues the waiting step on its own (nothing when none waits);
+     * keeps_update, after a training batch, says whether the family keeps
+     * this update to take with that step (NULL: never); takes_waiting_step
+     * whether its next training batch of B windows takes a waiting step
+     * itself (NULL: never). The backend settles before everything else. */
+    clrnn_status (*settle)(clrnn_backend *b, ocl_state *s, void *self, clrnn_error *err);
+    int (*keeps_update)(clrnn_backend *b, void *self, const clrnn_optimizer *opt, long step);
+    int (*takes_waiting_step)(const clrnn_backend *b, const void *self, size_t B);
+
+    /* out (B,T,N) <- a per-layer tensor (h or y) of the last batch, which
+     * this family ran; NULL: the buffer holds (B,T,N) as it is. */
+    clrnn_status (*read_activations)(clrnn_backend *b, ocl_state *s, void *self, double *out,
+                                     cl_mem buffer, size_t N, const char *name,
+                                     clrnn_error *err);
+} ocl_family;
+
+/* The families (families.c), indexed by clrnn_kernels: NULL at
+ * CLRNN_KERNELS_AUTO and past the last. */
+const ocl_family *ocl_family_at(clrnn_kernels kernels);
+/* The index of the family called name, 0 (CLRNN_KERNELS_AUTO) for none. */
+clrnn_kernels ocl_family_named(const char *name);
+
+#endif

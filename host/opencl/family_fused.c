@@ -1,0 +1,267 @@
+/*
+ * The fused kernel family (kernels/fused/): one layer of at most 16 hidden
+ * units; a training batch is rnn_fused, a work-item a chunk of windows
+ * (forward, loss, BPTT and the chunk's gradient sums, 16 or 8 windows as
+ * vector lanes), and fused_finish. Its batches without gradients are the
+ * tile family's.
+ *
+ * The step that finishes a training batch (the mean gradient, the loss sum
+ * and, where the update follows without clipping, the optimizer's step)
+ * waits: finish_batch says a batch waits, deferred that its update came and
+ * waits with it. The next training batch's rnn_fused takes the step first
+ * (one launch a training step) where that costs its work-items little
+ * (FUSED_APPLY_BUDGET); anything else that needs the parameters, the
+ * gradient or the loss first has the backend settle it: fused_finish.
+ */
+#include <math.h>
+#include <stdlib.h>
+
+#include "core/error.h"
+#include "core/model.h"
+#include "opencl/family.h"
+
+/* Its program's sources and kernels. */
+static const char *const fused_files[] = {"common/common", "fused/rnn_fused"};
+enum { K_FUSED, K_FUSED_FINISH, N_FUSED_KERNELS };
+static const char *const fused_kernel_names[N_FUSED_KERNELS] = {"rnn_fused", "fused_finish"};
+
+/* The most hidden units rnn_fused runs. */
+#define FUSED_MAX_HIDDEN 16
+/* rnn_fused keeps a tile's x, h and dy of every step and the layer's
+ * gradient sums in private memory: at most this many vectors of 8. */
+#define FUSED_MAX_VECTORS 2048
+/* How much a launch of rnn_fused may redo to take the last batch's step:
+ * each of its n work-items adds the last batch's c chunk sums of every
+ * parameter and steps it, about n (c + 4) P operations. A launch saved is
+ * worth about 10 us on PoCL (about 30000 cycles); measured, n c P = 16000
+ * (the notebook's batch of 668) already costs as much as it saves, one
+ * chunk of 16 hidden units (clrnn train's default) saves a third. */
+#define FUSED_APPLY_BUDGET 8192
+
+typedef struct fused_state {
+    cl_program program;
+    ocl_kernel kernels[N_FUSED_KERNELS];
+    size_t lanes;        /* windows a tile of rnn_fused */
+    size_t finish_batch; /* B of a batch whose finishing step waits, else 0 */
+    int deferred;        /* ... and the update that goes with it: */
+    clrnn_optimizer deferred_opt;
+    long deferred_step;
+    /* The other halves of the shared buffers, swapped in when rnn_fused
+     * takes a step (fused_run_batch). */
+    cl_mem params_alt, opt_a_alt, opt_b_alt, partial_alt, window_loss_alt;
+} fused_state;
+
+static const char *fused_misfit(const clrnn_backend *b)
+{
+    if (b->n_layers != 1)
+        return "it runs one layer";
+    clrnn_layer_shape sh = b->layers[0];
+    if (sh.n_hidden > FUSED_MAX_HIDDEN)
+        return "it runs at most 16 hidden units";
+    size_t n_params = clrnn_layer_n_params(sh);
+    if (b->seq_len * (sh.n_in + sh.n_hidden + sh.n_out) + n_params > FUSED_MAX_VECTORS)
+        return "a tile's steps and gradient sums would not fit in private memory";
+    return NULL;
+}
+
+/* On a CPU device first where it fits (a small layer's whole step in one
+ * launch); never chosen automatically on a GPU. */
+static int fused_suitability(const clrnn_backend *b, const ocl_state *s)
+{
+    return s->cpu_device ? 3 : 0;
+}
+
+static void fused_destroy(clrnn_backend *b, void *self)
+{
+    fused_state *fs = self;
+    if (!fs)
+        return;
+    ocl_release_kernels(fs->kernels, N_FUSED_KERNELS);
+    ocl_release_program(&fs->program);
+    cl_mem *buffers[] = {&fs->params_alt, &fs->opt_a_alt, &fs->opt_b_alt, &fs->partial_alt,
+                         &fs->window_loss_alt};
+    for (size_t i = 0; i < sizeof buffers / sizeof buffers[0]; i++)
+        ocl_release_mem(buffers[i]);
+    free(fs);
+}
+
+static clrnn_status fused_init(clrnn_backend *b, ocl_state *s, void **self, clrnn_error *err)
+{
+    fused_state *fs = calloc(1, sizeof *fs);
+    *self = fs;
+    if (!fs)
+        return clrnn_fail(err, CLRNN_E_NOMEM, "out of memory creating the OpenCL backend");
+    /* A work-item takes WINDOWS_PER_CHUNK windows, as a chunk of the
+     * other families' reductions. No fast-math options. */
+    const int fp64 = b->precision == CLRNN_FP64;
+    fs->lanes = ocl_native_width(s, fp64);
+    clrnn_layer_shape sh = b->layers[0];
+    char options[256];
+    snprintf(options, sizeof options,
+             "-DCLRNN_FP64=%d -DNI=%zu -DNH=%zu -DNO=%zu -DNT=%zu -DLANES=%zu -DTILES=%zu", fp64,
+             sh.n_in, sh.n_hidden, sh.n_out, b->seq_len, fs->lanes, WINDOWS_PER_CHUNK / fs->lanes);
+    clrnn_status st = ocl_build(b, s, fused_files, sizeof fused_files / sizeof fused_files[0],
+                                options, &fs->program, err);
+    if (st == CLRNN_OK)
+        st = ocl_create_kernels(s, fs->program, fused_kernel_names, N_FUSED_KERNELS, fs->kernels,
+                                err);
+    /* The other halves, of the shared buffers' sizes. */
+    const size_t B = padded_batch(b), P = b->n_params, rs = s->real_size;
+    const cl_mem_flags rw = CL_MEM_READ_WRITE;
+    cl_mem *alt[] = {&fs->params_alt, &fs->opt_a_alt, &fs->opt_b_alt};
+    for (size_t i = 0; st == CLRNN_OK && i < 3; i++)
+        st = ocl_make_buffer(s, alt[i], P, rs, rw, "parameters or optimizer state (2nd)", err);
+    if (st == CLRNN_OK)
+        st = ocl_make_buffer(s, &fs->partial_alt, chunks_of(B) * P, rs, rw,
+                             "gradient partial sums (2nd)", err);
+    if (st == CLRNN_OK)
+        st = ocl_make_buffer(s, &fs->window_loss_alt, B, rs, rw, "window losses (2nd)", err);
+    return st;
+}
+
+/* The finishing step's arguments (FINISH_ARGS in rnn_fused.cl), writing
+ * the new parameters and state to the _out buffers. */
+static void arg_finish(kernel_args *a, ocl_state *s, const fused_state *fs, cl_mem params_out,
+                       cl_mem opt_a_out, cl_mem opt_b_out)
+{
+    const size_t B = fs->finish_batch;
+    const clrnn_optimizer none = {0}, *opt = fs->deferred ? &fs->deferred_opt : &none;
+    const double step = (double)fs->deferred_step;
+    arg_mem(a, s->grads);
+    arg_mem(a, s->loss_sum);
+    arg_mem(a, s->partial);
+    arg_mem(a, s->window_loss);
+    arg_uint(a, chunks_of(B));
+    arg_uint(a, B);
+    arg_mem(a, s->params);
+    arg_mem(a, s->opt_a);
+    arg_mem(a, s->opt_b);
+    arg_mem(a, params_out);
+    arg_mem(a, opt_a_out);
+    arg_mem(a, opt_b_out);
+    arg_uint(a, opt == &none ? 0 : opt->kind == CLRNN_ADAM ? 2 : 1);
+    arg_real(a, opt->lr);
+    arg_real(a, opt->momentum);
+    arg_real(a, opt->beta1);
+    arg_real(a, opt->beta2);
+    arg_real(a, opt->eps);
+    arg_real(a, opt->weight_decay);
+    arg_real(a, opt == &none ? 1.0 : 1.0 - pow(opt->beta1, step));
+    arg_real(a, opt == &none ? 1.0 : 1.0 - pow(opt->beta2, step));
+}
+
+/* Launches the waiting finishing step on its own, in place. */
+static clrnn_status fused_settle(clrnn_backend *b, ocl_state *s, void *self, clrnn_error *err)
+{
+    fused_state *fs = self;
+    if (!fs->finish_batch)
+        return CLRNN_OK;
+    kernel_args a = args_for(s, fs->kernels[K_FUSED_FINISH]);
+    arg_finish(&a, s, fs, s->params, s->opt_a, s->opt_b);
+    fs->finish_batch = 0;
+    fs->deferred = 0;
+    return ocl_launch_1d(s, &a, b->n_params, err);
+}
+
+/* An update without clipping waits with its batch's finishing step. */
+static int fused_keeps_update(clrnn_backend *b, void *self, const clrnn_optimizer *opt,
+                              long step)
+{
+    fused_state *fs = self;
+    if (!fs->finish_batch || fs->deferred || opt->clip_norm > 0)
+        return 0;
+    fs->deferred = 1; /* to the next training batch, or to settle */
+    fs->deferred_opt = *opt;
+    fs->deferred_step = step;
+    return 1;
+}
+
+static int fused_takes_waiting_step(const clrnn_backend *b, const void *self, size_t B)
+{
+    const fused_state *fs = self;
+    const size_t n_chunks = chunks_of(B);
+    const size_t done_chunks = chunks_of(fs->finish_batch);
+    return fs->deferred && n_chunks * (done_chunks + 4) * b->n_params <= FUSED_APPLY_BUDGET;
+}
+
+static void swap_mem(cl_mem *x, cl_mem *y)
+{
+    cl_mem t = *x;
+    *x = *y;
+    *y = t;
+}
+
+/* A training batch (the tile family runs the others); it takes the waiting
+ * step itself where fused_takes_waiting_step says so, else the backend has
+ * settled it. */
+static clrnn_status fused_run_batch(clrnn_backend *b, ocl_state *s, void *self, size_t B,
+                                    int with_gradients, clrnn_error *err)
+{
+    fused_state *fs = self;
+    const size_t T = b->seq_len;
+    const size_t n_chunks = chunks_of(B);
+    const int apply = fused_takes_waiting_step(b, fs, B);
+    kernel_args a = args_for(s, fs->kernels[K_FUSED]);
+    arg_mem(&a, apply ? fs->partial_alt : s->partial);
+    arg_mem(&a, s->h[0]);
+    arg_mem(&a, s->y[0]);
+    arg_mem(&a, apply ? fs->window_loss_alt : s->window_loss);
+    arg_mem(&a, s->x_table);
+    arg_mem(&a, s->y_table);
+    arg_starts(&a, s);
+    arg_uint(&a, B);
+    arg_uint(&a, b->loss_steps == CLRNN_LOSS_LAST ? T - 1 : 0);
+    arg_uint(&a, apply);
+    arg_finish(&a, s, fs, fs->params_alt, fs->opt_a_alt, fs->opt_b_alt);
+    const size_t one = 1;
+    clrnn_status st = ocl_launch(s, &a, 1, &n_chunks, s->cpu_device ? &one : NULL, err);
+    if (st != CLRNN_OK)
+        return st;
+    if (apply) { /* the step's results, and this batch's sums, are the current ones */
+        swap_mem(&s->params, &fs->params_alt);
+        swap_mem(&s->opt_a, &fs->opt_a_alt);
+        swap_mem(&s->opt_b, &fs->opt_b_alt);
+        swap_mem(&s->partial, &fs->partial_alt);
+        swap_mem(&s->window_loss, &fs->window_loss_alt);
+        fs->deferred = 0;
+    }
+    fs->finish_batch = B;
+    return CLRNN_OK;
+}
+
+/* out (B,T,N) <- rnn_fused's lane-major (tiles, T, N, lanes). */
+static clrnn_status fused_read_activations(clrnn_backend *b, ocl_state *s, void *self,
+                                           double *out, cl_mem buffer, size_t N,
+                                           const char *name, clrnn_error *err)
+{
+    const fused_state *fs = self;
+    const size_t B = b->last_batch, T = b->seq_len;
+    const size_t L = fs->lanes, n = round_up(B, L) * T * N;
+    double *lanes = malloc(n * sizeof *lanes);
+    if (!lanes)
+        return clrnn_fail(err, CLRNN_E_NOMEM, "out of host memory (%zu values)", n);
+    clrnn_status st = ocl_read_reals(s, lanes, buffer, n, name, err);
+    for (size_t bt = 0; st == CLRNN_OK && bt < B * T; bt++) {
+        const size_t w = bt / T % L, tile = bt / T / L, t = bt % T;
+        for (size_t j = 0; j < N; j++)
+            out[bt * N + j] = lanes[((tile * T + t) * N + j) * L + w];
+    }
+    free(lanes);
+    return st;
+}
+
+const ocl_family ocl_family_fused = {
+    .name = "fused",
+    .misfit = fused_misfit,
+    .refusal = "the fused kernels cannot run this model: %s (use --kernels auto, "
+               "tile or group)",
+    .suitability = fused_suitability,
+    .forward_family = "tile",
+    .init = fused_init,
+    .destroy = fused_destroy,
+    .run_batch = fused_run_batch,
+    .settle = fused_settle,
+    .keeps_update = fused_keeps_update,
+    .takes_waiting_step = fused_takes_waiting_step,
+    .read_activations = fused_read_activations,
+};

@@ -1,0 +1,210 @@
+/*
+ * The group kernel family (kernels/group/): a work-group per window, a
+ * work-item per hidden unit; for GPUs and wide layers. A batch is, per
+ * layer, one rnn_forward launch (all T steps of all B windows), then
+ * mse_loss and loss_accumulate, then per layer from the top one
+ * rnn_backward and one grad_partial launch, and one grad_finish. Its
+ * kernels take their sizes as arguments, so they are built into the shared
+ * program.
+ */
+#include <stdlib.h>
+
+#include "core/error.h"
+#include "core/model.h"
+#include "opencl/family.h"
+#include "opencl/opencl_util.h"
+
+/* Its sources in the shared program, and its kernels. */
+static const char *const group_files[] = {"group/rnn_forward", "group/rnn_backward"};
+enum { K_FORWARD, K_BACKWARD, K_GRAD_PARTIAL, N_GROUP_KERNELS };
+static const char *const group_kernel_names[N_GROUP_KERNELS] = {"rnn_forward", "rnn_backward",
+                                                                "grad_partial"};
+
+typedef struct group_state {
+    ocl_kernel kernels[N_GROUP_KERNELS];
+    size_t *group_size; /* (n_layers) work-group size of forward/backward */
+} group_state;
+
+/* GPUs: the group family for layers of 32 hidden units or more (below, the
+ * tile family keeps a window's whole state in registers). */
+static int group_suitability(const clrnn_backend *b, const ocl_state *s)
+{
+    size_t max_h = 0;
+    for (size_t l = 0; l < b->n_layers; l++)
+        if (b->layers[l].n_hidden > max_h)
+            max_h = b->layers[l].n_hidden;
+    return !s->cpu_device && max_h >= 32 ? 3 : 1;
+}
+
+static void group_destroy(clrnn_backend *b, void *self)
+{
+    group_state *gs = self;
+    if (!gs)
+        return;
+    ocl_release_kernels(gs->kernels, N_GROUP_KERNELS);
+    free(gs->group_size);
+    free(gs);
+}
+
+/* Work-group sizes of forward/backward per layer: one work-item per hidden
+ * unit, as far as the device and the kernels allow; h or g of a window (2H
+ * values) must fit in local memory. */
+static clrnn_status choose_group_sizes(clrnn_backend *b, ocl_state *s, group_state *gs,
+                                       clrnn_error *err)
+{
+    size_t limit = SIZE_MAX;
+    for (int k = K_FORWARD; k <= K_BACKWARD; k++) {
+        size_t n = 0;
+        cl_int rc = clGetKernelWorkGroupInfo(gs->kernels[k].kernel, s->device,
+                                             CL_KERNEL_WORK_GROUP_SIZE, sizeof n, &n, NULL);
+        if (rc != CL_SUCCESS)
+            return ocl_fail(err, rc, "clGetKernelWorkGroupInfo");
+        if (n < limit)
+            limit = n;
+    }
+    size_t item_limit[3] = {0};
+    clGetDeviceInfo(s->device, CL_DEVICE_MAX_WORK_ITEM_SIZES, sizeof item_limit, item_limit, NULL);
+    if (item_limit[0] && item_limit[0] < limit)
+        limit = item_limit[0];
+    for (size_t l = 0; l < b->n_layers; l++) {
+        size_t H = b->layers[l].n_hidden;
+        if (2 * H * s->real_size > s->max_local_mem)
+            return clrnn_fail(err, CLRNN_E_UNSUPPORTED,
+                              "layer %zu: n_hidden %zu needs %zu bytes of local memory, the "
+                              "device has %zu",
+                              l, H, 2 * H * s->real_size, s->max_local_mem);
+        gs->group_size[l] = H < limit ? H : limit;
+    }
+    return CLRNN_OK;
+}
+
+static clrnn_status group_init(clrnn_backend *b, ocl_state *s, void **self, clrnn_error *err)
+{
+    group_state *gs = calloc(1, sizeof *gs);
+    *self = gs;
+    if (gs)
+        gs->group_size = calloc(b->n_layers, sizeof *gs->group_size);
+    if (!gs || !gs->group_size)
+        return clrnn_fail(err, CLRNN_E_NOMEM, "out of memory creating the OpenCL backend");
+    clrnn_status st =
+        ocl_create_kernels(s, s->program, group_kernel_names, N_GROUP_KERNELS, gs->kernels, err);
+    return st == CLRNN_OK ? choose_group_sizes(b, s, gs, err) : st;
+}
+
+/* The trailing arguments of rnn_forward and rnn_backward: T, I, H, O of
+ * layer l and the local buffer of 2H values. */
+static void arg_group_sizes(kernel_args *a, const clrnn_backend *b, size_t l)
+{
+    clrnn_layer_shape sh = b->layers[l];
+    arg_uint(a, b->seq_len);
+    arg_uint(a, sh.n_in);
+    arg_uint(a, sh.n_hidden);
+    arg_uint(a, sh.n_out);
+    arg_local(a, 2 * sh.n_hidden * a->s->real_size);
+}
+
+static clrnn_status forward_layer(clrnn_backend *b, ocl_state *s, group_state *gs, size_t l,
+                                  size_t B, clrnn_error *err)
+{
+    kernel_args a = args_for(s, gs->kernels[K_FORWARD]);
+    arg_mem(&a, s->y[l]);
+    arg_mem(&a, s->h[l]);
+    arg_mem(&a, l == 0 ? s->x_table : s->y[l - 1]);
+    arg_starts(&a, s);
+    arg_mem(&a, s->params);
+    arg_uint(&a, b->layer_offset[l]);
+    arg_uint(&a, l == 0);
+    arg_group_sizes(&a, b, l);
+    /* One work-group per window. The layer's block is passed as an offset
+     * into params: a sub-buffer would need an aligned origin. */
+    size_t global = B * gs->group_size[l];
+    return ocl_launch(s, &a, 1, &global, &gs->group_size[l], err);
+}
+
+static clrnn_status backward_layer(clrnn_backend *b, ocl_state *s, group_state *gs, size_t l,
+                                   size_t B, clrnn_error *err)
+{
+    clrnn_layer_shape sh = b->layers[l];
+    kernel_args a = args_for(s, gs->kernels[K_BACKWARD]);
+    arg_mem(&a, s->g);
+    arg_mem(&a, l == 0 ? s->g : s->dy[l - 1]); /* layer 0 writes no dx */
+    arg_mem(&a, s->dy[l]);
+    arg_mem(&a, s->h[l]);
+    arg_mem(&a, s->params);
+    arg_uint(&a, b->layer_offset[l]);
+    arg_uint(&a, l > 0);
+    arg_group_sizes(&a, b, l);
+    size_t global = B * gs->group_size[l];
+    clrnn_status st = ocl_launch(s, &a, 1, &global, &gs->group_size[l], err);
+    if (st != CLRNN_OK)
+        return st;
+
+    a = args_for(s, gs->kernels[K_GRAD_PARTIAL]);
+    arg_mem(&a, s->partial);
+    arg_mem(&a, s->g);
+    arg_mem(&a, s->h[l]);
+    arg_mem(&a, s->dy[l]);
+    arg_mem(&a, l == 0 ? s->x_table : s->y[l - 1]);
+    arg_starts(&a, s);
+    arg_uint(&a, l == 0);
+    arg_uint(&a, B);
+    arg_uint(&a, b->seq_len);
+    arg_uint(&a, sh.n_in);
+    arg_uint(&a, sh.n_hidden);
+    arg_uint(&a, sh.n_out);
+    arg_uint(&a, WINDOWS_PER_CHUNK);
+    arg_uint(&a, b->n_params);
+    arg_uint(&a, b->layer_offset[l]);
+    size_t n_layer = clrnn_layer_n_params(sh);
+    size_t local[2] = {64, 1};
+    size_t grid[2] = {round_up(n_layer, local[0]), chunks_of(B)};
+    return ocl_launch(s, &a, 2, grid, local, err);
+}
+
+/* The loss: window losses, dy of the top layer, the sum. */
+static clrnn_status loss_and_gradient_seed(clrnn_backend *b, ocl_state *s, size_t B,
+                                           clrnn_error *err)
+{
+    size_t L = b->n_layers, T = b->seq_len;
+    kernel_args a = args_for(s, s->kernels[K_MSE]);
+    arg_mem(&a, s->window_loss);
+    arg_mem(&a, s->dy[L - 1]);
+    arg_mem(&a, s->y[L - 1]);
+    arg_mem(&a, s->y_table);
+    arg_starts(&a, s);
+    arg_uint(&a, B);
+    arg_uint(&a, T);
+    arg_uint(&a, b->layers[L - 1].n_out);
+    arg_uint(&a, b->loss_steps == CLRNN_LOSS_LAST ? T - 1 : 0);
+    clrnn_status st = ocl_launch_1d(s, &a, B, err);
+    return st == CLRNN_OK ? ocl_accumulate_loss(s, B, err) : st;
+}
+
+static clrnn_status group_run_batch(clrnn_backend *b, ocl_state *s, void *self, size_t B,
+                                    int with_gradients, clrnn_error *err)
+{
+    group_state *gs = self;
+    const size_t L = b->n_layers;
+    clrnn_status st = CLRNN_OK;
+    for (size_t l = 0; st == CLRNN_OK && l < L; l++)
+        st = forward_layer(b, s, gs, l, B, err);
+    if (st == CLRNN_OK)
+        st = loss_and_gradient_seed(b, s, B, err);
+    if (st != CLRNN_OK || !with_gradients)
+        return st;
+    for (size_t l = L; st == CLRNN_OK && l-- > 0;)
+        st = backward_layer(b, s, gs, l, B, err);
+    return st == CLRNN_OK ? ocl_finish_gradient(b, s, B, err) : st;
+}
+
+const ocl_family ocl_family_group = {
+    .name = "group",
+    .suitability = group_suitability,
+    .shared_files = group_files,
+    .n_shared_files = sizeof group_files / sizeof group_files[0],
+    .shared_program_kernels = group_kernel_names,
+    .n_shared_program_kernels = N_GROUP_KERNELS,
+    .init = group_init,
+    .destroy = group_destroy,
+    .run_batch = group_run_batch,
+};

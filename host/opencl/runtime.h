@@ -1,0 +1,207 @@
+/*
+ * Internal: the OpenCL machinery every kernel family runs on (runtime.c):
+ * the device, its in-order queue and the buffers all families share,
+ * program builds, kernel arguments, launches and their profiling, host
+ * transfers, and the shared program's kernels (kernels/common/: the
+ * gradient's last reduction, the loss sum, clipping, the optimizers).
+ *
+ * Legend: B = windows in a batch, T = steps, R = staged rows, F = features,
+ * K = targets, P = parameters; layer l has (I_l, H_l, O_l). Device buffers
+ * hold `real` (float or double, as the precision says); the host API speaks
+ * double and converts.
+ */
+#ifndef CLRNN_OPENCL_RUNTIME_H
+#define CLRNN_OPENCL_RUNTIME_H
+
+#include <CL/cl.h>
+#include <stdint.h>
+
+#include "backend/backend.h"
+
+/* Windows per chunk of the first reduction stage (reduce.cl, and a
+ * work-item of rnn_fused): enough work per work-item to amortise it, enough
+ * chunks to fill a device. Fixed, so the summation order, and so the bits,
+ * do not depend on the device. */
+#define WINDOWS_PER_CHUNK 32
+/* The batch buffers (h, y, dy, window losses) hold B rounded up to a
+ * multiple of this: the most windows a family runs as the vector lanes of
+ * one tile (rnn_fused's 16), and it writes whole tiles. */
+#define BATCH_PADDING 16
+
+/* Parameters per slice of the clipping norm's first stage. */
+#define PARAMS_PER_SLICE 1024
+
+/* The shared program's kernels (kernels/common/), in this order. */
+enum {
+    K_GRAD_FINISH,
+    K_MSE,
+    K_LOSS_ACC,
+    K_SGD,
+    K_ADAM,
+    K_SUMSQ,
+    K_CLIP_SCALE,
+    K_SCALE_GRADS,
+    N_SHARED_KERNELS
+};
+
+/* Kernel names the profiling keeps apart (all families' kernels). */
+#define MAX_KERNEL_SLOTS 32
+
+/* A kernel and its profiling slot, which it shares with every kernel of its
+ * name (the tile family builds one per layer shape). */
+typedef struct ocl_kernel {
+    cl_kernel kernel;
+    int slot;
+} ocl_kernel;
+
+typedef struct ocl_state {
+    cl_device_id device;
+    cl_context context;
+    cl_command_queue queue;
+    int cpu_device;       /* CL_DEVICE_TYPE_CPU */
+    size_t real_size;     /* 4 or 8 */
+    size_t max_local_mem; /* bytes */
+    size_t max_alloc;     /* bytes in one buffer */
+    cl_program program;   /* the shared program */
+    ocl_kernel kernels[N_SHARED_KERNELS];
+
+    cl_mem x_table, y_table; /* (R,F), (R,K) */
+    cl_mem starts;           /* (max B) */
+    cl_mem order;            /* (order_capacity) the staged window order */
+    size_t order_capacity;
+    cl_mem batch_starts; /* the batch's: starts, or order at batch_offset */
+    size_t batch_offset;
+    uint32_t *starts_host[2]; /* (max B) each: the host side of the last two writes */
+    cl_event starts_written[2];
+    int starts_slot;
+
+    cl_mem params, grads, opt_a, opt_b; /* (P) each */
+    cl_mem *h, *y, *dy;                 /* per layer: (B,T,H_l), (B,T,O_l), (B,T,O_l),
+                                           B rounded up to BATCH_PADDING */
+    cl_mem g;                           /* (B,T,max H) scratch of backward */
+    cl_mem partial;                     /* (max chunks, P) */
+    cl_mem window_loss;                 /* (B rounded up to BATCH_PADDING) */
+    cl_mem loss_sum;                    /* (2) sum and Kahan compensation */
+    cl_mem norm_partial;                /* (slices) */
+    cl_mem clip;                        /* (2) norm, scale */
+    size_t n_slices;
+    void *host; /* conversion scratch: host_size reals */
+    size_t host_size;
+
+    /* Profiling (clrnn bench): launches' events until harvested, and the
+     * totals per kernel name (slot), in the order the names were met. */
+    int profiling;
+    cl_event *pending;
+    int *pending_slot;
+    size_t n_pending, pending_capacity;
+    const char *slot_name[MAX_KERNEL_SLOTS];
+    double slot_seconds[MAX_KERNEL_SLOTS];
+    size_t slot_launches[MAX_KERNEL_SLOTS];
+    size_t n_slots;
+} ocl_state;
+
+static inline size_t round_up(size_t n, size_t multiple)
+{
+    return (n + multiple - 1) / multiple * multiple;
+}
+
+/* B of the batch buffers: the largest batch rounded up to BATCH_PADDING. */
+static inline size_t padded_batch(const clrnn_backend *b)
+{
+    return round_up(b->max_batch, BATCH_PADDING);
+}
+
+/* Chunks of the first reduction stage (and of rnn_fused) in a batch of B. */
+static inline size_t chunks_of(size_t B)
+{
+    return (B + WINDOWS_PER_CHUNK - 1) / WINDOWS_PER_CHUNK;
+}
+
+/* ------------------------------------------------------ kernel arguments */
+
+/* Sets kernel arguments in order; the first failure sticks in rc. */
+typedef struct kernel_args {
+    cl_kernel kernel;
+    int slot; /* for messages and profiling */
+    const ocl_state *s;
+    cl_uint next;
+    cl_int rc;
+} kernel_args;
+
+static inline kernel_args args_for(const ocl_state *s, ocl_kernel k)
+{
+    kernel_args a = {k.kernel, k.slot, s, 0, CL_SUCCESS};
+    return a;
+}
+
+void arg_mem(kernel_args *a, cl_mem m);
+void arg_uint(kernel_args *a, size_t value);
+/* A real in the device's precision. */
+void arg_real(kernel_args *a, double value);
+/* The batch's window start rows: the buffer and the offset into it. */
+void arg_starts(kernel_args *a, const ocl_state *s);
+/* Local memory of so many bytes. */
+void arg_local(kernel_args *a, size_t bytes);
+
+/* Launches the kernel whose arguments `a` set; local may be NULL. */
+clrnn_status ocl_launch(ocl_state *s, const kernel_args *a, cl_uint dims, const size_t *global,
+                        const size_t *local, clrnn_error *err);
+/* A 1-D launch of n work-items, one per element, rounded up to whole groups. */
+clrnn_status ocl_launch_1d(ocl_state *s, const kernel_args *a, size_t n, clrnn_error *err);
+/* Lets the device start on what is queued while the host goes on. */
+clrnn_status ocl_flush(ocl_state *s, clrnn_error *err);
+/* Waits for the queue and adds the pending launches' device times to the
+ * per-kernel totals. */
+clrnn_status ocl_harvest_events(ocl_state *s, clrnn_error *err);
+
+/* ------------------------------------------------- programs and kernels */
+
+/* Sources in one program at most. */
+#define MAX_PROGRAM_FILES 16
+
+/* Builds the sources named by files (kernels/<name>.cl, name with its
+ * folder) with options; a failed build writes its log to b->log. */
+clrnn_status ocl_build(clrnn_backend *b, ocl_state *s, const char *const *files, size_t n_files,
+                       const char *options, cl_program *program, clrnn_error *err);
+/* Profiling slots for these kernel names, in this order, before any kernel
+ * of theirs is created. */
+void ocl_reserve_slots(ocl_state *s, const char *const *names, size_t n);
+/* The kernels of program named by names (n), into kernels. */
+clrnn_status ocl_create_kernels(ocl_state *s, cl_program program, const char *const *names,
+                                size_t n, ocl_kernel *kernels, clrnn_error *err);
+/* Releases what ocl_create_kernels created (and accepts what it did not). */
+void ocl_release_kernels(ocl_kernel *kernels, size_t n);
+void ocl_release_program(cl_program *program);
+/* Reals in one of the device's native vectors, as 8 or 16 (kernels take
+ * vectors of these widths; 8 stands in for narrower ones). */
+size_t ocl_native_width(const ocl_state *s, int fp64);
+
+/* ------------------------------------------------ buffers and transfers */
+
+/* A device buffer of n elements of element bytes; one larger than the
+ * device allows is refused, naming the buffer. */
+clrnn_status ocl_make_buffer(ocl_state *s, cl_mem *out, size_t n, size_t element,
+                             cl_mem_flags flags, const char *name, clrnn_error *err);
+void ocl_release_mem(cl_mem *m);
+/* Device buffer (n reals at offset 0) <- host doubles. Blocking. */
+clrnn_status ocl_write_reals(ocl_state *s, cl_mem buffer, const double *values, size_t n,
+                             const char *name, clrnn_error *err);
+/* Host doubles <- device buffer (n reals at offset 0). Blocking. */
+clrnn_status ocl_read_reals(ocl_state *s, double *values, cl_mem buffer, size_t n,
+                            const char *name, clrnn_error *err);
+clrnn_status ocl_zero_buffer(ocl_state *s, cl_mem buffer, size_t n, const char *name,
+                             clrnn_error *err);
+
+/* ------------------------------------------------ the shared program's steps */
+
+/* loss_sum += the batch's window losses (one work-item). */
+clrnn_status ocl_accumulate_loss(ocl_state *s, size_t B, clrnn_error *err);
+/* The mean gradient from the chunks' partial sums. */
+clrnn_status ocl_finish_gradient(const clrnn_backend *b, ocl_state *s, size_t B,
+                                 clrnn_error *err);
+/* The optimizer's step on the gradient, clipped first where opt says so;
+ * step counts updates made so far, this one included (Adam's t). */
+clrnn_status ocl_optimizer_step(const clrnn_backend *b, ocl_state *s, const clrnn_optimizer *opt,
+                                long step, clrnn_error *err);
+
+#endif

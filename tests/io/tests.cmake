@@ -1,5 +1,11 @@
 # Models on disk: the checkpoint format, the .npz export, resuming.
+# The format: round trips, every truncation and flipped byte, fields that
+# disagree, sizes the file cannot hold.
 clrnn_add_test(test_checkpoint LABEL unit SOURCES io/test_checkpoint.c)
+# The .npz export, parsed independently of the library.
+clrnn_add_test(test_npz LABEL unit SOURCES io/test_npz.c)
+# Resume (bitwise), capture and restore, early stopping and divergence.
+clrnn_add_test(test_resume LABEL unit SOURCES io/test_resume.c)
 # numpy reads the export and the documented format; skipped without numpy.
 add_test(NAME npz_numpy COMMAND ${CMAKE_CURRENT_LIST_DIR}/npz_numpy_test.sh
          $<TARGET_FILE:clrnn> ${FIX}/cli_small.csv)

@@ -259,50 +259,72 @@ static clrnn_status remember(void *context, const clrnn_epoch_stats *stats, clrn
                : clrnn_fail(err, CLRNN_E_NOMEM, "cannot read the state back");
 }
 
-static void test_early_stop(const clrnn_dataset *data)
+/* Trains a fresh 2:8:1 model (seed 5, batch 4) on data with cfg, each
+ * epoch's state remembered in *states; *end is the state afterwards, and
+ * the status is clrnn_train's. */
+static clrnn_status train_remembering(const clrnn_dataset *data, clrnn_train_config *cfg,
+                                      epoch_states *states, trained_state *end,
+                                      clrnn_train_report *report, size_t *n_params)
 {
     static const clrnn_layer_shape shape = {2, 8, 1};
     clrnn_model *model = NULL;
     clrnn_backend *backend = NULL;
+    clrnn_rng rng;
+    clrnn_error err;
+    memset(states, 0, sizeof *states);
+    cfg->batch = 4;
+    cfg->context = states;
+    clrnn_backend_config bc = {.device = "cpu", .precision = CLRNN_FP64, .seq_len = 5,
+                               .max_batch = cfg->batch, .loss_steps = CLRNN_LOSS_ALL};
+    clrnn_status st = clrnn_model_create(&model, &shape, 1, &err);
+    if (st == CLRNN_OK) {
+        clrnn_rng_seed(&rng, 5);
+        clrnn_model_init_uniform(model, &rng);
+        *n_params = clrnn_model_n_params(model);
+        st = clrnn_backend_create(&backend, model, &bc, &err);
+    }
+    if (st == CLRNN_OK)
+        st = clrnn_backend_stage_dataset(backend, data, &err);
+    if (st == CLRNN_OK)
+        st = clrnn_train(backend, data, cfg, report, &err);
+    if (backend && !read_state(end, backend))
+        st = CLRNN_E_NOMEM;
+    if (st != CLRNN_OK)
+        printf("  %s: %s\n", clrnn_status_string(st), err.message);
+    clrnn_backend_free(backend);
+    clrnn_model_free(model);
+    return st;
+}
+
+static void free_states(epoch_states *states, trained_state *end)
+{
+    for (size_t e = 0; e < 64; e++)
+        free_state(&states->by_epoch[e]);
+    free_state(end);
+}
+
+static void test_early_stop(const clrnn_dataset *data)
+{
     clrnn_train_config cfg;
     clrnn_train_report report = {0};
     epoch_states states;
     trained_state end = {0};
-    clrnn_rng rng;
-    clrnn_error err;
-    memset(&states, 0, sizeof states);
+    size_t P = 0;
     clrnn_train_config_default(&cfg);
-    cfg.batch = 4;
     cfg.epochs = 60;
     cfg.patience = 3;
     cfg.optimizer.kind = CLRNN_ADAM;
     cfg.optimizer.lr = 0.02; /* large enough for the validation loss to wander */
     cfg.on_epoch = remember;
-    cfg.context = &states;
-    clrnn_backend_config bc = {.device = "cpu", .precision = CLRNN_FP64, .seq_len = 5,
-                               .max_batch = cfg.batch, .loss_steps = CLRNN_LOSS_ALL};
-    int ok = clrnn_model_create(&model, &shape, 1, &err) == CLRNN_OK;
-    if (ok) {
-        clrnn_rng_seed(&rng, 5);
-        clrnn_model_init_uniform(model, &rng);
-    }
-    ok = ok && clrnn_backend_create(&backend, model, &bc, &err) == CLRNN_OK &&
-         clrnn_backend_stage_dataset(backend, data, &err) == CLRNN_OK &&
-         clrnn_train(backend, data, &cfg, &report, &err) == CLRNN_OK;
-    ok = ok && read_state(&end, backend);
+    int ok = train_remembering(data, &cfg, &states, &end, &report, &P) == CLRNN_OK;
     printf("  early stop: ran %zu epochs, best epoch %zu, best validation loss %.6g\n",
            report.epochs_run, report.best_epoch, report.best_val_loss);
     check_true(ok && report.stopped_early && report.best_epoch + cfg.patience == report.epochs_run,
                "patience 3: stops 3 epochs after the best one");
-    size_t P = ok ? clrnn_model_n_params(model) : 0;
     check_true(ok && report.best_epoch < 64 &&
                    same_state(&end, &states.by_epoch[report.best_epoch], P),
                "after the stop: the best epoch's weights, optimizer state and step (bits)");
-    for (size_t e = 0; e < 64; e++)
-        free_state(&states.by_epoch[e]);
-    free_state(&end);
-    clrnn_backend_free(backend);
-    clrnn_model_free(model);
+    free_states(&states, &end);
 }
 
 /* on_epoch that remembers each epoch, then, after epoch 3, blows the
@@ -327,45 +349,22 @@ static clrnn_status remember_then_diverge(void *context, const clrnn_epoch_stats
  * loss, not its last finite one (issue 11, item 5). */
 static void test_diverged_keeps_best(const clrnn_dataset *data)
 {
-    static const clrnn_layer_shape shape = {2, 8, 1};
-    clrnn_model *model = NULL;
-    clrnn_backend *backend = NULL;
     clrnn_train_config cfg;
     clrnn_train_report report = {0};
     epoch_states states;
     trained_state end = {0};
-    clrnn_rng rng;
-    clrnn_error err;
-    memset(&states, 0, sizeof states);
+    size_t P = 0;
     clrnn_train_config_default(&cfg);
-    cfg.batch = 4;
     cfg.epochs = 10;
     cfg.patience = 5;
     cfg.on_epoch = remember_then_diverge;
-    cfg.context = &states;
-    clrnn_backend_config bc = {.device = "cpu", .precision = CLRNN_FP64, .seq_len = 5,
-                               .max_batch = cfg.batch, .loss_steps = CLRNN_LOSS_ALL};
-    int ok = clrnn_model_create(&model, &shape, 1, &err) == CLRNN_OK;
-    if (ok) {
-        clrnn_rng_seed(&rng, 5);
-        clrnn_model_init_uniform(model, &rng);
-    }
-    ok = ok && clrnn_backend_create(&backend, model, &bc, &err) == CLRNN_OK &&
-         clrnn_backend_stage_dataset(backend, data, &err) == CLRNN_OK;
-    clrnn_status st = ok ? clrnn_train(backend, data, &cfg, &report, &err) : CLRNN_E_INPUT;
-    printf("  status %s: %s\n", clrnn_status_string(st), err.message);
-    ok = ok && st == CLRNN_E_NUMERIC && read_state(&end, backend);
+    clrnn_status st = train_remembering(data, &cfg, &states, &end, &report, &P);
     printf("  diverged at epoch 4: best epoch %zu, best validation loss %.6g\n", report.best_epoch,
            report.best_val_loss);
-    size_t P = ok ? clrnn_model_n_params(model) : 0;
-    check_true(ok && report.best_epoch >= 1 && report.best_epoch <= 3 &&
+    check_true(st == CLRNN_E_NUMERIC && report.best_epoch >= 1 && report.best_epoch <= 3 &&
                    same_state(&end, &states.by_epoch[report.best_epoch], P),
                "a diverged run under patience: the error, and the best epoch's state (bits)");
-    for (size_t e = 0; e < 64; e++)
-        free_state(&states.by_epoch[e]);
-    free_state(&end);
-    clrnn_backend_free(backend);
-    clrnn_model_free(model);
+    free_states(&states, &end);
 }
 
 int main(void)

@@ -1,6 +1,5 @@
-/* Internal: the subcommands of the clrnn command-line tool. Each returns the
- * process exit code: 0 success, 1 a check failed (parity past tolerance),
- * 2 bad input or a failure with a message already printed. */
+/* Internal: the subcommands of the clrnn command-line tool. Each returns a
+ * cli_status (cli_args.h), which main.c turns into the exit code. */
 #ifndef CLRNN_CLI_H
 #define CLRNN_CLI_H
 

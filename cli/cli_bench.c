@@ -104,7 +104,7 @@ static int parse_shape(const cli_args *a, const char *text, bench_shape *shape)
     }
     fprintf(stderr,
             "%s: --shapes '%s': expected notebook, weather, medium, large or NAME=I:H:O/T/B\n",
-            a->command, text);
+            a->name, text);
     return 0;
 }
 
@@ -172,7 +172,7 @@ static int parse(bench_options *o, int argc, char **argv)
                 return 0;
             }
         } else
-            return !cli_unknown(&a);
+            return cli_unknown(&a);
         if (!ok)
             return 0;
     }

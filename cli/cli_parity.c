@@ -105,7 +105,7 @@ static int parse(parity_options *o, int argc, char **argv)
             clrnn_error err;
             o->n_layers = MAX_LAYERS;
             if (clrnn_parse_layers(v, o->layers, &o->n_layers, &err) != CLRNN_OK)
-                return !cli_error(a.command, &err);
+                return !cli_error(a.name, &err);
         } else if (cli_is(&a, "--batch"))
             ok = cli_parse_size(&a, v, 1, 1 << 20, &o->batch);
         else if (cli_is(&a, "--seq-len"))

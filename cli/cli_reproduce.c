@@ -109,17 +109,17 @@ int cli_reproduce(int argc, char **argv)
         else if (cli_is(&a, "--precision") && (ok = cli_parse_choice(&a, v, precisions, &prec)))
             o.precision = (clrnn_precision)prec;
         else if (!cli_is(&a, "--precision"))
-            return cli_unknown(&a);
+            return cli_unknown(&a), 2;
         if (!ok)
             return 2;
     }
     if (!toy && !o.data) {
-        fprintf(stderr, "%s: --data is required\n", a.command);
+        fprintf(stderr, "%s: --data is required\n", a.name);
         return 2;
     }
     clrnn_error err;
     clrnn_status st = toy ? reproduce_toy(&o, &err) : reproduce_weather(&o, &err);
     if (st != CLRNN_OK)
-        return cli_error(a.command, &err);
+        return cli_error(a.name, &err);
     return 0;
 }

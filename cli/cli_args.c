@@ -212,7 +212,8 @@ cli_status cli_parse(cli_args *a, const cli_command *command, int argc, char **a
         if (index < 0)
             return cli_unknown(a), CLI_BAD_INPUT;
         const cli_option *opt = &command->options[index];
-        a->given[index] = 1;
+        if (index < CLI_MAX_OPTIONS)
+            a->given[index] = 1;
         if (opt->kind == CLI_FLAG || opt->kind == CLI_UNFLAG) {
             *(int *)((char *)options + opt->offset) = opt->kind == CLI_FLAG;
             continue;
@@ -231,7 +232,7 @@ cli_status cli_parse(cli_args *a, const cli_command *command, int argc, char **a
 int cli_given(const cli_args *a, const char *name)
 {
     int index = find(a->command, name);
-    return index >= 0 && a->given[index];
+    return index >= 0 && index < CLI_MAX_OPTIONS && a->given[index];
 }
 
 /* --kernels' help, from the library's names. */
@@ -284,68 +285,4 @@ int cli_error(const char *command, const clrnn_error *err)
 {
     fprintf(stderr, "%s: %s\n", command, err->message);
     return CLI_BAD_INPUT;
-}
-
-/* ------------------------------------------- the walker, until every
- * command has its table */
-
-void cli_args_init(cli_args *a, const char *command, int argc, char **argv)
-{
-    memset(a, 0, sizeof *a);
-    a->name = command;
-    a->argc = argc;
-    a->argv = argv;
-    a->index = 1;
-}
-
-const char *cli_next(cli_args *a)
-{
-    if (a->index >= a->argc)
-        return NULL;
-    const char *arg = a->argv[a->index++];
-    a->inline_value = NULL;
-    const char *eq = strncmp(arg, "--", 2) == 0 ? strchr(arg, '=') : NULL;
-    if (eq && (size_t)(eq - arg) < sizeof a->flag_buf) {
-        memcpy(a->flag_buf, arg, (size_t)(eq - arg));
-        a->flag_buf[eq - arg] = '\0';
-        a->flag = a->flag_buf;
-        a->inline_value = eq + 1;
-    } else {
-        a->flag = arg;
-    }
-    return a->flag;
-}
-
-int cli_is(const cli_args *a, const char *name)
-{
-    return strcmp(a->flag, name) == 0;
-}
-
-const char *cli_value(cli_args *a)
-{
-    if (a->inline_value)
-        return a->inline_value;
-    if (a->index >= a->argc) {
-        fprintf(stderr, "%s: %s needs a value (see %s --help)\n", a->name, a->flag, a->name);
-        return NULL;
-    }
-    return a->argv[a->index++];
-}
-
-int cli_parse_u32(const cli_args *a, const char *text, uint32_t *out)
-{
-    size_t v;
-    if (!cli_parse_size(a, text, 0, UINT32_MAX, &v))
-        return 0;
-    *out = (uint32_t)v;
-    return 1;
-}
-
-int cli_known(const cli_args *a, const char *const *names)
-{
-    for (size_t i = 0; names[i]; i++)
-        if (cli_is(a, names[i]))
-            return 1;
-    cli_unknown(a);
-    return 0;
 }

@@ -77,12 +77,6 @@ struct cli_args {
     const char *name; /* the command's, for messages */
     const char *flag; /* the flag just read, for messages */
     unsigned char given[CLI_MAX_OPTIONS]; /* by index in command->options */
-    /* the walker's, until every command has its table */
-    int argc;
-    char **argv;
-    int index;
-    const char *inline_value;
-    char flag_buf[64];
 };
 
 /* Reads argv[1..argc) into options. CLI_OK to go on; CLI_HELP_SHOWN after
@@ -113,13 +107,5 @@ int cli_unknown(const cli_args *a);
 /* Prints "clrnn <cmd>: <message>" of an error, the configuration fields it
  * names said as their flags, and returns CLI_BAD_INPUT. */
 int cli_error(const char *command, const clrnn_error *err);
-
-/* The walker, until every command has its table. */
-void cli_args_init(cli_args *a, const char *command, int argc, char **argv);
-const char *cli_next(cli_args *a);
-int cli_is(const cli_args *a, const char *name);
-const char *cli_value(cli_args *a);
-int cli_parse_u32(const cli_args *a, const char *text, uint32_t *out);
-int cli_known(const cli_args *a, const char *const *names);
 
 #endif

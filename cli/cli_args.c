@@ -281,8 +281,49 @@ void cli_usage(const cli_command *command, FILE *out)
         fputs(command->footer, out);
 }
 
+/* What the library's messages name between backquotes (clrnn_error), as
+ * the command line says it. */
+static const struct {
+    const char *api, *cli;
+} terms[] = {
+    {"layers", "--layers"},
+    {"device", "--device"},
+    {"precision", "--precision"},
+    {"kernels", "--kernels"},
+    {"max_batch", "--batch"},
+    {"optimizer.lr", "--lr"},
+    {"optimizer.clip_norm", "--clip-norm"},
+    {"clrnn_list_devices", "'clrnn devices'"},
+};
+
+static const char *cli_term(const char *api, size_t len)
+{
+    for (size_t i = 0; i < sizeof terms / sizeof terms[0]; i++)
+        if (strlen(terms[i].api) == len && strncmp(terms[i].api, api, len) == 0)
+            return terms[i].cli;
+    return NULL;
+}
+
+const char *cli_message(char *out, size_t size, const clrnn_error *err)
+{
+    size_t used = 0;
+    for (const char *p = err->message; *p && used + 1 < size;) {
+        const char *end = *p == '`' ? strchr(p + 1, '`') : NULL;
+        const char *term = end ? cli_term(p + 1, (size_t)(end - p - 1)) : NULL;
+        if (term) { /* `max_batch` -> --batch */
+            used += (size_t)snprintf(out + used, size - used, "%s", term);
+            p = end + 1;
+        } else {
+            out[used++] = *p++;
+        }
+    }
+    out[used < size ? used : size - 1] = '\0';
+    return out;
+}
+
 int cli_error(const char *command, const clrnn_error *err)
 {
-    fprintf(stderr, "%s: %s\n", command, err->message);
+    char message[sizeof err->message + 256];
+    fprintf(stderr, "%s: %s\n", command, cli_message(message, sizeof message, err));
     return CLI_BAD_INPUT;
 }

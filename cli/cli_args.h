@@ -104,8 +104,12 @@ int cli_split_flag_list(const char *command, const char *flag, const char *text,
 /* Reports "clrnn train: unknown option '--x' (see clrnn train --help)", or
  * "unexpected argument 'x'" for a word that is not a flag; returns 0. */
 int cli_unknown(const cli_args *a);
-/* Prints "clrnn <cmd>: <message>" of an error, the configuration fields it
- * names said as their flags, and returns CLI_BAD_INPUT. */
+/* An error's message in the command line's terms: what it names between
+ * backquotes in the library's terms said as the flag (`max_batch` as
+ * --batch, `clrnn_list_devices` as 'clrnn devices'). Returns out. */
+const char *cli_message(char *out, size_t size, const clrnn_error *err);
+/* Prints "clrnn <cmd>: <message>" of an error, in the command line's terms
+ * (cli_message), and returns CLI_BAD_INPUT. */
 int cli_error(const char *command, const clrnn_error *err);
 
 #endif

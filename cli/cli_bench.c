@@ -356,8 +356,9 @@ int cli_bench(int argc, char **argv)
                     continue;
                 bench_result r;
                 if (measure(&r, &o, s, &p, o.devices[d], (clrnn_precision)prec, &err) != CLRNN_OK) {
+                    char message[sizeof err.message + 256];
                     printf("  %-8s %-32s %-5s %s\n", "", o.devices[d], prec ? "fp64" : "fp32",
-                           err.message);
+                           cli_message(message, sizeof message, &err));
                     failed = 1;
                     continue;
                 }

@@ -20,6 +20,7 @@
 #include "cli.h"
 #include "cli_args.h"
 #include "clrnn.h"
+#include "core/error.h"
 
 #define MAX_LAYERS 8
 
@@ -365,9 +366,7 @@ int cli_parity(int argc, char **argv)
         a = malloc(biggest * sizeof *a);
         r = malloc(biggest * sizeof *r);
         if (!a || !r || !make_problem(&p, &o, &rng))
-            st = CLRNN_E_NOMEM;
-        if (st != CLRNN_OK)
-            snprintf(err.message, sizeof err.message, "out of memory");
+            st = clrnn_fail(&err, CLRNN_E_NOMEM, "out of memory");
     }
     if (st == CLRNN_OK)
         st = make_backends(&ocl, &cpu, model, &o, &p, &err);

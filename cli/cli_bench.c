@@ -142,7 +142,7 @@ static const cli_option options[] = {
     {NULL},
 };
 
-static const cli_command command = {
+const cli_command cli_bench_command = {
     .name = "clrnn bench",
     .about = "usage: clrnn bench [options]\n"
              "\n"
@@ -173,7 +173,7 @@ static cli_status parse(bench_options *o, int argc, char **argv)
     o->warmup = 2;
     o->profile = 1;
     cli_args a;
-    return cli_parse(&a, &command, argc, argv, o);
+    return cli_parse(&a, &cli_bench_command, argc, argv, o);
 }
 
 static double now_seconds(void)

@@ -7,7 +7,7 @@
 
 static const cli_option options[] = {{NULL}};
 
-static const cli_command command = {
+const cli_command cli_devices_command = {
     .name = "clrnn devices",
     .about = "usage: clrnn devices\n"
              "\n"
@@ -21,11 +21,11 @@ static const cli_command command = {
 int cli_devices(int argc, char **argv)
 {
     cli_args a;
-    cli_status st = cli_parse(&a, &command, argc, argv, NULL);
+    cli_status st = cli_parse(&a, &cli_devices_command, argc, argv, NULL);
     if (st != CLI_OK)
         return st;
     clrnn_error err;
     if (clrnn_list_devices(stdout, &err) != CLRNN_OK)
-        return cli_error(command.name, &err);
+        return cli_error(cli_devices_command.name, &err);
     return CLI_OK;
 }

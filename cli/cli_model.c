@@ -37,11 +37,12 @@ static const char *const precisions[] = {"fp32", "fp64", NULL};
 #define OPTIONS_FORWARD                                                                            \
     {"--missing", "M", CLI_CHOICE, AT(data_cfg.missing), .choices = missing,                       \
      .help = "ffill (default), drop, error"},                                                      \
-        {"--batch", "B", CLI_SIZE, AT(batch), 1, 1u << 24,                                         \
-         .help = "windows per forward pass (256)"},                                                \
-        {"--device", "D", CLI_STRING, AT(device), .help = "auto, cpu (default), opencl, opencl:P.D"}, \
-        {"--precision", "P", CLI_CHOICE, AT(precision), .choices = precisions,                     \
-         .help = "OpenCL precision (default: the model's)"}
+    {"--batch", "B", CLI_SIZE, AT(batch), 1, 1u << 24,                                             \
+     .help = "windows per forward pass (256)"},                                                    \
+    {"--device", "D", CLI_STRING, AT(device),                                                      \
+     .help = "auto, cpu (default), opencl, opencl:P.D"},                                           \
+    {"--precision", "P", CLI_CHOICE, AT(precision), .choices = precisions,                         \
+     .help = "OpenCL precision (default: the model's)"}
 
 static const cli_option eval_options[] = {
     OPTION_MODEL,
@@ -69,36 +70,42 @@ static const cli_option export_options[] = {
     {NULL},
 };
 
-static const cli_command commands[] = {
-    {.name = "clrnn eval",
-     .about = "usage: clrnn eval --model FILE [--data FILE] [--split train|val|test|all]\n"
-              "\n"
-              "Loss, RMSE and MAE (target units, last step of each window) of a saved model\n"
-              "on a split of the data (default: the test split of the bundled weather data;\n"
-              "splits by --train-fraction 0.7 and --val-fraction 0.15, as clrnn train).\n"
-              "\n"
-              "options:\n",
-     .options = eval_options,
-     .width = 21},
-    {.name = "clrnn predict",
-     .about = "usage: clrnn predict --model FILE --data FILE --out preds.csv\n"
-              "\n"
-              "Writes the row label (date), truth and prediction of every row that ends a\n"
-              "full window of the data. The data needs the model's feature and target\n"
-              "columns; it is scaled with the model's statistics.\n"
-              "\n"
-              "options:\n",
-     .options = predict_options,
-     .width = 21},
-    {.name = "clrnn export",
-     .about = "usage: clrnn export --model FILE --out weights.npz\n"
-              "\n"
-              "Writes the parameters as a numpy .npz: layer0.W_i, layer0.W_h, layer0.W_o,\n"
-              "layer0.b_o, layer0.b_i, layer1..., shaped as in SPEC.md (float64).\n"
-              "\n"
-              "options:\n",
-     .options = export_options,
-     .width = 21},
+const cli_command cli_eval_command = {
+    .name = "clrnn eval",
+    .about = "usage: clrnn eval --model FILE [--data FILE] [--split train|val|test|all]\n"
+             "\n"
+             "Loss, RMSE and MAE (target units, last step of each window) of a saved model\n"
+             "on a split of the data (default: the test split of the bundled weather data;\n"
+             "splits by --train-fraction 0.7 and --val-fraction 0.15, as clrnn train).\n"
+             "\n"
+             "options:\n",
+    .options = eval_options,
+    .width = 21,
+};
+
+const cli_command cli_predict_command = {
+    .name = "clrnn predict",
+    .about = "usage: clrnn predict --model FILE --data FILE --out preds.csv\n"
+             "\n"
+             "Writes the row label (date), truth and prediction of every row that ends a\n"
+             "full window of the data. The data needs the model's feature and target\n"
+             "columns; it is scaled with the model's statistics.\n"
+             "\n"
+             "options:\n",
+    .options = predict_options,
+    .width = 21,
+};
+
+const cli_command cli_export_command = {
+    .name = "clrnn export",
+    .about = "usage: clrnn export --model FILE --out weights.npz\n"
+             "\n"
+             "Writes the parameters as a numpy .npz: layer0.W_i, layer0.W_h, layer0.W_o,\n"
+             "layer0.b_o, layer0.b_i, layer1..., shaped as in SPEC.md (float64).\n"
+             "\n"
+             "options:\n",
+    .options = export_options,
+    .width = 21,
 };
 
 static void defaults(model_options *o)
@@ -117,9 +124,9 @@ static void defaults(model_options *o)
  * ones. CLI_OK to go on. */
 static cli_status parse(model_options *o, const char *command, int argc, char **argv)
 {
-    const cli_command *c = &commands[strcmp(command, "eval") == 0      ? 0
-                                     : strcmp(command, "predict") == 0 ? 1
-                                                                       : 2];
+    const cli_command *c = strcmp(command, "eval") == 0      ? &cli_eval_command
+                           : strcmp(command, "predict") == 0 ? &cli_predict_command
+                                                             : &cli_export_command;
     cli_args a;
     defaults(o);
     cli_status st = cli_parse(&a, c, argc, argv, o);

@@ -86,7 +86,7 @@ static const cli_option options[] = {
     {NULL},
 };
 
-static const cli_command command = {
+const cli_command cli_parity_command = {
     .name = "clrnn parity",
     .about = "usage: clrnn parity [options]\n"
              "\n"
@@ -113,7 +113,7 @@ static cli_status parse(parity_options *o, int argc, char **argv)
     o->optimizer = (clrnn_optimizer){CLRNN_SGD, 0.01, 0.9, 0.9, 0.999, 1e-8, 0.0, 0.0};
     o->tolerance = o->step_tolerance = -1;
     cli_args a;
-    cli_status st = cli_parse(&a, &command, argc, argv, o);
+    cli_status st = cli_parse(&a, &cli_parity_command, argc, argv, o);
     if (st != CLI_OK)
         return st;
     if (strcmp(o->device, "opencl") != 0 && strncmp(o->device, "opencl:", 7) != 0) {

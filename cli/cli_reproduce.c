@@ -67,7 +67,7 @@ static const cli_option options[] = {
     {NULL},
 };
 
-static const cli_command reproduce_command = {
+const cli_command cli_reproduce_command = {
     .name = "clrnn reproduce",
     .about = "usage: clrnn reproduce toy|weather [options]\n"
              "\n"
@@ -86,7 +86,7 @@ static const cli_command reproduce_command = {
 int cli_reproduce(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        cli_usage(&reproduce_command, argc < 2 ? stderr : stdout);
+        cli_usage(&cli_reproduce_command, argc < 2 ? stderr : stdout);
         return argc < 2 ? CLI_BAD_INPUT : CLI_HELP_SHOWN;
     }
     reproduce_cli o;
@@ -104,7 +104,7 @@ int cli_reproduce(int argc, char **argv)
     o.run.data = CLRNN_DEFAULT_DATA;
 #endif
     o.run.log = stderr;
-    cli_command command = reproduce_command; /* the same options; messages name the run */
+    cli_command command = cli_reproduce_command; /* the same options; messages name the run */
     command.name = o.toy ? "clrnn reproduce toy" : "clrnn reproduce weather";
     cli_args a;
     cli_status st = cli_parse(&a, &command, argc - 1, argv + 1, &o);

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "cli_train.h"
 
 static int parse_layers(const cli_args *a, const char *text, void *options)
@@ -30,9 +31,11 @@ static const char *const schedules[] = {"constant", "step", "cosine", NULL};
 
 static const cli_option options[] = {
     {"data:", .kind = CLI_SECTION},
-    {"--data", "FILE", CLI_STRING, AT(data), .help = "CSV with a header row (default: bundled weather data)"},
+    {"--data", "FILE", CLI_STRING, AT(data),
+     .help = "CSV with a header row (default: bundled weather data)"},
     {"--features", "A,B,...", CLI_STRING, AT(features), .help = "input columns (tmax,tmin,rain)"},
-    {"--target", "A[,B]", CLI_STRING, AT(targets), .help = "target columns, one output each (tmax_tomorrow)"},
+    {"--target", "A[,B]", CLI_STRING, AT(targets),
+     .help = "target columns, one output each (tmax_tomorrow)"},
     {"--targets", "A[,B]", CLI_STRING, AT(targets), .hidden = 1},
     {"--seq-len", "T", CLI_SIZE, AT(data_cfg.seq_len), 1, 1000000, .help = "steps per window (7)"},
     {"--train-fraction", "F", CLI_DOUBLE, AT(data_cfg.train_fraction), 1e-9, 1.0,
@@ -102,7 +105,7 @@ static const cli_option options[] = {
     {NULL},
 };
 
-static const cli_command train_command = {
+const cli_command cli_train_command = {
     .name = "clrnn train",
     .about = "usage: clrnn train [options]\n"
              "\n"
@@ -167,7 +170,7 @@ static int check_outputs(const train_options *o)
 cli_status train_parse(train_options *o, int argc, char **argv)
 {
     defaults(o);
-    cli_status st = cli_parse(&o->args, &train_command, argc, argv, o);
+    cli_status st = cli_parse(&o->args, &cli_train_command, argc, argv, o);
     if (st != CLI_OK)
         return st;
     if (o->train.optimizer.kind == CLRNN_ADAM && !cli_given(&o->args, "--lr"))

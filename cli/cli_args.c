@@ -143,6 +143,16 @@ static int parse_list(const cli_args *a, const cli_option *opt, const char *text
            opt->list(a, items, n, options);
 }
 
+static int parse_layers(const cli_args *a, const cli_option *opt, const char *text,
+                        cli_layers *out)
+{
+    clrnn_error err;
+    out->n = (size_t)opt->max < CLI_MAX_LAYERS ? (size_t)opt->max : CLI_MAX_LAYERS;
+    if (clrnn_parse_layers(text, out->shape, &out->n, &err) != CLRNN_OK)
+        return cli_error(a->name, &err), 0;
+    return 1;
+}
+
 /* One option's value into options. */
 static int store(const cli_args *a, const cli_option *opt, const char *text, void *options)
 {
@@ -171,6 +181,8 @@ static int store(const cli_args *a, const cli_option *opt, const char *text, voi
         return parse_kernels(a, text, field);
     case CLI_LIST:
         return parse_list(a, opt, text, options);
+    case CLI_LAYERS:
+        return parse_layers(a, opt, text, field);
     case CLI_CUSTOM:
         return opt->parse(a, text, options);
     default:

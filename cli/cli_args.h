@@ -32,17 +32,26 @@ typedef enum cli_kind {
     CLI_CHOICE,  /* one of the words of choices; its index into an int-sized enum */
     CLI_KERNELS, /* an OpenCL kernel family, the library's names, into clrnn_kernels */
     CLI_LIST,    /* 1 to max comma-separated items, given to list() */
+    CLI_LAYERS,  /* a stack I:H:O,... (clrnn_parse_layers), at most max layers, into cli_layers */
     CLI_CUSTOM   /* the text, given to parse() */
 } cli_kind;
 
 typedef struct cli_args cli_args;
+
+#define CLI_MAX_LAYERS 16
+
+/* The shapes --layers gives. */
+typedef struct cli_layers {
+    clrnn_layer_shape shape[CLI_MAX_LAYERS];
+    size_t n;
+} cli_layers;
 
 typedef struct cli_option {
     const char *name;  /* "--batch"; the text of a CLI_SECTION heading */
     const char *value; /* its value's name in --help ("B"); NULL for flags */
     cli_kind kind;
     size_t offset;              /* where it stores: offsetof(the command's options, field) */
-    double min, max;            /* CLI_SIZE, CLI_DOUBLE: the range; CLI_LIST: max items */
+    double min, max;            /* the range; CLI_LIST, CLI_LAYERS: max items */
     const char *const *choices; /* CLI_CHOICE: the words, NULL-terminated */
     /* CLI_CUSTOM: parses text into options (the whole options struct).
      * CLI_LIST: the same for the n items (valid during the call only). */

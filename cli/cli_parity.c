@@ -25,8 +25,7 @@
 #define MAX_LAYERS 8
 
 typedef struct parity_options {
-    clrnn_layer_shape layers[MAX_LAYERS];
-    size_t n_layers;
+    cli_layers layers;
     size_t batch, seq_len, rows, steps;
     uint32_t seed;
     const char *device;
@@ -38,16 +37,6 @@ typedef struct parity_options {
     int quiet;
 } parity_options;
 
-static int parse_layers(const cli_args *a, const char *text, void *options)
-{
-    parity_options *o = options;
-    clrnn_error err;
-    o->n_layers = MAX_LAYERS;
-    if (clrnn_parse_layers(text, o->layers, &o->n_layers, &err) != CLRNN_OK)
-        return cli_error(a->name, &err), 0;
-    return 1;
-}
-
 static const char *const precisions[] = {"fp32", "fp64", NULL};
 static const char *const optimizers[] = {"sgd", "adam", NULL};
 static const char *const loss_on[] = {"all", "last", NULL};
@@ -55,7 +44,7 @@ static const char *const loss_on[] = {"all", "last", NULL};
 #define AT(field) offsetof(parity_options, field)
 
 static const cli_option options[] = {
-    {"--layers", "I:H:O[,...]", CLI_CUSTOM, .parse = parse_layers,
+    {"--layers", "I:H:O[,...]", CLI_LAYERS, AT(layers), 0, MAX_LAYERS,
      .help = "the stack (default 3:16:1)"},
     {"--batch", "B", CLI_SIZE, AT(batch), 1, 1 << 20, .help = "windows in the batch (64)"},
     {"--seq-len", "T", CLI_SIZE, AT(seq_len), 1, 100000, .help = "steps per window (7)"},
@@ -104,8 +93,8 @@ const cli_command cli_parity_command = {
 static cli_status parse(parity_options *o, int argc, char **argv)
 {
     memset(o, 0, sizeof *o);
-    o->layers[0] = (clrnn_layer_shape){3, 16, 1};
-    o->n_layers = 1;
+    o->layers.shape[0] = (clrnn_layer_shape){3, 16, 1};
+    o->layers.n = 1;
     o->batch = 64;
     o->seq_len = 7;
     o->seed = 1;
@@ -186,7 +175,7 @@ typedef struct problem {
 
 static int make_problem(problem *p, const parity_options *o, clrnn_rng *rng)
 {
-    size_t F = o->layers[0].n_in, K = o->layers[o->n_layers - 1].n_out;
+    size_t F = o->layers.shape[0].n_in, K = o->layers.shape[o->layers.n - 1].n_out;
     p->x = malloc(o->rows * F * sizeof *p->x);
     p->y = malloc(o->rows * K * sizeof *p->y);
     p->starts = malloc(o->batch * sizeof *p->starts);
@@ -231,7 +220,7 @@ static void compare_tensors(tally *t, const clrnn_model *model, const double *a,
                             const char *prefix, double tolerance)
 {
     char name[64];
-    for (size_t l = 0; l < t->o->n_layers; l++)
+    for (size_t l = 0; l < t->o->layers.n; l++)
         for (int w = 0; w < CLRNN_N_PARAMS_PER_LAYER; w++) {
             size_t at = clrnn_model_param_offset(model, l, (clrnn_param)w);
             snprintf(name, sizeof name, "layer %zu %s%s", l, prefix,
@@ -265,14 +254,14 @@ static clrnn_status compare_batch(tally *t, clrnn_backend *ocl, clrnn_backend *c
     char name[64];
     clrnn_status st = CLRNN_OK;
     header(t, "one batch: forward, loss, backward");
-    for (size_t l = 0; st == CLRNN_OK && l < o->n_layers; l++) {
+    for (size_t l = 0; st == CLRNN_OK && l < o->layers.n; l++) {
         snprintf(name, sizeof name, "layer %zu h (B,T,H)", l);
         st = compare_read(t, name, clrnn_backend_get_hidden, ocl, cpu, l,
-                          B * T * o->layers[l].n_hidden, a, r, err);
+                          B * T * o->layers.shape[l].n_hidden, a, r, err);
         snprintf(name, sizeof name, "layer %zu y (B,T,O)", l);
         if (st == CLRNN_OK)
             st = compare_read(t, name, clrnn_backend_get_outputs, ocl, cpu, l,
-                              B * T * o->layers[l].n_out, a, r, err);
+                              B * T * o->layers.shape[l].n_out, a, r, err);
     }
     if (st == CLRNN_OK)
         st = clrnn_backend_get_window_losses(ocl, a, err);
@@ -334,9 +323,11 @@ static clrnn_status compare_steps(tally *t, clrnn_backend *ocl, clrnn_backend *c
 static void describe(const parity_options *o, char *out, size_t size)
 {
     size_t n = 0;
-    for (size_t l = 0; l < o->n_layers && n < size; l++)
-        n += (size_t)snprintf(out + n, size - n, "%s%zu:%zu:%zu", l ? "," : "", o->layers[l].n_in,
-                              o->layers[l].n_hidden, o->layers[l].n_out);
+    for (size_t l = 0; l < o->layers.n && n < size; l++) {
+        const clrnn_layer_shape *s = &o->layers.shape[l];
+        n += (size_t)snprintf(out + n, size - n, "%s%zu:%zu:%zu", l ? "," : "", s->n_in,
+                              s->n_hidden, s->n_out);
+    }
 }
 
 int cli_parity(int argc, char **argv)
@@ -352,14 +343,14 @@ int cli_parity(int argc, char **argv)
     double *a = NULL, *r = NULL;
     clrnn_rng rng;
     clrnn_rng_seed(&rng, o.seed);
-    clrnn_status st = clrnn_model_create(&model, o.layers, o.n_layers, &err);
+    clrnn_status st = clrnn_model_create(&model, o.layers.shape, o.layers.n, &err);
     size_t biggest = 1;
     if (st == CLRNN_OK) {
         clrnn_model_init_uniform(model, &rng);
         biggest = clrnn_model_n_params(model);
-        for (size_t l = 0; l < o.n_layers; l++) {
-            size_t widest =
-                o.layers[l].n_hidden > o.layers[l].n_out ? o.layers[l].n_hidden : o.layers[l].n_out;
+        for (size_t l = 0; l < o.layers.n; l++) {
+            const clrnn_layer_shape *s = &o.layers.shape[l];
+            size_t widest = s->n_hidden > s->n_out ? s->n_hidden : s->n_out;
             if (o.batch * o.seq_len * widest > biggest)
                 biggest = o.batch * o.seq_len * widest;
         }

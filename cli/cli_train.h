@@ -9,13 +9,12 @@
 #include "cli_common.h"
 #include "clrnn.h"
 
-#define TRAIN_MAX_LAYERS 16
+#define TRAIN_MAX_LAYERS CLI_MAX_LAYERS
 
 typedef struct train_options {
     const char *data, *features, *targets;
     clrnn_data_config data_cfg;
-    clrnn_layer_shape layers[TRAIN_MAX_LAYERS];
-    size_t n_layers; /* 0: one layer of `hidden` units */
+    cli_layers layers; /* none: one layer of `hidden` units */
     size_t hidden;
     clrnn_train_config train;
     clrnn_backend_config backend;

@@ -10,16 +10,6 @@
 #include "cli.h"
 #include "cli_train.h"
 
-static int parse_layers(const cli_args *a, const char *text, void *options)
-{
-    train_options *o = options;
-    clrnn_error err;
-    o->n_layers = TRAIN_MAX_LAYERS;
-    if (clrnn_parse_layers(text, o->layers, &o->n_layers, &err) != CLRNN_OK)
-        return cli_error(a->name, &err), 0;
-    return 1;
-}
-
 static const char *const missing[] = {"ffill", "drop", "error", NULL};
 static const char *const fits[] = {"train", "all", NULL};
 static const char *const optimizers[] = {"sgd", "adam", NULL};
@@ -48,7 +38,7 @@ static const cli_option options[] = {
      .help = "standardise with statistics of: train (default), all"},
     {"model:", .kind = CLI_SECTION},
     {"--hidden", "H", CLI_SIZE, AT(hidden), 1, 65536, .help = "one layer of H hidden units (16)"},
-    {"--layers", "I:H:O,...", CLI_CUSTOM, .parse = parse_layers,
+    {"--layers", "I:H:O,...", CLI_LAYERS, AT(layers), 0, TRAIN_MAX_LAYERS,
      .help = "a stack, e.g. 3:16:1,1:8:1 (layer l+1's I = layer l's O)"},
     {"--seed", "S", CLI_U32, AT(train.seed), .help = "initialisation and shuffling seed (0)"},
     {"training:", .kind = CLI_SECTION},

@@ -15,18 +15,18 @@
 static int model_shapes(const train_options *o, size_t n_features, size_t n_targets,
                         clrnn_layer_shape *layers, size_t *n_layers)
 {
-    if (o->n_layers == 0) {
+    if (o->layers.n == 0) {
         layers[0] = (clrnn_layer_shape){n_features, o->hidden, n_targets};
         *n_layers = 1;
         return 1;
     }
-    memcpy(layers, o->layers, o->n_layers * sizeof *layers);
-    *n_layers = o->n_layers;
-    if (layers[0].n_in != n_features || layers[o->n_layers - 1].n_out != n_targets) {
+    memcpy(layers, o->layers.shape, o->layers.n * sizeof *layers);
+    *n_layers = o->layers.n;
+    if (layers[0].n_in != n_features || layers[o->layers.n - 1].n_out != n_targets) {
         fprintf(stderr,
                 "clrnn train: --layers takes %zu inputs and gives %zu outputs, but the data has "
                 "%zu features and %zu targets\n",
-                layers[0].n_in, layers[o->n_layers - 1].n_out, n_features, n_targets);
+                layers[0].n_in, layers[o->layers.n - 1].n_out, n_features, n_targets);
         return 0;
     }
     return 1;

@@ -90,6 +90,8 @@ static int kind_is_well_formed(const cli_option *opt)
         return opt->value && opt->choices && opt->choices[0];
     case CLI_LIST:
         return opt->value && opt->list && opt->max >= 1;
+    case CLI_LAYERS:
+        return opt->value && opt->max >= 1 && opt->max <= CLI_MAX_LAYERS;
     case CLI_CUSTOM:
         return opt->value && opt->parse;
     default:
@@ -127,6 +129,7 @@ typedef struct sample {
     const char *text;
     clrnn_kernels kernels;
     char custom[32];
+    cli_layers layers;
 } sample;
 
 static int parse_custom(const cli_args *a, const char *text, void *options)
@@ -158,6 +161,7 @@ static const cli_option sample_options[] = {
     CLI_OPTION_KERNELS(sample, kernels),
     {"--items", "LIST", CLI_LIST, 0, 0, 3, .list = parse_items, .help = "1 to 3 items"},
     {"--custom", "V", CLI_CUSTOM, .parse = parse_custom, .help = "its own parser"},
+    {"--layers", "I:H:O,...", CLI_LAYERS, offsetof(sample, layers), 0, 2, .help = "a stack"},
     {NULL},
 };
 
@@ -187,11 +191,12 @@ static void test_parser(void)
     cli_status st = parse_words(&s, &a,
                                 "--flag --no-unflag --seed 4294967295 --size=10 --number 0.5 "
                                 "--text hello --colour green --kernels tile --items a,b,c "
-                                "--custom x");
+                                "--custom x --layers 3:4:5,5:6:1");
     check_true(st == CLI_OK && s.flag == 1 && s.unflag == 0 && s.seed == 4294967295u &&
                    s.size == 10 && s.number == 0.5 && strcmp(s.text, "hello") == 0 &&
                    s.choice == 1 && s.kernels == CLRNN_KERNELS_TILE && s.n_items == 3 &&
-                   strcmp(s.custom, "<x>") == 0,
+                   strcmp(s.custom, "<x>") == 0 && s.layers.n == 2 &&
+                   s.layers.shape[1].n_hidden == 6,
                "every kind parsed, in both --flag value and --flag=value forms");
     check_true(cli_given(&a, "--size") && cli_given(&a, "--custom"), "given options are known");
     st = parse_words(&s, &a, "--flag");
@@ -201,6 +206,7 @@ static void test_parser(void)
         "--size 0",   "--size 11",      "--size x",     "--seed -1",    "--seed 4294967296",
         "--number 3", "--number nan",   "--colour blue", "--kernels x",  "--items a,,b",
         "--items a,b,c,d", "--size",    "--unknown 1",  "stray",        "--size=",
+        "--layers 1:1:1,1:1:1,1:1:1", "--layers 3:0:1",
     };
     int refused = 0;
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)

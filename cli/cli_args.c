@@ -202,7 +202,6 @@ static int find(const cli_command *command, const char *flag)
 cli_status cli_parse(cli_args *a, const cli_command *command, int argc, char **argv,
                      void *options)
 {
-    char flag[64]; /* the flag part of "--flag=value" */
     memset(a, 0, sizeof *a);
     a->command = command;
     a->name = command->name;
@@ -210,10 +209,10 @@ cli_status cli_parse(cli_args *a, const cli_command *command, int argc, char **a
         const char *arg = argv[i], *value = NULL;
         const char *eq = strncmp(arg, "--", 2) == 0 ? strchr(arg, '=') : NULL;
         a->flag = arg;
-        if (eq && (size_t)(eq - arg) < sizeof flag) {
-            memcpy(flag, arg, (size_t)(eq - arg));
-            flag[eq - arg] = '\0';
-            a->flag = flag;
+        if (eq && (size_t)(eq - arg) < sizeof a->flag_part) {
+            memcpy(a->flag_part, arg, (size_t)(eq - arg));
+            a->flag_part[eq - arg] = '\0';
+            a->flag = a->flag_part;
             value = eq + 1;
         }
         if (strcmp(a->flag, "--help") == 0 || strcmp(a->flag, "-h") == 0) {

@@ -85,6 +85,7 @@ struct cli_args {
     const cli_command *command;
     const char *name; /* the command's, for messages */
     const char *flag; /* the flag just read, for messages */
+    char flag_part[64]; /* the flag of "--flag=value" */
     unsigned char given[CLI_MAX_OPTIONS]; /* by index in command->options */
 };
 

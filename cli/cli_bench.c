@@ -18,6 +18,7 @@
  * plus 4P per step for the update.
  */
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,31 +57,8 @@ typedef struct bench_options {
     int profile;
     const char *csv;
     clrnn_kernels kernels;
+    char device_names[512]; /* what devices[] points into */
 } bench_options;
-
-static void usage(FILE *out)
-{
-    fprintf(out, "usage: clrnn bench [options]\n"
-                 "\n"
-                 "Measures training throughput (forward, loss, BPTT, gradient reduction and SGD\n"
-                 "update per step) on the CPU reference and on OpenCL devices, and prints\n"
-                 "window-steps per second, GFLOP/s, the speed-up over the CPU reference, and the\n"
-                 "device time of each kernel. Shapes (one layer, n_out 1):\n"
-                 "  notebook  n_in 3, n_hidden 4, seq-len 7, batch 668 (the notebook's run)\n"
-                 "  weather   n_in 3, n_hidden 16, seq-len 7, batch 32 (clrnn train's defaults)\n"
-                 "  medium    n_in 8, n_hidden 64, seq-len 32, batch 1024\n"
-                 "  large     n_in 32, n_hidden 256, seq-len 64, batch 256\n"
-                 "\n"
-                 "options:\n"
-                 "  --shapes LIST      names from the suite, or NAME=I:H:O/T/B (default: all)\n"
-                 "  --devices LIST     cpu, opencl, opencl:P.D (default: cpu,opencl)\n"
-                 "  --precision LIST   fp32, fp64 for OpenCL (default: fp32,fp64)\n"
-                 "  --seconds S        minimum timed seconds per measurement (1)\n"
-                 "  --warmup N         untimed steps before timing (2)\n"
-                 "  --kernels K        OpenCL kernel family: auto (default), group, tile, fused\n"
-                 "  --no-profile       skip the per-kernel times\n"
-                 "  --csv FILE         also write the table as CSV\n");
-}
 
 static int parse_shape(const cli_args *a, const char *text, bench_shape *shape)
 {
@@ -104,13 +82,86 @@ static int parse_shape(const cli_args *a, const char *text, bench_shape *shape)
     }
     fprintf(stderr,
             "%s: --shapes '%s': expected notebook, weather, medium, large or NAME=I:H:O/T/B\n",
-            a->command, text);
+            a->name, text);
     return 0;
 }
 
-static int parse(bench_options *o, int argc, char **argv)
+static int parse_shapes(const cli_args *a, const char *const *items, size_t n, void *options)
 {
-    static char shape_buf[512], device_buf[512], precision_buf[64];
+    bench_options *o = options;
+    for (size_t i = 0; i < n; i++)
+        if (!parse_shape(a, items[i], &o->shapes[i]))
+            return 0;
+    o->n_shapes = n;
+    return 1;
+}
+
+static int parse_devices(const cli_args *a, const char *const *items, size_t n, void *options)
+{
+    bench_options *o = options;
+    size_t used = 0;
+    (void)a;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(items[i]) + 1; /* the items fit: they came from as long a list */
+        o->devices[i] = memcpy(o->device_names + used, items[i], len);
+        used += len;
+    }
+    o->n_devices = n;
+    return 1;
+}
+
+static int parse_precisions(const cli_args *a, const char *const *items, size_t n, void *options)
+{
+    static const char *const names[] = {"fp32", "fp64", NULL};
+    bench_options *o = options;
+    o->precisions[0] = o->precisions[1] = 0;
+    for (size_t i = 0; i < n; i++) {
+        int which;
+        if (!cli_parse_choice(a, items[i], names, &which))
+            return 0;
+        o->precisions[which] = 1;
+    }
+    return 1;
+}
+
+#define AT(field) offsetof(bench_options, field)
+
+static const cli_option options[] = {
+    {"--shapes", "LIST", CLI_LIST, 0, 0, MAX_SHAPES, .list = parse_shapes,
+     .help = "names from the suite, or NAME=I:H:O/T/B (default: all)"},
+    {"--devices", "LIST", CLI_LIST, 0, 0, MAX_DEVICES, .list = parse_devices,
+     .help = "cpu, opencl, opencl:P.D (default: cpu,opencl)"},
+    {"--precision", "LIST", CLI_LIST, 0, 0, 2, .list = parse_precisions,
+     .help = "fp32, fp64 for OpenCL (default: fp32,fp64)"},
+    {"--seconds", "S", CLI_DOUBLE, AT(seconds), 0.01, 3600,
+     .help = "minimum timed seconds per measurement (1)"},
+    {"--warmup", "N", CLI_SIZE, AT(warmup), 0, 1000000, .help = "untimed steps before timing (2)"},
+    CLI_OPTION_KERNELS(bench_options, kernels),
+    {"--no-profile", NULL, CLI_UNFLAG, AT(profile), .help = "skip the per-kernel times"},
+    {"--csv", "FILE", CLI_STRING, AT(csv), .help = "also write the table as CSV"},
+    {NULL},
+};
+
+const cli_command cli_bench_command = {
+    .name = "clrnn bench",
+    .about = "usage: clrnn bench [options]\n"
+             "\n"
+             "Measures training throughput (forward, loss, BPTT, gradient reduction and SGD\n"
+             "update per step) on the CPU reference and on OpenCL devices, and prints\n"
+             "window-steps per second, GFLOP/s, the speed-up over the CPU reference, and the\n"
+             "device time of each kernel. Shapes (one layer, n_out 1):\n"
+             "  notebook  n_in 3, n_hidden 4, seq-len 7, batch 668 (the notebook's run)\n"
+             "  weather   n_in 3, n_hidden 16, seq-len 7, batch 32 (clrnn train's defaults)\n"
+             "  medium    n_in 8, n_hidden 64, seq-len 32, batch 1024\n"
+             "  large     n_in 32, n_hidden 256, seq-len 64, batch 256\n"
+             "\n"
+             "options:\n",
+    .options = options,
+    .width = 18,
+};
+
+static cli_status parse(bench_options *o, int argc, char **argv)
+{
     memset(o, 0, sizeof *o);
     for (size_t i = 0; i < sizeof suite / sizeof suite[0]; i++)
         o->shapes[o->n_shapes++] = suite[i];
@@ -122,61 +173,7 @@ static int parse(bench_options *o, int argc, char **argv)
     o->warmup = 2;
     o->profile = 1;
     cli_args a;
-    cli_args_init(&a, "clrnn bench", argc, argv);
-    while (cli_next(&a)) {
-        const char *v, *items[MAX_SHAPES];
-        size_t n;
-        int ok = 1;
-        if (cli_is(&a, "--help") || cli_is(&a, "-h")) {
-            usage(stdout);
-            exit(0);
-        }
-        if (cli_is(&a, "--no-profile")) {
-            o->profile = 0;
-            continue;
-        }
-        static const char *const valued[] = {"--shapes", "--devices", "--precision", "--seconds",
-                                             "--warmup", "--csv",     "--kernels",   NULL};
-        if (!cli_known(&a, valued))
-            return 0;
-        if (!(v = cli_value(&a)))
-            return 0;
-        if (cli_is(&a, "--shapes")) {
-            ok = cli_split_list(&a, v, shape_buf, sizeof shape_buf, items, MAX_SHAPES, &n);
-            for (size_t i = 0; ok && i < n; i++)
-                ok = parse_shape(&a, items[i], &o->shapes[i]);
-            o->n_shapes = n;
-        } else if (cli_is(&a, "--devices")) {
-            ok = cli_split_list(&a, v, device_buf, sizeof device_buf, o->devices, MAX_DEVICES,
-                                &o->n_devices);
-        } else if (cli_is(&a, "--precision")) {
-            static const char *const names[] = {"fp32", "fp64", NULL};
-            ok = cli_split_list(&a, v, precision_buf, sizeof precision_buf, items, 2, &n);
-            o->precisions[0] = o->precisions[1] = 0;
-            for (size_t i = 0; ok && i < n; i++) {
-                int which;
-                ok = cli_parse_choice(&a, items[i], names, &which);
-                if (ok)
-                    o->precisions[which] = 1;
-            }
-        } else if (cli_is(&a, "--seconds"))
-            ok = cli_parse_double(&a, v, 0.01, 3600, &o->seconds);
-        else if (cli_is(&a, "--warmup"))
-            ok = cli_parse_size(&a, v, 0, 1000000, &o->warmup);
-        else if (cli_is(&a, "--csv"))
-            o->csv = v;
-        else if (cli_is(&a, "--kernels")) {
-            if (!clrnn_parse_kernels(v, &o->kernels)) {
-                fprintf(stderr,
-                        "clrnn bench: --kernels '%s': expected auto, group, tile or fused\n", v);
-                return 0;
-            }
-        } else
-            return !cli_unknown(&a);
-        if (!ok)
-            return 0;
-    }
-    return 1;
+    return cli_parse(&a, &cli_bench_command, argc, argv, o);
 }
 
 static double now_seconds(void)
@@ -325,12 +322,13 @@ static void print_kernels(const bench_result *r)
 int cli_bench(int argc, char **argv)
 {
     bench_options o;
-    if (!parse(&o, argc, argv))
-        return 2;
+    int code = parse(&o, argc, argv);
+    if (code != CLI_OK)
+        return code;
     FILE *csv = NULL;
     if (o.csv && !(csv = fopen(o.csv, "w"))) {
         fprintf(stderr, "clrnn bench: --csv '%s': cannot write\n", o.csv);
-        return 2;
+        return CLI_BAD_INPUT;
     }
     if (csv)
         fprintf(csv, "shape,n_in,n_hidden,n_out,seq_len,batch,device,precision,"
@@ -358,8 +356,9 @@ int cli_bench(int argc, char **argv)
                     continue;
                 bench_result r;
                 if (measure(&r, &o, s, &p, o.devices[d], (clrnn_precision)prec, &err) != CLRNN_OK) {
+                    char message[sizeof err.message + 256];
                     printf("  %-8s %-32s %-5s %s\n", "", o.devices[d], prec ? "fp64" : "fp32",
-                           err.message);
+                           cli_message(message, sizeof message, &err));
                     failed = 1;
                     continue;
                 }
@@ -384,7 +383,7 @@ int cli_bench(int argc, char **argv)
     }
     if (csv && fclose(csv) != 0) {
         fprintf(stderr, "clrnn bench: --csv '%s': write failed\n", o.csv);
-        return 2;
+        return CLI_BAD_INPUT;
     }
-    return failed ? 2 : 0;
+    return failed ? CLI_BAD_INPUT : CLI_OK;
 }

@@ -6,16 +6,6 @@
 #include "cli_args.h"
 #include "cli_common.h"
 
-static int split_names(const char *command, const char *flag, const char *text, char *buf,
-                       size_t size, const char **names, size_t *n)
-{
-    cli_args a;
-    char *no_args[] = {NULL};
-    cli_args_init(&a, command, 0, no_args);
-    a.flag = flag;
-    return cli_split_list(&a, text, buf, size, names, CLI_MAX_COLUMNS, n);
-}
-
 static int make_dataset(const char *command, const char *path, clrnn_data_config config,
                         clrnn_dataset **out)
 {
@@ -35,10 +25,10 @@ int cli_load_dataset(const char *command, const char *path, const char *features
 {
     char feat_buf[2048], targ_buf[2048];
     const char *feature_names[CLI_MAX_COLUMNS], *target_names[CLI_MAX_COLUMNS];
-    if (!split_names(command, "--features", features, feat_buf, sizeof feat_buf, feature_names,
-                     &config.n_features) ||
-        !split_names(command, "--target", targets, targ_buf, sizeof targ_buf, target_names,
-                     &config.n_targets))
+    if (!cli_split_flag_list(command, "--features", features, feat_buf, sizeof feat_buf,
+                             feature_names, CLI_MAX_COLUMNS, &config.n_features) ||
+        !cli_split_flag_list(command, "--target", targets, targ_buf, sizeof targ_buf,
+                             target_names, CLI_MAX_COLUMNS, &config.n_targets))
         return 0;
     config.features = feature_names;
     config.targets = target_names;

@@ -1,28 +1,31 @@
 /* clrnn devices: the OpenCL platforms and devices, numbered for --device. */
 #include <stdio.h>
-#include <string.h>
 
 #include "cli.h"
 #include "cli_args.h"
 #include "clrnn.h"
 
+static const cli_option options[] = {{NULL}};
+
+const cli_command cli_devices_command = {
+    .name = "clrnn devices",
+    .about = "usage: clrnn devices\n"
+             "\n"
+             "Lists the OpenCL platforms and devices with their key limits. Pick one with\n"
+             "--device opencl:P.D (platform P, device D as numbered here); --device auto\n"
+             "(the default) takes the first GPU, else the first OpenCL device, else the\n"
+             "CPU reference.\n",
+    .options = options,
+};
+
 int cli_devices(int argc, char **argv)
 {
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            printf("usage: clrnn devices\n"
-                   "\n"
-                   "Lists the OpenCL platforms and devices with their key limits. Pick one with\n"
-                   "--device opencl:P.D (platform P, device D as numbered here); --device auto\n"
-                   "(the default) takes the first GPU, else the first OpenCL device, else the\n"
-                   "CPU reference.\n");
-            return 0;
-        }
-        fprintf(stderr, "clrnn devices: unknown option '%s' (see clrnn devices --help)\n", argv[i]);
-        return 2;
-    }
+    cli_args a;
+    cli_status st = cli_parse(&a, &cli_devices_command, argc, argv, NULL);
+    if (st != CLI_OK)
+        return st;
     clrnn_error err;
     if (clrnn_list_devices(stdout, &err) != CLRNN_OK)
-        return cli_error("clrnn devices", &err);
-    return 0;
+        return cli_error(cli_devices_command.name, &err);
+    return CLI_OK;
 }

@@ -1,5 +1,6 @@
 /* clrnn eval, predict and export: using a saved model. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 
 typedef struct model_options {
     const char *model, *data, *out, *device;
+    int split_choice; /* train, val, test or all */
     clrnn_split split;
     int all_rows;
     clrnn_data_config data_cfg;
@@ -19,118 +21,92 @@ typedef struct model_options {
     int precision_set;
 } model_options;
 
-static void usage(FILE *out, const char *command)
-{
-    if (strcmp(command, "eval") == 0)
-        fprintf(out,
-                "usage: clrnn eval --model FILE [--data FILE] [--split train|val|test|all]\n"
-                "\n"
-                "Loss, RMSE and MAE (target units, last step of each window) of a saved model\n"
-                "on a split of the data (default: the test split of the bundled weather data;\n"
-                "splits by --train-fraction 0.7 and --val-fraction 0.15, as clrnn train).\n");
-    else if (strcmp(command, "predict") == 0)
-        fprintf(out, "usage: clrnn predict --model FILE --data FILE --out preds.csv\n"
-                     "\n"
-                     "Writes the row label (date), truth and prediction of every row that ends a\n"
-                     "full window of the data. The data needs the model's feature and target\n"
-                     "columns; it is scaled with the model's statistics.\n");
-    else
-        fprintf(out, "usage: clrnn export --model FILE --out weights.npz\n"
-                     "\n"
-                     "Writes the parameters as a numpy .npz: layer0.W_i, layer0.W_h, layer0.W_o,\n"
-                     "layer0.b_o, layer0.b_i, layer1..., shaped as in SPEC.md (float64).\n");
-    if (strcmp(command, "export") == 0)
-        return;
-    fprintf(out, "\noptions:\n"
-                 "  --model FILE          a model saved by clrnn train --save\n"
-                 "  --data FILE           CSV table (default: the bundled weather data)\n");
-    if (strcmp(command, "eval") == 0)
-        fprintf(out, "  --split S             train, val, test (default) or all rows\n"
-                     "  --train-fraction F    (0.7)   --val-fraction F (0.15)\n");
-    else
-        fprintf(out, "  --out FILE            the CSV to write (atomically)\n");
-    fprintf(out, "  --missing M           ffill (default), drop, error\n"
-                 "  --batch B             windows per forward pass (256)\n"
-                 "  --device D            auto, cpu (default), opencl, opencl:P.D\n"
-                 "  --precision P         OpenCL precision (default: the model's)\n");
-}
+static const char *const splits[] = {"train", "val", "test", "all", NULL};
+static const char *const missing[] = {"ffill", "drop", "error", NULL};
+static const char *const precisions[] = {"fp32", "fp64", NULL};
 
-/* The flags each command takes; a flag of another command is refused
- * rather than silently ignored. */
-static const char *const *flags_of(const char *command)
-{
-    static const char *const eval[] = {"--model",        "--data",    "--split", "--train-fraction",
-                                       "--val-fraction", "--missing", "--batch", "--device",
-                                       "--precision",    NULL};
-    static const char *const predict[] = {"--model", "--data",   "--out",       "--missing",
-                                          "--batch", "--device", "--precision", NULL};
-    static const char *const export[] = {"--model", "--out", NULL};
-    return strcmp(command, "eval") == 0 ? eval : strcmp(command, "predict") == 0 ? predict : export;
-}
+#define AT(field) offsetof(model_options, field)
 
-/* One flag's value into o; 0 (after one line on stderr) when it is bad. */
-static int parse_value(cli_args *a, model_options *o, const char *v)
-{
-    static const char *const splits[] = {"train", "val", "test", "all", NULL};
-    static const char *const missing[] = {"ffill", "drop", "error", NULL};
-    static const char *const precisions[] = {"fp32", "fp64", NULL};
-    int choice = 0;
-    if (cli_is(a, "--model"))
-        o->model = v;
-    else if (cli_is(a, "--data"))
-        o->data = v;
-    else if (cli_is(a, "--out"))
-        o->out = v;
-    else if (cli_is(a, "--device"))
-        o->device = v;
-    else if (cli_is(a, "--batch"))
-        return cli_parse_size(a, v, 1, 1u << 24, &o->batch);
-    else if (cli_is(a, "--train-fraction"))
-        return cli_parse_double(a, v, 1e-9, 1.0, &o->data_cfg.train_fraction);
-    else if (cli_is(a, "--val-fraction"))
-        return cli_parse_double(a, v, 0.0, 0.999999, &o->data_cfg.val_fraction);
-    else if (cli_is(a, "--missing")) {
-        if (!cli_parse_choice(a, v, missing, &choice))
-            return 0;
-        o->data_cfg.missing = (clrnn_missing)choice;
-    } else if (cli_is(a, "--split")) {
-        if (!cli_parse_choice(a, v, splits, &choice))
-            return 0;
-        o->all_rows = choice == 3; /* "all": every row is one split */
-        o->split = choice == 3 ? CLRNN_SPLIT_TRAIN : (clrnn_split)choice;
-    } else if (cli_is(a, "--precision")) {
-        if (!cli_parse_choice(a, v, precisions, &choice))
-            return 0;
-        o->precision = (clrnn_precision)choice;
-        o->precision_set = 1;
-    }
-    return 1;
-}
+/* The options the three commands share; a flag of another command is
+ * refused rather than silently ignored. */
+#define OPTION_MODEL                                                                               \
+    {"--model", "FILE", CLI_STRING, AT(model), .help = "a model saved by clrnn train --save"}
+#define OPTION_DATA                                                                                \
+    {"--data", "FILE", CLI_STRING, AT(data),                                                       \
+     .help = "CSV table (default: the bundled weather data)"}
+#define OPTIONS_FORWARD                                                                            \
+    {"--missing", "M", CLI_CHOICE, AT(data_cfg.missing), .choices = missing,                       \
+     .help = "ffill (default), drop, error"},                                                      \
+    {"--batch", "B", CLI_SIZE, AT(batch), 1, 1u << 24,                                             \
+     .help = "windows per forward pass (256)"},                                                    \
+    {"--device", "D", CLI_STRING, AT(device),                                                      \
+     .help = "auto, cpu (default), opencl, opencl:P.D"},                                           \
+    {"--precision", "P", CLI_CHOICE, AT(precision), .choices = precisions,                         \
+     .help = "OpenCL precision (default: the model's)"}
 
-/* Returns an exit code (help, bad flags), or -1 to go on. */
-static int parse(model_options *o, const char *command, int argc, char **argv)
-{
-    char name[64];
-    snprintf(name, sizeof name, "clrnn %s", command);
-    cli_args a;
-    cli_args_init(&a, name, argc, argv);
-    while (cli_next(&a)) {
-        if (cli_is(&a, "--help") || cli_is(&a, "-h"))
-            return usage(stdout, command), 0;
-        if (!cli_known(&a, flags_of(command)))
-            return 2;
-        const char *v = cli_value(&a);
-        if (!v || !parse_value(&a, o, v))
-            return 2;
-    }
-    if (!o->model)
-        return fprintf(stderr, "%s: --model is required (see %s --help)\n", name, name), 2;
-    if (strcmp(command, "eval") != 0 && !o->out)
-        return fprintf(stderr, "%s: --out is required (see %s --help)\n", name, name), 2;
-    if (!o->data)
-        return fprintf(stderr, "%s: --data is required\n", name), 2;
-    return -1; /* go on */
-}
+static const cli_option eval_options[] = {
+    OPTION_MODEL,
+    OPTION_DATA,
+    {"--split", "S", CLI_CHOICE, AT(split_choice), .choices = splits,
+     .help = "train, val, test (default) or all rows"},
+    {"--train-fraction", "F", CLI_DOUBLE, AT(data_cfg.train_fraction), 1e-9, 1.0,
+     .help = "(0.7)   --val-fraction F (0.15)"},
+    {"--val-fraction", "F", CLI_DOUBLE, AT(data_cfg.val_fraction), 0.0, 0.999999, .hidden = 1},
+    OPTIONS_FORWARD,
+    {NULL},
+};
+
+static const cli_option predict_options[] = {
+    OPTION_MODEL,
+    OPTION_DATA,
+    {"--out", "FILE", CLI_STRING, AT(out), .help = "the CSV to write (atomically)"},
+    OPTIONS_FORWARD,
+    {NULL},
+};
+
+static const cli_option export_options[] = {
+    OPTION_MODEL,
+    {"--out", "FILE", CLI_STRING, AT(out), .help = "the .npz to write (atomically)"},
+    {NULL},
+};
+
+const cli_command cli_eval_command = {
+    .name = "clrnn eval",
+    .about = "usage: clrnn eval --model FILE [--data FILE] [--split train|val|test|all]\n"
+             "\n"
+             "Loss, RMSE and MAE (target units, last step of each window) of a saved model\n"
+             "on a split of the data (default: the test split of the bundled weather data;\n"
+             "splits by --train-fraction 0.7 and --val-fraction 0.15, as clrnn train).\n"
+             "\n"
+             "options:\n",
+    .options = eval_options,
+    .width = 21,
+};
+
+const cli_command cli_predict_command = {
+    .name = "clrnn predict",
+    .about = "usage: clrnn predict --model FILE --data FILE --out preds.csv\n"
+             "\n"
+             "Writes the row label (date), truth and prediction of every row that ends a\n"
+             "full window of the data. The data needs the model's feature and target\n"
+             "columns; it is scaled with the model's statistics.\n"
+             "\n"
+             "options:\n",
+    .options = predict_options,
+    .width = 21,
+};
+
+const cli_command cli_export_command = {
+    .name = "clrnn export",
+    .about = "usage: clrnn export --model FILE --out weights.npz\n"
+             "\n"
+             "Writes the parameters as a numpy .npz: layer0.W_i, layer0.W_h, layer0.W_o,\n"
+             "layer0.b_o, layer0.b_i, layer1..., shaped as in SPEC.md (float64).\n"
+             "\n"
+             "options:\n",
+    .options = export_options,
+    .width = 21,
+};
 
 static void defaults(model_options *o)
 {
@@ -139,9 +115,35 @@ static void defaults(model_options *o)
     o->data = CLRNN_DEFAULT_DATA;
 #endif
     o->device = "cpu";
-    o->split = CLRNN_SPLIT_TEST;
+    o->split_choice = CLRNN_SPLIT_TEST;
     o->data_cfg = clrnn_data_config_default();
     o->batch = 256;
+}
+
+/* The options of command (eval, predict or export), with its required
+ * ones. CLI_OK to go on. */
+static cli_status parse(model_options *o, const char *command, int argc, char **argv)
+{
+    const cli_command *c = strcmp(command, "eval") == 0      ? &cli_eval_command
+                           : strcmp(command, "predict") == 0 ? &cli_predict_command
+                                                             : &cli_export_command;
+    cli_args a;
+    defaults(o);
+    cli_status st = cli_parse(&a, c, argc, argv, o);
+    if (st != CLI_OK)
+        return st;
+    o->all_rows = o->split_choice == 3; /* "all": every row is one split */
+    o->split = o->all_rows ? CLRNN_SPLIT_TRAIN : (clrnn_split)o->split_choice;
+    o->precision_set = cli_given(&a, "--precision");
+    if (!o->model)
+        return fprintf(stderr, "%s: --model is required (see %s --help)\n", c->name, c->name),
+               CLI_BAD_INPUT;
+    if (c->options != eval_options && !o->out)
+        return fprintf(stderr, "%s: --out is required (see %s --help)\n", c->name, c->name),
+               CLI_BAD_INPUT;
+    if (!o->data)
+        return fprintf(stderr, "%s: --data is required\n", c->name), CLI_BAD_INPUT;
+    return CLI_OK;
 }
 
 /* The model, the data it reads and a backend holding both. */
@@ -189,14 +191,13 @@ static int load(loaded *l, model_options *o, const char *command)
 static int run_eval(int argc, char **argv)
 {
     model_options o;
-    defaults(&o);
     int code = parse(&o, "eval", argc, argv);
-    if (code >= 0)
+    if (code != CLI_OK)
         return code;
     loaded l;
     clrnn_metrics m;
     clrnn_error err;
-    code = 2;
+    code = CLI_BAD_INPUT;
     if (load(&l, &o, "clrnn eval")) {
         if (clrnn_evaluate(l.backend, l.data, o.split, o.batch, &m, &err) != CLRNN_OK) {
             cli_error("clrnn eval", &err);
@@ -204,7 +205,7 @@ static int run_eval(int argc, char **argv)
             static const char *const names[] = {"train", "val", "test"};
             printf("%s split: %zu windows, loss %.6g, RMSE %.4f, MAE %.4f\n",
                    o.all_rows ? "all" : names[o.split], m.n_windows, m.loss, m.rmse, m.mae);
-            code = 0;
+            code = CLI_OK;
         }
     }
     loaded_free(&l);
@@ -247,17 +248,14 @@ static int write_predictions(const char *path, const loaded *l, const double *pr
 static int run_predict(int argc, char **argv)
 {
     model_options o;
-    defaults(&o);
-    o.all_rows = 1;
-    o.split = CLRNN_SPLIT_TRAIN; /* all rows are one split */
     int code = parse(&o, "predict", argc, argv);
-    if (code >= 0)
+    if (code != CLI_OK)
         return code;
-    o.all_rows = 1;
+    o.all_rows = 1; /* all rows are one split */
     o.split = CLRNN_SPLIT_TRAIN;
     loaded l;
     clrnn_error err;
-    code = 2;
+    code = CLI_BAD_INPUT;
     if (load(&l, &o, "clrnn predict")) {
         size_t n = clrnn_dataset_n_windows(l.data, CLRNN_SPLIT_TRAIN);
         double *pred = malloc(n * l.ckpt.n_targets * sizeof *pred);
@@ -268,7 +266,7 @@ static int run_predict(int argc, char **argv)
             cli_error("clrnn predict", &err);
         else if (write_predictions(o.out, &l, pred, n)) {
             printf("predict: %zu rows written to %s\n", n, o.out);
-            code = 0;
+            code = CLI_OK;
         }
         free(pred);
     }
@@ -279,9 +277,8 @@ static int run_predict(int argc, char **argv)
 static int run_export(int argc, char **argv)
 {
     model_options o;
-    defaults(&o);
     int code = parse(&o, "export", argc, argv);
-    if (code >= 0)
+    if (code != CLI_OK)
         return code;
     clrnn_checkpoint c = {0};
     clrnn_error err;
@@ -293,7 +290,7 @@ static int run_export(int argc, char **argv)
     printf("export: %zu layer(s), %zu parameters written to %s\n", clrnn_model_n_layers(c.model),
            clrnn_model_n_params(c.model), o.out);
     clrnn_checkpoint_clear(&c);
-    return 0;
+    return CLI_OK;
 }
 
 int cli_model(const char *command, int argc, char **argv)

@@ -12,6 +12,7 @@
  * relative error is printed beside it for information.
  */
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,12 +20,12 @@
 #include "cli.h"
 #include "cli_args.h"
 #include "clrnn.h"
+#include "core/error.h"
 
 #define MAX_LAYERS 8
 
 typedef struct parity_options {
-    clrnn_layer_shape layers[MAX_LAYERS];
-    size_t n_layers;
+    cli_layers layers;
     size_t batch, seq_len, rows, steps;
     uint32_t seed;
     const char *device;
@@ -36,44 +37,64 @@ typedef struct parity_options {
     int quiet;
 } parity_options;
 
-static void usage(FILE *out)
-{
-    fprintf(out,
-            "usage: clrnn parity [options]\n"
-            "\n"
-            "Runs one batch of random windows over a random table on an OpenCL device and on\n"
-            "the CPU reference (fp64), compares every tensor (hidden states, outputs, window\n"
-            "losses, loss sum, gradients), then trains --steps steps on both and compares the\n"
-            "parameters. Prints each tensor's max difference; exits 1 past tolerance.\n"
-            "\n"
-            "options:\n"
-            "  --layers I:H:O[,...]  the stack (default 3:16:1)\n"
-            "  --batch B             windows in the batch (64)\n"
-            "  --seq-len T           steps per window (7)\n"
-            "  --rows R              rows of the random table (B + T + 16)\n"
-            "  --precision P         fp32 (default) or fp64\n"
-            "  --device D            opencl (the automatic choice) or opencl:P.D\n"
-            "  --kernels K           OpenCL kernel family: auto (default), group, tile, fused\n"
-            "  --steps N             training steps to compare after the batch (0)\n"
-            "  --optimizer O         sgd (default) or adam\n"
-            "  --lr X                learning rate (0.01)\n"
-            "  --momentum X          SGD momentum (0.9)\n"
-            "  --clip-norm X         clip the gradient's global norm (off)\n"
-            "  --loss-on S           all (default) or last: the steps the loss covers\n"
-            "  --seed S              generator seed for weights, data and windows (1)\n"
-            "  --tolerance X         relative tolerance of one batch (fp64 1e-12, fp32 1e-5)\n"
-            "  --step-tolerance X    of the parameters after the steps (fp64 1e-10, fp32 1e-4)\n"
-            "  --quiet               print only the summary line\n");
-}
+static const char *const precisions[] = {"fp32", "fp64", NULL};
+static const char *const optimizers[] = {"sgd", "adam", NULL};
+static const char *const loss_on[] = {"all", "last", NULL};
 
-static int parse(parity_options *o, int argc, char **argv)
+#define AT(field) offsetof(parity_options, field)
+
+static const cli_option options[] = {
+    {"--layers", "I:H:O[,...]", CLI_LAYERS, AT(layers), 0, MAX_LAYERS,
+     .help = "the stack (default 3:16:1)"},
+    {"--batch", "B", CLI_SIZE, AT(batch), 1, 1 << 20, .help = "windows in the batch (64)"},
+    {"--seq-len", "T", CLI_SIZE, AT(seq_len), 1, 100000, .help = "steps per window (7)"},
+    {"--rows", "R", CLI_SIZE, AT(rows), 1, (double)((size_t)1 << 28),
+     .help = "rows of the random table (B + T + 16)"},
+    {"--precision", "P", CLI_CHOICE, AT(precision), .choices = precisions,
+     .help = "fp32 (default) or fp64"},
+    {"--device", "D", CLI_STRING, AT(device),
+     .help = "opencl (the automatic choice) or opencl:P.D"},
+    CLI_OPTION_KERNELS(parity_options, kernels),
+    {"--steps", "N", CLI_SIZE, AT(steps), 0, 1000000,
+     .help = "training steps to compare after the batch (0)"},
+    {"--optimizer", "O", CLI_CHOICE, AT(optimizer.kind), .choices = optimizers,
+     .help = "sgd (default) or adam"},
+    {"--lr", "X", CLI_DOUBLE, AT(optimizer.lr), 1e-300, 1e3, .help = "learning rate (0.01)"},
+    {"--momentum", "X", CLI_DOUBLE, AT(optimizer.momentum), 0.0, 0.999999,
+     .help = "SGD momentum (0.9)"},
+    {"--clip-norm", "X", CLI_DOUBLE, AT(optimizer.clip_norm), 1e-300, 1e300,
+     .help = "clip the gradient's global norm (off)"},
+    {"--loss-on", "S", CLI_CHOICE, AT(loss_steps), .choices = loss_on,
+     .help = "all (default) or last: the steps the loss covers"},
+    {"--seed", "S", CLI_U32, AT(seed), .help = "generator seed for weights, data and windows (1)"},
+    {"--tolerance", "X", CLI_DOUBLE, AT(tolerance), 0.0, 1.0,
+     .help = "relative tolerance of one batch (fp64 1e-12, fp32 1e-5)"},
+    {"--step-tolerance", "X", CLI_DOUBLE, AT(step_tolerance), 0.0, 1.0,
+     .help = "of the parameters after the steps (fp64 1e-10, fp32 1e-4)"},
+    {"--quiet", NULL, CLI_FLAG, AT(quiet), .help = "print only the summary line"},
+    {NULL},
+};
+
+const cli_command cli_parity_command = {
+    .name = "clrnn parity",
+    .about = "usage: clrnn parity [options]\n"
+             "\n"
+             "Runs one batch of random windows over a random table on an OpenCL device and on\n"
+             "the CPU reference (fp64), compares every tensor (hidden states, outputs, window\n"
+             "losses, loss sum, gradients), then trains --steps steps on both and compares the\n"
+             "parameters. Prints each tensor's max difference; exits 1 past tolerance.\n"
+             "\n"
+             "options:\n",
+    .options = options,
+    .width = 21,
+};
+
+/* The options, checked, with the defaults that depend on others. */
+static cli_status parse(parity_options *o, int argc, char **argv)
 {
-    static const char *const precisions[] = {"fp32", "fp64", NULL};
-    static const char *const optimizers[] = {"sgd", "adam", NULL};
-    static const char *const loss_on[] = {"all", "last", NULL};
     memset(o, 0, sizeof *o);
-    o->layers[0] = (clrnn_layer_shape){3, 16, 1};
-    o->n_layers = 1;
+    o->layers.shape[0] = (clrnn_layer_shape){3, 16, 1};
+    o->layers.n = 1;
     o->batch = 64;
     o->seq_len = 7;
     o->seed = 1;
@@ -81,78 +102,19 @@ static int parse(parity_options *o, int argc, char **argv)
     o->optimizer = (clrnn_optimizer){CLRNN_SGD, 0.01, 0.9, 0.9, 0.999, 1e-8, 0.0, 0.0};
     o->tolerance = o->step_tolerance = -1;
     cli_args a;
-    cli_args_init(&a, "clrnn parity", argc, argv);
-    while (cli_next(&a)) {
-        const char *v;
-        int ok = 1, choice;
-        if (cli_is(&a, "--help") || cli_is(&a, "-h")) {
-            usage(stdout);
-            exit(0);
-        }
-        if (cli_is(&a, "--quiet")) {
-            o->quiet = 1;
-            continue;
-        }
-        static const char *const valued[] = {
-            "--layers",   "--batch",     "--seq-len",   "--rows",           "--steps",   "--seed",
-            "--device",   "--kernels",   "--precision", "--optimizer",      "--loss-on", "--lr",
-            "--momentum", "--clip-norm", "--tolerance", "--step-tolerance", NULL};
-        if (!cli_known(&a, valued))
-            return 0;
-        if (!(v = cli_value(&a)))
-            return 0;
-        if (cli_is(&a, "--layers")) {
-            clrnn_error err;
-            o->n_layers = MAX_LAYERS;
-            if (clrnn_parse_layers(v, o->layers, &o->n_layers, &err) != CLRNN_OK)
-                return !cli_error(a.command, &err);
-        } else if (cli_is(&a, "--batch"))
-            ok = cli_parse_size(&a, v, 1, 1 << 20, &o->batch);
-        else if (cli_is(&a, "--seq-len"))
-            ok = cli_parse_size(&a, v, 1, 100000, &o->seq_len);
-        else if (cli_is(&a, "--rows"))
-            ok = cli_parse_size(&a, v, 1, (size_t)1 << 28, &o->rows);
-        else if (cli_is(&a, "--steps"))
-            ok = cli_parse_size(&a, v, 0, 1000000, &o->steps);
-        else if (cli_is(&a, "--seed"))
-            ok = cli_parse_u32(&a, v, &o->seed);
-        else if (cli_is(&a, "--device"))
-            o->device = v;
-        else if (cli_is(&a, "--kernels")) {
-            if (!clrnn_parse_kernels(v, &o->kernels)) {
-                fprintf(stderr,
-                        "clrnn parity: --kernels '%s': expected auto, group, tile or fused\n", v);
-                return 0;
-            }
-        } else if (cli_is(&a, "--precision") && (ok = cli_parse_choice(&a, v, precisions, &choice)))
-            o->precision = (clrnn_precision)choice;
-        else if (cli_is(&a, "--optimizer") && (ok = cli_parse_choice(&a, v, optimizers, &choice)))
-            o->optimizer.kind = (clrnn_optimizer_kind)choice;
-        else if (cli_is(&a, "--loss-on") && (ok = cli_parse_choice(&a, v, loss_on, &choice)))
-            o->loss_steps = (clrnn_loss_steps)choice;
-        else if (cli_is(&a, "--lr"))
-            ok = cli_parse_double(&a, v, 1e-300, 1e3, &o->optimizer.lr);
-        else if (cli_is(&a, "--momentum"))
-            ok = cli_parse_double(&a, v, 0.0, 0.999999, &o->optimizer.momentum);
-        else if (cli_is(&a, "--clip-norm"))
-            ok = cli_parse_double(&a, v, 1e-300, 1e300, &o->optimizer.clip_norm);
-        else if (cli_is(&a, "--tolerance"))
-            ok = cli_parse_double(&a, v, 0.0, 1.0, &o->tolerance);
-        else if (cli_is(&a, "--step-tolerance"))
-            ok = cli_parse_double(&a, v, 0.0, 1.0, &o->step_tolerance);
-        if (!ok)
-            return 0;
-    }
+    cli_status st = cli_parse(&a, &cli_parity_command, argc, argv, o);
+    if (st != CLI_OK)
+        return st;
     if (strcmp(o->device, "opencl") != 0 && strncmp(o->device, "opencl:", 7) != 0) {
         fprintf(stderr, "clrnn parity: --device '%s': expected opencl or opencl:P.D\n", o->device);
-        return 0;
+        return CLI_BAD_INPUT;
     }
     if (o->rows == 0)
         o->rows = o->batch + o->seq_len + 16;
     if (o->rows < o->seq_len) {
         fprintf(stderr, "clrnn parity: --rows %zu is fewer than one window of %zu\n", o->rows,
                 o->seq_len);
-        return 0;
+        return CLI_BAD_INPUT;
     }
     int fp64 = o->precision == CLRNN_FP64;
     if (o->tolerance < 0)
@@ -160,7 +122,7 @@ static int parse(parity_options *o, int argc, char **argv)
     if (o->step_tolerance < 0)
         o->step_tolerance = fp64 ? 1e-10 : 1e-4;
     o->floor = fp64 ? 1e-14 : 1e-7;
-    return 1;
+    return CLI_OK;
 }
 
 typedef struct tally {
@@ -213,7 +175,7 @@ typedef struct problem {
 
 static int make_problem(problem *p, const parity_options *o, clrnn_rng *rng)
 {
-    size_t F = o->layers[0].n_in, K = o->layers[o->n_layers - 1].n_out;
+    size_t F = o->layers.shape[0].n_in, K = o->layers.shape[o->layers.n - 1].n_out;
     p->x = malloc(o->rows * F * sizeof *p->x);
     p->y = malloc(o->rows * K * sizeof *p->y);
     p->starts = malloc(o->batch * sizeof *p->starts);
@@ -258,7 +220,7 @@ static void compare_tensors(tally *t, const clrnn_model *model, const double *a,
                             const char *prefix, double tolerance)
 {
     char name[64];
-    for (size_t l = 0; l < t->o->n_layers; l++)
+    for (size_t l = 0; l < t->o->layers.n; l++)
         for (int w = 0; w < CLRNN_N_PARAMS_PER_LAYER; w++) {
             size_t at = clrnn_model_param_offset(model, l, (clrnn_param)w);
             snprintf(name, sizeof name, "layer %zu %s%s", l, prefix,
@@ -292,14 +254,14 @@ static clrnn_status compare_batch(tally *t, clrnn_backend *ocl, clrnn_backend *c
     char name[64];
     clrnn_status st = CLRNN_OK;
     header(t, "one batch: forward, loss, backward");
-    for (size_t l = 0; st == CLRNN_OK && l < o->n_layers; l++) {
+    for (size_t l = 0; st == CLRNN_OK && l < o->layers.n; l++) {
         snprintf(name, sizeof name, "layer %zu h (B,T,H)", l);
         st = compare_read(t, name, clrnn_backend_get_hidden, ocl, cpu, l,
-                          B * T * o->layers[l].n_hidden, a, r, err);
+                          B * T * o->layers.shape[l].n_hidden, a, r, err);
         snprintf(name, sizeof name, "layer %zu y (B,T,O)", l);
         if (st == CLRNN_OK)
             st = compare_read(t, name, clrnn_backend_get_outputs, ocl, cpu, l,
-                              B * T * o->layers[l].n_out, a, r, err);
+                              B * T * o->layers.shape[l].n_out, a, r, err);
     }
     if (st == CLRNN_OK)
         st = clrnn_backend_get_window_losses(ocl, a, err);
@@ -361,16 +323,19 @@ static clrnn_status compare_steps(tally *t, clrnn_backend *ocl, clrnn_backend *c
 static void describe(const parity_options *o, char *out, size_t size)
 {
     size_t n = 0;
-    for (size_t l = 0; l < o->n_layers && n < size; l++)
-        n += (size_t)snprintf(out + n, size - n, "%s%zu:%zu:%zu", l ? "," : "", o->layers[l].n_in,
-                              o->layers[l].n_hidden, o->layers[l].n_out);
+    for (size_t l = 0; l < o->layers.n && n < size; l++) {
+        const clrnn_layer_shape *s = &o->layers.shape[l];
+        n += (size_t)snprintf(out + n, size - n, "%s%zu:%zu:%zu", l ? "," : "", s->n_in,
+                              s->n_hidden, s->n_out);
+    }
 }
 
 int cli_parity(int argc, char **argv)
 {
     parity_options o;
-    if (!parse(&o, argc, argv))
-        return 2;
+    int code = parse(&o, argc, argv);
+    if (code != CLI_OK)
+        return code;
     clrnn_error err;
     clrnn_model *model = NULL;
     clrnn_backend *ocl = NULL, *cpu = NULL;
@@ -378,23 +343,21 @@ int cli_parity(int argc, char **argv)
     double *a = NULL, *r = NULL;
     clrnn_rng rng;
     clrnn_rng_seed(&rng, o.seed);
-    clrnn_status st = clrnn_model_create(&model, o.layers, o.n_layers, &err);
+    clrnn_status st = clrnn_model_create(&model, o.layers.shape, o.layers.n, &err);
     size_t biggest = 1;
     if (st == CLRNN_OK) {
         clrnn_model_init_uniform(model, &rng);
         biggest = clrnn_model_n_params(model);
-        for (size_t l = 0; l < o.n_layers; l++) {
-            size_t widest =
-                o.layers[l].n_hidden > o.layers[l].n_out ? o.layers[l].n_hidden : o.layers[l].n_out;
+        for (size_t l = 0; l < o.layers.n; l++) {
+            const clrnn_layer_shape *s = &o.layers.shape[l];
+            size_t widest = s->n_hidden > s->n_out ? s->n_hidden : s->n_out;
             if (o.batch * o.seq_len * widest > biggest)
                 biggest = o.batch * o.seq_len * widest;
         }
         a = malloc(biggest * sizeof *a);
         r = malloc(biggest * sizeof *r);
         if (!a || !r || !make_problem(&p, &o, &rng))
-            st = CLRNN_E_NOMEM;
-        if (st != CLRNN_OK)
-            snprintf(err.message, sizeof err.message, "out of memory");
+            st = clrnn_fail(&err, CLRNN_E_NOMEM, "out of memory");
     }
     if (st == CLRNN_OK)
         st = make_backends(&ocl, &cpu, model, &o, &p, &err);
@@ -413,7 +376,6 @@ int cli_parity(int argc, char **argv)
         st = compare_batch(&t, ocl, cpu, model, a, r, &err);
     if (st == CLRNN_OK)
         st = compare_steps(&t, ocl, cpu, model, &p, &rng, a, r, &err);
-    int code;
     if (st != CLRNN_OK)
         code = cli_error("clrnn parity", &err);
     else {
@@ -421,7 +383,7 @@ int cli_parity(int argc, char **argv)
                "worst relative error %.3e\n",
                t.failed ? "FAILED" : "OK", o.precision == CLRNN_FP64 ? "fp64" : "fp32", shape,
                o.batch, o.seq_len, o.steps, t.compared, t.failed, t.worst);
-        code = t.failed ? 1 : 0;
+        code = t.failed ? CLI_CHECK_FAILED : CLI_OK;
     }
     clrnn_backend_free(ocl);
     clrnn_backend_free(cpu);

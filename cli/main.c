@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_args.h"
 #include "clrnn.h"
 
 static void usage(FILE *out)
@@ -24,6 +25,21 @@ static void usage(FILE *out)
             CLRNN_VERSION);
 }
 
+/* 0 success (and --help), 1 a check failed (parity past tolerance), 2 bad
+ * input or a failure, its message printed. */
+static int exit_code(int status)
+{
+    switch (status) {
+    case CLI_OK:
+    case CLI_HELP_SHOWN:
+        return 0;
+    case CLI_CHECK_FAILED:
+        return 1;
+    default:
+        return 2;
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -40,17 +56,17 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(cmd, "train") == 0)
-        return cli_train(argc - 1, argv + 1);
+        return exit_code(cli_train(argc - 1, argv + 1));
     if (strcmp(cmd, "eval") == 0 || strcmp(cmd, "predict") == 0 || strcmp(cmd, "export") == 0)
-        return cli_model(cmd, argc - 1, argv + 1);
+        return exit_code(cli_model(cmd, argc - 1, argv + 1));
     if (strcmp(cmd, "reproduce") == 0)
-        return cli_reproduce(argc - 1, argv + 1);
+        return exit_code(cli_reproduce(argc - 1, argv + 1));
     if (strcmp(cmd, "parity") == 0)
-        return cli_parity(argc - 1, argv + 1);
+        return exit_code(cli_parity(argc - 1, argv + 1));
     if (strcmp(cmd, "devices") == 0)
-        return cli_devices(argc - 1, argv + 1);
+        return exit_code(cli_devices(argc - 1, argv + 1));
     if (strcmp(cmd, "bench") == 0)
-        return cli_bench(argc - 1, argv + 1);
+        return exit_code(cli_bench(argc - 1, argv + 1));
     fprintf(stderr, "clrnn: unknown command '%s' (try clrnn --help)\n", cmd);
     return 2;
 }

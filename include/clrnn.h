@@ -45,7 +45,11 @@ typedef enum clrnn_status {
 /* The status in words ("bad input", "device error", ...). Never NULL. */
 const char *clrnn_status_string(clrnn_status status);
 
-/* Detail of a failure: the status and one line for a person. */
+/* Detail of a failure: the status and one line for a person. The line names
+ * what the caller can change in this API's terms, between backquotes: the
+ * field of a configuration or a parameter (`max_batch`, `optimizer.lr`,
+ * `device`, `layers`) or a function (`clrnn_list_devices`), so that a front
+ * end can say them in its own terms (the CLI says --batch, --lr ...). */
 typedef struct clrnn_error {
     clrnn_status status;
     char message[512];

@@ -18,8 +18,8 @@ static clrnn_status choose_and_init(clrnn_backend *b, const clrnn_backend_config
         return backend_opencl_init(b, device + 7, err);
     if (strcmp(device, "auto") != 0)
         return clrnn_fail(err, CLRNN_E_INPUT,
-                          "--device '%s': expected auto, cpu, opencl or opencl:P.D "
-                          "(see 'clrnn devices')",
+                          "`device` '%s': expected auto, cpu, opencl or opencl:P.D "
+                          "(see `clrnn_list_devices`)",
                           device);
     clrnn_error why;
     clrnn_status st = backend_opencl_init(b, NULL, &why);

@@ -195,20 +195,20 @@ clrnn_status clrnn_parse_layers(const char *text, clrnn_layer_shape *layers, siz
     const char *p = text;
     while (1) {
         if (n == capacity)
-            return clrnn_fail(err, CLRNN_E_INPUT, "--layers '%s': more than %zu layers", text,
+            return clrnn_fail(err, CLRNN_E_INPUT, "`layers` '%s': more than %zu layers", text,
                               capacity);
         clrnn_layer_shape s;
         if (!parse_size(&p, &s.n_in) || *p++ != ':' || !parse_size(&p, &s.n_hidden) ||
             *p++ != ':' || !parse_size(&p, &s.n_out))
             return clrnn_fail(err, CLRNN_E_INPUT,
-                              "--layers '%s': expected IN:HIDDEN:OUT[,IN:HIDDEN:OUT...] with "
+                              "`layers` '%s': expected IN:HIDDEN:OUT[,IN:HIDDEN:OUT...] with "
                               "sizes from 1 to %zu, e.g. 3:16:1,1:8:1",
                               text, CLRNN_MAX_DIM);
         layers[n++] = s;
         if (*p == '\0')
             break;
         if (*p++ != ',')
-            return clrnn_fail(err, CLRNN_E_INPUT, "--layers '%s': unexpected character", text);
+            return clrnn_fail(err, CLRNN_E_INPUT, "`layers` '%s': unexpected character", text);
     }
     *n_layers = n;
     return clrnn_check_layers(layers, n, err);

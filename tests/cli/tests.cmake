@@ -88,3 +88,8 @@ clrnn_cli_test(eval_missing_model 2 "cannot open '/nonexistent.clrnn'" eval --mo
 clrnn_cli_test(eval_not_a_model 2 "not a clrnn model file" eval --model ${WEATHER})
 clrnn_cli_test(train_nan_stops 2 "loss is .* at epoch 1: try a lower --lr or --clip-norm"
                train --device cpu --lr 90 --momentum 0.99 --epochs 3 --quiet)
+
+# The option tables and the parser: --help lists every option, the tables
+# are well formed, each kind parses and bad input is refused; library
+# messages come out in the command line's terms.
+clrnn_add_test(test_cli_args LABEL "unit;cli" CLI SOURCES cli/test_cli_args.c)

@@ -1,0 +1,61 @@
+/* Internal: clrnn train, in three files: its options (cli_train_options.c),
+ * the run (cli_train_run.c) and what it reports (cli_train_report.c). */
+#ifndef CLRNN_CLI_TRAIN_H
+#define CLRNN_CLI_TRAIN_H
+
+#include <stdio.h>
+
+#include "cli_args.h"
+#include "cli_common.h"
+#include "clrnn.h"
+
+#define TRAIN_MAX_LAYERS CLI_MAX_LAYERS
+
+typedef struct train_options {
+    const char *data, *features, *targets;
+    clrnn_data_config data_cfg;
+    cli_layers layers; /* none: one layer of `hidden` units */
+    size_t hidden;
+    clrnn_train_config train;
+    clrnn_backend_config backend;
+    const char *save, *resume, *log_csv, *log_json, *plot;
+    int quiet;
+    cli_args args; /* which options were given: on --resume they override */
+} train_options;
+
+/* What the epoch callback needs: files, history, the checkpoint to save. */
+typedef struct train_run {
+    const train_options *o;
+    FILE *log_csv, *log_json;
+    double *train_loss, *val_loss; /* (epochs) history for the plot */
+    clrnn_checkpoint ckpt;         /* shapes, names, stats; params filled at each save */
+    size_t epochs_saved;           /* the epoch of the last save, 0 before any */
+    int progress;                  /* draw a progress line on the terminal */
+    double last_loss;              /* the last epoch's, shown while the next one runs */
+    double epoch_start, last_draw; /* seconds, for the progress line's rate */
+} train_run;
+
+/* Everything one training run owns; released by job_free. */
+typedef struct train_job {
+    train_options *o;
+    clrnn_checkpoint resumed; /* --resume's file; empty otherwise */
+    clrnn_dataset *data;
+    clrnn_model *model;
+    clrnn_backend *backend;
+    train_run run;
+    char features[2048], targets[2048]; /* the resumed model's columns */
+} train_job;
+
+/* The options, checked: the output files can be written. CLI_OK to go on. */
+cli_status train_parse(train_options *o, int argc, char **argv);
+
+void train_print_data_summary(const train_options *o, const clrnn_dataset *data);
+/* Opens a log file (with its header line, when not NULL); NULL after a message. */
+FILE *train_open_log(const char *path, const char *header);
+void train_log_epoch(const train_run *run, const clrnn_epoch_stats *s);
+/* Test metrics next to the naive forecast "tomorrow = today". */
+int train_report_test(train_job *job);
+/* --plot: loss curves and the first target over the test split. */
+int train_write_plot(train_job *job, const clrnn_train_report *report);
+
+#endif

@@ -1,0 +1,399 @@
+/* clrnn train: one training run: the data, the model and the backend, the
+ * checkpoints, the epoch callbacks and resuming. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "cli_train.h"
+
+/* The model's shapes: --layers as given (checked against the data), or one
+ * layer of --hidden units from the features to the targets. */
+static int model_shapes(const train_options *o, size_t n_features, size_t n_targets,
+                        clrnn_layer_shape *layers, size_t *n_layers)
+{
+    if (o->layers.n == 0) {
+        layers[0] = (clrnn_layer_shape){n_features, o->hidden, n_targets};
+        *n_layers = 1;
+        return 1;
+    }
+    memcpy(layers, o->layers.shape, o->layers.n * sizeof *layers);
+    *n_layers = o->layers.n;
+    if (layers[0].n_in != n_features || layers[o->layers.n - 1].n_out != n_targets) {
+        fprintf(stderr,
+                "clrnn train: --layers takes %zu inputs and gives %zu outputs, but the data has "
+                "%zu features and %zu targets\n",
+                layers[0].n_in, layers[o->layers.n - 1].n_out, n_features, n_targets);
+        return 0;
+    }
+    return 1;
+}
+
+/* ------------------------------------------------------- checkpointing */
+
+/* (*out)[0..n) <- copies of the comma-separated names of list. */
+static int copy_names(char ***out, const char *list, size_t n)
+{
+    *out = calloc(n ? n : 1, sizeof **out);
+    for (size_t i = 0; *out && i < n; i++) {
+        const char *comma = strchr(list, ',');
+        size_t len = comma ? (size_t)(comma - list) : strlen(list);
+        if (!((*out)[i] = malloc(len + 1)))
+            return 0;
+        memcpy((*out)[i], list, len);
+        (*out)[i][len] = '\0';
+        list = comma ? comma + 1 : list + len;
+    }
+    return *out != NULL;
+}
+
+static double *copy_stats(const clrnn_dataset *data, size_t n,
+                          double (*stat)(const clrnn_dataset *, size_t))
+{
+    double *v = malloc((n ? n : 1) * sizeof *v);
+    for (size_t i = 0; v && i < n; i++)
+        v[i] = stat(data, i);
+    return v;
+}
+
+/* Fills the parts of the checkpoint that do not change while training;
+ * released with clrnn_checkpoint_clear. */
+static int checkpoint_describe(clrnn_checkpoint *c, const train_options *o,
+                               const clrnn_dataset *data, const clrnn_model *model)
+{
+    size_t F = clrnn_dataset_n_features(data), K = clrnn_dataset_n_targets(data);
+    size_t P = clrnn_model_n_params(model);
+    memset(c, 0, sizeof *c);
+    c->precision = o->backend.precision;
+    c->seq_len = clrnn_dataset_seq_len(data);
+    c->loss_steps = o->backend.loss_steps;
+    c->n_features = F;
+    c->n_targets = K;
+    c->optimizer = o->train.optimizer;
+    c->seed = o->train.seed;
+    c->feature_mean = copy_stats(data, F, clrnn_dataset_feature_mean);
+    c->feature_std = copy_stats(data, F, clrnn_dataset_feature_std);
+    c->target_mean = copy_stats(data, K, clrnn_dataset_target_mean);
+    c->target_std = copy_stats(data, K, clrnn_dataset_target_std);
+    c->opt_state_a = malloc(P * sizeof *c->opt_state_a);
+    c->opt_state_b = malloc(P * sizeof *c->opt_state_b);
+    return copy_names(&c->feature_names, o->features, F) &&
+           copy_names(&c->target_names, o->targets, K) &&
+           clrnn_model_clone(&c->model, model, NULL) == CLRNN_OK && c->feature_mean &&
+           c->feature_std && c->target_mean && c->target_std && c->opt_state_a && c->opt_state_b;
+}
+
+/* The backend's parameters and optimizer state, as of `epoch`, to --save. */
+static clrnn_status checkpoint_save(train_run *run, clrnn_backend *backend, size_t epoch,
+                                    clrnn_error *err)
+{
+    clrnn_checkpoint *c = &run->ckpt;
+    c->epoch = epoch;
+    clrnn_status st = clrnn_backend_get_params(backend, clrnn_model_params(c->model), err);
+    if (st == CLRNN_OK)
+        st = clrnn_backend_get_optimizer_state(backend, c->opt_state_a, c->opt_state_b, &c->step,
+                                               err);
+    if (st == CLRNN_OK)
+        st = clrnn_checkpoint_save(c, run->o->save, err);
+    if (st == CLRNN_OK)
+        run->epochs_saved = epoch;
+    return st;
+}
+
+/* ---------------------------------------------------------- callbacks */
+
+static double seconds_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+
+static clrnn_status on_epoch(void *context, const clrnn_epoch_stats *s, clrnn_backend *backend,
+                             clrnn_error *err)
+{
+    train_run *run = context;
+    run->last_loss = s->train_loss;
+    run->train_loss[s->epoch - 1] = s->train_loss;
+    run->val_loss[s->epoch - 1] = s->val_loss;
+    train_log_epoch(run, s);
+    clrnn_status st = run->o->save ? checkpoint_save(run, backend, s->epoch, err) : CLRNN_OK;
+    run->epoch_start = seconds_now(); /* the next epoch's batches start now */
+    return st;
+}
+
+/* The progress line on stderr (a terminal): redrawn at most 10 times a
+ * second, and wiped after the epoch's last batch so that the epoch's line
+ * on stdout starts on a clean line. */
+static void on_batch(void *context, size_t epoch, size_t done, size_t total)
+{
+    train_run *run = context;
+    if (!run->progress)
+        return;
+    double now = seconds_now();
+    if (done == total) {
+        fprintf(stderr, "\r\033[K");
+        fflush(stderr);
+        return;
+    }
+    if (now - run->last_draw < 0.1)
+        return;
+    run->last_draw = now;
+    size_t batch = run->o->train.batch;
+    double rate = now > run->epoch_start ? (double)done / (now - run->epoch_start) : 0.0;
+    int width = 24, filled = (int)((double)width * (double)done / (double)total);
+    fprintf(stderr, "\r\033[Kepoch %zu/%zu [%.*s%*s] batch %zu/%zu", epoch + 1,
+            run->o->train.epochs, filled, "========================", width - filled, "",
+            (done + batch - 1) / batch, (total + batch - 1) / batch);
+    if (isfinite(run->last_loss))
+        fprintf(stderr, "  loss %.4g (last epoch)", run->last_loss);
+    if (rate > 0)
+        fprintf(stderr, "  %.0f windows/s  ETA %.1f s", rate, (double)(total - done) / rate);
+    fflush(stderr);
+}
+
+/* ---------------------------------------------------------- resuming */
+
+/* The saved optimizer, with the hyper-parameters given on the command line
+ * taking precedence (fine-tuning with a lower --lr, say). Its kind cannot
+ * change: the saved state belongs to it. */
+static int resume_optimizer(const train_options *o, const clrnn_checkpoint *c, clrnn_optimizer *opt)
+{
+    static const char *const kinds[] = {"sgd", "adam"};
+    clrnn_optimizer given = *opt;
+    const cli_args *set = &o->args;
+    if (cli_given(set, "--optimizer") && given.kind != c->optimizer.kind) {
+        fprintf(stderr,
+                "clrnn train: '%s' was trained with --optimizer %s; it cannot resume "
+                "with %s\n",
+                o->resume, kinds[c->optimizer.kind], kinds[given.kind]);
+        return 0;
+    }
+    *opt = c->optimizer;
+    opt->lr = cli_given(set, "--lr") ? given.lr : opt->lr;
+    opt->momentum = cli_given(set, "--momentum") ? given.momentum : opt->momentum;
+    opt->beta1 = cli_given(set, "--beta1") ? given.beta1 : opt->beta1;
+    opt->beta2 = cli_given(set, "--beta2") ? given.beta2 : opt->beta2;
+    opt->eps = cli_given(set, "--eps") ? given.eps : opt->eps;
+    opt->weight_decay = cli_given(set, "--weight-decay") ? given.weight_decay : opt->weight_decay;
+    opt->clip_norm = cli_given(set, "--clip-norm") ? given.clip_norm : opt->clip_norm;
+    return 1;
+}
+
+/* Resuming: the saved optimizer state, step, epoch and seed. */
+static int apply_resume(const train_options *o, const clrnn_checkpoint *c, clrnn_backend *backend,
+                        clrnn_train_config *train)
+{
+    clrnn_error err;
+    if (c->epoch >= train->epochs) {
+        fprintf(stderr,
+                "clrnn train: '%s' has done %zu epochs already; ask for more with --epochs\n",
+                o->resume, c->epoch);
+        return 0;
+    }
+    if (!resume_optimizer(o, c, &train->optimizer))
+        return 0;
+    if (clrnn_backend_set_optimizer_state(backend, c->opt_state_a, c->opt_state_b, c->step, &err) !=
+        CLRNN_OK)
+        return cli_error("clrnn train", &err), 0;
+    train->start_epoch = c->epoch;
+    train->seed = c->seed;
+    return 1;
+}
+
+/* The data's columns and window length must be the model's. */
+static int check_resume_matches(const train_options *o, const clrnn_checkpoint *c)
+{
+    char feat[2048], targ[2048];
+    cli_join(feat, sizeof feat, c->feature_names, c->n_features);
+    cli_join(targ, sizeof targ, c->target_names, c->n_targets);
+    int targets_set = cli_given(&o->args, "--target") || cli_given(&o->args, "--targets");
+    if ((cli_given(&o->args, "--features") && strcmp(feat, o->features) != 0) ||
+        (targets_set && strcmp(targ, o->targets) != 0) ||
+        (cli_given(&o->args, "--seq-len") && o->data_cfg.seq_len != c->seq_len)) {
+        fprintf(stderr,
+                "clrnn train: '%s' was trained on features %s, target %s, seq-len %zu; the "
+                "options ask for something else\n",
+                o->resume, feat, targ, c->seq_len);
+        return 0;
+    }
+    return 1;
+}
+
+/* ---------------------------------------------------------------- main */
+
+static void job_free(train_job *job)
+{
+    if (job->run.log_csv)
+        fclose(job->run.log_csv);
+    if (job->run.log_json)
+        fclose(job->run.log_json);
+    free(job->run.train_loss);
+    free(job->run.val_loss);
+    clrnn_checkpoint_clear(&job->run.ckpt);
+    clrnn_checkpoint_clear(&job->resumed);
+    clrnn_backend_free(job->backend);
+    clrnn_model_free(job->model);
+    clrnn_dataset_free(job->data);
+}
+
+/* The dataset: columns from the options, or from the resumed model along
+ * with its scaler statistics. */
+static int load_data(train_job *job)
+{
+    train_options *o = job->o;
+    clrnn_error err;
+    if (!o->resume)
+        return cli_load_dataset("clrnn train", o->data, o->features, o->targets, o->data_cfg,
+                                &job->data);
+    clrnn_checkpoint *c = &job->resumed;
+    if (clrnn_checkpoint_load(c, o->resume, &err) != CLRNN_OK)
+        return cli_error("clrnn train", &err), 0;
+    if (!check_resume_matches(o, c))
+        return 0;
+    o->features = cli_join(job->features, sizeof job->features, c->feature_names, c->n_features);
+    o->targets = cli_join(job->targets, sizeof job->targets, c->target_names, c->n_targets);
+    o->backend.loss_steps = c->loss_steps;
+    o->backend.precision = c->precision;
+    return cli_load_dataset_for_model("clrnn train", o->data, c, o->data_cfg, &job->data);
+}
+
+/* The model: the resumed one, or new shapes initialised from --seed. */
+static int make_model(train_job *job)
+{
+    clrnn_error err;
+    clrnn_layer_shape layers[TRAIN_MAX_LAYERS];
+    size_t n_layers;
+    if (job->o->resume) {
+        if (clrnn_model_clone(&job->model, job->resumed.model, &err) != CLRNN_OK)
+            return cli_error("clrnn train", &err), 0;
+        return 1;
+    }
+    if (!model_shapes(job->o, clrnn_dataset_n_features(job->data),
+                      clrnn_dataset_n_targets(job->data), layers, &n_layers))
+        return 0;
+    if (clrnn_model_create(&job->model, layers, n_layers, &err) != CLRNN_OK)
+        return cli_error("clrnn train", &err), 0;
+    clrnn_rng rng;
+    clrnn_rng_seed(&rng, job->o->train.seed);
+    clrnn_model_init_uniform(job->model, &rng);
+    return 1;
+}
+
+/* Data, model and backend, every check done; nothing written yet. */
+static int prepare(train_job *job)
+{
+    train_options *o = job->o;
+    clrnn_error err;
+    if (!load_data(job))
+        return 0;
+    size_t n_train = clrnn_dataset_n_windows(job->data, CLRNN_SPLIT_TRAIN);
+    if (o->train.batch > n_train) {
+        fprintf(stderr, "clrnn train: --batch %zu is larger than the %zu training windows\n",
+                o->train.batch, n_train);
+        return 0;
+    }
+    if (!make_model(job))
+        return 0;
+    o->backend.seq_len = clrnn_dataset_seq_len(job->data);
+    o->backend.max_batch = o->train.batch;
+    o->backend.log = o->quiet ? NULL : stdout;
+    if (clrnn_backend_create(&job->backend, job->model, &o->backend, &err) != CLRNN_OK ||
+        clrnn_backend_stage_dataset(job->backend, job->data, &err) != CLRNN_OK)
+        return cli_error("clrnn train", &err), 0;
+    if (o->resume && !apply_resume(o, &job->resumed, job->backend, &o->train))
+        return 0;
+    if (!o->quiet) /* only once every check has passed: bad input gets one line */
+        train_print_data_summary(o, job->data);
+    return 1;
+}
+
+/* History, checkpoint description and log files for the callbacks. */
+static int start_run(train_job *job)
+{
+    train_options *o = job->o;
+    train_run *run = &job->run;
+    run->o = o;
+    run->last_loss = NAN;
+    run->train_loss = malloc(o->train.epochs * sizeof *run->train_loss);
+    run->val_loss = malloc(o->train.epochs * sizeof *run->val_loss);
+    if (!run->train_loss || !run->val_loss ||
+        !checkpoint_describe(&run->ckpt, o, job->data, job->model)) {
+        fprintf(stderr, "clrnn train: out of memory\n");
+        return 0;
+    }
+    for (size_t e = 0; e < o->train.epochs; e++)
+        run->train_loss[e] = run->val_loss[e] = NAN;
+    run->ckpt.optimizer = o->train.optimizer; /* as resume_optimizer left it */
+    run->ckpt.seed = o->train.seed;
+    if (o->log_csv && !(run->log_csv = train_open_log(o->log_csv, "epoch,train_loss,val_loss,lr,"
+                                                            "grad_norm,windows_per_second,"
+                                                            "seconds\n")))
+        return 0;
+    if (o->log_json && !(run->log_json = train_open_log(o->log_json, NULL)))
+        return 0;
+    run->progress = !o->quiet && isatty(STDERR_FILENO);
+    o->train.out = o->quiet ? NULL : stdout;
+    o->train.on_epoch = on_epoch;
+    o->train.on_batch = on_batch;
+    o->train.context = run;
+    return 1;
+}
+
+static int run_training(train_job *job, clrnn_train_report *report)
+{
+    train_options *o = job->o;
+    clrnn_error err;
+    if (!o->quiet) {
+        if (strcmp(o->backend.device, "auto") != 0) /* auto said its choice already */
+            printf("device: %s\n", clrnn_backend_describe(job->backend));
+        printf("model: %zu layer(s), %zu parameters\n", clrnn_model_n_layers(job->model),
+               clrnn_model_n_params(job->model));
+        if (o->resume)
+            printf("resume: %s after epoch %zu (step %ld)\n", o->resume, job->resumed.epoch,
+                   job->resumed.step);
+    }
+    job->run.epoch_start = seconds_now();
+    clrnn_status st = clrnn_train(job->backend, job->data, &o->train, report, &err);
+    if (job->run.progress)
+        fprintf(stderr, "\r\033[K");
+    if (st != CLRNN_OK) {
+        cli_error("clrnn train", &err);
+        if (st == CLRNN_E_NUMERIC && job->run.epochs_saved)
+            fprintf(stderr, "clrnn train: '%s' keeps epoch %zu, the last good one\n", o->save,
+                    job->run.epochs_saved);
+        return 0;
+    }
+    /* After an early stop the backend holds the best epoch's state. */
+    if (o->save && checkpoint_save(&job->run, job->backend, report->best_epoch, &err) != CLRNN_OK)
+        return cli_error("clrnn train", &err), 0;
+    printf("trained %zu epochs in %.2f s (%.0f windows/s)%s\n",
+           report->epochs_run - o->train.start_epoch, report->seconds, report->windows_per_second,
+           report->stopped_early ? ", stopped early" : "");
+    if (report->best_epoch != report->epochs_run)
+        printf("kept the weights of epoch %zu (best validation loss %.6g)\n", report->best_epoch,
+               report->best_val_loss);
+    return 1;
+}
+
+int cli_train(int argc, char **argv)
+{
+    train_options o;
+    cli_status st = train_parse(&o, argc, argv);
+    if (st != CLI_OK)
+        return st;
+    train_job job;
+    memset(&job, 0, sizeof job);
+    job.o = &o;
+    clrnn_train_report report;
+    int ok = prepare(&job) && start_run(&job) && run_training(&job, &report) &&
+             train_report_test(&job) && (!o.plot || train_write_plot(&job, &report));
+    if (ok && o.save)
+        printf("model: %s\n", o.save);
+    job_free(&job);
+    return ok ? CLI_OK : CLI_BAD_INPUT;
+}

@@ -18,7 +18,8 @@ typedef enum cli_status {
     CLI_OK = 0,           /* done; or, from cli_parse, go on and run */
     CLI_CHECK_FAILED = 1, /* ran, and a check failed (parity past tolerance) */
     CLI_BAD_INPUT = 2,    /* bad input or a failure, its message printed */
-    CLI_HELP_SHOWN = 3    /* --help printed the usage */
+    CLI_HELP_SHOWN = 3,   /* --help printed the usage */
+    CLI_INTERRUPTED = 4   /* stopped by SIGINT (Ctrl-C), what was finished kept */
 } cli_status;
 
 typedef enum cli_kind {

@@ -19,19 +19,4 @@ int cli_load_dataset_for_model(const char *command, const char *path, const clrn
 /* Joins names with commas into buf. */
 const char *cli_join(char *buf, size_t size, char *const *names, size_t n);
 
-/* The naive forecast "tomorrow's X = today's X" next to the model's, over
- * the same cells: the targets named X_tomorrow whose X is a feature, at the
- * last step of each window of a split, in the data's units. */
-typedef struct cli_baseline {
-    double naive_rmse, naive_mae;
-    double model_rmse, model_mae;
-    size_t n_targets; /* targets covered */
-    char names[256];  /* their names, comma-separated */
-} cli_baseline;
-
-/* predictions (n_windows, K) as clrnn_predict gives them. Returns 0 when no
- * target has such a feature. */
-int cli_naive_baseline(const clrnn_dataset *data, clrnn_split split, const char *const *features,
-                       const char *const *targets, const double *predictions, cli_baseline *out);
-
 #endif

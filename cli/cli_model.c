@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "cli_args.h"
 #include "cli_common.h"
+#include "io/files.h"
 
 typedef struct model_options {
     const char *model, *data, *out, *device;
@@ -143,6 +144,13 @@ static cli_status parse(model_options *o, const char *command, int argc, char **
                CLI_BAD_INPUT;
     if (!o->data)
         return fprintf(stderr, "%s: --data is required\n", c->name), CLI_BAD_INPUT;
+    /* the output must not be written over what the command reads */
+    const char *inputs[2][2] = {{"--model", o->model}, {"--data", o->data}};
+    for (int i = 0; o->out && i < 2; i++)
+        if (path_same_file(o->out, inputs[i][1]))
+            return fprintf(stderr, "%s: --out '%s' is the same file as %s '%s'\n", c->name, o->out,
+                           inputs[i][0], inputs[i][1]),
+                   CLI_BAD_INPUT;
     return CLI_OK;
 }
 
@@ -173,11 +181,10 @@ static int load(loaded *l, model_options *o, const char *command)
     if (!cli_load_dataset_for_model(command, o->data, &l->ckpt, o->data_cfg, &l->data))
         return 0;
     size_t n = clrnn_dataset_n_windows(l->data, o->split);
-    clrnn_backend_config cfg = {.device = o->device,
-                                .precision = o->precision_set ? o->precision : l->ckpt.precision,
-                                .seq_len = l->ckpt.seq_len,
-                                .max_batch = o->batch,
-                                .loss_steps = l->ckpt.loss_steps};
+    clrnn_backend_config cfg = {.device = o->device, .max_batch = o->batch};
+    clrnn_checkpoint_backend_config(&l->ckpt, &cfg);
+    if (o->precision_set)
+        cfg.precision = o->precision;
     if (n == 0) {
         fprintf(stderr, "%s: the split has no full window of %zu rows\n", command, l->ckpt.seq_len);
         return 0;
@@ -214,12 +221,12 @@ static int run_eval(int argc, char **argv)
 
 static int write_predictions(const char *path, const loaded *l, const double *pred, size_t n)
 {
-    char tmp[4096];
     size_t K = l->ckpt.n_targets, T = l->ckpt.seq_len;
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return fprintf(stderr, "clrnn predict: cannot write '%s': %s\n", path, strerror(errno)), 0;
+    atomic_out out;
+    clrnn_error err;
+    if (atomic_open(&out, path, &err) != CLRNN_OK)
+        return cli_error("clrnn predict", &err), 0;
+    FILE *f = out.f;
     fprintf(f, "date");
     for (size_t k = 0; k < K; k++)
         fprintf(f, ",%s,%s_pred", l->ckpt.target_names[k], l->ckpt.target_names[k]);
@@ -236,13 +243,9 @@ static int write_predictions(const char *path, const loaded *l, const double *pr
             fprintf(f, ",%.10g,%.10g", y[row * K + k], pred[i * K + k]);
         fprintf(f, "\n");
     }
-    int ok = !ferror(f);
-    ok = fclose(f) == 0 && ok && rename(tmp, path) == 0;
-    if (!ok) {
-        fprintf(stderr, "clrnn predict: cannot write '%s': %s\n", path, strerror(errno));
-        remove(tmp);
-    }
-    return ok;
+    if (atomic_commit(&out, &err) != CLRNN_OK)
+        return cli_error("clrnn predict", &err), 0;
+    return 1;
 }
 
 static int run_predict(int argc, char **argv)

@@ -11,6 +11,7 @@
 
 #include "cli_plot.h"
 #include "core/error.h"
+#include "io/files.h"
 
 enum {
     WIDTH = 900,
@@ -186,11 +187,10 @@ static void legend(FILE *f, const panel *p, const char *const *colours, const ch
 
 int cli_plot_svg(const char *path, const cli_plot_data *d, clrnn_error *err)
 {
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return clrnn_fail(err, CLRNN_E_IO, "cannot write '%s': %s", path, strerror(errno)), 0;
+    atomic_out out;
+    if (atomic_open(&out, path, err) != CLRNN_OK)
+        return 0;
+    FILE *f = out.f;
     int height = 2 * (PANEL_HEIGHT + MARGIN_TOP + MARGIN_BOTTOM);
     fprintf(f,
             "<?xml version='1.0' encoding='UTF-8'?>\n"
@@ -234,12 +234,5 @@ int cli_plot_svg(const char *path, const cli_plot_data *d, clrnn_error *err)
     legend(f, &pred, pred_colours, pred_texts, 2);
     fprintf(f, "</svg>\n");
 
-    int ok = !ferror(f);
-    ok = (fclose(f) == 0) && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        clrnn_fail(err, CLRNN_E_IO, "cannot write '%s': %s", path, strerror(errno));
-        remove(tmp);
-        return 0;
-    }
-    return 1;
+    return atomic_commit(&out, err) == CLRNN_OK;
 }

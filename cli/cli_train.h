@@ -8,6 +8,7 @@
 #include "cli_args.h"
 #include "cli_common.h"
 #include "clrnn.h"
+#include "io/files.h"
 
 #define TRAIN_MAX_LAYERS CLI_MAX_LAYERS
 
@@ -26,9 +27,9 @@ typedef struct train_options {
 /* What the epoch callback needs: files, history, the checkpoint to save. */
 typedef struct train_run {
     const train_options *o;
-    FILE *log_csv, *log_json;
+    const clrnn_dataset *data;     /* what the checkpoints' names and statistics come from */
+    atomic_out log_csv, log_json;  /* written as epochs end, in place when the run ends */
     double *train_loss, *val_loss; /* (epochs) history for the plot */
-    clrnn_checkpoint ckpt;         /* shapes, names, stats; params filled at each save */
     size_t epochs_saved;           /* the epoch of the last save, 0 before any */
     int progress;                  /* draw a progress line on the terminal */
     double last_loss;              /* the last epoch's, shown while the next one runs */
@@ -44,15 +45,19 @@ typedef struct train_job {
     clrnn_backend *backend;
     train_run run;
     char features[2048], targets[2048]; /* the resumed model's columns */
+    int interrupted;                    /* stopped by Ctrl-C */
 } train_job;
 
 /* The options, checked: the output files can be written. CLI_OK to go on. */
 cli_status train_parse(train_options *o, int argc, char **argv);
 
 void train_print_data_summary(const train_options *o, const clrnn_dataset *data);
-/* Opens a log file (with its header line, when not NULL); NULL after a message. */
-FILE *train_open_log(const char *path, const char *header);
+/* Opens a log file (with its header line, when not NULL); 0 after a message. */
+int train_open_log(atomic_out *log, const char *path, const char *header);
 void train_log_epoch(const train_run *run, const clrnn_epoch_stats *s);
+/* Puts the open logs in place; 0 after a message naming each file that could
+ * not be written (a full disk, a file-size limit). */
+int train_close_logs(train_run *run);
 /* Test metrics next to the naive forecast "tomorrow = today". */
 int train_report_test(train_job *job);
 /* --plot: loss curves and the first target over the test split. */

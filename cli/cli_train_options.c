@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "cli_train.h"
+#include "io/files.h"
 
 static const char *const missing[] = {"ffill", "drop", "error", NULL};
 static const char *const fits[] = {"train", "all", NULL};
@@ -129,13 +130,8 @@ static int writable(const char *flag, const char *path)
 {
     char dir[4096];
     struct stat info;
-    const char *slash = strrchr(path, '/');
-    size_t len = slash ? (size_t)(slash - path) : 0;
-    if (len >= sizeof dir)
-        len = sizeof dir - 1;
-    memcpy(dir, path, len);
-    strcpy(dir + len, slash == path ? "/" : len ? "" : ".");
-    if (path[0] == '\0' || (stat(path, &info) == 0 && S_ISDIR(info.st_mode))) {
+    if (path[0] == '\0' || !path_dirname(path, dir, sizeof dir) ||
+        (stat(path, &info) == 0 && S_ISDIR(info.st_mode))) {
         fprintf(stderr, "clrnn train: %s '%s': cannot write: not a file name\n", flag, path);
         return 0;
     }
@@ -147,13 +143,28 @@ static int writable(const char *flag, const char *path)
     return 1;
 }
 
+/* Every output can be written, and none is an input (--data, --resume) or
+ * another output: writing it would destroy what the run reads or writes. */
 static int check_outputs(const train_options *o)
 {
-    const char *flags[4] = {"--save", "--plot", "--log", "--log-json"};
-    const char *paths[4] = {o->save, o->plot, o->log_csv, o->log_json};
-    for (int i = 0; i < 4; i++)
-        if (paths[i] && !writable(flags[i], paths[i]))
+    const char *flags[6] = {"--save", "--plot", "--log", "--log-json", "--data", "--resume"};
+    const char *paths[6] = {o->save, o->plot, o->log_csv, o->log_json, o->data, o->resume};
+    for (int i = 0; i < 4; i++) {
+        if (!paths[i])
+            continue;
+        if (!writable(flags[i], paths[i]))
             return 0;
+        for (int j = 0; j < 6; j++) {
+            /* --save onto --resume continues the same model: that is allowed */
+            if (j == i || !paths[j] || (i == 0 && j == 5) || (j < 4 && j < i))
+                continue;
+            if (path_same_file(paths[i], paths[j])) {
+                fprintf(stderr, "clrnn train: %s '%s' is the same file as %s '%s'\n", flags[i],
+                        paths[i], flags[j], paths[j]);
+                return 0;
+            }
+        }
+    }
     return 1;
 }
 

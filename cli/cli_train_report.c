@@ -32,14 +32,30 @@ void train_print_data_summary(const train_options *o, const clrnn_dataset *data)
 
 /* ---------------------------------------------------------- epoch logs */
 
-FILE *train_open_log(const char *path, const char *header)
+int train_open_log(atomic_out *log, const char *path, const char *header)
 {
-    FILE *f = fopen(path, "w");
-    if (!f)
-        fprintf(stderr, "clrnn train: cannot write '%s': %s\n", path, strerror(errno));
-    else if (header)
-        fputs(header, f);
-    return f;
+    clrnn_error err;
+    if (atomic_open(log, path, &err) != CLRNN_OK)
+        return cli_error("clrnn train", &err), 0;
+    if (header)
+        fputs(header, log->f);
+    return 1;
+}
+
+static int close_log(atomic_out *log)
+{
+    clrnn_error err;
+    if (!log->f)
+        return 1;
+    if (atomic_commit(log, &err) != CLRNN_OK)
+        return cli_error("clrnn train", &err), 0;
+    return 1;
+}
+
+int train_close_logs(train_run *run)
+{
+    int csv = close_log(&run->log_csv);
+    return close_log(&run->log_json) && csv;
 }
 
 /* JSON has no NaN: a missing figure (no validation windows) is null. */
@@ -54,21 +70,19 @@ static void json_number(FILE *f, const char *key, double v, const char *format)
 
 void train_log_epoch(const train_run *run, const clrnn_epoch_stats *s)
 {
-    if (run->log_csv) {
-        fprintf(run->log_csv, "%zu,%.9g,%.9g,%.6g,%.6g,%.1f,%.4f\n", s->epoch, s->train_loss,
-                s->val_loss, s->lr, s->grad_norm, s->windows_per_second, s->seconds);
-        fflush(run->log_csv);
-    }
-    if (run->log_json) {
-        fprintf(run->log_json, "{\"epoch\": %zu", s->epoch);
-        json_number(run->log_json, "train_loss", s->train_loss, "%.9g");
-        json_number(run->log_json, "val_loss", s->val_loss, "%.9g");
-        json_number(run->log_json, "lr", s->lr, "%.6g");
-        json_number(run->log_json, "grad_norm", s->grad_norm, "%.6g");
-        json_number(run->log_json, "windows_per_second", s->windows_per_second, "%.1f");
-        json_number(run->log_json, "seconds", s->seconds, "%.4f");
-        fprintf(run->log_json, "}\n");
-        fflush(run->log_json);
+    FILE *csv = run->log_csv.f, *json = run->log_json.f;
+    if (csv)
+        fprintf(csv, "%zu,%.9g,%.9g,%.6g,%.6g,%.1f,%.4f\n", s->epoch, s->train_loss, s->val_loss,
+                s->lr, s->grad_norm, s->windows_per_second, s->seconds);
+    if (json) {
+        fprintf(json, "{\"epoch\": %zu", s->epoch);
+        json_number(json, "train_loss", s->train_loss, "%.9g");
+        json_number(json, "val_loss", s->val_loss, "%.9g");
+        json_number(json, "lr", s->lr, "%.6g");
+        json_number(json, "grad_norm", s->grad_norm, "%.6g");
+        json_number(json, "windows_per_second", s->windows_per_second, "%.1f");
+        json_number(json, "seconds", s->seconds, "%.4f");
+        fprintf(json, "}\n");
     }
 }
 
@@ -76,7 +90,7 @@ void train_log_epoch(const train_run *run, const clrnn_epoch_stats *s)
 
 /* The naive forecast's line: against the model's test RMSE when it covers
  * every target, else with the model's figures on the targets it covers. */
-static void print_baseline(const cli_baseline *b, size_t n_targets)
+static void print_baseline(const clrnn_baseline *b, size_t n_targets)
 {
     double gain = 100.0 * fabs(b->naive_rmse - b->model_rmse) / b->naive_rmse;
     const char *direction = b->model_rmse <= b->naive_rmse ? "lower" : "HIGHER";
@@ -99,7 +113,7 @@ int train_report_test(train_job *job)
     size_t batch = job->o->train.batch;
     clrnn_metrics test;
     clrnn_error err;
-    cli_baseline baseline;
+    clrnn_baseline baseline;
     if (clrnn_evaluate(job->backend, data, CLRNN_SPLIT_TEST, batch, &test, &err) != CLRNN_OK)
         return cli_error("clrnn train", &err), 0;
     if (n == 0) {
@@ -116,8 +130,7 @@ int train_report_test(train_job *job)
         free(pred);
         return cli_error("clrnn train", &err), 0;
     }
-    if (cli_naive_baseline(data, CLRNN_SPLIT_TEST, (const char *const *)job->run.ckpt.feature_names,
-                           (const char *const *)job->run.ckpt.target_names, pred, &baseline))
+    if (clrnn_naive_baseline(data, CLRNN_SPLIT_TEST, pred, &baseline))
         print_baseline(&baseline, K);
     free(pred);
     return 1;
@@ -153,7 +166,7 @@ int train_write_plot(train_job *job, const clrnn_train_report *report)
                           .prediction = first,
                           .n_points = n,
                           .labels = have_labels ? labels : NULL,
-                          .target_name = job->run.ckpt.target_names[0]};
+                          .target_name = clrnn_dataset_target_name(data, 0)};
     ok = ok && cli_plot_svg(job->o->plot, &plot, &err);
     free(pred);
     free(truth);

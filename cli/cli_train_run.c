@@ -1,14 +1,15 @@
 /* clrnn train: one training run: the data, the model and the backend, the
  * checkpoints, the epoch callbacks and resuming. */
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "cli_train.h"
+#include "core/clock.h"
 
 /* The model's shapes: --layers as given (checked against the data), or one
  * layer of --hidden units from the features to the targets. */
@@ -34,83 +35,22 @@ static int model_shapes(const train_options *o, size_t n_features, size_t n_targ
 
 /* ------------------------------------------------------- checkpointing */
 
-/* (*out)[0..n) <- copies of the comma-separated names of list. */
-static int copy_names(char ***out, const char *list, size_t n)
+/* The run as of `epoch`, to --save: captured from the backend, the data
+ * and the training settings (as resuming left them). */
+static clrnn_status checkpoint_save(train_run *run, const clrnn_dataset *data,
+                                    clrnn_backend *backend, size_t epoch, clrnn_error *err)
 {
-    *out = calloc(n ? n : 1, sizeof **out);
-    for (size_t i = 0; *out && i < n; i++) {
-        const char *comma = strchr(list, ',');
-        size_t len = comma ? (size_t)(comma - list) : strlen(list);
-        if (!((*out)[i] = malloc(len + 1)))
-            return 0;
-        memcpy((*out)[i], list, len);
-        (*out)[i][len] = '\0';
-        list = comma ? comma + 1 : list + len;
-    }
-    return *out != NULL;
-}
-
-static double *copy_stats(const clrnn_dataset *data, size_t n,
-                          double (*stat)(const clrnn_dataset *, size_t))
-{
-    double *v = malloc((n ? n : 1) * sizeof *v);
-    for (size_t i = 0; v && i < n; i++)
-        v[i] = stat(data, i);
-    return v;
-}
-
-/* Fills the parts of the checkpoint that do not change while training;
- * released with clrnn_checkpoint_clear. */
-static int checkpoint_describe(clrnn_checkpoint *c, const train_options *o,
-                               const clrnn_dataset *data, const clrnn_model *model)
-{
-    size_t F = clrnn_dataset_n_features(data), K = clrnn_dataset_n_targets(data);
-    size_t P = clrnn_model_n_params(model);
-    memset(c, 0, sizeof *c);
-    c->precision = o->backend.precision;
-    c->seq_len = clrnn_dataset_seq_len(data);
-    c->loss_steps = o->backend.loss_steps;
-    c->n_features = F;
-    c->n_targets = K;
-    c->optimizer = o->train.optimizer;
-    c->seed = o->train.seed;
-    c->feature_mean = copy_stats(data, F, clrnn_dataset_feature_mean);
-    c->feature_std = copy_stats(data, F, clrnn_dataset_feature_std);
-    c->target_mean = copy_stats(data, K, clrnn_dataset_target_mean);
-    c->target_std = copy_stats(data, K, clrnn_dataset_target_std);
-    c->opt_state_a = malloc(P * sizeof *c->opt_state_a);
-    c->opt_state_b = malloc(P * sizeof *c->opt_state_b);
-    return copy_names(&c->feature_names, o->features, F) &&
-           copy_names(&c->target_names, o->targets, K) &&
-           clrnn_model_clone(&c->model, model, NULL) == CLRNN_OK && c->feature_mean &&
-           c->feature_std && c->target_mean && c->target_std && c->opt_state_a && c->opt_state_b;
-}
-
-/* The backend's parameters and optimizer state, as of `epoch`, to --save. */
-static clrnn_status checkpoint_save(train_run *run, clrnn_backend *backend, size_t epoch,
-                                    clrnn_error *err)
-{
-    clrnn_checkpoint *c = &run->ckpt;
-    c->epoch = epoch;
-    clrnn_status st = clrnn_backend_get_params(backend, clrnn_model_params(c->model), err);
+    clrnn_checkpoint c;
+    clrnn_status st = clrnn_checkpoint_capture(&c, backend, data, &run->o->train, epoch, err);
     if (st == CLRNN_OK)
-        st = clrnn_backend_get_optimizer_state(backend, c->opt_state_a, c->opt_state_b, &c->step,
-                                               err);
-    if (st == CLRNN_OK)
-        st = clrnn_checkpoint_save(c, run->o->save, err);
+        st = clrnn_checkpoint_save(&c, run->o->save, err);
+    clrnn_checkpoint_clear(&c);
     if (st == CLRNN_OK)
         run->epochs_saved = epoch;
     return st;
 }
 
 /* ---------------------------------------------------------- callbacks */
-
-static double seconds_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 
 static clrnn_status on_epoch(void *context, const clrnn_epoch_stats *s, clrnn_backend *backend,
@@ -121,8 +61,9 @@ static clrnn_status on_epoch(void *context, const clrnn_epoch_stats *s, clrnn_ba
     run->train_loss[s->epoch - 1] = s->train_loss;
     run->val_loss[s->epoch - 1] = s->val_loss;
     train_log_epoch(run, s);
-    clrnn_status st = run->o->save ? checkpoint_save(run, backend, s->epoch, err) : CLRNN_OK;
-    run->epoch_start = seconds_now(); /* the next epoch's batches start now */
+    clrnn_status st =
+        run->o->save ? checkpoint_save(run, run->data, backend, s->epoch, err) : CLRNN_OK;
+    run->epoch_start = clock_seconds(); /* the next epoch's batches start now */
     return st;
 }
 
@@ -134,7 +75,7 @@ static void on_batch(void *context, size_t epoch, size_t done, size_t total)
     train_run *run = context;
     if (!run->progress)
         return;
-    double now = seconds_now();
+    double now = clock_seconds();
     if (done == total) {
         fprintf(stderr, "\r\033[K");
         fflush(stderr);
@@ -184,7 +125,8 @@ static int resume_optimizer(const train_options *o, const clrnn_checkpoint *c, c
     return 1;
 }
 
-/* Resuming: the saved optimizer state, step, epoch and seed. */
+/* Resuming: the saved optimizer state, step, epoch and seed, then the
+ * hyper-parameters given on the command line over the saved ones. */
 static int apply_resume(const train_options *o, const clrnn_checkpoint *c, clrnn_backend *backend,
                         clrnn_train_config *train)
 {
@@ -195,14 +137,11 @@ static int apply_resume(const train_options *o, const clrnn_checkpoint *c, clrnn
                 o->resume, c->epoch);
         return 0;
     }
-    if (!resume_optimizer(o, c, &train->optimizer))
-        return 0;
-    if (clrnn_backend_set_optimizer_state(backend, c->opt_state_a, c->opt_state_b, c->step, &err) !=
-        CLRNN_OK)
+    clrnn_optimizer given = train->optimizer;
+    if (clrnn_checkpoint_restore(c, backend, train, &err) != CLRNN_OK)
         return cli_error("clrnn train", &err), 0;
-    train->start_epoch = c->epoch;
-    train->seed = c->seed;
-    return 1;
+    train->optimizer = given;
+    return resume_optimizer(o, c, &train->optimizer);
 }
 
 /* The data's columns and window length must be the model's. */
@@ -228,13 +167,10 @@ static int check_resume_matches(const train_options *o, const clrnn_checkpoint *
 
 static void job_free(train_job *job)
 {
-    if (job->run.log_csv)
-        fclose(job->run.log_csv);
-    if (job->run.log_json)
-        fclose(job->run.log_json);
+    atomic_abort(&job->run.log_csv); /* nothing when put in place */
+    atomic_abort(&job->run.log_json);
     free(job->run.train_loss);
     free(job->run.val_loss);
-    clrnn_checkpoint_clear(&job->run.ckpt);
     clrnn_checkpoint_clear(&job->resumed);
     clrnn_backend_free(job->backend);
     clrnn_model_free(job->model);
@@ -319,22 +255,20 @@ static int start_run(train_job *job)
     train_run *run = &job->run;
     run->o = o;
     run->last_loss = NAN;
+    run->data = job->data;
     run->train_loss = malloc(o->train.epochs * sizeof *run->train_loss);
     run->val_loss = malloc(o->train.epochs * sizeof *run->val_loss);
-    if (!run->train_loss || !run->val_loss ||
-        !checkpoint_describe(&run->ckpt, o, job->data, job->model)) {
+    if (!run->train_loss || !run->val_loss) {
         fprintf(stderr, "clrnn train: out of memory\n");
         return 0;
     }
     for (size_t e = 0; e < o->train.epochs; e++)
         run->train_loss[e] = run->val_loss[e] = NAN;
-    run->ckpt.optimizer = o->train.optimizer; /* as resume_optimizer left it */
-    run->ckpt.seed = o->train.seed;
-    if (o->log_csv && !(run->log_csv = train_open_log(o->log_csv, "epoch,train_loss,val_loss,lr,"
-                                                            "grad_norm,windows_per_second,"
-                                                            "seconds\n")))
+    if (o->log_csv && !train_open_log(&run->log_csv, o->log_csv,
+                                      "epoch,train_loss,val_loss,lr,grad_norm,"
+                                      "windows_per_second,seconds\n"))
         return 0;
-    if (o->log_json && !(run->log_json = train_open_log(o->log_json, NULL)))
+    if (o->log_json && !train_open_log(&run->log_json, o->log_json, NULL))
         return 0;
     run->progress = !o->quiet && isatty(STDERR_FILENO);
     o->train.out = o->quiet ? NULL : stdout;
@@ -342,6 +276,54 @@ static int start_run(train_job *job)
     o->train.on_batch = on_batch;
     o->train.context = run;
     return 1;
+}
+
+/* Ctrl-C: the trainer stops after the batch it is in. */
+static volatile sig_atomic_t interrupted;
+
+static void on_interrupt(int signal_number)
+{
+    (void)signal_number;
+    interrupted = 1;
+}
+
+/* Stopped by Ctrl-C: one line saying which epoch the model file keeps. */
+static int report_interrupt(const train_job *job, const clrnn_train_report *report)
+{
+    const train_options *o = job->o;
+    if (o->save && job->run.epochs_saved)
+        fprintf(stderr, "clrnn train: interrupted in epoch %zu; '%s' keeps epoch %zu\n",
+                report->epochs_run + 1, o->save, job->run.epochs_saved);
+    else
+        fprintf(stderr, "clrnn train: interrupted in epoch %zu; nothing saved\n",
+                report->epochs_run + 1);
+    return 0;
+}
+
+/* A loss that went NaN or infinite under --save: one line saying so and
+ * which epoch the model file keeps. With --patience the backend holds the
+ * best epoch by validation loss, and that is saved; without, the file
+ * holds the last epoch saved before the loss went bad. */
+static int keep_after_divergence(train_job *job, const clrnn_train_report *report,
+                                 const clrnn_error *why)
+{
+    const train_options *o = job->o;
+    char message[600];
+    clrnn_error err;
+    const char *which = "the last good one";
+    if (o->train.patience && report->best_epoch > o->train.start_epoch) {
+        if (checkpoint_save(&job->run, job->data, job->backend, report->best_epoch, &err) !=
+            CLRNN_OK)
+            return cli_error("clrnn train", &err), 0;
+        which = "the best by validation loss";
+    }
+    cli_message(message, sizeof message, why);
+    if (job->run.epochs_saved)
+        fprintf(stderr, "clrnn train: %s; '%s' keeps epoch %zu, %s\n", message, o->save,
+                job->run.epochs_saved, which);
+    else
+        fprintf(stderr, "clrnn train: %s\n", message);
+    return 0;
 }
 
 static int run_training(train_job *job, clrnn_train_report *report)
@@ -357,19 +339,25 @@ static int run_training(train_job *job, clrnn_train_report *report)
             printf("resume: %s after epoch %zu (step %ld)\n", o->resume, job->resumed.epoch,
                    job->resumed.step);
     }
-    job->run.epoch_start = seconds_now();
+    job->run.epoch_start = clock_seconds();
+    interrupted = 0;
+    o->train.cancel = &interrupted;
+    void (*previous)(int) = signal(SIGINT, on_interrupt);
     clrnn_status st = clrnn_train(job->backend, job->data, &o->train, report, &err);
+    signal(SIGINT, previous);
     if (job->run.progress)
         fprintf(stderr, "\r\033[K");
-    if (st != CLRNN_OK) {
-        cli_error("clrnn train", &err);
-        if (st == CLRNN_E_NUMERIC && job->run.epochs_saved)
-            fprintf(stderr, "clrnn train: '%s' keeps epoch %zu, the last good one\n", o->save,
-                    job->run.epochs_saved);
-        return 0;
+    if (st == CLRNN_E_CANCELLED) {
+        job->interrupted = 1;
+        return report_interrupt(job, report);
     }
+    if (st == CLRNN_E_NUMERIC && o->save)
+        return keep_after_divergence(job, report, &err);
+    if (st != CLRNN_OK)
+        return cli_error("clrnn train", &err), 0;
     /* After an early stop the backend holds the best epoch's state. */
-    if (o->save && checkpoint_save(&job->run, job->backend, report->best_epoch, &err) != CLRNN_OK)
+    if (o->save &&
+        checkpoint_save(&job->run, job->data, job->backend, report->best_epoch, &err) != CLRNN_OK)
         return cli_error("clrnn train", &err), 0;
     printf("trained %zu epochs in %.2f s (%.0f windows/s)%s\n",
            report->epochs_run - o->train.start_epoch, report->seconds, report->windows_per_second,
@@ -392,8 +380,10 @@ int cli_train(int argc, char **argv)
     clrnn_train_report report;
     int ok = prepare(&job) && start_run(&job) && run_training(&job, &report) &&
              train_report_test(&job) && (!o.plot || train_write_plot(&job, &report));
+    ok = train_close_logs(&job.run) && ok; /* a run that stopped keeps its log too */
     if (ok && o.save)
         printf("model: %s\n", o.save);
+    int was_interrupted = job.interrupted;
     job_free(&job);
-    return ok ? CLI_OK : CLI_BAD_INPUT;
+    return ok ? CLI_OK : was_interrupted ? CLI_INTERRUPTED : CLI_BAD_INPUT;
 }

@@ -1,4 +1,5 @@
 /* clrnn: the command-line tool. Dispatches to the subcommands in cli_*.c. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -26,7 +27,7 @@ static void usage(FILE *out)
 }
 
 /* 0 success (and --help), 1 a check failed (parity past tolerance), 2 bad
- * input or a failure, its message printed. */
+ * input or a failure, its message printed, 130 interrupted (Ctrl-C). */
 static int exit_code(int status)
 {
     switch (status) {
@@ -35,6 +36,8 @@ static int exit_code(int status)
         return 0;
     case CLI_CHECK_FAILED:
         return 1;
+    case CLI_INTERRUPTED:
+        return 130; /* 128 + SIGINT, as a shell reports it */
     default:
         return 2;
     }
@@ -42,6 +45,9 @@ static int exit_code(int status)
 
 int main(int argc, char **argv)
 {
+    /* Past a file-size limit (ulimit -f) a write then fails with EFBIG and
+     * the command says which file, instead of dying with a core dump. */
+    signal(SIGXFSZ, SIG_IGN);
     if (argc < 2) {
         usage(stderr);
         return 2;

@@ -20,6 +20,7 @@
 #ifndef CLRNN_H
 #define CLRNN_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -39,7 +40,8 @@ typedef enum clrnn_status {
     CLRNN_E_NOMEM = 3,       /* host memory allocation failed */
     CLRNN_E_DEVICE = 4,      /* an OpenCL call failed */
     CLRNN_E_UNSUPPORTED = 5, /* not available here: no OpenCL, no fp64 ... */
-    CLRNN_E_NUMERIC = 6      /* a NaN or an infinity appeared */
+    CLRNN_E_NUMERIC = 6,     /* a NaN or an infinity appeared */
+    CLRNN_E_CANCELLED = 7    /* stopped on request (clrnn_train_config.cancel) */
 } clrnn_status;
 
 /* The status in words ("bad input", "device error", ...). Never NULL. */
@@ -431,6 +433,9 @@ typedef struct clrnn_train_config {
     /* Called after each batch (may be NULL), for progress displays. */
     void (*on_batch)(void *context, size_t epoch, size_t windows_done, size_t windows_total);
     void *context;
+    /* Read after each batch (may be NULL): nonzero stops the run with
+     * CLRNN_E_CANCELLED, the epoch unfinished (a signal handler may set it). */
+    const volatile sig_atomic_t *cancel;
 } clrnn_train_config;
 
 /* Fills the defaults: 20 epochs, batch 32, SGD lr 0.01 momentum 0.9, Adam
@@ -456,7 +461,9 @@ typedef struct clrnn_train_report {
 /* Trains on the dataset's training windows (the backend must hold the
  * dataset, see clrnn_backend_stage_dataset), evaluating the validation loss
  * after each epoch. A NaN or infinite loss stops with CLRNN_E_NUMERIC naming
- * the epoch (the on_epoch callback is not called for it). */
+ * the epoch (the on_epoch callback is not called for it); with patience the
+ * backend then holds the best epoch's state, report->best_epoch. A cancel
+ * stops with CLRNN_E_CANCELLED, report->epochs_run the last epoch finished. */
 clrnn_status clrnn_train(clrnn_backend *backend, const clrnn_dataset *data,
                          const clrnn_train_config *config, clrnn_train_report *report,
                          clrnn_error *err);
@@ -472,6 +479,21 @@ typedef struct clrnn_metrics {
  * each window of a split: window i predicts row window_start(i) + T - 1. */
 clrnn_status clrnn_predict(clrnn_backend *backend, const clrnn_dataset *data, clrnn_split split,
                            size_t batch, double *predictions, clrnn_error *err);
+
+/* The naive forecast "tomorrow's X = today's X" next to the model's, over
+ * the same cells: the targets named X_tomorrow whose X is a feature, at
+ * the last step of each window of a split, in the data's units. */
+typedef struct clrnn_baseline {
+    double naive_rmse, naive_mae;
+    double model_rmse, model_mae;
+    size_t n_targets; /* targets covered */
+    char names[256];  /* their names, comma-separated */
+} clrnn_baseline;
+
+/* predictions (n_windows, K) as clrnn_predict gives them. Returns 0 when
+ * no target has such a feature (*out is then zeroed), 1 otherwise. */
+int clrnn_naive_baseline(const clrnn_dataset *data, clrnn_split split, const double *predictions,
+                         clrnn_baseline *out);
 
 /* Forward over every window of a split, in batches of at most `batch`. */
 clrnn_status clrnn_evaluate(clrnn_backend *backend, const clrnn_dataset *data, clrnn_split split,

@@ -15,6 +15,7 @@ const char *clrnn_status_string(clrnn_status status)
     case CLRNN_E_DEVICE: return "device error";
     case CLRNN_E_UNSUPPORTED: return "not supported";
     case CLRNN_E_NUMERIC: return "numeric error (NaN or infinity)";
+    case CLRNN_E_CANCELLED: return "cancelled";
     }
     return "unknown status";
 }

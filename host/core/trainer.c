@@ -6,7 +6,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "clrnn.h"
 #include "core/clock.h"
@@ -126,6 +125,8 @@ static clrnn_status train_epoch(clrnn_backend *backend, const clrnn_train_config
             st = clrnn_backend_update(backend, &opt, err);
         if (st == CLRNN_OK && config->on_batch)
             config->on_batch(config->context, epoch, i + n, n_train);
+        if (st == CLRNN_OK && config->cancel && *config->cancel)
+            st = clrnn_fail(err, CLRNN_E_CANCELLED, "cancelled in epoch %zu", epoch + 1);
     }
     if (st == CLRNN_OK)
         st = clrnn_backend_take_loss_sum(backend, &loss_sum, err);
@@ -300,6 +301,59 @@ clrnn_status clrnn_predict(clrnn_backend *backend, const clrnn_dataset *data, cl
     free(starts);
     free(y);
     return st;
+}
+
+/* Index of the feature X of a target named X_tomorrow, or -1. */
+static long today_feature(const clrnn_dataset *data, const char *target, size_t F)
+{
+    const char *suffix = strstr(target, "_tomorrow");
+    if (!suffix || suffix[9] != '\0')
+        return -1;
+    size_t stem = (size_t)(suffix - target);
+    for (size_t f = 0; f < F; f++)
+        if (strlen(clrnn_dataset_feature_name(data, f)) == stem &&
+            strncmp(clrnn_dataset_feature_name(data, f), target, stem) == 0)
+            return (long)f;
+    return -1;
+}
+
+int clrnn_naive_baseline(const clrnn_dataset *data, clrnn_split split, const double *predictions,
+                         clrnn_baseline *out)
+{
+    size_t F = clrnn_dataset_n_features(data), K = clrnn_dataset_n_targets(data);
+    size_t T = clrnn_dataset_seq_len(data), n = clrnn_dataset_n_windows(data, split);
+    const double *x = clrnn_dataset_x(data), *y = clrnn_dataset_y_raw(data);
+    double naive_sq = 0.0, naive_abs = 0.0, model_sq = 0.0, model_abs = 0.0;
+    size_t count = 0;
+    memset(out, 0, sizeof *out);
+    for (size_t k = 0; k < K; k++) {
+        const char *target = clrnn_dataset_target_name(data, k);
+        long f = today_feature(data, target, F);
+        if (f < 0)
+            continue;
+        size_t used = strlen(out->names);
+        snprintf(out->names + used, sizeof out->names - used, "%s%s", used ? "," : "", target);
+        out->n_targets++;
+        double mean = clrnn_dataset_feature_mean(data, (size_t)f);
+        double std = clrnn_dataset_feature_std(data, (size_t)f);
+        for (size_t i = 0; i < n; i++) {
+            size_t row = clrnn_dataset_window_start(data, split, i) + T - 1;
+            double today = x[row * F + (size_t)f] * std + mean; /* back in units */
+            double naive = today - y[row * K + k], model = predictions[i * K + k] - y[row * K + k];
+            naive_sq += naive * naive;
+            naive_abs += fabs(naive);
+            model_sq += model * model;
+            model_abs += fabs(model);
+            count++;
+        }
+    }
+    if (count == 0)
+        return 0;
+    out->naive_rmse = sqrt(naive_sq / (double)count);
+    out->naive_mae = naive_abs / (double)count;
+    out->model_rmse = sqrt(model_sq / (double)count);
+    out->model_mae = model_abs / (double)count;
+    return 1;
 }
 
 clrnn_status clrnn_evaluate(clrnn_backend *backend, const clrnn_dataset *data, clrnn_split split,

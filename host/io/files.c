@@ -44,12 +44,6 @@ int path_dirname(const char *path, char *dir, size_t size)
     return 1;
 }
 
-int path_same_file(const char *a, const char *b)
-{
-    struct stat x, y;
-    return stat(a, &x) == 0 && stat(b, &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino;
-}
-
 /* fsync of the folder holding path, so the rename itself is durable. Some
  * file systems refuse to fsync a folder; the file is complete either way,
  * so that is not an error. */
@@ -158,6 +152,25 @@ static int resolve_target(const char *path, char *target, size_t size)
     link[n] = '\0';
     return (size_t)(link[0] == '/' ? snprintf(target, size, "%s", link)
                                    : snprintf(target, size, "%s/%s", dir, link)) < size;
+}
+
+int path_same_file(const char *a, const char *b)
+{
+    struct stat x, y;
+    int has_a = stat(a, &x) == 0, has_b = stat(b, &y) == 0;
+    if (has_a && has_b)
+        return x.st_dev == y.st_dev && x.st_ino == y.st_ino;
+    if (has_a || has_b)
+        return 0;
+    /* Neither exists yet: where would each be created? */
+    char ta[4096], tb[4096], da[4096], db[4096];
+    if (!resolve_target(a, ta, sizeof ta) || !resolve_target(b, tb, sizeof tb) ||
+        !path_dirname(ta, da, sizeof da) || !path_dirname(tb, db, sizeof db) ||
+        stat(da, &x) != 0 || stat(db, &y) != 0)
+        return 0;
+    const char *na = strrchr(ta, '/'), *nb = strrchr(tb, '/');
+    return x.st_dev == y.st_dev && x.st_ino == y.st_ino &&
+           strcmp(na ? na + 1 : ta, nb ? nb + 1 : tb) == 0;
 }
 
 /* Removes "<name>.tmp.<pid>.<n>" files beside target whose writing process

@@ -41,8 +41,10 @@ clrnn_status read_file_limited(const char *path, size_t (*limit)(const unsigned 
  * returns 0 when it does not fit in size bytes. */
 int path_dirname(const char *path, char *dir, size_t size);
 
-/* Whether a and b name the same existing file (device and inode, through
- * links): an output must never be written over an input. */
+/* Whether a and b name the same file: the same device and inode where both
+ * exist (through links), else the same folder (device and inode) and the
+ * same name where a write would create them. An output must never be
+ * written over an input or another output. */
 int path_same_file(const char *a, const char *b);
 
 /* Writes size bytes of data to path; CLRNN_E_IO naming path on failure. */

@@ -93,3 +93,9 @@ clrnn_cli_test(train_nan_stops 2 "loss is .* at epoch 1: try a lower --lr or --c
 # are well formed, each kind parses and bad input is refused; library
 # messages come out in the command line's terms.
 clrnn_add_test(test_cli_args LABEL "unit;cli" CLI SOURCES cli/test_cli_args.c)
+# Faults around a --save run: file-size limits during the save and during
+# logging, a full disk, kill -9 at random moments, Ctrl-C, outputs onto
+# inputs, divergence (issue 11).
+clrnn_script_test(faults_nothing_lost cli ${CMAKE_CURRENT_LIST_DIR}/fault_test.sh
+                  $<TARGET_FILE:clrnn> ${FIX}/cli_small.csv ${WEATHER})
+set_tests_properties(faults_nothing_lost PROPERTIES TIMEOUT 300)

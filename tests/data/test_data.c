@@ -813,6 +813,53 @@ static void test_defaults(void)
     clrnn_dataset_free(NULL);
 }
 
+/* The naive forecast "tomorrow's X = today's X" for a target X_tomorrow,
+ * against figures computed here from the table's own numbers. */
+static void test_naive_baseline(void)
+{
+    static const char *const features[] = {"z", "x"};
+    static const char *const targets[] = {"x_tomorrow", "w"};
+    char text[1024], path[64];
+    size_t at = (size_t)snprintf(text, sizeof text, "z,x,x_tomorrow,w\n");
+    for (int r = 0; r < 10; r++) /* x = r^2, so today's error is (r+1)^2 - r^2 = 2r + 1 */
+        at += (size_t)snprintf(text + at, sizeof text - at, "%d,%d,%d,%d\n", r % 3, r * r,
+                               (r + 1) * (r + 1), r);
+    clrnn_data_config cfg = config_for(features, 2, targets, 2, 1);
+    cfg.train_fraction = 0.5;
+    cfg.val_fraction = 0.0;
+    clrnn_dataset *data = NULL;
+    clrnn_error err = {CLRNN_OK, ""};
+    clrnn_status st = dataset_from_text(&data, path, text, &cfg, &err);
+    size_t n = st == CLRNN_OK ? clrnn_dataset_n_windows(data, CLRNN_SPLIT_TEST) : 0;
+    double pred[2 * 10], naive_sq = 0.0, naive_abs = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        size_t r = clrnn_dataset_window_start(data, CLRNN_SPLIT_TEST, i);
+        pred[2 * i] = (double)((r + 1) * (r + 1)) + 0.5; /* the model is 0.5 off */
+        pred[2 * i + 1] = 0.0;
+        naive_sq += (double)((2 * r + 1) * (2 * r + 1));
+        naive_abs += (double)(2 * r + 1);
+    }
+    clrnn_baseline b;
+    int covered = st == CLRNN_OK && clrnn_naive_baseline(data, CLRNN_SPLIT_TEST, pred, &b);
+    check_true(covered && n == 5 && b.n_targets == 1 && strcmp(b.names, "x_tomorrow") == 0,
+               "naive baseline: covers x_tomorrow (x is a feature), not w");
+    check(covered && fabs(b.naive_rmse - sqrt(naive_sq / 5.0)) < 1e-12 &&
+              fabs(b.naive_mae - naive_abs / 5.0) < 1e-12,
+          "naive baseline: RMSE and MAE of today's x against tomorrow's", covered ? b.naive_rmse : NAN,
+          1e-12);
+    check(covered && fabs(b.model_rmse - 0.5) < 1e-12 && fabs(b.model_mae - 0.5) < 1e-12,
+          "naive baseline: the model's figures on the same cells", covered ? b.model_rmse : NAN,
+          1e-12);
+    clrnn_dataset_free(data);
+    static const char *const no_x[] = {"z"};
+    cfg = config_for(no_x, 1, targets, 1, 1);
+    st = dataset_from_text(&data, path, text, &cfg, &err);
+    check_true(st == CLRNN_OK && !clrnn_naive_baseline(data, CLRNN_SPLIT_TEST, pred, &b) &&
+                   b.n_targets == 0,
+               "naive baseline: none without today's column among the features");
+    clrnn_dataset_free(data);
+}
+
 int main(void)
 {
     test_defaults();
@@ -826,5 +873,6 @@ int main(void)
     test_split_windows();
     test_fit_train();
     test_hostile_input();
+    test_naive_baseline();
     return check_summary();
 }

@@ -127,6 +127,12 @@ int main(void)
     check_true(path_same_file(link, target) && path_same_file(target, target) &&
                    !path_same_file(target, made) && !path_same_file(target, missing),
                "same file: through a link yes, another file or a missing one no");
+    char new_a[320], new_b[320], new_c[320];
+    snprintf(new_a, sizeof new_a, "%s/new.csv", folder);
+    snprintf(new_b, sizeof new_b, "%s/../%s/new.csv", folder, strrchr(folder, '/') + 1);
+    snprintf(new_c, sizeof new_c, "%s/other.csv", folder);
+    check_true(path_same_file(new_a, new_b) && !path_same_file(new_a, new_c),
+               "same file to be: one folder by another path, the same name; not another name");
     remove(live);
     remove(dangling);
     remove(made);

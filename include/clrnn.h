@@ -49,7 +49,19 @@ extern "C" {
 #define CLRNN_API
 #endif
 
-#define CLRNN_VERSION "0.1.0"
+/* --------------------------------------------------------------- version */
+
+/* CLRNN_VERSION_MAJOR/MINOR/PATCH and CLRNN_VERSION_STRING of the headers,
+ * generated from the project's version (CMakeLists.txt). */
+#include "clrnn_version.h"
+
+/* The name this header used before clrnn_version.h; kept so that code using
+ * it still builds. */
+#define CLRNN_VERSION CLRNN_VERSION_STRING
+
+/* The library's version, "MAJOR.MINOR.PATCH": what runs, which may differ
+ * from the CLRNN_VERSION_STRING a program was compiled with. */
+CLRNN_API const char *clrnn_version(void);
 
 /* ---------------------------------------------------------------- status */
 

@@ -1,5 +1,15 @@
-# The installed library (label install): for a shared build, that
-# libclrnn exports exactly the public API.
+# The installed library (label install): what a program outside this tree
+# gets from cmake --install, through find_package(clrnn) and pkg-config;
+# and, for a shared build, that libclrnn exports exactly the public API.
+# Not under the sanitizers: the example would need their runtime too.
+if(NOT CLRNN_SANITIZE)
+  add_test(NAME install_example
+           COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/install_test.sh ${PROJECT_BINARY_DIR}
+                   ${PROJECT_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR}/install_example
+                   ${FIX}/cli_small.csv ${CMAKE_COMMAND})
+  set_tests_properties(install_example PROPERTIES LABELS install TIMEOUT 300
+                       SKIP_RETURN_CODE 77)
+endif()
 if(BUILD_SHARED_LIBS)
   add_test(NAME shared_exports_only_api
            COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/check_exports.sh $<TARGET_FILE:clrnn_lib>

@@ -104,7 +104,7 @@ CLRNN_API uint32_t clrnn_rng_below(clrnn_rng *rng, uint32_t n);
 
 /* ------------------------------------------------------------------ model */
 
-/* One tanh RNN layer (SPEC.md):
+/* One tanh RNN layer (docs/model.md):
  *   z_t = x_t W_i + h_{t-1} W_h + b_i,  h_t = tanh(z_t),  y_t = h_t W_o + b_o
  */
 typedef struct clrnn_layer_shape {
@@ -121,7 +121,7 @@ typedef enum clrnn_param {
     CLRNN_N_PARAMS_PER_LAYER
 } clrnn_param;
 
-/* Name of a parameter as in SPEC.md and in exported files: "W_i", ... */
+/* Name of a parameter as in docs/model.md and in exported files: "W_i", ... */
 CLRNN_API const char *clrnn_param_name(clrnn_param which);
 
 typedef struct clrnn_model clrnn_model;
@@ -147,7 +147,7 @@ CLRNN_API size_t clrnn_model_param_offset(const clrnn_model *model, size_t layer
                                           clrnn_param which);
 CLRNN_API size_t clrnn_model_param_count(const clrnn_model *model, size_t layer, clrnn_param which);
 
-/* SPEC initialisation: every tensor in order, uniform in [-k, k),
+/* The initialisation of docs/model.md: every tensor in order, uniform in [-k, k),
  * k = 1/sqrt(n_hidden), drawn as rand * 2k - k. */
 CLRNN_API void clrnn_model_init_uniform(clrnn_model *model, clrnn_rng *rng);
 
@@ -360,7 +360,7 @@ CLRNN_API clrnn_status clrnn_backend_get_params(clrnn_backend *backend, double *
 CLRNN_API clrnn_status clrnn_backend_forward(clrnn_backend *backend, const uint32_t *starts,
                                              size_t n_windows, clrnn_error *err);
 /* Forward, loss, BPTT and the reduction: the gradient is the mean over the
- * batch's windows of each window's gradient (SPEC.md). */
+ * batch's windows of each window's gradient (docs/model.md). */
 CLRNN_API clrnn_status clrnn_backend_gradients(clrnn_backend *backend, const uint32_t *starts,
                                                size_t n_windows, clrnn_error *err);
 /* Batches by position in a window order staged once, say an epoch's
@@ -551,7 +551,7 @@ CLRNN_API clrnn_status clrnn_checkpoint_load(clrnn_checkpoint *ckpt, const char 
 CLRNN_API void clrnn_checkpoint_clear(clrnn_checkpoint *ckpt);
 
 /* The parameters as a numpy-loadable .npz: arrays "layer0.W_i", ... shaped as
- * in SPEC.md, float64. */
+ * in docs/model.md, float64. */
 CLRNN_API clrnn_status clrnn_export_npz(const clrnn_model *model, const char *path,
                                         clrnn_error *err);
 

@@ -129,7 +129,7 @@ int main(int argc, char **argv)
                                            .seq_len = SEQ_LEN,
                                            .max_batch = BATCH,
                                            .loss_steps = CLRNN_LOSS_ALL,
-                                           .log = NULL, /* stdout: say what "auto" took */
+                                           .log = NULL, /* or stdout: hear what "auto" took */
                                            .kernels = CLRNN_KERNELS_AUTO};
     if (clrnn_backend_create(&backend, model, &backend_config, &err) != CLRNN_OK ||
         clrnn_backend_stage_dataset(backend, data, &err) != CLRNN_OK) {
@@ -160,10 +160,19 @@ int main(int argc, char **argv)
            test.rmse, test.mae);
 
     /* Save: the trained parameters with what is needed to use them again
-     * (column names, scaler statistics, window length). The checkpoint
-     * borrows all of it, so it is not cleared but freed piece by piece. */
-    size_t n_test = 0;
+     * (column names, scaler statistics, window length) and to train on
+     * (the optimizer's state). The checkpoint borrows all of it, so it is
+     * not cleared but freed piece by piece. */
+    size_t n_params = clrnn_model_n_params(model), n_test = 0;
+    saved.opt_state_a = malloc(n_params * sizeof *saved.opt_state_a);
+    saved.opt_state_b = malloc(n_params * sizeof *saved.opt_state_b);
+    if (!saved.opt_state_a || !saved.opt_state_b) {
+        fprintf(stderr, "forecast: out of memory\n");
+        goto done;
+    }
     if (clrnn_backend_get_params(backend, clrnn_model_params(model), &err) != CLRNN_OK ||
+        clrnn_backend_get_optimizer_state(backend, saved.opt_state_a, saved.opt_state_b,
+                                          &saved.step, &err) != CLRNN_OK ||
         !(predictions = predict(backend, data, &n_test, &err))) {
         fail("reading the trained model back", &err);
         goto done;
@@ -248,6 +257,8 @@ done:
     free(saved.feature_std);
     free(saved.target_mean);
     free(saved.target_std);
+    free(saved.opt_state_a);
+    free(saved.opt_state_b);
     clrnn_backend_free(reloaded_backend);
     clrnn_backend_free(backend);
     clrnn_model_free(model);

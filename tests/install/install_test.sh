@@ -2,7 +2,8 @@
 # Installs a build into a fresh prefix and builds examples/forecast.c against
 # the installed tree only, twice: with find_package(clrnn) (examples/
 # CMakeLists.txt) and with pkg-config (examples/Makefile); runs both on a
-# table (train, evaluate, save, load, predict).
+# table (train, evaluate, save, load, predict), and the installed clrnn on
+# the model file the example saved.
 #   install_test.sh BUILD_DIR SOURCE_DIR WORK_DIR TABLE.csv [CMAKE] [DEVICE]
 # DEVICE is the example's device argument (default: auto).
 set -euo pipefail
@@ -35,7 +36,9 @@ run_example() { # name binary
   if [ "$got" != "$kind" ]; then
     echo "NOT OK: built with $1, the example linked libclrnn $got, the install has it $kind"; exit 1
   fi
-  grep -q '^test: .* RMSE' "$out" && grep -q 'the loaded model predicts' "$out"
+  if ! grep -q '^test: .* RMSE' "$out" || ! grep -q 'the loaded model predicts' "$out"; then
+    echo "NOT OK: built with $1, the example did not report its test metrics and reload"; exit 1
+  fi
   echo "OK: built with $1 (libclrnn $got), trained, saved, loaded and predicted"
 }
 
@@ -44,6 +47,9 @@ echo "== find_package(clrnn)"
   -DCMAKE_BUILD_TYPE=Release >"$work/find_package.log"
 "$cmake" --build "$work/find_package" >>"$work/find_package.log"
 run_example find_package "$work/find_package/forecast"
+echo "== the installed clrnn reads the example's model file"
+"$prefix/bin/clrnn" eval --model "$work/find_package.clrnn" --data "$table" --device cpu |
+  sed 's/^/  /'
 
 echo "== pkg-config"
 if ! command -v pkg-config >/dev/null; then

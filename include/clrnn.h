@@ -29,7 +29,7 @@ extern "C" {
 #endif
 
 /*
- * CLRNN_API marks what the library exports. A shared build compiles with
+ * CLRNN_API marks what the library exports. It compiles with
  * -fvisibility=hidden, so only declarations that carry it are visible; on
  * Windows, CLRNN_BUILDING_SHARED (set while building the DLL) and
  * CLRNN_SHARED (set for its users by the CMake package) choose

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# A shared libclrnn exports exactly the functions include/clrnn.h declares:
-# every dynamic symbol it defines has the clrnn_ prefix, and every function
-# the public headers declare is among them (a declaration without CLRNN_API
-# is hidden by -fvisibility=hidden and shows up here as missing).
+# libclrnn exports exactly the functions include/clrnn.h declares: every
+# symbol it defines for others (dynamic symbols of libclrnn.so, global ones
+# of libclrnn.a) has the clrnn_ prefix, and every function the public
+# headers declare is among them (a declaration without CLRNN_API is hidden
+# by -fvisibility=hidden and shows up here as missing).
 #   check_exports.sh LIBRARY NM CC INCLUDE_DIR...
 set -euo pipefail
 lib=$1 nm=$2 cc=$3
@@ -10,7 +11,11 @@ shift 3
 includes=()
 for dir in "$@"; do includes+=(-I "$dir"); done
 
-exported=$("$nm" -D --defined-only "$lib" | awk '{print $NF}' | sort -u)
+# A shared library's dynamic symbols; a static one's global symbols.
+case $lib in
+  *.a) exported=$("$nm" -g --defined-only "$lib" | awk 'NF == 3 {print $3}' | sort -u) ;;
+  *) exported=$("$nm" -D --defined-only "$lib" | awk 'NF >= 2 {print $NF}' | sort -u) ;;
+esac
 declared=$(printf '#include "clrnn.h"\n' | "$cc" -E -P "${includes[@]}" - |
   grep -oE '\bclrnn_[a-z0-9_]+\(' | tr -d '(' | sort -u)
 
@@ -18,7 +23,7 @@ foreign=$(grep -v '^clrnn_' <<<"$exported" || true)
 missing=$(comm -23 <(echo "$declared") <(echo "$exported"))
 extra=$(comm -13 <(echo "$declared") <(echo "$exported") | grep '^clrnn_' || true)
 
-echo "$(basename "$lib"): $(wc -l <<<"$exported") dynamic symbols defined;" \
+echo "$(basename "$lib"): $(wc -l <<<"$exported") symbols defined for its users;" \
   "the public headers declare $(wc -l <<<"$declared") functions"
 status=0
 if [ -n "$foreign" ]; then

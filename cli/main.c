@@ -23,7 +23,7 @@ static void usage(FILE *out)
             "  parity      run a batch on OpenCL and the CPU reference and compare every number\n"
             "  devices     list OpenCL platforms and devices\n"
             "  bench       training throughput of the CPU reference and OpenCL devices\n",
-            CLRNN_VERSION);
+            clrnn_version());
 }
 
 /* 0 success (and --help), 1 a check failed (parity past tolerance), 2 bad
@@ -58,7 +58,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(cmd, "--version") == 0) {
-        printf("clrnn %s\n", CLRNN_VERSION);
+        printf("clrnn %s\n", clrnn_version());
         return 0;
     }
     if (strcmp(cmd, "train") == 0)

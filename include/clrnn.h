@@ -29,7 +29,40 @@
 extern "C" {
 #endif
 
-#define CLRNN_VERSION "0.1.0"
+/*
+ * CLRNN_API marks what the library exports. It compiles with
+ * -fvisibility=hidden, so only declarations that carry it are visible; on
+ * Windows, CLRNN_BUILDING_SHARED (set while building the DLL) and
+ * CLRNN_SHARED (set for its users by the CMake package) choose
+ * dllexport/dllimport. A static library needs neither.
+ */
+#if defined(_WIN32)
+#if defined(CLRNN_BUILDING_SHARED)
+#define CLRNN_API __declspec(dllexport)
+#elif defined(CLRNN_SHARED)
+#define CLRNN_API __declspec(dllimport)
+#else
+#define CLRNN_API
+#endif
+#elif defined(__GNUC__) && __GNUC__ >= 4
+#define CLRNN_API __attribute__((visibility("default")))
+#else
+#define CLRNN_API
+#endif
+
+/* --------------------------------------------------------------- version */
+
+/* CLRNN_VERSION_MAJOR/MINOR/PATCH and CLRNN_VERSION_STRING of the headers,
+ * generated from the project's version (CMakeLists.txt). */
+#include "clrnn_version.h"
+
+/* The name this header used before clrnn_version.h; kept so that code using
+ * it still builds. */
+#define CLRNN_VERSION CLRNN_VERSION_STRING
+
+/* The library's version, "MAJOR.MINOR.PATCH": what runs, which may differ
+ * from the CLRNN_VERSION_STRING a program was compiled with. */
+CLRNN_API const char *clrnn_version(void);
 
 /* ---------------------------------------------------------------- status */
 
@@ -45,7 +78,7 @@ typedef enum clrnn_status {
 } clrnn_status;
 
 /* The status in words ("bad input", "device error", ...). Never NULL. */
-const char *clrnn_status_string(clrnn_status status);
+CLRNN_API const char *clrnn_status_string(clrnn_status status);
 
 /* Detail of a failure: the status and one line for a person. The line names
  * what the caller can change in this API's terms, between backquotes: the
@@ -69,15 +102,15 @@ typedef struct clrnn_rng {
     int index;
 } clrnn_rng;
 
-void clrnn_rng_seed(clrnn_rng *rng, uint32_t seed);
-uint32_t clrnn_rng_next_u32(clrnn_rng *rng);
-double clrnn_rng_uniform(clrnn_rng *rng); /* in [0, 1) */
+CLRNN_API void clrnn_rng_seed(clrnn_rng *rng, uint32_t seed);
+CLRNN_API uint32_t clrnn_rng_next_u32(clrnn_rng *rng);
+CLRNN_API double clrnn_rng_uniform(clrnn_rng *rng); /* in [0, 1) */
 /* Uniform integer in [0, n), n >= 1, without modulo bias. */
-uint32_t clrnn_rng_below(clrnn_rng *rng, uint32_t n);
+CLRNN_API uint32_t clrnn_rng_below(clrnn_rng *rng, uint32_t n);
 
 /* ------------------------------------------------------------------ model */
 
-/* One tanh RNN layer (SPEC.md):
+/* One tanh RNN layer (docs/model.md):
  *   z_t = x_t W_i + h_{t-1} W_h + b_i,  h_t = tanh(z_t),  y_t = h_t W_o + b_o
  */
 typedef struct clrnn_layer_shape {
@@ -94,8 +127,8 @@ typedef enum clrnn_param {
     CLRNN_N_PARAMS_PER_LAYER
 } clrnn_param;
 
-/* Name of a parameter as in SPEC.md and in exported files: "W_i", ... */
-const char *clrnn_param_name(clrnn_param which);
+/* Name of a parameter as in docs/model.md and in exported files: "W_i", ... */
+CLRNN_API const char *clrnn_param_name(clrnn_param which);
 
 typedef struct clrnn_model clrnn_model;
 
@@ -104,27 +137,29 @@ typedef struct clrnn_model clrnn_model;
  * Parameters start at zero; all of them live in one flat buffer of doubles,
  * layer after layer, each layer's tensors in clrnn_param order, row-major.
  */
-clrnn_status clrnn_model_create(clrnn_model **out, const clrnn_layer_shape *layers,
-                                size_t n_layers, clrnn_error *err);
-void clrnn_model_free(clrnn_model *model);
-clrnn_status clrnn_model_clone(clrnn_model **out, const clrnn_model *model, clrnn_error *err);
+CLRNN_API clrnn_status clrnn_model_create(clrnn_model **out, const clrnn_layer_shape *layers,
+                                          size_t n_layers, clrnn_error *err);
+CLRNN_API void clrnn_model_free(clrnn_model *model);
+CLRNN_API clrnn_status clrnn_model_clone(clrnn_model **out, const clrnn_model *model,
+                                         clrnn_error *err);
 
-size_t clrnn_model_n_layers(const clrnn_model *model);
-clrnn_layer_shape clrnn_model_layer(const clrnn_model *model, size_t layer);
-size_t clrnn_model_n_params(const clrnn_model *model);
-double *clrnn_model_params(clrnn_model *model);                     /* (P) */
-const double *clrnn_model_params_const(const clrnn_model *model);   /* (P) */
+CLRNN_API size_t clrnn_model_n_layers(const clrnn_model *model);
+CLRNN_API clrnn_layer_shape clrnn_model_layer(const clrnn_model *model, size_t layer);
+CLRNN_API size_t clrnn_model_n_params(const clrnn_model *model);
+CLRNN_API double *clrnn_model_params(clrnn_model *model);                     /* (P) */
+CLRNN_API const double *clrnn_model_params_const(const clrnn_model *model);   /* (P) */
 /* Offset into the flat buffer of one tensor of one layer, and its size. */
-size_t clrnn_model_param_offset(const clrnn_model *model, size_t layer, clrnn_param which);
-size_t clrnn_model_param_count(const clrnn_model *model, size_t layer, clrnn_param which);
+CLRNN_API size_t clrnn_model_param_offset(const clrnn_model *model, size_t layer,
+                                          clrnn_param which);
+CLRNN_API size_t clrnn_model_param_count(const clrnn_model *model, size_t layer, clrnn_param which);
 
-/* SPEC initialisation: every tensor in order, uniform in [-k, k),
+/* The initialisation of docs/model.md: every tensor in order, uniform in [-k, k),
  * k = 1/sqrt(n_hidden), drawn as rand * 2k - k. */
-void clrnn_model_init_uniform(clrnn_model *model, clrnn_rng *rng);
+CLRNN_API void clrnn_model_init_uniform(clrnn_model *model, clrnn_rng *rng);
 
 /* Parse "3:16:1,1:8:1" into shapes; *n_layers is the capacity in, count out. */
-clrnn_status clrnn_parse_layers(const char *text, clrnn_layer_shape *layers, size_t *n_layers,
-                                clrnn_error *err);
+CLRNN_API clrnn_status clrnn_parse_layers(const char *text, clrnn_layer_shape *layers,
+                                          size_t *n_layers, clrnn_error *err);
 
 /* ------------------------------------------------------------------- data */
 
@@ -133,24 +168,25 @@ clrnn_status clrnn_parse_layers(const char *text, clrnn_layer_shape *layers, siz
  * labels (dates) and is kept as text. */
 typedef struct clrnn_table clrnn_table;
 
-clrnn_status clrnn_table_read_csv(clrnn_table **out, const char *path, clrnn_error *err);
-void clrnn_table_free(clrnn_table *table);
-const char *clrnn_table_path(const clrnn_table *table);
-size_t clrnn_table_n_rows(const clrnn_table *table);
-size_t clrnn_table_n_cols(const clrnn_table *table); /* numeric columns */
-const char *clrnn_table_col_name(const clrnn_table *table, size_t col);
+CLRNN_API clrnn_status clrnn_table_read_csv(clrnn_table **out, const char *path, clrnn_error *err);
+CLRNN_API void clrnn_table_free(clrnn_table *table);
+CLRNN_API const char *clrnn_table_path(const clrnn_table *table);
+CLRNN_API size_t clrnn_table_n_rows(const clrnn_table *table);
+CLRNN_API size_t clrnn_table_n_cols(const clrnn_table *table); /* numeric columns */
+CLRNN_API const char *clrnn_table_col_name(const clrnn_table *table, size_t col);
 /* Index of a numeric column by name, or -1. */
-long clrnn_table_find_col(const clrnn_table *table, const char *name);
+CLRNN_API long clrnn_table_find_col(const clrnn_table *table, const char *name);
 /* Row label (first, unnamed column), or NULL when the table has none. */
-const char *clrnn_table_row_label(const clrnn_table *table, size_t row);
+CLRNN_API const char *clrnn_table_row_label(const clrnn_table *table, size_t row);
 /* NaN if the cell is empty or not a number; see clrnn_table_bad_cell. */
-double clrnn_table_value(const clrnn_table *table, size_t row, size_t col);
+CLRNN_API double clrnn_table_value(const clrnn_table *table, size_t row, size_t col);
 /* The first cell of a column that is neither empty nor a number: its row
  * and text. Returns 0 when the column has none. Such a column may be read
  * but not used: clrnn_dataset_create refuses it with file, line and column. */
-int clrnn_table_bad_cell(const clrnn_table *table, size_t col, size_t *row, const char **text);
+CLRNN_API int clrnn_table_bad_cell(const clrnn_table *table, size_t col, size_t *row,
+                                   const char **text);
 /* 1-based line of the file that row came from, for messages. */
-size_t clrnn_table_row_line(const clrnn_table *table, size_t row);
+CLRNN_API size_t clrnn_table_row_line(const clrnn_table *table, size_t row);
 
 typedef enum clrnn_missing {
     CLRNN_MISSING_FFILL = 0, /* carry the last value forward (default) */
@@ -181,7 +217,7 @@ typedef struct clrnn_data_config {
 
 /* The defaults: no columns chosen, seq_len 7, 0.7/0.15 split, ffill, scaler
  * fitted on training rows, targets standardised. */
-clrnn_data_config clrnn_data_config_default(void);
+CLRNN_API clrnn_data_config clrnn_data_config_default(void);
 
 typedef enum clrnn_split {
     CLRNN_SPLIT_TRAIN = 0,
@@ -194,35 +230,38 @@ typedef enum clrnn_split {
  * chronologically, missing values handled. */
 typedef struct clrnn_dataset clrnn_dataset;
 
-clrnn_status clrnn_dataset_create(clrnn_dataset **out, const clrnn_table *table,
-                                  const clrnn_data_config *config, clrnn_error *err);
-void clrnn_dataset_free(clrnn_dataset *data);
+CLRNN_API clrnn_status clrnn_dataset_create(clrnn_dataset **out, const clrnn_table *table,
+                                            const clrnn_data_config *config, clrnn_error *err);
+CLRNN_API void clrnn_dataset_free(clrnn_dataset *data);
 
-size_t clrnn_dataset_n_rows(const clrnn_dataset *data);       /* R, after drops */
-size_t clrnn_dataset_n_features(const clrnn_dataset *data);   /* F */
-size_t clrnn_dataset_n_targets(const clrnn_dataset *data);    /* K */
-size_t clrnn_dataset_seq_len(const clrnn_dataset *data);      /* T */
-const double *clrnn_dataset_x(const clrnn_dataset *data);     /* (R, F) standardised */
-const double *clrnn_dataset_y(const clrnn_dataset *data);     /* (R, K) standardised if scale_targets */
-const double *clrnn_dataset_y_raw(const clrnn_dataset *data); /* (R, K) in the data's units */
+CLRNN_API size_t clrnn_dataset_n_rows(const clrnn_dataset *data);       /* R, after drops */
+CLRNN_API size_t clrnn_dataset_n_features(const clrnn_dataset *data);   /* F */
+CLRNN_API size_t clrnn_dataset_n_targets(const clrnn_dataset *data);    /* K */
+CLRNN_API size_t clrnn_dataset_seq_len(const clrnn_dataset *data);      /* T */
+/* x (R, F) standardised; y (R, K) standardised if scale_targets; y_raw
+ * (R, K) in the data's units. */
+CLRNN_API const double *clrnn_dataset_x(const clrnn_dataset *data);
+CLRNN_API const double *clrnn_dataset_y(const clrnn_dataset *data);
+CLRNN_API const double *clrnn_dataset_y_raw(const clrnn_dataset *data);
 /* Row label of dataset row r (after drops), or NULL. */
-const char *clrnn_dataset_row_label(const clrnn_dataset *data, size_t row);
+CLRNN_API const char *clrnn_dataset_row_label(const clrnn_dataset *data, size_t row);
 /* Rows [*begin, *end) of a split. */
-void clrnn_dataset_split_rows(const clrnn_dataset *data, clrnn_split split, size_t *begin,
-                              size_t *end);
+CLRNN_API void clrnn_dataset_split_rows(const clrnn_dataset *data, clrnn_split split, size_t *begin,
+                                        size_t *end);
 /* Windows of a split: every start s with begin <= s and s + T <= end. */
-size_t clrnn_dataset_n_windows(const clrnn_dataset *data, clrnn_split split);
-size_t clrnn_dataset_window_start(const clrnn_dataset *data, clrnn_split split, size_t window);
+CLRNN_API size_t clrnn_dataset_n_windows(const clrnn_dataset *data, clrnn_split split);
+CLRNN_API size_t clrnn_dataset_window_start(const clrnn_dataset *data, clrnn_split split,
+                                            size_t window);
 /* Scaler statistics: mean and population std of feature f / target k. */
-double clrnn_dataset_feature_mean(const clrnn_dataset *data, size_t f);
-double clrnn_dataset_feature_std(const clrnn_dataset *data, size_t f);
-double clrnn_dataset_target_mean(const clrnn_dataset *data, size_t k);
-double clrnn_dataset_target_std(const clrnn_dataset *data, size_t k);
+CLRNN_API double clrnn_dataset_feature_mean(const clrnn_dataset *data, size_t f);
+CLRNN_API double clrnn_dataset_feature_std(const clrnn_dataset *data, size_t f);
+CLRNN_API double clrnn_dataset_target_mean(const clrnn_dataset *data, size_t k);
+CLRNN_API double clrnn_dataset_target_std(const clrnn_dataset *data, size_t k);
 /* The names of feature f / target k, as the config gave them (NULL out of range). */
-const char *clrnn_dataset_feature_name(const clrnn_dataset *data, size_t f);
-const char *clrnn_dataset_target_name(const clrnn_dataset *data, size_t k);
-size_t clrnn_dataset_cells_filled(const clrnn_dataset *data); /* by ffill */
-size_t clrnn_dataset_rows_dropped(const clrnn_dataset *data); /* by drop */
+CLRNN_API const char *clrnn_dataset_feature_name(const clrnn_dataset *data, size_t f);
+CLRNN_API const char *clrnn_dataset_target_name(const clrnn_dataset *data, size_t k);
+CLRNN_API size_t clrnn_dataset_cells_filled(const clrnn_dataset *data); /* by ffill */
+CLRNN_API size_t clrnn_dataset_rows_dropped(const clrnn_dataset *data); /* by drop */
 
 /* ---------------------------------------------------------------- backend */
 
@@ -277,12 +316,12 @@ typedef enum clrnn_kernels {
 } clrnn_kernels;
 
 /* "auto", "group", "tile" or "fused"; returns 0 for anything else. */
-int clrnn_parse_kernels(const char *text, clrnn_kernels *out);
+CLRNN_API int clrnn_parse_kernels(const char *text, clrnn_kernels *out);
 /* The name clrnn_parse_kernels takes for a family ("auto" for AUTO), or
  * NULL for a value that is not one. */
-const char *clrnn_kernels_name(clrnn_kernels kernels);
+CLRNN_API const char *clrnn_kernels_name(clrnn_kernels kernels);
 /* Families plus "auto": CLRNN_KERNELS_AUTO .. clrnn_kernels_count() - 1. */
-size_t clrnn_kernels_count(void);
+CLRNN_API size_t clrnn_kernels_count(void);
 
 /* What a backend runs on. */
 typedef enum clrnn_backend_kind {
@@ -302,74 +341,77 @@ typedef struct clrnn_backend_config {
 
 /* Creates a backend for the model's shapes and uploads its parameters.
  * The optimizer state starts at zero. */
-clrnn_status clrnn_backend_create(clrnn_backend **out, const clrnn_model *model,
-                                  const clrnn_backend_config *config, clrnn_error *err);
-void clrnn_backend_free(clrnn_backend *backend);
+CLRNN_API clrnn_status clrnn_backend_create(clrnn_backend **out, const clrnn_model *model,
+                                            const clrnn_backend_config *config, clrnn_error *err);
+CLRNN_API void clrnn_backend_free(clrnn_backend *backend);
 /* "CPU reference (fp64)" or "OpenCL <platform> / <device> (fp32)". */
-const char *clrnn_backend_describe(const clrnn_backend *backend);
-int clrnn_backend_is_opencl(const clrnn_backend *backend);
-clrnn_backend_kind clrnn_backend_get_kind(const clrnn_backend *backend);
+CLRNN_API const char *clrnn_backend_describe(const clrnn_backend *backend);
+CLRNN_API int clrnn_backend_is_opencl(const clrnn_backend *backend);
+CLRNN_API clrnn_backend_kind clrnn_backend_get_kind(const clrnn_backend *backend);
 /* The device's own name ("CPU reference" for the CPU reference). */
-const char *clrnn_backend_device_name(const clrnn_backend *backend);
+CLRNN_API const char *clrnn_backend_device_name(const clrnn_backend *backend);
 /* The kernel family that runs (never AUTO on OpenCL; AUTO on the CPU). */
-clrnn_kernels clrnn_backend_family(const clrnn_backend *backend);
-size_t clrnn_backend_n_layers(const clrnn_backend *backend);
-size_t clrnn_backend_n_params(const clrnn_backend *backend);
+CLRNN_API clrnn_kernels clrnn_backend_family(const clrnn_backend *backend);
+CLRNN_API size_t clrnn_backend_n_layers(const clrnn_backend *backend);
+CLRNN_API size_t clrnn_backend_n_params(const clrnn_backend *backend);
 
 /* Copies the table to the device once: x (R, F) with F = layer 0's n_in,
  * y (R, K) with K = the last layer's n_out. */
-clrnn_status clrnn_backend_stage(clrnn_backend *backend, const double *x, const double *y,
-                                 size_t n_rows, clrnn_error *err);
+CLRNN_API clrnn_status clrnn_backend_stage(clrnn_backend *backend, const double *x, const double *y,
+                                           size_t n_rows, clrnn_error *err);
 /* Parameters in, and out, in the model's flat layout. set_params also
  * resets the optimizer state. */
-clrnn_status clrnn_backend_set_params(clrnn_backend *backend, const double *params,
-                                      clrnn_error *err);
-clrnn_status clrnn_backend_get_params(clrnn_backend *backend, double *params, clrnn_error *err);
+CLRNN_API clrnn_status clrnn_backend_set_params(clrnn_backend *backend, const double *params,
+                                                clrnn_error *err);
+CLRNN_API clrnn_status clrnn_backend_get_params(clrnn_backend *backend, double *params,
+                                                clrnn_error *err);
 
 /* Forward over the batch and the loss; window losses are added to the loss
  * accumulator. No gradients. */
-clrnn_status clrnn_backend_forward(clrnn_backend *backend, const uint32_t *starts, size_t n_windows,
-                                   clrnn_error *err);
+CLRNN_API clrnn_status clrnn_backend_forward(clrnn_backend *backend, const uint32_t *starts,
+                                             size_t n_windows, clrnn_error *err);
 /* Forward, loss, BPTT and the reduction: the gradient is the mean over the
- * batch's windows of each window's gradient (SPEC.md). */
-clrnn_status clrnn_backend_gradients(clrnn_backend *backend, const uint32_t *starts,
-                                     size_t n_windows, clrnn_error *err);
+ * batch's windows of each window's gradient (docs/model.md). */
+CLRNN_API clrnn_status clrnn_backend_gradients(clrnn_backend *backend, const uint32_t *starts,
+                                               size_t n_windows, clrnn_error *err);
 /* Batches by position in a window order staged once, say an epoch's
  * shuffled order of n start rows: on OpenCL the start rows then cross to
  * the device once an order instead of once a batch (each crossing is a
  * command, which costs as much as a small batch's work). The order lasts
  * until staged again, or until clrnn_backend_stage. */
-clrnn_status clrnn_backend_stage_order(clrnn_backend *backend, const uint32_t *order, size_t n,
-                                       clrnn_error *err);
+CLRNN_API clrnn_status clrnn_backend_stage_order(clrnn_backend *backend, const uint32_t *order,
+                                                 size_t n, clrnn_error *err);
 /* clrnn_backend_gradients on the windows order[first .. first + n_windows - 1]. */
-clrnn_status clrnn_backend_gradients_staged(clrnn_backend *backend, size_t first, size_t n_windows,
-                                            clrnn_error *err);
+CLRNN_API clrnn_status clrnn_backend_gradients_staged(clrnn_backend *backend, size_t first,
+                                                      size_t n_windows, clrnn_error *err);
 
 /* One optimizer step with the last gradients. */
-clrnn_status clrnn_backend_update(clrnn_backend *backend, const clrnn_optimizer *optimizer,
-                                  clrnn_error *err);
+CLRNN_API clrnn_status clrnn_backend_update(clrnn_backend *backend,
+                                            const clrnn_optimizer *optimizer, clrnn_error *err);
 
 /* Reading back (for parity checks, metrics, traces; never needed per step). */
-clrnn_status clrnn_backend_get_grads(clrnn_backend *backend, double *grads /* (P) */,
-                                     clrnn_error *err);
+CLRNN_API clrnn_status clrnn_backend_get_grads(clrnn_backend *backend, double *grads /* (P) */,
+                                               clrnn_error *err);
 /* Layer l's outputs y (B, T, O) and hidden states h (B, T, H) of the last batch. */
-clrnn_status clrnn_backend_get_outputs(clrnn_backend *backend, size_t layer, double *y,
-                                       clrnn_error *err);
-clrnn_status clrnn_backend_get_hidden(clrnn_backend *backend, size_t layer, double *h,
-                                      clrnn_error *err);
+CLRNN_API clrnn_status clrnn_backend_get_outputs(clrnn_backend *backend, size_t layer, double *y,
+                                                 clrnn_error *err);
+CLRNN_API clrnn_status clrnn_backend_get_hidden(clrnn_backend *backend, size_t layer, double *h,
+                                                clrnn_error *err);
 /* Loss of each window of the last batch (B): mean over the loss's steps and
  * outputs of 0.5 (y - target)^2. */
-clrnn_status clrnn_backend_get_window_losses(clrnn_backend *backend, double *losses,
-                                             clrnn_error *err);
+CLRNN_API clrnn_status clrnn_backend_get_window_losses(clrnn_backend *backend, double *losses,
+                                                       clrnn_error *err);
 /* Sum of window losses since the last call, then the accumulator is zeroed. */
-clrnn_status clrnn_backend_take_loss_sum(clrnn_backend *backend, double *sum, clrnn_error *err);
+CLRNN_API clrnn_status clrnn_backend_take_loss_sum(clrnn_backend *backend, double *sum,
+                                                   clrnn_error *err);
 
 /* Optimizer state for checkpoints: a and b (P each) hold the SGD velocity
  * (b unused, zeros) or Adam's m and v; step is the number of updates made. */
-clrnn_status clrnn_backend_get_optimizer_state(clrnn_backend *backend, double *a, double *b,
-                                               long *step, clrnn_error *err);
-clrnn_status clrnn_backend_set_optimizer_state(clrnn_backend *backend, const double *a,
-                                               const double *b, long step, clrnn_error *err);
+CLRNN_API clrnn_status clrnn_backend_get_optimizer_state(clrnn_backend *backend, double *a,
+                                                         double *b, long *step, clrnn_error *err);
+CLRNN_API clrnn_status clrnn_backend_set_optimizer_state(clrnn_backend *backend, const double *a,
+                                                         const double *b, long step,
+                                                         clrnn_error *err);
 
 /* Time spent in one kernel, from OpenCL profiling events. */
 typedef struct clrnn_kernel_time {
@@ -380,20 +422,21 @@ typedef struct clrnn_kernel_time {
 
 /* Turns kernel profiling on (the times restart from zero) or off. OpenCL
  * only: the CPU reference answers CLRNN_E_UNSUPPORTED. */
-clrnn_status clrnn_backend_set_profiling(clrnn_backend *backend, int on, clrnn_error *err);
+CLRNN_API clrnn_status clrnn_backend_set_profiling(clrnn_backend *backend, int on,
+                                                   clrnn_error *err);
 /* Waits for the device, then fills up to *n entries (one per kernel that
  * ran since profiling was turned on) and sets *n to the number filled. */
-clrnn_status clrnn_backend_kernel_times(clrnn_backend *backend, clrnn_kernel_time *times,
-                                        size_t *n, clrnn_error *err);
+CLRNN_API clrnn_status clrnn_backend_kernel_times(clrnn_backend *backend, clrnn_kernel_time *times,
+                                                  size_t *n, clrnn_error *err);
 
 /* Lists OpenCL platforms and devices with their key limits. */
-clrnn_status clrnn_list_devices(FILE *out, clrnn_error *err);
+CLRNN_API clrnn_status clrnn_list_devices(FILE *out, clrnn_error *err);
 
 /* ---------------------------------------------------------------- trainer */
 
 /* Stages a dataset's features and targets on the backend. */
-clrnn_status clrnn_backend_stage_dataset(clrnn_backend *backend, const clrnn_dataset *data,
-                                         clrnn_error *err);
+CLRNN_API clrnn_status clrnn_backend_stage_dataset(clrnn_backend *backend,
+                                                   const clrnn_dataset *data, clrnn_error *err);
 
 typedef enum clrnn_lr_schedule {
     CLRNN_LR_CONSTANT = 0,
@@ -440,12 +483,12 @@ typedef struct clrnn_train_config {
 
 /* Fills the defaults: 20 epochs, batch 32, SGD lr 0.01 momentum 0.9, Adam
  * constants 0.9/0.999/1e-8, shuffle on, constant lr, no patience. */
-void clrnn_train_config_default(clrnn_train_config *config);
+CLRNN_API void clrnn_train_config_default(clrnn_train_config *config);
 
 /* The learning rate at optimizer step `step` (0-based) of a run of
  * `total_steps` steps with `steps_per_epoch` steps an epoch. */
-double clrnn_lr_at(const clrnn_train_config *config, long step, long steps_per_epoch,
-                   long total_steps);
+CLRNN_API double clrnn_lr_at(const clrnn_train_config *config, long step, long steps_per_epoch,
+                             long total_steps);
 
 typedef struct clrnn_train_report {
     size_t epochs_run;         /* the last epoch done (counting start_epoch) */
@@ -464,7 +507,7 @@ typedef struct clrnn_train_report {
  * the epoch (the on_epoch callback is not called for it); with patience the
  * backend then holds the best epoch's state, report->best_epoch. A cancel
  * stops with CLRNN_E_CANCELLED, report->epochs_run the last epoch finished. */
-clrnn_status clrnn_train(clrnn_backend *backend, const clrnn_dataset *data,
+CLRNN_API clrnn_status clrnn_train(clrnn_backend *backend, const clrnn_dataset *data,
                          const clrnn_train_config *config, clrnn_train_report *report,
                          clrnn_error *err);
 
@@ -477,8 +520,9 @@ typedef struct clrnn_metrics {
 
 /* Predictions (n_windows, K) in the targets' units, for the last step of
  * each window of a split: window i predicts row window_start(i) + T - 1. */
-clrnn_status clrnn_predict(clrnn_backend *backend, const clrnn_dataset *data, clrnn_split split,
-                           size_t batch, double *predictions, clrnn_error *err);
+CLRNN_API clrnn_status clrnn_predict(clrnn_backend *backend, const clrnn_dataset *data,
+                                     clrnn_split split, size_t batch, double *predictions,
+                                     clrnn_error *err);
 
 /* The naive forecast "tomorrow's X = today's X" next to the model's, over
  * the same cells: the targets named X_tomorrow whose X is a feature, at
@@ -492,12 +536,13 @@ typedef struct clrnn_baseline {
 
 /* predictions (n_windows, K) as clrnn_predict gives them. Returns 0 when
  * no target has such a feature (*out is then zeroed), 1 otherwise. */
-int clrnn_naive_baseline(const clrnn_dataset *data, clrnn_split split, const double *predictions,
+CLRNN_API int clrnn_naive_baseline(const clrnn_dataset *data, clrnn_split split, const double *predictions,
                          clrnn_baseline *out);
 
 /* Forward over every window of a split, in batches of at most `batch`. */
-clrnn_status clrnn_evaluate(clrnn_backend *backend, const clrnn_dataset *data, clrnn_split split,
-                            size_t batch, clrnn_metrics *metrics, clrnn_error *err);
+CLRNN_API clrnn_status clrnn_evaluate(clrnn_backend *backend, const clrnn_dataset *data,
+                                      clrnn_split split, size_t batch, clrnn_metrics *metrics,
+                                      clrnn_error *err);
 
 /* ------------------------------------------------------------ checkpoint */
 
@@ -527,38 +572,40 @@ typedef struct clrnn_checkpoint {
     uint32_t seed;         /* initialisation and shuffling seed */
 } clrnn_checkpoint;
 
-clrnn_status clrnn_checkpoint_save(const clrnn_checkpoint *ckpt, const char *path,
-                                   clrnn_error *err);
+CLRNN_API clrnn_status clrnn_checkpoint_save(const clrnn_checkpoint *ckpt, const char *path,
+                                             clrnn_error *err);
 /* Fills *ckpt (which it owns afterwards; release with clrnn_checkpoint_clear).
  * Truncated, corrupted, wrong-version or inconsistent files: CLRNN_E_INPUT. */
-clrnn_status clrnn_checkpoint_load(clrnn_checkpoint *ckpt, const char *path, clrnn_error *err);
+CLRNN_API clrnn_status clrnn_checkpoint_load(clrnn_checkpoint *ckpt, const char *path,
+                                             clrnn_error *err);
 /* Frees what the checkpoint owns and zeroes it. */
-void clrnn_checkpoint_clear(clrnn_checkpoint *ckpt);
+CLRNN_API void clrnn_checkpoint_clear(clrnn_checkpoint *ckpt);
 
 /* A training run as of `epoch` epochs into *ckpt (owned afterwards; release
  * with clrnn_checkpoint_clear): the backend's shapes, parameters, optimizer
  * state, step, precision and loss steps; the data's column names, scaler
  * statistics and seq_len; the optimizer and seed of train. */
-clrnn_status clrnn_checkpoint_capture(clrnn_checkpoint *ckpt, clrnn_backend *backend,
+CLRNN_API clrnn_status clrnn_checkpoint_capture(clrnn_checkpoint *ckpt, clrnn_backend *backend,
                                       const clrnn_dataset *data, const clrnn_train_config *train,
                                       size_t epoch, clrnn_error *err);
 /* Continues a run from a checkpoint: the backend (made for ckpt->model's
  * shapes) gets its parameters, optimizer state and step; train gets its
  * epoch count as start_epoch, its optimizer and its seed. A backend of
  * other shapes: CLRNN_E_INPUT. */
-clrnn_status clrnn_checkpoint_restore(const clrnn_checkpoint *ckpt, clrnn_backend *backend,
+CLRNN_API clrnn_status clrnn_checkpoint_restore(const clrnn_checkpoint *ckpt, clrnn_backend *backend,
                                       clrnn_train_config *train, clrnn_error *err);
 /* The data settings a model was trained with: feature and target names
  * (pointing into ckpt), seq_len and the scaler statistics, over the rest of
  * *config (fractions, missing values) which it leaves alone. */
-void clrnn_checkpoint_data_config(const clrnn_checkpoint *ckpt, clrnn_data_config *config);
+CLRNN_API void clrnn_checkpoint_data_config(const clrnn_checkpoint *ckpt, clrnn_data_config *config);
 /* The backend settings a model was trained with: precision, seq_len, loss
  * steps; device, batch and kernels are left alone. */
-void clrnn_checkpoint_backend_config(const clrnn_checkpoint *ckpt, clrnn_backend_config *config);
+CLRNN_API void clrnn_checkpoint_backend_config(const clrnn_checkpoint *ckpt, clrnn_backend_config *config);
 
 /* The parameters as a numpy-loadable .npz: arrays "layer0.W_i", ... shaped as
- * in SPEC.md, float64. */
-clrnn_status clrnn_export_npz(const clrnn_model *model, const char *path, clrnn_error *err);
+ * in docs/model.md, float64. */
+CLRNN_API clrnn_status clrnn_export_npz(const clrnn_model *model, const char *path,
+                                        clrnn_error *err);
 
 #ifdef __cplusplus
 }

@@ -4,6 +4,7 @@
 #   CLRNN_BUILD_DIR   build folder (default: build)
 #   CLRNN_WERROR=ON   warnings as errors (CI)
 #   CLRNN_SANITIZE=ON AddressSanitizer + UndefinedBehaviorSanitizer
+#   CLRNN_SHARED=ON   a shared libclrnn (BUILD_SHARED_LIBS); default static
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,5 +23,6 @@ fi
 
 build=${CLRNN_BUILD_DIR:-build}
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release \
-  -DCLRNN_WERROR="${CLRNN_WERROR:-OFF}" -DCLRNN_SANITIZE="${CLRNN_SANITIZE:-OFF}" >/dev/null
+  -DCLRNN_WERROR="${CLRNN_WERROR:-OFF}" -DCLRNN_SANITIZE="${CLRNN_SANITIZE:-OFF}" \
+  -DBUILD_SHARED_LIBS="${CLRNN_SHARED:-OFF}" >/dev/null
 cmake --build "$build" -j "$(nproc)"

@@ -141,6 +141,23 @@ add_test(NAME train_fused_refuses_stack
          COMMAND ${OPENCL_EXPECT} ${EXPECT} 2 "the fused kernels cannot run this model: it runs one layer"
                  $<TARGET_FILE:clrnn> train --kernels fused --layers 3:8:2,2:4:1 --epochs 1 --quiet)
 set_tests_properties(train_fused_refuses_stack PROPERTIES LABELS cli SKIP_RETURN_CODE 77)
+# Every launch has a local size the host chose, its private memory within
+# bounds (runtime.h: CPU_GROUP_PRIVATE_MAX): left to itself PoCL ran the
+# tile family's forward as one work-group of all windows, whose private
+# arrays overflowed the worker thread's stack (SIGSEGV). The smallest run
+# that crashed (fp64, 512 hidden units, 275 work-items of 32 KiB) and the
+# one reported (256 units, a batch of 5000); each trains, or refuses in one
+# line (exit 2), and never dies of a signal.
+set(TRAINS_OR_REFUSES ${CMAKE_CURRENT_LIST_DIR}/trains_or_refuses.sh)
+add_test(NAME train_tile_private_fits_fp64
+         COMMAND ${OPENCL_EXPECT} ${TRAINS_OR_REFUSES} $<TARGET_FILE:clrnn> train --device opencl
+                 --kernels tile --precision fp64 --hidden 512 --seq-len 1 --batch 1100
+                 --train-fraction 0.1 --val-fraction 0.05 --epochs 1 --quiet)
+add_test(NAME train_tile_private_fits_batch_5000
+         COMMAND ${OPENCL_EXPECT} ${TRAINS_OR_REFUSES} $<TARGET_FILE:clrnn> train --device opencl
+                 --kernels tile --hidden 256 --batch 5000 --epochs 1 --quiet)
+set_tests_properties(train_tile_private_fits_fp64 train_tile_private_fits_batch_5000 PROPERTIES
+                     LABELS parity SKIP_RETURN_CODE 77 TIMEOUT 120)
 add_test(NAME bench_smoke
          COMMAND ${OPENCL_EXPECT} ${EXPECT} 0 "tiny: n_in 1, n_hidden 3" $<TARGET_FILE:clrnn> bench
                  --shapes tiny=1:3:1/2/5 --seconds 0.01 --warmup 1)

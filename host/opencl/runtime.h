@@ -13,7 +13,7 @@
 #ifndef CLRNN_OPENCL_RUNTIME_H
 #define CLRNN_OPENCL_RUNTIME_H
 
-#include <CL/cl.h>
+#include "opencl/cl_api.h"
 #include <stdint.h>
 
 #include "backend/backend.h"

@@ -195,3 +195,26 @@ clrnn_no_opencl_test(train_opencl 2 "clrnn train: no OpenCL platform is installe
                      train --device opencl --epochs 1 --quiet)
 clrnn_no_opencl_test(train_auto 0 "no OpenCL device .*using the CPU reference"
                      train --epochs 1 --hidden 2)
+
+# No OpenCL library at all (CLRNN_OPENCL_LIBRARY names a missing file in
+# place of libOpenCL.so.1, host/opencl/cl_api.h): the CPU reference still
+# runs, and where OpenCL is asked for, one line and exit code 2. The binary
+# loads the library at run time and must not link it.
+function(clrnn_no_loader_test name code regex)
+  add_test(NAME no_opencl_loader_${name}
+           COMMAND ${CMAKE_COMMAND} -E env CLRNN_OPENCL_LIBRARY=/nonexistent/libOpenCL.so.1
+                   ${EXPECT} ${code} ${regex} $<TARGET_FILE:clrnn> ${ARGN})
+  set_tests_properties(no_opencl_loader_${name} PROPERTIES LABELS cli)
+endfunction()
+set(NO_LOADER "OpenCL is not installed \\(/nonexistent/libOpenCL\\.so\\.1 could not be loaded: ")
+clrnn_no_loader_test(train_cpu 0 "test: [0-9]+ windows, loss .*RMSE"
+                     train --device cpu --epochs 1 --hidden 2)
+clrnn_no_loader_test(train_auto 0 "no OpenCL device \\(${NO_LOADER}.*using the CPU reference"
+                     train --epochs 1 --hidden 2)
+clrnn_no_loader_test(devices 2 "^clrnn devices: ${NO_LOADER}" devices)
+clrnn_no_loader_test(train_opencl 2 "^clrnn train: ${NO_LOADER}"
+                     train --device opencl --epochs 1 --quiet)
+clrnn_no_loader_test(parity 2 "^clrnn parity: ${NO_LOADER}" parity)
+add_test(NAME clrnn_does_not_link_opencl
+         COMMAND ${CMAKE_CURRENT_LIST_DIR}/not_linked.sh libOpenCL $<TARGET_FILE:clrnn>)
+set_tests_properties(clrnn_does_not_link_opencl PROPERTIES LABELS cli)

@@ -278,6 +278,12 @@ static clrnn_status open_device(clrnn_backend *b, ocl_state *s, const char *devi
     clGetDeviceInfo(s->device, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof max_alloc, &max_alloc, NULL);
     s->cpu_device = (type & CL_DEVICE_TYPE_CPU) != 0;
     s->max_local_mem = (size_t)local_mem;
+    cl_uint compute_units = 1;
+    clGetDeviceInfo(s->device, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof compute_units, &compute_units,
+                    NULL);
+    s->compute_units = compute_units ? compute_units : 1;
+    clGetDeviceInfo(s->device, CL_DEVICE_MAX_WORK_ITEM_SIZES, sizeof s->max_item_size,
+                    s->max_item_size, NULL);
     s->max_alloc = (size_t)max_alloc;
     snprintf(b->description, sizeof b->description, "OpenCL %s / %s (%s)", platform_name,
              device_name, b->precision == CLRNN_FP64 ? "fp64" : "fp32");

@@ -105,6 +105,16 @@ static clrnn_status fused_init(clrnn_backend *b, ocl_state *s, void **self, clrn
     if (st == CLRNN_OK)
         st = ocl_create_kernels(s, fs->program, fused_kernel_names, N_FUSED_KERNELS, fs->kernels,
                                 err);
+    /* rnn_fused's private arrays (rnn_fused.cl): the parameters wp, and in
+     * vectors of LANES the gradient sums, a tile's x, h and dy of every step
+     * and 4 rows of NH; fused_misfit keeps them within FUSED_MAX_VECTORS. */
+    const size_t n_params = clrnn_layer_n_params(sh);
+    const size_t fused_reals =
+        n_params + fs->lanes * (n_params + b->seq_len * (sh.n_in + sh.n_hidden + sh.n_out) +
+                                4 * sh.n_hidden + 3);
+    if (st == CLRNN_OK)
+        st = ocl_bound_private(&fs->kernels[K_FUSED], fused_reals * s->real_size, "rnn_fused",
+                               "a tile's steps and gradient sums", "use --kernels tile", err);
     /* The other halves, of the shared buffers' sizes. */
     const size_t B = padded_batch(b), P = b->n_params, rs = s->real_size;
     const cl_mem_flags rw = CL_MEM_READ_WRITE;
@@ -213,8 +223,11 @@ static clrnn_status fused_run_batch(clrnn_backend *b, ocl_state *s, void *self, 
     arg_uint(&a, b->loss_steps == CLRNN_LOSS_LAST ? T - 1 : 0);
     arg_uint(&a, apply);
     arg_finish(&a, s, fs, fs->params_alt, fs->opt_a_alt, fs->opt_b_alt);
-    const size_t one = 1;
-    clrnn_status st = ocl_launch(s, &a, 1, &n_chunks, s->cpu_device ? &one : NULL, err);
+    /* On a CPU a work-group a work-item; elsewhere groups of up to 64
+     * (work-items past the last chunk return). */
+    const size_t local = s->cpu_device ? 1 : ocl_group_size(s, &a, 64);
+    const size_t global = round_up(n_chunks, local);
+    clrnn_status st = ocl_launch(s, &a, 1, &global, &local, err);
     if (st != CLRNN_OK)
         return st;
     if (apply) { /* the step's results, and this batch's sums, are the current ones */

@@ -48,24 +48,13 @@ static void group_destroy(clrnn_backend *b, void *self)
 
 /* Work-group sizes of forward/backward per layer: one work-item per hidden
  * unit, as far as the device and the kernels allow; h or g of a window (2H
- * values) must fit in local memory. */
+ * values) must fit in local memory. The kernels hold no private arrays. */
 static clrnn_status choose_group_sizes(clrnn_backend *b, ocl_state *s, group_state *gs,
                                        clrnn_error *err)
 {
-    size_t limit = SIZE_MAX;
-    for (int k = K_FORWARD; k <= K_BACKWARD; k++) {
-        size_t n = 0;
-        cl_int rc = clGetKernelWorkGroupInfo(gs->kernels[k].kernel, s->device,
-                                             CL_KERNEL_WORK_GROUP_SIZE, sizeof n, &n, NULL);
-        if (rc != CL_SUCCESS)
-            return ocl_fail(err, rc, "clGetKernelWorkGroupInfo");
-        if (n < limit)
-            limit = n;
-    }
-    size_t item_limit[3] = {0};
-    clGetDeviceInfo(s->device, CL_DEVICE_MAX_WORK_ITEM_SIZES, sizeof item_limit, item_limit, NULL);
-    if (item_limit[0] && item_limit[0] < limit)
-        limit = item_limit[0];
+    size_t limit = gs->kernels[K_FORWARD].max_group;
+    if (gs->kernels[K_BACKWARD].max_group < limit)
+        limit = gs->kernels[K_BACKWARD].max_group;
     for (size_t l = 0; l < b->n_layers; l++) {
         size_t H = b->layers[l].n_hidden;
         if (2 * H * s->real_size > s->max_local_mem)
@@ -156,7 +145,8 @@ static clrnn_status backward_layer(clrnn_backend *b, ocl_state *s, group_state *
     arg_uint(&a, b->n_params);
     arg_uint(&a, b->layer_offset[l]);
     size_t n_layer = clrnn_layer_n_params(sh);
-    size_t local[2] = {64, 1};
+    /* A chunk a group in dimension 1: grad_partial does not check it. */
+    size_t local[2] = {ocl_group_size(s, &a, 64), 1};
     size_t grid[2] = {round_up(n_layer, local[0]), chunks_of(B)};
     return ocl_launch(s, &a, 2, grid, local, err);
 }

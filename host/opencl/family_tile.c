@@ -68,6 +68,42 @@ static void tile_destroy(clrnn_backend *b, void *self)
     free(ts);
 }
 
+/* Reals a work-item of a tile kernel holds in private arrays, at most (to
+ * within a few scalars; rnn_tile.cl): the forward with windows as lanes
+ * (WVEC) h_prev, from_input and from_hidden, NH vectors of WB; else the
+ * forward and backward 2 arrays of (WB,NH) (h_prev and from_input or
+ * from_hidden; g_next and g_new or from_next), a row of NH and a block of
+ * registers of at most (WB,NH); grad_rows_tile acc (NH) and with JVEC a
+ * block of RB = 6 rows of at most NH, fewer than 3 WB NH (WB = 4 there).
+ * Plus loss (WB), acc (NI) and acc_o (NO). */
+static size_t tile_private_reals(clrnn_layer_shape sh, size_t windows)
+{
+    return 3 * windows * sh.n_hidden + windows + sh.n_in + sh.n_out;
+}
+
+/* Refuses a layer whose tile kernels' private arrays cannot be held (see
+ * CPU_GROUP_PRIVATE_MAX in runtime.h), naming the widest layer that fits. */
+static clrnn_status bound_private(const clrnn_backend *b, const ocl_state *s, tile_program *tile,
+                                  size_t l, clrnn_error *err)
+{
+    const clrnn_layer_shape sh = b->layers[l];
+    const size_t WB = tile->windows, rs = s->real_size;
+    const size_t counted = tile_private_reals(sh, WB) * rs;
+    const size_t fixed = tile_private_reals((clrnn_layer_shape){sh.n_in, 0, sh.n_out}, WB) * rs;
+    const size_t widest = fixed < ITEM_PRIVATE_MAX ? (ITEM_PRIVATE_MAX - fixed) / (3 * WB * rs) : 0;
+    char holds[96], instead[128];
+    snprintf(holds, sizeof holds, "layer %zu: %zu window%s of %zu hidden units", l, WB,
+             WB == 1 ? "" : "s", sh.n_hidden);
+    snprintf(instead, sizeof instead,
+             "the tile kernels fit layers of up to %zu hidden units here; or use --kernels group",
+             widest);
+    clrnn_status st = CLRNN_OK;
+    for (int k = 0; st == CLRNN_OK && k < N_TILE_KERNELS; k++)
+        st = ocl_bound_private(&tile->kernels[k], counted, tile_kernel_names[k], holds, instead,
+                               err);
+    return st;
+}
+
 /* Layer l's program with its sizes as build-time constants, or the one of
  * an earlier layer of its shape. No fast-math options: the parity checks
  * hold the kernels to the CPU reference's rounding. */
@@ -115,7 +151,7 @@ static clrnn_status build_layer(clrnn_backend *b, ocl_state *s, tile_state *ts, 
     if (st == CLRNN_OK)
         st = ocl_create_kernels(s, ts->tiles[l].program, tile_kernel_names, N_TILE_KERNELS,
                                 ts->tiles[l].kernels, err);
-    return st;
+    return st == CLRNN_OK ? bound_private(b, s, &ts->tiles[l], l, err) : st;
 }
 
 static clrnn_status tile_init(clrnn_backend *b, ocl_state *s, void **self, clrnn_error *err)
@@ -155,8 +191,7 @@ static clrnn_status forward_layer(clrnn_backend *b, ocl_state *s, tile_state *ts
     arg_uint(&a, l == 0);
     arg_uint(&a, B);
     arg_uint(&a, b->loss_steps == CLRNN_LOSS_LAST ? T - 1 : 0);
-    size_t global = (B + ts->tiles[l].windows - 1) / ts->tiles[l].windows;
-    return ocl_launch(s, &a, 1, &global, NULL, err);
+    return ocl_launch_items(s, &a, (B + ts->tiles[l].windows - 1) / ts->tiles[l].windows, err);
 }
 
 static clrnn_status backward_layer(clrnn_backend *b, ocl_state *s, tile_state *ts, size_t l,
@@ -173,8 +208,8 @@ static clrnn_status backward_layer(clrnn_backend *b, ocl_state *s, tile_state *t
     arg_uint(&a, b->layer_offset[l]);
     arg_uint(&a, l > 0);
     arg_uint(&a, B);
-    size_t global = (B + ts->tiles[l].windows - 1) / ts->tiles[l].windows;
-    clrnn_status st = ocl_launch(s, &a, 1, &global, NULL, err);
+    clrnn_status st =
+        ocl_launch_items(s, &a, (B + ts->tiles[l].windows - 1) / ts->tiles[l].windows, err);
     if (st != CLRNN_OK)
         return st;
 
@@ -192,11 +227,13 @@ static clrnn_status backward_layer(clrnn_backend *b, ocl_state *s, tile_state *t
     arg_uint(&a, b->n_params);
     arg_uint(&a, b->layer_offset[l]);
     arg_uint(&a, n_chunks == 1);
-    size_t grid[2] = {ts->tiles[l].grad_rows, n_chunks};
     /* On a CPU, a work-group a work-item: PoCL's own choice of groups
-     * halves the speed of the blocked sums (measured on the large shape). */
-    size_t one[2] = {1, 1};
-    return ocl_launch(s, &a, 2, grid, s->cpu_device ? one : NULL, err);
+     * halves the speed of the blocked sums (measured on the large shape).
+     * Elsewhere rows in groups of up to 64 (work-items past the last row
+     * return); a chunk a group, as grad_rows_tile does not check it. */
+    size_t local[2] = {s->cpu_device ? 1 : ocl_group_size(s, &a, 64), 1};
+    size_t grid[2] = {round_up(ts->tiles[l].grad_rows, local[0]), n_chunks};
+    return ocl_launch(s, &a, 2, grid, local, err);
 }
 
 static clrnn_status tile_run_batch(clrnn_backend *b, ocl_state *s, void *self, size_t B,

@@ -190,6 +190,9 @@ static clrnn_status find_by_index(const char *spec, const cl_platform_id *platfo
 clrnn_status ocl_find_device(const char *spec, cl_platform_id *platform, cl_device_id *device,
                              clrnn_error *err)
 {
+    clrnn_status loaded = ocl_api_load(err);
+    if (loaded != CLRNN_OK)
+        return loaded;
     cl_uint n_platforms = 0;
     cl_platform_id *platforms = get_platforms(&n_platforms);
     if (n_platforms == 0)
@@ -268,6 +271,9 @@ static void list_device(FILE *out, cl_uint p, cl_uint d, cl_device_id device)
 
 clrnn_status clrnn_list_devices(FILE *out, clrnn_error *err)
 {
+    clrnn_status loaded = ocl_api_load(err);
+    if (loaded != CLRNN_OK)
+        return loaded;
     cl_uint n_platforms = 0;
     cl_platform_id *platforms = get_platforms(&n_platforms);
     if (n_platforms == 0)

@@ -5,7 +5,7 @@
 #ifndef CLRNN_OPENCL_UTIL_H
 #define CLRNN_OPENCL_UTIL_H
 
-#include <CL/cl.h>
+#include "opencl/cl_api.h"
 
 #include "clrnn.h"
 
@@ -17,8 +17,9 @@ clrnn_status ocl_fail(clrnn_error *err, cl_int status, const char *what);
 
 /* The device a spec names: NULL or "" picks automatically (the first GPU of
  * any platform, else the first device of any type); "P.D" picks device D of
- * platform P as numbered by `clrnn devices`. No platform or no device at
- * all is CLRNN_E_UNSUPPORTED; a spec that names nothing is CLRNN_E_INPUT. */
+ * platform P as numbered by `clrnn devices`. No OpenCL library (cl_api.h),
+ * no platform or no device at all is CLRNN_E_UNSUPPORTED; a spec that
+ * names nothing is CLRNN_E_INPUT. */
 clrnn_status ocl_find_device(const char *spec, cl_platform_id *platform, cl_device_id *device,
                              clrnn_error *err);
 

@@ -1,5 +1,6 @@
 /* The OpenCL machinery the kernel families share (runtime.h). */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,6 +63,13 @@ clrnn_status ocl_launch(ocl_state *s, const kernel_args *a, cl_uint dims, const 
     snprintf(what, sizeof what, "setting the arguments of kernel %s", s->slot_name[slot]);
     if (a->rc != CL_SUCCESS)
         return ocl_fail(err, a->rc, what);
+    size_t items = 1;
+    for (cl_uint d = 0; local && d < dims; d++)
+        items *= local[d];
+    if (!local || items > a->max_group)
+        return clrnn_fail(err, CLRNN_E_DEVICE,
+                          "launching kernel %s: a work-group of %zu work-items (at most %zu)",
+                          s->slot_name[slot], local ? items : 0, a->max_group);
     if (s->profiling && s->n_pending == s->pending_capacity) {
         clrnn_status st = ocl_harvest_events(s, err);
         if (st != CLRNN_OK)
@@ -100,9 +108,45 @@ clrnn_status ocl_harvest_events(ocl_state *s, clrnn_error *err)
     return rc == CL_SUCCESS ? CLRNN_OK : ocl_fail(err, rc, "reading kernel profiling events");
 }
 
+size_t ocl_group_size(const ocl_state *s, const kernel_args *a, size_t wanted)
+{
+    size_t limit = a->max_group;
+    if (s->cpu_device && a->private_bytes && CPU_GROUP_PRIVATE_MAX / a->private_bytes < limit)
+        limit = CPU_GROUP_PRIVATE_MAX / a->private_bytes;
+    if (wanted < limit)
+        limit = wanted;
+    return limit ? limit : 1;
+}
+
 clrnn_status ocl_launch_1d(ocl_state *s, const kernel_args *a, size_t n, clrnn_error *err)
 {
-    size_t local = 64, global = round_up(n, local);
+    size_t local = ocl_group_size(s, a, 64), global = round_up(n, local);
+    return ocl_launch(s, a, 1, &global, &local, err);
+}
+
+clrnn_status ocl_launch_exact_1d(ocl_state *s, const kernel_args *a, size_t n, size_t wanted,
+                                 clrnn_error *err)
+{
+    size_t local = ocl_group_size(s, a, wanted);
+    while (n % local != 0)
+        local--;
+    return ocl_launch(s, a, 1, &n, &local, err);
+}
+
+clrnn_status ocl_launch_items(ocl_state *s, const kernel_args *a, size_t n, clrnn_error *err)
+{
+    size_t local;
+    if (s->cpu_device) {
+        const size_t limit = ocl_group_size(s, a, SIZE_MAX);
+        size_t groups = (n + limit - 1) / limit;
+        if (groups < s->compute_units)
+            groups = s->compute_units;
+        local = (n + groups - 1) / groups;
+        if (local == 0)
+            local = 1;
+    } else
+        local = ocl_group_size(s, a, 64);
+    size_t global = round_up(n, local);
     return ocl_launch(s, a, 1, &global, &local, err);
 }
 
@@ -197,8 +241,42 @@ clrnn_status ocl_create_kernels(ocl_state *s, cl_program program, const char *co
             snprintf(what, sizeof what, "creating kernel %s", names[k]);
             return ocl_fail(err, rc, what);
         }
+        size_t max_group = 0;
+        cl_ulong private_bytes = 0;
+        rc = clGetKernelWorkGroupInfo(kernels[k].kernel, s->device, CL_KERNEL_WORK_GROUP_SIZE,
+                                      sizeof max_group, &max_group, NULL);
+        if (rc == CL_SUCCESS)
+            rc = clGetKernelWorkGroupInfo(kernels[k].kernel, s->device, CL_KERNEL_PRIVATE_MEM_SIZE,
+                                          sizeof private_bytes, &private_bytes, NULL);
+        if (rc != CL_SUCCESS) {
+            char what[96];
+            snprintf(what, sizeof what, "clGetKernelWorkGroupInfo of kernel %s", names[k]);
+            return ocl_fail(err, rc, what);
+        }
+        if (s->max_item_size[0] && s->max_item_size[0] < max_group)
+            max_group = s->max_item_size[0];
+        kernels[k].max_group = max_group ? max_group : 1;
+        kernels[k].private_bytes = (size_t)private_bytes;
+        clrnn_status st = ocl_bound_private(&kernels[k], 0, names[k], "as the device reports",
+                                            "a smaller model", err);
+        if (st != CLRNN_OK)
+            return st;
     }
     return CLRNN_OK;
+}
+
+clrnn_status ocl_bound_private(ocl_kernel *k, size_t counted, const char *name, const char *holds,
+                               const char *instead, clrnn_error *err)
+{
+    if (counted > k->private_bytes)
+        k->private_bytes = counted;
+    if (k->private_bytes <= ITEM_PRIVATE_MAX)
+        return CLRNN_OK;
+    return clrnn_fail(err, CLRNN_E_INPUT,
+                      "kernel %s needs %zu KiB of private memory a work-item (%s), more than "
+                      "the %d KiB it may hold: %s",
+                      name, (k->private_bytes + 1023) / 1024, holds, ITEM_PRIVATE_MAX / 1024,
+                      instead);
 }
 
 void ocl_release_kernels(ocl_kernel *kernels, size_t n)
@@ -359,7 +437,7 @@ static clrnn_status clip_gradient(const clrnn_backend *b, ocl_state *s, double m
     arg_mem(&a, s->grads);
     arg_uint(&a, P);
     arg_uint(&a, PARAMS_PER_SLICE);
-    clrnn_status st = ocl_launch(s, &a, 1, &s->n_slices, NULL, err);
+    clrnn_status st = ocl_launch_exact_1d(s, &a, s->n_slices, 64, err);
     if (st != CLRNN_OK)
         return st;
     a = args_for(s, s->kernels[K_CLIP_SCALE]);

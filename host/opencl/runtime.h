@@ -13,7 +13,7 @@
 #ifndef CLRNN_OPENCL_RUNTIME_H
 #define CLRNN_OPENCL_RUNTIME_H
 
-#include <CL/cl.h>
+#include "opencl/cl_api.h"
 #include <stdint.h>
 
 #include "backend/backend.h"
@@ -47,11 +47,31 @@ enum {
 /* Kernel names the profiling keeps apart (all families' kernels). */
 #define MAX_KERNEL_SLOTS 32
 
+/*
+ * Private memory. PoCL 3.1's pthread device runs a work-group on one worker
+ * thread, with every work-item's private arrays on that thread's stack at
+ * once. Its workers get pthread_create's default stack: glibc takes the
+ * soft RLIMIT_STACK (8 MiB on Debian), 2 MiB where that is unlimited.
+ * Measured: the tile family's forward at n_hidden 256 (4 windows a
+ * work-item, 8 KiB of arrays) crashed past about 1,000 work-items a group,
+ * the 8 MiB. So on a CPU device a work-group's private memory is held to
+ * half the smallest of those stacks, the rest for the frames of the kernel
+ * and of PoCL; and a work-item's everywhere to NVIDIA's limit of local
+ * memory a thread (512 KiB), past which a launch fails. PoCL 3.1 answers
+ * CL_KERNEL_PRIVATE_MEM_SIZE with a fixed 1 KiB, whatever the kernel holds,
+ * so a family counts its kernels' arrays itself (ocl_bound_private).
+ */
+#define CPU_GROUP_PRIVATE_MAX (1024 * 1024)
+#define ITEM_PRIVATE_MAX (512 * 1024)
+
 /* A kernel and its profiling slot, which it shares with every kernel of its
- * name (the tile family builds one per layer shape). */
+ * name (the tile family builds one per layer shape), and what bounds its
+ * work-groups. */
 typedef struct ocl_kernel {
     cl_kernel kernel;
     int slot;
+    size_t max_group;     /* CL_KERNEL_WORK_GROUP_SIZE, within the device's first dimension */
+    size_t private_bytes; /* a work-item's: the device's figure or the family's count */
 } ocl_kernel;
 
 typedef struct ocl_state {
@@ -59,6 +79,8 @@ typedef struct ocl_state {
     cl_context context;
     cl_command_queue queue;
     int cpu_device;       /* CL_DEVICE_TYPE_CPU */
+    size_t compute_units;
+    size_t max_item_size[3]; /* CL_DEVICE_MAX_WORK_ITEM_SIZES */
     size_t real_size;     /* 4 or 8 */
     size_t max_local_mem; /* bytes */
     size_t max_alloc;     /* bytes in one buffer */
@@ -123,6 +145,7 @@ static inline size_t chunks_of(size_t B)
 typedef struct kernel_args {
     cl_kernel kernel;
     int slot; /* for messages and profiling */
+    size_t max_group, private_bytes; /* as in ocl_kernel, for the local size */
     const ocl_state *s;
     cl_uint next;
     cl_int rc;
@@ -130,7 +153,7 @@ typedef struct kernel_args {
 
 static inline kernel_args args_for(const ocl_state *s, ocl_kernel k)
 {
-    kernel_args a = {k.kernel, k.slot, s, 0, CL_SUCCESS};
+    kernel_args a = {k.kernel, k.slot, k.max_group, k.private_bytes, s, 0, CL_SUCCESS};
     return a;
 }
 
@@ -143,11 +166,29 @@ void arg_starts(kernel_args *a, const ocl_state *s);
 /* Local memory of so many bytes. */
 void arg_local(kernel_args *a, size_t bytes);
 
-/* Launches the kernel whose arguments `a` set; local may be NULL. */
+/* Launches the kernel whose arguments `a` set, with the local size the
+ * host chose (every launch has one: left to itself PoCL makes one group of
+ * up to 4096 work-items, whose private arrays overflow its worker's stack);
+ * global a multiple of it in each dimension. */
 clrnn_status ocl_launch(ocl_state *s, const kernel_args *a, cl_uint dims, const size_t *global,
                         const size_t *local, clrnn_error *err);
-/* A 1-D launch of n work-items, one per element, rounded up to whole groups. */
+/* The largest work-group of at most `wanted` work-items (at least 1) the
+ * kernel, the device's first dimension and, on a CPU device, the group's
+ * private memory (CPU_GROUP_PRIVATE_MAX) allow. */
+size_t ocl_group_size(const ocl_state *s, const kernel_args *a, size_t wanted);
+/* A 1-D launch of n work-items, one per element, rounded up to whole groups
+ * of up to 64: for kernels whose work-items past n do nothing. */
 clrnn_status ocl_launch_1d(ocl_state *s, const kernel_args *a, size_t n, clrnn_error *err);
+/* A 1-D launch of exactly n work-items, in groups of the largest divisor of
+ * n up to `wanted`: for kernels that do not check their id against n. */
+clrnn_status ocl_launch_exact_1d(ocl_state *s, const kernel_args *a, size_t n, size_t wanted,
+                                 clrnn_error *err);
+/* A 1-D launch of n work-items that each compute alone and write nothing
+ * past n (the tile family's windows): on a CPU device in as few groups as
+ * the limits allow but one a compute unit at least, n split evenly among
+ * them (a padded work-item still computes: at most one a group); elsewhere
+ * in groups of up to 64. */
+clrnn_status ocl_launch_items(ocl_state *s, const kernel_args *a, size_t n, clrnn_error *err);
 /* Lets the device start on what is queued while the host goes on. */
 clrnn_status ocl_flush(ocl_state *s, clrnn_error *err);
 /* Waits for the queue and adds the pending launches' device times to the
@@ -169,6 +210,14 @@ void ocl_reserve_slots(ocl_state *s, const char *const *names, size_t n);
 /* The kernels of program named by names (n), into kernels. */
 clrnn_status ocl_create_kernels(ocl_state *s, cl_program program, const char *const *names,
                                 size_t n, ocl_kernel *kernels, clrnn_error *err);
+/* A work-item of kernel k holds private arrays of `counted` bytes, the
+ * family's count (see CPU_GROUP_PRIVATE_MAX); k's private size becomes the
+ * larger of that and the device's figure. More than ITEM_PRIVATE_MAX is
+ * refused (CLRNN_E_INPUT) in one line naming the kernel, what it holds
+ * (`holds`) and what would fit (`instead`). ocl_create_kernels checks the
+ * device's figure alone. */
+clrnn_status ocl_bound_private(ocl_kernel *k, size_t counted, const char *name, const char *holds,
+                               const char *instead, clrnn_error *err);
 /* Releases what ocl_create_kernels created (and accepts what it did not). */
 void ocl_release_kernels(ocl_kernel *kernels, size_t n);
 void ocl_release_program(cl_program *program);

@@ -141,6 +141,23 @@ add_test(NAME train_fused_refuses_stack
          COMMAND ${OPENCL_EXPECT} ${EXPECT} 2 "the fused kernels cannot run this model: it runs one layer"
                  $<TARGET_FILE:clrnn> train --kernels fused --layers 3:8:2,2:4:1 --epochs 1 --quiet)
 set_tests_properties(train_fused_refuses_stack PROPERTIES LABELS cli SKIP_RETURN_CODE 77)
+# Every launch has a local size the host chose, its private memory within
+# bounds (runtime.h: CPU_GROUP_PRIVATE_MAX): left to itself PoCL ran the
+# tile family's forward as one work-group of all windows, whose private
+# arrays overflowed the worker thread's stack (SIGSEGV). The smallest run
+# that crashed (fp64, 512 hidden units, 275 work-items of 32 KiB) and the
+# one reported (256 units, a batch of 5000); each trains, or refuses in one
+# line (exit 2), and never dies of a signal.
+set(TRAINS_OR_REFUSES ${CMAKE_CURRENT_LIST_DIR}/trains_or_refuses.sh)
+add_test(NAME train_tile_private_fits_fp64
+         COMMAND ${OPENCL_EXPECT} ${TRAINS_OR_REFUSES} $<TARGET_FILE:clrnn> train --device opencl
+                 --kernels tile --precision fp64 --hidden 512 --seq-len 1 --batch 1100
+                 --train-fraction 0.1 --val-fraction 0.05 --epochs 1 --quiet)
+add_test(NAME train_tile_private_fits_batch_5000
+         COMMAND ${OPENCL_EXPECT} ${TRAINS_OR_REFUSES} $<TARGET_FILE:clrnn> train --device opencl
+                 --kernels tile --hidden 256 --batch 5000 --epochs 1 --quiet)
+set_tests_properties(train_tile_private_fits_fp64 train_tile_private_fits_batch_5000 PROPERTIES
+                     LABELS parity SKIP_RETURN_CODE 77 TIMEOUT 120)
 add_test(NAME bench_smoke
          COMMAND ${OPENCL_EXPECT} ${EXPECT} 0 "tiny: n_in 1, n_hidden 3" $<TARGET_FILE:clrnn> bench
                  --shapes tiny=1:3:1/2/5 --seconds 0.01 --warmup 1)
@@ -178,3 +195,26 @@ clrnn_no_opencl_test(train_opencl 2 "clrnn train: no OpenCL platform is installe
                      train --device opencl --epochs 1 --quiet)
 clrnn_no_opencl_test(train_auto 0 "no OpenCL device .*using the CPU reference"
                      train --epochs 1 --hidden 2)
+
+# No OpenCL library at all (CLRNN_OPENCL_LIBRARY names a missing file in
+# place of libOpenCL.so.1, host/opencl/cl_api.h): the CPU reference still
+# runs, and where OpenCL is asked for, one line and exit code 2. The binary
+# loads the library at run time and must not link it.
+function(clrnn_no_loader_test name code regex)
+  add_test(NAME no_opencl_loader_${name}
+           COMMAND ${CMAKE_COMMAND} -E env CLRNN_OPENCL_LIBRARY=/nonexistent/libOpenCL.so.1
+                   ${EXPECT} ${code} ${regex} $<TARGET_FILE:clrnn> ${ARGN})
+  set_tests_properties(no_opencl_loader_${name} PROPERTIES LABELS cli)
+endfunction()
+set(NO_LOADER "OpenCL is not installed \\(/nonexistent/libOpenCL\\.so\\.1 could not be loaded: ")
+clrnn_no_loader_test(train_cpu 0 "test: [0-9]+ windows, loss .*RMSE"
+                     train --device cpu --epochs 1 --hidden 2)
+clrnn_no_loader_test(train_auto 0 "no OpenCL device \\(${NO_LOADER}.*using the CPU reference"
+                     train --epochs 1 --hidden 2)
+clrnn_no_loader_test(devices 2 "^clrnn devices: ${NO_LOADER}" devices)
+clrnn_no_loader_test(train_opencl 2 "^clrnn train: ${NO_LOADER}"
+                     train --device opencl --epochs 1 --quiet)
+clrnn_no_loader_test(parity 2 "^clrnn parity: ${NO_LOADER}" parity)
+add_test(NAME clrnn_does_not_link_opencl
+         COMMAND ${CMAKE_CURRENT_LIST_DIR}/not_linked.sh libOpenCL $<TARGET_FILE:clrnn>)
+set_tests_properties(clrnn_does_not_link_opencl PROPERTIES LABELS cli)

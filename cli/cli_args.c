@@ -293,8 +293,7 @@ void cli_usage(const cli_command *command, FILE *out)
 }
 
 /* What the library's messages name between backquotes (clrnn_error), as
- * the command line says it. precision, kernels and missing are for the
- * messages still to move to API terms (host/opencl/, data.c's hints). */
+ * the command line says it. */
 static const struct {
     const char *api, *cli;
 } terms[] = {

@@ -599,12 +599,12 @@ static clrnn_status choose_rows(clrnn_dataset *d, unsigned char *keep, const clr
             continue;
         if (missing == CLRNN_MISSING_ERROR)
             return clrnn_fail(err, CLRNN_E_INPUT,
-                              "%s:%zu:%zu: column '%s' is empty (see --missing)", t->path,
+                              "%s:%zu:%zu: column '%s' is empty (see `missing`)", t->path,
                               t->lines[r], file_column(t, first_empty), t->col_names[first_empty]);
         if (missing == CLRNN_MISSING_FFILL && r == 0)
             return clrnn_fail(err, CLRNN_E_INPUT,
                               "%s:%zu:%zu: column '%s' is empty in the first row; nothing to "
-                              "carry forward (try --missing drop)",
+                              "carry forward (try `missing` drop)",
                               t->path, t->lines[r], file_column(t, first_empty),
                               t->col_names[first_empty]);
         if (missing == CLRNN_MISSING_FFILL)

@@ -268,7 +268,7 @@ static clrnn_status open_device(clrnn_backend *b, ocl_state *s, const char *devi
     ocl_device_name(s->device, device_name, sizeof device_name);
     if (b->precision == CLRNN_FP64 && !ocl_device_has_fp64(s->device))
         return clrnn_fail(err, CLRNN_E_UNSUPPORTED,
-                          "--precision fp64: the device '%s' has no cl_khr_fp64 (use fp32)",
+                          "`precision` fp64: the device '%s' has no cl_khr_fp64 (use fp32)",
                           device_name);
     s->real_size = b->precision == CLRNN_FP64 ? sizeof(cl_double) : sizeof(cl_float);
     cl_device_type type = 0;

@@ -114,7 +114,7 @@ static clrnn_status fused_init(clrnn_backend *b, ocl_state *s, void **self, clrn
                                 4 * sh.n_hidden + 3);
     if (st == CLRNN_OK)
         st = ocl_bound_private(&fs->kernels[K_FUSED], fused_reals * s->real_size, "rnn_fused",
-                               "a tile's steps and gradient sums", "use --kernels tile", err);
+                               "a tile's steps and gradient sums", "use `kernels` tile", err);
     /* The other halves, of the shared buffers' sizes. */
     const size_t B = padded_batch(b), P = b->n_params, rs = s->real_size;
     const cl_mem_flags rw = CL_MEM_READ_WRITE;
@@ -266,7 +266,7 @@ static clrnn_status fused_read_activations(clrnn_backend *b, ocl_state *s, void 
 const ocl_family ocl_family_fused = {
     .name = "fused",
     .misfit = fused_misfit,
-    .refusal = "the fused kernels cannot run this model: %s (use --kernels auto, "
+    .refusal = "the fused kernels cannot run this model: %s (use `kernels` auto, "
                "tile or group)",
     .suitability = fused_suitability,
     .forward_family = "tile",

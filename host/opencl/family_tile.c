@@ -95,7 +95,7 @@ static clrnn_status bound_private(const clrnn_backend *b, const ocl_state *s, ti
     snprintf(holds, sizeof holds, "layer %zu: %zu window%s of %zu hidden units", l, WB,
              WB == 1 ? "" : "s", sh.n_hidden);
     snprintf(instead, sizeof instead,
-             "the tile kernels fit layers of up to %zu hidden units here; or use --kernels group",
+             "the tile kernels fit layers of up to %zu hidden units here; or use `kernels` group",
              widest);
     clrnn_status st = CLRNN_OK;
     for (int k = 0; st == CLRNN_OK && k < N_TILE_KERNELS; k++)

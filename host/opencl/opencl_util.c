@@ -83,7 +83,7 @@ clrnn_status ocl_fail(clrnn_error *err, cl_int status, const char *what)
     const char *hint = "";
     if (status == CL_MEM_OBJECT_ALLOCATION_FAILURE || status == CL_OUT_OF_RESOURCES ||
         status == CL_OUT_OF_HOST_MEMORY)
-        hint = " (device memory or resources exhausted: try a smaller --batch)";
+        hint = " (device memory or resources exhausted: try a smaller `max_batch`)";
     return clrnn_fail(err, CLRNN_E_DEVICE, "%s failed: %s (%d)%s", what, ocl_status_name(status),
                       (int)status, hint);
 }
@@ -164,21 +164,21 @@ static clrnn_status find_by_index(const char *spec, const cl_platform_id *platfo
     char tail;
     if (sscanf(spec, "%u.%u%c", &p_index, &d_index, &tail) != 2)
         return clrnn_fail(err, CLRNN_E_INPUT,
-                          "--device 'opencl:%s': expected opencl:P.D, platform P and device D "
-                          "as numbered by 'clrnn devices'",
+                          "`device` 'opencl:%s': expected opencl:P.D, platform P and device D "
+                          "as numbered by `clrnn_list_devices`",
                           spec);
     if (p_index >= n_platforms)
         return clrnn_fail(err, CLRNN_E_INPUT,
-                          "--device 'opencl:%s': there is no platform %u (%u platform%s; see "
-                          "'clrnn devices')",
+                          "`device` 'opencl:%s': there is no platform %u (%u platform%s; see "
+                          "`clrnn_list_devices`)",
                           spec, p_index, n_platforms, n_platforms == 1 ? "" : "s");
     cl_uint n = 0;
     cl_device_id *ids = get_devices(platforms[p_index], CL_DEVICE_TYPE_ALL, &n);
     if (d_index >= n) {
         free(ids);
         return clrnn_fail(err, CLRNN_E_INPUT,
-                          "--device 'opencl:%s': platform %u has no device %u (%u device%s; "
-                          "see 'clrnn devices')",
+                          "`device` 'opencl:%s': platform %u has no device %u (%u device%s; "
+                          "see `clrnn_list_devices`)",
                           spec, p_index, d_index, n, n == 1 ? "" : "s");
     }
     *platform = platforms[p_index];
@@ -299,7 +299,7 @@ clrnn_status clrnn_list_devices(FILE *out, clrnn_error *err)
     if (auto_device) {
         char name[256];
         ocl_device_name(auto_device, name, sizeof name);
-        fprintf(out, "--device auto picks: %s\n", name);
+        fprintf(out, "device auto picks: %s\n", name);
     }
     free(platforms);
     return CLRNN_OK;

@@ -322,7 +322,7 @@ clrnn_status ocl_make_buffer(ocl_state *s, cl_mem *out, size_t n, size_t element
     if (bytes > s->max_alloc)
         return clrnn_fail(err, CLRNN_E_DEVICE,
                           "the device buffer '%s' needs %.1f MiB, more than the device allows in "
-                          "one buffer (%.1f MiB): try a smaller --batch",
+                          "one buffer (%.1f MiB): try a smaller `max_batch`",
                           name, bytes / 1048576.0, s->max_alloc / 1048576.0);
     cl_int rc;
     *out = clCreateBuffer(s->context, flags, bytes, NULL, &rc);

@@ -302,7 +302,7 @@ static void test_weather_missing_error(const clrnn_table *t)
 {
     static const char *const columns[] = {"tmax", "tmin", "rain", "tmax_tomorrow"};
     static const char *const expected[] = {
-        ":6931:2: column 'tmax' is empty (see --missing)", ":6931:3: column 'tmin' is empty",
+        ":6931:2: column 'tmax' is empty (see `missing`)", ":6931:3: column 'tmin' is empty",
         ":4140:4: column 'rain' is empty", ":6930:5: column 'tmax_tomorrow' is empty"};
     char what[100];
     for (size_t c = 0; c < 4; c++) {
@@ -672,12 +672,12 @@ static void test_missing_small(void)
 
     cfg.missing = CLRNN_MISSING_ERROR;
     check_dataset_error("--missing error", text, &cfg, CLRNN_E_INPUT, 1,
-                        ":3:2: column 'a' is empty (see --missing)");
+                        ":3:2: column 'a' is empty (see `missing`)");
     cfg.missing = CLRNN_MISSING_FFILL;
     check_dataset_error("ffill with an empty first row", ",a,b,y\nd0,1,,3\nd1,1,2,3\n", &cfg,
                         CLRNN_E_INPUT, 1,
                         ":2:3: column 'b' is empty in the first row; nothing to carry forward "
-                        "(try --missing drop)");
+                        "(try `missing` drop)");
     cfg.missing = CLRNN_MISSING_DROP;
     cfg.seq_len = 3;
     check_dataset_error("drop leaves fewer rows than a window", text, &cfg, CLRNN_E_INPUT, 1,

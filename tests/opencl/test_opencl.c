@@ -386,7 +386,7 @@ static void device_errors(const fixture *f)
         st = clrnn_backend_create(&b, big, &cfg, &err);
     printf("  a batch of 2^20 windows of 1000 steps -> %s\n", err.message);
     check_true(st == CLRNN_E_DEVICE && !b && strstr(err.message, "device buffer") &&
-                   strstr(err.message, "try a smaller --batch"),
+                   strstr(err.message, "try a smaller `max_batch`"),
                "a buffer too large for the device: named, with a hint");
     clrnn_model_free(big);
     cfg.seq_len = SEQ_LEN;

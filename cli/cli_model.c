@@ -102,7 +102,7 @@ const cli_command cli_export_command = {
     .about = "usage: clrnn export --model FILE --out weights.npz\n"
              "\n"
              "Writes the parameters as a numpy .npz: layer0.W_i, layer0.W_h, layer0.W_o,\n"
-             "layer0.b_o, layer0.b_i, layer1..., shaped as in SPEC.md (float64).\n"
+             "layer0.b_o, layer0.b_i, layer1..., shaped as in docs/model.md (float64).\n"
              "\n"
              "options:\n",
     .options = export_options,

@@ -1,5 +1,5 @@
 /*
- * The reference notebook's two runs (../shared/reference/SPEC.md), exactly:
+ * The reference notebook's two runs (docs/model.md), exactly:
  * its window counts, scaler fit, loss formula and print cadence, printing
  * its lines with 17 significant digits. Both run on any backend.
  */

@@ -4,7 +4,7 @@
  * need: ZIP entries stored (no compression), each with its CRC32; entry
  * "layer<l>.<name>.npy" (np.load lists it as "layer<l>.<name>"), an .npy
  * version 1.0 file holding a little-endian float64 array shaped as in
- * SPEC.md. No ZIP64, so each entry and the archive stay below 4 GiB.
+ * docs/model.md. No ZIP64, so each entry and the archive stay below 4 GiB.
  *
  * ZIP layout (PKWARE APPNOTE 4.3): for each entry a local file header, its
  * name and its data; then one central directory header per entry; then the
@@ -91,7 +91,7 @@ static void zip_end_record(byte_writer *w, size_t n_entries, size_t central_size
     put_u16(w, 0); /* comment length */
 }
 
-/* Rows and columns of a tensor as SPEC.md shapes it; biases are 1-D. */
+/* Rows and columns of a tensor as docs/model.md shapes it; biases are 1-D. */
 static void tensor_shape(clrnn_layer_shape s, clrnn_param which, size_t *rows, size_t *cols,
                          int *is_2d)
 {

@@ -1,4 +1,4 @@
-/* The CPU reference of the maths in SPEC.md; see rnn_cpu.h for the legend. */
+/* The CPU reference of the maths in docs/model.md; see rnn_cpu.h for the legend. */
 #include <math.h>
 #include <string.h>
 

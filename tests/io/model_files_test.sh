@@ -26,7 +26,7 @@ w = np.load(sys.argv[1])
 assert w['layer0.W_i'].shape == (2, 16) and w['layer0.W_h'].shape == (16, 16)
 assert w['layer0.W_o'].shape == (16, 1) and w['layer0.b_o'].shape == (1,) and w['layer0.b_i'].shape == (16,)
 " "$dir/w.npz" || fail "numpy cannot read the npz"
-  echo "export: numpy reads the npz with SPEC shapes OK"
+  echo "export: numpy reads the npz with the shapes of docs/model.md OK"
 fi
 size=$(wc -c <"$dir/m.clrnn")
 head -c $((size / 2)) "$dir/m.clrnn" >"$dir/trunc.clrnn"

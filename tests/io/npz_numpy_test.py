@@ -1,10 +1,10 @@
 """npz_numpy_test.py CLRNN DATA: a model trained and saved by clrnn, seen from numpy.
 
 1. `clrnn export` writes an .npz that np.load reads: exactly the keys
-   layer<l>.<W_i|W_h|W_o|b_o|b_i>, float64, shaped as in SPEC.md.
+   layer<l>.<W_i|W_h|W_o|b_o|b_i>, float64, shaped as in docs/model.md.
 2. The .clrnn file, read here from docs/checkpoint-format.md alone (struct
    and zlib.crc32, no clrnn code), has the same parameters, bit for bit.
-3. A forward pass written in numpy from SPEC.md with those arrays and the
+3. A forward pass written in numpy from docs/model.md with those arrays and the
    file's scaler statistics gives `clrnn predict`'s predictions.
 Exits non-zero on any failure.
 """
@@ -64,7 +64,7 @@ def read_clrnn(path):
 
 
 def split_params(flat, layers):
-    """The flat buffer cut into SPEC.md's tensors, layer after layer."""
+    """The flat buffer cut into docs/model.md's tensors, layer after layer."""
     out, at = {}, 0
     for l, (I, H, O) in enumerate(layers):
         for name, shape in zip(TENSORS, ((I, H), (H, H), (H, O), (O,), (H,))):
@@ -76,7 +76,7 @@ def split_params(flat, layers):
 
 
 def forward(w, n_layers, x):
-    """SPEC.md: z_t = x_t W_i + h_{t-1} W_h + b_i, h_t = tanh(z_t), y_t = h_t W_o + b_o."""
+    """docs/model.md: z_t = x_t W_i + h_{t-1} W_h + b_i, h_t = tanh(z_t), y_t = h_t W_o + b_o."""
     for l in range(n_layers):
         W_i, W_h, W_o, b_o, b_i = (w[f"layer{l}.{t}"] for t in TENSORS)
         h, ys = np.zeros(W_h.shape[0]), []
@@ -109,7 +109,7 @@ def main(clrnn, data):
         got = arrays[k]
         assert got.dtype == np.float64 and got.shape == want.shape, f"{k}: {got.dtype} {got.shape}"
         assert got.flags.c_contiguous and np.array_equal(got, want), f"{k}: values differ"
-    print(f"np.load: {len(arrays)} arrays, float64, SPEC shapes, equal to the model file's bits OK")
+    print(f"np.load: {len(arrays)} arrays, float64, the shapes of docs/model.md, equal to the model file's bits OK")
 
     with open(data, newline="") as f:
         rows = list(csv.DictReader(f))

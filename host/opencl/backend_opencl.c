@@ -91,13 +91,14 @@ static const char *const kernel_names[N_KERNELS] = {
     "sumsq_partial",     "clip_scale",      "scale_grads",  "rnn_forward_tile",
     "rnn_backward_tile", "grad_rows_tile",  "rnn_fused",    "fused_finish"};
 /* The shared program is these files, in this order (kernels/<name>.cl, name with its folder);
- * a tile program is common.cl and rnn_tile.cl with the layer's sizes. */
-static const char *const program_files[] = {"common/common",    "group/rnn_forward",
-                                            "group/rnn_backward", "common/reduce",
-                                            "common/loss",        "common/optimizer"};
+ * a tile program is common.cl, layer.cl and rnn_tile.cl with the layer's sizes. */
+static const char *const program_files[] = {"common/common",      "common/layer",
+                                            "group/rnn_forward",  "group/rnn_backward",
+                                            "common/reduce",      "common/loss",
+                                            "common/optimizer"};
 #define N_PROGRAM_FILES (sizeof program_files / sizeof program_files[0])
-static const char *const tile_files[] = {"common/common", "tile/rnn_tile"};
-static const char *const fused_files[] = {"common/common", "fused/rnn_fused"};
+static const char *const tile_files[] = {"common/common", "common/layer", "tile/rnn_tile"};
+static const char *const fused_files[] = {"common/common", "common/layer", "fused/rnn_fused"};
 
 /* Kernel families (see rnn_forward.cl, rnn_tile.cl and rnn_fused.cl). */
 typedef enum family { FAMILY_GROUP, FAMILY_TILE, FAMILY_FUSED } family;
@@ -656,7 +657,7 @@ static clrnn_status build_programs(clrnn_backend *b, ocl_state *s, clrnn_error *
                  fp64, sh.n_in, sh.n_hidden, sh.n_out, b->seq_len, s->tiles[l].windows, top, wvec,
                  jvec, jb, GRAD_ROW_BLOCK);
         s->tiles[l].owner = 1;
-        st = build(b, s, tile_files, 2, options, &s->tiles[l].program, err);
+        st = build(b, s, tile_files, 3, options, &s->tiles[l].program, err);
         if (st == CLRNN_OK)
             st = create_kernels(s, s->tiles[l].program, N_SHARED_KERNELS, N_TILE_KERNELS,
                                 s->tiles[l].kernels, err);
@@ -670,7 +671,7 @@ static clrnn_status build_programs(clrnn_backend *b, ocl_state *s, clrnn_error *
                  "-DCLRNN_FP64=%d -DNI=%zu -DNH=%zu -DNO=%zu -DNT=%zu -DLANES=%zu -DTILES=%zu",
                  fp64, sh.n_in, sh.n_hidden, sh.n_out, b->seq_len, s->lanes,
                  WINDOWS_PER_CHUNK / s->lanes);
-        st = build(b, s, fused_files, 2, options, &s->fused_program, err);
+        st = build(b, s, fused_files, 3, options, &s->fused_program, err);
         if (st == CLRNN_OK)
             st = create_kernels(s, s->fused_program, K_FUSED, N_FUSED_KERNELS, s->fused_kernels,
                                 err);

@@ -44,8 +44,8 @@
  * the summation order, and so the bits, do not depend on the device. */
 #define WINDOWS_PER_CHUNK 32
 /* Layers up to this many hidden units run their forward with windows as
- * vector lanes on CPU devices (rnn_tile.cl, WVEC), and so does the fused
- * family (rnn_fused.cl), 8 windows a tile. */
+ * vector lanes on CPU devices (rnn_forward_tile_lanes), and so does the
+ * fused family (rnn_fused.cl), 8 windows a tile. */
 #define WVEC_MAX_HIDDEN 16
 /* The fused family's windows a tile (vector lanes): 16 where the device's
  * native vectors hold 16 reals, else 8. Batches are padded to whole tiles. */
@@ -54,7 +54,7 @@
  * layer's gradient sums in private memory: at most this many vectors of 8. */
 #define FUSED_MAX_VECTORS 2048
 /* Rows of the weight gradient a work-item of grad_rows_tile sums at once
- * where it runs on explicit vectors (rnn_tile.cl, JVEC): 6 rows of 4
+ * where it runs on explicit vectors (grad_rows_tile_vec): 6 rows of 4
  * vectors are 24 accumulators, with the 4 vectors of g 28 of AVX-512's 32
  * registers; measured on the large shape, 15% faster than 4 rows. */
 #define GRAD_ROW_BLOCK 6
@@ -97,6 +97,14 @@ static const char *const program_files[] = {"common/common",      "common/layer"
                                             "common/reduce",      "common/loss",
                                             "common/optimizer"};
 #define N_PROGRAM_FILES (sizeof program_files / sizeof program_files[0])
+/* A layer's tile-family kernels (K_FORWARD_TILE ..), by variant: windows
+ * one after another; the forward with windows as vector lanes (wvec); on
+ * explicit vectors along hidden units (jvec). kernel_names holds the
+ * first, for messages and profiling. */
+static const char *const tile_variant_names[][N_TILE_KERNELS] = {
+    {"rnn_forward_tile", "rnn_backward_tile", "grad_rows_tile"},
+    {"rnn_forward_tile_lanes", "rnn_backward_tile", "grad_rows_tile"},
+    {"rnn_forward_tile_vec", "rnn_backward_tile_vec", "grad_rows_tile_vec"}};
 static const char *const tile_files[] = {"common/common", "common/layer", "tile/rnn_tile"};
 static const char *const fused_files[] = {"common/common", "common/layer", "fused/rnn_fused"};
 
@@ -583,15 +591,15 @@ static clrnn_status build(clrnn_backend *b, ocl_state *s, const char *const *fil
     return CLRNN_OK;
 }
 
-static clrnn_status create_kernels(ocl_state *s, cl_program program, int first, int count,
-                                   cl_kernel *kernels, clrnn_error *err)
+static clrnn_status create_kernels(ocl_state *s, cl_program program, const char *const *names,
+                                   int count, cl_kernel *kernels, clrnn_error *err)
 {
     for (int k = 0; k < count; k++) {
         cl_int rc;
-        kernels[k] = clCreateKernel(program, kernel_names[first + k], &rc);
+        kernels[k] = clCreateKernel(program, names[k], &rc);
         if (rc != CL_SUCCESS) {
             char what[96];
-            snprintf(what, sizeof what, "creating kernel %s", kernel_names[first + k]);
+            snprintf(what, sizeof what, "creating kernel %s", names[k]);
             return ocl_fail(err, rc, what);
         }
     }
@@ -621,7 +629,7 @@ static clrnn_status build_programs(clrnn_backend *b, ocl_state *s, clrnn_error *
     snprintf(options, sizeof options, "-DCLRNN_FP64=%d", fp64);
     clrnn_status st = build(b, s, program_files, N_PROGRAM_FILES, options, &s->program, err);
     if (st == CLRNN_OK)
-        st = create_kernels(s, s->program, 0, N_SHARED_KERNELS, s->kernels, err);
+        st = create_kernels(s, s->program, kernel_names, N_SHARED_KERNELS, s->kernels, err);
     for (size_t l = 0; st == CLRNN_OK && s->family != FAMILY_GROUP && l < b->n_layers; l++) {
         clrnn_layer_shape sh = b->layers[l];
         const int top = l + 1 == b->n_layers;
@@ -634,15 +642,16 @@ static clrnn_status build_programs(clrnn_backend *b, ocl_state *s, clrnn_error *
             continue;
         }
         /* On a CPU: 4 windows a work-item reuse each weight row; a small
-         * layer's forward runs 8 windows as the lanes of vectors (WVEC), so
-         * that its few hidden units still fill SIMD lanes and tanh runs 8
-         * at a time. On a GPU: a window a work-item. */
+         * layer's forward runs 8 windows as the lanes of vectors
+         * (rnn_forward_tile_lanes), so that its few hidden units still fill
+         * SIMD lanes and tanh runs 8 at a time. On a GPU: a window a
+         * work-item. */
         const int wvec = s->cpu_device && sh.n_hidden <= WVEC_MAX_HIDDEN;
         s->tiles[l].windows = wvec ? 8 : s->cpu_device ? 4 : 1;
         /* On a CPU, wider layers whose rows are whole native vectors run
-         * the forward and the weight gradient on explicit vectors (JVEC),
-         * blocks of up to 4 of them (JB) a work-item, the gradient RB rows
-         * at a time. */
+         * the forward, BPTT and weight gradient on explicit vectors of
+         * JVEC reals (the _vec kernels), blocks of up to 4 of them (JB) a
+         * work-item, the gradient RB rows at a time. */
         const size_t width = native_width(s, fp64);
         const size_t jvec = s->cpu_device && !wvec && sh.n_hidden % width == 0 ? width : 0;
         const size_t nj = jvec ? sh.n_hidden / jvec : 0;
@@ -653,13 +662,14 @@ static clrnn_status build_programs(clrnn_backend *b, ocl_state *s, clrnn_error *
                  : sh.n_in + sh.n_hidden + sh.n_out + 2;
         snprintf(options, sizeof options,
                  "-DCLRNN_FP64=%d -DNI=%zu -DNH=%zu -DNO=%zu -DNT=%zu -DWB=%zu -DTOP_LAYER=%d "
-                 "-DWVEC=%d -DJVEC=%zu -DJB=%zu -DRB=%d",
-                 fp64, sh.n_in, sh.n_hidden, sh.n_out, b->seq_len, s->tiles[l].windows, top, wvec,
-                 jvec, jb, GRAD_ROW_BLOCK);
+                 "-DJVEC=%zu -DJB=%zu -DRB=%d",
+                 fp64, sh.n_in, sh.n_hidden, sh.n_out, b->seq_len, s->tiles[l].windows, top, jvec,
+                 jb, GRAD_ROW_BLOCK);
         s->tiles[l].owner = 1;
         st = build(b, s, tile_files, 3, options, &s->tiles[l].program, err);
         if (st == CLRNN_OK)
-            st = create_kernels(s, s->tiles[l].program, N_SHARED_KERNELS, N_TILE_KERNELS,
+            st = create_kernels(s, s->tiles[l].program,
+                                tile_variant_names[wvec ? 1 : jvec ? 2 : 0], N_TILE_KERNELS,
                                 s->tiles[l].kernels, err);
     }
     if (st == CLRNN_OK && s->family == FAMILY_FUSED) {
@@ -673,8 +683,8 @@ static clrnn_status build_programs(clrnn_backend *b, ocl_state *s, clrnn_error *
                  WINDOWS_PER_CHUNK / s->lanes);
         st = build(b, s, fused_files, 3, options, &s->fused_program, err);
         if (st == CLRNN_OK)
-            st = create_kernels(s, s->fused_program, K_FUSED, N_FUSED_KERNELS, s->fused_kernels,
-                                err);
+            st = create_kernels(s, s->fused_program, kernel_names + K_FUSED, N_FUSED_KERNELS,
+                                s->fused_kernels, err);
     }
     return st;
 }

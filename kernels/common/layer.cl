@@ -121,6 +121,45 @@ layer_params point_layer(__global const real *block, uint I, uint H, uint O)
         return dot##S(h, W_o + o, O, H) + b_o[o];                                                \
     }
 
+/* The hidden step of one window, or of a vector of windows, in the row
+ * form at build-time sizes I, H: h_t = hidden_value(x_t W_i, h_{t-1} W_h,
+ * b_i), h_{t-1} W_h = 0 at the first step (h_prev then unread). h_t may be
+ * h_prev: both sums are complete before h_t is written. x_t, h_prev, h_t
+ * private; always inlined, so that its private arrays stay in registers
+ * (PoCL calls what it does not inline, and a private array behind a
+ * pointer is not vectorised). Needs axpy##S and hidden_value##V. */
+#define RNN_HIDDEN_STEP(S, V, T, W_SPACE, I, H)                                                  \
+    void hidden_step##S(T *h_t, const T *x_t, const T *h_prev, const int first_step,             \
+                        W_SPACE const real *W_i, W_SPACE const real *W_h,                        \
+                        W_SPACE const real *b_i) __attribute__((always_inline));                 \
+    void hidden_step##S(T *h_t, const T *x_t, const T *h_prev, const int first_step,             \
+                        W_SPACE const real *W_i, W_SPACE const real *W_h,                        \
+                        W_SPACE const real *b_i)                                                 \
+    {                                                                                            \
+        T from_input[H], from_hidden[H];                                                         \
+        for (int j = 0; j < (H); j++)                                                            \
+            from_input[j] = from_hidden[j] = 0;                                                  \
+        for (int i = 0; i < (I); i++)                                                            \
+            axpy##S(from_input, x_t[i], W_i + i * (H), H);                                       \
+        if (!first_step)                                                                         \
+            for (int k = 0; k < (H); k++)                                                        \
+                axpy##S(from_hidden, h_prev[k], W_h + k * (H), H);                               \
+        for (int j = 0; j < (H); j++)                                                            \
+            h_t[j] = hidden_value##V(from_input[j], from_hidden[j], b_i[j]);                     \
+    }
+
+/* The N lanes' values at row[w] + offset, w = 0..N-1, as one vector of
+ * type T (VLOAD: vload8 or vload16): N windows' inputs or targets. */
+#define RNN_GATHER(S, T, N, VLOAD)                                                               \
+    T gather##S(__global const real *const row[N], const size_t offset);                         \
+    T gather##S(__global const real *const row[N], const size_t offset)                          \
+    {                                                                                            \
+        real lane[N];                                                                            \
+        for (int w = 0; w < (N); w++)                                                            \
+            lane[w] = row[w][offset];                                                            \
+        return VLOAD(0, lane);                                                                   \
+    }
+
 /* The scalar instances: hidden_value, loss_term, window_loss_value,
  * bptt_value; axpy_g (a row in global memory); dot_gg, dot_lg, dot_pg and
  * output_value_* (a in global, local or private memory, weights global). */

@@ -6,6 +6,7 @@
  *   dW_h[k,j] = sum_b sum_{t>0} h[b,t-1,k] g[b,t,j]
  *   dW_o[j,o] = sum_b sum_t h[b,t,j] dy[b,t,o]     db_o[o] = sum_b sum_t dy[b,t,o]
  *
+ * Mirrors the weight-gradient sums of rnn_layer_backward_cpu.
  * Stage 1, grad_partial: work-item (p, c) sums parameter p of the layer over
  * the windows of chunk c (windows c*chunk .. c*chunk+chunk-1), each window's
  * steps in reverse time, exactly the order in which rnn_layer_backward_cpu

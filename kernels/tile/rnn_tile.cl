@@ -96,6 +96,8 @@ typedef float8 realj;
 RNN_STEP_VALUES(_v, realv)
 RNN_AXPY(_vg, realv, real, __global)
 RNN_DOT(_vg, realv, __private, __global)
+RNN_HIDDEN_STEP(_vg, _v, realv, __global, NI, NH)
+RNN_GATHER(_v, realv, TILE_LANES, vload8)
 RNN_STEP_VALUES(_j, realj)
 
 /* The layer's offsets in its block (layer.cl), at the build-time sizes. */
@@ -111,16 +113,17 @@ RNN_STEP_VALUES(_j, realj)
 void write_transposes(__global real *wt, const layer_params p, const uint param_offset);
 void write_transposes(__global real *wt, const layer_params p, const uint param_offset)
 {
-    __global real *wt_i = wt + param_offset + AT_W_I, *wt_h = wt + param_offset + AT_W_H,
-                  *wt_o = wt + param_offset + AT_W_O;
-    for (size_t q = get_global_id(0); q < (NI + NH + NO) * NH; q += get_global_size(0)) {
-        if (q < NI * NH)
-            wt_i[q] = p.W_i[(q % NI) * NH + q / NI]; /* wt_i[j][i] = W_i[i][j] */
-        else if (q < NI * NH + NH * NH)
-            wt_h[q - NI * NH] = p.W_h[((q - NI * NH) % NH) * NH + (q - NI * NH) / NH];
-        else {
-            const size_t r = q - NI * NH - NH * NH; /* wt_o[o][j] = W_o[j][o] */
-            wt_o[r] = p.W_o[(r % NH) * NO + r / NH];
+    __global real *wt_layer = wt + param_offset;
+    for (size_t q = get_global_id(0); q < AT_B_O; q += get_global_size(0)) {
+        if (q < AT_W_H) { /* W_i^T[j][i] = W_i[i][j] */
+            const size_t r = q - AT_W_I;
+            wt_layer[q] = p.W_i[(r % NI) * NH + r / NI];
+        } else if (q < AT_W_O) { /* W_h^T[j][k] = W_h[k][j] */
+            const size_t r = q - AT_W_H;
+            wt_layer[q] = p.W_h[(r % NH) * NH + r / NH];
+        } else { /* W_o^T[o][j] = W_o[j][o] */
+            const size_t r = q - AT_W_O;
+            wt_layer[q] = p.W_o[(r % NH) * NO + r / NH];
         }
     }
 }
@@ -250,8 +253,9 @@ __kernel void rnn_forward_tile(FORWARD_TILE_ARGS)
 
 /* rnn_forward_tile with the tile's 8 windows as the lanes of vectors: each
  * hidden unit's value for the 8 windows is one realv, every weight a
- * scalar broadcast, tanh one vector call. Same order of operations per
- * window as rnn_layer_forward_cpu and mse_forward_cpu. */
+ * scalar broadcast, tanh one vector call. Mirrors rnn_layer_forward_cpu
+ * (in the top layer also mse_forward_cpu), its order of operations in
+ * each lane. */
 __kernel void rnn_forward_tile_lanes(FORWARD_TILE_ARGS)
 {
     __global const uint *starts = order + starts_offset; /* (B) */
@@ -269,23 +273,15 @@ __kernel void rnn_forward_tile_lanes(FORWARD_TILE_ARGS)
         target_win[w] = targets + (size_t)starts[b[w]] * NO;
     }
     const int n_valid = first + TILE_LANES <= B ? TILE_LANES : (int)(B - first);
-    realv h_prev[NH];
+    realv h_prev[NH]; /* h_{t-1}, then h_t */
     real lane[TILE_LANES];
     realv loss = 0;
     for (int t = 0; t < NT; t++) {
-        realv from_input[NH], from_hidden[NH];
-        for (int j = 0; j < NH; j++)
-            from_input[j] = from_hidden[j] = 0;
-        for (int i = 0; i < NI; i++) {
-            for (int w = 0; w < TILE_LANES; w++)
-                lane[w] = x_win[w][t * NI + i];
-            axpy_vg(from_input, vload8(0, lane), p.W_i + i * NH, NH);
-        }
-        if (t > 0)
-            for (int k = 0; k < NH; k++)
-                axpy_vg(from_hidden, h_prev[k], p.W_h + k * NH, NH);
+        realv x_t[NI];
+        for (int i = 0; i < NI; i++)
+            x_t[i] = gather_v(x_win, t * NI + i);
+        hidden_step_vg(h_prev, x_t, h_prev, t == 0, p.W_i, p.W_h, p.b_i);
         for (int j = 0; j < NH; j++) {
-            h_prev[j] = hidden_value_v(from_input[j], from_hidden[j], p.b_i[j]);
             vstore8(h_prev[j], 0, lane);
             for (int w = 0; w < n_valid; w++)
                 h[(b[w] * NT + t) * NH + j] = lane[w];
@@ -302,9 +298,7 @@ __kernel void rnn_forward_tile_lanes(FORWARD_TILE_ARGS)
                     dy[(b[w] * NT + t) * NO + o] = 0;
                 continue;
             }
-            for (int w = 0; w < TILE_LANES; w++)
-                lane[w] = target_win[w][t * NO + o];
-            vstore8(loss_term_v(&loss, y_o, vload8(0, lane)), 0, lane);
+            vstore8(loss_term_v(&loss, y_o, gather_v(target_win, t * NO + o)), 0, lane);
             for (int w = 0; w < n_valid; w++)
                 dy[(b[w] * NT + t) * NO + o] = lane[w];
         }
@@ -317,7 +311,8 @@ __kernel void rnn_forward_tile_lanes(FORWARD_TILE_ARGS)
 }
 
 /* rnn_forward_tile on explicit vectors along hidden units: x W_i a vector
- * at a time, h_{t-1} W_h in register blocks (block_product). */
+ * at a time, h_{t-1} W_h in register blocks (block_product). Mirrors
+ * rnn_layer_forward_cpu (in the top layer also mse_forward_cpu). */
 __kernel void rnn_forward_tile_vec(FORWARD_TILE_ARGS)
 {
     __global const uint *starts = order + starts_offset; /* (B) */
@@ -430,7 +425,8 @@ __kernel void rnn_backward_tile(BACKWARD_TILE_ARGS)
 }
 
 /* rnn_backward_tile on explicit vectors along hidden units: dy_t W_o^T a
- * vector at a time, g_{t+1} W_h^T in register blocks (block_product). */
+ * vector at a time, g_{t+1} W_h^T in register blocks (block_product).
+ * Mirrors the time loop of rnn_layer_backward_cpu. */
 __kernel void rnn_backward_tile_vec(BACKWARD_TILE_ARGS)
 {
     if (TOP_LAYER && get_global_id(0) == 0)
@@ -647,7 +643,8 @@ __kernel void grad_rows_tile(GRAD_ROWS_TILE_ARGS)
 /* grad_rows_tile with [dW_i; dW_h] in register blocks on explicit vectors:
  * work-items 0 .. NRB NJB - 1 take the blocks (grad_block), neighbours the
  * same columns (of g: they share its cache lines), the rest one row each
- * of dW_o, db_i, db_o (grad_row). */
+ * of dW_o, db_i, db_o (grad_row). Mirrors the weight-gradient sums of
+ * rnn_layer_backward_cpu. */
 __kernel void grad_rows_tile_vec(GRAD_ROWS_TILE_ARGS)
 {
     __global const uint *starts = order + starts_offset; /* (B) */

@@ -2,10 +2,10 @@
  * The "fused" kernel family: a whole training step of a one-layer network
  * in one launch (plus a small finishing one). Each work-item takes a chunk
  * of TILES tiles of LANES windows, the windows as the lanes of vectors (as
- * in the tile family's WVEC forward), and for each tile runs the forward, the
- * loss and dy, the reverse-time BPTT and the weight-gradient sums without
- * leaving private memory: h, dy and x of the tile's T steps stay in
- * registers or the stack, where the tile family writes them to global
+ * in the tile family's rnn_forward_tile_lanes), and for each tile runs the
+ * forward, the loss and dy, the reverse-time BPTT and the weight-gradient
+ * sums without leaving private memory: h, dy and x of the tile's T steps
+ * stay in registers or the stack, where the tile family writes them to global
  * memory and reads them back in two more launches. It pays off for small
  * layers, whose steps are too short to hide a launch or a round trip
  * through memory; host/opencl/backend_opencl.c picks it for one-layer networks of

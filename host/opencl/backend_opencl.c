@@ -183,10 +183,10 @@ static clrnn_status build_shared_program(clrnn_backend *b, ocl_backend *o, clrnn
     const ocl_family *f[2];
     void **state[2];
     const size_t n_families = families_that_run(o, f, state);
-    static const char *const common[] = {"common/common"};
+    static const char *const common[] = {"common/common", "common/layer"};
     const char *files[MAX_PROGRAM_FILES];
     size_t n_files = 0;
-    add_files(files, &n_files, common, 1);
+    add_files(files, &n_files, common, 2);
     for (size_t i = 0; i < n_families; i++) {
         add_files(files, &n_files, f[i]->shared_files, f[i]->n_shared_files);
         ocl_reserve_slots(s, f[i]->shared_program_kernels, f[i]->n_shared_program_kernels);

@@ -21,7 +21,7 @@
 #include "opencl/family.h"
 
 /* Its program's sources and kernels. */
-static const char *const fused_files[] = {"common/common", "fused/rnn_fused"};
+static const char *const fused_files[] = {"common/common", "common/layer", "fused/rnn_fused"};
 enum { K_FUSED, K_FUSED_FINISH, N_FUSED_KERNELS };
 static const char *const fused_kernel_names[N_FUSED_KERNELS] = {"rnn_fused", "fused_finish"};
 

@@ -15,16 +15,22 @@
 #include "opencl/family.h"
 
 /* Its program's sources and kernels. */
-static const char *const tile_files[] = {"common/common", "tile/rnn_tile"};
+static const char *const tile_files[] = {"common/common", "common/layer", "tile/rnn_tile"};
 enum { K_FORWARD_TILE, K_BACKWARD_TILE, K_GRAD_ROWS_TILE, N_TILE_KERNELS };
-static const char *const tile_kernel_names[N_TILE_KERNELS] = {
-    "rnn_forward_tile", "rnn_backward_tile", "grad_rows_tile"};
+/* A layer's kernels, by variant (each a whole kernel of rnn_tile.cl; the
+ * host picks, build_layer): windows one after another; the forward with
+ * windows as vector lanes; explicit vectors along hidden units. */
+enum { TILE_PLAIN, TILE_LANES, TILE_VEC };
+static const char *const tile_variant_names[][N_TILE_KERNELS] = {
+    [TILE_PLAIN] = {"rnn_forward_tile", "rnn_backward_tile", "grad_rows_tile"},
+    [TILE_LANES] = {"rnn_forward_tile_lanes", "rnn_backward_tile", "grad_rows_tile"},
+    [TILE_VEC] = {"rnn_forward_tile_vec", "rnn_backward_tile_vec", "grad_rows_tile_vec"}};
 
 /* Layers up to this many hidden units run their forward with windows as
- * vector lanes on CPU devices (rnn_tile.cl, WVEC), 8 windows a tile. */
+ * vector lanes on CPU devices (rnn_forward_tile_lanes), 8 windows a tile. */
 #define WVEC_MAX_HIDDEN 16
-/* Rows of the weight gradient a work-item of grad_rows_tile sums at once
- * where it runs on explicit vectors (rnn_tile.cl, JVEC): 6 rows of 4
+/* Rows of the weight gradient a work-item of grad_rows_tile_vec sums at
+ * once on explicit vectors: 6 rows of 4
  * vectors are 24 accumulators, with the 4 vectors of g 28 of AVX-512's 32
  * registers; measured on the large shape, 15% faster than 4 rows. */
 #define GRAD_ROW_BLOCK 6
@@ -33,6 +39,7 @@ static const char *const tile_kernel_names[N_TILE_KERNELS] = {
  * top or not) share one. */
 typedef struct tile_program {
     cl_program program;
+    int variant; /* TILE_PLAIN, TILE_LANES or TILE_VEC */
     ocl_kernel kernels[N_TILE_KERNELS];
     size_t windows;   /* WB: windows per work-item */
     size_t grad_rows; /* work-items of grad_rows_tile per chunk */
@@ -70,10 +77,10 @@ static void tile_destroy(clrnn_backend *b, void *self)
 
 /* Reals a work-item of a tile kernel holds in private arrays, at most (to
  * within a few scalars; rnn_tile.cl): the forward with windows as lanes
- * (WVEC) h_prev, from_input and from_hidden, NH vectors of WB; else the
+ * h_prev, from_input and from_hidden, NH vectors of WB; else the
  * forward and backward 2 arrays of (WB,NH) (h_prev and from_input or
  * from_hidden; g_next and g_new or from_next), a row of NH and a block of
- * registers of at most (WB,NH); grad_rows_tile acc (NH) and with JVEC a
+ * registers of at most (WB,NH); grad_rows_tile acc (NH) and its _vec form a
  * block of RB = 6 rows of at most NH, fewer than 3 WB NH (WB = 4 there).
  * Plus loss (WB), acc (NI) and acc_o (NO). */
 static size_t tile_private_reals(clrnn_layer_shape sh, size_t windows)
@@ -99,8 +106,8 @@ static clrnn_status bound_private(const clrnn_backend *b, const ocl_state *s, ti
              widest);
     clrnn_status st = CLRNN_OK;
     for (int k = 0; st == CLRNN_OK && k < N_TILE_KERNELS; k++)
-        st = ocl_bound_private(&tile->kernels[k], counted, tile_kernel_names[k], holds, instead,
-                               err);
+        st = ocl_bound_private(&tile->kernels[k], counted,
+                               tile_variant_names[tile->variant][k], holds, instead, err);
     return st;
 }
 
@@ -122,15 +129,16 @@ static clrnn_status build_layer(clrnn_backend *b, ocl_state *s, tile_state *ts, 
         return CLRNN_OK;
     }
     /* On a CPU: 4 windows a work-item reuse each weight row; a small
-     * layer's forward runs 8 windows as the lanes of vectors (WVEC), so
-     * that its few hidden units still fill SIMD lanes and tanh runs 8
-     * at a time. On a GPU: a window a work-item. */
+     * layer's forward runs 8 windows as the lanes of vectors
+     * (rnn_forward_tile_lanes), so that its few hidden units still fill
+     * SIMD lanes and tanh runs 8 at a time. On a GPU: a window a
+     * work-item. */
     const int wvec = s->cpu_device && sh.n_hidden <= WVEC_MAX_HIDDEN;
     ts->tiles[l].windows = wvec ? 8 : s->cpu_device ? 4 : 1;
     /* On a CPU, wider layers whose rows are whole native vectors run
-     * the forward and the weight gradient on explicit vectors (JVEC),
-     * blocks of up to 4 of them (JB) a work-item, the gradient RB rows
-     * at a time. */
+     * the forward, BPTT and weight gradient on explicit vectors of JVEC
+     * reals (the _vec kernels), blocks of up to 4 of them (JB) a
+     * work-item, the gradient RB rows at a time. */
     const size_t width = ocl_native_width(s, fp64);
     const size_t jvec = s->cpu_device && !wvec && sh.n_hidden % width == 0 ? width : 0;
     const size_t nj = jvec ? sh.n_hidden / jvec : 0;
@@ -142,14 +150,16 @@ static clrnn_status build_layer(clrnn_backend *b, ocl_state *s, tile_state *ts, 
     char options[256];
     snprintf(options, sizeof options,
              "-DCLRNN_FP64=%d -DNI=%zu -DNH=%zu -DNO=%zu -DNT=%zu -DWB=%zu -DTOP_LAYER=%d "
-             "-DWVEC=%d -DJVEC=%zu -DJB=%zu -DRB=%d",
-             fp64, sh.n_in, sh.n_hidden, sh.n_out, b->seq_len, ts->tiles[l].windows, top, wvec,
-             jvec, jb, GRAD_ROW_BLOCK);
+             "-DJVEC=%zu -DJB=%zu -DRB=%d",
+             fp64, sh.n_in, sh.n_hidden, sh.n_out, b->seq_len, ts->tiles[l].windows, top, jvec, jb,
+             GRAD_ROW_BLOCK);
     ts->tiles[l].owner = 1;
+    ts->tiles[l].variant = wvec ? TILE_LANES : jvec ? TILE_VEC : TILE_PLAIN;
     clrnn_status st = ocl_build(b, s, tile_files, sizeof tile_files / sizeof tile_files[0],
                                 options, &ts->tiles[l].program, err);
     if (st == CLRNN_OK)
-        st = ocl_create_kernels(s, ts->tiles[l].program, tile_kernel_names, N_TILE_KERNELS,
+        st = ocl_create_kernels(s, ts->tiles[l].program,
+                                tile_variant_names[ts->tiles[l].variant], N_TILE_KERNELS,
                                 ts->tiles[l].kernels, err);
     return st == CLRNN_OK ? bound_private(b, s, &ts->tiles[l], l, err) : st;
 }

@@ -5,7 +5,8 @@
  * Legend used by all kernels: B = windows in the batch, T = steps per
  * window, I = n_in, H = n_hidden, O = n_out of the layer, R = rows of the
  * staged table, P = parameters. A layer's parameters are one block:
- * W_i (I,H), W_h (H,H), W_o (H,O), b_o (O), b_i (H), row-major (SPEC.md).
+ * W_i (I,H), W_h (H,H), W_o (H,O), b_o (O), b_i (H), row-major (SPEC.md);
+ * layer.cl, included next, holds its layout and the maths of a step.
  */
 #ifndef CLRNN_FP64
 #define CLRNN_FP64 0
@@ -21,23 +22,6 @@ typedef float real;
 /* Every product and sum is rounded on its own, as in the CPU reference:
  * contracting a*b+c into fma would change results in the last bits. */
 #pragma OPENCL FP_CONTRACT OFF
-
-/* The five tensors of a layer inside its parameter block. */
-typedef struct layer_params {
-    __global const real *W_i, *W_h, *W_o, *b_o, *b_i;
-} layer_params;
-
-layer_params point_layer(__global const real *block, uint I, uint H, uint O);
-layer_params point_layer(__global const real *block, uint I, uint H, uint O)
-{
-    layer_params p;
-    p.W_i = block;
-    p.W_h = p.W_i + (size_t)I * H;
-    p.W_o = p.W_h + (size_t)H * H;
-    p.b_o = p.W_o + (size_t)H * O;
-    p.b_i = p.b_o + O;
-    return p;
-}
 
 /* The optimizer step of one parameter w with its gradient g and state
  * (optimizer.cl, rnn_fused.cl), on values, so that every kernel that takes

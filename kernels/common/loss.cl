@@ -1,6 +1,7 @@
 /*
  * The loss of each window and its gradient dy for the top layer; mirrors
- * mse_forward_cpu (host/reference/rnn_cpu.c). One work-item per window. With
+ * mse_forward_cpu (host/reference/rnn_cpu.c), with loss_term and
+ * window_loss_value (layer.cl). One work-item per window. With
  * first = 0 every step counts (the notebook's sequence-to-sequence loss);
  * with first = T-1 only the last step does and dy is 0 elsewhere.
  */
@@ -25,15 +26,14 @@ __kernel void mse_loss(__global real *window_loss,    /* (B) out */
                 dy[at] = 0;
                 continue;
             }
-            const real diff = y[at] - target_win[t * O + o];
-            dy[at] = diff;
-            acc += (real)0.5 * diff * diff;
+            dy[at] = loss_term(&acc, y[at], target_win[t * O + o]);
         }
-    window_loss[b] = acc / (real)((T - first) * O);
+    window_loss[b] = window_loss_value(acc, T - first, O);
 }
 
 /* Adds the batch's window losses to the running sum (add_batch_loss,
- * common.cl). One work-item. */
+ * common.cl). One work-item. Mirrors the loss_sum that backend_cpu.c adds
+ * mse_forward_cpu's batch total to (Kahan-compensated here, for fp32). */
 __kernel void loss_accumulate(__global real *loss_sum,          /* (2) in/out */
                               __global const real *window_loss, /* (B) */
                               const uint B)

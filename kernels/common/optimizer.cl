@@ -2,7 +2,7 @@
  * The optimizer step on the device, one work-item per parameter.
  */
 
-/* sgd_value (common.cl) of every parameter. */
+/* Mirrors sgd_update_cpu: sgd_value (common.cl) of every parameter. */
 __kernel void sgd_update(__global real *params,      /* (P) */
                          __global real *velocity,    /* (P) */
                          __global const real *grads, /* (P) */
@@ -16,7 +16,7 @@ __kernel void sgd_update(__global real *params,      /* (P) */
     velocity[i] = v;
 }
 
-/* adam_value (common.cl) of every parameter. */
+/* Mirrors adam_update_cpu: adam_value (common.cl) of every parameter. */
 __kernel void adam_update(__global real *params,      /* (P) */
                           __global real *m,           /* (P) */
                           __global real *v,           /* (P) */

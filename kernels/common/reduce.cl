@@ -6,6 +6,7 @@
  *   dW_h[k,j] = sum_b sum_{t>0} h[b,t-1,k] g[b,t,j]
  *   dW_o[j,o] = sum_b sum_t h[b,t,j] dy[b,t,o]     db_o[o] = sum_b sum_t dy[b,t,o]
  *
+ * Mirrors the weight-gradient sums of rnn_layer_backward_cpu.
  * Stage 1, grad_partial: work-item (p, c) sums parameter p of the layer over
  * the windows of chunk c (windows c*chunk .. c*chunk+chunk-1), each window's
  * steps in reverse time, exactly the order in which rnn_layer_backward_cpu
@@ -25,35 +26,38 @@ __kernel void grad_partial(__global real *partial,      /* (n_chunks, P) */
 {
     __global const uint *starts = order + starts_offset; /* (B) */
     const size_t p = get_global_id(0), c = get_global_id(1);
-    const size_t n_wi = (size_t)I * H, n_wh = (size_t)H * H, n_wo = (size_t)H * O;
-    if (p >= n_wi + n_wh + n_wo + O + H)
+    /* Which tensor p is in, and where (layer.cl's layout). */
+    const size_t i_n = I, h_n = H, o_n = O;
+    const size_t at_wh = LAYER_W_H(i_n, h_n, o_n), at_wo = LAYER_W_O(i_n, h_n, o_n),
+                 at_bo = LAYER_B_O(i_n, h_n, o_n), at_bi = LAYER_B_I(i_n, h_n, o_n);
+    if (p >= LAYER_N_PARAMS(i_n, h_n, o_n))
         return;
     const size_t b_begin = c * chunk, b_end = min((size_t)B, b_begin + chunk);
     real acc = 0;
-    if (p < n_wi) {
+    if (p < at_wh) {
         const size_t i = p / H, j = p % H;
         for (size_t b = b_begin; b < b_end; b++) {
             __global const real *x_win = x_is_table ? x + (size_t)starts[b] * I : x + b * T * I;
             for (size_t t = T; t-- > 0;)
                 acc += x_win[t * I + i] * g[(b * T + t) * H + j];
         }
-    } else if (p < n_wi + n_wh) {
-        const size_t k = (p - n_wi) / H, j = (p - n_wi) % H;
+    } else if (p < at_wo) {
+        const size_t k = (p - at_wh) / H, j = (p - at_wh) % H;
         for (size_t b = b_begin; b < b_end; b++)
             for (size_t t = T; t-- > 1;)
                 acc += h[(b * T + t - 1) * H + k] * g[(b * T + t) * H + j];
-    } else if (p < n_wi + n_wh + n_wo) {
-        const size_t j = (p - n_wi - n_wh) / O, o = (p - n_wi - n_wh) % O;
+    } else if (p < at_bo) {
+        const size_t j = (p - at_wo) / O, o = (p - at_wo) % O;
         for (size_t b = b_begin; b < b_end; b++)
             for (size_t t = T; t-- > 0;)
                 acc += h[(b * T + t) * H + j] * dy[(b * T + t) * O + o];
-    } else if (p < n_wi + n_wh + n_wo + O) {
-        const size_t o = p - n_wi - n_wh - n_wo;
+    } else if (p < at_bi) {
+        const size_t o = p - at_bo;
         for (size_t b = b_begin; b < b_end; b++)
             for (size_t t = T; t-- > 0;)
                 acc += dy[(b * T + t) * O + o];
     } else {
-        const size_t j = p - n_wi - n_wh - n_wo - O;
+        const size_t j = p - at_bi;
         for (size_t b = b_begin; b < b_end; b++)
             for (size_t t = T; t-- > 0;)
                 acc += g[(b * T + t) * H + j];
@@ -61,7 +65,9 @@ __kernel void grad_partial(__global real *partial,      /* (n_chunks, P) */
     partial[c * P + layer_offset + p] = acc;
 }
 
-/* grads (P) <- the batch mean of the chunk sums, chunks added in order. */
+/* grads (P) <- the batch mean of the chunk sums, chunks added in order.
+ * Mirrors the division by B that host/backend/backend_cpu.c applies to
+ * rnn_layer_backward_cpu's sums (no _cpu function of its own). */
 __kernel void grad_finish(__global real *grads,         /* (P) out */
                           __global const real *partial, /* (n_chunks, P) */
                           const uint n_chunks, const uint P, const uint B)

@@ -2,10 +2,10 @@
  * The "fused" kernel family: a whole training step of a one-layer network
  * in one launch (plus a small finishing one). Each work-item takes a chunk
  * of TILES tiles of LANES windows, the windows as the lanes of vectors (as
- * in the tile family's WVEC forward), and for each tile runs the forward, the
- * loss and dy, the reverse-time BPTT and the weight-gradient sums without
- * leaving private memory: h, dy and x of the tile's T steps stay in
- * registers or the stack, where the tile family writes them to global
+ * in the tile family's rnn_forward_tile_lanes), and for each tile runs the
+ * forward, the loss and dy, the reverse-time BPTT and the weight-gradient
+ * sums without leaving private memory: h, dy and x of the tile's T steps
+ * stay in registers or the stack, where the tile family writes them to global
  * memory and reads them back in two more launches. It pays off for small
  * layers, whose steps are too short to hide a launch or a round trip
  * through memory; host/opencl/backend_opencl.c picks it for one-layer networks of
@@ -14,7 +14,9 @@
  * Sizes are build-time constants: -DNI -DNH -DNO (the layer), -DNT (steps),
  * -DLANES (windows a tile: 16 where the device's native vectors hold 16
  * reals, as AVX-512 does floats, else 8), -DTILES (tiles a work-item). The
- * parameters are one block (common.cl).
+ * parameters are one block (layer.cl's layout), and the maths of a step is
+ * layer.cl's (axpy, dot, hidden_value, loss_term, bptt_value) on the
+ * lanes' vectors.
  *
  * Order of the sums, fixed so that two runs give identical bits: lane w of
  * each gradient accumulator sums windows w, w+LANES, ... of the work-item's
@@ -46,7 +48,7 @@
 #error "rnn_fused.cl needs -DNI -DNH -DNO -DNT -DLANES -DTILES"
 #endif
 /* The layer's parameters: W_i (I,H), W_h (H,H), W_o (H,O), b_o (O), b_i (H). */
-#define NP (NI * NH + NH * NH + NH * NO + NO + NH)
+#define NP LAYER_N_PARAMS(NI, NH, NO)
 #if LANES == 8 && CLRNN_FP64
 typedef double8 realv;
 #elif LANES == 8
@@ -66,15 +68,17 @@ typedef float16 realv;
 #define vstore_lanes vstore16
 #endif
 
-/* The lanes' values at row[w] + offset, w = 0..LANES-1, as one vector. */
-realv gather(__global const real *const row[LANES], const size_t offset);
-realv gather(__global const real *const row[LANES], const size_t offset)
-{
-    real lane[LANES];
-    for (int w = 0; w < LANES; w++)
-        lane[w] = row[w][offset];
-    return vload_lanes(0, lane);
-}
+/* layer.cl's maths on the lanes, the weights and their gradients private:
+ * axpy_vp, dot_vp, output_value_vp, hidden_step_vp take rows of scalar
+ * weights, axpy_vv rows of the lanes' gradient sums; gather_v a vector of
+ * the lanes' inputs or targets. */
+RNN_STEP_VALUES(_v, realv)
+RNN_AXPY(_vp, realv, real, __private)
+RNN_AXPY(_vv, realv, realv, __private)
+RNN_DOT(_vp, realv, __private, __private)
+RNN_HIDDEN_STEP(_vp, _v, realv, __private, NI, NH)
+RNN_GATHER(_v, realv, LANES, vload_lanes)
+
 
 /* The arguments of a batch's finishing step (fused_finish, and rnn_fused
  * with apply): the batch's chunk sums, window losses and size; the
@@ -112,7 +116,10 @@ real finish_value(const size_t q, __global const real *partial_done, const uint 
 }
 
 /* Work-item c: chunk c's gradient sums into partial (n_chunks, NP), its
- * windows' losses into window_loss (LANES n_tiles), h and y lane-major. */
+ * windows' losses into window_loss (LANES n_tiles), h and y lane-major.
+ * Mirrors rnn_layer_forward_cpu, mse_forward_cpu and rnn_layer_backward_cpu
+ * for the windows, then sums as the weight gradients of the last; with
+ * apply, first what fused_finish does. */
 __kernel void rnn_fused(__global real *partial,      /* (n_chunks, NP) out */
                         __global real *h_lanes,      /* (n_tiles, NT, NH, LANES) out */
                         __global real *y_lanes,      /* (n_tiles, NT, NO, LANES) out */
@@ -151,14 +158,17 @@ __kernel void rnn_fused(__global real *partial,      /* (n_chunks, NP) out */
     }
     if (apply && chunk == 0)
         add_batch_loss(loss_sum, window_loss_done, B_done);
-    const real *const W_i = wp, *const W_h = W_i + NI * NH, *const W_o = W_h + NH * NH,
-               *const b_o = W_o + NH * NO, *const b_i = b_o + NO;
+    const real *const W_i = wp + LAYER_W_I(NI, NH, NO), *const W_h = wp + LAYER_W_H(NI, NH, NO),
+               *const W_o = wp + LAYER_W_O(NI, NH, NO), *const b_o = wp + LAYER_B_O(NI, NH, NO),
+               *const b_i = wp + LAYER_B_I(NI, NH, NO);
 
     realv grad[NP]; /* the layer's gradient sums, one lane a window */
     for (int q = 0; q < NP; q++)
         grad[q] = 0;
-    realv *const dW_i = grad, *const dW_h = dW_i + NI * NH, *const dW_o = dW_h + NH * NH,
-                 *const db_o = dW_o + NH * NO, *const db_i = db_o + NO;
+    realv *const dW_i = grad + LAYER_W_I(NI, NH, NO), *const dW_h = grad + LAYER_W_H(NI, NH, NO),
+                 *const dW_o = grad + LAYER_W_O(NI, NH, NO),
+                 *const db_o = grad + LAYER_B_O(NI, NH, NO),
+                 *const db_i = grad + LAYER_B_I(NI, NH, NO);
 
     for (size_t tile = tile_begin; tile < tile_end; tile++) {
         const size_t first = tile * LANES;
@@ -178,38 +188,22 @@ __kernel void rnn_fused(__global real *partial,      /* (n_chunks, NP) out */
         realv xs[NT][NI], hs[NT][NH], dys[NT][NO];
         realv loss = 0;
         for (int t = 0; t < NT; t++) {
-            realv from_input[NH], from_hidden[NH];
+            for (int i = 0; i < NI; i++)
+                xs[t][i] = gather_v(x_win, t * NI + i);
+            hidden_step_vp(hs[t], xs[t], hs[t > 0 ? t - 1 : 0], t == 0, W_i, W_h, b_i);
             for (int j = 0; j < NH; j++)
-                from_input[j] = from_hidden[j] = 0;
-            for (int i = 0; i < NI; i++) {
-                xs[t][i] = gather(x_win, t * NI + i);
-                for (int j = 0; j < NH; j++)
-                    from_input[j] += xs[t][i] * W_i[i * NH + j];
-            }
-            if (t > 0)
-                for (int k = 0; k < NH; k++)
-                    for (int j = 0; j < NH; j++)
-                        from_hidden[j] += hs[t - 1][k] * W_h[k * NH + j];
-            for (int j = 0; j < NH; j++) {
-                hs[t][j] = tanh(from_input[j] + from_hidden[j] + b_i[j]);
                 vstore_lanes(hs[t][j], t * NH + j, h_tile);
-            }
             for (int o = 0; o < NO; o++) {
-                realv acc = 0;
-                for (int j = 0; j < NH; j++)
-                    acc += hs[t][j] * W_o[j * NO + o];
-                const realv y_o = acc + b_o[o];
+                const realv y_o = output_value_vp(hs[t], W_o, b_o, o, NH, NO);
                 vstore_lanes(y_o, t * NO + o, y_tile);
                 if (t < (int)first_loss_step) {
                     dys[t][o] = 0;
                     continue;
                 }
-                const realv diff = y_o - gather(target_win, t * NO + o);
-                loss += (real)0.5 * diff * diff;
-                dys[t][o] = diff * valid;
+                dys[t][o] = loss_term_v(&loss, y_o, gather_v(target_win, t * NO + o)) * valid;
             }
         }
-        vstore_lanes(loss / (real)((NT - first_loss_step) * NO), tile, window_loss);
+        vstore_lanes(window_loss_value_v(loss, NT - first_loss_step, NO), tile, window_loss);
 
         /* BPTT, as rnn_layer_backward_cpu: g_t = (dy_t W_o^T + g_{t+1} W_h^T)
          * (1 - h_t^2), and the gradient sums of step t. */
@@ -218,26 +212,18 @@ __kernel void rnn_fused(__global real *partial,      /* (n_chunks, NP) out */
             g_next[j] = 0;
         for (int t = NT - 1; t >= 0; t--) {
             for (int j = 0; j < NH; j++)
-                for (int o = 0; o < NO; o++)
-                    dW_o[j * NO + o] += hs[t][j] * dys[t][o];
+                axpy_vv(dW_o + j * NO, hs[t][j], dys[t], NO);
             for (int o = 0; o < NO; o++)
                 db_o[o] += dys[t][o];
             realv g[NH];
-            for (int j = 0; j < NH; j++) {
-                realv from_output = 0, from_next = 0;
-                for (int o = 0; o < NO; o++)
-                    from_output += dys[t][o] * W_o[j * NO + o];
-                for (int k = 0; k < NH; k++)
-                    from_next += g_next[k] * W_h[j * NH + k];
-                g[j] = (from_output + from_next) * (1 - hs[t][j] * hs[t][j]);
-            }
+            for (int j = 0; j < NH; j++) /* d_j: row j of W_o and of W_h */
+                g[j] = bptt_value_v(dot_vp(dys[t], W_o + j * NO, 1, NO),
+                                    dot_vp(g_next, W_h + j * NH, 1, NH), hs[t][j]);
             if (t > 0)
                 for (int k = 0; k < NH; k++)
-                    for (int j = 0; j < NH; j++)
-                        dW_h[k * NH + j] += hs[t - 1][k] * g[j];
+                    axpy_vv(dW_h + k * NH, hs[t - 1][k], g, NH);
             for (int i = 0; i < NI; i++)
-                for (int j = 0; j < NH; j++)
-                    dW_i[i * NH + j] += xs[t][i] * g[j];
+                axpy_vv(dW_i + i * NH, xs[t][i], g, NH);
             for (int j = 0; j < NH; j++) {
                 db_i[j] += g[j];
                 g_next[j] = g[j];
@@ -259,7 +245,9 @@ __kernel void rnn_fused(__global real *partial,      /* (n_chunks, NP) out */
 /* The finishing step of a batch on its own, in place (params_in and
  * params_out, ... the same buffers): work-item q writes parameter q's
  * gradient, value and state; work-item 0 also adds the batch's window
- * losses to loss_sum. */
+ * losses to loss_sum. Mirrors the batch mean that backend_cpu.c takes of
+ * rnn_layer_backward_cpu's sums, then sgd_update_cpu or adam_update_cpu
+ * (kind 0: no step; with clipping the host runs clip and update kernels). */
 __kernel void fused_finish(FINISH_ARGS)
 {
     const size_t q = get_global_id(0);

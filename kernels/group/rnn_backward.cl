@@ -5,7 +5,7 @@
  *   d_t = dy_t W_o^T + g_{t+1} W_h^T,  g_t = d_t * (1 - h_t^2),  dx_t = g_t W_i^T
  * It writes g (B,T,H) and dx; the weight gradients are sums over windows and
  * steps of products of g, h, x and dy, computed from them by grad_partial
- * (reduce.cl) in a fixed order.
+ * (reduce.cl) in a fixed order. dot and bptt_value: layer.cl.
  *
  * One work-group per window; work-item j handles hidden units j, j+S, ...;
  * g_{t+1} and g_t live in local memory.
@@ -29,25 +29,17 @@ __kernel void rnn_backward(__global real *g,            /* (B,T,H) out */
         __local real *g_cur = g_buf + (s & 1) * H;
         __global const real *dy_t = dy + (b * T + t) * O; /* (O) */
         __global const real *h_t = h + (b * T + t) * H;   /* (H) */
-        for (size_t j = lid; j < H; j += lsz) {
-            real from_output = 0, from_next = 0;
-            for (uint o = 0; o < O; o++)
-                from_output += dy_t[o] * p.W_o[j * O + o];
-            if (s > 0) /* g_T = 0 */
-                for (uint k = 0; k < H; k++)
-                    from_next += g_next[k] * p.W_h[j * H + k];
-            const real v = (from_output + from_next) * (1 - h_t[j] * h_t[j]);
+        for (size_t j = lid; j < H; j += lsz) { /* d_j: row j of W_o and of W_h */
+            const real from_output = dot_gg(dy_t, p.W_o + j * O, 1, O);
+            const real from_next = s > 0 ? dot_lg(g_next, p.W_h + j * H, 1, H) : 0; /* g_T = 0 */
+            const real v = bptt_value(from_output, from_next, h_t[j]);
             g_cur[j] = v;
             g[(b * T + t) * H + j] = v;
         }
         /* g_t complete. One barrier a step suffices, as in rnn_forward. */
         barrier(CLK_LOCAL_MEM_FENCE);
         if (want_dx)
-            for (size_t i = lid; i < I; i += lsz) {
-                real acc = 0;
-                for (uint j = 0; j < H; j++)
-                    acc += p.W_i[i * H + j] * g_cur[j];
-                dx[(b * T + t) * I + i] = acc;
-            }
+            for (size_t i = lid; i < I; i += lsz) /* g_t W_i^T: row i of W_i */
+                dx[(b * T + t) * I + i] = dot_lg(g_cur, p.W_i + i * H, 1, H);
     }
 }

@@ -1,7 +1,8 @@
 /*
  * Forward pass of one layer over a batch: all T steps of all B windows in one
  * launch. Mirrors rnn_layer_forward_cpu (host/reference/rnn_cpu.c), summing in the same
- * order: z_j = (sum_i x_i W_i[i,j] + sum_k h_prev[k] W_h[k,j]) + b_i[j].
+ * order: z_j = (sum_i x_i W_i[i,j] + sum_k h_prev[k] W_h[k,j]) + b_i[j]
+ * (dot, hidden_value, output_value: layer.cl).
  *
  * One work-group per window (group b = window b); work-item j of a group of
  * size S computes hidden units j, j+S, ... The group keeps h_{t-1} and h_t
@@ -31,14 +32,10 @@ __kernel void rnn_forward(__global real *y,            /* (B,T,O) out */
         __local const real *h_prev = h_buf + ((t + 1) & 1) * H;
         __local real *h_cur = h_buf + (t & 1) * H;
         __global const real *x_t = x_win + (size_t)t * I; /* (I) */
-        for (size_t j = lid; j < H; j += lsz) {
-            real from_input = 0, from_hidden = 0;
-            for (uint i = 0; i < I; i++)
-                from_input += x_t[i] * p.W_i[(size_t)i * H + j];
-            if (t > 0)
-                for (uint k = 0; k < H; k++)
-                    from_hidden += h_prev[k] * p.W_h[(size_t)k * H + j];
-            const real v = tanh(from_input + from_hidden + p.b_i[j]);
+        for (size_t j = lid; j < H; j += lsz) { /* z_j: column j of W_i and of W_h */
+            const real from_input = dot_gg(x_t, p.W_i + j, H, I);
+            const real from_hidden = t > 0 ? dot_lg(h_prev, p.W_h + j, H, H) : 0;
+            const real v = hidden_value(from_input, from_hidden, p.b_i[j]);
             h_cur[j] = v;
             h[(b * T + t) * H + j] = v;
         }
@@ -46,11 +43,7 @@ __kernel void rnn_forward(__global real *y,            /* (B,T,O) out */
          * next written at step t+2, which no work-item reaches before all
          * have passed step t+1's barrier, so after their reads of h_t here. */
         barrier(CLK_LOCAL_MEM_FENCE);
-        for (size_t o = lid; o < O; o += lsz) {
-            real acc = 0;
-            for (uint j = 0; j < H; j++)
-                acc += h_cur[j] * p.W_o[(size_t)j * O + o];
-            y[(b * T + t) * O + o] = acc + p.b_o[o];
-        }
+        for (size_t o = lid; o < O; o += lsz)
+            y[(b * T + t) * O + o] = output_value_lg(h_cur, p.W_o, p.b_o, o, H, O);
     }
 }

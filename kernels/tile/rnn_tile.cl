@@ -5,17 +5,33 @@
  * each element accumulating in the CPU reference's order: the form that a
  * CPU OpenCL (PoCL) turns into SIMD code, and, with WB = 1, the "window per
  * work-item" form for small layers on a GPU. The "group" family
- * (rnn_forward.cl, rnn_backward.cl, reduce.cl) is the other choice.
+ * (rnn_forward.cl, rnn_backward.cl, reduce.cl) is the other choice. The
+ * maths of a step (axpy, dot, hidden_value, loss_term, bptt_value, the
+ * parameter layout) is layer.cl's, shared with the other families.
+ *
+ * Each stage comes as whole kernels, one per way of vectorising it, all
+ * built into every tile program with the same arguments; the host
+ * (host/opencl/backend_opencl.c) creates the ones a layer runs:
+ *   rnn_forward_tile        WB windows, one after another (GPUs; CPUs, wide
+ *                           layers whose rows are not whole native vectors)
+ *   rnn_forward_tile_lanes  8 windows as the lanes of vectors (CPUs, layers
+ *                           of at most 16 units; launched with WB = 8)
+ *   rnn_forward_tile_vec    rows as explicit vectors of JVEC reals (CPUs,
+ *                           rows of whole native vectors, -DJVEC 8 or 16)
+ *   rnn_backward_tile, rnn_backward_tile_vec    likewise
+ *   grad_rows_tile, grad_rows_tile_vec          likewise
+ * (the lanes forward goes with rnn_backward_tile and grad_rows_tile).
  *
  * Windows past the batch's end (the last tile's padding) compute on window
  * B-1 and write nothing.
  *
  * Fusions save launches (each costs microseconds, as much as a small
  * batch's work): the top layer's forward also computes the loss and dy
- * (-DTOP_LAYER=1, mirroring mse_forward_cpu), every forward writes the
- * transposes its backward will read, the top layer's backward adds the
- * batch's window losses to the running sum, and with one chunk of windows
- * grad_rows_tile writes the mean gradient itself.
+ * (-DTOP_LAYER=1, a build-time constant tested by plain ifs, mirroring
+ * mse_forward_cpu), every forward writes the transposes its backward will
+ * read, the top layer's backward adds the batch's window losses to the
+ * running sum, and with one chunk of windows grad_rows_tile writes the mean
+ * gradient itself.
  */
 #if !defined(NI) || !defined(NH) || !defined(NO) || !defined(NT) || !defined(WB)
 #error "rnn_tile.cl needs -DNI -DNH -DNO -DNT -DWB"
@@ -23,81 +39,100 @@
 #ifndef TOP_LAYER
 #define TOP_LAYER 0
 #endif
-#ifndef WVEC
-#define WVEC 0
-#endif
+/* The _vec kernels' vectors: JVEC reals (8 or 16, dividing NH), blocks of
+ * JB of them (dividing NH / JVEC) in registers for WB windows in the
+ * forward and the BPTT, and for RB rows of the weight gradient in
+ * grad_rows_tile_vec. A CPU OpenCL's own vectoriser picks 256-bit vectors;
+ * explicit ones use the full width (AVX-512). Where the host passes
+ * -DJVEC=0 they do not run and are built at 8. */
 #ifndef JVEC
 #define JVEC 0
 #endif
-#if WVEC && WB != 8
-#error "WVEC runs 8 windows as vector lanes: -DWB=8"
+#ifndef JB
+#define JB 1
 #endif
+#ifndef RB
+#define RB 1
+#endif
+#if JVEC != 0 && JVEC != 8 && JVEC != 16
+#error "-DJVEC: 0, 8 or 16"
+#endif
+#if JVEC && (NH % JVEC != 0 || (NH / JVEC) % JB != 0)
+#error "-DJVEC must divide -DNH, and -DJB NH / JVEC"
+#endif
+
+/* The precision's vector types: realv, rnn_forward_tile_lanes's 8 windows;
+ * realj, the _vec kernels' JW reals along hidden units. */
+#define TILE_LANES 8
 #if CLRNN_FP64
 typedef double8 realv;
 #else
 typedef float8 realv;
 #endif
-
-/* JVEC (8 or 16, dividing NH): rows along hidden units as explicit vectors
- * of JVEC reals, a block of JB of them (JB dividing NH / JVEC) held in
- * registers for WB windows in the forward, and for RB rows of the weight
- * gradient in grad_rows_tile. A CPU OpenCL's own vectoriser picks 256-bit
- * vectors; explicit ones use the full width (AVX-512). */
-#if JVEC
 #if JVEC == 16 && CLRNN_FP64
 typedef double16 realj;
 #elif JVEC == 16
 typedef float16 realj;
-#elif JVEC == 8 && CLRNN_FP64
+#elif CLRNN_FP64
 typedef double8 realj;
-#elif JVEC == 8
-typedef float8 realj;
 #else
-#error "-DJVEC: 0, 8 or 16"
+typedef float8 realj;
 #endif
 #if JVEC == 16
+#define JW 16
 #define vload_j vload16
 #define vstore_j vstore16
 #else
+#define JW 8
 #define vload_j vload8
 #define vstore_j vstore8
 #endif
-#if NH % JVEC != 0
-#error "-DJVEC must divide -DNH"
-#endif
-#define NJ (NH / JVEC)
-#if !defined(JB) || !defined(RB) || NJ % JB != 0
-#error "-DJVEC needs -DJB (dividing NH / JVEC) and -DRB"
-#endif
-/* grad_rows_tile's blocks: of RB rows of [dW_i; dW_h], of JB vectors. */
+#define NJ (NH / JW)
+/* grad_rows_tile_vec's blocks: of RB rows of [dW_i; dW_h], of JB vectors. */
 #define NRB ((NI + NH + RB - 1) / RB)
 #define NJB (NJ / JB)
-#endif
+
+/* layer.cl's maths on the lanes of realv (weights global) and on realj. */
+RNN_STEP_VALUES(_v, realv)
+RNN_AXPY(_vg, realv, real, __global)
+RNN_DOT(_vg, realv, __private, __global)
+RNN_HIDDEN_STEP(_vg, _v, realv, __global, NI, NH)
+RNN_GATHER(_v, realv, TILE_LANES, vload8)
+RNN_STEP_VALUES(_j, realj)
+
+/* The layer's offsets in its block (layer.cl), at the build-time sizes. */
+#define AT_W_I LAYER_W_I(NI, NH, NO)
+#define AT_W_H LAYER_W_H(NI, NH, NO)
+#define AT_W_O LAYER_W_O(NI, NH, NO)
+#define AT_B_O LAYER_B_O(NI, NH, NO)
+#define AT_B_I LAYER_B_I(NI, NH, NO)
 
 /* W_i^T (H,I), W_h^T (H,H), W_o^T (O,H) of the layer into wt at the layer's
- * offset, element q of the three, so that backward's inner loops run over
- * contiguous rows. */
-void transpose_element(__global real *wt, const layer_params p, const uint param_offset,
-                       const size_t q);
-void transpose_element(__global real *wt, const layer_params p, const uint param_offset,
-                       const size_t q)
+ * offset, so that backward's inner loops run over contiguous rows; the
+ * forward's work-items share the elements out. */
+void write_transposes(__global real *wt, const layer_params p, const uint param_offset);
+void write_transposes(__global real *wt, const layer_params p, const uint param_offset)
 {
-    __global real *wt_i = wt + param_offset, *wt_h = wt_i + NI * NH, *wt_o = wt_h + NH * NH;
-    if (q < NI * NH)
-        wt_i[q] = p.W_i[(q % NI) * NH + q / NI]; /* wt_i[j][i] = W_i[i][j] */
-    else if (q < NI * NH + NH * NH)
-        wt_h[q - NI * NH] = p.W_h[((q - NI * NH) % NH) * NH + (q - NI * NH) / NH];
-    else if (q < NI * NH + NH * NH + NO * NH) {
-        const size_t r = q - NI * NH - NH * NH; /* wt_o[o][j] = W_o[j][o] */
-        wt_o[r] = p.W_o[(r % NH) * NO + r / NH];
+    __global real *wt_layer = wt + param_offset;
+    for (size_t q = get_global_id(0); q < AT_B_O; q += get_global_size(0)) {
+        if (q < AT_W_H) { /* W_i^T[j][i] = W_i[i][j] */
+            const size_t r = q - AT_W_I;
+            wt_layer[q] = p.W_i[(r % NI) * NH + r / NI];
+        } else if (q < AT_W_O) { /* W_h^T[j][k] = W_h[k][j] */
+            const size_t r = q - AT_W_H;
+            wt_layer[q] = p.W_h[(r % NH) * NH + r / NH];
+        } else { /* W_o^T[o][j] = W_o[j][o] */
+            const size_t r = q - AT_W_O;
+            wt_layer[q] = p.W_o[(r % NH) * NO + r / NH];
+        }
     }
 }
 
-#if JVEC
-/* acc[w][u] = sum_k a[w][k] M[k][(jb + u) JVEC ...], k in order: the block
+/* acc[w][u] = sum_k a[w][k] M[k][(jb + u) JW ...], k in order: the block
  * of JB column vectors from jb of the product of a (WB windows' rows of
  * NH) and M (NH,NH) row-major, in registers; 0 where !nonzero. One load of
- * a row of M serves the WB windows. */
+ * a row of M serves the WB windows. The _vec kernels' register-blocked
+ * form of layer.cl's axpy. */
 void block_product(realj acc[WB][JB], real a[WB][NH], __global const real *M, const int jb,
                    const int nonzero);
 void block_product(realj acc[WB][JB], real a[WB][NH], __global const real *M, const int jb,
@@ -122,97 +157,6 @@ void block_product(realj acc[WB][JB], real a[WB][NH], __global const real *M, co
                 acc[w][u] += a[w][k] * row[u];
     }
 }
-#endif
-
-#if WVEC
-/* The forward of rnn_forward_tile with the tile's 8 windows as the lanes of
- * vectors: each hidden unit's value for the 8 windows is one realv, every
- * weight a scalar broadcast, tanh one vector call. Same order of operations
- * per window as rnn_layer_forward_cpu and mse_forward_cpu. */
-void forward_window_lanes(__global real *y, __global real *h, __global real *window_loss,
-                          __global real *dy, __global const real *x,
-                          __global const real *targets, __global const uint *starts,
-                          const layer_params p, const uint x_is_table, const uint B,
-                          const uint first_loss_step);
-void forward_window_lanes(__global real *y, __global real *h, __global real *window_loss,
-                          __global real *dy, __global const real *x,
-                          __global const real *targets, __global const uint *starts,
-                          const layer_params p, const uint x_is_table, const uint B,
-                          const uint first_loss_step)
-{
-    const size_t first = get_global_id(0) * WB;
-    if (first >= B) /* a work-item past the last tile (rounded-up launch) */
-        return;
-    size_t b[WB];
-    __global const real *x_win[WB]; /* each window's first row of inputs */
-#if TOP_LAYER
-    __global const real *target_win[WB]; /* ... and of targets */
-#endif
-    for (int w = 0; w < WB; w++) {
-        b[w] = min(first + w, (size_t)B - 1);
-        x_win[w] = x_is_table ? x + (size_t)starts[b[w]] * NI : x + b[w] * NT * NI;
-#if TOP_LAYER
-        target_win[w] = targets + (size_t)starts[b[w]] * NO;
-#endif
-    }
-    const int n_valid = first + WB <= B ? WB : (int)(B - first);
-    realv h_prev[NH];
-    real lane[WB];
-#if TOP_LAYER
-    realv loss = 0;
-#endif
-    for (int t = 0; t < NT; t++) {
-        realv from_input[NH], from_hidden[NH];
-        for (int j = 0; j < NH; j++)
-            from_input[j] = from_hidden[j] = 0;
-        for (int i = 0; i < NI; i++) {
-            for (int w = 0; w < WB; w++)
-                lane[w] = x_win[w][t * NI + i];
-            const realv xv = vload8(0, lane);
-            for (int j = 0; j < NH; j++)
-                from_input[j] += xv * p.W_i[i * NH + j];
-        }
-        if (t > 0)
-            for (int k = 0; k < NH; k++)
-                for (int j = 0; j < NH; j++)
-                    from_hidden[j] += h_prev[k] * p.W_h[k * NH + j];
-        for (int j = 0; j < NH; j++) {
-            h_prev[j] = tanh(from_input[j] + from_hidden[j] + p.b_i[j]);
-            vstore8(h_prev[j], 0, lane);
-            for (int w = 0; w < n_valid; w++)
-                h[(b[w] * NT + t) * NH + j] = lane[w];
-        }
-        for (int o = 0; o < NO; o++) {
-            realv acc = 0;
-            for (int j = 0; j < NH; j++)
-                acc += h_prev[j] * p.W_o[j * NO + o];
-            const realv y_o = acc + p.b_o[o];
-            vstore8(y_o, 0, lane);
-            for (int w = 0; w < n_valid; w++)
-                y[(b[w] * NT + t) * NO + o] = lane[w];
-#if TOP_LAYER
-            if (t < first_loss_step) {
-                for (int w = 0; w < n_valid; w++)
-                    dy[(b[w] * NT + t) * NO + o] = 0;
-                continue;
-            }
-            for (int w = 0; w < WB; w++)
-                lane[w] = target_win[w][t * NO + o];
-            const realv diff = y_o - vload8(0, lane);
-            loss += (real)0.5 * diff * diff;
-            vstore8(diff, 0, lane);
-            for (int w = 0; w < n_valid; w++)
-                dy[(b[w] * NT + t) * NO + o] = lane[w];
-#endif
-        }
-    }
-#if TOP_LAYER
-    vstore8(loss / (real)((NT - first_loss_step) * NO), 0, lane);
-    for (int w = 0; w < n_valid; w++)
-        window_loss[first + w] = lane[w];
-#endif
-}
-#endif
 
 /* Mirrors the output of rnn_layer_forward_cpu for window b at step t,
  * from its h_t (private), and in the top layer mse_forward_cpu's dy and
@@ -225,62 +169,155 @@ void output_step(__global real *y, __global real *dy, real *loss, __global const
                  const size_t b, const int t, const uint first_loss_step)
 {
     for (int o = 0; o < NO; o++) {
-        real acc = 0;
-        for (int j = 0; j < NH; j++)
-            acc += h_t[j] * p.W_o[j * NO + o];
-        const real y_o = acc + p.b_o[o];
-        y[(b * NT + t) * NO + o] = y_o;
-#if TOP_LAYER
         const size_t at = (b * NT + t) * NO + o;
-        if (t < (int)first_loss_step) {
-            dy[at] = 0;
+        const real y_o = output_value_pg(h_t, p.W_o, p.b_o, o, NH, NO);
+        y[at] = y_o;
+        if (!TOP_LAYER)
             continue;
-        }
-        const real diff = y_o - targets[((size_t)starts[b] + t) * NO + o];
-        dy[at] = diff;
-        *loss += (real)0.5 * diff * diff;
-#endif
+        if (t < (int)first_loss_step)
+            dy[at] = 0;
+        else
+            dy[at] = loss_term(loss, y_o, targets[((size_t)starts[b] + t) * NO + o]);
     }
 }
 
-/* The top layer's window losses: each window's sum over its loss steps and
- * outputs, divided by their count (mse_forward_cpu). */
+/* The top layer's window losses (window_loss_value, mse_forward_cpu). */
 void store_window_losses(__global real *window_loss, const real *loss, const size_t first,
                          const uint B, const uint first_loss_step);
 void store_window_losses(__global real *window_loss, const real *loss, const size_t first,
                          const uint B, const uint first_loss_step)
 {
-#if TOP_LAYER
+    if (!TOP_LAYER)
+        return;
     for (int w = 0; w < WB; w++)
         if (first + w < B)
-            window_loss[first + w] = loss[w] / (real)((NT - first_loss_step) * NO);
-#endif
+            window_loss[first + w] = window_loss_value(loss[w], NT - first_loss_step, NO);
 }
 
-/* Mirrors rnn_layer_forward_cpu for WB windows per work-item; in the top
- * layer also mse_forward_cpu. */
-__kernel void rnn_forward_tile(__global real *y,            /* (B,T,O) out */
-                               __global real *h,            /* (B,T,H) out */
-                               __global real *wt,           /* (P) out: transposes */
-                               __global real *window_loss,  /* (B) out, top layer */
-                               __global real *dy,           /* (B,T,O) out, top layer */
-                               __global const real *x,      /* (R,I) table or (B,T,I) */
-                               __global const real *targets, /* (R,O) table, top layer */
-                               __global const uint *order, /* window start rows */
-                               const uint starts_offset, /* the batch: order[starts_offset ..] */
-                               __global const real *params, /* (P) all layers */
-                               const uint param_offset, const uint x_is_table, const uint B,
-                               const uint first_loss_step)
+/* The arguments of every forward kernel of the family. */
+#define FORWARD_TILE_ARGS                                                                        \
+    __global real *y,              /* (B,T,O) out */                                             \
+        __global real *h,          /* (B,T,H) out */                                             \
+        __global real *wt,         /* (P) out: transposes */                                     \
+        __global real *window_loss, /* (B) out, top layer */                                     \
+        __global real *dy,         /* (B,T,O) out, top layer */                                  \
+        __global const real *x,    /* (R,I) table or (B,T,I) */                                  \
+        __global const real *targets, /* (R,O) table, top layer */                               \
+        __global const uint *order,   /* window start rows */                                    \
+        const uint starts_offset,     /* the batch: order[starts_offset ..] */                   \
+        __global const real *params,  /* (P) all layers */                                       \
+        const uint param_offset, const uint x_is_table, const uint B, const uint first_loss_step
+
+/* Mirrors rnn_layer_forward_cpu for WB windows per work-item, one after
+ * another; in the top layer also mse_forward_cpu. */
+__kernel void rnn_forward_tile(FORWARD_TILE_ARGS)
 {
     __global const uint *starts = order + starts_offset; /* (B) */
     const layer_params p = point_layer(params + param_offset, NI, NH, NO);
-    for (size_t q = get_global_id(0); q < (NI + NH + NO) * NH; q += get_global_size(0))
-        transpose_element(wt, p, param_offset, q);
-#if WVEC
-    forward_window_lanes(y, h, window_loss, dy, x, targets, starts, p, x_is_table, B,
-                         first_loss_step);
+    write_transposes(wt, p, param_offset);
+    const size_t first = get_global_id(0) * WB;
+    real h_prev[WB][NH];
+    real from_hidden[WB][NH];
+    real loss[WB]; /* the windows' loss sums (top layer) */
+    for (int w = 0; w < WB; w++)
+        loss[w] = 0;
+    for (int t = 0; t < NT; t++) {
+        for (int w = 0; w < WB; w++)
+            for (int j = 0; j < NH; j++)
+                from_hidden[w][j] = 0;
+        if (t > 0) /* k outer, windows inner: each row of W_h is read once a tile */
+            for (int k = 0; k < NH; k++)
+                for (int w = 0; w < WB; w++)
+                    axpy_g(from_hidden[w], h_prev[w][k], p.W_h + k * NH, NH);
+        for (int w = 0; w < WB; w++) {
+            const size_t b = min(first + w, (size_t)B - 1);
+            __global const real *x_t = x_is_table ? x + ((size_t)starts[b] + t) * NI
+                                                  : x + (b * NT + t) * NI;
+            real from_input[NH];
+            for (int j = 0; j < NH; j++)
+                from_input[j] = 0;
+            for (int i = 0; i < NI; i++)
+                axpy_g(from_input, x_t[i], p.W_i + i * NH, NH);
+            for (int j = 0; j < NH; j++)
+                h_prev[w][j] = hidden_value(from_input[j], from_hidden[w][j], p.b_i[j]);
+            if (first + w >= B)
+                continue;
+            __global real *h_t = h + (b * NT + t) * NH;
+            for (int j = 0; j < NH; j++)
+                h_t[j] = h_prev[w][j];
+            output_step(y, dy, &loss[w], targets, starts, p, h_prev[w], b, t, first_loss_step);
+        }
+    }
+    store_window_losses(window_loss, loss, first, B, first_loss_step);
 }
-#elif JVEC
+
+/* rnn_forward_tile with the tile's 8 windows as the lanes of vectors: each
+ * hidden unit's value for the 8 windows is one realv, every weight a
+ * scalar broadcast, tanh one vector call. Mirrors rnn_layer_forward_cpu
+ * (in the top layer also mse_forward_cpu), its order of operations in
+ * each lane. */
+__kernel void rnn_forward_tile_lanes(FORWARD_TILE_ARGS)
+{
+    __global const uint *starts = order + starts_offset; /* (B) */
+    const layer_params p = point_layer(params + param_offset, NI, NH, NO);
+    write_transposes(wt, p, param_offset);
+    const size_t first = get_global_id(0) * TILE_LANES;
+    if (first >= B) /* a work-item past the last tile (rounded-up launch) */
+        return;
+    size_t b[TILE_LANES];
+    __global const real *x_win[TILE_LANES];      /* each window's first row of inputs */
+    __global const real *target_win[TILE_LANES]; /* ... and of targets (top layer) */
+    for (int w = 0; w < TILE_LANES; w++) {
+        b[w] = min(first + w, (size_t)B - 1);
+        x_win[w] = x_is_table ? x + (size_t)starts[b[w]] * NI : x + b[w] * NT * NI;
+        target_win[w] = targets + (size_t)starts[b[w]] * NO;
+    }
+    const int n_valid = first + TILE_LANES <= B ? TILE_LANES : (int)(B - first);
+    realv h_prev[NH]; /* h_{t-1}, then h_t */
+    real lane[TILE_LANES];
+    realv loss = 0;
+    for (int t = 0; t < NT; t++) {
+        realv x_t[NI];
+        for (int i = 0; i < NI; i++)
+            x_t[i] = gather_v(x_win, t * NI + i);
+        hidden_step_vg(h_prev, x_t, h_prev, t == 0, p.W_i, p.W_h, p.b_i);
+        for (int j = 0; j < NH; j++) {
+            vstore8(h_prev[j], 0, lane);
+            for (int w = 0; w < n_valid; w++)
+                h[(b[w] * NT + t) * NH + j] = lane[w];
+        }
+        for (int o = 0; o < NO; o++) {
+            const realv y_o = output_value_vg(h_prev, p.W_o, p.b_o, o, NH, NO);
+            vstore8(y_o, 0, lane);
+            for (int w = 0; w < n_valid; w++)
+                y[(b[w] * NT + t) * NO + o] = lane[w];
+            if (!TOP_LAYER)
+                continue;
+            if (t < first_loss_step) {
+                for (int w = 0; w < n_valid; w++)
+                    dy[(b[w] * NT + t) * NO + o] = 0;
+                continue;
+            }
+            vstore8(loss_term_v(&loss, y_o, gather_v(target_win, t * NO + o)), 0, lane);
+            for (int w = 0; w < n_valid; w++)
+                dy[(b[w] * NT + t) * NO + o] = lane[w];
+        }
+    }
+    if (!TOP_LAYER)
+        return;
+    vstore8(window_loss_value_v(loss, NT - first_loss_step, NO), 0, lane);
+    for (int w = 0; w < n_valid; w++)
+        window_loss[first + w] = lane[w];
+}
+
+/* rnn_forward_tile on explicit vectors along hidden units: x W_i a vector
+ * at a time, h_{t-1} W_h in register blocks (block_product). Mirrors
+ * rnn_layer_forward_cpu (in the top layer also mse_forward_cpu). */
+__kernel void rnn_forward_tile_vec(FORWARD_TILE_ARGS)
+{
+    __global const uint *starts = order + starts_offset; /* (B) */
+    const layer_params p = point_layer(params + param_offset, NI, NH, NO);
+    write_transposes(wt, p, param_offset);
     const size_t first = get_global_id(0) * WB;
     real h_prev[WB][NH], from_input[WB][NH];
     real loss[WB]; /* the windows' loss sums (top layer) */
@@ -305,9 +342,9 @@ __kernel void rnn_forward_tile(__global real *y,            /* (B,T,O) out */
             for (int w = 0; w < WB; w++)
                 #pragma unroll
                 for (int u = 0; u < JB; u++) {
-                    realj v = vload_j(jb + u, from_input[w]) + acc[w][u] +
-                              vload_j(jb + u, p.b_i);
-                    vstore_j(tanh(v), jb + u, from_input[w]); /* h_t, until h_prev takes it */
+                    const realj v = hidden_value_j(vload_j(jb + u, from_input[w]), acc[w][u],
+                                                   vload_j(jb + u, p.b_i));
+                    vstore_j(v, jb + u, from_input[w]); /* h_t, until h_prev takes it */
                 }
         }
         for (int w = 0; w < WB; w++) {
@@ -324,72 +361,80 @@ __kernel void rnn_forward_tile(__global real *y,            /* (B,T,O) out */
     }
     store_window_losses(window_loss, loss, first, B, first_loss_step);
 }
-#else
-    const size_t first = get_global_id(0) * WB;
-    real h_prev[WB][NH];
-    real from_hidden[WB][NH];
-    real loss[WB]; /* the windows' loss sums (top layer) */
-    for (int w = 0; w < WB; w++)
-        loss[w] = 0;
-    for (int t = 0; t < NT; t++) {
-        for (int w = 0; w < WB; w++)
-            for (int j = 0; j < NH; j++)
-                from_hidden[w][j] = 0;
-        if (t > 0) /* k outer, windows inner: each row of W_h is read once a tile */
-            for (int k = 0; k < NH; k++)
-                for (int w = 0; w < WB; w++) {
-                    const real hv = h_prev[w][k];
-                    for (int j = 0; j < NH; j++)
-                        from_hidden[w][j] += hv * p.W_h[k * NH + j];
-                }
-        for (int w = 0; w < WB; w++) {
-            const size_t b = min(first + w, (size_t)B - 1);
-            __global const real *x_t = x_is_table ? x + ((size_t)starts[b] + t) * NI
-                                                  : x + (b * NT + t) * NI;
-            real from_input[NH];
-            for (int j = 0; j < NH; j++)
-                from_input[j] = 0;
-            for (int i = 0; i < NI; i++) {
-                const real xv = x_t[i];
-                for (int j = 0; j < NH; j++)
-                    from_input[j] += xv * p.W_i[i * NH + j];
-            }
-            for (int j = 0; j < NH; j++)
-                h_prev[w][j] = tanh(from_input[j] + from_hidden[w][j] + p.b_i[j]);
-            if (first + w >= B)
-                continue;
-            __global real *h_t = h + (b * NT + t) * NH;
-            for (int j = 0; j < NH; j++)
-                h_t[j] = h_prev[w][j];
-            output_step(y, dy, &loss[w], targets, starts, p, h_prev[w], b, t, first_loss_step);
-        }
-    }
-    store_window_losses(window_loss, loss, first, B, first_loss_step);
-}
-#endif
+
+/* The arguments of every backward kernel of the family. */
+#define BACKWARD_TILE_ARGS                                                                       \
+    __global real *g,                     /* (B,T,H) out */                                      \
+        __global real *dx,                /* (B,T,I) out when want_dx */                         \
+        __global real *loss_sum,          /* (2) in/out, top layer */                            \
+        __global const real *window_loss, /* (B), top layer */                                   \
+        __global const real *dy,          /* (B,T,O) */                                          \
+        __global const real *h,           /* (B,T,H) */                                          \
+        __global const real *wt,          /* (P) transposes */                                   \
+        const uint param_offset, const uint want_dx, const uint B
 
 /* Mirrors the time loop of rnn_layer_backward_cpu for WB windows per
- * work-item: g (B,T,H) and dx; wt holds the transposes (rnn_forward_tile).
- * In the top layer, work-item 0 first adds the window losses to loss_sum
- * (add_batch_loss, as loss_accumulate does). */
-__kernel void rnn_backward_tile(__global real *g,        /* (B,T,H) out */
-                                __global real *dx,       /* (B,T,I) out when want_dx */
-                                __global real *loss_sum, /* (2) in/out, top layer */
-                                __global const real *window_loss, /* (B), top layer */
-                                __global const real *dy, /* (B,T,O) */
-                                __global const real *h,  /* (B,T,H) */
-                                __global const real *wt, /* (P) transposes */
-                                const uint param_offset, const uint want_dx, const uint B)
+ * work-item, one after another: g (B,T,H) and dx; wt holds the transposes
+ * (rnn_forward_tile*). In the top layer, work-item 0 first adds the window
+ * losses to loss_sum (add_batch_loss, as loss_accumulate does). */
+__kernel void rnn_backward_tile(BACKWARD_TILE_ARGS)
 {
-#if TOP_LAYER
-    if (get_global_id(0) == 0)
+    if (TOP_LAYER && get_global_id(0) == 0)
         add_batch_loss(loss_sum, window_loss, B);
-#endif
-    __global const real *wt_i = wt + param_offset, *wt_h = wt_i + NI * NH,
-                        *wt_o = wt_h + NH * NH;
+    __global const real *wt_i = wt + param_offset + AT_W_I, *wt_h = wt + param_offset + AT_W_H,
+                        *wt_o = wt + param_offset + AT_W_O;
     const size_t first = get_global_id(0) * WB;
     real g_next[WB][NH];
-#if JVEC
+    real from_next[WB][NH];
+    for (int s = 0; s < NT; s++) {
+        const int t = NT - 1 - s;
+        for (int w = 0; w < WB; w++)
+            for (int j = 0; j < NH; j++)
+                from_next[w][j] = 0;
+        if (s > 0) /* g_T = 0 */
+            for (int k = 0; k < NH; k++)
+                for (int w = 0; w < WB; w++)
+                    axpy_g(from_next[w], g_next[w][k], wt_h + k * NH, NH);
+        for (int w = 0; w < WB; w++) {
+            const size_t b = min(first + w, (size_t)B - 1);
+            __global const real *dy_t = dy + (b * NT + t) * NO;
+            __global const real *h_t = h + (b * NT + t) * NH;
+            real from_output[NH];
+            for (int j = 0; j < NH; j++)
+                from_output[j] = 0;
+            for (int o = 0; o < NO; o++)
+                axpy_g(from_output, dy_t[o], wt_o + o * NH, NH);
+            for (int j = 0; j < NH; j++)
+                g_next[w][j] = bptt_value(from_output[j], from_next[w][j], h_t[j]);
+            if (first + w >= B)
+                continue;
+            __global real *g_t = g + (b * NT + t) * NH;
+            for (int j = 0; j < NH; j++)
+                g_t[j] = g_next[w][j];
+            if (want_dx) { /* dx_t[i] = sum_j W_i[i][j] g_t[j], j in order */
+                real acc[NI];
+                for (int i = 0; i < NI; i++)
+                    acc[i] = 0;
+                for (int j = 0; j < NH; j++)
+                    axpy_g(acc, g_next[w][j], wt_i + j * NI, NI);
+                for (int i = 0; i < NI; i++)
+                    dx[(b * NT + t) * NI + i] = acc[i];
+            }
+        }
+    }
+}
+
+/* rnn_backward_tile on explicit vectors along hidden units: dy_t W_o^T a
+ * vector at a time, g_{t+1} W_h^T in register blocks (block_product).
+ * Mirrors the time loop of rnn_layer_backward_cpu. */
+__kernel void rnn_backward_tile_vec(BACKWARD_TILE_ARGS)
+{
+    if (TOP_LAYER && get_global_id(0) == 0)
+        add_batch_loss(loss_sum, window_loss, B);
+    __global const real *wt_i = wt + param_offset + AT_W_I, *wt_h = wt + param_offset + AT_W_H,
+                        *wt_o = wt + param_offset + AT_W_O;
+    const size_t first = get_global_id(0) * WB;
+    real g_next[WB][NH];
     real g_new[WB][NH]; /* dy_t W_o^T, then g_t */
     for (int s = 0; s < NT; s++) {
         const int t = NT - 1 - s;
@@ -410,8 +455,8 @@ __kernel void rnn_backward_tile(__global real *g,        /* (B,T,H) out */
                 __global const real *h_t = h + (min(first + w, (size_t)B - 1) * NT + t) * NH;
                 #pragma unroll
                 for (int u = 0; u < JB; u++) {
-                    const realj h_j = vload_j(jb + u, h_t);
-                    const realj g_j = (vload_j(jb + u, g_new[w]) + acc[w][u]) * (1 - h_j * h_j);
+                    const realj g_j = bptt_value_j(vload_j(jb + u, g_new[w]), acc[w][u],
+                                                   vload_j(jb + u, h_t));
                     vstore_j(g_j, jb + u, g_new[w]);
                 }
             }
@@ -426,84 +471,98 @@ __kernel void rnn_backward_tile(__global real *g,        /* (B,T,H) out */
             for (int jv = 0; jv < NJ; jv++)
                 vstore_j(vload_j(jv, g_next[w]), jv, g_t);
             if (want_dx) /* dx_t[i] = sum_j W_i[i][j] g_t[j], j in order */
-                for (int i = 0; i < NI; i++) {
-                    real acc = 0;
-                    for (int j = 0; j < NH; j++)
-                        acc += wt_i[j * NI + i] * g_next[w][j];
-                    dx[(b * NT + t) * NI + i] = acc;
-                }
+                for (int i = 0; i < NI; i++)
+                    dx[(b * NT + t) * NI + i] = dot_pg(g_next[w], wt_i + i, NI, NH);
         }
     }
-#else
-    real from_next[WB][NH];
-    for (int s = 0; s < NT; s++) {
-        const int t = NT - 1 - s;
-        for (int w = 0; w < WB; w++)
-            for (int j = 0; j < NH; j++)
-                from_next[w][j] = 0;
-        if (s > 0) /* g_T = 0 */
-            for (int k = 0; k < NH; k++)
-                for (int w = 0; w < WB; w++) {
-                    const real gv = g_next[w][k];
-                    for (int j = 0; j < NH; j++)
-                        from_next[w][j] += gv * wt_h[k * NH + j];
-                }
-        for (int w = 0; w < WB; w++) {
-            const size_t b = min(first + w, (size_t)B - 1);
-            __global const real *dy_t = dy + (b * NT + t) * NO;
-            __global const real *h_t = h + (b * NT + t) * NH;
-            real from_output[NH];
-            for (int j = 0; j < NH; j++)
-                from_output[j] = 0;
-            for (int o = 0; o < NO; o++) {
-                const real dv = dy_t[o];
-                for (int j = 0; j < NH; j++)
-                    from_output[j] += dv * wt_o[o * NH + j];
-            }
-            for (int j = 0; j < NH; j++)
-                g_next[w][j] = (from_output[j] + from_next[w][j]) * (1 - h_t[j] * h_t[j]);
-            if (first + w >= B)
-                continue;
-            __global real *g_t = g + (b * NT + t) * NH;
-            for (int j = 0; j < NH; j++)
-                g_t[j] = g_next[w][j];
-            if (want_dx) { /* dx_t[i] = sum_j W_i[i][j] g_t[j], j in order */
-                real acc[NI];
-                for (int i = 0; i < NI; i++)
-                    acc[i] = 0;
-                for (int j = 0; j < NH; j++) {
-                    const real gv = g_next[w][j];
-                    for (int i = 0; i < NI; i++)
-                        acc[i] += wt_i[j * NI + i] * gv;
-                }
-                for (int i = 0; i < NI; i++)
-                    dx[(b * NT + t) * NI + i] = acc[i];
-            }
-        }
-    }
-#endif
 }
 
 /*
  * Stage 1 of the weight-gradient reduction in the tile family: work-item
  * (r, c) sums one row of a gradient over the windows of chunk c, each
  * window's steps in reverse time (rnn_layer_backward_cpu's order), as
- * rank-1 updates along contiguous rows of g or h:
+ * rank-1 updates along contiguous rows of g or h (axpy):
  *   rows 0..I-1         dW_i[i][:] += x[b,t,i] g[b,t,:]
  *   rows I..I+H-1       dW_h[k][:] += h[b,t-1,k] g[b,t,:]   (t > 0)
  *   rows I+H..I+H+O-1   dW_o[:][o] += h[b,t,:] dy[b,t,o]
  *   row  I+H+O          db_i[:]    += g[b,t,:]
  *   row  I+H+O+1        db_o[:]    += dy[b,t,:]
  * grad_finish (reduce.cl) then adds the chunks in order; with one chunk
- * (finish = 1) this kernel writes the batch mean into grads itself, the
- * same bits as grad_finish would (0 + s = s).
+ * (finish = 1) these kernels write the batch mean into grads themselves,
+ * the same bits as grad_finish would (0 + s = s).
  */
-#if JVEC
-/* grad_rows_tile's sums for the rows r0.. r0+RB-1 of [dW_i; dW_h] (those
+
+/* Stage 1's sum, or with finish the batch mean. */
+real grad_value(const real sum, const uint finish, const uint B);
+real grad_value(const real sum, const uint finish, const uint B)
+{
+    return finish ? sum / (real)B : sum;
+}
+
+/* Row r of the table above, for the windows b_begin .. b_end-1, into out
+ * (the layer's block of the chunk's sums). Inlined, as the kernels' own
+ * code was before it served both: PoCL would otherwise call it. */
+void grad_row(__global real *out, const size_t r, __global const real *g,
+              __global const real *h, __global const real *dy, __global const real *x,
+              __global const uint *starts, const uint x_is_table, const size_t b_begin,
+              const size_t b_end, const uint B, const uint finish)
+    __attribute__((always_inline));
+void grad_row(__global real *out, const size_t r, __global const real *g,
+              __global const real *h, __global const real *dy, __global const real *x,
+              __global const uint *starts, const uint x_is_table, const size_t b_begin,
+              const size_t b_end, const uint B, const uint finish)
+{
+    real acc[NH];
+    for (int j = 0; j < NH; j++)
+        acc[j] = 0;
+    if (r < NI + NH) { /* a row of dW_i or dW_h: scalar times a row of g */
+        for (size_t b = b_begin; b < b_end; b++) {
+            __global const real *x_win = x_is_table ? x + (size_t)starts[b] * NI : x + b * NT * NI;
+            for (int t = NT - 1; t >= (r < NI ? 0 : 1); t--) {
+                const real sv = r < NI ? x_win[t * NI + r] : h[(b * NT + t - 1) * NH + (r - NI)];
+                axpy_g(acc, sv, g + (b * NT + t) * NH, NH);
+            }
+        }
+        __global real *dW = out + AT_W_I; /* W_i then W_h, both row-major (., H) */
+        for (int j = 0; j < NH; j++)
+            dW[r * NH + j] = grad_value(acc[j], finish, B);
+    } else if (r < NI + NH + NO) { /* a column of dW_o */
+        const size_t o = r - NI - NH;
+        for (size_t b = b_begin; b < b_end; b++)
+            for (int t = NT - 1; t >= 0; t--)
+                axpy_g(acc, dy[(b * NT + t) * NO + o], h + (b * NT + t) * NH, NH);
+        __global real *dW_o = out + AT_W_O;
+        for (int j = 0; j < NH; j++)
+            dW_o[j * NO + o] = grad_value(acc[j], finish, B);
+    } else if (r == NI + NH + NO) { /* db_i */
+        for (size_t b = b_begin; b < b_end; b++)
+            for (int t = NT - 1; t >= 0; t--) {
+                __global const real *g_t = g + (b * NT + t) * NH;
+                for (int j = 0; j < NH; j++)
+                    acc[j] += g_t[j];
+            }
+        __global real *db_i = out + AT_B_I;
+        for (int j = 0; j < NH; j++)
+            db_i[j] = grad_value(acc[j], finish, B);
+    } else { /* db_o */
+        real acc_o[NO];
+        for (int o = 0; o < NO; o++)
+            acc_o[o] = 0;
+        for (size_t b = b_begin; b < b_end; b++)
+            for (int t = NT - 1; t >= 0; t--)
+                for (int o = 0; o < NO; o++)
+                    acc_o[o] += dy[(b * NT + t) * NO + o];
+        __global real *db_o = out + AT_B_O;
+        for (int o = 0; o < NO; o++)
+            db_o[o] = grad_value(acc_o[o], finish, B);
+    }
+}
+
+/* grad_rows_tile_vec's sums for the rows r0.. r0+RB-1 of [dW_i; dW_h] (those
  * that exist) and the columns of the jb-th block of JB vectors, each
- * element in the same order as the row-at-a-time code: windows in order,
- * each window's steps in reverse time. One vector load of g serves RB
- * rows, one scalar of x or h serves JB vectors. */
+ * element in the same order as grad_row: windows in order, each window's
+ * steps in reverse time. One vector load of g serves RB rows, one scalar
+ * of x or h serves JB vectors. */
 void grad_block(__global real *out, __global const real *g, __global const real *h,
                 __global const real *x, __global const uint *starts, const uint x_is_table,
                 const size_t b_begin, const size_t b_end, const size_t r0, const size_t jb,
@@ -522,7 +581,7 @@ void grad_block(__global real *out, __global const real *g, __global const real 
     for (size_t b = b_begin; b < b_end; b++) {
         __global const real *x_win = x_is_table ? x + (size_t)starts[b] * NI : x + b * NT * NI;
         __global const real *h_win = h + b * NT * NH;
-        __global const real *g_win = g + b * NT * NH + jb * JB * JVEC;
+        __global const real *g_win = g + b * NT * NH + jb * JB * JW;
         /* acc[u][.] += (row u's value at step t) g[b,t,block] */
 #define GRAD_STEP(VALUE)                                                                   \
     {                                                                                      \
@@ -547,96 +606,57 @@ void grad_block(__global real *out, __global const real *g, __global const real 
                                        : (real)0)
 #undef GRAD_STEP
     }
+    __global real *dW = out + AT_W_I; /* W_i then W_h, both row-major (., H) */
     #pragma unroll
     for (int u = 0; u < RB; u++)
         #pragma unroll
         for (int v = 0; v < JB; v++)
             if (r0 + u < NI + NH)
                 vstore_j(finish ? acc[u][v] / (real)B : acc[u][v], jb * JB + v,
-                         out + (r0 + u) * NH);
+                         dW + (r0 + u) * NH);
 }
-#endif
 
-__kernel void grad_rows_tile(__global real *partial,      /* (n_chunks, P), or grads (P) */
-                             __global const real *g,      /* (B,T,H) */
-                             __global const real *h,      /* (B,T,H) */
-                             __global const real *dy,     /* (B,T,O) */
-                             __global const real *x,      /* (R,I) table or (B,T,I) */
-                             __global const uint *order, /* window start rows */
-                             const uint starts_offset, /* the batch: order[starts_offset ..] */
-                             const uint x_is_table, const uint B, const uint chunk,
-                             const uint P, const uint param_offset, const uint finish)
+/* The arguments of both weight-gradient kernels. */
+#define GRAD_ROWS_TILE_ARGS                                                                      \
+    __global real *partial,        /* (n_chunks, P), or grads (P) */                             \
+        __global const real *g,    /* (B,T,H) */                                                 \
+        __global const real *h,    /* (B,T,H) */                                                 \
+        __global const real *dy,   /* (B,T,O) */                                                 \
+        __global const real *x,    /* (R,I) table or (B,T,I) */                                  \
+        __global const uint *order, /* window start rows */                                      \
+        const uint starts_offset,   /* the batch: order[starts_offset ..] */                     \
+        const uint x_is_table, const uint B, const uint chunk, const uint P,                     \
+        const uint param_offset, const uint finish
+
+/* Mirrors the weight-gradient sums of rnn_layer_backward_cpu: work-item
+ * (r, c) row r of the table above over chunk c (grad_row). */
+__kernel void grad_rows_tile(GRAD_ROWS_TILE_ARGS)
 {
     __global const uint *starts = order + starts_offset; /* (B) */
-    /* Stage 1's sum, or with finish the batch mean. */
-#define OUT(v) (finish ? (v) / (real)B : (v))
-    const size_t c = get_global_id(1);
+    const size_t r = get_global_id(0), c = get_global_id(1);
+    const size_t b_begin = c * chunk, b_end = min((size_t)B, b_begin + chunk);
+    if (r < NI + NH + NO + 2)
+        grad_row(partial + c * P + param_offset, r, g, h, dy, x, starts, x_is_table, b_begin,
+                 b_end, B, finish);
+}
+
+/* grad_rows_tile with [dW_i; dW_h] in register blocks on explicit vectors:
+ * work-items 0 .. NRB NJB - 1 take the blocks (grad_block), neighbours the
+ * same columns (of g: they share its cache lines), the rest one row each
+ * of dW_o, db_i, db_o (grad_row). Mirrors the weight-gradient sums of
+ * rnn_layer_backward_cpu. */
+__kernel void grad_rows_tile_vec(GRAD_ROWS_TILE_ARGS)
+{
+    __global const uint *starts = order + starts_offset; /* (B) */
+    const size_t m = get_global_id(0), c = get_global_id(1);
     const size_t b_begin = c * chunk, b_end = min((size_t)B, b_begin + chunk);
     __global real *out = partial + c * P + param_offset;
-#if JVEC
-    /* Work-items 0 .. NRB NJB - 1 take blocks of [dW_i; dW_h], neighbours
-     * the same columns (of g: they share its cache lines), the rest one
-     * row each of the others, as below. */
-    const size_t m = get_global_id(0);
     if (m < NRB * NJB) {
         grad_block(out, g, h, x, starts, x_is_table, b_begin, b_end, m % NRB * RB, m / NRB, B,
                    finish);
         return;
     }
     const size_t r = NI + NH + (m - NRB * NJB);
-#else
-    const size_t r = get_global_id(0);
-#endif
-    if (r >= NI + NH + NO + 2)
-        return;
-    real acc[NH];
-    for (int j = 0; j < NH; j++)
-        acc[j] = 0;
-    if (r < NI + NH) { /* a row of dW_i or dW_h: scalar times a row of g */
-        for (size_t b = b_begin; b < b_end; b++) {
-            __global const real *x_win = x_is_table ? x + (size_t)starts[b] * NI : x + b * NT * NI;
-            for (int t = NT - 1; t >= (r < NI ? 0 : 1); t--) {
-                const real sv = r < NI ? x_win[t * NI + r] : h[(b * NT + t - 1) * NH + (r - NI)];
-                __global const real *g_t = g + (b * NT + t) * NH;
-                for (int j = 0; j < NH; j++)
-                    acc[j] += sv * g_t[j];
-            }
-        }
-        for (int j = 0; j < NH; j++)
-            out[r * NH + j] = OUT(acc[j]); /* W_i then W_h, both row-major (., H) */
-    } else if (r < NI + NH + NO) { /* a column of dW_o */
-        const size_t o = r - NI - NH;
-        for (size_t b = b_begin; b < b_end; b++)
-            for (int t = NT - 1; t >= 0; t--) {
-                const real dv = dy[(b * NT + t) * NO + o];
-                __global const real *h_t = h + (b * NT + t) * NH;
-                for (int j = 0; j < NH; j++)
-                    acc[j] += h_t[j] * dv;
-            }
-        __global real *dW_o = out + NI * NH + NH * NH;
-        for (int j = 0; j < NH; j++)
-            dW_o[j * NO + o] = OUT(acc[j]);
-    } else if (r == NI + NH + NO) { /* db_i */
-        for (size_t b = b_begin; b < b_end; b++)
-            for (int t = NT - 1; t >= 0; t--) {
-                __global const real *g_t = g + (b * NT + t) * NH;
-                for (int j = 0; j < NH; j++)
-                    acc[j] += g_t[j];
-            }
-        __global real *db_i = out + NI * NH + NH * NH + NH * NO + NO;
-        for (int j = 0; j < NH; j++)
-            db_i[j] = OUT(acc[j]);
-    } else { /* db_o */
-        real acc_o[NO];
-        for (int o = 0; o < NO; o++)
-            acc_o[o] = 0;
-        for (size_t b = b_begin; b < b_end; b++)
-            for (int t = NT - 1; t >= 0; t--)
-                for (int o = 0; o < NO; o++)
-                    acc_o[o] += dy[(b * NT + t) * NO + o];
-        __global real *db_o = out + NI * NH + NH * NH + NH * NO;
-        for (int o = 0; o < NO; o++)
-            db_o[o] = OUT(acc_o[o]);
-    }
+    if (r < NI + NH + NO + 2)
+        grad_row(out, r, g, h, dy, x, starts, x_is_table, b_begin, b_end, B, finish);
 }
-#undef OUT

@@ -1,11 +1,11 @@
 /*
  * Included first in every program: the precision and the rounding rules.
- * The host (host/opencl/backend_opencl.c) passes -DCLRNN_FP64=0 or 1.
+ * Every program the host builds (host/opencl/) passes -DCLRNN_FP64=0 or 1.
  *
  * Legend used by all kernels: B = windows in the batch, T = steps per
  * window, I = n_in, H = n_hidden, O = n_out of the layer, R = rows of the
  * staged table, P = parameters. A layer's parameters are one block:
- * W_i (I,H), W_h (H,H), W_o (H,O), b_o (O), b_i (H), row-major (SPEC.md);
+ * W_i (I,H), W_h (H,H), W_o (H,O), b_o (O), b_i (H), row-major (docs/model.md);
  * layer.cl, included next, holds its layout and the maths of a step.
  */
 #ifndef CLRNN_FP64

@@ -3,7 +3,7 @@
  * (group, tile, fused): the layout of a layer's parameter block and the
  * pieces of a step of the forward (rnn_layer_forward_cpu), the loss
  * (mse_forward_cpu) and the BPTT (rnn_layer_backward_cpu) of
- * host/reference/rnn_cpu.c; SPEC.md states the maths. Included after
+ * host/reference/rnn_cpu.c; docs/model.md states the maths. Included after
  * common.cl (the precision and FP_CONTRACT OFF) in every program.
  *
  * Every sum of products here is one chain, acc = 0, acc += a_k m_k for k in
@@ -16,7 +16,7 @@
  * in how they walk these sums over windows and steps, not in what they sum.
  */
 
-/* The layout of a layer's parameter block (SPEC.md): the offsets of W_i
+/* The layout of a layer's parameter block (docs/model.md): the offsets of W_i
  * (I,H), W_h (H,H), W_o (H,O), b_o (O), b_i (H), each row-major, and the
  * block's size. Gradients and optimizer state mirror it, and so do the tile
  * family's transposes (W_i^T (H,I), W_h^T (H,H), W_o^T (O,H) at the offsets

@@ -11,7 +11,7 @@
  * the windows of chunk c (windows c*chunk .. c*chunk+chunk-1), each window's
  * steps in reverse time, exactly the order in which rnn_layer_backward_cpu
  * adds them. Stage 2, grad_finish: each parameter's chunk sums are added in
- * chunk order and divided by B (the batch mean, SPEC.md).
+ * chunk order and divided by B (the batch mean, docs/model.md).
  */
 __kernel void grad_partial(__global real *partial,      /* (n_chunks, P) */
                            __global const real *g,      /* (B,T,H) */

@@ -8,8 +8,8 @@
  * stay in registers or the stack, where the tile family writes them to global
  * memory and reads them back in two more launches. It pays off for small
  * layers, whose steps are too short to hide a launch or a round trip
- * through memory; host/opencl/backend_opencl.c picks it for one-layer networks of
- * at most 16 hidden units on CPU devices.
+ * through memory; host/opencl/family_fused.c takes it for one-layer networks
+ * of at most 16 hidden units on CPU devices.
  *
  * Sizes are build-time constants: -DNI -DNH -DNO (the layer), -DNT (steps),
  * -DLANES (windows a tile: 16 where the device's native vectors hold 16

@@ -11,7 +11,7 @@
  *
  * Each stage comes as whole kernels, one per way of vectorising it, all
  * built into every tile program with the same arguments; the host
- * (host/opencl/backend_opencl.c) creates the ones a layer runs:
+ * (host/opencl/family_tile.c) creates the ones a layer runs:
  *   rnn_forward_tile        WB windows, one after another (GPUs; CPUs, wide
  *                           layers whose rows are not whole native vectors)
  *   rnn_forward_tile_lanes  8 windows as the lanes of vectors (CPUs, layers

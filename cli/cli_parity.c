@@ -357,7 +357,7 @@ int cli_parity(int argc, char **argv)
         a = malloc(biggest * sizeof *a);
         r = malloc(biggest * sizeof *r);
         if (!a || !r || !make_problem(&p, &o, &rng))
-            st = clrnn_fail(&err, CLRNN_E_NOMEM, "out of memory");
+            st = clrnn__fail(&err, CLRNN_E_NOMEM, "out of memory");
     }
     if (st == CLRNN_OK)
         st = make_backends(&ocl, &cpu, model, &o, &p, &err);

@@ -125,7 +125,7 @@ int train_report_test(train_job *job)
            test.n_windows, test.loss, test.rmse, test.mae);
     double *pred = malloc(n * K * sizeof *pred); /* (n, K) */
     clrnn_status st = pred ? clrnn_predict(job->backend, data, CLRNN_SPLIT_TEST, batch, pred, &err)
-                           : clrnn_fail(&err, CLRNN_E_NOMEM, "out of memory");
+                           : clrnn__fail(&err, CLRNN_E_NOMEM, "out of memory");
     if (st != CLRNN_OK) {
         free(pred);
         return cli_error("clrnn train", &err), 0;

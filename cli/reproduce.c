@@ -133,7 +133,7 @@ clrnn_status reproduce_toy(const reproduce_options *o, clrnn_error *err)
 {
     static const double targets[TOY_ROWS] = {60, 52, 52, 53, 52, 50, 52, 56, 54, 57};
     if (o->seq_len == 0 || o->seq_len >= TOY_ROWS)
-        return clrnn_fail(err, CLRNN_E_INPUT,
+        return clrnn__fail(err, CLRNN_E_INPUT,
                           "--seq-len %zu: the toy sequence has %d values; use 1 to %d", o->seq_len,
                           TOY_ROWS, TOY_ROWS - 1);
     /* 1..10 standardised with the population std, as StandardScaler does. */
@@ -162,7 +162,7 @@ clrnn_status reproduce_toy(const reproduce_options *o, clrnn_error *err)
             st = clrnn_backend_stage(backends[m], x, targets, TOY_ROWS, err);
     }
     if (st == CLRNN_OK && !(grads = malloc(clrnn_model_n_params(models[0]) * sizeof *grads)))
-        st = clrnn_fail(err, CLRNN_E_NOMEM, "out of memory");
+        st = clrnn__fail(err, CLRNN_E_NOMEM, "out of memory");
     if (st != CLRNN_OK)
         goto done;
 
@@ -187,7 +187,7 @@ clrnn_status reproduce_toy(const reproduce_options *o, clrnn_error *err)
         if (st != CLRNN_OK)
             goto done;
         if (!isfinite(last_loss[0]) || !isfinite(last_loss[1])) {
-            st = clrnn_fail(err, CLRNN_E_NUMERIC, "the loss is not finite at epoch %zu", epoch);
+            st = clrnn__fail(err, CLRNN_E_NUMERIC, "the loss is not finite at epoch %zu", epoch);
             goto done;
         }
         if (o->trace) {
@@ -266,7 +266,7 @@ clrnn_status reproduce_weather(const reproduce_options *o, clrnn_error *err)
     clrnn_dataset_split_rows(data, CLRNN_SPLIT_TRAIN, &n_train, &train_end);
     n_train = train_end; /* the split starts at row 0 */
     if (n_train <= T) {
-        st = clrnn_fail(err, CLRNN_E_INPUT, "%zu training rows leave no window of seq_len %zu",
+        st = clrnn__fail(err, CLRNN_E_INPUT, "%zu training rows leave no window of seq_len %zu",
                         n_train, T);
         goto done;
     }
@@ -280,7 +280,7 @@ clrnn_status reproduce_weather(const reproduce_options *o, clrnn_error *err)
                                  clrnn_dataset_n_rows(data), err);
     if (st == CLRNN_OK && (!(grads = malloc(clrnn_model_n_params(model) * sizeof *grads)) ||
                            !(y = malloc(T * sizeof *y))))
-        st = clrnn_fail(err, CLRNN_E_NOMEM, "out of memory");
+        st = clrnn__fail(err, CLRNN_E_NOMEM, "out of memory");
     if (st != CLRNN_OK)
         goto done;
 
@@ -314,7 +314,7 @@ clrnn_status reproduce_weather(const reproduce_options *o, clrnn_error *err)
         fprintf(o->out, "dInput weights: %.17g, dhidden weights: %.17g, doutput weights: %.17g\n",
                 norms[0], norms[1], norms[2]);
         if (!isfinite(epoch_loss)) {
-            st = clrnn_fail(err, CLRNN_E_NUMERIC,
+            st = clrnn__fail(err, CLRNN_E_NUMERIC,
                             "the loss is not finite at epoch %zu (try a lower --lr)", epoch);
             goto done;
         }

@@ -2,7 +2,7 @@
 # part of the binary (C11 compilers need only accept 4095-character string
 # literals, hence an array and not a literal). Usage:
 #   cmake -DOUTPUT=out.c -DKERNEL_DIR=kernels -P embed_kernels.cmake
-# The generated file defines clrnn_kernel_source(name), name the path below
+# The generated file defines clrnn__kernel_source(name), name the path below
 # kernels/ without ".cl" ("common/common", "fused/rnn_fused").
 file(GLOB_RECURSE sources RELATIVE ${KERNEL_DIR} ${KERNEL_DIR}/*.cl)
 list(SORT sources)
@@ -20,7 +20,7 @@ foreach(src ${sources})
 endforeach()
 string(APPEND body "static const struct { const char *name; const char *source; } kernels[] = {\n")
 string(APPEND body "${table}    {0, 0}};\n\n")
-string(APPEND body "const char *clrnn_kernel_source(const char *name)\n{\n")
+string(APPEND body "const char *clrnn__kernel_source(const char *name)\n{\n")
 string(APPEND body "    for (size_t i = 0; kernels[i].name; i++)\n")
 string(APPEND body "        if (strcmp(kernels[i].name, name) == 0)\n            return kernels[i].source;\n")
 string(APPEND body "    return 0;\n}\n")

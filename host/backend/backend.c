@@ -17,7 +17,7 @@ static clrnn_status choose_and_init(clrnn_backend *b, const clrnn_backend_config
     if (strncmp(device, "opencl:", 7) == 0)
         return backend_opencl_init(b, device + 7, err);
     if (strcmp(device, "auto") != 0)
-        return clrnn_fail(err, CLRNN_E_INPUT,
+        return clrnn__fail(err, CLRNN_E_INPUT,
                           "`device` '%s': expected auto, cpu, opencl or opencl:P.D "
                           "(see `clrnn_list_devices`)",
                           device);
@@ -62,20 +62,20 @@ clrnn_status clrnn_backend_create(clrnn_backend **out, const clrnn_model *model,
 {
     *out = NULL;
     if (config->seq_len == 0)
-        return clrnn_fail(err, CLRNN_E_INPUT, "seq_len must be at least 1");
+        return clrnn__fail(err, CLRNN_E_INPUT, "seq_len must be at least 1");
     if (config->max_batch == 0)
-        return clrnn_fail(err, CLRNN_E_INPUT, "batch must be at least 1");
+        return clrnn__fail(err, CLRNN_E_INPUT, "batch must be at least 1");
     if (config->max_batch > UINT32_MAX || config->seq_len > UINT32_MAX)
-        return clrnn_fail(err, CLRNN_E_INPUT, "batch or seq_len too large");
+        return clrnn__fail(err, CLRNN_E_INPUT, "batch or seq_len too large");
     clrnn_backend *b = calloc(1, sizeof *b);
     if (!b)
-        return clrnn_fail(err, CLRNN_E_NOMEM, "out of memory creating a backend");
+        return clrnn__fail(err, CLRNN_E_NOMEM, "out of memory creating a backend");
     b->n_layers = clrnn_model_n_layers(model);
     b->layers = malloc(b->n_layers * sizeof *b->layers);
     b->layer_offset = malloc(b->n_layers * sizeof *b->layer_offset);
     if (!b->layers || !b->layer_offset) {
         clrnn_backend_free(b);
-        return clrnn_fail(err, CLRNN_E_NOMEM, "out of memory creating a backend");
+        return clrnn__fail(err, CLRNN_E_NOMEM, "out of memory creating a backend");
     }
     for (size_t l = 0; l < b->n_layers; l++) {
         b->layers[l] = clrnn_model_layer(model, l);
@@ -152,10 +152,10 @@ clrnn_status clrnn_backend_stage(clrnn_backend *backend, const double *x, const 
                                  size_t n_rows, clrnn_error *err)
 {
     if (n_rows < backend->seq_len)
-        return clrnn_fail(err, CLRNN_E_INPUT, "%zu rows staged, fewer than one window of %zu",
+        return clrnn__fail(err, CLRNN_E_INPUT, "%zu rows staged, fewer than one window of %zu",
                           n_rows, backend->seq_len);
     if (n_rows > UINT32_MAX)
-        return clrnn_fail(err, CLRNN_E_INPUT, "%zu rows: too many for one table", n_rows);
+        return clrnn__fail(err, CLRNN_E_INPUT, "%zu rows: too many for one table", n_rows);
     clrnn_status st = backend->ops->stage(backend, x, y, n_rows, err);
     backend->n_rows = st == CLRNN_OK ? n_rows : 0;
     backend->n_order = 0; /* its windows were checked against the old rows */
@@ -180,7 +180,7 @@ static clrnn_status check_starts(const clrnn_backend *b, const uint32_t *starts,
 {
     for (size_t i = 0; i < n; i++)
         if ((size_t)starts[i] + b->seq_len > b->n_rows)
-            return clrnn_fail(err, CLRNN_E_INPUT,
+            return clrnn__fail(err, CLRNN_E_INPUT,
                               "window %zu starts at row %u: past the end of %zu rows", i,
                               (unsigned)starts[i], b->n_rows);
     return CLRNN_OK;
@@ -189,9 +189,9 @@ static clrnn_status check_starts(const clrnn_backend *b, const uint32_t *starts,
 static clrnn_status check_batch_size(const clrnn_backend *b, size_t n, clrnn_error *err)
 {
     if (b->n_rows == 0)
-        return clrnn_fail(err, CLRNN_E_INPUT, "no data staged before running a batch");
+        return clrnn__fail(err, CLRNN_E_INPUT, "no data staged before running a batch");
     if (n == 0 || n > b->max_batch)
-        return clrnn_fail(err, CLRNN_E_INPUT, "a batch of %zu windows (allowed: 1 to %zu)", n,
+        return clrnn__fail(err, CLRNN_E_INPUT, "a batch of %zu windows (allowed: 1 to %zu)", n,
                           b->max_batch);
     return CLRNN_OK;
 }
@@ -230,16 +230,16 @@ clrnn_status clrnn_backend_stage_order(clrnn_backend *backend, const uint32_t *o
 {
     backend->n_order = 0;
     if (backend->n_rows == 0)
-        return clrnn_fail(err, CLRNN_E_INPUT, "no data staged before the window order");
+        return clrnn__fail(err, CLRNN_E_INPUT, "no data staged before the window order");
     if (n == 0 || n > UINT32_MAX)
-        return clrnn_fail(err, CLRNN_E_INPUT, "an order of %zu windows (allowed: 1 to %u)", n,
+        return clrnn__fail(err, CLRNN_E_INPUT, "an order of %zu windows (allowed: 1 to %u)", n,
                           (unsigned)UINT32_MAX);
     clrnn_status st = check_starts(backend, order, n, err);
     if (st != CLRNN_OK)
         return st;
     uint32_t *copy = realloc(backend->order, n * sizeof *copy);
     if (!copy)
-        return clrnn_fail(err, CLRNN_E_NOMEM, "out of memory for an order of %zu windows", n);
+        return clrnn__fail(err, CLRNN_E_NOMEM, "out of memory for an order of %zu windows", n);
     backend->order = copy;
     memcpy(copy, order, n * sizeof *copy);
     if (backend->ops->stage_order)
@@ -252,7 +252,7 @@ clrnn_status clrnn_backend_gradients_staged(clrnn_backend *backend, size_t first
                                             clrnn_error *err)
 {
     if (first > backend->n_order || n_windows > backend->n_order - first)
-        return clrnn_fail(err, CLRNN_E_INPUT,
+        return clrnn__fail(err, CLRNN_E_INPUT,
                           "windows %zu to %zu of a staged order of %zu (stage the order first)",
                           first, first + n_windows, backend->n_order);
     return run_batch(backend, backend->order + first, first, n_windows, 1, err);
@@ -262,9 +262,9 @@ clrnn_status clrnn_backend_update(clrnn_backend *backend, const clrnn_optimizer 
                                   clrnn_error *err)
 {
     if (!backend->have_gradients)
-        return clrnn_fail(err, CLRNN_E_INPUT, "an update needs gradients first");
+        return clrnn__fail(err, CLRNN_E_INPUT, "an update needs gradients first");
     if (!(optimizer->lr > 0))
-        return clrnn_fail(err, CLRNN_E_INPUT, "the learning rate must be positive");
+        return clrnn__fail(err, CLRNN_E_INPUT, "the learning rate must be positive");
     backend->n_updates++;
     return backend->ops->update(backend, optimizer, backend->n_updates, err);
 }
@@ -272,16 +272,16 @@ clrnn_status clrnn_backend_update(clrnn_backend *backend, const clrnn_optimizer 
 clrnn_status clrnn_backend_get_grads(clrnn_backend *backend, double *grads, clrnn_error *err)
 {
     if (!backend->have_gradients)
-        return clrnn_fail(err, CLRNN_E_INPUT, "no gradients computed yet");
+        return clrnn__fail(err, CLRNN_E_INPUT, "no gradients computed yet");
     return backend->ops->get_grads(backend, grads, err);
 }
 
 static clrnn_status check_layer_read(const clrnn_backend *b, size_t layer, clrnn_error *err)
 {
     if (b->last_batch == 0)
-        return clrnn_fail(err, CLRNN_E_INPUT, "no batch has run yet");
+        return clrnn__fail(err, CLRNN_E_INPUT, "no batch has run yet");
     if (layer >= b->n_layers)
-        return clrnn_fail(err, CLRNN_E_INPUT, "layer %zu of %zu", layer, b->n_layers);
+        return clrnn__fail(err, CLRNN_E_INPUT, "layer %zu of %zu", layer, b->n_layers);
     return CLRNN_OK;
 }
 
@@ -315,7 +315,7 @@ clrnn_status clrnn_backend_get_optimizer_state(clrnn_backend *backend, double *a
                                                long *step, clrnn_error *err)
 {
     if (!backend->ops->get_opt_state)
-        return clrnn_fail(err, CLRNN_E_UNSUPPORTED, "this backend cannot save optimizer state");
+        return clrnn__fail(err, CLRNN_E_UNSUPPORTED, "this backend cannot save optimizer state");
     *step = backend->n_updates;
     return backend->ops->get_opt_state(backend, a, b, err);
 }
@@ -324,9 +324,9 @@ clrnn_status clrnn_backend_set_optimizer_state(clrnn_backend *backend, const dou
                                                const double *b, long step, clrnn_error *err)
 {
     if (!backend->ops->set_opt_state)
-        return clrnn_fail(err, CLRNN_E_UNSUPPORTED, "this backend cannot load optimizer state");
+        return clrnn__fail(err, CLRNN_E_UNSUPPORTED, "this backend cannot load optimizer state");
     if (step < 0)
-        return clrnn_fail(err, CLRNN_E_INPUT, "a negative step count");
+        return clrnn__fail(err, CLRNN_E_INPUT, "a negative step count");
     clrnn_status st = backend->ops->set_opt_state(backend, a, b, err);
     if (st == CLRNN_OK)
         backend->n_updates = step;
@@ -336,7 +336,7 @@ clrnn_status clrnn_backend_set_optimizer_state(clrnn_backend *backend, const dou
 clrnn_status clrnn_backend_set_profiling(clrnn_backend *backend, int on, clrnn_error *err)
 {
     if (!backend->ops->set_profiling)
-        return clrnn_fail(err, CLRNN_E_UNSUPPORTED, "%s has no kernels to profile",
+        return clrnn__fail(err, CLRNN_E_UNSUPPORTED, "%s has no kernels to profile",
                           backend->description);
     return backend->ops->set_profiling(backend, on, err);
 }
@@ -345,7 +345,7 @@ clrnn_status clrnn_backend_kernel_times(clrnn_backend *backend, clrnn_kernel_tim
                                         size_t *n, clrnn_error *err)
 {
     if (!backend->ops->kernel_times)
-        return clrnn_fail(err, CLRNN_E_UNSUPPORTED, "%s has no kernels to profile",
+        return clrnn__fail(err, CLRNN_E_UNSUPPORTED, "%s has no kernels to profile",
                           backend->description);
     return backend->ops->kernel_times(backend, times, n, err);
 }

@@ -66,7 +66,7 @@ static clrnn_status cpu_stage(clrnn_backend *b, const double *x, const double *y
     s->x_table = malloc(n_rows * F * sizeof *s->x_table);
     s->y_table = malloc(n_rows * K * sizeof *s->y_table);
     if (!s->x_table || !s->y_table)
-        return clrnn_fail(err, CLRNN_E_NOMEM, "out of memory staging %zu rows", n_rows);
+        return clrnn__fail(err, CLRNN_E_NOMEM, "out of memory staging %zu rows", n_rows);
     memcpy(s->x_table, x, n_rows * F * sizeof *x);
     memcpy(s->y_table, y, n_rows * K * sizeof *y);
     return CLRNN_OK;
@@ -218,7 +218,7 @@ clrnn_status backend_cpu_init(clrnn_backend *b, clrnn_error *err)
 {
     cpu_state *s = calloc(1, sizeof *s);
     if (!s)
-        return clrnn_fail(err, CLRNN_E_NOMEM, "out of memory creating the CPU backend");
+        return clrnn__fail(err, CLRNN_E_NOMEM, "out of memory creating the CPU backend");
     b->impl = s;
     b->ops = &cpu_ops;
     size_t B = b->max_batch, T = b->seq_len, L = b->n_layers, P = b->n_params, max_h = 0;
@@ -248,7 +248,7 @@ clrnn_status backend_cpu_init(clrnn_backend *b, clrnn_error *err)
     if (!ok) {
         cpu_destroy(b);
         b->ops = NULL;
-        return clrnn_fail(err, CLRNN_E_NOMEM,
+        return clrnn__fail(err, CLRNN_E_NOMEM,
                           "out of memory for the CPU backend's buffers (try a smaller "
                           "`max_batch`)");
     }

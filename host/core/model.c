@@ -29,7 +29,7 @@ const char *clrnn_param_name(clrnn_param which)
     return (unsigned)which < CLRNN_N_PARAMS_PER_LAYER ? names[which] : "?";
 }
 
-size_t clrnn_layer_param_count(clrnn_layer_shape s, clrnn_param which)
+size_t clrnn__layer_param_count(clrnn_layer_shape s, clrnn_param which)
 {
     switch (which) {
     case CLRNN_W_I: return s.n_in * s.n_hidden;
@@ -41,11 +41,11 @@ size_t clrnn_layer_param_count(clrnn_layer_shape s, clrnn_param which)
     }
 }
 
-size_t clrnn_layer_n_params(clrnn_layer_shape s)
+size_t clrnn__layer_n_params(clrnn_layer_shape s)
 {
     size_t n = 0;
     for (int p = 0; p < CLRNN_N_PARAMS_PER_LAYER; p++)
-        n += clrnn_layer_param_count(s, (clrnn_param)p);
+        n += clrnn__layer_param_count(s, (clrnn_param)p);
     return n;
 }
 
@@ -53,20 +53,20 @@ size_t clrnn_layer_n_params(clrnn_layer_shape s)
  * exhaust any memory long before. */
 #define CLRNN_MAX_DIM ((size_t)1 << 20)
 
-clrnn_status clrnn_check_layers(const clrnn_layer_shape *layers, size_t n_layers, clrnn_error *err)
+clrnn_status clrnn__check_layers(const clrnn_layer_shape *layers, size_t n_layers, clrnn_error *err)
 {
     if (n_layers == 0)
-        return clrnn_fail(err, CLRNN_E_INPUT, "a model needs at least one layer");
+        return clrnn__fail(err, CLRNN_E_INPUT, "a model needs at least one layer");
     for (size_t l = 0; l < n_layers; l++) {
         clrnn_layer_shape s = layers[l];
         if (s.n_in == 0 || s.n_hidden == 0 || s.n_out == 0)
-            return clrnn_fail(err, CLRNN_E_INPUT, "layer %zu has a size of 0 (%zu:%zu:%zu)", l + 1,
+            return clrnn__fail(err, CLRNN_E_INPUT, "layer %zu has a size of 0 (%zu:%zu:%zu)", l + 1,
                               s.n_in, s.n_hidden, s.n_out);
         if (s.n_in > CLRNN_MAX_DIM || s.n_hidden > CLRNN_MAX_DIM || s.n_out > CLRNN_MAX_DIM)
-            return clrnn_fail(err, CLRNN_E_INPUT, "layer %zu is too large (%zu:%zu:%zu)", l + 1,
+            return clrnn__fail(err, CLRNN_E_INPUT, "layer %zu is too large (%zu:%zu:%zu)", l + 1,
                               s.n_in, s.n_hidden, s.n_out);
         if (l > 0 && s.n_in != layers[l - 1].n_out)
-            return clrnn_fail(err, CLRNN_E_INPUT,
+            return clrnn__fail(err, CLRNN_E_INPUT,
                               "layer %zu takes %zu inputs but layer %zu gives %zu outputs", l + 1,
                               s.n_in, l, layers[l - 1].n_out);
     }
@@ -77,7 +77,7 @@ clrnn_status clrnn_model_create(clrnn_model **out, const clrnn_layer_shape *laye
                                 size_t n_layers, clrnn_error *err)
 {
     *out = NULL;
-    clrnn_status st = clrnn_check_layers(layers, n_layers, err);
+    clrnn_status st = clrnn__check_layers(layers, n_layers, err);
     if (st != CLRNN_OK)
         return st;
     clrnn_model *m = calloc(1, sizeof *m);
@@ -92,7 +92,7 @@ clrnn_status clrnn_model_create(clrnn_model **out, const clrnn_layer_shape *laye
     for (size_t l = 0; l < n_layers; l++) {
         for (int p = 0; p < CLRNN_N_PARAMS_PER_LAYER; p++) {
             m->offsets[l * CLRNN_N_PARAMS_PER_LAYER + (size_t)p] = m->n_params;
-            m->n_params += clrnn_layer_param_count(layers[l], (clrnn_param)p);
+            m->n_params += clrnn__layer_param_count(layers[l], (clrnn_param)p);
         }
     }
     m->params = calloc(m->n_params, sizeof *m->params);
@@ -102,7 +102,7 @@ clrnn_status clrnn_model_create(clrnn_model **out, const clrnn_layer_shape *laye
     return CLRNN_OK;
 nomem:
     clrnn_model_free(m);
-    return clrnn_fail(err, CLRNN_E_NOMEM, "out of memory creating a model");
+    return clrnn__fail(err, CLRNN_E_NOMEM, "out of memory creating a model");
 }
 
 void clrnn_model_free(clrnn_model *model)
@@ -155,7 +155,7 @@ size_t clrnn_model_param_offset(const clrnn_model *model, size_t layer, clrnn_pa
 
 size_t clrnn_model_param_count(const clrnn_model *model, size_t layer, clrnn_param which)
 {
-    return clrnn_layer_param_count(model->layers[layer], which);
+    return clrnn__layer_param_count(model->layers[layer], which);
 }
 
 void clrnn_model_init_uniform(clrnn_model *model, clrnn_rng *rng)
@@ -167,7 +167,7 @@ void clrnn_model_init_uniform(clrnn_model *model, clrnn_rng *rng)
     for (size_t l = 0; l < model->n_layers; l++) {
         clrnn_layer_shape s = model->layers[l];
         double k = 1.0 / sqrt((double)s.n_hidden);
-        size_t n = clrnn_layer_n_params(s);
+        size_t n = clrnn__layer_n_params(s);
         for (size_t i = 0; i < n; i++)
             *w++ = clrnn_rng_uniform(rng) * 2 * k - k;
     }
@@ -195,12 +195,12 @@ clrnn_status clrnn_parse_layers(const char *text, clrnn_layer_shape *layers, siz
     const char *p = text;
     while (1) {
         if (n == capacity)
-            return clrnn_fail(err, CLRNN_E_INPUT, "`layers` '%s': more than %zu layers", text,
+            return clrnn__fail(err, CLRNN_E_INPUT, "`layers` '%s': more than %zu layers", text,
                               capacity);
         clrnn_layer_shape s;
         if (!parse_size(&p, &s.n_in) || *p++ != ':' || !parse_size(&p, &s.n_hidden) ||
             *p++ != ':' || !parse_size(&p, &s.n_out))
-            return clrnn_fail(err, CLRNN_E_INPUT,
+            return clrnn__fail(err, CLRNN_E_INPUT,
                               "`layers` '%s': expected IN:HIDDEN:OUT[,IN:HIDDEN:OUT...] with "
                               "sizes from 1 to %zu, e.g. 3:16:1,1:8:1",
                               text, CLRNN_MAX_DIM);
@@ -208,8 +208,8 @@ clrnn_status clrnn_parse_layers(const char *text, clrnn_layer_shape *layers, siz
         if (*p == '\0')
             break;
         if (*p++ != ',')
-            return clrnn_fail(err, CLRNN_E_INPUT, "`layers` '%s': unexpected character", text);
+            return clrnn__fail(err, CLRNN_E_INPUT, "`layers` '%s': unexpected character", text);
     }
     *n_layers = n;
-    return clrnn_check_layers(layers, n, err);
+    return clrnn__check_layers(layers, n, err);
 }

@@ -20,7 +20,7 @@ const char *clrnn_status_string(clrnn_status status)
     return "unknown status";
 }
 
-clrnn_status clrnn_fail(clrnn_error *err, clrnn_status status, const char *fmt, ...)
+clrnn_status clrnn__fail(clrnn_error *err, clrnn_status status, const char *fmt, ...)
 {
     if (err) {
         va_list ap;

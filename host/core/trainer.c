@@ -126,7 +126,7 @@ static clrnn_status train_epoch(clrnn_backend *backend, const clrnn_train_config
         if (st == CLRNN_OK && config->on_batch)
             config->on_batch(config->context, epoch, i + n, n_train);
         if (st == CLRNN_OK && config->cancel && *config->cancel)
-            st = clrnn_fail(err, CLRNN_E_CANCELLED, "cancelled in epoch %zu", epoch + 1);
+            st = clrnn__fail(err, CLRNN_E_CANCELLED, "cancelled in epoch %zu", epoch + 1);
     }
     if (st == CLRNN_OK)
         st = clrnn_backend_take_loss_sum(backend, &loss_sum, err);
@@ -215,11 +215,11 @@ clrnn_status clrnn_train(clrnn_backend *backend, const clrnn_dataset *data,
     *report = (clrnn_train_report){
         config->start_epoch, config->start_epoch, NAN, NAN, INFINITY, 0.0, 0.0, 0};
     if (!sorted || !val || !order || !grads || !best.params || !best.opt_a || !best.opt_b) {
-        st = clrnn_fail(err, CLRNN_E_NOMEM, "out of memory");
+        st = clrnn__fail(err, CLRNN_E_NOMEM, "out of memory");
         goto done;
     }
     if (n_train == 0 || config->batch == 0) {
-        st = clrnn_fail(err, CLRNN_E_INPUT, "no training windows, or a batch of 0");
+        st = clrnn__fail(err, CLRNN_E_INPUT, "no training windows, or a batch of 0");
         goto done;
     }
     long steps_per_epoch = (long)((n_train + config->batch - 1) / config->batch);
@@ -239,7 +239,7 @@ clrnn_status clrnn_train(clrnn_backend *backend, const clrnn_dataset *data,
         stats.seconds = clock_seconds() - t0;
         stats.windows_per_second = stats.seconds > 0 ? (double)n_train / stats.seconds : 0.0;
         if (st == CLRNN_OK && !isfinite(stats.train_loss))
-            st = clrnn_fail(err, CLRNN_E_NUMERIC,
+            st = clrnn__fail(err, CLRNN_E_NUMERIC,
                             "the training loss is %s at epoch %zu: try a lower "
                             "`optimizer.lr` or `optimizer.clip_norm`",
                             isnan(stats.train_loss) ? "NaN" : "infinite", epoch + 1);
@@ -259,7 +259,7 @@ clrnn_status clrnn_train(clrnn_backend *backend, const clrnn_dataset *data,
          * the error stands, and the backend holds the best weights. */
         clrnn_status restored = restore_best(backend, &best, NULL);
         if (restored != CLRNN_OK)
-            st = clrnn_fail(err, restored, "a diverged run could not restore its best epoch");
+            st = clrnn__fail(err, restored, "a diverged run could not restore its best epoch");
     } else {
         report->best_epoch = report->epochs_run;
     }
@@ -286,7 +286,7 @@ clrnn_status clrnn_predict(clrnn_backend *backend, const clrnn_dataset *data, cl
     double *y = malloc(batch * T * K * sizeof *y); /* (B, T, K) */
     clrnn_status st = CLRNN_OK;
     if (!starts || !y)
-        st = clrnn_fail(err, CLRNN_E_NOMEM, "out of memory");
+        st = clrnn__fail(err, CLRNN_E_NOMEM, "out of memory");
     for (size_t i = 0; st == CLRNN_OK && i < n; i += batch) {
         size_t nb = n - i < batch ? n - i : batch;
         st = clrnn_backend_forward(backend, starts + i, nb, err);
@@ -365,7 +365,7 @@ clrnn_status clrnn_evaluate(clrnn_backend *backend, const clrnn_dataset *data, c
     double loss_sum = 0.0, sq = 0.0, abs_sum = 0.0;
     *metrics = (clrnn_metrics){n, NAN, NAN, NAN};
     if (!pred)
-        return clrnn_fail(err, CLRNN_E_NOMEM, "out of memory");
+        return clrnn__fail(err, CLRNN_E_NOMEM, "out of memory");
     clrnn_status st = clrnn_backend_take_loss_sum(backend, &loss_sum, err); /* zero it */
     if (st == CLRNN_OK)
         st = clrnn_predict(backend, data, split, batch, pred, err);

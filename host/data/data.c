@@ -93,7 +93,7 @@ static clrnn_status push_field(csv_parser *p, char *field, clrnn_error *err)
         char **bigger =
             cap < SIZE_MAX / sizeof *bigger ? realloc(p->fields, cap * sizeof *bigger) : NULL;
         if (!bigger)
-            return clrnn_fail(err, CLRNN_E_NOMEM, "%s: out of memory", p->path);
+            return clrnn__fail(err, CLRNN_E_NOMEM, "%s: out of memory", p->path);
         p->fields = bigger;
         p->cap_fields = cap;
     }
@@ -105,7 +105,7 @@ static clrnn_status push_field(csv_parser *p, char *field, clrnn_error *err)
  * have none; UTF-16 and binary files have many. */
 static clrnn_status nul_byte(const csv_parser *p, size_t line, size_t column, clrnn_error *err)
 {
-    return clrnn_fail(err, CLRNN_E_INPUT,
+    return clrnn__fail(err, CLRNN_E_INPUT,
                       "%s:%zu:%zu: a NUL byte in the field (a UTF-16 or binary file? clrnn "
                       "reads UTF-8 text)",
                       p->path, line, column);
@@ -120,7 +120,7 @@ static clrnn_status parse_quoted(csv_parser *p, char **end, clrnn_error *err)
     p->pos++;
     for (;;) {
         if (p->pos >= p->size)
-            return clrnn_fail(err, CLRNN_E_INPUT, "%s:%zu:%zu: unterminated quoted field", p->path,
+            return clrnn__fail(err, CLRNN_E_INPUT, "%s:%zu:%zu: unterminated quoted field", p->path,
                               open_line, column);
         char c = p->text[p->pos++];
         if (c == '\0')
@@ -136,7 +136,7 @@ static clrnn_status parse_quoted(csv_parser *p, char **end, clrnn_error *err)
     while (p->pos < p->size && is_blank(p->text[p->pos]))
         p->pos++;
     if (!at_line_end(p) && p->text[p->pos] != ',')
-        return clrnn_fail(err, CLRNN_E_INPUT, "%s:%zu:%zu: text after the closing quote", p->path,
+        return clrnn__fail(err, CLRNN_E_INPUT, "%s:%zu:%zu: text after the closing quote", p->path,
                           p->line, column);
     *end = w;
     return CLRNN_OK;
@@ -234,19 +234,19 @@ static clrnn_status read_header(clrnn_table *t, csv_parser *p, size_t line, clrn
     size_t first = t->has_labels ? 1 : 0;
     t->n_cols = p->n_fields - first;
     if (t->n_cols == 0)
-        return clrnn_fail(err, CLRNN_E_INPUT, "%s:%zu: the header names no numeric column", t->path,
+        return clrnn__fail(err, CLRNN_E_INPUT, "%s:%zu: the header names no numeric column", t->path,
                           line);
     t->col_names = alloc_array(t->n_cols, sizeof *t->col_names);
     if (!t->col_names)
-        return clrnn_fail(err, CLRNN_E_NOMEM, "%s: out of memory", t->path);
+        return clrnn__fail(err, CLRNN_E_NOMEM, "%s: out of memory", t->path);
     for (size_t c = 0; c < t->n_cols; c++) {
         char *name = p->fields[first + c];
         if (name[0] == '\0')
-            return clrnn_fail(err, CLRNN_E_INPUT, "%s:%zu:%zu: column %zu has no name", t->path,
+            return clrnn__fail(err, CLRNN_E_INPUT, "%s:%zu:%zu: column %zu has no name", t->path,
                               line, first + c + 1, first + c + 1);
         for (size_t other = 0; other < c; other++)
             if (!strcmp(name, t->col_names[other]))
-                return clrnn_fail(err, CLRNN_E_INPUT,
+                return clrnn__fail(err, CLRNN_E_INPUT,
                                   "%s:%zu:%zu: duplicate column name '%s' (also column %zu)",
                                   t->path, line, first + c + 1, name, first + other + 1);
         t->col_names[c] = name;
@@ -279,14 +279,14 @@ static clrnn_status alloc_rows(clrnn_table *t, size_t *cap_rows, clrnn_error *er
 {
     *cap_rows = 256;
     if (t->n_cols > SIZE_MAX / sizeof *t->values)
-        return clrnn_fail(err, CLRNN_E_NOMEM, "%s: out of memory", t->path);
+        return clrnn__fail(err, CLRNN_E_NOMEM, "%s: out of memory", t->path);
     t->values = alloc_array(*cap_rows, t->n_cols * sizeof *t->values);
     t->lines = alloc_array(*cap_rows, sizeof *t->lines);
     t->labels = t->has_labels ? alloc_array(*cap_rows, sizeof *t->labels) : NULL;
     t->bad_row = alloc_array(t->n_cols, sizeof *t->bad_row);
     t->bad_text = alloc_array(t->n_cols, sizeof *t->bad_text);
     if (!t->values || !t->lines || (t->has_labels && !t->labels) || !t->bad_row || !t->bad_text)
-        return clrnn_fail(err, CLRNN_E_NOMEM, "%s: out of memory", t->path);
+        return clrnn__fail(err, CLRNN_E_NOMEM, "%s: out of memory", t->path);
     for (size_t c = 0; c < t->n_cols; c++) {
         t->bad_row[c] = SIZE_MAX;
         t->bad_text[c] = NULL;
@@ -315,7 +315,7 @@ static clrnn_status grow_rows(clrnn_table *t, size_t *cap_rows, clrnn_error *err
         !grow_array(&t->values, cap, t->n_cols * sizeof *t->values) ||
         !grow_array(&t->lines, cap, sizeof *t->lines) ||
         (t->has_labels && !grow_array(&t->labels, cap, sizeof *t->labels)))
-        return clrnn_fail(err, CLRNN_E_NOMEM, "%s: out of memory at row %zu", t->path,
+        return clrnn__fail(err, CLRNN_E_NOMEM, "%s: out of memory at row %zu", t->path,
                           t->n_rows + 1);
     *cap_rows = cap;
     return CLRNN_OK;
@@ -327,7 +327,7 @@ static clrnn_status parse_table(clrnn_table *t, csv_parser *p, clrnn_error *err)
     if (p->size >= 3 && !memcmp(p->text, bom, 3))
         p->pos = 3;
     if (p->size >= 2 && (!memcmp(p->text, "\xFF\xFE", 2) || !memcmp(p->text, "\xFE\xFF", 2)))
-        return clrnn_fail(err, CLRNN_E_INPUT,
+        return clrnn__fail(err, CLRNN_E_INPUT,
                           "%s: the file is UTF-16 (it starts with a UTF-16 byte-order mark); "
                           "clrnn reads UTF-8: convert it, e.g. iconv -f UTF-16 -t UTF-8",
                           t->path);
@@ -337,7 +337,7 @@ static clrnn_status parse_table(clrnn_table *t, csv_parser *p, clrnn_error *err)
     if (st != CLRNN_OK)
         return st;
     if (!got)
-        return clrnn_fail(err, CLRNN_E_INPUT, "%s: the file is empty (expected a header row)",
+        return clrnn__fail(err, CLRNN_E_INPUT, "%s: the file is empty (expected a header row)",
                           t->path);
     size_t n_header = p->n_fields, cap_rows;
     if ((st = read_header(t, p, line, err)) != CLRNN_OK ||
@@ -349,7 +349,7 @@ static clrnn_status parse_table(clrnn_table *t, csv_parser *p, clrnn_error *err)
         if (!got)
             break;
         if (p->n_fields != n_header)
-            return clrnn_fail(err, CLRNN_E_INPUT, "%s:%zu: row has %zu fields, the header has %zu",
+            return clrnn__fail(err, CLRNN_E_INPUT, "%s:%zu: row has %zu fields, the header has %zu",
                               t->path, line, p->n_fields, n_header);
         if (t->n_rows == cap_rows && (st = grow_rows(t, &cap_rows, err)) != CLRNN_OK)
             return st;
@@ -358,20 +358,20 @@ static clrnn_status parse_table(clrnn_table *t, csv_parser *p, clrnn_error *err)
         t->n_rows++;
     }
     if (t->n_rows == 0)
-        return clrnn_fail(err, CLRNN_E_INPUT, "%s: no data rows after the header", t->path);
+        return clrnn__fail(err, CLRNN_E_INPUT, "%s: no data rows after the header", t->path);
     return CLRNN_OK;
 }
 
 clrnn_status clrnn_table_read_csv(clrnn_table **out, const char *path, clrnn_error *err)
 {
     if (!out || !path)
-        return clrnn_fail(err, CLRNN_E_INPUT, "clrnn_table_read_csv: NULL argument");
+        return clrnn__fail(err, CLRNN_E_INPUT, "clrnn_table_read_csv: NULL argument");
     *out = NULL;
     csv_parser p = {0};
     clrnn_status st;
     clrnn_table *t = calloc(1, sizeof *t);
     if (!t || !(t->path = copy_string(path))) {
-        st = clrnn_fail(err, CLRNN_E_NOMEM, "%s: out of memory", path);
+        st = clrnn__fail(err, CLRNN_E_NOMEM, "%s: out of memory", path);
         goto fail;
     }
     unsigned char *text = NULL;
@@ -501,29 +501,29 @@ struct clrnn_dataset {
 static clrnn_status check_config(const clrnn_data_config *c, clrnn_error *err)
 {
     if (c->n_features < 1 || !c->features)
-        return clrnn_fail(err, CLRNN_E_INPUT, "no feature columns chosen (n_features is 0)");
+        return clrnn__fail(err, CLRNN_E_INPUT, "no feature columns chosen (n_features is 0)");
     if (c->n_targets < 1 || !c->targets)
-        return clrnn_fail(err, CLRNN_E_INPUT, "no target columns chosen (n_targets is 0)");
+        return clrnn__fail(err, CLRNN_E_INPUT, "no target columns chosen (n_targets is 0)");
     if (c->seq_len < 1)
-        return clrnn_fail(err, CLRNN_E_INPUT, "seq_len is 0; a window needs at least one step");
+        return clrnn__fail(err, CLRNN_E_INPUT, "seq_len is 0; a window needs at least one step");
     if (!(c->train_fraction > 0.0 && c->train_fraction <= 1.0))
-        return clrnn_fail(err, CLRNN_E_INPUT, "train fraction %g is not in (0, 1]",
+        return clrnn__fail(err, CLRNN_E_INPUT, "train fraction %g is not in (0, 1]",
                           c->train_fraction);
     if (!(c->val_fraction >= 0.0 && c->val_fraction < 1.0))
-        return clrnn_fail(err, CLRNN_E_INPUT, "validation fraction %g is not in [0, 1)",
+        return clrnn__fail(err, CLRNN_E_INPUT, "validation fraction %g is not in [0, 1)",
                           c->val_fraction);
     if (c->train_fraction + c->val_fraction > 1.0 + 1e-12)
-        return clrnn_fail(err, CLRNN_E_INPUT,
+        return clrnn__fail(err, CLRNN_E_INPUT,
                           "train fraction %g and validation fraction %g add up to more than 1",
                           c->train_fraction, c->val_fraction);
     if (c->missing != CLRNN_MISSING_FFILL && c->missing != CLRNN_MISSING_DROP &&
         c->missing != CLRNN_MISSING_ERROR)
-        return clrnn_fail(err, CLRNN_E_INPUT, "unknown missing-value policy %d", (int)c->missing);
+        return clrnn__fail(err, CLRNN_E_INPUT, "unknown missing-value policy %d", (int)c->missing);
     if (c->scaler_fit != CLRNN_SCALER_FIT_TRAIN && c->scaler_fit != CLRNN_SCALER_FIT_ALL)
-        return clrnn_fail(err, CLRNN_E_INPUT, "unknown scaler fit %d", (int)c->scaler_fit);
+        return clrnn__fail(err, CLRNN_E_INPUT, "unknown scaler fit %d", (int)c->scaler_fit);
     for (size_t i = 0; i < c->n_features + c->n_targets; i++)
         if (!(i < c->n_features ? c->features[i] : c->targets[i - c->n_features]))
-            return clrnn_fail(err, CLRNN_E_INPUT, "a column name is NULL");
+            return clrnn__fail(err, CLRNN_E_INPUT, "a column name is NULL");
     return CLRNN_OK;
 }
 
@@ -537,7 +537,7 @@ static clrnn_status unknown_column(const clrnn_table *t, const char *name, clrnn
         int w = snprintf(list + n, sizeof list - n, "%s%s", c ? ", " : "", t->col_names[c]);
         n = w < 0 ? sizeof list : n + (size_t)w;
     }
-    return clrnn_fail(err, CLRNN_E_INPUT, "%s: no column named '%s' (columns: %s%s)", t->path, name,
+    return clrnn__fail(err, CLRNN_E_INPUT, "%s: no column named '%s' (columns: %s%s)", t->path, name,
                       list, n >= sizeof list ? " ..." : "");
 }
 
@@ -557,14 +557,14 @@ static clrnn_status resolve_columns(const clrnn_table *t, const clrnn_data_confi
         double value;
         if (clrnn_table_bad_cell(t, (size_t)col, &row, &text) &&
             parse_cell_within(text, &value, INFINITY) == CELL_NUMBER)
-            return clrnn_fail(err, CLRNN_E_INPUT,
+            return clrnn__fail(err, CLRNN_E_INPUT,
                               "%s:%zu:%zu: column '%s': '%.80s' is too large (clrnn takes values "
                               "up to %g in magnitude, so that their squares add up in a double)",
                               t->path, clrnn_table_row_line(t, row),
                               (size_t)col + (t->has_labels ? 2 : 1), name, text,
                               MAX_CELL_MAGNITUDE);
         if (clrnn_table_bad_cell(t, (size_t)col, &row, &text))
-            return clrnn_fail(err, CLRNN_E_INPUT,
+            return clrnn__fail(err, CLRNN_E_INPUT,
                               "%s:%zu:%zu: column '%s': '%.80s' is not a number", t->path,
                               t->lines[row], file_column(t, (size_t)col), name, text);
         cols[i] = (size_t)col;
@@ -598,11 +598,11 @@ static clrnn_status choose_rows(clrnn_dataset *d, unsigned char *keep, const clr
         if (n_empty == 0)
             continue;
         if (missing == CLRNN_MISSING_ERROR)
-            return clrnn_fail(err, CLRNN_E_INPUT,
+            return clrnn__fail(err, CLRNN_E_INPUT,
                               "%s:%zu:%zu: column '%s' is empty (see `missing`)", t->path,
                               t->lines[r], file_column(t, first_empty), t->col_names[first_empty]);
         if (missing == CLRNN_MISSING_FFILL && r == 0)
-            return clrnn_fail(err, CLRNN_E_INPUT,
+            return clrnn__fail(err, CLRNN_E_INPUT,
                               "%s:%zu:%zu: column '%s' is empty in the first row; nothing to "
                               "carry forward (try `missing` drop)",
                               t->path, t->lines[r], file_column(t, first_empty),
@@ -622,12 +622,12 @@ static clrnn_status split_rows(clrnn_dataset *d, const clrnn_table *t, const clr
 {
     size_t R = d->n_rows, T = c->seq_len;
     if (R < T && d->rows_dropped)
-        return clrnn_fail(err, CLRNN_E_INPUT,
+        return clrnn__fail(err, CLRNN_E_INPUT,
                           "%s: %zu rows (after dropping %zu with empty cells), fewer than one "
                           "window of seq_len %zu",
                           t->path, R, d->rows_dropped, T);
     if (R < T)
-        return clrnn_fail(err, CLRNN_E_INPUT, "%s: %zu rows, fewer than one window of seq_len %zu",
+        return clrnn__fail(err, CLRNN_E_INPUT, "%s: %zu rows, fewer than one window of seq_len %zu",
                           t->path, R, T);
     size_t n_train = (size_t)(c->train_fraction * (double)R);
     size_t n_val = (size_t)(c->val_fraction * (double)R);
@@ -636,7 +636,7 @@ static clrnn_status split_rows(clrnn_dataset *d, const clrnn_table *t, const clr
     if (n_val > R - n_train) /* fractions may add up to 1 + 1e-12 */
         n_val = R - n_train;
     if (n_train < T)
-        return clrnn_fail(err, CLRNN_E_INPUT,
+        return clrnn__fail(err, CLRNN_E_INPUT,
                           "%s: the training split has %zu rows, fewer than one window of seq_len "
                           "%zu",
                           t->path, n_train, T);
@@ -727,7 +727,7 @@ static clrnn_status copy_labels(clrnn_dataset *d, const clrnn_table *t, const un
     d->labels = alloc_array(d->n_rows, sizeof *d->labels);
     d->label_text = malloc(total ? total : 1);
     if (!d->labels || !d->label_text)
-        return clrnn_fail(err, CLRNN_E_NOMEM, "%s: out of memory", t->path);
+        return clrnn__fail(err, CLRNN_E_NOMEM, "%s: out of memory", t->path);
     char *w = d->label_text;
     size_t row = 0;
     for (size_t r = 0; r < t->n_rows; r++) {
@@ -749,7 +749,7 @@ static clrnn_status alloc_matrices(clrnn_dataset *d, const char *path, clrnn_err
     d->y_raw = alloc_array(R, K * sizeof(double));
     d->stats = alloc_array(2 * (F + K), sizeof(double));
     if (!d->x || !d->y || !d->y_raw || !d->stats)
-        return clrnn_fail(err, CLRNN_E_NOMEM, "%s: out of memory", path);
+        return clrnn__fail(err, CLRNN_E_NOMEM, "%s: out of memory", path);
     return CLRNN_OK;
 }
 
@@ -759,11 +759,11 @@ static clrnn_status copy_names(clrnn_dataset *d, const clrnn_data_config *c, con
 {
     size_t n = c->n_features + c->n_targets;
     if (!(d->names = calloc(n, sizeof *d->names)))
-        return clrnn_fail(err, CLRNN_E_NOMEM, "%s: out of memory", path);
+        return clrnn__fail(err, CLRNN_E_NOMEM, "%s: out of memory", path);
     for (size_t i = 0; i < n; i++) {
         const char *name = i < c->n_features ? c->features[i] : c->targets[i - c->n_features];
         if (!(d->names[i] = malloc(strlen(name) + 1)))
-            return clrnn_fail(err, CLRNN_E_NOMEM, "%s: out of memory", path);
+            return clrnn__fail(err, CLRNN_E_NOMEM, "%s: out of memory", path);
         strcpy(d->names[i], name);
     }
     return CLRNN_OK;
@@ -773,7 +773,7 @@ clrnn_status clrnn_dataset_create(clrnn_dataset **out, const clrnn_table *table,
                                   const clrnn_data_config *config, clrnn_error *err)
 {
     if (!out || !table || !config)
-        return clrnn_fail(err, CLRNN_E_INPUT, "clrnn_dataset_create: NULL argument");
+        return clrnn__fail(err, CLRNN_E_INPUT, "clrnn_dataset_create: NULL argument");
     *out = NULL;
     clrnn_status st = check_config(config, err);
     if (st != CLRNN_OK)
@@ -783,7 +783,7 @@ clrnn_status clrnn_dataset_create(clrnn_dataset **out, const clrnn_table *table,
     unsigned char *keep = alloc_array(table->n_rows, 1);   /* (R_table) */
     clrnn_dataset *d = calloc(1, sizeof *d);
     if (!cols || !keep || !d) {
-        st = clrnn_fail(err, CLRNN_E_NOMEM, "%s: out of memory", table->path);
+        st = clrnn__fail(err, CLRNN_E_NOMEM, "%s: out of memory", table->path);
         goto fail;
     }
     d->n_features = F;

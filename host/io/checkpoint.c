@@ -186,10 +186,10 @@ clrnn_status clrnn_checkpoint_save(const clrnn_checkpoint *ckpt, const char *pat
 {
     const char *why = inconsistency(ckpt);
     if (why)
-        return clrnn_fail(err, CLRNN_E_INPUT, "cannot save '%s': %s", path, why);
+        return clrnn__fail(err, CLRNN_E_INPUT, "cannot save '%s': %s", path, why);
     byte_writer w = {0};
     encode(&w, ckpt);
-    clrnn_status st = w.failed ? clrnn_fail(err, CLRNN_E_NOMEM, "out of memory saving '%s'", path)
+    clrnn_status st = w.failed ? clrnn__fail(err, CLRNN_E_NOMEM, "out of memory saving '%s'", path)
                                : atomic_write_file(path, w.data, w.size, err);
     byte_writer_free(&w);
     return st;
@@ -205,33 +205,33 @@ static clrnn_status check_envelope(const unsigned char *data, size_t size, const
 {
     size_t magic_seen = size < sizeof MAGIC ? size : sizeof MAGIC;
     if (size == 0) /* data may be NULL then */
-        return clrnn_fail(err, CLRNN_E_INPUT, "'%s' is empty, not a clrnn model file", path);
+        return clrnn__fail(err, CLRNN_E_INPUT, "'%s' is empty, not a clrnn model file", path);
     if (memcmp(data, MAGIC, magic_seen) != 0)
-        return clrnn_fail(err, CLRNN_E_INPUT, "'%s' is not a clrnn model file (no clrnn magic)",
+        return clrnn__fail(err, CLRNN_E_INPUT, "'%s' is not a clrnn model file (no clrnn magic)",
                           path);
     if (size < HEADER_SIZE)
-        return clrnn_fail(err, CLRNN_E_INPUT,
+        return clrnn__fail(err, CLRNN_E_INPUT,
                           "'%s' is truncated: %zu bytes, fewer than the %d of the header", path,
                           size, HEADER_SIZE);
     uint32_t version = load_u32(data + 8);
     if (version != FORMAT_VERSION)
-        return clrnn_fail(err, CLRNN_E_INPUT,
+        return clrnn__fail(err, CLRNN_E_INPUT,
                           "'%s' is model format version %u; this clrnn reads version %d "
                           "(a newer clrnn wrote it, or it is corrupted)",
                           path, (unsigned)version, FORMAT_VERSION);
     uint64_t declared = (uint64_t)load_u32(data + 12) | (uint64_t)load_u32(data + 16) << 32;
     if (declared != size)
-        return clrnn_fail(err, CLRNN_E_INPUT,
+        return clrnn__fail(err, CLRNN_E_INPUT,
                           "'%s' is %s: %zu bytes, its header says %llu (an interrupted copy?)",
                           path, declared > size ? "truncated" : "corrupted (bytes appended)", size,
                           (unsigned long long)declared);
     if (size < HEADER_SIZE + CRC_SIZE)
-        return clrnn_fail(err, CLRNN_E_INPUT, "'%s' is corrupted: too short for its checksum",
+        return clrnn__fail(err, CLRNN_E_INPUT, "'%s' is corrupted: too short for its checksum",
                           path);
     uint32_t stored = load_u32(data + size - CRC_SIZE);
     uint32_t computed = crc32_update(0, data, size - CRC_SIZE);
     if (stored != computed)
-        return clrnn_fail(err, CLRNN_E_INPUT,
+        return clrnn__fail(err, CLRNN_E_INPUT,
                           "'%s' is corrupted: checksum mismatch (CRC32 stored %08x, computed %08x)",
                           path, (unsigned)stored, (unsigned)computed);
     return CLRNN_OK;
@@ -290,7 +290,7 @@ static clrnn_status get_model(byte_reader *r, clrnn_checkpoint *c, clrnn_error *
     size_t L = get_count(r, 12);
     clrnn_layer_shape *layers = malloc((L ? L : 1) * sizeof *layers);
     if (!layers)
-        return clrnn_fail(why, CLRNN_E_NOMEM, "out of memory");
+        return clrnn__fail(why, CLRNN_E_NOMEM, "out of memory");
     for (size_t l = 0; l < L; l++) {
         layers[l].n_in = get_u32(r);
         layers[l].n_hidden = get_u32(r);
@@ -305,9 +305,9 @@ static clrnn_status get_model(byte_reader *r, clrnn_checkpoint *c, clrnn_error *
         n_params += I * H + H * H + H * O + O + H;
     }
     clrnn_status st =
-        r->failed ? clrnn_fail(why, CLRNN_E_INPUT, "the layer list runs past the end")
+        r->failed ? clrnn__fail(why, CLRNN_E_INPUT, "the layer list runs past the end")
         : n_params * 3.0 * 8.0 > (double)bytes_left(r)
-            ? clrnn_fail(why, CLRNN_E_INPUT,
+            ? clrnn__fail(why, CLRNN_E_INPUT,
                          "its layers declare %.0f parameters, more than its %zu bytes can hold",
                          n_params, bytes_left(r))
             : clrnn_model_create(&c->model, layers, L, why);
@@ -379,7 +379,7 @@ static clrnn_status decode(byte_reader *r, clrnn_checkpoint *c, const char *path
     clrnn_error why;
     clrnn_status st = get_model(r, c, &why);
     if (st == CLRNN_E_NOMEM)
-        return clrnn_fail(err, st, "out of memory reading '%s'", path);
+        return clrnn__fail(err, st, "out of memory reading '%s'", path);
     const char *problem = st != CLRNN_OK ? why.message : get_settings(r, c);
     if (!problem && !r->failed)
         problem = get_tensors(r, c);
@@ -388,11 +388,11 @@ static clrnn_status decode(byte_reader *r, clrnn_checkpoint *c, const char *path
     if (!problem && bytes_left(r) != 0)
         problem = "bytes left over after the last field";
     if (!problem && !fully_allocated(c))
-        return clrnn_fail(err, CLRNN_E_NOMEM, "out of memory reading '%s'", path);
+        return clrnn__fail(err, CLRNN_E_NOMEM, "out of memory reading '%s'", path);
     if (!problem)
         problem = inconsistency(c);
     if (problem)
-        return clrnn_fail(err, CLRNN_E_INPUT, "'%s' is not a valid model file: %s", path, problem);
+        return clrnn__fail(err, CLRNN_E_INPUT, "'%s' is not a valid model file: %s", path, problem);
     return CLRNN_OK;
 }
 
@@ -508,7 +508,7 @@ clrnn_status clrnn_checkpoint_capture(clrnn_checkpoint *ckpt, clrnn_backend *bac
     if (!ckpt->feature_names || !ckpt->target_names || !ckpt->feature_mean ||
         !ckpt->feature_std || !ckpt->target_mean || !ckpt->target_std || !ckpt->opt_state_a ||
         !ckpt->opt_state_b)
-        st = clrnn_fail(err, CLRNN_E_NOMEM, "out of memory capturing a checkpoint");
+        st = clrnn__fail(err, CLRNN_E_NOMEM, "out of memory capturing a checkpoint");
     if (st == CLRNN_OK)
         st = clrnn_backend_get_params(backend, clrnn_model_params(ckpt->model), err);
     if (st == CLRNN_OK)
@@ -529,7 +529,7 @@ clrnn_status clrnn_checkpoint_restore(const clrnn_checkpoint *ckpt, clrnn_backen
                                       clrnn_train_config *train, clrnn_error *err)
 {
     if (!ckpt->model)
-        return clrnn_fail(err, CLRNN_E_INPUT, "an empty checkpoint cannot be restored");
+        return clrnn__fail(err, CLRNN_E_INPUT, "an empty checkpoint cannot be restored");
     size_t L = clrnn_model_n_layers(ckpt->model);
     int same = L == backend->n_layers;
     for (size_t l = 0; same && l < L; l++) {
@@ -537,7 +537,7 @@ clrnn_status clrnn_checkpoint_restore(const clrnn_checkpoint *ckpt, clrnn_backen
         same = a.n_in == b.n_in && a.n_hidden == b.n_hidden && a.n_out == b.n_out;
     }
     if (!same)
-        return clrnn_fail(err, CLRNN_E_INPUT,
+        return clrnn__fail(err, CLRNN_E_INPUT,
                           "the checkpoint's layers are not the backend's: it cannot be restored "
                           "there");
     clrnn_status st = clrnn_backend_set_params(backend, clrnn_model_params_const(ckpt->model), err);

@@ -67,7 +67,7 @@ static clrnn_status read_up_to(const char *path, size_t (*limit)(const unsigned 
 {
     FILE *f = fopen(path, "rb");
     if (!f)
-        return clrnn_fail(err, CLRNN_E_IO, "cannot open '%s': %s", path, strerror(errno));
+        return clrnn__fail(err, CLRNN_E_IO, "cannot open '%s': %s", path, strerror(errno));
     size_t cap = 1 << 16, n = 0;
     unsigned char *buf = malloc(cap);
     *over = 0;
@@ -100,10 +100,10 @@ static clrnn_status read_up_to(const char *path, size_t (*limit)(const unsigned 
     int saved_errno = errno;
     fclose(f);
     if (!buf)
-        return clrnn_fail(err, CLRNN_E_NOMEM, "%s: out of memory reading the file", path);
+        return clrnn__fail(err, CLRNN_E_NOMEM, "%s: out of memory reading the file", path);
     if (failed) {
         free(buf);
-        return clrnn_fail(err, CLRNN_E_IO, "cannot read '%s': %s", path, strerror(saved_errno));
+        return clrnn__fail(err, CLRNN_E_IO, "cannot read '%s': %s", path, strerror(saved_errno));
     }
     buf[n] = '\0';
     *data = buf;
@@ -121,7 +121,7 @@ clrnn_status read_file_all(const char *path, size_t max_size, const char *what,
     if (st == CLRNN_OK && over) {
         free(*data);
         *data = NULL;
-        return clrnn_fail(err, CLRNN_E_INPUT, "'%s' is larger than %s can be (%zu bytes)", path,
+        return clrnn__fail(err, CLRNN_E_INPUT, "'%s' is larger than %s can be (%zu bytes)", path,
                           what, max_size);
     }
     return st;
@@ -212,7 +212,7 @@ clrnn_status atomic_write_file(const char *path, const void *data, size_t size, 
     if (size && fwrite(data, 1, size, out.f) != size) {
         int saved_errno = errno;
         atomic_abort(&out);
-        return clrnn_fail(err, CLRNN_E_IO, "cannot write '%s': %s", path,
+        return clrnn__fail(err, CLRNN_E_IO, "cannot write '%s': %s", path,
                           strerror(saved_errno ? saved_errno : EIO));
     }
     return atomic_commit(&out, err);
@@ -224,16 +224,16 @@ clrnn_status atomic_open(atomic_out *out, const char *path, clrnn_error *err)
     out->tmp[0] = '\0';
     struct stat info;
     if (strlen(path) >= sizeof out->path || !resolve_target(path, out->target, sizeof out->target))
-        return clrnn_fail(err, CLRNN_E_IO, "cannot write '%s': %s", path, strerror(ENAMETOOLONG));
+        return clrnn__fail(err, CLRNN_E_IO, "cannot write '%s': %s", path, strerror(ENAMETOOLONG));
     strcpy(out->path, path);
     int exists = stat(out->target, &info) == 0;
     if (exists && S_ISDIR(info.st_mode))
-        return clrnn_fail(err, CLRNN_E_IO, "cannot write '%s': it is a folder", path);
+        return clrnn__fail(err, CLRNN_E_IO, "cannot write '%s': it is a folder", path);
     remove_stale_temporaries(out->target);
     int fd = create_temporary(out->tmp, sizeof out->tmp, out->target);
     if (fd < 0) {
         out->tmp[0] = '\0';
-        return clrnn_fail(err, CLRNN_E_IO, "cannot write '%s': %s", path, strerror(errno));
+        return clrnn__fail(err, CLRNN_E_IO, "cannot write '%s': %s", path, strerror(errno));
     }
     /* A file written over keeps its permissions (a 0444 model stays 0444). */
     if (exists && S_ISREG(info.st_mode))
@@ -244,7 +244,7 @@ clrnn_status atomic_open(atomic_out *out, const char *path, clrnn_error *err)
         close(fd);
         unlink(out->tmp);
         out->tmp[0] = '\0';
-        return clrnn_fail(err, CLRNN_E_IO, "cannot write '%s': %s", path, strerror(saved_errno));
+        return clrnn__fail(err, CLRNN_E_IO, "cannot write '%s': %s", path, strerror(saved_errno));
     }
     return CLRNN_OK;
 }
@@ -252,7 +252,7 @@ clrnn_status atomic_open(atomic_out *out, const char *path, clrnn_error *err)
 clrnn_status atomic_commit(atomic_out *out, clrnn_error *err)
 {
     if (!out->f)
-        return clrnn_fail(err, CLRNN_E_IO, "cannot write '%s': not open", out->path);
+        return clrnn__fail(err, CLRNN_E_IO, "cannot write '%s': not open", out->path);
     int ok = fflush(out->f) == 0 && !ferror(out->f) && fsync(fileno(out->f)) == 0;
     int saved_errno = errno;
     if (fclose(out->f) != 0 && ok) {
@@ -267,7 +267,7 @@ clrnn_status atomic_commit(atomic_out *out, clrnn_error *err)
     if (!ok) {
         unlink(out->tmp);
         out->tmp[0] = '\0';
-        return clrnn_fail(err, CLRNN_E_IO, "cannot write '%s': %s", out->path,
+        return clrnn__fail(err, CLRNN_E_IO, "cannot write '%s': %s", out->path,
                           strerror(saved_errno ? saved_errno : EIO));
     }
     out->tmp[0] = '\0';

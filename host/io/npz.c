@@ -145,11 +145,11 @@ clrnn_status clrnn_export_npz(const clrnn_model *model, const char *path, clrnn_
     byte_writer zip = {0}, central = {0};
     clrnn_status st;
     if (!zip_encode(&zip, &central, model))
-        st = clrnn_fail(err, CLRNN_E_UNSUPPORTED,
+        st = clrnn__fail(err, CLRNN_E_UNSUPPORTED,
                         "cannot export to '%s': the model is too large for a .npz without ZIP64",
                         path);
     else if (zip.failed || central.failed)
-        st = clrnn_fail(err, CLRNN_E_NOMEM, "out of memory exporting '%s'", path);
+        st = clrnn__fail(err, CLRNN_E_NOMEM, "out of memory exporting '%s'", path);
     else
         st = atomic_write_file(path, zip.data, zip.size, err);
     byte_writer_free(&zip);

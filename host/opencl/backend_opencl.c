@@ -119,7 +119,7 @@ static clrnn_status choose_family(clrnn_backend *b, ocl_backend *o, clrnn_error 
     if (asked) {
         const char *misfit = asked->misfit ? asked->misfit(b) : NULL;
         if (misfit)
-            return clrnn_fail(err, CLRNN_E_INPUT, asked->refusal, misfit);
+            return clrnn__fail(err, CLRNN_E_INPUT, asked->refusal, misfit);
         chosen = b->kernels;
     } else {
         int best = 0;
@@ -134,14 +134,14 @@ static clrnn_status choose_family(clrnn_backend *b, ocl_backend *o, clrnn_error 
             }
         }
         if (chosen == CLRNN_KERNELS_AUTO)
-            return clrnn_fail(err, CLRNN_E_UNSUPPORTED, "no kernel family can run this model");
+            return clrnn__fail(err, CLRNN_E_UNSUPPORTED, "no kernel family can run this model");
     }
     o->family = ocl_family_at(chosen);
     o->forward = o->family;
     if (o->family->forward_family) {
         o->forward = ocl_family_at(ocl_family_named(o->family->forward_family));
         if (!o->forward)
-            return clrnn_fail(err, CLRNN_E_DEVICE, "the %s kernels' forward family '%s' is missing",
+            return clrnn__fail(err, CLRNN_E_DEVICE, "the %s kernels' forward family '%s' is missing",
                               o->family->name, o->family->forward_family);
     }
     b->family = chosen;
@@ -250,7 +250,7 @@ static clrnn_status allocate_buffers(clrnn_backend *b, ocl_state *s, clrnn_error
     }
     for (int i = 0; st == CLRNN_OK && i < 2; i++)
         if (!(s->starts_host[i] = malloc(B * sizeof(uint32_t))))
-            st = clrnn_fail(err, CLRNN_E_NOMEM, "out of host memory");
+            st = clrnn__fail(err, CLRNN_E_NOMEM, "out of host memory");
     if (st == CLRNN_OK)
         st = ocl_zero_buffer(s, s->loss_sum, 2, "loss sum", err);
     return st;
@@ -267,7 +267,7 @@ static clrnn_status open_device(clrnn_backend *b, ocl_state *s, const char *devi
     ocl_platform_name(platform, platform_name, sizeof platform_name);
     ocl_device_name(s->device, device_name, sizeof device_name);
     if (b->precision == CLRNN_FP64 && !ocl_device_has_fp64(s->device))
-        return clrnn_fail(err, CLRNN_E_UNSUPPORTED,
+        return clrnn__fail(err, CLRNN_E_UNSUPPORTED,
                           "`precision` fp64: the device '%s' has no cl_khr_fp64 (use fp32)",
                           device_name);
     s->real_size = b->precision == CLRNN_FP64 ? sizeof(cl_double) : sizeof(cl_float);
@@ -524,7 +524,7 @@ static clrnn_status ocl_set_profiling(clrnn_backend *b, int on, clrnn_error *err
         s->pending = malloc(CAPACITY * sizeof *s->pending);
         s->pending_slot = malloc(CAPACITY * sizeof *s->pending_slot);
         if (!s->pending || !s->pending_slot)
-            return clrnn_fail(err, CLRNN_E_NOMEM, "out of memory for profiling events");
+            return clrnn__fail(err, CLRNN_E_NOMEM, "out of memory for profiling events");
         s->pending_capacity = CAPACITY;
     }
     cl_int rc = clFinish(s->queue);
@@ -581,10 +581,10 @@ static const backend_ops ocl_ops = {
 clrnn_status backend_opencl_init(clrnn_backend *b, const char *device, clrnn_error *err)
 {
     if (b->n_params > UINT32_MAX || b->max_batch * b->seq_len > UINT32_MAX / 4)
-        return clrnn_fail(err, CLRNN_E_INPUT, "the model or the batch is too large for OpenCL");
+        return clrnn__fail(err, CLRNN_E_INPUT, "the model or the batch is too large for OpenCL");
     ocl_backend *o = calloc(1, sizeof *o);
     if (!o)
-        return clrnn_fail(err, CLRNN_E_NOMEM, "out of memory creating the OpenCL backend");
+        return clrnn__fail(err, CLRNN_E_NOMEM, "out of memory creating the OpenCL backend");
     ocl_state *s = &o->s;
     b->impl = o;
     b->ops = &ocl_ops;
@@ -593,7 +593,7 @@ clrnn_status backend_opencl_init(clrnn_backend *b, const char *device, clrnn_err
     s->dy = calloc(b->n_layers, sizeof *s->dy);
     clrnn_status st = CLRNN_OK;
     if (!s->h || !s->y || !s->dy)
-        st = clrnn_fail(err, CLRNN_E_NOMEM, "out of memory creating the OpenCL backend");
+        st = clrnn__fail(err, CLRNN_E_NOMEM, "out of memory creating the OpenCL backend");
     if (st == CLRNN_OK)
         st = open_device(b, s, device, err);
     if (st == CLRNN_OK)

@@ -70,6 +70,6 @@ clrnn_status ocl_api_load(clrnn_error *err)
 {
     pthread_once(&load_once, load);
     if (load_status != CLRNN_OK)
-        return clrnn_fail(err, load_status, "%s", load_message);
+        return clrnn__fail(err, load_status, "%s", load_message);
     return CLRNN_OK;
 }

@@ -58,7 +58,7 @@ static const char *fused_misfit(const clrnn_backend *b)
     clrnn_layer_shape sh = b->layers[0];
     if (sh.n_hidden > FUSED_MAX_HIDDEN)
         return "it runs at most 16 hidden units";
-    size_t n_params = clrnn_layer_n_params(sh);
+    size_t n_params = clrnn__layer_n_params(sh);
     if (b->seq_len * (sh.n_in + sh.n_hidden + sh.n_out) + n_params > FUSED_MAX_VECTORS)
         return "a tile's steps and gradient sums would not fit in private memory";
     return NULL;
@@ -90,7 +90,7 @@ static clrnn_status fused_init(clrnn_backend *b, ocl_state *s, void **self, clrn
     fused_state *fs = calloc(1, sizeof *fs);
     *self = fs;
     if (!fs)
-        return clrnn_fail(err, CLRNN_E_NOMEM, "out of memory creating the OpenCL backend");
+        return clrnn__fail(err, CLRNN_E_NOMEM, "out of memory creating the OpenCL backend");
     /* A work-item takes WINDOWS_PER_CHUNK windows, as a chunk of the
      * other families' reductions. No fast-math options. */
     const int fp64 = b->precision == CLRNN_FP64;
@@ -108,7 +108,7 @@ static clrnn_status fused_init(clrnn_backend *b, ocl_state *s, void **self, clrn
     /* rnn_fused's private arrays (rnn_fused.cl): the parameters wp, and in
      * vectors of LANES the gradient sums, a tile's x, h and dy of every step
      * and 4 rows of NH; fused_misfit keeps them within FUSED_MAX_VECTORS. */
-    const size_t n_params = clrnn_layer_n_params(sh);
+    const size_t n_params = clrnn__layer_n_params(sh);
     const size_t fused_reals =
         n_params + fs->lanes * (n_params + b->seq_len * (sh.n_in + sh.n_hidden + sh.n_out) +
                                 4 * sh.n_hidden + 3);
@@ -252,7 +252,7 @@ static clrnn_status fused_read_activations(clrnn_backend *b, ocl_state *s, void 
     const size_t L = fs->lanes, n = round_up(B, L) * T * N;
     double *lanes = malloc(n * sizeof *lanes);
     if (!lanes)
-        return clrnn_fail(err, CLRNN_E_NOMEM, "out of host memory (%zu values)", n);
+        return clrnn__fail(err, CLRNN_E_NOMEM, "out of host memory (%zu values)", n);
     clrnn_status st = ocl_read_reals(s, lanes, buffer, n, name, err);
     for (size_t bt = 0; st == CLRNN_OK && bt < B * T; bt++) {
         const size_t w = bt / T % L, tile = bt / T / L, t = bt % T;

@@ -58,7 +58,7 @@ static clrnn_status choose_group_sizes(clrnn_backend *b, ocl_state *s, group_sta
     for (size_t l = 0; l < b->n_layers; l++) {
         size_t H = b->layers[l].n_hidden;
         if (2 * H * s->real_size > s->max_local_mem)
-            return clrnn_fail(err, CLRNN_E_UNSUPPORTED,
+            return clrnn__fail(err, CLRNN_E_UNSUPPORTED,
                               "layer %zu: n_hidden %zu needs %zu bytes of local memory, the "
                               "device has %zu",
                               l, H, 2 * H * s->real_size, s->max_local_mem);
@@ -74,7 +74,7 @@ static clrnn_status group_init(clrnn_backend *b, ocl_state *s, void **self, clrn
     if (gs)
         gs->group_size = calloc(b->n_layers, sizeof *gs->group_size);
     if (!gs || !gs->group_size)
-        return clrnn_fail(err, CLRNN_E_NOMEM, "out of memory creating the OpenCL backend");
+        return clrnn__fail(err, CLRNN_E_NOMEM, "out of memory creating the OpenCL backend");
     clrnn_status st =
         ocl_create_kernels(s, s->program, group_kernel_names, N_GROUP_KERNELS, gs->kernels, err);
     return st == CLRNN_OK ? choose_group_sizes(b, s, gs, err) : st;
@@ -144,7 +144,7 @@ static clrnn_status backward_layer(clrnn_backend *b, ocl_state *s, group_state *
     arg_uint(&a, WINDOWS_PER_CHUNK);
     arg_uint(&a, b->n_params);
     arg_uint(&a, b->layer_offset[l]);
-    size_t n_layer = clrnn_layer_n_params(sh);
+    size_t n_layer = clrnn__layer_n_params(sh);
     /* A chunk a group in dimension 1: grad_partial does not check it. */
     size_t local[2] = {ocl_group_size(s, &a, 64), 1};
     size_t grid[2] = {round_up(n_layer, local[0]), chunks_of(B)};

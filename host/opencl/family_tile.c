@@ -173,7 +173,7 @@ static clrnn_status tile_init(clrnn_backend *b, ocl_state *s, void **self, clrnn
         ts->tiles = calloc(b->n_layers, sizeof *ts->tiles);
     }
     if (!ts || !ts->tiles)
-        return clrnn_fail(err, CLRNN_E_NOMEM, "out of memory creating the OpenCL backend");
+        return clrnn__fail(err, CLRNN_E_NOMEM, "out of memory creating the OpenCL backend");
     clrnn_status st = CLRNN_OK;
     for (size_t l = 0; st == CLRNN_OK && l < b->n_layers; l++)
         st = build_layer(b, s, ts, l, err);

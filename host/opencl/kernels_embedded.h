@@ -4,6 +4,6 @@
 #define CLRNN_KERNELS_EMBEDDED_H
 
 /* Source of kernels/<name>.cl as a NUL-terminated string, or NULL. */
-const char *clrnn_kernel_source(const char *name);
+const char *clrnn__kernel_source(const char *name);
 
 #endif

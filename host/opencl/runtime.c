@@ -67,7 +67,7 @@ clrnn_status ocl_launch(ocl_state *s, const kernel_args *a, cl_uint dims, const 
     for (cl_uint d = 0; local && d < dims; d++)
         items *= local[d];
     if (!local || items > a->max_group)
-        return clrnn_fail(err, CLRNN_E_DEVICE,
+        return clrnn__fail(err, CLRNN_E_DEVICE,
                           "launching kernel %s: a work-group of %zu work-items (at most %zu)",
                           s->slot_name[slot], local ? items : 0, a->max_group);
     if (s->profiling && s->n_pending == s->pending_capacity) {
@@ -176,7 +176,7 @@ static clrnn_status build_failed(clrnn_backend *b, ocl_state *s, cl_program prog
         while (*line == '\n' || *line == ' ')
             line++;
         line[strcspn(line, "\n")] = '\0';
-        clrnn_fail(err, CLRNN_E_DEVICE, "building the OpenCL kernels failed: %s: %.300s",
+        clrnn__fail(err, CLRNN_E_DEVICE, "building the OpenCL kernels failed: %s: %.300s",
                    ocl_status_name(rc), line);
         free(log);
     } else
@@ -189,12 +189,12 @@ clrnn_status ocl_build(clrnn_backend *b, ocl_state *s, const char *const *files,
 {
     const char *sources[MAX_PROGRAM_FILES];
     if (n_files > MAX_PROGRAM_FILES)
-        return clrnn_fail(err, CLRNN_E_DEVICE, "%zu kernel sources in one program (at most %d)",
+        return clrnn__fail(err, CLRNN_E_DEVICE, "%zu kernel sources in one program (at most %d)",
                           n_files, MAX_PROGRAM_FILES);
     for (size_t i = 0; i < n_files; i++) {
-        sources[i] = clrnn_kernel_source(files[i]);
+        sources[i] = clrnn__kernel_source(files[i]);
         if (!sources[i])
-            return clrnn_fail(err, CLRNN_E_DEVICE, "kernel source '%s.cl' is not embedded",
+            return clrnn__fail(err, CLRNN_E_DEVICE, "kernel source '%s.cl' is not embedded",
                               files[i]);
     }
     cl_int rc;
@@ -234,7 +234,7 @@ clrnn_status ocl_create_kernels(ocl_state *s, cl_program program, const char *co
         kernels[k].kernel = clCreateKernel(program, names[k], &rc);
         kernels[k].slot = slot_of(s, names[k]);
         if (kernels[k].slot < 0)
-            return clrnn_fail(err, CLRNN_E_DEVICE, "more than %d kernel names to profile",
+            return clrnn__fail(err, CLRNN_E_DEVICE, "more than %d kernel names to profile",
                               MAX_KERNEL_SLOTS);
         if (rc != CL_SUCCESS) {
             char what[96];
@@ -272,7 +272,7 @@ clrnn_status ocl_bound_private(ocl_kernel *k, size_t counted, const char *name, 
         k->private_bytes = counted;
     if (k->private_bytes <= ITEM_PRIVATE_MAX)
         return CLRNN_OK;
-    return clrnn_fail(err, CLRNN_E_INPUT,
+    return clrnn__fail(err, CLRNN_E_INPUT,
                       "kernel %s needs %zu KiB of private memory a work-item (%s), more than "
                       "the %d KiB it may hold: %s",
                       name, (k->private_bytes + 1023) / 1024, holds, ITEM_PRIVATE_MAX / 1024,
@@ -320,7 +320,7 @@ clrnn_status ocl_make_buffer(ocl_state *s, cl_mem *out, size_t n, size_t element
 {
     size_t bytes = n * element;
     if (bytes > s->max_alloc)
-        return clrnn_fail(err, CLRNN_E_DEVICE,
+        return clrnn__fail(err, CLRNN_E_DEVICE,
                           "the device buffer '%s' needs %.1f MiB, more than the device allows in "
                           "one buffer (%.1f MiB): try a smaller `max_batch`",
                           name, bytes / 1048576.0, s->max_alloc / 1048576.0);
@@ -349,7 +349,7 @@ static clrnn_status host_scratch(ocl_state *s, size_t n, clrnn_error *err)
         return CLRNN_OK;
     void *p = realloc(s->host, n * s->real_size);
     if (!p)
-        return clrnn_fail(err, CLRNN_E_NOMEM, "out of host memory (%zu values)", n);
+        return clrnn__fail(err, CLRNN_E_NOMEM, "out of host memory (%zu values)", n);
     s->host = p;
     s->host_size = n;
     return CLRNN_OK;

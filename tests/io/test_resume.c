@@ -11,7 +11,7 @@
  *   backend, and so a saved model, exactly at the best epoch's weights and
  *   optimizer state.
  */
-#include "core/error.h" /* clrnn_fail, to stop a run from a callback */
+#include "core/error.h" /* clrnn__fail, to stop a run from a callback */
 #include "io_util.h"
 
 /* ------------------------------------------------------------ training */
@@ -86,7 +86,7 @@ static clrnn_status save_and_stop(void *context, const clrnn_epoch_stats *stats,
     clrnn_checkpoint_clear(&c);
     return st != CLRNN_OK
                ? st
-               : clrnn_fail(err, CLRNN_E_INPUT, "interrupted after epoch %zu", stats->epoch);
+               : clrnn__fail(err, CLRNN_E_INPUT, "interrupted after epoch %zu", stats->epoch);
 }
 
 /* Trains a fresh model (seed 3, 2:8:1) on data with cfg; the backend is
@@ -256,7 +256,7 @@ static clrnn_status remember(void *context, const clrnn_epoch_stats *stats, clrn
     epoch_states *s = context;
     return stats->epoch < 64 && read_state(&s->by_epoch[stats->epoch], backend)
                ? CLRNN_OK
-               : clrnn_fail(err, CLRNN_E_NOMEM, "cannot read the state back");
+               : clrnn__fail(err, CLRNN_E_NOMEM, "cannot read the state back");
 }
 
 /* Trains a fresh 2:8:1 model (seed 5, batch 4) on data with cfg, each
@@ -340,7 +340,7 @@ static clrnn_status remember_then_diverge(void *context, const clrnn_epoch_stats
     for (size_t i = 0; huge && i < P; i++)
         huge[i] = 1e300;
     st = huge ? clrnn_backend_set_params(backend, huge, err)
-              : clrnn_fail(err, CLRNN_E_NOMEM, "out of memory");
+              : clrnn__fail(err, CLRNN_E_NOMEM, "out of memory");
     free(huge);
     return st;
 }

@@ -23,8 +23,8 @@ int cli_parse_size(const cli_args *a, const char *text, size_t min, size_t max, 
     errno = 0;
     unsigned long long v = strtoull(text, &end, 10);
     if (text[0] < '0' || text[0] > '9' || *end || errno || v < min || v > max) {
-        fprintf(stderr, "%s: %s '%s': expected a whole number from %zu to %zu\n",
-                a->name, a->flag, text, min, max);
+        fprintf(stderr, "%s: %s '%s': expected a whole number from %zu to %zu\n", a->name, a->flag,
+                text, min, max);
         return 0;
     }
     *out = (size_t)v;
@@ -37,8 +37,8 @@ int cli_parse_double(const cli_args *a, const char *text, double min, double max
     errno = 0;
     double v = strtod(text, &end);
     if (end == text || *end || errno || !isfinite(v) || v < min || v > max) {
-        fprintf(stderr, "%s: %s '%s': expected a number from %g to %g\n", a->name,
-                a->flag, text, min, max);
+        fprintf(stderr, "%s: %s '%s': expected a number from %g to %g\n", a->name, a->flag, text,
+                min, max);
         return 0;
     }
     *out = v;
@@ -47,8 +47,7 @@ int cli_parse_double(const cli_args *a, const char *text, double min, double max
 
 /* "expected one of a, b, c" over count words given by word(i). */
 static int parse_word(const cli_args *a, const char *text, size_t count,
-                      const char *(*word)(const void *words, size_t i), const void *words,
-                      int *out)
+                      const char *(*word)(const void *words, size_t i), const void *words, int *out)
 {
     for (size_t i = 0; i < count; i++) {
         if (strcmp(text, word(words, i)) == 0) {
@@ -106,8 +105,8 @@ int cli_split_list(const cli_args *a, const char *text, char *buf, size_t buf_si
         if (comma)
             *comma = '\0';
         if (*p == '\0' || *n == max) {
-            fprintf(stderr, "%s: %s '%s': expected 1 to %zu comma-separated names\n",
-                    a->name, a->flag, text, max);
+            fprintf(stderr, "%s: %s '%s': expected 1 to %zu comma-separated names\n", a->name,
+                    a->flag, text, max);
             return 0;
         }
         items[(*n)++] = p;
@@ -127,8 +126,7 @@ int cli_split_flag_list(const char *command, const char *flag, const char *text,
 int cli_unknown(const cli_args *a)
 {
     fprintf(stderr, "%s: %s '%s' (see %s --help)\n", a->name,
-            a->flag[0] == '-' ? "unknown option" : "unexpected argument", a->flag,
-            a->name);
+            a->flag[0] == '-' ? "unknown option" : "unexpected argument", a->flag, a->name);
     return 0;
 }
 
@@ -143,8 +141,7 @@ static int parse_list(const cli_args *a, const cli_option *opt, const char *text
            opt->list(a, items, n, options);
 }
 
-static int parse_layers(const cli_args *a, const cli_option *opt, const char *text,
-                        cli_layers *out)
+static int parse_layers(const cli_args *a, const cli_option *opt, const char *text, cli_layers *out)
 {
     clrnn_error err;
     out->n = (size_t)opt->max < CLI_MAX_LAYERS ? (size_t)opt->max : CLI_MAX_LAYERS;
@@ -199,8 +196,7 @@ static int find(const cli_command *command, const char *flag)
     return -1;
 }
 
-cli_status cli_parse(cli_args *a, const cli_command *command, int argc, char **argv,
-                     void *options)
+cli_status cli_parse(cli_args *a, const cli_command *command, int argc, char **argv, void *options)
 {
     memset(a, 0, sizeof *a);
     a->command = command;

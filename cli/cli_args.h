@@ -69,7 +69,9 @@ typedef struct cli_option {
 /* --kernels, the same for every command that takes it: names, message and
  * help from clrnn_kernels_count() / clrnn_kernels_name(). */
 #define CLI_OPTION_KERNELS(type, field)                                                            \
-    {.name = "--kernels", .value = "K", .kind = CLI_KERNELS, .offset = offsetof(type, field)}
+    {                                                                                              \
+        .name = "--kernels", .value = "K", .kind = CLI_KERNELS, .offset = offsetof(type, field)    \
+    }
 
 #define CLI_MAX_OPTIONS 64
 
@@ -84,17 +86,16 @@ typedef struct cli_command {
 /* The parse of one command line. */
 struct cli_args {
     const cli_command *command;
-    const char *name; /* the command's, for messages */
-    const char *flag; /* the flag just read, for messages */
-    char flag_part[64]; /* the flag of "--flag=value" */
+    const char *name;                     /* the command's, for messages */
+    const char *flag;                     /* the flag just read, for messages */
+    char flag_part[64];                   /* the flag of "--flag=value" */
     unsigned char given[CLI_MAX_OPTIONS]; /* by index in command->options */
 };
 
 /* Reads argv[1..argc) into options. CLI_OK to go on; CLI_HELP_SHOWN after
  * printing the usage on stdout for --help or -h; CLI_BAD_INPUT after one
  * line on stderr (an unknown option, a missing or bad value). */
-cli_status cli_parse(cli_args *a, const cli_command *command, int argc, char **argv,
-                     void *options);
+cli_status cli_parse(cli_args *a, const cli_command *command, int argc, char **argv, void *options);
 /* Was the option `name` on the command line? */
 int cli_given(const cli_args *a, const char *name);
 void cli_usage(const cli_command *command, FILE *out);

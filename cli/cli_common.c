@@ -27,8 +27,8 @@ int cli_load_dataset(const char *command, const char *path, const char *features
     const char *feature_names[CLI_MAX_COLUMNS], *target_names[CLI_MAX_COLUMNS];
     if (!cli_split_flag_list(command, "--features", features, feat_buf, sizeof feat_buf,
                              feature_names, CLI_MAX_COLUMNS, &config.n_features) ||
-        !cli_split_flag_list(command, "--target", targets, targ_buf, sizeof targ_buf,
-                             target_names, CLI_MAX_COLUMNS, &config.n_targets))
+        !cli_split_flag_list(command, "--target", targets, targ_buf, sizeof targ_buf, target_names,
+                             CLI_MAX_COLUMNS, &config.n_targets))
         return 0;
     config.features = feature_names;
     config.targets = target_names;

@@ -31,19 +31,31 @@ static const char *const precisions[] = {"fp32", "fp64", NULL};
 /* The options the three commands share; a flag of another command is
  * refused rather than silently ignored. */
 #define OPTION_MODEL                                                                               \
-    {"--model", "FILE", CLI_STRING, AT(model), .help = "a model saved by clrnn train --save"}
+    {                                                                                              \
+        "--model", "FILE", CLI_STRING, AT(model), .help = "a model saved by clrnn train --save"    \
+    }
 #define OPTION_DATA                                                                                \
-    {"--data", "FILE", CLI_STRING, AT(data),                                                       \
-     .help = "CSV table (default: the bundled weather data)"}
+    {                                                                                              \
+        "--data", "FILE", CLI_STRING, AT(data),                                                    \
+            .help = "CSV table (default: the bundled weather data)"                                \
+    }
 #define OPTIONS_FORWARD                                                                            \
-    {"--missing", "M", CLI_CHOICE, AT(data_cfg.missing), .choices = missing,                       \
-     .help = "ffill (default), drop, error"},                                                      \
-    {"--batch", "B", CLI_SIZE, AT(batch), 1, 1u << 24,                                             \
-     .help = "windows per forward pass (256)"},                                                    \
-    {"--device", "D", CLI_STRING, AT(device),                                                      \
-     .help = "auto, cpu (default), opencl, opencl:P.D"},                                           \
-    {"--precision", "P", CLI_CHOICE, AT(precision), .choices = precisions,                         \
-     .help = "OpenCL precision (default: the model's)"}
+    {"--missing",        "M",                                                                      \
+     CLI_CHOICE,         AT(data_cfg.missing),                                                     \
+     .choices = missing, .help = "ffill (default), drop, error"},                                  \
+        {"--batch",                                                                                \
+         "B",                                                                                      \
+         CLI_SIZE,                                                                                 \
+         AT(batch),                                                                                \
+         1,                                                                                        \
+         1u << 24,                                                                                 \
+         .help = "windows per forward pass (256)"},                                                \
+        {"--device", "D", CLI_STRING, AT(device),                                                  \
+         .help = "auto, cpu (default), opencl, opencl:P.D"},                                       \
+    {                                                                                              \
+        "--precision", "P", CLI_CHOICE, AT(precision),                                             \
+            .choices = precisions, .help = "OpenCL precision (default: the model's)"               \
+    }
 
 static const cli_option eval_options[] = {
     OPTION_MODEL,

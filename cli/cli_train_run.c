@@ -52,7 +52,6 @@ static clrnn_status checkpoint_save(train_run *run, const clrnn_dataset *data,
 
 /* ---------------------------------------------------------- callbacks */
 
-
 static clrnn_status on_epoch(void *context, const clrnn_epoch_stats *s, clrnn_backend *backend,
                              clrnn_error *err)
 {

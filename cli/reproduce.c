@@ -87,8 +87,8 @@ static void layer0_grad_norms(const clrnn_model *model, const double *grads, dou
 static void print_trace(FILE *out, size_t epoch, double loss, double loss_per_step,
                         const double norms[3])
 {
-    fprintf(out, "epoch %zu loss %.17g loss_per_step %.17g dWi %.17g dWh %.17g dWo %.17g\n",
-            epoch, loss, loss_per_step, norms[0], norms[1], norms[2]);
+    fprintf(out, "epoch %zu loss %.17g loss_per_step %.17g dWi %.17g dWh %.17g dWo %.17g\n", epoch,
+            loss, loss_per_step, norms[0], norms[1], norms[2]);
 }
 
 /* ------------------------------------------------------------------ toy */
@@ -97,8 +97,8 @@ enum { TOY_ROWS = 10, TOY_STACKS = 2 };
 
 /* The final cell: both stacks run over the whole sequence as one window. */
 static clrnn_status toy_final_outputs(clrnn_backend *trained, const clrnn_model *shape,
-                                      const double *x, const double *y,
-                                      const reproduce_options *o, clrnn_error *err)
+                                      const double *x, const double *y, const reproduce_options *o,
+                                      clrnn_error *err)
 {
     clrnn_model *model = NULL;
     clrnn_backend *whole = NULL;
@@ -134,8 +134,8 @@ clrnn_status reproduce_toy(const reproduce_options *o, clrnn_error *err)
     static const double targets[TOY_ROWS] = {60, 52, 52, 53, 52, 50, 52, 56, 54, 57};
     if (o->seq_len == 0 || o->seq_len >= TOY_ROWS)
         return clrnn__fail(err, CLRNN_E_INPUT,
-                          "--seq-len %zu: the toy sequence has %d values; use 1 to %d", o->seq_len,
-                          TOY_ROWS, TOY_ROWS - 1);
+                           "--seq-len %zu: the toy sequence has %d values; use 1 to %d", o->seq_len,
+                           TOY_ROWS, TOY_ROWS - 1);
     /* 1..10 standardised with the population std, as StandardScaler does. */
     double x[TOY_ROWS], mean = 0.0, var = 0.0;
     for (int i = 0; i < TOY_ROWS; i++)
@@ -229,8 +229,7 @@ static double broadcast_quirk_loss(const double *y, const double *target, size_t
     return acc / (double)(T * T);
 }
 
-static clrnn_status load_weather(clrnn_dataset **data, const reproduce_options *o,
-                                 clrnn_error *err)
+static clrnn_status load_weather(clrnn_dataset **data, const reproduce_options *o, clrnn_error *err)
 {
     static const char *const features[] = {"tmax", "tmin", "rain"};
     static const char *const target[] = {"tmax_tomorrow"};
@@ -267,7 +266,7 @@ clrnn_status reproduce_weather(const reproduce_options *o, clrnn_error *err)
     n_train = train_end; /* the split starts at row 0 */
     if (n_train <= T) {
         st = clrnn__fail(err, CLRNN_E_INPUT, "%zu training rows leave no window of seq_len %zu",
-                        n_train, T);
+                         n_train, T);
         goto done;
     }
     clrnn_rng rng;
@@ -307,15 +306,15 @@ clrnn_status reproduce_weather(const reproduce_options *o, clrnn_error *err)
         double norms[3];
         layer0_grad_norms(model, grads, norms);
         if (o->trace)
-            print_trace(o->out, epoch, epoch_loss / (double)n_train,
-                        per_step_sum / (double)n_train, norms);
+            print_trace(o->out, epoch, epoch_loss / (double)n_train, per_step_sum / (double)n_train,
+                        norms);
         if (epoch % 10 == 0)
             fprintf(o->out, "Epoch loss %zu: %.17g\n", epoch, epoch_loss / (double)n_train);
         fprintf(o->out, "dInput weights: %.17g, dhidden weights: %.17g, doutput weights: %.17g\n",
                 norms[0], norms[1], norms[2]);
         if (!isfinite(epoch_loss)) {
             st = clrnn__fail(err, CLRNN_E_NUMERIC,
-                            "the loss is not finite at epoch %zu (try a lower --lr)", epoch);
+                             "the loss is not finite at epoch %zu (try a lower --lr)", epoch);
             goto done;
         }
     }

@@ -84,8 +84,8 @@ int main(int argc, char **argv)
     }
     n_cols = clrnn_table_n_cols(table);
     if (n_cols < 2 || n_cols > MAX_COLUMNS) {
-        fprintf(stderr, "forecast: '%s' has %zu numeric columns; this needs 2 to %d\n", csv,
-                n_cols, MAX_COLUMNS);
+        fprintf(stderr, "forecast: '%s' has %zu numeric columns; this needs 2 to %d\n", csv, n_cols,
+                MAX_COLUMNS);
         goto done;
     }
     /* Copies of the names: the model file takes them as char *. */
@@ -231,8 +231,8 @@ int main(int argc, char **argv)
         size_t row = clrnn_dataset_window_start(reloaded_data, CLRNN_SPLIT_TEST, w) + SEQ_LEN - 1;
         const char *label = clrnn_dataset_row_label(reloaded_data, row);
         if (w < 5)
-            printf("%-4zu %-10s  %9.4f  %9.4f\n", row, label ? label : "-",
-                   reloaded_predictions[w], truth[row]);
+            printf("%-4zu %-10s  %9.4f  %9.4f\n", row, label ? label : "-", reloaded_predictions[w],
+                   truth[row]);
         double difference = reloaded_predictions[w] - predictions[w];
         if (difference < 0)
             difference = -difference;
@@ -240,8 +240,9 @@ int main(int argc, char **argv)
             largest_difference = difference;
     }
     if (n_reloaded != n_test || largest_difference > 1e-12) {
-        fprintf(stderr, "forecast: the loaded model predicts differently: %zu windows against %zu, "
-                        "largest difference %g\n",
+        fprintf(stderr,
+                "forecast: the loaded model predicts differently: %zu windows against %zu, "
+                "largest difference %g\n",
                 n_reloaded, n_test, largest_difference);
         goto done;
     }

@@ -146,8 +146,8 @@ CLRNN_API clrnn_status clrnn_model_clone(clrnn_model **out, const clrnn_model *m
 CLRNN_API size_t clrnn_model_n_layers(const clrnn_model *model);
 CLRNN_API clrnn_layer_shape clrnn_model_layer(const clrnn_model *model, size_t layer);
 CLRNN_API size_t clrnn_model_n_params(const clrnn_model *model);
-CLRNN_API double *clrnn_model_params(clrnn_model *model);                     /* (P) */
-CLRNN_API const double *clrnn_model_params_const(const clrnn_model *model);   /* (P) */
+CLRNN_API double *clrnn_model_params(clrnn_model *model);                   /* (P) */
+CLRNN_API const double *clrnn_model_params_const(const clrnn_model *model); /* (P) */
 /* Offset into the flat buffer of one tensor of one layer, and its size. */
 CLRNN_API size_t clrnn_model_param_offset(const clrnn_model *model, size_t layer,
                                           clrnn_param which);
@@ -204,12 +204,12 @@ typedef struct clrnn_data_config {
     size_t n_features;
     const char *const *targets; /* column names, n_targets of them */
     size_t n_targets;
-    size_t seq_len;         /* T >= 1 */
-    double train_fraction;  /* first rows for training, in (0, 1] */
-    double val_fraction;    /* next rows for validation, in [0, 1); test is the rest */
+    size_t seq_len;        /* T >= 1 */
+    double train_fraction; /* first rows for training, in (0, 1] */
+    double val_fraction;   /* next rows for validation, in [0, 1); test is the rest */
     clrnn_missing missing;
     clrnn_scaler_fit scaler_fit;
-    int scale_targets;      /* standardise targets too (metrics stay in units) */
+    int scale_targets; /* standardise targets too (metrics stay in units) */
     /* Given statistics (a trained model's) instead of fitted ones; NULL: fit. */
     const double *feature_mean, *feature_std; /* (n_features) */
     const double *target_mean, *target_std;   /* (n_targets), used when scale_targets */
@@ -234,10 +234,10 @@ CLRNN_API clrnn_status clrnn_dataset_create(clrnn_dataset **out, const clrnn_tab
                                             const clrnn_data_config *config, clrnn_error *err);
 CLRNN_API void clrnn_dataset_free(clrnn_dataset *data);
 
-CLRNN_API size_t clrnn_dataset_n_rows(const clrnn_dataset *data);       /* R, after drops */
-CLRNN_API size_t clrnn_dataset_n_features(const clrnn_dataset *data);   /* F */
-CLRNN_API size_t clrnn_dataset_n_targets(const clrnn_dataset *data);    /* K */
-CLRNN_API size_t clrnn_dataset_seq_len(const clrnn_dataset *data);      /* T */
+CLRNN_API size_t clrnn_dataset_n_rows(const clrnn_dataset *data);     /* R, after drops */
+CLRNN_API size_t clrnn_dataset_n_features(const clrnn_dataset *data); /* F */
+CLRNN_API size_t clrnn_dataset_n_targets(const clrnn_dataset *data);  /* K */
+CLRNN_API size_t clrnn_dataset_seq_len(const clrnn_dataset *data);    /* T */
 /* x (R, F) standardised; y (R, K) standardised if scale_targets; y_raw
  * (R, K) in the data's units. */
 CLRNN_API const double *clrnn_dataset_x(const clrnn_dataset *data);
@@ -274,10 +274,7 @@ CLRNN_API size_t clrnn_dataset_rows_dropped(const clrnn_dataset *data); /* by dr
  * A batch is a list of B window starts into the staged table: window b's
  * step t reads features row starts[b] + t and targets row starts[b] + t.
  */
-typedef enum clrnn_precision {
-    CLRNN_FP32 = 0,
-    CLRNN_FP64 = 1
-} clrnn_precision;
+typedef enum clrnn_precision { CLRNN_FP32 = 0, CLRNN_FP64 = 1 } clrnn_precision;
 
 typedef enum clrnn_optimizer_kind {
     CLRNN_SGD = 0, /* v = momentum * v - lr * g; w += v   (the notebook's form) */
@@ -287,12 +284,12 @@ typedef enum clrnn_optimizer_kind {
 typedef struct clrnn_optimizer {
     clrnn_optimizer_kind kind;
     double lr;
-    double momentum;           /* SGD */
-    double beta1, beta2, eps;  /* Adam */
-    double weight_decay;       /* decoupled (AdamW-style); 0 for none */
-    double clip_norm;          /* > 0: scale the gradient to at most this global
-                                  L2 norm before the step (computed where the
-                                  gradient lives: on the device for OpenCL) */
+    double momentum;          /* SGD */
+    double beta1, beta2, eps; /* Adam */
+    double weight_decay;      /* decoupled (AdamW-style); 0 for none */
+    double clip_norm;         /* > 0: scale the gradient to at most this global
+                                 L2 norm before the step (computed where the
+                                 gradient lives: on the device for OpenCL) */
 } clrnn_optimizer;
 
 /* Which steps of a window the loss covers. */
@@ -335,8 +332,8 @@ typedef struct clrnn_backend_config {
     size_t seq_len;            /* T */
     size_t max_batch;          /* largest B that will be passed */
     clrnn_loss_steps loss_steps;
-    FILE *log;                 /* where "auto" says what it chose; may be NULL */
-    clrnn_kernels kernels;     /* OpenCL kernel family (CLRNN_KERNELS_AUTO) */
+    FILE *log;             /* where "auto" says what it chose; may be NULL */
+    clrnn_kernels kernels; /* OpenCL kernel family (CLRNN_KERNELS_AUTO) */
 } clrnn_backend_config;
 
 /* Creates a backend for the model's shapes and uploads its parameters.
@@ -440,39 +437,39 @@ CLRNN_API clrnn_status clrnn_backend_stage_dataset(clrnn_backend *backend,
 
 typedef enum clrnn_lr_schedule {
     CLRNN_LR_CONSTANT = 0,
-    CLRNN_LR_STEP,   /* lr * gamma^(floor(epoch / step_epochs)) */
-    CLRNN_LR_COSINE  /* from lr down to 0 over all epochs' steps */
+    CLRNN_LR_STEP,  /* lr * gamma^(floor(epoch / step_epochs)) */
+    CLRNN_LR_COSINE /* from lr down to 0 over all epochs' steps */
 } clrnn_lr_schedule;
 
 /* What the trainer reports after each epoch. */
 typedef struct clrnn_epoch_stats {
-    size_t epoch;              /* 1-based */
-    double train_loss;         /* mean window loss (scaled units) */
-    double val_loss;           /* NaN without validation windows */
-    double lr;                 /* at the epoch's last step */
-    double grad_norm;          /* of the epoch's last batch gradient, before clipping */
+    size_t epoch;      /* 1-based */
+    double train_loss; /* mean window loss (scaled units) */
+    double val_loss;   /* NaN without validation windows */
+    double lr;         /* at the epoch's last step */
+    double grad_norm;  /* of the epoch's last batch gradient, before clipping */
     double windows_per_second;
-    double seconds;            /* the epoch's training time */
-    int improved;              /* the best validation loss so far */
+    double seconds; /* the epoch's training time */
+    int improved;   /* the best validation loss so far */
 } clrnn_epoch_stats;
 
 typedef struct clrnn_train_config {
-    size_t epochs;             /* total, counting start_epoch */
-    size_t start_epoch;        /* epochs already done (resume); the backend holds their state */
-    size_t batch;              /* windows per update, at most the backend's max_batch */
+    size_t epochs;      /* total, counting start_epoch */
+    size_t start_epoch; /* epochs already done (resume); the backend holds their state */
+    size_t batch;       /* windows per update, at most the backend's max_batch */
     clrnn_optimizer optimizer;
-    int shuffle;               /* shuffle the training windows each epoch */
-    uint32_t seed;             /* the shuffle of epoch e depends on (seed, e) only */
+    int shuffle;   /* shuffle the training windows each epoch */
+    uint32_t seed; /* the shuffle of epoch e depends on (seed, e) only */
     clrnn_lr_schedule schedule;
-    size_t warmup_steps;       /* lr ramps linearly from lr/warmup to lr */
-    size_t step_epochs;        /* CLRNN_LR_STEP: epochs between decays */
-    double step_gamma;         /* CLRNN_LR_STEP: the decay factor */
-    size_t patience;           /* stop after this many epochs without a better
-                                  validation loss and keep the best weights; 0: off */
-    FILE *out;                 /* one line per epoch; NULL for none */
+    size_t warmup_steps; /* lr ramps linearly from lr/warmup to lr */
+    size_t step_epochs;  /* CLRNN_LR_STEP: epochs between decays */
+    double step_gamma;   /* CLRNN_LR_STEP: the decay factor */
+    size_t patience;     /* stop after this many epochs without a better
+                            validation loss and keep the best weights; 0: off */
+    FILE *out;           /* one line per epoch; NULL for none */
     /* Called after each epoch (may be NULL); a status other than CLRNN_OK stops. */
-    clrnn_status (*on_epoch)(void *context, const clrnn_epoch_stats *stats,
-                             clrnn_backend *backend, clrnn_error *err);
+    clrnn_status (*on_epoch)(void *context, const clrnn_epoch_stats *stats, clrnn_backend *backend,
+                             clrnn_error *err);
     /* Called after each batch (may be NULL), for progress displays. */
     void (*on_batch)(void *context, size_t epoch, size_t windows_done, size_t windows_total);
     void *context;
@@ -491,10 +488,10 @@ CLRNN_API double clrnn_lr_at(const clrnn_train_config *config, long step, long s
                              long total_steps);
 
 typedef struct clrnn_train_report {
-    size_t epochs_run;         /* the last epoch done (counting start_epoch) */
-    size_t best_epoch;         /* the epoch whose weights the backend holds at the end */
-    double train_loss;         /* last epoch: mean window loss (scaled units) */
-    double val_loss;           /* last epoch; NaN without validation windows */
+    size_t epochs_run; /* the last epoch done (counting start_epoch) */
+    size_t best_epoch; /* the epoch whose weights the backend holds at the end */
+    double train_loss; /* last epoch: mean window loss (scaled units) */
+    double val_loss;   /* last epoch; NaN without validation windows */
     double best_val_loss;
     double seconds;            /* training time, evaluation excluded */
     double windows_per_second; /* training windows per second */
@@ -508,8 +505,8 @@ typedef struct clrnn_train_report {
  * backend then holds the best epoch's state, report->best_epoch. A cancel
  * stops with CLRNN_E_CANCELLED, report->epochs_run the last epoch finished. */
 CLRNN_API clrnn_status clrnn_train(clrnn_backend *backend, const clrnn_dataset *data,
-                         const clrnn_train_config *config, clrnn_train_report *report,
-                         clrnn_error *err);
+                                   const clrnn_train_config *config, clrnn_train_report *report,
+                                   clrnn_error *err);
 
 typedef struct clrnn_metrics {
     size_t n_windows;
@@ -536,8 +533,8 @@ typedef struct clrnn_baseline {
 
 /* predictions (n_windows, K) as clrnn_predict gives them. Returns 0 when
  * no target has such a feature (*out is then zeroed), 1 otherwise. */
-CLRNN_API int clrnn_naive_baseline(const clrnn_dataset *data, clrnn_split split, const double *predictions,
-                         clrnn_baseline *out);
+CLRNN_API int clrnn_naive_baseline(const clrnn_dataset *data, clrnn_split split,
+                                   const double *predictions, clrnn_baseline *out);
 
 /* Forward over every window of a split, in batches of at most `batch`. */
 CLRNN_API clrnn_status clrnn_evaluate(clrnn_backend *backend, const clrnn_dataset *data,
@@ -558,18 +555,18 @@ typedef struct clrnn_checkpoint {
     size_t seq_len;
     clrnn_loss_steps loss_steps;
     size_t n_features, n_targets;
-    char **feature_names;  /* (n_features) owned strings */
-    char **target_names;   /* (n_targets) */
-    double *feature_mean;  /* (n_features) */
-    double *feature_std;   /* (n_features) */
-    double *target_mean;   /* (n_targets) */
-    double *target_std;    /* (n_targets) */
+    char **feature_names; /* (n_features) owned strings */
+    char **target_names;  /* (n_targets) */
+    double *feature_mean; /* (n_features) */
+    double *feature_std;  /* (n_features) */
+    double *target_mean;  /* (n_targets) */
+    double *target_std;   /* (n_targets) */
     clrnn_optimizer optimizer;
-    double *opt_state_a;   /* (P) SGD velocity or Adam m; NULL: zeros */
-    double *opt_state_b;   /* (P) Adam v; NULL: zeros */
-    long step;             /* optimizer steps taken */
-    size_t epoch;          /* epochs completed */
-    uint32_t seed;         /* initialisation and shuffling seed */
+    double *opt_state_a; /* (P) SGD velocity or Adam m; NULL: zeros */
+    double *opt_state_b; /* (P) Adam v; NULL: zeros */
+    long step;           /* optimizer steps taken */
+    size_t epoch;        /* epochs completed */
+    uint32_t seed;       /* initialisation and shuffling seed */
 } clrnn_checkpoint;
 
 CLRNN_API clrnn_status clrnn_checkpoint_save(const clrnn_checkpoint *ckpt, const char *path,
@@ -586,21 +583,25 @@ CLRNN_API void clrnn_checkpoint_clear(clrnn_checkpoint *ckpt);
  * state, step, precision and loss steps; the data's column names, scaler
  * statistics and seq_len; the optimizer and seed of train. */
 CLRNN_API clrnn_status clrnn_checkpoint_capture(clrnn_checkpoint *ckpt, clrnn_backend *backend,
-                                      const clrnn_dataset *data, const clrnn_train_config *train,
-                                      size_t epoch, clrnn_error *err);
+                                                const clrnn_dataset *data,
+                                                const clrnn_train_config *train, size_t epoch,
+                                                clrnn_error *err);
 /* Continues a run from a checkpoint: the backend (made for ckpt->model's
  * shapes) gets its parameters, optimizer state and step; train gets its
  * epoch count as start_epoch, its optimizer and its seed. A backend of
  * other shapes: CLRNN_E_INPUT. */
-CLRNN_API clrnn_status clrnn_checkpoint_restore(const clrnn_checkpoint *ckpt, clrnn_backend *backend,
-                                      clrnn_train_config *train, clrnn_error *err);
+CLRNN_API clrnn_status clrnn_checkpoint_restore(const clrnn_checkpoint *ckpt,
+                                                clrnn_backend *backend, clrnn_train_config *train,
+                                                clrnn_error *err);
 /* The data settings a model was trained with: feature and target names
  * (pointing into ckpt), seq_len and the scaler statistics, over the rest of
  * *config (fractions, missing values) which it leaves alone. */
-CLRNN_API void clrnn_checkpoint_data_config(const clrnn_checkpoint *ckpt, clrnn_data_config *config);
+CLRNN_API void clrnn_checkpoint_data_config(const clrnn_checkpoint *ckpt,
+                                            clrnn_data_config *config);
 /* The backend settings a model was trained with: precision, seq_len, loss
  * steps; device, batch and kernels are left alone. */
-CLRNN_API void clrnn_checkpoint_backend_config(const clrnn_checkpoint *ckpt, clrnn_backend_config *config);
+CLRNN_API void clrnn_checkpoint_backend_config(const clrnn_checkpoint *ckpt,
+                                               clrnn_backend_config *config);
 
 /* The parameters as a numpy-loadable .npz: arrays "layer0.W_i", ... shaped as
  * in docs/model.md, float64. */

@@ -18,9 +18,9 @@ static clrnn_status choose_and_init(clrnn_backend *b, const clrnn_backend_config
         return backend_opencl_init(b, device + 7, err);
     if (strcmp(device, "auto") != 0)
         return clrnn__fail(err, CLRNN_E_INPUT,
-                          "`device` '%s': expected auto, cpu, opencl or opencl:P.D "
-                          "(see `clrnn_list_devices`)",
-                          device);
+                           "`device` '%s': expected auto, cpu, opencl or opencl:P.D "
+                           "(see `clrnn_list_devices`)",
+                           device);
     clrnn_error why;
     clrnn_status st = backend_opencl_init(b, NULL, &why);
     if (st == CLRNN_E_UNSUPPORTED) {
@@ -153,7 +153,7 @@ clrnn_status clrnn_backend_stage(clrnn_backend *backend, const double *x, const 
 {
     if (n_rows < backend->seq_len)
         return clrnn__fail(err, CLRNN_E_INPUT, "%zu rows staged, fewer than one window of %zu",
-                          n_rows, backend->seq_len);
+                           n_rows, backend->seq_len);
     if (n_rows > UINT32_MAX)
         return clrnn__fail(err, CLRNN_E_INPUT, "%zu rows: too many for one table", n_rows);
     clrnn_status st = backend->ops->stage(backend, x, y, n_rows, err);
@@ -181,8 +181,8 @@ static clrnn_status check_starts(const clrnn_backend *b, const uint32_t *starts,
     for (size_t i = 0; i < n; i++)
         if ((size_t)starts[i] + b->seq_len > b->n_rows)
             return clrnn__fail(err, CLRNN_E_INPUT,
-                              "window %zu starts at row %u: past the end of %zu rows", i,
-                              (unsigned)starts[i], b->n_rows);
+                               "window %zu starts at row %u: past the end of %zu rows", i,
+                               (unsigned)starts[i], b->n_rows);
     return CLRNN_OK;
 }
 
@@ -192,7 +192,7 @@ static clrnn_status check_batch_size(const clrnn_backend *b, size_t n, clrnn_err
         return clrnn__fail(err, CLRNN_E_INPUT, "no data staged before running a batch");
     if (n == 0 || n > b->max_batch)
         return clrnn__fail(err, CLRNN_E_INPUT, "a batch of %zu windows (allowed: 1 to %zu)", n,
-                          b->max_batch);
+                           b->max_batch);
     return CLRNN_OK;
 }
 
@@ -213,8 +213,8 @@ static clrnn_status run_batch(clrnn_backend *b, const uint32_t *starts, size_t f
     return st;
 }
 
-clrnn_status clrnn_backend_forward(clrnn_backend *backend, const uint32_t *starts,
-                                   size_t n_windows, clrnn_error *err)
+clrnn_status clrnn_backend_forward(clrnn_backend *backend, const uint32_t *starts, size_t n_windows,
+                                   clrnn_error *err)
 {
     return run_batch(backend, starts, BACKEND_NOT_STAGED, n_windows, 0, err);
 }
@@ -233,7 +233,7 @@ clrnn_status clrnn_backend_stage_order(clrnn_backend *backend, const uint32_t *o
         return clrnn__fail(err, CLRNN_E_INPUT, "no data staged before the window order");
     if (n == 0 || n > UINT32_MAX)
         return clrnn__fail(err, CLRNN_E_INPUT, "an order of %zu windows (allowed: 1 to %u)", n,
-                          (unsigned)UINT32_MAX);
+                           (unsigned)UINT32_MAX);
     clrnn_status st = check_starts(backend, order, n, err);
     if (st != CLRNN_OK)
         return st;
@@ -253,8 +253,8 @@ clrnn_status clrnn_backend_gradients_staged(clrnn_backend *backend, size_t first
 {
     if (first > backend->n_order || n_windows > backend->n_order - first)
         return clrnn__fail(err, CLRNN_E_INPUT,
-                          "windows %zu to %zu of a staged order of %zu (stage the order first)",
-                          first, first + n_windows, backend->n_order);
+                           "windows %zu to %zu of a staged order of %zu (stage the order first)",
+                           first, first + n_windows, backend->n_order);
     return run_batch(backend, backend->order + first, first, n_windows, 1, err);
 }
 
@@ -337,15 +337,15 @@ clrnn_status clrnn_backend_set_profiling(clrnn_backend *backend, int on, clrnn_e
 {
     if (!backend->ops->set_profiling)
         return clrnn__fail(err, CLRNN_E_UNSUPPORTED, "%s has no kernels to profile",
-                          backend->description);
+                           backend->description);
     return backend->ops->set_profiling(backend, on, err);
 }
 
-clrnn_status clrnn_backend_kernel_times(clrnn_backend *backend, clrnn_kernel_time *times,
-                                        size_t *n, clrnn_error *err)
+clrnn_status clrnn_backend_kernel_times(clrnn_backend *backend, clrnn_kernel_time *times, size_t *n,
+                                        clrnn_error *err)
 {
     if (!backend->ops->kernel_times)
         return clrnn__fail(err, CLRNN_E_UNSUPPORTED, "%s has no kernels to profile",
-                          backend->description);
+                           backend->description);
     return backend->ops->kernel_times(backend, times, n, err);
 }

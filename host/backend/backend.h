@@ -51,18 +51,18 @@ struct clrnn_backend {
 
     /* Shapes, copied from the model at creation. */
     size_t n_layers;
-    clrnn_layer_shape *layers;  /* (n_layers) */
-    size_t *layer_offset;       /* (n_layers) start of each layer's block in the flat buffer */
-    size_t n_params;            /* P */
-    size_t seq_len;             /* T */
-    size_t max_batch;           /* largest B */
+    clrnn_layer_shape *layers; /* (n_layers) */
+    size_t *layer_offset;      /* (n_layers) start of each layer's block in the flat buffer */
+    size_t n_params;           /* P */
+    size_t seq_len;            /* T */
+    size_t max_batch;          /* largest B */
     clrnn_loss_steps loss_steps;
     clrnn_precision precision;
-    clrnn_kernels kernels;      /* the kernel family asked for (OpenCL) */
+    clrnn_kernels kernels; /* the kernel family asked for (OpenCL) */
 
     /* Set by the implementation's init. */
     clrnn_backend_kind kind;
-    clrnn_kernels family;       /* the family that runs (AUTO on the CPU) */
+    clrnn_kernels family; /* the family that runs (AUTO on the CPU) */
     char device_name[128];
 
     size_t n_rows;      /* rows staged, 0 before stage() */

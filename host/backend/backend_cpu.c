@@ -249,8 +249,8 @@ clrnn_status backend_cpu_init(clrnn_backend *b, clrnn_error *err)
         cpu_destroy(b);
         b->ops = NULL;
         return clrnn__fail(err, CLRNN_E_NOMEM,
-                          "out of memory for the CPU backend's buffers (try a smaller "
-                          "`max_batch`)");
+                           "out of memory for the CPU backend's buffers (try a smaller "
+                           "`max_batch`)");
     }
     snprintf(b->description, sizeof b->description, "CPU reference (fp64)");
     snprintf(b->device_name, sizeof b->device_name, "CPU reference");

@@ -32,12 +32,18 @@ const char *clrnn_param_name(clrnn_param which)
 size_t clrnn__layer_param_count(clrnn_layer_shape s, clrnn_param which)
 {
     switch (which) {
-    case CLRNN_W_I: return s.n_in * s.n_hidden;
-    case CLRNN_W_H: return s.n_hidden * s.n_hidden;
-    case CLRNN_W_O: return s.n_hidden * s.n_out;
-    case CLRNN_B_O: return s.n_out;
-    case CLRNN_B_I: return s.n_hidden;
-    default: return 0;
+    case CLRNN_W_I:
+        return s.n_in * s.n_hidden;
+    case CLRNN_W_H:
+        return s.n_hidden * s.n_hidden;
+    case CLRNN_W_O:
+        return s.n_hidden * s.n_out;
+    case CLRNN_B_O:
+        return s.n_out;
+    case CLRNN_B_I:
+        return s.n_hidden;
+    default:
+        return 0;
     }
 }
 
@@ -61,20 +67,20 @@ clrnn_status clrnn__check_layers(const clrnn_layer_shape *layers, size_t n_layer
         clrnn_layer_shape s = layers[l];
         if (s.n_in == 0 || s.n_hidden == 0 || s.n_out == 0)
             return clrnn__fail(err, CLRNN_E_INPUT, "layer %zu has a size of 0 (%zu:%zu:%zu)", l + 1,
-                              s.n_in, s.n_hidden, s.n_out);
+                               s.n_in, s.n_hidden, s.n_out);
         if (s.n_in > CLRNN_MAX_DIM || s.n_hidden > CLRNN_MAX_DIM || s.n_out > CLRNN_MAX_DIM)
             return clrnn__fail(err, CLRNN_E_INPUT, "layer %zu is too large (%zu:%zu:%zu)", l + 1,
-                              s.n_in, s.n_hidden, s.n_out);
+                               s.n_in, s.n_hidden, s.n_out);
         if (l > 0 && s.n_in != layers[l - 1].n_out)
             return clrnn__fail(err, CLRNN_E_INPUT,
-                              "layer %zu takes %zu inputs but layer %zu gives %zu outputs", l + 1,
-                              s.n_in, l, layers[l - 1].n_out);
+                               "layer %zu takes %zu inputs but layer %zu gives %zu outputs", l + 1,
+                               s.n_in, l, layers[l - 1].n_out);
     }
     return CLRNN_OK;
 }
 
-clrnn_status clrnn_model_create(clrnn_model **out, const clrnn_layer_shape *layers,
-                                size_t n_layers, clrnn_error *err)
+clrnn_status clrnn_model_create(clrnn_model **out, const clrnn_layer_shape *layers, size_t n_layers,
+                                clrnn_error *err)
 {
     *out = NULL;
     clrnn_status st = clrnn__check_layers(layers, n_layers, err);
@@ -196,14 +202,14 @@ clrnn_status clrnn_parse_layers(const char *text, clrnn_layer_shape *layers, siz
     while (1) {
         if (n == capacity)
             return clrnn__fail(err, CLRNN_E_INPUT, "`layers` '%s': more than %zu layers", text,
-                              capacity);
+                               capacity);
         clrnn_layer_shape s;
         if (!parse_size(&p, &s.n_in) || *p++ != ':' || !parse_size(&p, &s.n_hidden) ||
             *p++ != ':' || !parse_size(&p, &s.n_out))
             return clrnn__fail(err, CLRNN_E_INPUT,
-                              "`layers` '%s': expected IN:HIDDEN:OUT[,IN:HIDDEN:OUT...] with "
-                              "sizes from 1 to %zu, e.g. 3:16:1,1:8:1",
-                              text, CLRNN_MAX_DIM);
+                               "`layers` '%s': expected IN:HIDDEN:OUT[,IN:HIDDEN:OUT...] with "
+                               "sizes from 1 to %zu, e.g. 3:16:1,1:8:1",
+                               text, CLRNN_MAX_DIM);
         layers[n++] = s;
         if (*p == '\0')
             break;

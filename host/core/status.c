@@ -8,14 +8,22 @@
 const char *clrnn_status_string(clrnn_status status)
 {
     switch (status) {
-    case CLRNN_OK: return "ok";
-    case CLRNN_E_INPUT: return "bad input";
-    case CLRNN_E_IO: return "input/output error";
-    case CLRNN_E_NOMEM: return "out of memory";
-    case CLRNN_E_DEVICE: return "device error";
-    case CLRNN_E_UNSUPPORTED: return "not supported";
-    case CLRNN_E_NUMERIC: return "numeric error (NaN or infinity)";
-    case CLRNN_E_CANCELLED: return "cancelled";
+    case CLRNN_OK:
+        return "ok";
+    case CLRNN_E_INPUT:
+        return "bad input";
+    case CLRNN_E_IO:
+        return "input/output error";
+    case CLRNN_E_NOMEM:
+        return "out of memory";
+    case CLRNN_E_DEVICE:
+        return "device error";
+    case CLRNN_E_UNSUPPORTED:
+        return "not supported";
+    case CLRNN_E_NUMERIC:
+        return "numeric error (NaN or infinity)";
+    case CLRNN_E_CANCELLED:
+        return "cancelled";
     }
     return "unknown status";
 }

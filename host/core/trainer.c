@@ -240,9 +240,9 @@ clrnn_status clrnn_train(clrnn_backend *backend, const clrnn_dataset *data,
         stats.windows_per_second = stats.seconds > 0 ? (double)n_train / stats.seconds : 0.0;
         if (st == CLRNN_OK && !isfinite(stats.train_loss))
             st = clrnn__fail(err, CLRNN_E_NUMERIC,
-                            "the training loss is %s at epoch %zu: try a lower "
-                            "`optimizer.lr` or `optimizer.clip_norm`",
-                            isnan(stats.train_loss) ? "NaN" : "infinite", epoch + 1);
+                             "the training loss is %s at epoch %zu: try a lower "
+                             "`optimizer.lr` or `optimizer.clip_norm`",
+                             isnan(stats.train_loss) ? "NaN" : "infinite", epoch + 1);
         if (st == CLRNN_OK)
             st = split_loss(backend, val, n_val, config->batch, &stats.val_loss, err);
         if (st == CLRNN_OK)

@@ -53,7 +53,6 @@ static char *copy_string(const char *s)
     return copy;
 }
 
-
 /* A CSV tokenizer working in place: quoted fields are unescaped over their
  * own text and every field is NUL-terminated where its delimiter was, so
  * fields[] points into the file buffer and nothing is copied. */
@@ -106,9 +105,9 @@ static clrnn_status push_field(csv_parser *p, char *field, clrnn_error *err)
 static clrnn_status nul_byte(const csv_parser *p, size_t line, size_t column, clrnn_error *err)
 {
     return clrnn__fail(err, CLRNN_E_INPUT,
-                      "%s:%zu:%zu: a NUL byte in the field (a UTF-16 or binary file? clrnn "
-                      "reads UTF-8 text)",
-                      p->path, line, column);
+                       "%s:%zu:%zu: a NUL byte in the field (a UTF-16 or binary file? clrnn "
+                       "reads UTF-8 text)",
+                       p->path, line, column);
 }
 
 /* "..." with "" for a quote; may span lines. Leaves pos after the closing
@@ -121,7 +120,7 @@ static clrnn_status parse_quoted(csv_parser *p, char **end, clrnn_error *err)
     for (;;) {
         if (p->pos >= p->size)
             return clrnn__fail(err, CLRNN_E_INPUT, "%s:%zu:%zu: unterminated quoted field", p->path,
-                              open_line, column);
+                               open_line, column);
         char c = p->text[p->pos++];
         if (c == '\0')
             return nul_byte(p, p->line, column, err);
@@ -137,7 +136,7 @@ static clrnn_status parse_quoted(csv_parser *p, char **end, clrnn_error *err)
         p->pos++;
     if (!at_line_end(p) && p->text[p->pos] != ',')
         return clrnn__fail(err, CLRNN_E_INPUT, "%s:%zu:%zu: text after the closing quote", p->path,
-                          p->line, column);
+                           p->line, column);
     *end = w;
     return CLRNN_OK;
 }
@@ -199,8 +198,8 @@ typedef enum cell_kind { CELL_NUMBER, CELL_EMPTY, CELL_BAD } cell_kind;
 #define MAX_CELL_MAGNITUDE 1e150
 
 /* A cell is empty, "NA"/"NaN"/"nan", or a finite decimal number of at most
- * `limit` in magnitude with optional surrounding spaces. strtod alone would also take "inf", "nan(...)"
- * and hex, which no table of measurements means. */
+ * `limit` in magnitude with optional surrounding spaces. strtod alone would also take "inf",
+ * "nan(...)" and hex, which no table of measurements means. */
 static cell_kind parse_cell_within(const char *text, double *value, double limit)
 {
     while (is_blank(*text))
@@ -234,8 +233,8 @@ static clrnn_status read_header(clrnn_table *t, csv_parser *p, size_t line, clrn
     size_t first = t->has_labels ? 1 : 0;
     t->n_cols = p->n_fields - first;
     if (t->n_cols == 0)
-        return clrnn__fail(err, CLRNN_E_INPUT, "%s:%zu: the header names no numeric column", t->path,
-                          line);
+        return clrnn__fail(err, CLRNN_E_INPUT, "%s:%zu: the header names no numeric column",
+                           t->path, line);
     t->col_names = alloc_array(t->n_cols, sizeof *t->col_names);
     if (!t->col_names)
         return clrnn__fail(err, CLRNN_E_NOMEM, "%s: out of memory", t->path);
@@ -243,12 +242,12 @@ static clrnn_status read_header(clrnn_table *t, csv_parser *p, size_t line, clrn
         char *name = p->fields[first + c];
         if (name[0] == '\0')
             return clrnn__fail(err, CLRNN_E_INPUT, "%s:%zu:%zu: column %zu has no name", t->path,
-                              line, first + c + 1, first + c + 1);
+                               line, first + c + 1, first + c + 1);
         for (size_t other = 0; other < c; other++)
             if (!strcmp(name, t->col_names[other]))
                 return clrnn__fail(err, CLRNN_E_INPUT,
-                                  "%s:%zu:%zu: duplicate column name '%s' (also column %zu)",
-                                  t->path, line, first + c + 1, name, first + other + 1);
+                                   "%s:%zu:%zu: duplicate column name '%s' (also column %zu)",
+                                   t->path, line, first + c + 1, name, first + other + 1);
         t->col_names[c] = name;
     }
     return CLRNN_OK;
@@ -316,7 +315,7 @@ static clrnn_status grow_rows(clrnn_table *t, size_t *cap_rows, clrnn_error *err
         !grow_array(&t->lines, cap, sizeof *t->lines) ||
         (t->has_labels && !grow_array(&t->labels, cap, sizeof *t->labels)))
         return clrnn__fail(err, CLRNN_E_NOMEM, "%s: out of memory at row %zu", t->path,
-                          t->n_rows + 1);
+                           t->n_rows + 1);
     *cap_rows = cap;
     return CLRNN_OK;
 }
@@ -328,9 +327,9 @@ static clrnn_status parse_table(clrnn_table *t, csv_parser *p, clrnn_error *err)
         p->pos = 3;
     if (p->size >= 2 && (!memcmp(p->text, "\xFF\xFE", 2) || !memcmp(p->text, "\xFE\xFF", 2)))
         return clrnn__fail(err, CLRNN_E_INPUT,
-                          "%s: the file is UTF-16 (it starts with a UTF-16 byte-order mark); "
-                          "clrnn reads UTF-8: convert it, e.g. iconv -f UTF-16 -t UTF-8",
-                          t->path);
+                           "%s: the file is UTF-16 (it starts with a UTF-16 byte-order mark); "
+                           "clrnn reads UTF-8: convert it, e.g. iconv -f UTF-16 -t UTF-8",
+                           t->path);
     int got;
     size_t line;
     clrnn_status st = csv_next_record(p, &got, &line, err);
@@ -338,7 +337,7 @@ static clrnn_status parse_table(clrnn_table *t, csv_parser *p, clrnn_error *err)
         return st;
     if (!got)
         return clrnn__fail(err, CLRNN_E_INPUT, "%s: the file is empty (expected a header row)",
-                          t->path);
+                           t->path);
     size_t n_header = p->n_fields, cap_rows;
     if ((st = read_header(t, p, line, err)) != CLRNN_OK ||
         (st = alloc_rows(t, &cap_rows, err)) != CLRNN_OK)
@@ -350,7 +349,7 @@ static clrnn_status parse_table(clrnn_table *t, csv_parser *p, clrnn_error *err)
             break;
         if (p->n_fields != n_header)
             return clrnn__fail(err, CLRNN_E_INPUT, "%s:%zu: row has %zu fields, the header has %zu",
-                              t->path, line, p->n_fields, n_header);
+                               t->path, line, p->n_fields, n_header);
         if (t->n_rows == cap_rows && (st = grow_rows(t, &cap_rows, err)) != CLRNN_OK)
             return st;
         t->lines[t->n_rows] = line;
@@ -493,7 +492,7 @@ struct clrnn_dataset {
     double *stats; /* feature mean (F), feature std (F), target mean (K), target std (K) */
     char **labels; /* (R) into label_text, or NULL */
     char *label_text;
-    char **names;  /* (F + K) the feature then the target column names, owned */
+    char **names; /* (F + K) the feature then the target column names, owned */
     size_t begin[CLRNN_N_SPLITS], end[CLRNN_N_SPLITS];
     size_t cells_filled, rows_dropped;
 };
@@ -508,14 +507,14 @@ static clrnn_status check_config(const clrnn_data_config *c, clrnn_error *err)
         return clrnn__fail(err, CLRNN_E_INPUT, "seq_len is 0; a window needs at least one step");
     if (!(c->train_fraction > 0.0 && c->train_fraction <= 1.0))
         return clrnn__fail(err, CLRNN_E_INPUT, "train fraction %g is not in (0, 1]",
-                          c->train_fraction);
+                           c->train_fraction);
     if (!(c->val_fraction >= 0.0 && c->val_fraction < 1.0))
         return clrnn__fail(err, CLRNN_E_INPUT, "validation fraction %g is not in [0, 1)",
-                          c->val_fraction);
+                           c->val_fraction);
     if (c->train_fraction + c->val_fraction > 1.0 + 1e-12)
         return clrnn__fail(err, CLRNN_E_INPUT,
-                          "train fraction %g and validation fraction %g add up to more than 1",
-                          c->train_fraction, c->val_fraction);
+                           "train fraction %g and validation fraction %g add up to more than 1",
+                           c->train_fraction, c->val_fraction);
     if (c->missing != CLRNN_MISSING_FFILL && c->missing != CLRNN_MISSING_DROP &&
         c->missing != CLRNN_MISSING_ERROR)
         return clrnn__fail(err, CLRNN_E_INPUT, "unknown missing-value policy %d", (int)c->missing);
@@ -537,8 +536,8 @@ static clrnn_status unknown_column(const clrnn_table *t, const char *name, clrnn
         int w = snprintf(list + n, sizeof list - n, "%s%s", c ? ", " : "", t->col_names[c]);
         n = w < 0 ? sizeof list : n + (size_t)w;
     }
-    return clrnn__fail(err, CLRNN_E_INPUT, "%s: no column named '%s' (columns: %s%s)", t->path, name,
-                      list, n >= sizeof list ? " ..." : "");
+    return clrnn__fail(err, CLRNN_E_INPUT, "%s: no column named '%s' (columns: %s%s)", t->path,
+                       name, list, n >= sizeof list ? " ..." : "");
 }
 
 /* Table columns of the features then the targets (F + K) into cols, and the
@@ -558,15 +557,15 @@ static clrnn_status resolve_columns(const clrnn_table *t, const clrnn_data_confi
         if (clrnn_table_bad_cell(t, (size_t)col, &row, &text) &&
             parse_cell_within(text, &value, INFINITY) == CELL_NUMBER)
             return clrnn__fail(err, CLRNN_E_INPUT,
-                              "%s:%zu:%zu: column '%s': '%.80s' is too large (clrnn takes values "
-                              "up to %g in magnitude, so that their squares add up in a double)",
-                              t->path, clrnn_table_row_line(t, row),
-                              (size_t)col + (t->has_labels ? 2 : 1), name, text,
-                              MAX_CELL_MAGNITUDE);
+                               "%s:%zu:%zu: column '%s': '%.80s' is too large (clrnn takes values "
+                               "up to %g in magnitude, so that their squares add up in a double)",
+                               t->path, clrnn_table_row_line(t, row),
+                               (size_t)col + (t->has_labels ? 2 : 1), name, text,
+                               MAX_CELL_MAGNITUDE);
         if (clrnn_table_bad_cell(t, (size_t)col, &row, &text))
             return clrnn__fail(err, CLRNN_E_INPUT,
-                              "%s:%zu:%zu: column '%s': '%.80s' is not a number", t->path,
-                              t->lines[row], file_column(t, (size_t)col), name, text);
+                               "%s:%zu:%zu: column '%s': '%.80s' is not a number", t->path,
+                               t->lines[row], file_column(t, (size_t)col), name, text);
         cols[i] = (size_t)col;
         size_t at = *n_used; /* insertion into the sorted, distinct list */
         while (at > 0 && used[at - 1] > (size_t)col)
@@ -599,14 +598,14 @@ static clrnn_status choose_rows(clrnn_dataset *d, unsigned char *keep, const clr
             continue;
         if (missing == CLRNN_MISSING_ERROR)
             return clrnn__fail(err, CLRNN_E_INPUT,
-                              "%s:%zu:%zu: column '%s' is empty (see `missing`)", t->path,
-                              t->lines[r], file_column(t, first_empty), t->col_names[first_empty]);
+                               "%s:%zu:%zu: column '%s' is empty (see `missing`)", t->path,
+                               t->lines[r], file_column(t, first_empty), t->col_names[first_empty]);
         if (missing == CLRNN_MISSING_FFILL && r == 0)
             return clrnn__fail(err, CLRNN_E_INPUT,
-                              "%s:%zu:%zu: column '%s' is empty in the first row; nothing to "
-                              "carry forward (try `missing` drop)",
-                              t->path, t->lines[r], file_column(t, first_empty),
-                              t->col_names[first_empty]);
+                               "%s:%zu:%zu: column '%s' is empty in the first row; nothing to "
+                               "carry forward (try `missing` drop)",
+                               t->path, t->lines[r], file_column(t, first_empty),
+                               t->col_names[first_empty]);
         if (missing == CLRNN_MISSING_FFILL)
             d->cells_filled += n_empty;
         else
@@ -623,12 +622,12 @@ static clrnn_status split_rows(clrnn_dataset *d, const clrnn_table *t, const clr
     size_t R = d->n_rows, T = c->seq_len;
     if (R < T && d->rows_dropped)
         return clrnn__fail(err, CLRNN_E_INPUT,
-                          "%s: %zu rows (after dropping %zu with empty cells), fewer than one "
-                          "window of seq_len %zu",
-                          t->path, R, d->rows_dropped, T);
+                           "%s: %zu rows (after dropping %zu with empty cells), fewer than one "
+                           "window of seq_len %zu",
+                           t->path, R, d->rows_dropped, T);
     if (R < T)
         return clrnn__fail(err, CLRNN_E_INPUT, "%s: %zu rows, fewer than one window of seq_len %zu",
-                          t->path, R, T);
+                           t->path, R, T);
     size_t n_train = (size_t)(c->train_fraction * (double)R);
     size_t n_val = (size_t)(c->val_fraction * (double)R);
     if (n_train > R)
@@ -637,9 +636,9 @@ static clrnn_status split_rows(clrnn_dataset *d, const clrnn_table *t, const clr
         n_val = R - n_train;
     if (n_train < T)
         return clrnn__fail(err, CLRNN_E_INPUT,
-                          "%s: the training split has %zu rows, fewer than one window of seq_len "
-                          "%zu",
-                          t->path, n_train, T);
+                           "%s: the training split has %zu rows, fewer than one window of seq_len "
+                           "%zu",
+                           t->path, n_train, T);
     d->begin[CLRNN_SPLIT_TRAIN] = 0;
     d->end[CLRNN_SPLIT_TRAIN] = d->begin[CLRNN_SPLIT_VAL] = n_train;
     d->end[CLRNN_SPLIT_VAL] = d->begin[CLRNN_SPLIT_TEST] = n_train + n_val;

@@ -197,7 +197,6 @@ clrnn_status clrnn_checkpoint_save(const clrnn_checkpoint *ckpt, const char *pat
 
 /* ------------------------------------------------------------- decoding */
 
-
 /* Magic, version, declared size and CRC: whether the bytes are an intact
  * model file of a version this code reads, before any field is trusted. */
 static clrnn_status check_envelope(const unsigned char *data, size_t size, const char *path,
@@ -208,32 +207,33 @@ static clrnn_status check_envelope(const unsigned char *data, size_t size, const
         return clrnn__fail(err, CLRNN_E_INPUT, "'%s' is empty, not a clrnn model file", path);
     if (memcmp(data, MAGIC, magic_seen) != 0)
         return clrnn__fail(err, CLRNN_E_INPUT, "'%s' is not a clrnn model file (no clrnn magic)",
-                          path);
+                           path);
     if (size < HEADER_SIZE)
         return clrnn__fail(err, CLRNN_E_INPUT,
-                          "'%s' is truncated: %zu bytes, fewer than the %d of the header", path,
-                          size, HEADER_SIZE);
+                           "'%s' is truncated: %zu bytes, fewer than the %d of the header", path,
+                           size, HEADER_SIZE);
     uint32_t version = load_u32(data + 8);
     if (version != FORMAT_VERSION)
         return clrnn__fail(err, CLRNN_E_INPUT,
-                          "'%s' is model format version %u; this clrnn reads version %d "
-                          "(a newer clrnn wrote it, or it is corrupted)",
-                          path, (unsigned)version, FORMAT_VERSION);
+                           "'%s' is model format version %u; this clrnn reads version %d "
+                           "(a newer clrnn wrote it, or it is corrupted)",
+                           path, (unsigned)version, FORMAT_VERSION);
     uint64_t declared = (uint64_t)load_u32(data + 12) | (uint64_t)load_u32(data + 16) << 32;
     if (declared != size)
         return clrnn__fail(err, CLRNN_E_INPUT,
-                          "'%s' is %s: %zu bytes, its header says %llu (an interrupted copy?)",
-                          path, declared > size ? "truncated" : "corrupted (bytes appended)", size,
-                          (unsigned long long)declared);
+                           "'%s' is %s: %zu bytes, its header says %llu (an interrupted copy?)",
+                           path, declared > size ? "truncated" : "corrupted (bytes appended)", size,
+                           (unsigned long long)declared);
     if (size < HEADER_SIZE + CRC_SIZE)
         return clrnn__fail(err, CLRNN_E_INPUT, "'%s' is corrupted: too short for its checksum",
-                          path);
+                           path);
     uint32_t stored = load_u32(data + size - CRC_SIZE);
     uint32_t computed = crc32_update(0, data, size - CRC_SIZE);
     if (stored != computed)
-        return clrnn__fail(err, CLRNN_E_INPUT,
-                          "'%s' is corrupted: checksum mismatch (CRC32 stored %08x, computed %08x)",
-                          path, (unsigned)stored, (unsigned)computed);
+        return clrnn__fail(
+            err, CLRNN_E_INPUT,
+            "'%s' is corrupted: checksum mismatch (CRC32 stored %08x, computed %08x)", path,
+            (unsigned)stored, (unsigned)computed);
     return CLRNN_OK;
 }
 
@@ -308,8 +308,8 @@ static clrnn_status get_model(byte_reader *r, clrnn_checkpoint *c, clrnn_error *
         r->failed ? clrnn__fail(why, CLRNN_E_INPUT, "the layer list runs past the end")
         : n_params * 3.0 * 8.0 > (double)bytes_left(r)
             ? clrnn__fail(why, CLRNN_E_INPUT,
-                         "its layers declare %.0f parameters, more than its %zu bytes can hold",
-                         n_params, bytes_left(r))
+                          "its layers declare %.0f parameters, more than its %zu bytes can hold",
+                          n_params, bytes_left(r))
             : clrnn_model_create(&c->model, layers, L, why);
     free(layers);
     return st;
@@ -484,8 +484,7 @@ clrnn_status clrnn_checkpoint_capture(clrnn_checkpoint *ckpt, clrnn_backend *bac
 {
     size_t F = clrnn_dataset_n_features(data), K = clrnn_dataset_n_targets(data);
     memset(ckpt, 0, sizeof *ckpt);
-    clrnn_status st =
-        clrnn_model_create(&ckpt->model, backend->layers, backend->n_layers, err);
+    clrnn_status st = clrnn_model_create(&ckpt->model, backend->layers, backend->n_layers, err);
     if (st != CLRNN_OK)
         return st;
     size_t P = clrnn_model_n_params(ckpt->model);
@@ -505,9 +504,8 @@ clrnn_status clrnn_checkpoint_capture(clrnn_checkpoint *ckpt, clrnn_backend *bac
     ckpt->target_std = copy_stats(data, K, clrnn_dataset_target_std);
     ckpt->opt_state_a = malloc(P * sizeof *ckpt->opt_state_a);
     ckpt->opt_state_b = malloc(P * sizeof *ckpt->opt_state_b);
-    if (!ckpt->feature_names || !ckpt->target_names || !ckpt->feature_mean ||
-        !ckpt->feature_std || !ckpt->target_mean || !ckpt->target_std || !ckpt->opt_state_a ||
-        !ckpt->opt_state_b)
+    if (!ckpt->feature_names || !ckpt->target_names || !ckpt->feature_mean || !ckpt->feature_std ||
+        !ckpt->target_mean || !ckpt->target_std || !ckpt->opt_state_a || !ckpt->opt_state_b)
         st = clrnn__fail(err, CLRNN_E_NOMEM, "out of memory capturing a checkpoint");
     if (st == CLRNN_OK)
         st = clrnn_backend_get_params(backend, clrnn_model_params(ckpt->model), err);
@@ -538,8 +536,8 @@ clrnn_status clrnn_checkpoint_restore(const clrnn_checkpoint *ckpt, clrnn_backen
     }
     if (!same)
         return clrnn__fail(err, CLRNN_E_INPUT,
-                          "the checkpoint's layers are not the backend's: it cannot be restored "
-                          "there");
+                           "the checkpoint's layers are not the backend's: it cannot be restored "
+                           "there");
     clrnn_status st = clrnn_backend_set_params(backend, clrnn_model_params_const(ckpt->model), err);
     if (st == CLRNN_OK)
         st = clrnn_backend_set_optimizer_state(backend, ckpt->opt_state_a, ckpt->opt_state_b,

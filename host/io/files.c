@@ -122,7 +122,7 @@ clrnn_status read_file_all(const char *path, size_t max_size, const char *what,
         free(*data);
         *data = NULL;
         return clrnn__fail(err, CLRNN_E_INPUT, "'%s' is larger than %s can be (%zu bytes)", path,
-                          what, max_size);
+                           what, max_size);
     }
     return st;
 }
@@ -165,8 +165,8 @@ int path_same_file(const char *a, const char *b)
     /* Neither exists yet: where would each be created? */
     char ta[4096], tb[4096], da[4096], db[4096];
     if (!resolve_target(a, ta, sizeof ta) || !resolve_target(b, tb, sizeof tb) ||
-        !path_dirname(ta, da, sizeof da) || !path_dirname(tb, db, sizeof db) ||
-        stat(da, &x) != 0 || stat(db, &y) != 0)
+        !path_dirname(ta, da, sizeof da) || !path_dirname(tb, db, sizeof db) || stat(da, &x) != 0 ||
+        stat(db, &y) != 0)
         return 0;
     const char *na = strrchr(ta, '/'), *nb = strrchr(tb, '/');
     return x.st_dev == y.st_dev && x.st_ino == y.st_ino &&
@@ -213,7 +213,7 @@ clrnn_status atomic_write_file(const char *path, const void *data, size_t size, 
         int saved_errno = errno;
         atomic_abort(&out);
         return clrnn__fail(err, CLRNN_E_IO, "cannot write '%s': %s", path,
-                          strerror(saved_errno ? saved_errno : EIO));
+                           strerror(saved_errno ? saved_errno : EIO));
     }
     return atomic_commit(&out, err);
 }
@@ -268,7 +268,7 @@ clrnn_status atomic_commit(atomic_out *out, clrnn_error *err)
         unlink(out->tmp);
         out->tmp[0] = '\0';
         return clrnn__fail(err, CLRNN_E_IO, "cannot write '%s': %s", out->path,
-                          strerror(saved_errno ? saved_errno : EIO));
+                           strerror(saved_errno ? saved_errno : EIO));
     }
     out->tmp[0] = '\0';
     sync_folder(out->target);

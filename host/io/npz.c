@@ -13,10 +13,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "io/files.h"
+#include "core/error.h"
 #include "io/bytes.h"
 #include "io/crc32.h"
-#include "core/error.h"
+#include "io/files.h"
 
 enum {
     ZIP_LOCAL_SIGNATURE = 0x04034b50,
@@ -146,8 +146,8 @@ clrnn_status clrnn_export_npz(const clrnn_model *model, const char *path, clrnn_
     clrnn_status st;
     if (!zip_encode(&zip, &central, model))
         st = clrnn__fail(err, CLRNN_E_UNSUPPORTED,
-                        "cannot export to '%s': the model is too large for a .npz without ZIP64",
-                        path);
+                         "cannot export to '%s': the model is too large for a .npz without ZIP64",
+                         path);
     else if (zip.failed || central.failed)
         st = clrnn__fail(err, CLRNN_E_NOMEM, "out of memory exporting '%s'", path);
     else

@@ -85,10 +85,9 @@ static void ocl_destroy(clrnn_backend *b)
     free(s->h);
     free(s->y);
     free(s->dy);
-    cl_mem *buffers[] = {&s->x_table, &s->y_table,     &s->starts,      &s->order,
-                         &s->params,  &s->grads,       &s->opt_a,       &s->opt_b,
-                         &s->g,       &s->partial,     &s->window_loss, &s->loss_sum,
-                         &s->clip,    &s->norm_partial};
+    cl_mem *buffers[] = {&s->x_table,     &s->y_table,  &s->starts, &s->order,       &s->params,
+                         &s->grads,       &s->opt_a,    &s->opt_b,  &s->g,           &s->partial,
+                         &s->window_loss, &s->loss_sum, &s->clip,   &s->norm_partial};
     for (size_t i = 0; i < sizeof buffers / sizeof buffers[0]; i++)
         ocl_release_mem(buffers[i]);
     ocl_release_kernels(s->kernels, N_SHARED_KERNELS);
@@ -141,8 +140,9 @@ static clrnn_status choose_family(clrnn_backend *b, ocl_backend *o, clrnn_error 
     if (o->family->forward_family) {
         o->forward = ocl_family_at(ocl_family_named(o->family->forward_family));
         if (!o->forward)
-            return clrnn__fail(err, CLRNN_E_DEVICE, "the %s kernels' forward family '%s' is missing",
-                              o->family->name, o->family->forward_family);
+            return clrnn__fail(err, CLRNN_E_DEVICE,
+                               "the %s kernels' forward family '%s' is missing", o->family->name,
+                               o->family->forward_family);
     }
     b->family = chosen;
     size_t len = strlen(b->description);
@@ -268,8 +268,8 @@ static clrnn_status open_device(clrnn_backend *b, ocl_state *s, const char *devi
     ocl_device_name(s->device, device_name, sizeof device_name);
     if (b->precision == CLRNN_FP64 && !ocl_device_has_fp64(s->device))
         return clrnn__fail(err, CLRNN_E_UNSUPPORTED,
-                          "`precision` fp64: the device '%s' has no cl_khr_fp64 (use fp32)",
-                          device_name);
+                           "`precision` fp64: the device '%s' has no cl_khr_fp64 (use fp32)",
+                           device_name);
     s->real_size = b->precision == CLRNN_FP64 ? sizeof(cl_double) : sizeof(cl_float);
     cl_device_type type = 0;
     cl_ulong local_mem = 0, max_alloc = 0;
@@ -327,8 +327,8 @@ static clrnn_status ocl_stage(clrnn_backend *b, const double *x, const double *y
     size_t F = b->layers[0].n_in, K = b->layers[b->n_layers - 1].n_out;
     ocl_release_mem(&s->x_table);
     ocl_release_mem(&s->y_table);
-    clrnn_status st = ocl_make_buffer(s, &s->x_table, n_rows * F, s->real_size, CL_MEM_READ_ONLY,
-                                      "table x", err);
+    clrnn_status st =
+        ocl_make_buffer(s, &s->x_table, n_rows * F, s->real_size, CL_MEM_READ_ONLY, "table x", err);
     if (st == CLRNN_OK)
         st = ocl_make_buffer(s, &s->y_table, n_rows * K, s->real_size, CL_MEM_READ_ONLY, "targets",
                              err);

@@ -69,8 +69,7 @@ typedef struct ocl_family {
     /* out (B,T,N) <- a per-layer tensor (h or y) of the last batch, which
      * this family ran; NULL: the buffer holds (B,T,N) as it is. */
     clrnn_status (*read_activations)(clrnn_backend *b, ocl_state *s, void *self, double *out,
-                                     cl_mem buffer, size_t N, const char *name,
-                                     clrnn_error *err);
+                                     cl_mem buffer, size_t N, const char *name, clrnn_error *err);
 } ocl_family;
 
 /* The families (families.c), indexed by clrnn_kernels: NULL at

@@ -174,8 +174,7 @@ static clrnn_status fused_settle(clrnn_backend *b, ocl_state *s, void *self, clr
 }
 
 /* An update without clipping waits with its batch's finishing step. */
-static int fused_keeps_update(clrnn_backend *b, void *self, const clrnn_optimizer *opt,
-                              long step)
+static int fused_keeps_update(clrnn_backend *b, void *self, const clrnn_optimizer *opt, long step)
 {
     fused_state *fs = self;
     if (!fs->finish_batch || fs->deferred || opt->clip_norm > 0)
@@ -243,9 +242,9 @@ static clrnn_status fused_run_batch(clrnn_backend *b, ocl_state *s, void *self, 
 }
 
 /* out (B,T,N) <- rnn_fused's lane-major (tiles, T, N, lanes). */
-static clrnn_status fused_read_activations(clrnn_backend *b, ocl_state *s, void *self,
-                                           double *out, cl_mem buffer, size_t N,
-                                           const char *name, clrnn_error *err)
+static clrnn_status fused_read_activations(clrnn_backend *b, ocl_state *s, void *self, double *out,
+                                           cl_mem buffer, size_t N, const char *name,
+                                           clrnn_error *err)
 {
     const fused_state *fs = self;
     const size_t B = b->last_batch, T = b->seq_len;

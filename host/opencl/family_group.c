@@ -59,9 +59,9 @@ static clrnn_status choose_group_sizes(clrnn_backend *b, ocl_state *s, group_sta
         size_t H = b->layers[l].n_hidden;
         if (2 * H * s->real_size > s->max_local_mem)
             return clrnn__fail(err, CLRNN_E_UNSUPPORTED,
-                              "layer %zu: n_hidden %zu needs %zu bytes of local memory, the "
-                              "device has %zu",
-                              l, H, 2 * H * s->real_size, s->max_local_mem);
+                               "layer %zu: n_hidden %zu needs %zu bytes of local memory, the "
+                               "device has %zu",
+                               l, H, 2 * H * s->real_size, s->max_local_mem);
         gs->group_size[l] = H < limit ? H : limit;
     }
     return CLRNN_OK;

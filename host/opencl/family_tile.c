@@ -106,8 +106,8 @@ static clrnn_status bound_private(const clrnn_backend *b, const ocl_state *s, ti
              widest);
     clrnn_status st = CLRNN_OK;
     for (int k = 0; st == CLRNN_OK && k < N_TILE_KERNELS; k++)
-        st = ocl_bound_private(&tile->kernels[k], counted,
-                               tile_variant_names[tile->variant][k], holds, instead, err);
+        st = ocl_bound_private(&tile->kernels[k], counted, tile_variant_names[tile->variant][k],
+                               holds, instead, err);
     return st;
 }
 
@@ -155,12 +155,11 @@ static clrnn_status build_layer(clrnn_backend *b, ocl_state *s, tile_state *ts, 
              GRAD_ROW_BLOCK);
     ts->tiles[l].owner = 1;
     ts->tiles[l].variant = wvec ? TILE_LANES : jvec ? TILE_VEC : TILE_PLAIN;
-    clrnn_status st = ocl_build(b, s, tile_files, sizeof tile_files / sizeof tile_files[0],
-                                options, &ts->tiles[l].program, err);
+    clrnn_status st = ocl_build(b, s, tile_files, sizeof tile_files / sizeof tile_files[0], options,
+                                &ts->tiles[l].program, err);
     if (st == CLRNN_OK)
-        st = ocl_create_kernels(s, ts->tiles[l].program,
-                                tile_variant_names[ts->tiles[l].variant], N_TILE_KERNELS,
-                                ts->tiles[l].kernels, err);
+        st = ocl_create_kernels(s, ts->tiles[l].program, tile_variant_names[ts->tiles[l].variant],
+                                N_TILE_KERNELS, ts->tiles[l].kernels, err);
     return st == CLRNN_OK ? bound_private(b, s, &ts->tiles[l], l, err) : st;
 }
 

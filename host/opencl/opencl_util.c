@@ -85,7 +85,7 @@ clrnn_status ocl_fail(clrnn_error *err, cl_int status, const char *what)
         status == CL_OUT_OF_HOST_MEMORY)
         hint = " (device memory or resources exhausted: try a smaller `max_batch`)";
     return clrnn__fail(err, CLRNN_E_DEVICE, "%s failed: %s (%d)%s", what, ocl_status_name(status),
-                      (int)status, hint);
+                       (int)status, hint);
 }
 
 /* All platforms; *n = 0 and NULL when there are none. */
@@ -125,8 +125,8 @@ static cl_device_id *get_devices(cl_platform_id platform, cl_device_type type, c
 static clrnn_status no_platform(clrnn_error *err)
 {
     return clrnn__fail(err, CLRNN_E_UNSUPPORTED,
-                      "no OpenCL platform is installed (on Debian: apt-get install "
-                      "pocl-opencl-icd for the CPU, or your GPU vendor's OpenCL driver)");
+                       "no OpenCL platform is installed (on Debian: apt-get install "
+                       "pocl-opencl-icd for the CPU, or your GPU vendor's OpenCL driver)");
 }
 
 static int device_available(cl_device_id device)
@@ -164,22 +164,22 @@ static clrnn_status find_by_index(const char *spec, const cl_platform_id *platfo
     char tail;
     if (sscanf(spec, "%u.%u%c", &p_index, &d_index, &tail) != 2)
         return clrnn__fail(err, CLRNN_E_INPUT,
-                          "`device` 'opencl:%s': expected opencl:P.D, platform P and device D "
-                          "as numbered by `clrnn_list_devices`",
-                          spec);
+                           "`device` 'opencl:%s': expected opencl:P.D, platform P and device D "
+                           "as numbered by `clrnn_list_devices`",
+                           spec);
     if (p_index >= n_platforms)
         return clrnn__fail(err, CLRNN_E_INPUT,
-                          "`device` 'opencl:%s': there is no platform %u (%u platform%s; see "
-                          "`clrnn_list_devices`)",
-                          spec, p_index, n_platforms, n_platforms == 1 ? "" : "s");
+                           "`device` 'opencl:%s': there is no platform %u (%u platform%s; see "
+                           "`clrnn_list_devices`)",
+                           spec, p_index, n_platforms, n_platforms == 1 ? "" : "s");
     cl_uint n = 0;
     cl_device_id *ids = get_devices(platforms[p_index], CL_DEVICE_TYPE_ALL, &n);
     if (d_index >= n) {
         free(ids);
         return clrnn__fail(err, CLRNN_E_INPUT,
-                          "`device` 'opencl:%s': platform %u has no device %u (%u device%s; "
-                          "see `clrnn_list_devices`)",
-                          spec, p_index, d_index, n, n == 1 ? "" : "s");
+                           "`device` 'opencl:%s': platform %u has no device %u (%u device%s; "
+                           "see `clrnn_list_devices`)",
+                           spec, p_index, d_index, n, n == 1 ? "" : "s");
     }
     *platform = platforms[p_index];
     *device = ids[d_index];
@@ -203,7 +203,7 @@ clrnn_status ocl_find_device(const char *spec, cl_platform_id *platform, cl_devi
     else if (!first_device(platforms, n_platforms, CL_DEVICE_TYPE_GPU, platform, device) &&
              !first_device(platforms, n_platforms, CL_DEVICE_TYPE_ALL, platform, device))
         st = clrnn__fail(err, CLRNN_E_UNSUPPORTED,
-                        "OpenCL platforms are installed but none has a usable device");
+                         "OpenCL platforms are installed but none has a usable device");
     free(platforms);
     return st;
 }

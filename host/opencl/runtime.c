@@ -68,8 +68,8 @@ clrnn_status ocl_launch(ocl_state *s, const kernel_args *a, cl_uint dims, const 
         items *= local[d];
     if (!local || items > a->max_group)
         return clrnn__fail(err, CLRNN_E_DEVICE,
-                          "launching kernel %s: a work-group of %zu work-items (at most %zu)",
-                          s->slot_name[slot], local ? items : 0, a->max_group);
+                           "launching kernel %s: a work-group of %zu work-items (at most %zu)",
+                           s->slot_name[slot], local ? items : 0, a->max_group);
     if (s->profiling && s->n_pending == s->pending_capacity) {
         clrnn_status st = ocl_harvest_events(s, err);
         if (st != CLRNN_OK)
@@ -177,7 +177,7 @@ static clrnn_status build_failed(clrnn_backend *b, ocl_state *s, cl_program prog
             line++;
         line[strcspn(line, "\n")] = '\0';
         clrnn__fail(err, CLRNN_E_DEVICE, "building the OpenCL kernels failed: %s: %.300s",
-                   ocl_status_name(rc), line);
+                    ocl_status_name(rc), line);
         free(log);
     } else
         ocl_fail(err, rc, "building the OpenCL kernels");
@@ -190,12 +190,12 @@ clrnn_status ocl_build(clrnn_backend *b, ocl_state *s, const char *const *files,
     const char *sources[MAX_PROGRAM_FILES];
     if (n_files > MAX_PROGRAM_FILES)
         return clrnn__fail(err, CLRNN_E_DEVICE, "%zu kernel sources in one program (at most %d)",
-                          n_files, MAX_PROGRAM_FILES);
+                           n_files, MAX_PROGRAM_FILES);
     for (size_t i = 0; i < n_files; i++) {
         sources[i] = clrnn__kernel_source(files[i]);
         if (!sources[i])
             return clrnn__fail(err, CLRNN_E_DEVICE, "kernel source '%s.cl' is not embedded",
-                              files[i]);
+                               files[i]);
     }
     cl_int rc;
     *program = clCreateProgramWithSource(s->context, (cl_uint)n_files, sources, NULL, &rc);
@@ -235,7 +235,7 @@ clrnn_status ocl_create_kernels(ocl_state *s, cl_program program, const char *co
         kernels[k].slot = slot_of(s, names[k]);
         if (kernels[k].slot < 0)
             return clrnn__fail(err, CLRNN_E_DEVICE, "more than %d kernel names to profile",
-                              MAX_KERNEL_SLOTS);
+                               MAX_KERNEL_SLOTS);
         if (rc != CL_SUCCESS) {
             char what[96];
             snprintf(what, sizeof what, "creating kernel %s", names[k]);
@@ -273,10 +273,10 @@ clrnn_status ocl_bound_private(ocl_kernel *k, size_t counted, const char *name, 
     if (k->private_bytes <= ITEM_PRIVATE_MAX)
         return CLRNN_OK;
     return clrnn__fail(err, CLRNN_E_INPUT,
-                      "kernel %s needs %zu KiB of private memory a work-item (%s), more than "
-                      "the %d KiB it may hold: %s",
-                      name, (k->private_bytes + 1023) / 1024, holds, ITEM_PRIVATE_MAX / 1024,
-                      instead);
+                       "kernel %s needs %zu KiB of private memory a work-item (%s), more than "
+                       "the %d KiB it may hold: %s",
+                       name, (k->private_bytes + 1023) / 1024, holds, ITEM_PRIVATE_MAX / 1024,
+                       instead);
 }
 
 void ocl_release_kernels(ocl_kernel *kernels, size_t n)
@@ -321,9 +321,9 @@ clrnn_status ocl_make_buffer(ocl_state *s, cl_mem *out, size_t n, size_t element
     size_t bytes = n * element;
     if (bytes > s->max_alloc)
         return clrnn__fail(err, CLRNN_E_DEVICE,
-                          "the device buffer '%s' needs %.1f MiB, more than the device allows in "
-                          "one buffer (%.1f MiB): try a smaller `max_batch`",
-                          name, bytes / 1048576.0, s->max_alloc / 1048576.0);
+                           "the device buffer '%s' needs %.1f MiB, more than the device allows in "
+                           "one buffer (%.1f MiB): try a smaller `max_batch`",
+                           name, bytes / 1048576.0, s->max_alloc / 1048576.0);
     cl_int rc;
     *out = clCreateBuffer(s->context, flags, bytes, NULL, &rc);
     if (rc != CL_SUCCESS) {
@@ -373,8 +373,8 @@ clrnn_status ocl_write_reals(ocl_state *s, cl_mem buffer, const double *values, 
     return CLRNN_OK;
 }
 
-clrnn_status ocl_read_reals(ocl_state *s, double *values, cl_mem buffer, size_t n,
-                            const char *name, clrnn_error *err)
+clrnn_status ocl_read_reals(ocl_state *s, double *values, cl_mem buffer, size_t n, const char *name,
+                            clrnn_error *err)
 {
     clrnn_status st = host_scratch(s, n, err);
     if (st != CLRNN_OK)
@@ -414,8 +414,7 @@ clrnn_status ocl_accumulate_loss(ocl_state *s, size_t B, clrnn_error *err)
     return ocl_launch(s, &a, 1, &one, &one, err);
 }
 
-clrnn_status ocl_finish_gradient(const clrnn_backend *b, ocl_state *s, size_t B,
-                                 clrnn_error *err)
+clrnn_status ocl_finish_gradient(const clrnn_backend *b, ocl_state *s, size_t B, clrnn_error *err)
 {
     kernel_args a = args_for(s, s->kernels[K_GRAD_FINISH]);
     arg_mem(&a, s->grads);
@@ -484,4 +483,3 @@ clrnn_status ocl_optimizer_step(const clrnn_backend *b, ocl_state *s, const clrn
         arg_real(&a, opt->momentum);
     return ocl_launch_1d(s, &a, P, err);
 }
-

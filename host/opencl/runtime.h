@@ -78,13 +78,13 @@ typedef struct ocl_state {
     cl_device_id device;
     cl_context context;
     cl_command_queue queue;
-    int cpu_device;       /* CL_DEVICE_TYPE_CPU */
+    int cpu_device; /* CL_DEVICE_TYPE_CPU */
     size_t compute_units;
     size_t max_item_size[3]; /* CL_DEVICE_MAX_WORK_ITEM_SIZES */
-    size_t real_size;     /* 4 or 8 */
-    size_t max_local_mem; /* bytes */
-    size_t max_alloc;     /* bytes in one buffer */
-    cl_program program;   /* the shared program */
+    size_t real_size;        /* 4 or 8 */
+    size_t max_local_mem;    /* bytes */
+    size_t max_alloc;        /* bytes in one buffer */
+    cl_program program;      /* the shared program */
     ocl_kernel kernels[N_SHARED_KERNELS];
 
     cl_mem x_table, y_table; /* (R,F), (R,K) */
@@ -144,7 +144,7 @@ static inline size_t chunks_of(size_t B)
 /* Sets kernel arguments in order; the first failure sticks in rc. */
 typedef struct kernel_args {
     cl_kernel kernel;
-    int slot; /* for messages and profiling */
+    int slot;                        /* for messages and profiling */
     size_t max_group, private_bytes; /* as in ocl_kernel, for the local size */
     const ocl_state *s;
     cl_uint next;
@@ -236,8 +236,8 @@ void ocl_release_mem(cl_mem *m);
 clrnn_status ocl_write_reals(ocl_state *s, cl_mem buffer, const double *values, size_t n,
                              const char *name, clrnn_error *err);
 /* Host doubles <- device buffer (n reals at offset 0). Blocking. */
-clrnn_status ocl_read_reals(ocl_state *s, double *values, cl_mem buffer, size_t n,
-                            const char *name, clrnn_error *err);
+clrnn_status ocl_read_reals(ocl_state *s, double *values, cl_mem buffer, size_t n, const char *name,
+                            clrnn_error *err);
 clrnn_status ocl_zero_buffer(ocl_state *s, cl_mem buffer, size_t n, const char *name,
                              clrnn_error *err);
 
@@ -246,8 +246,7 @@ clrnn_status ocl_zero_buffer(ocl_state *s, cl_mem buffer, size_t n, const char *
 /* loss_sum += the batch's window losses (one work-item). */
 clrnn_status ocl_accumulate_loss(ocl_state *s, size_t B, clrnn_error *err);
 /* The mean gradient from the chunks' partial sums. */
-clrnn_status ocl_finish_gradient(const clrnn_backend *b, ocl_state *s, size_t B,
-                                 clrnn_error *err);
+clrnn_status ocl_finish_gradient(const clrnn_backend *b, ocl_state *s, size_t B, clrnn_error *err);
 /* The optimizer's step on the gradient, clipped first where opt says so;
  * step counts updates made so far, this one included (Adam's t). */
 clrnn_status ocl_optimizer_step(const clrnn_backend *b, ocl_state *s, const clrnn_optimizer *opt,

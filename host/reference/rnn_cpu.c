@@ -21,10 +21,10 @@ void rnn_layer_forward_cpu(double *y, double *h, const double *x, const double *
     rnn_layer_params p = rnn_layer_point((double *)params, I, H, O);
     for (size_t b = 0; b < B; b++) {
         for (size_t t = 0; t < T; t++) {
-            const double *x_t = x + (b * T + t) * I;                     /* (I) */
+            const double *x_t = x + (b * T + t) * I;                       /* (I) */
             const double *h_prev = t > 0 ? h + (b * T + t - 1) * H : NULL; /* (H) */
-            double *h_t = h + (b * T + t) * H;                           /* (H) */
-            double *y_t = y + (b * T + t) * O;                           /* (O) */
+            double *h_t = h + (b * T + t) * H;                             /* (H) */
+            double *y_t = y + (b * T + t) * O;                             /* (O) */
             for (size_t j = 0; j < H; j++) {
                 /* The notebook's order: (x W_i + h_{t-1} W_h) + b_i */
                 double from_input = 0.0, from_hidden = 0.0;
@@ -147,9 +147,8 @@ void sgd_update_cpu(double *params, double *velocity, const double *grads, size_
     }
 }
 
-void adam_update_cpu(double *params, double *m, double *v, const double *grads, size_t n,
-                     double lr, double beta1, double beta2, double eps, double weight_decay,
-                     long step)
+void adam_update_cpu(double *params, double *m, double *v, const double *grads, size_t n, double lr,
+                     double beta1, double beta2, double eps, double weight_decay, long step)
 {
     double correction1 = 1.0 - pow(beta1, (double)step);
     double correction2 = 1.0 - pow(beta2, (double)step);

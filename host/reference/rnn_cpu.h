@@ -54,8 +54,7 @@ void sgd_update_cpu(double *params, double *velocity, const double *grads, size_
 
 /* Adam with bias correction after `step` steps (step >= 1), decoupled
  * weight decay: w -= lr (m_hat / (sqrt(v_hat) + eps) + weight_decay w). */
-void adam_update_cpu(double *params, double *m, double *v, const double *grads, size_t n,
-                     double lr, double beta1, double beta2, double eps, double weight_decay,
-                     long step);
+void adam_update_cpu(double *params, double *m, double *v, const double *grads, size_t n, double lr,
+                     double beta1, double beta2, double eps, double weight_decay, long step);
 
 #endif

@@ -15,7 +15,7 @@
 #include "cli_args.h"
 
 static const cli_command *const commands[] = {
-    &cli_train_command,   &cli_eval_command,   &cli_predict_command, &cli_export_command,
+    &cli_train_command,     &cli_eval_command,   &cli_predict_command, &cli_export_command,
     &cli_reproduce_command, &cli_parity_command, &cli_devices_command, &cli_bench_command,
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
@@ -135,7 +135,7 @@ typedef struct sample {
 static int parse_custom(const cli_args *a, const char *text, void *options)
 {
     (void)a;
-    snprintf(((sample *)options)->custom, sizeof ((sample *)options)->custom, "<%s>", text);
+    snprintf(((sample *)options)->custom, sizeof((sample *)options)->custom, "<%s>", text);
     return 1;
 }
 
@@ -203,10 +203,11 @@ static void test_parser(void)
     check_true(st == CLI_OK && !cli_given(&a, "--size") && s.size == 0,
                "an option not given is not given and keeps its default");
     static const char *const bad[] = {
-        "--size 0",   "--size 11",      "--size x",     "--seed -1",    "--seed 4294967296",
-        "--number 3", "--number nan",   "--colour blue", "--kernels x",  "--items a,,b",
-        "--items a,b,c,d", "--size",    "--unknown 1",  "stray",        "--size=",
-        "--layers 1:1:1,1:1:1,1:1:1", "--layers 3:0:1",
+        "--size 0",          "--size 11",    "--size x",        "--seed -1",
+        "--seed 4294967296", "--number 3",   "--number nan",    "--colour blue",
+        "--kernels x",       "--items a,,b", "--items a,b,c,d", "--size",
+        "--unknown 1",       "stray",        "--size=",         "--layers 1:1:1,1:1:1,1:1:1",
+        "--layers 3:0:1",
     };
     int refused = 0;
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)

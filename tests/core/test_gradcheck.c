@@ -50,8 +50,11 @@ static void gradcheck(const clrnn_layer_shape *layers, size_t n_layers, size_t T
     uint32_t starts[8];
     for (size_t i = 0; i < B; i++)
         starts[i] = clrnn_rng_below(&rng, (uint32_t)(ROWS - T + 1));
-    clrnn_backend_config cfg = {.device = "cpu", .precision = CLRNN_FP64, .seq_len = T,
-                                .max_batch = B, .loss_steps = loss_steps};
+    clrnn_backend_config cfg = {.device = "cpu",
+                                .precision = CLRNN_FP64,
+                                .seq_len = T,
+                                .max_batch = B,
+                                .loss_steps = loss_steps};
     if (clrnn_backend_create(&b, model, &cfg, &err) != CLRNN_OK ||
         clrnn_backend_stage(b, x, y, ROWS, &err) != CLRNN_OK ||
         clrnn_backend_gradients(b, starts, B, &err) != CLRNN_OK ||
@@ -84,7 +87,8 @@ static void gradcheck(const clrnn_layer_shape *layers, size_t n_layers, size_t T
             double rel = sqrt(diff) / fmax(sqrt(norm), 1e-12);
             char what[128];
             snprintf(what, sizeof what, "L%zu T%zu B%zu %s layer %zu %s rel err", n_layers, T, B,
-                     loss_steps == CLRNN_LOSS_LAST ? "last" : "all", l, clrnn_param_name((clrnn_param)p));
+                     loss_steps == CLRNN_LOSS_LAST ? "last" : "all", l,
+                     clrnn_param_name((clrnn_param)p));
             check(rel < 1e-6, what, rel, 1e-6);
         }
     }

@@ -63,8 +63,11 @@ static int fixture_open(fixture *f, size_t batch)
     cfg.targets = targets;
     cfg.n_targets = 1;
     cfg.seq_len = 5;
-    clrnn_backend_config bc = {.device = "cpu", .precision = CLRNN_FP64, .seq_len = 5,
-                               .max_batch = batch, .loss_steps = CLRNN_LOSS_ALL};
+    clrnn_backend_config bc = {.device = "cpu",
+                               .precision = CLRNN_FP64,
+                               .seq_len = 5,
+                               .max_batch = batch,
+                               .loss_steps = CLRNN_LOSS_ALL};
     clrnn_rng rng;
     memset(f, 0, sizeof *f);
     if (clrnn_table_read_csv(&table, SMALL_CSV, NULL) != CLRNN_OK)

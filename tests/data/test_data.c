@@ -559,8 +559,8 @@ static void check_bytes_error(const char *what, const char *text, size_t n, cons
     char path[64];
     clrnn_table *table = NULL;
     clrnn_error err = {CLRNN_OK, ""};
-    clrnn_status st = write_temp_bytes(path, text, n) ? clrnn_table_read_csv(&table, path, &err)
-                                                      : CLRNN_E_IO;
+    clrnn_status st =
+        write_temp_bytes(path, text, n) ? clrnn_table_read_csv(&table, path, &err) : CLRNN_E_IO;
     unlink(path);
     check_error(what, st, CLRNN_E_INPUT, &err, path, rest);
     clrnn_table_free(table);
@@ -587,8 +587,8 @@ static void test_hostile_input(void)
     char path[64];
     clrnn_dataset *data = NULL;
     clrnn_error err = {CLRNN_OK, ""};
-    clrnn_status st = dataset_from_text(&data, path, ",a,y\nr1,1e150,2\nr2,-1e150,3\nr3,2,4\n",
-                                        &cfg, &err);
+    clrnn_status st =
+        dataset_from_text(&data, path, ",a,y\nr1,1e150,2\nr2,-1e150,3\nr3,2,4\n", &cfg, &err);
     check_true(st == CLRNN_OK && isfinite(clrnn_dataset_feature_std(data, 0)) &&
                    clrnn_dataset_feature_std(data, 0) > 1e149,
                "values of 1e150 are taken, with a finite scaler std");
@@ -845,8 +845,8 @@ static void test_naive_baseline(void)
                "naive baseline: covers x_tomorrow (x is a feature), not w");
     check(covered && fabs(b.naive_rmse - sqrt(naive_sq / 5.0)) < 1e-12 &&
               fabs(b.naive_mae - naive_abs / 5.0) < 1e-12,
-          "naive baseline: RMSE and MAE of today's x against tomorrow's", covered ? b.naive_rmse : NAN,
-          1e-12);
+          "naive baseline: RMSE and MAE of today's x against tomorrow's",
+          covered ? b.naive_rmse : NAN, 1e-12);
     check(covered && fabs(b.model_rmse - 0.5) < 1e-12 && fabs(b.model_mae - 0.5) < 1e-12,
           "naive baseline: the model's figures on the same cells", covered ? b.model_rmse : NAN,
           1e-12);

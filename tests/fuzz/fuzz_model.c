@@ -39,8 +39,8 @@ static void exercise(clrnn_checkpoint *c)
         abort();
     if (P > 100000 || c->seq_len > 64)
         return; /* the forward pass of a huge model proves nothing more */
-    clrnn_backend_config bc = {.device = "cpu", .seq_len = c->seq_len, .max_batch = 1,
-                               .loss_steps = c->loss_steps};
+    clrnn_backend_config bc = {
+        .device = "cpu", .seq_len = c->seq_len, .max_batch = 1, .loss_steps = c->loss_steps};
     clrnn_backend *b = NULL;
     size_t F = c->n_features, K = c->n_targets, T = c->seq_len;
     double *x = calloc(T * F + 1, sizeof *x), *y = calloc(T * K + 1, sizeof *y);

@@ -13,8 +13,8 @@ static char fuzz_dir[64];
 /* The files the harnesses write, removed with their folder at exit. */
 static void fuzz_cleanup(void)
 {
-    static const char *const names[] = {"table.csv",    "model.clrnn", "sealed.clrnn",
-                                        "saved.clrnn", "w.npz"};
+    static const char *const names[] = {"table.csv", "model.clrnn", "sealed.clrnn", "saved.clrnn",
+                                        "w.npz"};
     char path[256];
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         snprintf(path, sizeof path, "%s/%s", fuzz_dir, names[i]);
@@ -29,7 +29,7 @@ static inline void fuzz_path(char *path, const char *name)
     if (!fuzz_dir[0]) {
         /* tmpfs where there is one: a save fsyncs, and that costs a disk */
         strcpy(fuzz_dir, access("/dev/shm", W_OK) == 0 ? "/dev/shm/clrnn_fuzz_XXXXXX"
-                                                      : "/tmp/clrnn_fuzz_XXXXXX");
+                                                       : "/tmp/clrnn_fuzz_XXXXXX");
         if (!mkdtemp(fuzz_dir))
             abort();
         atexit(fuzz_cleanup);

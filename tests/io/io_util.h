@@ -208,7 +208,7 @@ static inline int same_shapes(const clrnn_model *a, const clrnn_model *b)
 /* Every field of b equals a's, doubles compared as bits; zeros stand for
  * a's NULL optimizer state. */
 static inline void check_same_checkpoint(const char *what, const clrnn_checkpoint *a,
-                                  const clrnn_checkpoint *b)
+                                         const clrnn_checkpoint *b)
 {
     char line[160];
     size_t P = clrnn_model_n_params(a->model), F = a->n_features, K = a->n_targets;
@@ -242,7 +242,6 @@ static inline void check_same_checkpoint(const char *what, const clrnn_checkpoin
                line);
     free(zeros);
 }
-
 
 /* Makes the test's temporary folder, /tmp/<name>_XXXXXX. */
 static inline int make_test_dir(const char *name)

@@ -284,8 +284,8 @@ int main(void)
     test_inconsistent();
     test_endless();
     test_save_refuses();
-    static const char *const names[] = {"round.clrnn", "again.clrnn",  "bad.clrnn",
-                                        "small.clrnn", "intact.clrnn"};
+    static const char *const names[] = {"round.clrnn", "again.clrnn", "bad.clrnn", "small.clrnn",
+                                        "intact.clrnn"};
     remove_test_dir(names, sizeof names / sizeof *names);
     return check_summary();
 }

@@ -2,11 +2,11 @@
  * dirname, and atomic streamed writes that leave either the old file or
  * the new one and never a temporary file. */
 #include <dirent.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -97,8 +97,8 @@ int main(void)
     struct stat info;
     check_true(atomic_write_file(target, "v1", 2, &err) == CLRNN_OK &&
                    symlink("model.clrnn", link) == 0 &&
-                   atomic_write_file(link, "v2", 2, &err) == CLRNN_OK &&
-                   lstat(link, &info) == 0 && S_ISLNK(info.st_mode) && file_is(target, "v2"),
+                   atomic_write_file(link, "v2", 2, &err) == CLRNN_OK && lstat(link, &info) == 0 &&
+                   S_ISLNK(info.st_mode) && file_is(target, "v2"),
                "a write to a symbolic link replaces the file it names; the link stays");
     check_true(symlink("made-by-link.clrnn", dangling) == 0 &&
                    atomic_write_file(dangling, "v3", 2, &err) == CLRNN_OK &&

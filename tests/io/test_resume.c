@@ -96,8 +96,11 @@ static clrnn_backend *train_fresh(const clrnn_dataset *data, clrnn_train_config 
 {
     static const clrnn_layer_shape shape = {2, 8, 1};
     clrnn_backend *backend = NULL;
-    clrnn_backend_config bc = {.device = "cpu", .precision = CLRNN_FP64, .seq_len = 5,
-                               .max_batch = cfg->batch, .loss_steps = CLRNN_LOSS_ALL};
+    clrnn_backend_config bc = {.device = "cpu",
+                               .precision = CLRNN_FP64,
+                               .seq_len = 5,
+                               .max_batch = cfg->batch,
+                               .loss_steps = CLRNN_LOSS_ALL};
     clrnn_train_report report;
     clrnn_rng rng;
     *st = clrnn_model_create(model, &shape, 1, err);
@@ -181,8 +184,11 @@ static void test_capture_restore(const clrnn_dataset *data)
     static const clrnn_layer_shape shape = {2, 8, 1}, other = {2, 4, 1};
     clrnn_model *model = NULL, *small = NULL;
     clrnn_backend *backend = NULL, *wrong = NULL;
-    clrnn_backend_config bc = {.device = "cpu", .precision = CLRNN_FP64, .seq_len = 5,
-                               .max_batch = 8, .loss_steps = CLRNN_LOSS_LAST};
+    clrnn_backend_config bc = {.device = "cpu",
+                               .precision = CLRNN_FP64,
+                               .seq_len = 5,
+                               .max_batch = 8,
+                               .loss_steps = CLRNN_LOSS_LAST};
     clrnn_train_config cfg;
     clrnn_train_config_default(&cfg);
     cfg.seed = 11;
@@ -199,15 +205,15 @@ static void test_capture_restore(const clrnn_dataset *data)
          clrnn_backend_create(&wrong, small, &bc, &err) == CLRNN_OK &&
          clrnn_checkpoint_capture(&c, backend, data, &cfg, 3, &err) == CLRNN_OK;
     size_t P = ok ? clrnn_model_n_params(model) : 0;
-    check_true(ok && c.epoch == 3 && c.seed == 11 && c.optimizer.kind == CLRNN_ADAM &&
-                   c.loss_steps == CLRNN_LOSS_LAST && c.seq_len == 5 && c.n_features == 2 &&
-                   c.n_targets == 1 && strcmp(c.feature_names[1], "b") == 0 &&
-                   strcmp(c.target_names[0], "y") == 0 &&
-                   c.feature_std[1] == clrnn_dataset_feature_std(data, 1) &&
-                   c.target_mean[0] == clrnn_dataset_target_mean(data, 0) &&
-                   same_doubles(clrnn_model_params_const(c.model), clrnn_model_params_const(model),
-                                P),
-               "capture: epoch, seed, optimizer, loss steps, names, scaler, parameters");
+    check_true(
+        ok && c.epoch == 3 && c.seed == 11 && c.optimizer.kind == CLRNN_ADAM &&
+            c.loss_steps == CLRNN_LOSS_LAST && c.seq_len == 5 && c.n_features == 2 &&
+            c.n_targets == 1 && strcmp(c.feature_names[1], "b") == 0 &&
+            strcmp(c.target_names[0], "y") == 0 &&
+            c.feature_std[1] == clrnn_dataset_feature_std(data, 1) &&
+            c.target_mean[0] == clrnn_dataset_target_mean(data, 0) &&
+            same_doubles(clrnn_model_params_const(c.model), clrnn_model_params_const(model), P),
+        "capture: epoch, seed, optimizer, loss steps, names, scaler, parameters");
     clrnn_data_config dc = clrnn_data_config_default();
     clrnn_checkpoint_data_config(&c, &dc);
     check_true(ok && dc.n_features == 2 && strcmp(dc.features[0], "a") == 0 && dc.seq_len == 5 &&
@@ -274,8 +280,11 @@ static clrnn_status train_remembering(const clrnn_dataset *data, clrnn_train_con
     memset(states, 0, sizeof *states);
     cfg->batch = 4;
     cfg->context = states;
-    clrnn_backend_config bc = {.device = "cpu", .precision = CLRNN_FP64, .seq_len = 5,
-                               .max_batch = cfg->batch, .loss_steps = CLRNN_LOSS_ALL};
+    clrnn_backend_config bc = {.device = "cpu",
+                               .precision = CLRNN_FP64,
+                               .seq_len = 5,
+                               .max_batch = cfg->batch,
+                               .loss_steps = CLRNN_LOSS_ALL};
     clrnn_status st = clrnn_model_create(&model, &shape, 1, &err);
     if (st == CLRNN_OK) {
         clrnn_rng_seed(&rng, 5);

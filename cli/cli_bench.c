@@ -22,11 +22,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli.h"
 #include "cli_args.h"
 #include "clrnn.h"
+#include "core/clock.h"
+#include "io/files.h"
 
 #define MAX_SHAPES 16
 #define MAX_DEVICES 16
@@ -176,13 +177,6 @@ static cli_status parse(bench_options *o, int argc, char **argv)
     return cli_parse(&a, &cli_bench_command, argc, argv, o);
 }
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static double flops_per_step(const bench_shape *s, size_t n_params)
 {
     double I = (double)s->layer.n_in, H = (double)s->layer.n_hidden, O = (double)s->layer.n_out;
@@ -284,9 +278,9 @@ static clrnn_status measure(bench_result *r, const bench_options *o, const bench
     size_t n = 1, done = 0;
     double elapsed = 0;
     while (st == CLRNN_OK) {
-        double t0 = now_seconds();
+        double t0 = clock_seconds();
         st = run_steps(b, p, s, o->warmup + done, n, err);
-        elapsed += now_seconds() - t0;
+        elapsed += clock_seconds() - t0;
         done += n;
         if (elapsed >= o->seconds)
             break;
@@ -325,11 +319,11 @@ int cli_bench(int argc, char **argv)
     int code = parse(&o, argc, argv);
     if (code != CLI_OK)
         return code;
-    FILE *csv = NULL;
-    if (o.csv && !(csv = fopen(o.csv, "w"))) {
-        fprintf(stderr, "clrnn bench: --csv '%s': cannot write\n", o.csv);
-        return CLI_BAD_INPUT;
-    }
+    atomic_out out = {0};
+    clrnn_error open_err;
+    if (o.csv && atomic_open(&out, o.csv, &open_err) != CLRNN_OK)
+        return cli_error("clrnn bench", &open_err);
+    FILE *csv = out.f;
     if (csv)
         fprintf(csv, "shape,n_in,n_hidden,n_out,seq_len,batch,device,precision,"
                      "window_steps_per_second,gflops,speedup_vs_cpu\n");
@@ -381,9 +375,7 @@ int cli_bench(int argc, char **argv)
         }
         free_problem(&p);
     }
-    if (csv && fclose(csv) != 0) {
-        fprintf(stderr, "clrnn bench: --csv '%s': write failed\n", o.csv);
-        return CLI_BAD_INPUT;
-    }
+    if (csv && atomic_commit(&out, &open_err) != CLRNN_OK)
+        return cli_error("clrnn bench", &open_err);
     return failed ? CLI_BAD_INPUT : CLI_OK;
 }

@@ -31,12 +31,21 @@ int cli_parse_size(const cli_args *a, const char *text, size_t min, size_t max, 
     return 1;
 }
 
+/* One rule for every number on the command line, as for the table's cells:
+ * decimal digits with an optional sign, point and exponent; no spaces, no
+ * hex, no inf or nan (strtod alone takes all of those). */
+static int decimal_number(const char *text)
+{
+    return text[0] && strspn(text, "0123456789+-.eE") == strlen(text);
+}
+
 int cli_parse_double(const cli_args *a, const char *text, double min, double max, double *out)
 {
     char *end;
     errno = 0;
     double v = strtod(text, &end);
-    if (end == text || *end || errno || !isfinite(v) || v < min || v > max) {
+    if (!decimal_number(text) || end == text || *end || errno || !isfinite(v) || v < min ||
+        v > max) {
         fprintf(stderr, "%s: %s '%s': expected a number from %g to %g\n", a->name, a->flag, text,
                 min, max);
         return 0;

@@ -29,7 +29,8 @@ typedef struct train_run {
     const train_options *o;
     const clrnn_dataset *data;     /* what the checkpoints' names and statistics come from */
     atomic_out log_csv, log_json;  /* written as epochs end, in place when the run ends */
-    double *train_loss, *val_loss; /* (epochs) history for the plot */
+    double *train_loss, *val_loss; /* (history_cap) history for the plot, NaN where none */
+    size_t history_cap;
     size_t epochs_saved;           /* the epoch of the last save, 0 before any */
     int progress;                  /* draw a progress line on the terminal */
     double last_loss;              /* the last epoch's, shown while the next one runs */

@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "cli_train.h"
 #include "core/clock.h"
+#include "core/error.h"
 
 /* The model's shapes: --layers as given (checked against the data), or one
  * layer of --hidden units from the features to the targets. */
@@ -52,11 +53,35 @@ static clrnn_status checkpoint_save(train_run *run, const clrnn_dataset *data,
 
 /* ---------------------------------------------------------- callbacks */
 
+/* Room in the loss history for n epochs, grown as epochs finish (doubling,
+ * NaN where no epoch ran): --epochs 100000000 costs nothing up front. */
+static int grow_history(train_run *run, size_t n)
+{
+    if (n <= run->history_cap)
+        return 1;
+    size_t cap = run->history_cap ? run->history_cap : 64;
+    while (cap < n)
+        cap *= 2;
+    double *train = realloc(run->train_loss, cap * sizeof *train);
+    if (train)
+        run->train_loss = train;
+    double *val = train ? realloc(run->val_loss, cap * sizeof *val) : NULL;
+    if (!val)
+        return 0;
+    run->val_loss = val;
+    for (size_t e = run->history_cap; e < cap; e++)
+        run->train_loss[e] = run->val_loss[e] = NAN;
+    run->history_cap = cap;
+    return 1;
+}
+
 static clrnn_status on_epoch(void *context, const clrnn_epoch_stats *s, clrnn_backend *backend,
                              clrnn_error *err)
 {
     train_run *run = context;
     run->last_loss = s->train_loss;
+    if (!grow_history(run, s->epoch))
+        return clrnn__fail(err, CLRNN_E_NOMEM, "out of memory for the loss history");
     run->train_loss[s->epoch - 1] = s->train_loss;
     run->val_loss[s->epoch - 1] = s->val_loss;
     train_log_epoch(run, s);
@@ -255,14 +280,10 @@ static int start_run(train_job *job)
     run->o = o;
     run->last_loss = NAN;
     run->data = job->data;
-    run->train_loss = malloc(o->train.epochs * sizeof *run->train_loss);
-    run->val_loss = malloc(o->train.epochs * sizeof *run->val_loss);
-    if (!run->train_loss || !run->val_loss) {
+    if (!grow_history(run, o->train.start_epoch + 1)) {
         fprintf(stderr, "clrnn train: out of memory\n");
         return 0;
     }
-    for (size_t e = 0; e < o->train.epochs; e++)
-        run->train_loss[e] = run->val_loss[e] = NAN;
     if (o->log_csv && !train_open_log(&run->log_csv, o->log_csv,
                                       "epoch,train_loss,val_loss,lr,grad_norm,"
                                       "windows_per_second,seconds\n"))

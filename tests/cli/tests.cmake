@@ -99,3 +99,17 @@ clrnn_add_test(test_cli_args LABEL "unit;cli" CLI SOURCES cli/test_cli_args.c)
 clrnn_script_test(faults_nothing_lost cli ${CMAKE_CURRENT_LIST_DIR}/fault_test.sh
                   $<TARGET_FILE:clrnn> ${FIX}/cli_small.csv ${WEATHER})
 set_tests_properties(faults_nothing_lost PROPERTIES TIMEOUT 300)
+# One rule for every number (issue 11, item 14): decimal digits, sign,
+# point and exponent; no spaces, hex, inf or nan, for reals as for counts.
+clrnn_cli_test(number_with_space 2 "--lr ' 0.01': expected a number" train --lr " 0.01")
+clrnn_cli_test(number_hex 2 "--lr '0x1p-4': expected a number" train --lr 0x1p-4)
+clrnn_cli_test(number_inf 2 "--clip-norm 'inf': expected a number" train --clip-norm inf)
+clrnn_cli_test(count_with_space 2 "--batch ' 8': expected a whole number" train --batch " 8")
+if(NOT CLRNN_SANITIZE) # the sanitizers reserve terabytes of address space
+  # --epochs 100000000 allocates nothing up front (issue 11, item 13): it
+  # trains under a 256 MiB address-space limit until Ctrl-C.
+  add_test(NAME train_many_epochs_small_memory
+           COMMAND sh -c "ulimit -v 262144; timeout --preserve-status -s INT 2 \"$0\" train --epochs 100000000 --device cpu --hidden 2 --quiet; test $? -eq 130"
+                   $<TARGET_FILE:clrnn>)
+  set_tests_properties(train_many_epochs_small_memory PROPERTIES LABELS cli)
+endif()

@@ -597,18 +597,19 @@ static void test_hostile_input(void)
     /* 200 rows of 20,000 columns and a million blank lines: 10 MB of text,
      * 32 MB of values; sized by lines x columns it was 160 GB. */
     size_t cols = 20000, rows = 200, blank = 1000000, at = 0;
-    char *text = malloc(cols * 8 + rows * cols * 2 + blank + 16);
-    for (size_t c = 0; text && c < cols; c++)
-        at += (size_t)sprintf(text + at, "%sc%zu", c ? "," : "", c);
-    for (size_t r = 0; text && r < rows; r++)
+    size_t size = cols * 8 + rows * cols * 2 + blank + 16;
+    char *text = malloc(size);
+    if (!check_true(text != NULL, "memory for a wide table"))
+        return;
+    for (size_t c = 0; c < cols; c++)
+        at += (size_t)snprintf(text + at, size - at, "%sc%zu", c ? "," : "", c);
+    for (size_t r = 0; r < rows; r++)
         for (size_t c = 0; c < cols; c++)
-            at += (size_t)sprintf(text + at, "%s%zu", c ? "," : "\n", (r + c) % 10);
-    if (text) {
-        memset(text + at, '\n', blank);
-        text[at + blank] = '\0';
-    }
+            at += (size_t)snprintf(text + at, size - at, "%s%zu", c ? "," : "\n", (r + c) % 10);
+    memset(text + at, '\n', blank);
+    text[at + blank] = '\0';
     clrnn_table *wide = NULL;
-    st = text ? table_from_text(&wide, path, text, &err) : CLRNN_E_NOMEM;
+    st = table_from_text(&wide, path, text, &err);
     check_true(st == CLRNN_OK && clrnn_table_n_rows(wide) == rows &&
                    clrnn_table_n_cols(wide) == cols &&
                    clrnn_table_value(wide, rows - 1, cols - 1) == (double)((rows + cols - 2) % 10),

@@ -164,15 +164,15 @@ int main(int argc, char **argv)
      * (the optimizer's state). The checkpoint borrows all of it, so it is
      * not cleared but freed piece by piece. */
     size_t n_params = clrnn_model_n_params(model), n_test = 0;
-    saved.opt_state_a = malloc(n_params * sizeof *saved.opt_state_a);
-    saved.opt_state_b = malloc(n_params * sizeof *saved.opt_state_b);
-    if (!saved.opt_state_a || !saved.opt_state_b) {
+    saved.opt_m = malloc(n_params * sizeof *saved.opt_m);
+    saved.opt_v = malloc(n_params * sizeof *saved.opt_v);
+    if (!saved.opt_m || !saved.opt_v) {
         fprintf(stderr, "forecast: out of memory\n");
         goto done;
     }
     if (clrnn_backend_get_params(backend, clrnn_model_params(model), &err) != CLRNN_OK ||
-        clrnn_backend_get_optimizer_state(backend, saved.opt_state_a, saved.opt_state_b,
-                                          &saved.step, &err) != CLRNN_OK ||
+        clrnn_backend_get_optimizer_state(backend, saved.opt_m, saved.opt_v, &saved.step, &err) !=
+            CLRNN_OK ||
         !(predictions = predict(backend, data, &n_test, &err))) {
         fail("reading the trained model back", &err);
         goto done;
@@ -258,8 +258,8 @@ done:
     free(saved.feature_std);
     free(saved.target_mean);
     free(saved.target_std);
-    free(saved.opt_state_a);
-    free(saved.opt_state_b);
+    free(saved.opt_m);
+    free(saved.opt_v);
     clrnn_backend_free(reloaded_backend);
     clrnn_backend_free(backend);
     clrnn_model_free(model);

@@ -402,12 +402,13 @@ CLRNN_API clrnn_status clrnn_backend_get_window_losses(clrnn_backend *backend, d
 CLRNN_API clrnn_status clrnn_backend_take_loss_sum(clrnn_backend *backend, double *sum,
                                                    clrnn_error *err);
 
-/* Optimizer state for checkpoints: a and b (P each) hold the SGD velocity
- * (b unused, zeros) or Adam's m and v; step is the number of updates made. */
-CLRNN_API clrnn_status clrnn_backend_get_optimizer_state(clrnn_backend *backend, double *a,
-                                                         double *b, long *step, clrnn_error *err);
-CLRNN_API clrnn_status clrnn_backend_set_optimizer_state(clrnn_backend *backend, const double *a,
-                                                         const double *b, long step,
+/* Optimizer state for checkpoints, P values each: m is SGD's velocity or
+ * Adam's first moment m; v is Adam's second moment v, zeros for SGD; step is
+ * the number of updates made. */
+CLRNN_API clrnn_status clrnn_backend_get_optimizer_state(clrnn_backend *backend, double *m,
+                                                         double *v, long *step, clrnn_error *err);
+CLRNN_API clrnn_status clrnn_backend_set_optimizer_state(clrnn_backend *backend, const double *m,
+                                                         const double *v, long step,
                                                          clrnn_error *err);
 
 /* Time spent in one kernel, from OpenCL profiling events. */
@@ -562,11 +563,11 @@ typedef struct clrnn_checkpoint {
     double *target_mean;  /* (n_targets) */
     double *target_std;   /* (n_targets) */
     clrnn_optimizer optimizer;
-    double *opt_state_a; /* (P) SGD velocity or Adam m; NULL: zeros */
-    double *opt_state_b; /* (P) Adam v; NULL: zeros */
-    long step;           /* optimizer steps taken */
-    size_t epoch;        /* epochs completed */
-    uint32_t seed;       /* initialisation and shuffling seed */
+    double *opt_m; /* (P) SGD's velocity or Adam's first moment m; NULL: zeros */
+    double *opt_v; /* (P) Adam's second moment v, zeros for SGD; NULL: zeros */
+    long step;     /* optimizer steps taken */
+    size_t epoch;  /* epochs completed */
+    uint32_t seed; /* initialisation and shuffling seed */
 } clrnn_checkpoint;
 
 CLRNN_API clrnn_status clrnn_checkpoint_save(const clrnn_checkpoint *ckpt, const char *path,

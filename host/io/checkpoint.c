@@ -117,7 +117,7 @@ static const char *inconsistency(const clrnn_checkpoint *c)
         return "negative step count";
     if (!finite_array(clrnn_model_params_const(c->model), P))
         return "a parameter is not finite";
-    if (!finite_array(c->opt_state_a, P) || !finite_array(c->opt_state_b, P))
+    if (!finite_array(c->opt_m, P) || !finite_array(c->opt_v, P))
         return "an optimizer state value is not finite";
     return NULL;
 }
@@ -176,8 +176,8 @@ static void encode(byte_writer *w, const clrnn_checkpoint *c)
     put_u32(w, c->seed);
     put_u64(w, (uint64_t)P);
     put_f64_array(w, clrnn_model_params_const(m), P);
-    put_f64_array(w, c->opt_state_a, P); /* NULL: zeros */
-    put_f64_array(w, c->opt_state_b, P);
+    put_f64_array(w, c->opt_m, P); /* NULL: zeros */
+    put_f64_array(w, c->opt_v, P);
     patch_u64(w, 12, (uint64_t)(w->size + CRC_SIZE));
     put_u32(w, crc32_update(0, w->data, w->size));
 }
@@ -356,8 +356,8 @@ static const char *get_tensors(byte_reader *r, clrnn_checkpoint *c)
     if (bytes_left(r) / 8 < 3 * P) /* checked before allocating */
         return "the tensors run past the end";
     get_f64_array(r, clrnn_model_params(c->model), P);
-    c->opt_state_a = get_array(r, P);
-    c->opt_state_b = get_array(r, P);
+    c->opt_m = get_array(r, P);
+    c->opt_v = get_array(r, P);
     return NULL;
 }
 
@@ -370,7 +370,7 @@ static int fully_allocated(const clrnn_checkpoint *c)
         if (!c->target_names[i])
             return 0;
     return c->feature_names && c->target_names && c->feature_mean && c->feature_std &&
-           c->target_mean && c->target_std && c->opt_state_a && c->opt_state_b;
+           c->target_mean && c->target_std && c->opt_m && c->opt_v;
 }
 
 /* The body (after the header, before the CRC) into c. */
@@ -447,8 +447,8 @@ void clrnn_checkpoint_clear(clrnn_checkpoint *ckpt)
     free(ckpt->feature_std);
     free(ckpt->target_mean);
     free(ckpt->target_std);
-    free(ckpt->opt_state_a);
-    free(ckpt->opt_state_b);
+    free(ckpt->opt_m);
+    free(ckpt->opt_v);
     memset(ckpt, 0, sizeof *ckpt);
 }
 
@@ -502,16 +502,15 @@ clrnn_status clrnn_checkpoint_capture(clrnn_checkpoint *ckpt, clrnn_backend *bac
     ckpt->feature_std = copy_stats(data, F, clrnn_dataset_feature_std);
     ckpt->target_mean = copy_stats(data, K, clrnn_dataset_target_mean);
     ckpt->target_std = copy_stats(data, K, clrnn_dataset_target_std);
-    ckpt->opt_state_a = malloc(P * sizeof *ckpt->opt_state_a);
-    ckpt->opt_state_b = malloc(P * sizeof *ckpt->opt_state_b);
+    ckpt->opt_m = malloc(P * sizeof *ckpt->opt_m);
+    ckpt->opt_v = malloc(P * sizeof *ckpt->opt_v);
     if (!ckpt->feature_names || !ckpt->target_names || !ckpt->feature_mean || !ckpt->feature_std ||
-        !ckpt->target_mean || !ckpt->target_std || !ckpt->opt_state_a || !ckpt->opt_state_b)
+        !ckpt->target_mean || !ckpt->target_std || !ckpt->opt_m || !ckpt->opt_v)
         st = clrnn__fail(err, CLRNN_E_NOMEM, "out of memory capturing a checkpoint");
     if (st == CLRNN_OK)
         st = clrnn_backend_get_params(backend, clrnn_model_params(ckpt->model), err);
     if (st == CLRNN_OK)
-        st = clrnn_backend_get_optimizer_state(backend, ckpt->opt_state_a, ckpt->opt_state_b,
-                                               &ckpt->step, err);
+        st = clrnn_backend_get_optimizer_state(backend, ckpt->opt_m, ckpt->opt_v, &ckpt->step, err);
     if (st != CLRNN_OK) {
         /* names are freed by count: keep the counts only where the arrays exist */
         if (!ckpt->feature_names)
@@ -540,8 +539,7 @@ clrnn_status clrnn_checkpoint_restore(const clrnn_checkpoint *ckpt, clrnn_backen
                            "there");
     clrnn_status st = clrnn_backend_set_params(backend, clrnn_model_params_const(ckpt->model), err);
     if (st == CLRNN_OK)
-        st = clrnn_backend_set_optimizer_state(backend, ckpt->opt_state_a, ckpt->opt_state_b,
-                                               ckpt->step, err);
+        st = clrnn_backend_set_optimizer_state(backend, ckpt->opt_m, ckpt->opt_v, ckpt->step, err);
     if (st == CLRNN_OK && train) {
         train->start_epoch = ckpt->epoch;
         train->optimizer = ckpt->optimizer;

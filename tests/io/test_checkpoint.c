@@ -41,9 +41,9 @@ static void test_round_trip(void)
     free(b1);
     free(b2);
     /* NULL optimizer state means zeros, and loads as zero arrays. */
-    free(saved.opt_state_a);
-    free(saved.opt_state_b);
-    saved.opt_state_a = saved.opt_state_b = NULL;
+    free(saved.opt_m);
+    free(saved.opt_v);
+    saved.opt_m = saved.opt_v = NULL;
     saved.optimizer.kind = CLRNN_SGD;
     check_true(clrnn_checkpoint_save(&saved, path, &err) == CLRNN_OK &&
                    clrnn_checkpoint_load(&reloaded, path, &err) == CLRNN_OK,

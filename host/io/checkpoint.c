@@ -23,6 +23,7 @@
 #include "backend/backend.h"
 #include "core/error.h"
 #include "io/bytes.h"
+#include "io/checkpoint.h"
 #include "io/crc32.h"
 #include "io/files.h"
 
@@ -89,7 +90,7 @@ static const char *bad_optimizer(const clrnn_optimizer *o)
 /* NULL when the fields agree with each other, else what is wrong. */
 static const char *inconsistency(const clrnn_checkpoint *c)
 {
-    if (!c->model)
+    if (!c || !c->model)
         return "no model";
     size_t L = clrnn_model_n_layers(c->model), P = clrnn_model_n_params(c->model);
     if (c->precision != CLRNN_FP32 && c->precision != CLRNN_FP64)
@@ -411,11 +412,14 @@ static size_t model_file_limit(const unsigned char *data, size_t n)
     return declared < SIZE_MAX - 2 ? (size_t)declared : SIZE_MAX - 2;
 }
 
-clrnn_status clrnn_checkpoint_load(clrnn_checkpoint *ckpt, const char *path, clrnn_error *err)
+clrnn_status clrnn_checkpoint_load(clrnn_checkpoint **out, const char *path, clrnn_error *err)
 {
     unsigned char *data = NULL;
     size_t size = 0;
-    memset(ckpt, 0, sizeof *ckpt);
+    *out = NULL;
+    clrnn_checkpoint *ckpt = calloc(1, sizeof *ckpt);
+    if (!ckpt)
+        return clrnn__fail(err, CLRNN_E_NOMEM, "out of memory reading '%s'", path);
     clrnn_status st = read_file_limited(path, model_file_limit, &data, &size, err);
     if (st == CLRNN_OK)
         st = check_envelope(data, size, path, err);
@@ -425,7 +429,9 @@ clrnn_status clrnn_checkpoint_load(clrnn_checkpoint *ckpt, const char *path, clr
     }
     free(data);
     if (st != CLRNN_OK)
-        clrnn_checkpoint_clear(ckpt);
+        clrnn_checkpoint_free(ckpt);
+    else
+        *out = ckpt;
     return st;
 }
 
@@ -436,7 +442,7 @@ static void free_names(char **names, size_t n)
     free(names);
 }
 
-void clrnn_checkpoint_clear(clrnn_checkpoint *ckpt)
+void clrnn_checkpoint_free(clrnn_checkpoint *ckpt)
 {
     if (!ckpt)
         return;
@@ -449,7 +455,7 @@ void clrnn_checkpoint_clear(clrnn_checkpoint *ckpt)
     free(ckpt->target_std);
     free(ckpt->opt_m);
     free(ckpt->opt_v);
-    memset(ckpt, 0, sizeof *ckpt);
+    free(ckpt);
 }
 
 /* ---------------------------------------------- capture and restore */
@@ -478,15 +484,20 @@ static double *copy_stats(const clrnn_dataset *data, size_t n,
     return v;
 }
 
-clrnn_status clrnn_checkpoint_capture(clrnn_checkpoint *ckpt, clrnn_backend *backend,
+clrnn_status clrnn_checkpoint_capture(clrnn_checkpoint **out, clrnn_backend *backend,
                                       const clrnn_dataset *data, const clrnn_train_config *train,
                                       size_t epoch, clrnn_error *err)
 {
     size_t F = clrnn_dataset_n_features(data), K = clrnn_dataset_n_targets(data);
-    memset(ckpt, 0, sizeof *ckpt);
+    *out = NULL;
+    clrnn_checkpoint *ckpt = calloc(1, sizeof *ckpt);
+    if (!ckpt)
+        return clrnn__fail(err, CLRNN_E_NOMEM, "out of memory capturing a checkpoint");
     clrnn_status st = clrnn_model_create(&ckpt->model, backend->layers, backend->n_layers, err);
-    if (st != CLRNN_OK)
+    if (st != CLRNN_OK) {
+        free(ckpt);
         return st;
+    }
     size_t P = clrnn_model_n_params(ckpt->model);
     ckpt->precision = backend->precision;
     ckpt->seq_len = clrnn_dataset_seq_len(data);
@@ -517,7 +528,9 @@ clrnn_status clrnn_checkpoint_capture(clrnn_checkpoint *ckpt, clrnn_backend *bac
             ckpt->n_features = 0;
         if (!ckpt->target_names)
             ckpt->n_targets = 0;
-        clrnn_checkpoint_clear(ckpt);
+        clrnn_checkpoint_free(ckpt);
+    } else {
+        *out = ckpt;
     }
     return st;
 }
@@ -525,7 +538,7 @@ clrnn_status clrnn_checkpoint_capture(clrnn_checkpoint *ckpt, clrnn_backend *bac
 clrnn_status clrnn_checkpoint_restore(const clrnn_checkpoint *ckpt, clrnn_backend *backend,
                                       clrnn_train_config *train, clrnn_error *err)
 {
-    if (!ckpt->model)
+    if (!ckpt || !ckpt->model)
         return clrnn__fail(err, CLRNN_E_INPUT, "an empty checkpoint cannot be restored");
     size_t L = clrnn_model_n_layers(ckpt->model);
     int same = L == backend->n_layers;
@@ -566,4 +579,66 @@ void clrnn_checkpoint_backend_config(const clrnn_checkpoint *ckpt, clrnn_backend
     config->precision = ckpt->precision;
     config->seq_len = ckpt->seq_len;
     config->loss_steps = ckpt->loss_steps;
+}
+
+/* ------------------------------------------------------------ accessors */
+
+const clrnn_model *clrnn_checkpoint_model(const clrnn_checkpoint *ckpt)
+{
+    return ckpt->model;
+}
+
+clrnn_precision clrnn_checkpoint_precision(const clrnn_checkpoint *ckpt)
+{
+    return ckpt->precision;
+}
+
+size_t clrnn_checkpoint_seq_len(const clrnn_checkpoint *ckpt)
+{
+    return ckpt->seq_len;
+}
+
+clrnn_loss_steps clrnn_checkpoint_loss_steps(const clrnn_checkpoint *ckpt)
+{
+    return ckpt->loss_steps;
+}
+
+clrnn_optimizer clrnn_checkpoint_optimizer(const clrnn_checkpoint *ckpt)
+{
+    return ckpt->optimizer;
+}
+
+long clrnn_checkpoint_step(const clrnn_checkpoint *ckpt)
+{
+    return ckpt->step;
+}
+
+size_t clrnn_checkpoint_epoch(const clrnn_checkpoint *ckpt)
+{
+    return ckpt->epoch;
+}
+
+uint32_t clrnn_checkpoint_seed(const clrnn_checkpoint *ckpt)
+{
+    return ckpt->seed;
+}
+
+size_t clrnn_checkpoint_n_features(const clrnn_checkpoint *ckpt)
+{
+    return ckpt->n_features;
+}
+
+size_t clrnn_checkpoint_n_targets(const clrnn_checkpoint *ckpt)
+{
+    return ckpt->n_targets;
+}
+
+const char *clrnn_checkpoint_feature_name(const clrnn_checkpoint *ckpt, size_t f)
+{
+    return f < ckpt->n_features ? ckpt->feature_names[f] : NULL;
+}
+
+const char *clrnn_checkpoint_target_name(const clrnn_checkpoint *ckpt, size_t k)
+{
+    return k < ckpt->n_targets ? ckpt->target_names[k] : NULL;
 }

@@ -18,6 +18,7 @@
 
 #include "check.h"
 #include "clrnn.h"
+#include "io/checkpoint.h" /* the fields, to build checkpoints and compare them */
 
 #define SMALL_CSV CLRNN_FIXTURE_DIR "/cli_small.csv"
 
@@ -134,13 +135,14 @@ static inline double awkward(size_t i)
 }
 
 /* Two layers 3:4:2 and 2:5:1, three features, one target, every field set
- * to something other than its default. */
-static inline int make_checkpoint(clrnn_checkpoint *c, clrnn_optimizer_kind kind)
+ * to something other than its default, into *out (release it with
+ * clrnn_checkpoint_free, also when this returns 0). */
+static inline int make_checkpoint(clrnn_checkpoint **out, clrnn_optimizer_kind kind)
 {
     static const clrnn_layer_shape layers[2] = {{3, 4, 2}, {2, 5, 1}};
     static const char *const features[3] = {"tmax", "tmin", "a much longer column name, é"};
-    memset(c, 0, sizeof *c);
-    if (clrnn_model_create(&c->model, layers, 2, NULL) != CLRNN_OK)
+    clrnn_checkpoint *c = *out = calloc(1, sizeof *c);
+    if (!c || clrnn_model_create(&c->model, layers, 2, NULL) != CLRNN_OK)
         return 0;
     size_t P = clrnn_model_n_params(c->model);
     c->precision = CLRNN_FP64;

@@ -43,11 +43,14 @@ int cli_load_dataset_for_model(const char *command, const char *path, const clrn
     return make_dataset(command, path, config, out);
 }
 
-const char *cli_join(char *buf, size_t size, char *const *names, size_t n)
+const char *cli_join_columns(char *buf, size_t size, const clrnn_checkpoint *model, int targets)
 {
+    size_t n = targets ? clrnn_checkpoint_n_targets(model) : clrnn_checkpoint_n_features(model);
     size_t used = 0;
     buf[0] = '\0';
     for (size_t i = 0; i < n && used < size; i++)
-        used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? "," : "", names[i]);
+        used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? "," : "",
+                                 targets ? clrnn_checkpoint_target_name(model, i)
+                                         : clrnn_checkpoint_feature_name(model, i));
     return buf;
 }

@@ -16,7 +16,8 @@ int cli_load_dataset(const char *command, const char *path, const char *features
 int cli_load_dataset_for_model(const char *command, const char *path, const clrnn_checkpoint *model,
                                clrnn_data_config config, clrnn_dataset **out);
 
-/* Joins names with commas into buf. */
-const char *cli_join(char *buf, size_t size, char *const *names, size_t n);
+/* A model's feature names (or, with targets nonzero, its target names)
+ * joined with commas into buf. */
+const char *cli_join_columns(char *buf, size_t size, const clrnn_checkpoint *model, int targets);
 
 #endif

@@ -168,7 +168,7 @@ static cli_status parse(model_options *o, const char *command, int argc, char **
 
 /* The model, the data it reads and a backend holding both. */
 typedef struct loaded {
-    clrnn_checkpoint ckpt;
+    clrnn_checkpoint *ckpt;
     clrnn_dataset *data;
     clrnn_backend *backend;
 } loaded;
@@ -177,7 +177,7 @@ static void loaded_free(loaded *l)
 {
     clrnn_backend_free(l->backend);
     clrnn_dataset_free(l->data);
-    clrnn_checkpoint_clear(&l->ckpt);
+    clrnn_checkpoint_free(l->ckpt);
 }
 
 static int load(loaded *l, model_options *o, const char *command)
@@ -190,18 +190,20 @@ static int load(loaded *l, model_options *o, const char *command)
     }
     if (clrnn_checkpoint_load(&l->ckpt, o->model, &err) != CLRNN_OK)
         return cli_error(command, &err), 0;
-    if (!cli_load_dataset_for_model(command, o->data, &l->ckpt, o->data_cfg, &l->data))
+    if (!cli_load_dataset_for_model(command, o->data, l->ckpt, o->data_cfg, &l->data))
         return 0;
     size_t n = clrnn_dataset_n_windows(l->data, o->split);
     clrnn_backend_config cfg = {.device = o->device, .max_batch = o->batch};
-    clrnn_checkpoint_backend_config(&l->ckpt, &cfg);
+    clrnn_checkpoint_backend_config(l->ckpt, &cfg);
     if (o->precision_set)
         cfg.precision = o->precision;
     if (n == 0) {
-        fprintf(stderr, "%s: the split has no full window of %zu rows\n", command, l->ckpt.seq_len);
+        fprintf(stderr, "%s: the split has no full window of %zu rows\n", command,
+                clrnn_checkpoint_seq_len(l->ckpt));
         return 0;
     }
-    if (clrnn_backend_create(&l->backend, l->ckpt.model, &cfg, &err) != CLRNN_OK ||
+    if (clrnn_backend_create(&l->backend, clrnn_checkpoint_model(l->ckpt), &cfg, &err) !=
+            CLRNN_OK ||
         clrnn_backend_stage_dataset(l->backend, l->data, &err) != CLRNN_OK)
         return cli_error(command, &err), 0;
     return 1;
@@ -233,7 +235,7 @@ static int run_eval(int argc, char **argv)
 
 static int write_predictions(const char *path, const loaded *l, const double *pred, size_t n)
 {
-    size_t K = l->ckpt.n_targets, T = l->ckpt.seq_len;
+    size_t K = clrnn_checkpoint_n_targets(l->ckpt), T = clrnn_checkpoint_seq_len(l->ckpt);
     atomic_out out;
     clrnn_error err;
     if (atomic_open(&out, path, &err) != CLRNN_OK)
@@ -241,7 +243,8 @@ static int write_predictions(const char *path, const loaded *l, const double *pr
     FILE *f = out.f;
     fprintf(f, "date");
     for (size_t k = 0; k < K; k++)
-        fprintf(f, ",%s,%s_pred", l->ckpt.target_names[k], l->ckpt.target_names[k]);
+        fprintf(f, ",%s,%s_pred", clrnn_checkpoint_target_name(l->ckpt, k),
+                clrnn_checkpoint_target_name(l->ckpt, k));
     fprintf(f, "\n");
     const double *y = clrnn_dataset_y_raw(l->data);
     for (size_t i = 0; i < n; i++) {
@@ -273,7 +276,7 @@ static int run_predict(int argc, char **argv)
     code = CLI_BAD_INPUT;
     if (load(&l, &o, "clrnn predict")) {
         size_t n = clrnn_dataset_n_windows(l.data, CLRNN_SPLIT_TRAIN);
-        double *pred = malloc(n * l.ckpt.n_targets * sizeof *pred);
+        double *pred = malloc(n * clrnn_checkpoint_n_targets(l.ckpt) * sizeof *pred);
         if (!pred)
             fprintf(stderr, "clrnn predict: out of memory\n");
         else if (clrnn_predict(l.backend, l.data, CLRNN_SPLIT_TRAIN, o.batch, pred, &err) !=
@@ -295,16 +298,17 @@ static int run_export(int argc, char **argv)
     int code = parse(&o, "export", argc, argv);
     if (code != CLI_OK)
         return code;
-    clrnn_checkpoint c = {0};
+    clrnn_checkpoint *c = NULL;
     clrnn_error err;
     if (clrnn_checkpoint_load(&c, o.model, &err) != CLRNN_OK ||
-        clrnn_export_npz(c.model, o.out, &err) != CLRNN_OK) {
-        clrnn_checkpoint_clear(&c);
+        clrnn_export_npz(clrnn_checkpoint_model(c), o.out, &err) != CLRNN_OK) {
+        clrnn_checkpoint_free(c);
         return cli_error("clrnn export", &err);
     }
-    printf("export: %zu layer(s), %zu parameters written to %s\n", clrnn_model_n_layers(c.model),
-           clrnn_model_n_params(c.model), o.out);
-    clrnn_checkpoint_clear(&c);
+    const clrnn_model *model = clrnn_checkpoint_model(c);
+    printf("export: %zu layer(s), %zu parameters written to %s\n", clrnn_model_n_layers(model),
+           clrnn_model_n_params(model), o.out);
+    clrnn_checkpoint_free(c);
     return CLI_OK;
 }
 

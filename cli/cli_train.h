@@ -40,7 +40,7 @@ typedef struct train_run {
 /* Everything one training run owns; released by job_free. */
 typedef struct train_job {
     train_options *o;
-    clrnn_checkpoint resumed; /* --resume's file; empty otherwise */
+    clrnn_checkpoint *resumed; /* --resume's file; NULL otherwise */
     clrnn_dataset *data;
     clrnn_model *model;
     clrnn_backend *backend;

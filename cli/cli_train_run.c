@@ -41,11 +41,11 @@ static int model_shapes(const train_options *o, size_t n_features, size_t n_targ
 static clrnn_status checkpoint_save(train_run *run, const clrnn_dataset *data,
                                     clrnn_backend *backend, size_t epoch, clrnn_error *err)
 {
-    clrnn_checkpoint c;
+    clrnn_checkpoint *c;
     clrnn_status st = clrnn_checkpoint_capture(&c, backend, data, &run->o->train, epoch, err);
     if (st == CLRNN_OK)
-        st = clrnn_checkpoint_save(&c, run->o->save, err);
-    clrnn_checkpoint_clear(&c);
+        st = clrnn_checkpoint_save(c, run->o->save, err);
+    clrnn_checkpoint_free(c);
     if (st == CLRNN_OK)
         run->epochs_saved = epoch;
     return st;
@@ -129,16 +129,16 @@ static void on_batch(void *context, size_t epoch, size_t done, size_t total)
 static int resume_optimizer(const train_options *o, const clrnn_checkpoint *c, clrnn_optimizer *opt)
 {
     static const char *const kinds[] = {"sgd", "adam"};
-    clrnn_optimizer given = *opt;
+    clrnn_optimizer given = *opt, saved = clrnn_checkpoint_optimizer(c);
     const cli_args *set = &o->args;
-    if (cli_given(set, "--optimizer") && given.kind != c->optimizer.kind) {
+    if (cli_given(set, "--optimizer") && given.kind != saved.kind) {
         fprintf(stderr,
                 "clrnn train: '%s' was trained with --optimizer %s; it cannot resume "
                 "with %s\n",
-                o->resume, kinds[c->optimizer.kind], kinds[given.kind]);
+                o->resume, kinds[saved.kind], kinds[given.kind]);
         return 0;
     }
-    *opt = c->optimizer;
+    *opt = saved;
     opt->lr = cli_given(set, "--lr") ? given.lr : opt->lr;
     opt->momentum = cli_given(set, "--momentum") ? given.momentum : opt->momentum;
     opt->beta1 = cli_given(set, "--beta1") ? given.beta1 : opt->beta1;
@@ -155,10 +155,10 @@ static int apply_resume(const train_options *o, const clrnn_checkpoint *c, clrnn
                         clrnn_train_config *train)
 {
     clrnn_error err;
-    if (c->epoch >= train->epochs) {
+    if (clrnn_checkpoint_epoch(c) >= train->epochs) {
         fprintf(stderr,
                 "clrnn train: '%s' has done %zu epochs already; ask for more with --epochs\n",
-                o->resume, c->epoch);
+                o->resume, clrnn_checkpoint_epoch(c));
         return 0;
     }
     clrnn_optimizer given = train->optimizer;
@@ -172,16 +172,16 @@ static int apply_resume(const train_options *o, const clrnn_checkpoint *c, clrnn
 static int check_resume_matches(const train_options *o, const clrnn_checkpoint *c)
 {
     char feat[2048], targ[2048];
-    cli_join(feat, sizeof feat, c->feature_names, c->n_features);
-    cli_join(targ, sizeof targ, c->target_names, c->n_targets);
+    cli_join_columns(feat, sizeof feat, c, 0);
+    cli_join_columns(targ, sizeof targ, c, 1);
     int targets_set = cli_given(&o->args, "--target") || cli_given(&o->args, "--targets");
     if ((cli_given(&o->args, "--features") && strcmp(feat, o->features) != 0) ||
         (targets_set && strcmp(targ, o->targets) != 0) ||
-        (cli_given(&o->args, "--seq-len") && o->data_cfg.seq_len != c->seq_len)) {
+        (cli_given(&o->args, "--seq-len") && o->data_cfg.seq_len != clrnn_checkpoint_seq_len(c))) {
         fprintf(stderr,
                 "clrnn train: '%s' was trained on features %s, target %s, seq-len %zu; the "
                 "options ask for something else\n",
-                o->resume, feat, targ, c->seq_len);
+                o->resume, feat, targ, clrnn_checkpoint_seq_len(c));
         return 0;
     }
     return 1;
@@ -195,7 +195,7 @@ static void job_free(train_job *job)
     atomic_abort(&job->run.log_json);
     free(job->run.train_loss);
     free(job->run.val_loss);
-    clrnn_checkpoint_clear(&job->resumed);
+    clrnn_checkpoint_free(job->resumed);
     clrnn_backend_free(job->backend);
     clrnn_model_free(job->model);
     clrnn_dataset_free(job->data);
@@ -210,15 +210,15 @@ static int load_data(train_job *job)
     if (!o->resume)
         return cli_load_dataset("clrnn train", o->data, o->features, o->targets, o->data_cfg,
                                 &job->data);
-    clrnn_checkpoint *c = &job->resumed;
-    if (clrnn_checkpoint_load(c, o->resume, &err) != CLRNN_OK)
+    if (clrnn_checkpoint_load(&job->resumed, o->resume, &err) != CLRNN_OK)
         return cli_error("clrnn train", &err), 0;
+    const clrnn_checkpoint *c = job->resumed;
     if (!check_resume_matches(o, c))
         return 0;
-    o->features = cli_join(job->features, sizeof job->features, c->feature_names, c->n_features);
-    o->targets = cli_join(job->targets, sizeof job->targets, c->target_names, c->n_targets);
-    o->backend.loss_steps = c->loss_steps;
-    o->backend.precision = c->precision;
+    o->features = cli_join_columns(job->features, sizeof job->features, c, 0);
+    o->targets = cli_join_columns(job->targets, sizeof job->targets, c, 1);
+    o->backend.loss_steps = clrnn_checkpoint_loss_steps(c);
+    o->backend.precision = clrnn_checkpoint_precision(c);
     return cli_load_dataset_for_model("clrnn train", o->data, c, o->data_cfg, &job->data);
 }
 
@@ -229,7 +229,7 @@ static int make_model(train_job *job)
     clrnn_layer_shape layers[TRAIN_MAX_LAYERS];
     size_t n_layers;
     if (job->o->resume) {
-        if (clrnn_model_clone(&job->model, job->resumed.model, &err) != CLRNN_OK)
+        if (clrnn_model_clone(&job->model, clrnn_checkpoint_model(job->resumed), &err) != CLRNN_OK)
             return cli_error("clrnn train", &err), 0;
         return 1;
     }
@@ -265,7 +265,7 @@ static int prepare(train_job *job)
     if (clrnn_backend_create(&job->backend, job->model, &o->backend, &err) != CLRNN_OK ||
         clrnn_backend_stage_dataset(job->backend, job->data, &err) != CLRNN_OK)
         return cli_error("clrnn train", &err), 0;
-    if (o->resume && !apply_resume(o, &job->resumed, job->backend, &o->train))
+    if (o->resume && !apply_resume(o, job->resumed, job->backend, &o->train))
         return 0;
     if (!o->quiet) /* only once every check has passed: bad input gets one line */
         train_print_data_summary(o, job->data);
@@ -356,8 +356,8 @@ static int run_training(train_job *job, clrnn_train_report *report)
         printf("model: %zu layer(s), %zu parameters\n", clrnn_model_n_layers(job->model),
                clrnn_model_n_params(job->model));
         if (o->resume)
-            printf("resume: %s after epoch %zu (step %ld)\n", o->resume, job->resumed.epoch,
-                   job->resumed.step);
+            printf("resume: %s after epoch %zu (step %ld)\n", o->resume,
+                   clrnn_checkpoint_epoch(job->resumed), clrnn_checkpoint_step(job->resumed));
     }
     job->run.epoch_start = clock_seconds();
     interrupted = 0;

@@ -14,7 +14,6 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "clrnn.h"
 
@@ -25,17 +24,6 @@ static int fail(const char *what, const clrnn_error *err)
     fprintf(stderr, "forecast: %s: %s (%s)\n", what, err->message,
             clrnn_status_string(err->status));
     return 1;
-}
-
-/* The dataset's scaler statistics, which a model file keeps: one array of
- * n values of stat(data, i). NULL when out of memory. */
-static double *copy_stats(const clrnn_dataset *data, size_t n,
-                          double (*stat)(const clrnn_dataset *, size_t))
-{
-    double *values = malloc((n ? n : 1) * sizeof *values);
-    for (size_t i = 0; values && i < n; i++)
-        values[i] = stat(data, i);
-    return values;
 }
 
 /* Predictions (n_windows, K) for the test split's windows; NULL on failure. */
@@ -71,9 +59,8 @@ int main(int argc, char **argv)
     clrnn_dataset *data = NULL, *reloaded_data = NULL;
     clrnn_model *model = NULL;
     clrnn_backend *backend = NULL, *reloaded_backend = NULL;
-    clrnn_checkpoint saved = {0}, loaded = {0};
+    clrnn_checkpoint *saved = NULL, *loaded = NULL;
     double *predictions = NULL, *reloaded_predictions = NULL;
-    char *column_names[MAX_COLUMNS] = {0};
     const char *names[MAX_COLUMNS];
     size_t n_cols = 0;
 
@@ -88,16 +75,8 @@ int main(int argc, char **argv)
                 MAX_COLUMNS);
         goto done;
     }
-    /* Copies of the names: the model file takes them as char *. */
-    for (size_t c = 0; c < n_cols; c++) {
-        const char *name = clrnn_table_col_name(table, c);
-        if (!(column_names[c] = malloc(strlen(name) + 1))) {
-            fprintf(stderr, "forecast: out of memory\n");
-            goto done;
-        }
-        memcpy(column_names[c], name, strlen(name) + 1);
-        names[c] = column_names[c];
-    }
+    for (size_t c = 0; c < n_cols; c++)
+        names[c] = clrnn_table_col_name(table, c);
     clrnn_data_config config = clrnn_data_config_default();
     config.features = names;
     config.n_features = n_cols - 1;
@@ -161,42 +140,15 @@ int main(int argc, char **argv)
 
     /* Save: the trained parameters with what is needed to use them again
      * (column names, scaler statistics, window length) and to train on
-     * (the optimizer's state). The checkpoint borrows all of it, so it is
-     * not cleared but freed piece by piece. */
-    size_t n_params = clrnn_model_n_params(model), n_test = 0;
-    saved.opt_state_a = malloc(n_params * sizeof *saved.opt_state_a);
-    saved.opt_state_b = malloc(n_params * sizeof *saved.opt_state_b);
-    if (!saved.opt_state_a || !saved.opt_state_b) {
-        fprintf(stderr, "forecast: out of memory\n");
-        goto done;
-    }
-    if (clrnn_backend_get_params(backend, clrnn_model_params(model), &err) != CLRNN_OK ||
-        clrnn_backend_get_optimizer_state(backend, saved.opt_state_a, saved.opt_state_b,
-                                          &saved.step, &err) != CLRNN_OK ||
-        !(predictions = predict(backend, data, &n_test, &err))) {
+     * (the optimizer, its state, the step and epoch counts, the seed). */
+    size_t n_test = 0;
+    if (!(predictions = predict(backend, data, &n_test, &err)) ||
+        clrnn_checkpoint_capture(&saved, backend, data, &train, report.epochs_run, &err) !=
+            CLRNN_OK) {
         fail("reading the trained model back", &err);
         goto done;
     }
-    saved.model = model;
-    saved.precision = backend_config.precision;
-    saved.seq_len = SEQ_LEN;
-    saved.loss_steps = backend_config.loss_steps;
-    saved.n_features = config.n_features;
-    saved.n_targets = 1;
-    saved.feature_names = column_names;
-    saved.target_names = column_names + n_cols - 1;
-    saved.feature_mean = copy_stats(data, config.n_features, clrnn_dataset_feature_mean);
-    saved.feature_std = copy_stats(data, config.n_features, clrnn_dataset_feature_std);
-    saved.target_mean = copy_stats(data, 1, clrnn_dataset_target_mean);
-    saved.target_std = copy_stats(data, 1, clrnn_dataset_target_std);
-    saved.optimizer = train.optimizer;
-    saved.epoch = report.epochs_run;
-    saved.seed = train.seed;
-    if (!saved.feature_mean || !saved.feature_std || !saved.target_mean || !saved.target_std) {
-        fprintf(stderr, "forecast: out of memory\n");
-        goto done;
-    }
-    if (clrnn_checkpoint_save(&saved, model_path, &err) != CLRNN_OK) {
+    if (clrnn_checkpoint_save(saved, model_path, &err) != CLRNN_OK) {
         fail("saving", &err);
         goto done;
     }
@@ -209,13 +161,11 @@ int main(int argc, char **argv)
         goto done;
     }
     clrnn_data_config reload_config = config;
-    reload_config.feature_mean = loaded.feature_mean;
-    reload_config.feature_std = loaded.feature_std;
-    reload_config.target_mean = loaded.target_mean;
-    reload_config.target_std = loaded.target_std;
+    clrnn_checkpoint_data_config(loaded, &reload_config); /* columns, seq_len, statistics */
     size_t n_reloaded = 0;
     if (clrnn_dataset_create(&reloaded_data, table, &reload_config, &err) != CLRNN_OK ||
-        clrnn_backend_create(&reloaded_backend, loaded.model, &backend_config, &err) != CLRNN_OK ||
+        clrnn_backend_create(&reloaded_backend, clrnn_checkpoint_model(loaded), &backend_config,
+                             &err) != CLRNN_OK ||
         clrnn_backend_stage_dataset(reloaded_backend, reloaded_data, &err) != CLRNN_OK ||
         !(reloaded_predictions = predict(reloaded_backend, reloaded_data, &n_reloaded, &err))) {
         fail("predicting with the loaded model", &err);
@@ -253,20 +203,13 @@ int main(int argc, char **argv)
 done:
     free(reloaded_predictions);
     free(predictions);
-    clrnn_checkpoint_clear(&loaded);
-    free(saved.feature_mean);
-    free(saved.feature_std);
-    free(saved.target_mean);
-    free(saved.target_std);
-    free(saved.opt_state_a);
-    free(saved.opt_state_b);
+    clrnn_checkpoint_free(loaded);
+    clrnn_checkpoint_free(saved);
     clrnn_backend_free(reloaded_backend);
     clrnn_backend_free(backend);
     clrnn_model_free(model);
     clrnn_dataset_free(reloaded_data);
     clrnn_dataset_free(data);
     clrnn_table_free(table);
-    for (size_t c = 0; c < MAX_COLUMNS; c++)
-        free(column_names[c]);
     return code;
 }

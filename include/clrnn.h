@@ -402,12 +402,13 @@ CLRNN_API clrnn_status clrnn_backend_get_window_losses(clrnn_backend *backend, d
 CLRNN_API clrnn_status clrnn_backend_take_loss_sum(clrnn_backend *backend, double *sum,
                                                    clrnn_error *err);
 
-/* Optimizer state for checkpoints: a and b (P each) hold the SGD velocity
- * (b unused, zeros) or Adam's m and v; step is the number of updates made. */
-CLRNN_API clrnn_status clrnn_backend_get_optimizer_state(clrnn_backend *backend, double *a,
-                                                         double *b, long *step, clrnn_error *err);
-CLRNN_API clrnn_status clrnn_backend_set_optimizer_state(clrnn_backend *backend, const double *a,
-                                                         const double *b, long step,
+/* Optimizer state for checkpoints, P values each: m is SGD's velocity or
+ * Adam's first moment m; v is Adam's second moment v, zeros for SGD; step is
+ * the number of updates made. */
+CLRNN_API clrnn_status clrnn_backend_get_optimizer_state(clrnn_backend *backend, double *m,
+                                                         double *v, long *step, clrnn_error *err);
+CLRNN_API clrnn_status clrnn_backend_set_optimizer_state(clrnn_backend *backend, const double *m,
+                                                         const double *v, long step,
                                                          clrnn_error *err);
 
 /* Time spent in one kernel, from OpenCL profiling events. */
@@ -548,54 +549,61 @@ CLRNN_API clrnn_status clrnn_evaluate(clrnn_backend *backend, const clrnn_datase
  * precision, feature and target names, scaler statistics, seq_len, loss
  * steps, optimizer and its state, step and epoch counts, a CRC32. Written
  * atomically (temporary file, fsync, rename).
+ *
+ * A clrnn_checkpoint is made by clrnn_checkpoint_load (from a file) or
+ * clrnn_checkpoint_capture (from a training run), read through the
+ * accessors below, and released by clrnn_checkpoint_free. It is never
+ * changed after it is made.
  */
-typedef struct clrnn_checkpoint {
-    clrnn_model *model; /* owned; NULL in an empty checkpoint */
-    clrnn_precision precision;
-    size_t seq_len;
-    clrnn_loss_steps loss_steps;
-    size_t n_features, n_targets;
-    char **feature_names; /* (n_features) owned strings */
-    char **target_names;  /* (n_targets) */
-    double *feature_mean; /* (n_features) */
-    double *feature_std;  /* (n_features) */
-    double *target_mean;  /* (n_targets) */
-    double *target_std;   /* (n_targets) */
-    clrnn_optimizer optimizer;
-    double *opt_state_a; /* (P) SGD velocity or Adam m; NULL: zeros */
-    double *opt_state_b; /* (P) Adam v; NULL: zeros */
-    long step;           /* optimizer steps taken */
-    size_t epoch;        /* epochs completed */
-    uint32_t seed;       /* initialisation and shuffling seed */
-} clrnn_checkpoint;
+typedef struct clrnn_checkpoint clrnn_checkpoint;
 
-CLRNN_API clrnn_status clrnn_checkpoint_save(const clrnn_checkpoint *ckpt, const char *path,
+/* Reads a model file into *out (NULL on failure). Truncated, corrupted,
+ * wrong-version or inconsistent files: CLRNN_E_INPUT. */
+CLRNN_API clrnn_status clrnn_checkpoint_load(clrnn_checkpoint **out, const char *path,
                                              clrnn_error *err);
-/* Fills *ckpt (which it owns afterwards; release with clrnn_checkpoint_clear).
- * Truncated, corrupted, wrong-version or inconsistent files: CLRNN_E_INPUT. */
-CLRNN_API clrnn_status clrnn_checkpoint_load(clrnn_checkpoint *ckpt, const char *path,
-                                             clrnn_error *err);
-/* Frees what the checkpoint owns and zeroes it. */
-CLRNN_API void clrnn_checkpoint_clear(clrnn_checkpoint *ckpt);
-
-/* A training run as of `epoch` epochs into *ckpt (owned afterwards; release
- * with clrnn_checkpoint_clear): the backend's shapes, parameters, optimizer
- * state, step, precision and loss steps; the data's column names, scaler
- * statistics and seq_len; the optimizer and seed of train. */
-CLRNN_API clrnn_status clrnn_checkpoint_capture(clrnn_checkpoint *ckpt, clrnn_backend *backend,
+/* A training run as of `epoch` epochs into *out (NULL on failure): the
+ * backend's shapes, parameters, optimizer state, step, precision and loss
+ * steps; the data's column names, scaler statistics and seq_len; the
+ * optimizer and seed of train. */
+CLRNN_API clrnn_status clrnn_checkpoint_capture(clrnn_checkpoint **out, clrnn_backend *backend,
                                                 const clrnn_dataset *data,
                                                 const clrnn_train_config *train, size_t epoch,
                                                 clrnn_error *err);
-/* Continues a run from a checkpoint: the backend (made for ckpt->model's
- * shapes) gets its parameters, optimizer state and step; train gets its
- * epoch count as start_epoch, its optimizer and its seed. A backend of
- * other shapes: CLRNN_E_INPUT. */
+/* Writes the file atomically, after the checks loading makes, so that it
+ * never writes a file it would refuse to read. */
+CLRNN_API clrnn_status clrnn_checkpoint_save(const clrnn_checkpoint *ckpt, const char *path,
+                                             clrnn_error *err);
+CLRNN_API void clrnn_checkpoint_free(clrnn_checkpoint *ckpt);
+
+/* What it holds (the optimizer state goes to a backend through
+ * clrnn_checkpoint_restore). The model (its shapes and parameters) belongs to
+ * the checkpoint: clone it (clrnn_model_clone) to keep or change it. */
+CLRNN_API const clrnn_model *clrnn_checkpoint_model(const clrnn_checkpoint *ckpt);
+CLRNN_API clrnn_precision clrnn_checkpoint_precision(const clrnn_checkpoint *ckpt);
+CLRNN_API size_t clrnn_checkpoint_seq_len(const clrnn_checkpoint *ckpt); /* T */
+CLRNN_API clrnn_loss_steps clrnn_checkpoint_loss_steps(const clrnn_checkpoint *ckpt);
+CLRNN_API clrnn_optimizer clrnn_checkpoint_optimizer(const clrnn_checkpoint *ckpt);
+CLRNN_API long clrnn_checkpoint_step(const clrnn_checkpoint *ckpt);    /* optimizer steps taken */
+CLRNN_API size_t clrnn_checkpoint_epoch(const clrnn_checkpoint *ckpt); /* epochs completed */
+CLRNN_API uint32_t clrnn_checkpoint_seed(const clrnn_checkpoint *ckpt);
+CLRNN_API size_t clrnn_checkpoint_n_features(const clrnn_checkpoint *ckpt); /* F */
+CLRNN_API size_t clrnn_checkpoint_n_targets(const clrnn_checkpoint *ckpt);  /* K */
+/* Column names, in input and output order, valid while ckpt is; NULL for
+ * an index out of range. */
+CLRNN_API const char *clrnn_checkpoint_feature_name(const clrnn_checkpoint *ckpt, size_t f);
+CLRNN_API const char *clrnn_checkpoint_target_name(const clrnn_checkpoint *ckpt, size_t k);
+
+/* Continues a run from a checkpoint: the backend (made for the checkpoint
+ * model's shapes) gets its parameters, optimizer state and step; train
+ * (may be NULL) gets its epoch count as start_epoch, its optimizer and its
+ * seed. A backend of other shapes: CLRNN_E_INPUT. */
 CLRNN_API clrnn_status clrnn_checkpoint_restore(const clrnn_checkpoint *ckpt,
                                                 clrnn_backend *backend, clrnn_train_config *train,
                                                 clrnn_error *err);
 /* The data settings a model was trained with: feature and target names
- * (pointing into ckpt), seq_len and the scaler statistics, over the rest of
- * *config (fractions, missing values) which it leaves alone. */
+ * and the scaler statistics (pointing into ckpt, valid while it is),
+ * seq_len, over the rest of *config (fractions, missing values) which it
+ * leaves alone. */
 CLRNN_API void clrnn_checkpoint_data_config(const clrnn_checkpoint *ckpt,
                                             clrnn_data_config *config);
 /* The backend settings a model was trained with: precision, seq_len, loss

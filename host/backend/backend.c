@@ -311,23 +311,23 @@ clrnn_status clrnn_backend_take_loss_sum(clrnn_backend *backend, double *sum, cl
     return backend->ops->take_loss_sum(backend, sum, err);
 }
 
-clrnn_status clrnn_backend_get_optimizer_state(clrnn_backend *backend, double *a, double *b,
+clrnn_status clrnn_backend_get_optimizer_state(clrnn_backend *backend, double *m, double *v,
                                                long *step, clrnn_error *err)
 {
     if (!backend->ops->get_opt_state)
         return clrnn__fail(err, CLRNN_E_UNSUPPORTED, "this backend cannot save optimizer state");
     *step = backend->n_updates;
-    return backend->ops->get_opt_state(backend, a, b, err);
+    return backend->ops->get_opt_state(backend, m, v, err);
 }
 
-clrnn_status clrnn_backend_set_optimizer_state(clrnn_backend *backend, const double *a,
-                                               const double *b, long step, clrnn_error *err)
+clrnn_status clrnn_backend_set_optimizer_state(clrnn_backend *backend, const double *m,
+                                               const double *v, long step, clrnn_error *err)
 {
     if (!backend->ops->set_opt_state)
         return clrnn__fail(err, CLRNN_E_UNSUPPORTED, "this backend cannot load optimizer state");
     if (step < 0)
         return clrnn__fail(err, CLRNN_E_INPUT, "a negative step count");
-    clrnn_status st = backend->ops->set_opt_state(backend, a, b, err);
+    clrnn_status st = backend->ops->set_opt_state(backend, m, v, err);
     if (st == CLRNN_OK)
         backend->n_updates = step;
     return st;

@@ -35,9 +35,10 @@ typedef struct backend_ops {
     clrnn_status (*get_hidden)(clrnn_backend *b, size_t layer, double *h, clrnn_error *err);
     clrnn_status (*get_window_losses)(clrnn_backend *b, double *losses, clrnn_error *err);
     clrnn_status (*take_loss_sum)(clrnn_backend *b, double *sum, clrnn_error *err);
-    /* Optimizer state (P each): SGD velocity in a; Adam m in a, v in b. */
-    clrnn_status (*get_opt_state)(clrnn_backend *b, double *a, double *b_state, clrnn_error *err);
-    clrnn_status (*set_opt_state)(clrnn_backend *b, const double *a, const double *b_state,
+    /* Optimizer state (P each): m SGD's velocity or Adam's first moment;
+     * v Adam's second moment, zeros for SGD. */
+    clrnn_status (*get_opt_state)(clrnn_backend *b, double *m, double *v, clrnn_error *err);
+    clrnn_status (*set_opt_state)(clrnn_backend *b, const double *m, const double *v,
                                   clrnn_error *err);
     /* Kernel timing (NULL where the backend has no kernels). */
     clrnn_status (*set_profiling)(clrnn_backend *b, int on, clrnn_error *err);

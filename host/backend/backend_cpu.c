@@ -17,7 +17,7 @@ typedef struct cpu_state {
     double *x_table, *y_table; /* (R, F), (R, K): the staged data */
     double *params;            /* (P) */
     double *grads;             /* (P) mean over the batch's windows */
-    double *opt_a, *opt_b;     /* (P) SGD velocity; Adam m and v */
+    double *opt_m, *opt_v;     /* (P) SGD velocity or Adam m; Adam v */
     double *x0;                /* (B, T, F) layer 0's inputs, gathered */
     double *target;            /* (B, T, K) gathered */
     double **h, **y, **dy;     /* per layer: (B,T,H_l), (B,T,O_l), (B,T,O_l) */
@@ -46,8 +46,8 @@ static void cpu_destroy(clrnn_backend *b)
     free(s->y_table);
     free(s->params);
     free(s->grads);
-    free(s->opt_a);
-    free(s->opt_b);
+    free(s->opt_m);
+    free(s->opt_v);
     free(s->x0);
     free(s->target);
     free(s->window_loss);
@@ -76,8 +76,8 @@ static clrnn_status cpu_set_params(clrnn_backend *b, const double *params, clrnn
 {
     cpu_state *s = b->impl;
     memcpy(s->params, params, b->n_params * sizeof *params);
-    memset(s->opt_a, 0, b->n_params * sizeof *s->opt_a);
-    memset(s->opt_b, 0, b->n_params * sizeof *s->opt_b);
+    memset(s->opt_m, 0, b->n_params * sizeof *s->opt_m);
+    memset(s->opt_v, 0, b->n_params * sizeof *s->opt_v);
     return CLRNN_OK;
 }
 
@@ -137,10 +137,10 @@ static clrnn_status cpu_update(clrnn_backend *b, const clrnn_optimizer *opt, lon
     if (opt->clip_norm > 0)
         clip_grad_norm_cpu(s->grads, b->n_params, opt->clip_norm);
     if (opt->kind == CLRNN_ADAM)
-        adam_update_cpu(s->params, s->opt_a, s->opt_b, s->grads, b->n_params, opt->lr, opt->beta1,
+        adam_update_cpu(s->params, s->opt_m, s->opt_v, s->grads, b->n_params, opt->lr, opt->beta1,
                         opt->beta2, opt->eps, opt->weight_decay, step);
     else
-        sgd_update_cpu(s->params, s->opt_a, s->grads, b->n_params, opt->lr, opt->momentum);
+        sgd_update_cpu(s->params, s->opt_m, s->grads, b->n_params, opt->lr, opt->momentum);
     return CLRNN_OK;
 }
 
@@ -180,21 +180,20 @@ static clrnn_status cpu_take_loss_sum(clrnn_backend *b, double *sum, clrnn_error
     return CLRNN_OK;
 }
 
-static clrnn_status cpu_get_opt_state(clrnn_backend *b, double *a, double *b_state,
-                                      clrnn_error *err)
+static clrnn_status cpu_get_opt_state(clrnn_backend *b, double *m, double *v, clrnn_error *err)
 {
     cpu_state *s = b->impl;
-    memcpy(a, s->opt_a, b->n_params * sizeof *a);
-    memcpy(b_state, s->opt_b, b->n_params * sizeof *b_state);
+    memcpy(m, s->opt_m, b->n_params * sizeof *m);
+    memcpy(v, s->opt_v, b->n_params * sizeof *v);
     return CLRNN_OK;
 }
 
-static clrnn_status cpu_set_opt_state(clrnn_backend *b, const double *a, const double *b_state,
+static clrnn_status cpu_set_opt_state(clrnn_backend *b, const double *m, const double *v,
                                       clrnn_error *err)
 {
     cpu_state *s = b->impl;
-    memcpy(s->opt_a, a, b->n_params * sizeof *a);
-    memcpy(s->opt_b, b_state, b->n_params * sizeof *b_state);
+    memcpy(s->opt_m, m, b->n_params * sizeof *m);
+    memcpy(s->opt_v, v, b->n_params * sizeof *v);
     return CLRNN_OK;
 }
 
@@ -224,15 +223,15 @@ clrnn_status backend_cpu_init(clrnn_backend *b, clrnn_error *err)
     size_t B = b->max_batch, T = b->seq_len, L = b->n_layers, P = b->n_params, max_h = 0;
     s->params = calloc(P, sizeof *s->params);
     s->grads = calloc(P, sizeof *s->grads);
-    s->opt_a = calloc(P, sizeof *s->opt_a);
-    s->opt_b = calloc(P, sizeof *s->opt_b);
+    s->opt_m = calloc(P, sizeof *s->opt_m);
+    s->opt_v = calloc(P, sizeof *s->opt_v);
     s->x0 = malloc(B * T * b->layers[0].n_in * sizeof *s->x0);
     s->target = malloc(B * T * b->layers[L - 1].n_out * sizeof *s->target);
     s->window_loss = malloc(B * sizeof *s->window_loss);
     s->h = calloc(L, sizeof *s->h);
     s->y = calloc(L, sizeof *s->y);
     s->dy = calloc(L, sizeof *s->dy);
-    int ok = s->params && s->grads && s->opt_a && s->opt_b && s->x0 && s->target &&
+    int ok = s->params && s->grads && s->opt_m && s->opt_v && s->x0 && s->target &&
              s->window_loss && s->h && s->y && s->dy;
     for (size_t l = 0; ok && l < L; l++) {
         clrnn_layer_shape sh = b->layers[l];

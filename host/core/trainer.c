@@ -138,7 +138,7 @@ static clrnn_status train_epoch(clrnn_backend *backend, const clrnn_train_config
  * optimizer state that goes with them, so that a model saved after an early
  * stop is exactly the checkpoint of its best epoch. */
 typedef struct best_state {
-    double *params, *opt_a, *opt_b; /* (P) each */
+    double *params, *opt_m, *opt_v; /* (P) each */
     long step;
 } best_state;
 
@@ -146,7 +146,7 @@ static clrnn_status keep_best(clrnn_backend *backend, best_state *best, clrnn_er
 {
     clrnn_status st = clrnn_backend_get_params(backend, best->params, err);
     if (st == CLRNN_OK)
-        st = clrnn_backend_get_optimizer_state(backend, best->opt_a, best->opt_b, &best->step, err);
+        st = clrnn_backend_get_optimizer_state(backend, best->opt_m, best->opt_v, &best->step, err);
     return st;
 }
 
@@ -154,7 +154,7 @@ static clrnn_status restore_best(clrnn_backend *backend, const best_state *best,
 {
     clrnn_status st = clrnn_backend_set_params(backend, best->params, err);
     if (st == CLRNN_OK)
-        st = clrnn_backend_set_optimizer_state(backend, best->opt_a, best->opt_b, best->step, err);
+        st = clrnn_backend_set_optimizer_state(backend, best->opt_m, best->opt_v, best->step, err);
     return st;
 }
 
@@ -209,12 +209,12 @@ clrnn_status clrnn_train(clrnn_backend *backend, const clrnn_dataset *data,
     uint32_t *val = split_starts(data, CLRNN_SPLIT_VAL, &n_val);
     uint32_t *order = malloc((n_train ? n_train : 1) * sizeof *order);
     double *grads = malloc(P * sizeof *grads);
-    best_state best = {malloc(P * sizeof *best.params), malloc(P * sizeof *best.opt_a),
-                       malloc(P * sizeof *best.opt_b), 0};
+    best_state best = {malloc(P * sizeof *best.params), malloc(P * sizeof *best.opt_m),
+                       malloc(P * sizeof *best.opt_v), 0};
     clrnn_status st = CLRNN_OK;
     *report = (clrnn_train_report){
         config->start_epoch, config->start_epoch, NAN, NAN, INFINITY, 0.0, 0.0, 0};
-    if (!sorted || !val || !order || !grads || !best.params || !best.opt_a || !best.opt_b) {
+    if (!sorted || !val || !order || !grads || !best.params || !best.opt_m || !best.opt_v) {
         st = clrnn__fail(err, CLRNN_E_NOMEM, "out of memory");
         goto done;
     }
@@ -272,8 +272,8 @@ done:
     free(order);
     free(grads);
     free(best.params);
-    free(best.opt_a);
-    free(best.opt_b);
+    free(best.opt_m);
+    free(best.opt_v);
     return st;
 }
 

@@ -23,6 +23,7 @@
 #include "backend/backend.h"
 #include "core/error.h"
 #include "io/bytes.h"
+#include "io/checkpoint.h"
 #include "io/crc32.h"
 #include "io/files.h"
 
@@ -89,7 +90,7 @@ static const char *bad_optimizer(const clrnn_optimizer *o)
 /* NULL when the fields agree with each other, else what is wrong. */
 static const char *inconsistency(const clrnn_checkpoint *c)
 {
-    if (!c->model)
+    if (!c || !c->model)
         return "no model";
     size_t L = clrnn_model_n_layers(c->model), P = clrnn_model_n_params(c->model);
     if (c->precision != CLRNN_FP32 && c->precision != CLRNN_FP64)
@@ -117,7 +118,7 @@ static const char *inconsistency(const clrnn_checkpoint *c)
         return "negative step count";
     if (!finite_array(clrnn_model_params_const(c->model), P))
         return "a parameter is not finite";
-    if (!finite_array(c->opt_state_a, P) || !finite_array(c->opt_state_b, P))
+    if (!finite_array(c->opt_m, P) || !finite_array(c->opt_v, P))
         return "an optimizer state value is not finite";
     return NULL;
 }
@@ -176,8 +177,8 @@ static void encode(byte_writer *w, const clrnn_checkpoint *c)
     put_u32(w, c->seed);
     put_u64(w, (uint64_t)P);
     put_f64_array(w, clrnn_model_params_const(m), P);
-    put_f64_array(w, c->opt_state_a, P); /* NULL: zeros */
-    put_f64_array(w, c->opt_state_b, P);
+    put_f64_array(w, c->opt_m, P); /* NULL: zeros */
+    put_f64_array(w, c->opt_v, P);
     patch_u64(w, 12, (uint64_t)(w->size + CRC_SIZE));
     put_u32(w, crc32_update(0, w->data, w->size));
 }
@@ -356,8 +357,8 @@ static const char *get_tensors(byte_reader *r, clrnn_checkpoint *c)
     if (bytes_left(r) / 8 < 3 * P) /* checked before allocating */
         return "the tensors run past the end";
     get_f64_array(r, clrnn_model_params(c->model), P);
-    c->opt_state_a = get_array(r, P);
-    c->opt_state_b = get_array(r, P);
+    c->opt_m = get_array(r, P);
+    c->opt_v = get_array(r, P);
     return NULL;
 }
 
@@ -370,7 +371,7 @@ static int fully_allocated(const clrnn_checkpoint *c)
         if (!c->target_names[i])
             return 0;
     return c->feature_names && c->target_names && c->feature_mean && c->feature_std &&
-           c->target_mean && c->target_std && c->opt_state_a && c->opt_state_b;
+           c->target_mean && c->target_std && c->opt_m && c->opt_v;
 }
 
 /* The body (after the header, before the CRC) into c. */
@@ -411,11 +412,14 @@ static size_t model_file_limit(const unsigned char *data, size_t n)
     return declared < SIZE_MAX - 2 ? (size_t)declared : SIZE_MAX - 2;
 }
 
-clrnn_status clrnn_checkpoint_load(clrnn_checkpoint *ckpt, const char *path, clrnn_error *err)
+clrnn_status clrnn_checkpoint_load(clrnn_checkpoint **out, const char *path, clrnn_error *err)
 {
     unsigned char *data = NULL;
     size_t size = 0;
-    memset(ckpt, 0, sizeof *ckpt);
+    *out = NULL;
+    clrnn_checkpoint *ckpt = calloc(1, sizeof *ckpt);
+    if (!ckpt)
+        return clrnn__fail(err, CLRNN_E_NOMEM, "out of memory reading '%s'", path);
     clrnn_status st = read_file_limited(path, model_file_limit, &data, &size, err);
     if (st == CLRNN_OK)
         st = check_envelope(data, size, path, err);
@@ -425,7 +429,9 @@ clrnn_status clrnn_checkpoint_load(clrnn_checkpoint *ckpt, const char *path, clr
     }
     free(data);
     if (st != CLRNN_OK)
-        clrnn_checkpoint_clear(ckpt);
+        clrnn_checkpoint_free(ckpt);
+    else
+        *out = ckpt;
     return st;
 }
 
@@ -436,7 +442,7 @@ static void free_names(char **names, size_t n)
     free(names);
 }
 
-void clrnn_checkpoint_clear(clrnn_checkpoint *ckpt)
+void clrnn_checkpoint_free(clrnn_checkpoint *ckpt)
 {
     if (!ckpt)
         return;
@@ -447,9 +453,9 @@ void clrnn_checkpoint_clear(clrnn_checkpoint *ckpt)
     free(ckpt->feature_std);
     free(ckpt->target_mean);
     free(ckpt->target_std);
-    free(ckpt->opt_state_a);
-    free(ckpt->opt_state_b);
-    memset(ckpt, 0, sizeof *ckpt);
+    free(ckpt->opt_m);
+    free(ckpt->opt_v);
+    free(ckpt);
 }
 
 /* ---------------------------------------------- capture and restore */
@@ -478,15 +484,20 @@ static double *copy_stats(const clrnn_dataset *data, size_t n,
     return v;
 }
 
-clrnn_status clrnn_checkpoint_capture(clrnn_checkpoint *ckpt, clrnn_backend *backend,
+clrnn_status clrnn_checkpoint_capture(clrnn_checkpoint **out, clrnn_backend *backend,
                                       const clrnn_dataset *data, const clrnn_train_config *train,
                                       size_t epoch, clrnn_error *err)
 {
     size_t F = clrnn_dataset_n_features(data), K = clrnn_dataset_n_targets(data);
-    memset(ckpt, 0, sizeof *ckpt);
+    *out = NULL;
+    clrnn_checkpoint *ckpt = calloc(1, sizeof *ckpt);
+    if (!ckpt)
+        return clrnn__fail(err, CLRNN_E_NOMEM, "out of memory capturing a checkpoint");
     clrnn_status st = clrnn_model_create(&ckpt->model, backend->layers, backend->n_layers, err);
-    if (st != CLRNN_OK)
+    if (st != CLRNN_OK) {
+        free(ckpt);
         return st;
+    }
     size_t P = clrnn_model_n_params(ckpt->model);
     ckpt->precision = backend->precision;
     ckpt->seq_len = clrnn_dataset_seq_len(data);
@@ -502,23 +513,24 @@ clrnn_status clrnn_checkpoint_capture(clrnn_checkpoint *ckpt, clrnn_backend *bac
     ckpt->feature_std = copy_stats(data, F, clrnn_dataset_feature_std);
     ckpt->target_mean = copy_stats(data, K, clrnn_dataset_target_mean);
     ckpt->target_std = copy_stats(data, K, clrnn_dataset_target_std);
-    ckpt->opt_state_a = malloc(P * sizeof *ckpt->opt_state_a);
-    ckpt->opt_state_b = malloc(P * sizeof *ckpt->opt_state_b);
+    ckpt->opt_m = malloc(P * sizeof *ckpt->opt_m);
+    ckpt->opt_v = malloc(P * sizeof *ckpt->opt_v);
     if (!ckpt->feature_names || !ckpt->target_names || !ckpt->feature_mean || !ckpt->feature_std ||
-        !ckpt->target_mean || !ckpt->target_std || !ckpt->opt_state_a || !ckpt->opt_state_b)
+        !ckpt->target_mean || !ckpt->target_std || !ckpt->opt_m || !ckpt->opt_v)
         st = clrnn__fail(err, CLRNN_E_NOMEM, "out of memory capturing a checkpoint");
     if (st == CLRNN_OK)
         st = clrnn_backend_get_params(backend, clrnn_model_params(ckpt->model), err);
     if (st == CLRNN_OK)
-        st = clrnn_backend_get_optimizer_state(backend, ckpt->opt_state_a, ckpt->opt_state_b,
-                                               &ckpt->step, err);
+        st = clrnn_backend_get_optimizer_state(backend, ckpt->opt_m, ckpt->opt_v, &ckpt->step, err);
     if (st != CLRNN_OK) {
         /* names are freed by count: keep the counts only where the arrays exist */
         if (!ckpt->feature_names)
             ckpt->n_features = 0;
         if (!ckpt->target_names)
             ckpt->n_targets = 0;
-        clrnn_checkpoint_clear(ckpt);
+        clrnn_checkpoint_free(ckpt);
+    } else {
+        *out = ckpt;
     }
     return st;
 }
@@ -526,7 +538,7 @@ clrnn_status clrnn_checkpoint_capture(clrnn_checkpoint *ckpt, clrnn_backend *bac
 clrnn_status clrnn_checkpoint_restore(const clrnn_checkpoint *ckpt, clrnn_backend *backend,
                                       clrnn_train_config *train, clrnn_error *err)
 {
-    if (!ckpt->model)
+    if (!ckpt || !ckpt->model)
         return clrnn__fail(err, CLRNN_E_INPUT, "an empty checkpoint cannot be restored");
     size_t L = clrnn_model_n_layers(ckpt->model);
     int same = L == backend->n_layers;
@@ -540,8 +552,7 @@ clrnn_status clrnn_checkpoint_restore(const clrnn_checkpoint *ckpt, clrnn_backen
                            "there");
     clrnn_status st = clrnn_backend_set_params(backend, clrnn_model_params_const(ckpt->model), err);
     if (st == CLRNN_OK)
-        st = clrnn_backend_set_optimizer_state(backend, ckpt->opt_state_a, ckpt->opt_state_b,
-                                               ckpt->step, err);
+        st = clrnn_backend_set_optimizer_state(backend, ckpt->opt_m, ckpt->opt_v, ckpt->step, err);
     if (st == CLRNN_OK && train) {
         train->start_epoch = ckpt->epoch;
         train->optimizer = ckpt->optimizer;
@@ -568,4 +579,66 @@ void clrnn_checkpoint_backend_config(const clrnn_checkpoint *ckpt, clrnn_backend
     config->precision = ckpt->precision;
     config->seq_len = ckpt->seq_len;
     config->loss_steps = ckpt->loss_steps;
+}
+
+/* ------------------------------------------------------------ accessors */
+
+const clrnn_model *clrnn_checkpoint_model(const clrnn_checkpoint *ckpt)
+{
+    return ckpt->model;
+}
+
+clrnn_precision clrnn_checkpoint_precision(const clrnn_checkpoint *ckpt)
+{
+    return ckpt->precision;
+}
+
+size_t clrnn_checkpoint_seq_len(const clrnn_checkpoint *ckpt)
+{
+    return ckpt->seq_len;
+}
+
+clrnn_loss_steps clrnn_checkpoint_loss_steps(const clrnn_checkpoint *ckpt)
+{
+    return ckpt->loss_steps;
+}
+
+clrnn_optimizer clrnn_checkpoint_optimizer(const clrnn_checkpoint *ckpt)
+{
+    return ckpt->optimizer;
+}
+
+long clrnn_checkpoint_step(const clrnn_checkpoint *ckpt)
+{
+    return ckpt->step;
+}
+
+size_t clrnn_checkpoint_epoch(const clrnn_checkpoint *ckpt)
+{
+    return ckpt->epoch;
+}
+
+uint32_t clrnn_checkpoint_seed(const clrnn_checkpoint *ckpt)
+{
+    return ckpt->seed;
+}
+
+size_t clrnn_checkpoint_n_features(const clrnn_checkpoint *ckpt)
+{
+    return ckpt->n_features;
+}
+
+size_t clrnn_checkpoint_n_targets(const clrnn_checkpoint *ckpt)
+{
+    return ckpt->n_targets;
+}
+
+const char *clrnn_checkpoint_feature_name(const clrnn_checkpoint *ckpt, size_t f)
+{
+    return f < ckpt->n_features ? ckpt->feature_names[f] : NULL;
+}
+
+const char *clrnn_checkpoint_target_name(const clrnn_checkpoint *ckpt, size_t k)
+{
+    return k < ckpt->n_targets ? ckpt->target_names[k] : NULL;
 }

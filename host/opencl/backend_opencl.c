@@ -86,7 +86,7 @@ static void ocl_destroy(clrnn_backend *b)
     free(s->y);
     free(s->dy);
     cl_mem *buffers[] = {&s->x_table,     &s->y_table,  &s->starts, &s->order,       &s->params,
-                         &s->grads,       &s->opt_a,    &s->opt_b,  &s->g,           &s->partial,
+                         &s->grads,       &s->opt_m,    &s->opt_v,  &s->g,           &s->partial,
                          &s->window_loss, &s->loss_sum, &s->clip,   &s->norm_partial};
     for (size_t i = 0; i < sizeof buffers / sizeof buffers[0]; i++)
         ocl_release_mem(buffers[i]);
@@ -222,9 +222,9 @@ static clrnn_status allocate_buffers(clrnn_backend *b, ocl_state *s, clrnn_error
     if (st == CLRNN_OK)
         st = ocl_make_buffer(s, &s->grads, P, rs, rw, "gradients", err);
     if (st == CLRNN_OK)
-        st = ocl_make_buffer(s, &s->opt_a, P, rs, rw, "optimizer state (velocity or m)", err);
+        st = ocl_make_buffer(s, &s->opt_m, P, rs, rw, "optimizer state (velocity or m)", err);
     if (st == CLRNN_OK)
-        st = ocl_make_buffer(s, &s->opt_b, P, rs, rw, "optimizer state (v)", err);
+        st = ocl_make_buffer(s, &s->opt_v, P, rs, rw, "optimizer state (v)", err);
     if (st == CLRNN_OK)
         st = ocl_make_buffer(s, &s->g, B * T * max_h, rs, rw, "backward scratch g (B,T,H)", err);
     if (st == CLRNN_OK)
@@ -367,9 +367,9 @@ static clrnn_status ocl_set_params(clrnn_backend *b, const double *params, clrnn
     if (st == CLRNN_OK)
         st = ocl_write_reals(s, s->params, params, b->n_params, "parameters", err);
     if (st == CLRNN_OK)
-        st = ocl_zero_buffer(s, s->opt_a, b->n_params, "optimizer state", err);
+        st = ocl_zero_buffer(s, s->opt_m, b->n_params, "optimizer state", err);
     if (st == CLRNN_OK)
-        st = ocl_zero_buffer(s, s->opt_b, b->n_params, "optimizer state", err);
+        st = ocl_zero_buffer(s, s->opt_v, b->n_params, "optimizer state", err);
     return st;
 }
 
@@ -485,27 +485,26 @@ static clrnn_status ocl_take_loss_sum(clrnn_backend *b, double *sum, clrnn_error
     return st;
 }
 
-static clrnn_status ocl_get_opt_state(clrnn_backend *b, double *a, double *b_state,
-                                      clrnn_error *err)
+static clrnn_status ocl_get_opt_state(clrnn_backend *b, double *m, double *v, clrnn_error *err)
 {
     clrnn_status st;
     ocl_state *s = settled(b, &st, err);
     if (st == CLRNN_OK)
-        st = ocl_read_reals(s, a, s->opt_a, b->n_params, "optimizer state", err);
+        st = ocl_read_reals(s, m, s->opt_m, b->n_params, "optimizer state", err);
     if (st == CLRNN_OK)
-        st = ocl_read_reals(s, b_state, s->opt_b, b->n_params, "optimizer state", err);
+        st = ocl_read_reals(s, v, s->opt_v, b->n_params, "optimizer state", err);
     return st;
 }
 
-static clrnn_status ocl_set_opt_state(clrnn_backend *b, const double *a, const double *b_state,
+static clrnn_status ocl_set_opt_state(clrnn_backend *b, const double *m, const double *v,
                                       clrnn_error *err)
 {
     clrnn_status st;
     ocl_state *s = settled(b, &st, err);
     if (st == CLRNN_OK)
-        st = ocl_write_reals(s, s->opt_a, a, b->n_params, "optimizer state", err);
+        st = ocl_write_reals(s, s->opt_m, m, b->n_params, "optimizer state", err);
     if (st == CLRNN_OK)
-        st = ocl_write_reals(s, s->opt_b, b_state, b->n_params, "optimizer state", err);
+        st = ocl_write_reals(s, s->opt_v, v, b->n_params, "optimizer state", err);
     return st;
 }
 

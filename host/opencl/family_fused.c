@@ -48,7 +48,7 @@ typedef struct fused_state {
     long deferred_step;
     /* The other halves of the shared buffers, swapped in when rnn_fused
      * takes a step (fused_run_batch). */
-    cl_mem params_alt, opt_a_alt, opt_b_alt, partial_alt, window_loss_alt;
+    cl_mem params_alt, opt_m_alt, opt_v_alt, partial_alt, window_loss_alt;
 } fused_state;
 
 static const char *fused_misfit(const clrnn_backend *b)
@@ -78,7 +78,7 @@ static void fused_destroy(clrnn_backend *b, void *self)
         return;
     ocl_release_kernels(fs->kernels, N_FUSED_KERNELS);
     ocl_release_program(&fs->program);
-    cl_mem *buffers[] = {&fs->params_alt, &fs->opt_a_alt, &fs->opt_b_alt, &fs->partial_alt,
+    cl_mem *buffers[] = {&fs->params_alt, &fs->opt_m_alt, &fs->opt_v_alt, &fs->partial_alt,
                          &fs->window_loss_alt};
     for (size_t i = 0; i < sizeof buffers / sizeof buffers[0]; i++)
         ocl_release_mem(buffers[i]);
@@ -118,7 +118,7 @@ static clrnn_status fused_init(clrnn_backend *b, ocl_state *s, void **self, clrn
     /* The other halves, of the shared buffers' sizes. */
     const size_t B = padded_batch(b), P = b->n_params, rs = s->real_size;
     const cl_mem_flags rw = CL_MEM_READ_WRITE;
-    cl_mem *alt[] = {&fs->params_alt, &fs->opt_a_alt, &fs->opt_b_alt};
+    cl_mem *alt[] = {&fs->params_alt, &fs->opt_m_alt, &fs->opt_v_alt};
     for (size_t i = 0; st == CLRNN_OK && i < 3; i++)
         st = ocl_make_buffer(s, alt[i], P, rs, rw, "parameters or optimizer state (2nd)", err);
     if (st == CLRNN_OK)
@@ -132,7 +132,7 @@ static clrnn_status fused_init(clrnn_backend *b, ocl_state *s, void **self, clrn
 /* The finishing step's arguments (FINISH_ARGS in rnn_fused.cl), writing
  * the new parameters and state to the _out buffers. */
 static void arg_finish(kernel_args *a, ocl_state *s, const fused_state *fs, cl_mem params_out,
-                       cl_mem opt_a_out, cl_mem opt_b_out)
+                       cl_mem opt_m_out, cl_mem opt_v_out)
 {
     const size_t B = fs->finish_batch;
     const clrnn_optimizer none = {0}, *opt = fs->deferred ? &fs->deferred_opt : &none;
@@ -144,11 +144,11 @@ static void arg_finish(kernel_args *a, ocl_state *s, const fused_state *fs, cl_m
     arg_uint(a, chunks_of(B));
     arg_uint(a, B);
     arg_mem(a, s->params);
-    arg_mem(a, s->opt_a);
-    arg_mem(a, s->opt_b);
+    arg_mem(a, s->opt_m);
+    arg_mem(a, s->opt_v);
     arg_mem(a, params_out);
-    arg_mem(a, opt_a_out);
-    arg_mem(a, opt_b_out);
+    arg_mem(a, opt_m_out);
+    arg_mem(a, opt_v_out);
     arg_uint(a, opt == &none ? 0 : opt->kind == CLRNN_ADAM ? 2 : 1);
     arg_real(a, opt->lr);
     arg_real(a, opt->momentum);
@@ -167,7 +167,7 @@ static clrnn_status fused_settle(clrnn_backend *b, ocl_state *s, void *self, clr
     if (!fs->finish_batch)
         return CLRNN_OK;
     kernel_args a = args_for(s, fs->kernels[K_FUSED_FINISH]);
-    arg_finish(&a, s, fs, s->params, s->opt_a, s->opt_b);
+    arg_finish(&a, s, fs, s->params, s->opt_m, s->opt_v);
     fs->finish_batch = 0;
     fs->deferred = 0;
     return ocl_launch_1d(s, &a, b->n_params, err);
@@ -221,7 +221,7 @@ static clrnn_status fused_run_batch(clrnn_backend *b, ocl_state *s, void *self, 
     arg_uint(&a, B);
     arg_uint(&a, b->loss_steps == CLRNN_LOSS_LAST ? T - 1 : 0);
     arg_uint(&a, apply);
-    arg_finish(&a, s, fs, fs->params_alt, fs->opt_a_alt, fs->opt_b_alt);
+    arg_finish(&a, s, fs, fs->params_alt, fs->opt_m_alt, fs->opt_v_alt);
     /* On a CPU a work-group a work-item; elsewhere groups of up to 64
      * (work-items past the last chunk return). */
     const size_t local = s->cpu_device ? 1 : ocl_group_size(s, &a, 64);
@@ -231,8 +231,8 @@ static clrnn_status fused_run_batch(clrnn_backend *b, ocl_state *s, void *self, 
         return st;
     if (apply) { /* the step's results, and this batch's sums, are the current ones */
         swap_mem(&s->params, &fs->params_alt);
-        swap_mem(&s->opt_a, &fs->opt_a_alt);
-        swap_mem(&s->opt_b, &fs->opt_b_alt);
+        swap_mem(&s->opt_m, &fs->opt_m_alt);
+        swap_mem(&s->opt_v, &fs->opt_v_alt);
         swap_mem(&s->partial, &fs->partial_alt);
         swap_mem(&s->window_loss, &fs->window_loss_alt);
         fs->deferred = 0;

@@ -466,9 +466,9 @@ clrnn_status ocl_optimizer_step(const clrnn_backend *b, ocl_state *s, const clrn
     int which = opt->kind == CLRNN_ADAM ? K_ADAM : K_SGD;
     a = args_for(s, s->kernels[which]);
     arg_mem(&a, s->params);
-    arg_mem(&a, s->opt_a);
+    arg_mem(&a, s->opt_m);
     if (which == K_ADAM)
-        arg_mem(&a, s->opt_b);
+        arg_mem(&a, s->opt_v);
     arg_mem(&a, s->grads);
     arg_uint(&a, P);
     arg_real(&a, opt->lr);

@@ -97,7 +97,7 @@ typedef struct ocl_state {
     cl_event starts_written[2];
     int starts_slot;
 
-    cl_mem params, grads, opt_a, opt_b; /* (P) each */
+    cl_mem params, grads, opt_m, opt_v; /* (P) each */
     cl_mem *h, *y, *dy;                 /* per layer: (B,T,H_l), (B,T,O_l), (B,T,O_l),
                                            B rounded up to BATCH_PADDING */
     cl_mem g;                           /* (B,T,max H) scratch of backward */

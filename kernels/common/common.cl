@@ -58,15 +58,16 @@ typedef struct optimizer_args {
     real lr, momentum, beta1, beta2, eps, weight_decay, correction1, correction2;
 } optimizer_args;
 
-/* Parameter w after the step of opt with gradient g; a and b the state
- * (SGD: a the velocity; Adam: a m, b v), updated. */
-real step_value(const optimizer_args opt, real w, real *a, real *b, real g);
-real step_value(const optimizer_args opt, real w, real *a, real *b, real g)
+/* Parameter w after the step of opt with gradient g; m and v the state,
+ * updated: m SGD's velocity or Adam's first moment, v Adam's second moment
+ * (untouched by SGD). */
+real step_value(const optimizer_args opt, real w, real *m, real *v, real g);
+real step_value(const optimizer_args opt, real w, real *m, real *v, real g)
 {
     if (opt.kind == 1)
-        return sgd_value(w, a, g, opt.lr, opt.momentum);
+        return sgd_value(w, m, g, opt.lr, opt.momentum);
     if (opt.kind == 2)
-        return adam_value(w, a, b, g, opt.lr, opt.beta1, opt.beta2, opt.eps, opt.weight_decay,
+        return adam_value(w, m, v, g, opt.lr, opt.beta1, opt.beta2, opt.eps, opt.weight_decay,
                           opt.correction1, opt.correction2);
     return w;
 }

@@ -87,32 +87,32 @@ RNN_GATHER(_v, realv, LANES, vload_lanes)
 #define FINISH_ARGS                                                                                \
     __global real *grads, __global real *loss_sum, __global const real *partial_done,             \
         __global const real *window_loss_done, const uint n_chunks_done, const uint B_done,        \
-        __global const real *params_in, __global const real *opt_a_in,                           \
-        __global const real *opt_b_in, __global real *params_out, __global real *opt_a_out,       \
-        __global real *opt_b_out, const uint kind, const real lr, const real momentum,            \
+        __global const real *params_in, __global const real *opt_m_in,                           \
+        __global const real *opt_v_in, __global real *params_out, __global real *opt_m_out,       \
+        __global real *opt_v_out, const uint kind, const real lr, const real momentum,            \
         const real beta1, const real beta2, const real eps, const real weight_decay,              \
         const real correction1, const real correction2
 #define OPTIMIZER_ARGS                                                                             \
     {kind, lr, momentum, beta1, beta2, eps, weight_decay, correction1, correction2}
 
 /* Parameter q after the finishing step, its gradient (the batch mean of
- * the chunk sums, chunks added in order) into *g, its state into *a, *b. */
+ * the chunk sums, chunks added in order) into *g, its state into *m, *v. */
 real finish_value(const size_t q, __global const real *partial_done, const uint n_chunks_done,
                   const uint B_done, __global const real *params_in,
-                  __global const real *opt_a_in, __global const real *opt_b_in,
-                  const optimizer_args opt, real *g, real *a, real *b);
+                  __global const real *opt_m_in, __global const real *opt_v_in,
+                  const optimizer_args opt, real *g, real *m, real *v);
 real finish_value(const size_t q, __global const real *partial_done, const uint n_chunks_done,
                   const uint B_done, __global const real *params_in,
-                  __global const real *opt_a_in, __global const real *opt_b_in,
-                  const optimizer_args opt, real *g, real *a, real *b)
+                  __global const real *opt_m_in, __global const real *opt_v_in,
+                  const optimizer_args opt, real *g, real *m, real *v)
 {
     real acc = 0;
     for (uint c = 0; c < n_chunks_done; c++)
         acc += partial_done[c * NP + q];
     *g = acc / (real)B_done;
-    *a = opt_a_in[q];
-    *b = opt_b_in[q];
-    return step_value(opt, params_in[q], a, b, *g);
+    *m = opt_m_in[q];
+    *v = opt_v_in[q];
+    return step_value(opt, params_in[q], m, v, *g);
 }
 
 /* Work-item c: chunk c's gradient sums into partial (n_chunks, NP), its
@@ -146,14 +146,14 @@ __kernel void rnn_fused(__global real *partial,      /* (n_chunks, NP) out */
             wp[q] = params_in[q];
             continue;
         }
-        real g, a, b;
-        wp[q] = finish_value(q, partial_done, n_chunks_done, B_done, params_in, opt_a_in, opt_b_in,
-                             opt, &g, &a, &b);
+        real g, m, v;
+        wp[q] = finish_value(q, partial_done, n_chunks_done, B_done, params_in, opt_m_in, opt_v_in,
+                             opt, &g, &m, &v);
         if (chunk == 0) {
             grads[q] = g;
             params_out[q] = wp[q];
-            opt_a_out[q] = a;
-            opt_b_out[q] = b;
+            opt_m_out[q] = m;
+            opt_v_out[q] = v;
         }
     }
     if (apply && chunk == 0)
@@ -256,11 +256,11 @@ __kernel void fused_finish(FINISH_ARGS)
     if (q >= NP)
         return;
     const optimizer_args opt = OPTIMIZER_ARGS;
-    real g, a, b;
-    const real w = finish_value(q, partial_done, n_chunks_done, B_done, params_in, opt_a_in,
-                                opt_b_in, opt, &g, &a, &b);
+    real g, m, v;
+    const real w = finish_value(q, partial_done, n_chunks_done, B_done, params_in, opt_m_in,
+                                opt_v_in, opt, &g, &m, &v);
     grads[q] = g;
     params_out[q] = w;
-    opt_a_out[q] = a;
-    opt_b_out[q] = b;
+    opt_m_out[q] = m;
+    opt_v_out[q] = v;
 }

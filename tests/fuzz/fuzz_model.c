@@ -20,32 +20,36 @@ static void put_le(unsigned char *p, uint64_t v, int bytes)
 
 /* A loaded model: save, reload (same parameters to the bit), export, and a
  * forward pass over one window of zeros. */
-static void exercise(clrnn_checkpoint *c)
+static void exercise(const clrnn_checkpoint *c)
 {
     char saved[256], npz[256];
-    clrnn_checkpoint again;
+    clrnn_checkpoint *again;
     clrnn_error err;
     fuzz_path(saved, "saved.clrnn");
     fuzz_path(npz, "w.npz");
-    size_t P = clrnn_model_n_params(c->model);
+    const clrnn_model *model = clrnn_checkpoint_model(c);
+    size_t P = clrnn_model_n_params(model);
     if (clrnn_checkpoint_save(c, saved, &err) != CLRNN_OK)
         abort(); /* what loads must save */
     if (clrnn_checkpoint_load(&again, saved, &err) != CLRNN_OK ||
-        memcmp(clrnn_model_params_const(again.model), clrnn_model_params_const(c->model),
-               P * sizeof(double)) != 0)
+        memcmp(clrnn_model_params_const(clrnn_checkpoint_model(again)),
+               clrnn_model_params_const(model), P * sizeof(double)) != 0)
         abort();
-    clrnn_checkpoint_clear(&again);
-    if (clrnn_export_npz(c->model, npz, &err) != CLRNN_OK)
+    clrnn_checkpoint_free(again);
+    if (clrnn_export_npz(model, npz, &err) != CLRNN_OK)
         abort();
-    if (P > 100000 || c->seq_len > 64)
+    size_t F = clrnn_checkpoint_n_features(c), K = clrnn_checkpoint_n_targets(c);
+    size_t T = clrnn_checkpoint_seq_len(c);
+    if (P > 100000 || T > 64)
         return; /* the forward pass of a huge model proves nothing more */
-    clrnn_backend_config bc = {
-        .device = "cpu", .seq_len = c->seq_len, .max_batch = 1, .loss_steps = c->loss_steps};
+    clrnn_backend_config bc = {.device = "cpu",
+                               .seq_len = T,
+                               .max_batch = 1,
+                               .loss_steps = clrnn_checkpoint_loss_steps(c)};
     clrnn_backend *b = NULL;
-    size_t F = c->n_features, K = c->n_targets, T = c->seq_len;
     double *x = calloc(T * F + 1, sizeof *x), *y = calloc(T * K + 1, sizeof *y);
     uint32_t start = 0;
-    if (x && y && clrnn_backend_create(&b, c->model, &bc, &err) == CLRNN_OK &&
+    if (x && y && clrnn_backend_create(&b, model, &bc, &err) == CLRNN_OK &&
         clrnn_backend_stage(b, x, y, T, &err) == CLRNN_OK)
         clrnn_backend_forward(b, &start, 1, &err);
     clrnn_backend_free(b);
@@ -56,12 +60,12 @@ static void exercise(clrnn_checkpoint *c)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char path[256];
-    clrnn_checkpoint c;
+    clrnn_checkpoint *c;
     clrnn_error err;
     fuzz_write(path, "model.clrnn", data, size);
     if (clrnn_checkpoint_load(&c, path, &err) == CLRNN_OK) {
-        exercise(&c);
-        clrnn_checkpoint_clear(&c);
+        exercise(c);
+        clrnn_checkpoint_free(c);
     }
     if (size < 24)
         return 0;
@@ -74,8 +78,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_write(path, "sealed.clrnn", sealed, size);
     free(sealed);
     if (clrnn_checkpoint_load(&c, path, &err) == CLRNN_OK) {
-        exercise(&c);
-        clrnn_checkpoint_clear(&c);
+        exercise(c);
+        clrnn_checkpoint_free(c);
     }
     return 0;
 }

@@ -18,6 +18,7 @@
 
 #include "check.h"
 #include "clrnn.h"
+#include "io/checkpoint.h" /* the fields, to build checkpoints and compare them */
 
 #define SMALL_CSV CLRNN_FIXTURE_DIR "/cli_small.csv"
 
@@ -134,13 +135,14 @@ static inline double awkward(size_t i)
 }
 
 /* Two layers 3:4:2 and 2:5:1, three features, one target, every field set
- * to something other than its default. */
-static inline int make_checkpoint(clrnn_checkpoint *c, clrnn_optimizer_kind kind)
+ * to something other than its default, into *out (release it with
+ * clrnn_checkpoint_free, also when this returns 0). */
+static inline int make_checkpoint(clrnn_checkpoint **out, clrnn_optimizer_kind kind)
 {
     static const clrnn_layer_shape layers[2] = {{3, 4, 2}, {2, 5, 1}};
     static const char *const features[3] = {"tmax", "tmin", "a much longer column name, é"};
-    memset(c, 0, sizeof *c);
-    if (clrnn_model_create(&c->model, layers, 2, NULL) != CLRNN_OK)
+    clrnn_checkpoint *c = *out = calloc(1, sizeof *c);
+    if (!c || clrnn_model_create(&c->model, layers, 2, NULL) != CLRNN_OK)
         return 0;
     size_t P = clrnn_model_n_params(c->model);
     c->precision = CLRNN_FP64;
@@ -154,10 +156,10 @@ static inline int make_checkpoint(clrnn_checkpoint *c, clrnn_optimizer_kind kind
     c->feature_std = malloc(3 * sizeof(double));
     c->target_mean = malloc(sizeof(double));
     c->target_std = malloc(sizeof(double));
-    c->opt_state_a = malloc(P * sizeof(double));
-    c->opt_state_b = malloc(P * sizeof(double));
+    c->opt_m = malloc(P * sizeof(double));
+    c->opt_v = malloc(P * sizeof(double));
     if (!c->feature_names || !c->target_names || !c->feature_mean || !c->feature_std ||
-        !c->target_mean || !c->target_std || !c->opt_state_a || !c->opt_state_b)
+        !c->target_mean || !c->target_std || !c->opt_m || !c->opt_v)
         return 0;
     for (size_t f = 0; f < 3; f++) {
         c->feature_names[f] = copy(features[f]);
@@ -170,8 +172,8 @@ static inline int make_checkpoint(clrnn_checkpoint *c, clrnn_optimizer_kind kind
     c->optimizer = (clrnn_optimizer){kind, 3e-3, 0.85, 0.8, 0.95, 1e-7, 0.01, 2.5};
     for (size_t i = 0; i < P; i++) {
         clrnn_model_params(c->model)[i] = awkward(i);
-        c->opt_state_a[i] = awkward(i + 3) / 7.0;
-        c->opt_state_b[i] = fabs(awkward(i + 5));
+        c->opt_m[i] = awkward(i + 3) / 7.0;
+        c->opt_v[i] = fabs(awkward(i + 5));
     }
     c->step = 123456789012L;
     c->epoch = 77;
@@ -237,8 +239,8 @@ static inline void check_same_checkpoint(const char *what, const clrnn_checkpoin
                    same_optimizer(&a->optimizer, &b->optimizer),
                line);
     snprintf(line, sizeof line, "%s: optimizer state, bit for bit", what);
-    check_true(same_doubles(a->opt_state_a ? a->opt_state_a : zeros, b->opt_state_a, P) &&
-                   same_doubles(a->opt_state_b ? a->opt_state_b : zeros, b->opt_state_b, P),
+    check_true(same_doubles(a->opt_m ? a->opt_m : zeros, b->opt_m, P) &&
+                   same_doubles(a->opt_v ? a->opt_v : zeros, b->opt_v, P),
                line);
     free(zeros);
 }

@@ -57,7 +57,7 @@ def read_clrnn(path):
     m["step"], m["epoch"] = take("2Q")
     (m["seed"],) = take("I")
     (P,) = take("Q")
-    m["params"], m["state_a"], m["state_b"] = (np.frombuffer(b, "<f8", P, pos + i * 8 * P)
+    m["params"], m["state_m"], m["state_v"] = (np.frombuffer(b, "<f8", P, pos + i * 8 * P)
                                                for i in range(3))
     assert pos + 3 * 8 * P + 4 == len(b), "fields do not end at the CRC"
     return m

@@ -22,17 +22,19 @@ static void test_crc(void)
 static void test_round_trip(void)
 {
     char path[128], again[128];
-    clrnn_checkpoint saved, loaded = {0}, reloaded = {0};
+    clrnn_checkpoint *saved, *loaded = NULL, *reloaded = NULL;
     clrnn_error err;
     path_in(path, sizeof path, "round.clrnn");
     path_in(again, sizeof again, "again.clrnn");
-    if (!check_true(make_checkpoint(&saved, CLRNN_ADAM), "build a checkpoint"))
+    if (!check_true(make_checkpoint(&saved, CLRNN_ADAM), "build a checkpoint")) {
+        clrnn_checkpoint_free(saved);
         return;
-    check_true(clrnn_checkpoint_save(&saved, path, &err) == CLRNN_OK, "save");
+    }
+    check_true(clrnn_checkpoint_save(saved, path, &err) == CLRNN_OK, "save");
     check_true(clrnn_checkpoint_load(&loaded, path, &err) == CLRNN_OK, "load what was saved");
-    if (loaded.model)
-        check_same_checkpoint("round trip", &saved, &loaded);
-    check_true(loaded.model && clrnn_checkpoint_save(&loaded, again, &err) == CLRNN_OK,
+    if (loaded)
+        check_same_checkpoint("round trip", saved, loaded);
+    check_true(loaded && clrnn_checkpoint_save(loaded, again, &err) == CLRNN_OK,
                "save what was loaded");
     size_t n1, n2;
     unsigned char *b1 = read_bytes(path, &n1), *b2 = read_bytes(again, &n2);
@@ -41,36 +43,36 @@ static void test_round_trip(void)
     free(b1);
     free(b2);
     /* NULL optimizer state means zeros, and loads as zero arrays. */
-    free(saved.opt_state_a);
-    free(saved.opt_state_b);
-    saved.opt_state_a = saved.opt_state_b = NULL;
-    saved.optimizer.kind = CLRNN_SGD;
-    check_true(clrnn_checkpoint_save(&saved, path, &err) == CLRNN_OK &&
+    free(saved->opt_m);
+    free(saved->opt_v);
+    saved->opt_m = saved->opt_v = NULL;
+    saved->optimizer.kind = CLRNN_SGD;
+    check_true(clrnn_checkpoint_save(saved, path, &err) == CLRNN_OK &&
                    clrnn_checkpoint_load(&reloaded, path, &err) == CLRNN_OK,
                "save and load with no optimizer state");
-    if (reloaded.model)
-        check_same_checkpoint("no optimizer state", &saved, &reloaded);
+    if (reloaded)
+        check_same_checkpoint("no optimizer state", saved, reloaded);
     check_true(no_temporaries(), "no temporary files left behind");
-    clrnn_checkpoint_clear(&saved);
-    clrnn_checkpoint_clear(&loaded);
-    clrnn_checkpoint_clear(&reloaded);
-    clrnn_checkpoint_clear(NULL);
+    clrnn_checkpoint_free(saved);
+    clrnn_checkpoint_free(loaded);
+    clrnn_checkpoint_free(reloaded);
+    clrnn_checkpoint_free(NULL);
 }
 
 /* Loading bytes must fail with CLRNN_E_INPUT, a message naming the file and
- * containing `words` (any of them, '|'-separated), and leave *c empty. */
+ * containing `words` (any of them, '|'-separated), and leave *c NULL. */
 static int refused(const unsigned char *bytes, size_t size, const char *words)
 {
     char path[128], word[64];
-    clrnn_checkpoint c;
+    clrnn_checkpoint *c;
     clrnn_error err = {CLRNN_OK, ""};
     path_in(path, sizeof path, "bad.clrnn");
     if (!write_bytes(path, bytes, size))
         return 0;
     memset(&c, 0xAB, sizeof c); /* load must not trust what was there */
-    int ok = clrnn_checkpoint_load(&c, path, &err) == CLRNN_E_INPUT &&
-             err.status == CLRNN_E_INPUT && strstr(err.message, path) && c.model == NULL &&
-             c.feature_names == NULL;
+    clrnn_status st = clrnn_checkpoint_load(&c, path, &err);
+    int ok = st == CLRNN_E_INPUT && err.status == CLRNN_E_INPUT && strstr(err.message, path) &&
+             c == NULL;
     int found = 0;
     for (const char *w = words; ok && *w;) {
         size_t n = strcspn(w, "|");
@@ -80,19 +82,20 @@ static int refused(const unsigned char *bytes, size_t size, const char *words)
     }
     if (ok && !found)
         printf("  unexpected message: %s\n", err.message);
-    clrnn_checkpoint_clear(&c);
+    if (st == CLRNN_OK)
+        clrnn_checkpoint_free(c);
     return ok && found;
 }
 
 static unsigned char *saved_bytes(size_t *size)
 {
     char path[128];
-    clrnn_checkpoint c;
+    clrnn_checkpoint *c;
     unsigned char *bytes = NULL;
     path_in(path, sizeof path, "small.clrnn");
-    if (make_checkpoint(&c, CLRNN_ADAM) && clrnn_checkpoint_save(&c, path, NULL) == CLRNN_OK)
+    if (make_checkpoint(&c, CLRNN_ADAM) && clrnn_checkpoint_save(c, path, NULL) == CLRNN_OK)
         bytes = read_bytes(path, size);
-    clrnn_checkpoint_clear(&c);
+    clrnn_checkpoint_free(c);
     return bytes;
 }
 
@@ -146,11 +149,11 @@ static void test_flipped(void)
     snprintf(what, sizeof what, "each of %zu bytes flipped 3 ways: refused, said why", size);
     check(bad == 0, what, (double)bad, 0);
     char path[128];
-    clrnn_checkpoint c;
+    clrnn_checkpoint *c = NULL;
     path_in(path, sizeof path, "intact.clrnn");
     check_true(write_bytes(path, bytes, size) && clrnn_checkpoint_load(&c, path, NULL) == CLRNN_OK,
                "(the bytes flipped back load again)");
-    clrnn_checkpoint_clear(&c);
+    clrnn_checkpoint_free(c);
     free(bytes);
 }
 
@@ -194,7 +197,7 @@ static int refused_with_u32(const char *what, size_t at, uint32_t v, const char 
 /* An endless stream of zeros is not read to its end. */
 static void test_endless(void)
 {
-    clrnn_checkpoint c;
+    clrnn_checkpoint *c;
     clrnn_error err;
     check_true(clrnn_checkpoint_load(&c, "/dev/zero", &err) == CLRNN_E_INPUT &&
                    strstr(err.message, "not a clrnn model file"),
@@ -242,34 +245,36 @@ static void test_inconsistent(void)
 static void test_save_refuses(void)
 {
     char path[128], folder_path[128];
-    clrnn_checkpoint c;
+    clrnn_checkpoint *c;
     clrnn_error err;
-    if (!check_true(make_checkpoint(&c, CLRNN_SGD), "a checkpoint to spoil"))
+    if (!check_true(make_checkpoint(&c, CLRNN_SGD), "a checkpoint to spoil")) {
+        clrnn_checkpoint_free(c);
         return;
+    }
     path_in(path, sizeof path, "never.clrnn");
-    c.n_features = 2; /* the model takes 3 */
-    check_true(clrnn_checkpoint_save(&c, path, &err) == CLRNN_E_INPUT &&
+    c->n_features = 2; /* the model takes 3 */
+    check_true(clrnn_checkpoint_save(c, path, &err) == CLRNN_E_INPUT &&
                    strstr(err.message, "input size") && access(path, F_OK) != 0,
                "saving features that disagree with the model: refused, no file");
-    c.n_features = 3;
-    c.feature_std[1] = 0.0;
-    check_true(clrnn_checkpoint_save(&c, path, &err) == CLRNN_E_INPUT && access(path, F_OK) != 0,
+    c->n_features = 3;
+    c->feature_std[1] = 0.0;
+    check_true(clrnn_checkpoint_save(c, path, &err) == CLRNN_E_INPUT && access(path, F_OK) != 0,
                "saving a zero scaler std: refused, no file");
-    c.feature_std[1] = 1.0;
-    clrnn_model_params(c.model)[5] = NAN;
-    check_true(clrnn_checkpoint_save(&c, path, &err) == CLRNN_E_INPUT && access(path, F_OK) != 0,
+    c->feature_std[1] = 1.0;
+    clrnn_model_params(c->model)[5] = NAN;
+    check_true(clrnn_checkpoint_save(c, path, &err) == CLRNN_E_INPUT && access(path, F_OK) != 0,
                "saving a NaN parameter: refused, no file");
-    clrnn_model_params(c.model)[5] = 0.0;
-    check_true(clrnn_checkpoint_save(&c, "/nonexistent-dir/m.clrnn", &err) == CLRNN_E_IO &&
+    clrnn_model_params(c->model)[5] = 0.0;
+    check_true(clrnn_checkpoint_save(c, "/nonexistent-dir/m.clrnn", &err) == CLRNN_E_IO &&
                    strstr(err.message, "/nonexistent-dir/m.clrnn"),
                "saving into a missing folder: CLRNN_E_IO naming the path");
     path_in(folder_path, sizeof folder_path, "a-folder");
     mkdir(folder_path, 0700);
-    check_true(clrnn_checkpoint_save(&c, folder_path, &err) == CLRNN_E_IO,
+    check_true(clrnn_checkpoint_save(c, folder_path, &err) == CLRNN_E_IO,
                "saving over a folder: CLRNN_E_IO");
     rmdir(folder_path);
     check_true(no_temporaries(), "failed saves leave no temporary file");
-    clrnn_checkpoint_clear(&c);
+    clrnn_checkpoint_free(c);
 }
 
 int main(void)

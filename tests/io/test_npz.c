@@ -114,31 +114,34 @@ static int directory_matches(const unsigned char *z, size_t size, size_t at,
 static void test_npz(void)
 {
     char path[128], again[128];
-    clrnn_checkpoint c;
+    clrnn_checkpoint *c;
     clrnn_error err;
     zip_entry entries[16];
     size_t n_entries, size, size2;
     path_in(path, sizeof path, "w.npz");
     path_in(again, sizeof again, "w2.npz");
-    if (!check_true(make_checkpoint(&c, CLRNN_SGD), "a model to export"))
+    if (!check_true(make_checkpoint(&c, CLRNN_SGD), "a model to export")) {
+        clrnn_checkpoint_free(c);
         return;
-    check_true(clrnn_export_npz(c.model, path, &err) == CLRNN_OK &&
-                   clrnn_export_npz(c.model, again, &err) == CLRNN_OK,
+    }
+    const clrnn_model *model = clrnn_checkpoint_model(c);
+    check_true(clrnn_export_npz(model, path, &err) == CLRNN_OK &&
+                   clrnn_export_npz(model, again, &err) == CLRNN_OK,
                "export twice");
     unsigned char *z = read_bytes(path, &size), *z2 = read_bytes(again, &size2);
-    size_t end = z ? walk_local_entries(z, size, c.model, entries, &n_entries) : 0;
+    size_t end = z ? walk_local_entries(z, size, model, entries, &n_entries) : 0;
     check_true(end > 0 && n_entries == 10,
                "npz: 10 stored entries, local headers, CRC32s, exact .npy dicts, values' bits");
     check_true(end > 0 && directory_matches(z, size, end, entries, n_entries),
                "npz: central directory and end record agree with the entries");
     check_true(z && z2 && size == size2 && memcmp(z, z2, size) == 0,
                "two exports of one model are the same bytes");
-    check_true(clrnn_export_npz(c.model, "/nonexistent-dir/w.npz", &err) == CLRNN_E_IO &&
+    check_true(clrnn_export_npz(model, "/nonexistent-dir/w.npz", &err) == CLRNN_E_IO &&
                    no_temporaries(),
                "export into a missing folder: CLRNN_E_IO, nothing left");
     free(z);
     free(z2);
-    clrnn_checkpoint_clear(&c);
+    clrnn_checkpoint_free(c);
 }
 
 int main(void)

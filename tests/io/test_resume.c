@@ -79,11 +79,11 @@ static clrnn_status save_and_stop(void *context, const clrnn_epoch_stats *stats,
     interrupt *in = context;
     if (stats->epoch < in->stop_after)
         return CLRNN_OK;
-    clrnn_checkpoint c;
+    clrnn_checkpoint *c;
     clrnn_status st = clrnn_checkpoint_capture(&c, backend, in->data, in->cfg, stats->epoch, err);
     if (st == CLRNN_OK)
-        st = clrnn_checkpoint_save(&c, in->path, err);
-    clrnn_checkpoint_clear(&c);
+        st = clrnn_checkpoint_save(c, in->path, err);
+    clrnn_checkpoint_free(c);
     return st != CLRNN_OK
                ? st
                : clrnn__fail(err, CLRNN_E_INPUT, "interrupted after epoch %zu", stats->epoch);
@@ -121,22 +121,22 @@ static clrnn_backend *train_fresh(const clrnn_dataset *data, clrnn_train_config 
 static clrnn_backend *resume_from(const char *path, const clrnn_dataset *data,
                                   clrnn_train_config cfg, clrnn_status *st, clrnn_error *err)
 {
-    clrnn_checkpoint c;
+    clrnn_checkpoint *c;
     clrnn_backend *backend = NULL;
     clrnn_train_report report;
     *st = clrnn_checkpoint_load(&c, path, err);
     if (*st != CLRNN_OK)
         return NULL;
     clrnn_backend_config bc = {.device = "cpu", .max_batch = cfg.batch};
-    clrnn_checkpoint_backend_config(&c, &bc);
-    *st = clrnn_backend_create(&backend, c.model, &bc, err);
+    clrnn_checkpoint_backend_config(c, &bc);
+    *st = clrnn_backend_create(&backend, clrnn_checkpoint_model(c), &bc, err);
     if (*st == CLRNN_OK)
         *st = clrnn_backend_stage_dataset(backend, data, err);
     if (*st == CLRNN_OK)
-        *st = clrnn_checkpoint_restore(&c, backend, &cfg, err);
+        *st = clrnn_checkpoint_restore(c, backend, &cfg, err);
     if (*st == CLRNN_OK)
         *st = clrnn_train(backend, data, &cfg, &report, err);
-    clrnn_checkpoint_clear(&c);
+    clrnn_checkpoint_free(c);
     return backend;
 }
 
@@ -193,7 +193,7 @@ static void test_capture_restore(const clrnn_dataset *data)
     clrnn_train_config_default(&cfg);
     cfg.seed = 11;
     cfg.optimizer.kind = CLRNN_ADAM;
-    clrnn_checkpoint c = {0};
+    clrnn_checkpoint *c = NULL;
     clrnn_rng rng;
     clrnn_error err;
     clrnn_rng_seed(&rng, 5);
@@ -205,30 +205,34 @@ static void test_capture_restore(const clrnn_dataset *data)
          clrnn_backend_create(&wrong, small, &bc, &err) == CLRNN_OK &&
          clrnn_checkpoint_capture(&c, backend, data, &cfg, 3, &err) == CLRNN_OK;
     size_t P = ok ? clrnn_model_n_params(model) : 0;
-    check_true(
-        ok && c.epoch == 3 && c.seed == 11 && c.optimizer.kind == CLRNN_ADAM &&
-            c.loss_steps == CLRNN_LOSS_LAST && c.seq_len == 5 && c.n_features == 2 &&
-            c.n_targets == 1 && strcmp(c.feature_names[1], "b") == 0 &&
-            strcmp(c.target_names[0], "y") == 0 &&
-            c.feature_std[1] == clrnn_dataset_feature_std(data, 1) &&
-            c.target_mean[0] == clrnn_dataset_target_mean(data, 0) &&
-            same_doubles(clrnn_model_params_const(c.model), clrnn_model_params_const(model), P),
-        "capture: epoch, seed, optimizer, loss steps, names, scaler, parameters");
+    check_true(ok && clrnn_checkpoint_epoch(c) == 3 && clrnn_checkpoint_seed(c) == 11 &&
+                   clrnn_checkpoint_optimizer(c).kind == CLRNN_ADAM &&
+                   clrnn_checkpoint_loss_steps(c) == CLRNN_LOSS_LAST &&
+                   clrnn_checkpoint_seq_len(c) == 5 && clrnn_checkpoint_n_features(c) == 2 &&
+                   clrnn_checkpoint_n_targets(c) == 1 &&
+                   strcmp(clrnn_checkpoint_feature_name(c, 1), "b") == 0 &&
+                   strcmp(clrnn_checkpoint_target_name(c, 0), "y") == 0 &&
+                   c->feature_std[1] == clrnn_dataset_feature_std(data, 1) &&
+                   c->target_mean[0] == clrnn_dataset_target_mean(data, 0) &&
+                   same_doubles(clrnn_model_params_const(clrnn_checkpoint_model(c)),
+                                clrnn_model_params_const(model), P),
+               "capture: epoch, seed, optimizer, loss steps, names, scaler, parameters");
     clrnn_data_config dc = clrnn_data_config_default();
-    clrnn_checkpoint_data_config(&c, &dc);
+    if (ok)
+        clrnn_checkpoint_data_config(c, &dc);
     check_true(ok && dc.n_features == 2 && strcmp(dc.features[0], "a") == 0 && dc.seq_len == 5 &&
-                   dc.feature_mean == c.feature_mean && dc.train_fraction == 0.7,
+                   dc.feature_mean == c->feature_mean && dc.train_fraction == 0.7,
                "data settings from a checkpoint: names, seq_len, statistics; the rest kept");
     clrnn_train_config resumed;
     clrnn_train_config_default(&resumed);
-    check_true(ok && clrnn_checkpoint_restore(&c, wrong, &resumed, &err) == CLRNN_E_INPUT &&
+    check_true(ok && clrnn_checkpoint_restore(c, wrong, &resumed, &err) == CLRNN_E_INPUT &&
                    resumed.start_epoch == 0,
                "restore onto a backend of other layers: CLRNN_E_INPUT, the config untouched");
-    check_true(ok && clrnn_checkpoint_restore(&c, backend, &resumed, &err) == CLRNN_OK &&
+    check_true(ok && clrnn_checkpoint_restore(c, backend, &resumed, &err) == CLRNN_OK &&
                    resumed.start_epoch == 3 && resumed.seed == 11 &&
                    resumed.optimizer.kind == CLRNN_ADAM,
                "restore: start epoch, seed and optimizer into the config");
-    clrnn_checkpoint_clear(&c);
+    clrnn_checkpoint_free(c);
     clrnn_backend_free(backend);
     clrnn_backend_free(wrong);
     clrnn_model_free(model);

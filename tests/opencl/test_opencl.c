@@ -125,19 +125,18 @@ static void determinism(const fixture *f, clrnn_precision p, const clrnn_optimiz
 static void optimizer_state(const fixture *f, const clrnn_optimizer *opt)
 {
     size_t P = clrnn_model_n_params(f->model);
-    double *params = calloc(P, sizeof(double)), *a = calloc(P, sizeof(double)),
-           *b_state = calloc(P, sizeof(double)), *got = calloc(P, sizeof(double)),
+    double *params = calloc(P, sizeof(double)), *m = calloc(P, sizeof(double)),
+           *v = calloc(P, sizeof(double)), *got = calloc(P, sizeof(double)),
            *want = calloc(P, sizeof(double));
     clrnn_backend *cpu = make_backend(f, "cpu", CLRNN_FP64);
     clrnn_backend *ocl = make_backend(f, "opencl", CLRNN_FP64);
     clrnn_error err;
     long step = 0;
-    int ok = params && a && b_state && got && want && cpu && ocl &&
-             isfinite(train(cpu, f, opt, 0, 10)) &&
+    int ok = params && m && v && got && want && cpu && ocl && isfinite(train(cpu, f, opt, 0, 10)) &&
              clrnn_backend_get_params(cpu, params, &err) == CLRNN_OK &&
-             clrnn_backend_get_optimizer_state(cpu, a, b_state, &step, &err) == CLRNN_OK &&
+             clrnn_backend_get_optimizer_state(cpu, m, v, &step, &err) == CLRNN_OK &&
              clrnn_backend_set_params(ocl, params, &err) == CLRNN_OK &&
-             clrnn_backend_set_optimizer_state(ocl, a, b_state, step, &err) == CLRNN_OK &&
+             clrnn_backend_set_optimizer_state(ocl, m, v, step, &err) == CLRNN_OK &&
              isfinite(train(cpu, f, opt, 10, 10)) && isfinite(train(ocl, f, opt, 10, 10)) &&
              clrnn_backend_get_params(cpu, want, &err) == CLRNN_OK &&
              clrnn_backend_get_params(ocl, got, &err) == CLRNN_OK;
@@ -149,8 +148,8 @@ static void optimizer_state(const fixture *f, const clrnn_optimizer *opt)
     clrnn_backend_free(cpu);
     clrnn_backend_free(ocl);
     free(params);
-    free(a);
-    free(b_state);
+    free(m);
+    free(v);
     free(got);
     free(want);
 }

@@ -140,7 +140,7 @@ static const cli_option options[] = {
     CLI_OPTION_KERNELS(bench_options, kernels),
     {"--no-profile", NULL, CLI_UNFLAG, AT(profile), .help = "skip the per-kernel times"},
     {"--csv", "FILE", CLI_STRING, AT(csv), .help = "also write the table as CSV"},
-    {NULL},
+    {0},
 };
 
 const cli_command cli_bench_command = {

@@ -66,7 +66,7 @@ static const cli_option eval_options[] = {
      .help = "(0.7)   --val-fraction F (0.15)"},
     {"--val-fraction", "F", CLI_DOUBLE, AT(data_cfg.val_fraction), 0.0, 0.999999, .hidden = 1},
     OPTIONS_FORWARD,
-    {NULL},
+    {0},
 };
 
 static const cli_option predict_options[] = {
@@ -74,13 +74,13 @@ static const cli_option predict_options[] = {
     OPTION_DATA,
     {"--out", "FILE", CLI_STRING, AT(out), .help = "the CSV to write (atomically)"},
     OPTIONS_FORWARD,
-    {NULL},
+    {0},
 };
 
 static const cli_option export_options[] = {
     OPTION_MODEL,
     {"--out", "FILE", CLI_STRING, AT(out), .help = "the .npz to write (atomically)"},
-    {NULL},
+    {0},
 };
 
 const cli_command cli_eval_command = {

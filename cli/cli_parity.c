@@ -72,7 +72,7 @@ static const cli_option options[] = {
     {"--step-tolerance", "X", CLI_DOUBLE, AT(step_tolerance), 0.0, 1.0,
      .help = "of the parameters after the steps (fp64 1e-10, fp32 1e-4)"},
     {"--quiet", NULL, CLI_FLAG, AT(quiet), .help = "print only the summary line"},
-    {NULL},
+    {0},
 };
 
 const cli_command cli_parity_command = {

@@ -64,7 +64,7 @@ static const cli_option options[] = {
     {"--device", "D", CLI_STRING, AT(device), .help = "cpu (default), opencl, opencl:P.D or auto"},
     {"--precision", "P", CLI_CHOICE, AT(precision), .choices = precisions,
      .help = "OpenCL precision: fp64 (default here) or fp32"},
-    {NULL},
+    {0},
 };
 
 const cli_command cli_reproduce_command = {

@@ -93,7 +93,7 @@ static const cli_option options[] = {
      .help = "OpenCL precision: fp32 (default) or fp64"},
     CLI_OPTION_KERNELS(train_options, backend.kernels),
     {"--quiet", NULL, CLI_FLAG, AT(quiet), .help = "only the final metrics"},
-    {NULL},
+    {0},
 };
 
 const cli_command cli_train_command = {

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer harnesses (tests/fuzz) with clang, ASan and UBSan in
+# Builds the libFuzzer harnesses (tests/fuzz: the CSV table and dataset,
+# the model file, the command line's parser) with clang, ASan and UBSan in
 # build-fuzz/, and runs each for SECONDS (default 60) from its seed corpus
 # (tests/fuzz/corpus/<harness>); new inputs go to build-fuzz/corpus/<harness>.
 # A crash stops with exit 1 and leaves the input (crash-*) in build-fuzz/
@@ -11,9 +12,9 @@ seconds=${1:-60}
 build=${CLRNN_FUZZ_BUILD:-build-fuzz}
 CC=clang cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCLRNN_FUZZ=ON \
   -DBUILD_TESTING=OFF >/dev/null
-cmake --build "$build" -j "$(nproc)" --target fuzz_table fuzz_model >/dev/null
+cmake --build "$build" -j "$(nproc)" --target fuzz_table fuzz_model fuzz_cli >/dev/null
 status=0
-for harness in fuzz_table fuzz_model; do
+for harness in fuzz_table fuzz_model fuzz_cli; do
   corpus=$build/corpus/$harness
   mkdir -p "$corpus"
   echo "== $harness, ${seconds} s"

@@ -459,6 +459,9 @@ static void test_read_errors(void)
     check_read_error("header only", ",a,b\n\n", CLRNN_E_INPUT, ": no data rows");
     check_read_error("duplicate column", ",a,b,a\n1,2,3,4\n", CLRNN_E_INPUT,
                      ":1:4: duplicate column name 'a' (also column 2)");
+    /* found by fuzz_table: a quoted name across lines made a two-line message */
+    check_read_error("duplicate name holding a line break", ",\"a\nb\",\"a\nb\"\n1,2,3\n",
+                     CLRNN_E_INPUT, ":1:3: duplicate column name 'a\\nb' (also column 2)");
     check_read_error("unnamed column", "\n,a,,b\n1,2,3,4\n", CLRNN_E_INPUT,
                      ":2:3: column 3 has no name");
     check_read_error("label column only", "\"\"\n1\n", CLRNN_E_INPUT,

@@ -245,11 +245,22 @@ clrnn_status backend_cpu_init(clrnn_backend *b, clrnn_error *err)
     if (ok)
         ok = (s->scratch = malloc(2 * max_h * sizeof *s->scratch)) != NULL;
     if (!ok) {
+        /* Say which part is large: the model's four copies (parameters,
+         * gradients, optimizer state) or the batch's activations. */
+        double model_mib = 4.0 * (double)P * sizeof(double) / 1048576.0;
+        double batch_mib = 0.0;
+        for (size_t l = 0; l < L; l++)
+            batch_mib += (double)(B * T * (b->layers[l].n_hidden + 2 * b->layers[l].n_out)) *
+                         sizeof(double) / 1048576.0;
         cpu_destroy(b);
         b->ops = NULL;
         return clrnn__fail(err, CLRNN_E_NOMEM,
-                           "out of memory for the CPU backend's buffers (try a smaller "
-                           "`max_batch`)");
+                           "out of memory for the CPU backend's buffers: the model's %zu "
+                           "parameters take %.0f MiB (4 copies), a batch's activations %.0f MiB "
+                           "(%s)",
+                           P, model_mib, batch_mib,
+                           model_mib > batch_mib ? "a smaller model: fewer or smaller `layers`"
+                                                 : "try a smaller `max_batch`");
     }
     snprintf(b->description, sizeof b->description, "CPU reference (fp64)");
     snprintf(b->device_name, sizeof b->device_name, "CPU reference");

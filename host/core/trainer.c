@@ -215,7 +215,10 @@ clrnn_status clrnn_train(clrnn_backend *backend, const clrnn_dataset *data,
     *report = (clrnn_train_report){
         config->start_epoch, config->start_epoch, NAN, NAN, INFINITY, 0.0, 0.0, 0};
     if (!sorted || !val || !order || !grads || !best.params || !best.opt_m || !best.opt_v) {
-        st = clrnn__fail(err, CLRNN_E_NOMEM, "out of memory");
+        st = clrnn__fail(err, CLRNN_E_NOMEM,
+                         "out of memory: training keeps 4 host copies of the model's %zu "
+                         "parameters (%.1f MiB) and the window lists of %zu windows",
+                         P, 4.0 * (double)P * sizeof(double) / 1048576.0, n_train + n_val);
         goto done;
     }
     if (n_train == 0 || config->batch == 0) {
@@ -286,7 +289,10 @@ clrnn_status clrnn_predict(clrnn_backend *backend, const clrnn_dataset *data, cl
     double *y = malloc(batch * T * K * sizeof *y); /* (B, T, K) */
     clrnn_status st = CLRNN_OK;
     if (!starts || !y)
-        st = clrnn__fail(err, CLRNN_E_NOMEM, "out of memory");
+        st = clrnn__fail(err, CLRNN_E_NOMEM,
+                         "out of memory for the outputs of a batch of %zu windows (try a "
+                         "smaller `max_batch`)",
+                         batch);
     for (size_t i = 0; st == CLRNN_OK && i < n; i += batch) {
         size_t nb = n - i < batch ? n - i : batch;
         st = clrnn_backend_forward(backend, starts + i, nb, err);
@@ -365,7 +371,8 @@ clrnn_status clrnn_evaluate(clrnn_backend *backend, const clrnn_dataset *data, c
     double loss_sum = 0.0, sq = 0.0, abs_sum = 0.0;
     *metrics = (clrnn_metrics){n, NAN, NAN, NAN};
     if (!pred)
-        return clrnn__fail(err, CLRNN_E_NOMEM, "out of memory");
+        return clrnn__fail(err, CLRNN_E_NOMEM, "out of memory for the predictions of %zu windows",
+                           n);
     clrnn_status st = clrnn_backend_take_loss_sum(backend, &loss_sum, err); /* zero it */
     if (st == CLRNN_OK)
         st = clrnn_predict(backend, data, split, batch, pred, err);

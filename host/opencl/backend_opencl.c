@@ -218,13 +218,15 @@ static clrnn_status allocate_buffers(clrnn_backend *b, ocl_state *s, clrnn_error
         st = ocl_make_buffer(s, &s->starts, B, sizeof(cl_uint), CL_MEM_READ_ONLY, "window starts",
                              err);
     if (st == CLRNN_OK)
-        st = ocl_make_buffer(s, &s->params, P, rs, rw, "parameters", err);
+        st = ocl_make_sized_buffer(s, &s->params, P, rs, rw, "parameters", OCL_SIZED_BY_MODEL, err);
     if (st == CLRNN_OK)
-        st = ocl_make_buffer(s, &s->grads, P, rs, rw, "gradients", err);
+        st = ocl_make_sized_buffer(s, &s->grads, P, rs, rw, "gradients", OCL_SIZED_BY_MODEL, err);
     if (st == CLRNN_OK)
-        st = ocl_make_buffer(s, &s->opt_m, P, rs, rw, "optimizer state (velocity or m)", err);
+        st = ocl_make_sized_buffer(s, &s->opt_m, P, rs, rw, "optimizer state (velocity or m)",
+                                   OCL_SIZED_BY_MODEL, err);
     if (st == CLRNN_OK)
-        st = ocl_make_buffer(s, &s->opt_v, P, rs, rw, "optimizer state (v)", err);
+        st = ocl_make_sized_buffer(s, &s->opt_v, P, rs, rw, "optimizer state (v)",
+                                   OCL_SIZED_BY_MODEL, err);
     if (st == CLRNN_OK)
         st = ocl_make_buffer(s, &s->g, B * T * max_h, rs, rw, "backward scratch g (B,T,H)", err);
     if (st == CLRNN_OK)
@@ -327,11 +329,11 @@ static clrnn_status ocl_stage(clrnn_backend *b, const double *x, const double *y
     size_t F = b->layers[0].n_in, K = b->layers[b->n_layers - 1].n_out;
     ocl_release_mem(&s->x_table);
     ocl_release_mem(&s->y_table);
-    clrnn_status st =
-        ocl_make_buffer(s, &s->x_table, n_rows * F, s->real_size, CL_MEM_READ_ONLY, "table x", err);
+    clrnn_status st = ocl_make_sized_buffer(s, &s->x_table, n_rows * F, s->real_size,
+                                            CL_MEM_READ_ONLY, "table x", OCL_SIZED_BY_TABLE, err);
     if (st == CLRNN_OK)
-        st = ocl_make_buffer(s, &s->y_table, n_rows * K, s->real_size, CL_MEM_READ_ONLY, "targets",
-                             err);
+        st = ocl_make_sized_buffer(s, &s->y_table, n_rows * K, s->real_size, CL_MEM_READ_ONLY,
+                                   "targets", OCL_SIZED_BY_TABLE, err);
     if (st == CLRNN_OK)
         st = ocl_write_reals(s, s->x_table, x, n_rows * F, "table x", err);
     if (st == CLRNN_OK)

@@ -120,7 +120,8 @@ static clrnn_status fused_init(clrnn_backend *b, ocl_state *s, void **self, clrn
     const cl_mem_flags rw = CL_MEM_READ_WRITE;
     cl_mem *alt[] = {&fs->params_alt, &fs->opt_m_alt, &fs->opt_v_alt};
     for (size_t i = 0; st == CLRNN_OK && i < 3; i++)
-        st = ocl_make_buffer(s, alt[i], P, rs, rw, "parameters or optimizer state (2nd)", err);
+        st = ocl_make_sized_buffer(s, alt[i], P, rs, rw, "parameters or optimizer state (2nd)",
+                                   OCL_SIZED_BY_MODEL, err);
     if (st == CLRNN_OK)
         st = ocl_make_buffer(s, &fs->partial_alt, chunks_of(B) * P, rs, rw,
                              "gradient partial sums (2nd)", err);

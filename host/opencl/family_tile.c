@@ -177,8 +177,8 @@ static clrnn_status tile_init(clrnn_backend *b, ocl_state *s, void **self, clrnn
     for (size_t l = 0; st == CLRNN_OK && l < b->n_layers; l++)
         st = build_layer(b, s, ts, l, err);
     if (st == CLRNN_OK)
-        st = ocl_make_buffer(s, &ts->wt, b->n_params, s->real_size, CL_MEM_READ_WRITE,
-                             "transposed weights", err);
+        st = ocl_make_sized_buffer(s, &ts->wt, b->n_params, s->real_size, CL_MEM_READ_WRITE,
+                                   "transposed weights", OCL_SIZED_BY_MODEL, err);
     return st;
 }
 

@@ -315,15 +315,21 @@ static clrnn_status buffer_fail(cl_int rc, const char *doing, const char *name, 
     return ocl_fail(err, rc, what);
 }
 
-clrnn_status ocl_make_buffer(ocl_state *s, cl_mem *out, size_t n, size_t element,
-                             cl_mem_flags flags, const char *name, clrnn_error *err)
+const char *const OCL_SIZED_BY_BATCH = "try a smaller `max_batch`";
+const char *const OCL_SIZED_BY_MODEL = "the model is too large for this device: fewer or "
+                                       "smaller `layers`";
+const char *const OCL_SIZED_BY_TABLE = "the table is too large for this device: fewer rows";
+
+clrnn_status ocl_make_sized_buffer(ocl_state *s, cl_mem *out, size_t n, size_t element,
+                                   cl_mem_flags flags, const char *name, const char *remedy,
+                                   clrnn_error *err)
 {
     size_t bytes = n * element;
     if (bytes > s->max_alloc)
         return clrnn__fail(err, CLRNN_E_DEVICE,
                            "the device buffer '%s' needs %.1f MiB, more than the device allows in "
-                           "one buffer (%.1f MiB): try a smaller `max_batch`",
-                           name, bytes / 1048576.0, s->max_alloc / 1048576.0);
+                           "one buffer (%.1f MiB): %s",
+                           name, bytes / 1048576.0, s->max_alloc / 1048576.0, remedy);
     cl_int rc;
     *out = clCreateBuffer(s->context, flags, bytes, NULL, &rc);
     if (rc != CL_SUCCESS) {
@@ -333,6 +339,12 @@ clrnn_status ocl_make_buffer(ocl_state *s, cl_mem *out, size_t n, size_t element
         return ocl_fail(err, rc, what);
     }
     return CLRNN_OK;
+}
+
+clrnn_status ocl_make_buffer(ocl_state *s, cl_mem *out, size_t n, size_t element,
+                             cl_mem_flags flags, const char *name, clrnn_error *err)
+{
+    return ocl_make_sized_buffer(s, out, n, element, flags, name, OCL_SIZED_BY_BATCH, err);
 }
 
 void ocl_release_mem(cl_mem *m)

@@ -229,6 +229,12 @@ size_t ocl_native_width(const ocl_state *s, int fp64);
 
 /* A device buffer of n elements of element bytes; one larger than the
  * device allows is refused, naming the buffer. */
+/* The same, for a buffer that is sized by something other than the batch:
+ * remedy says what to make smaller when it is too large for the device. */
+extern const char *const OCL_SIZED_BY_BATCH, *const OCL_SIZED_BY_MODEL, *const OCL_SIZED_BY_TABLE;
+clrnn_status ocl_make_sized_buffer(ocl_state *s, cl_mem *out, size_t n, size_t element,
+                                   cl_mem_flags flags, const char *name, const char *remedy,
+                                   clrnn_error *err);
 clrnn_status ocl_make_buffer(ocl_state *s, cl_mem *out, size_t n, size_t element,
                              cl_mem_flags flags, const char *name, clrnn_error *err);
 void ocl_release_mem(cl_mem *m);

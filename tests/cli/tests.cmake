@@ -112,4 +112,11 @@ if(NOT CLRNN_SANITIZE) # the sanitizers reserve terabytes of address space
            COMMAND sh -c "ulimit -v 262144; timeout --preserve-status -s INT 2 \"$0\" train --epochs 100000000 --device cpu --hidden 2 --quiet; test $? -eq 130"
                    $<TARGET_FILE:clrnn>)
   set_tests_properties(train_many_epochs_small_memory PROPERTIES LABELS cli)
+  # A model too large for the memory says so, not "try a smaller --batch"
+  # (issue 11, item 12).
+  add_test(NAME train_model_too_large_says_so
+           COMMAND sh -c "ulimit -v 1500000; exec \"$0\" \"$@\"" ${EXPECT} 2
+                   "the model's 64040001 parameters take 1954 MiB .*a smaller model"
+                   $<TARGET_FILE:clrnn> train --hidden 8000 --device cpu --epochs 1 --quiet)
+  set_tests_properties(train_model_too_large_says_so PROPERTIES LABELS cli)
 endif()

@@ -120,3 +120,14 @@ if(NOT CLRNN_SANITIZE) # the sanitizers reserve terabytes of address space
                    $<TARGET_FILE:clrnn> train --hidden 8000 --device cpu --epochs 1 --quiet)
   set_tests_properties(train_model_too_large_says_so PROPERTIES LABELS cli)
 endif()
+# Outputs onto inputs are refused before any work (issue 11, item 9).
+clrnn_cli_test(save_onto_data 2 "--save '.*clean_weather.csv' is the same file as --data"
+               train --device cpu --epochs 1 --save ${WEATHER})
+clrnn_cli_test(log_onto_save 2 "--log '.*' is the same file as --save"
+               train --device cpu --epochs 1 --save ${CMAKE_CURRENT_BINARY_DIR}/same.clrnn
+               --log ${CMAKE_CURRENT_BINARY_DIR}/same.clrnn)
+clrnn_cli_test(predict_onto_data 2 "--out '.*cli_small.csv' is the same file as --data"
+               predict --model ${FIX}/no-such.clrnn --data ${FIX}/cli_small.csv --out ${FIX}/cli_small.csv)
+# A list too long says its limit (issue 11, item 12).
+clrnn_cli_test(features_list_limit 2 "--features .*expected 1 to 64 comma-separated names"
+               train --features a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q,r,s,t,u,v,w,x,y,z,a1,b1,c1,d1,e1,f1,g1,h1,i1,j1,k1,l1,m1,n1,o1,p1,q1,r1,s1,t1,u1,v1,w1,x1,y1,z1,a2,b2,c2,d2,e2,f2,g2,h2,i2,j2,k2,l2,m2)

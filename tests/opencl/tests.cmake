@@ -218,3 +218,9 @@ clrnn_no_loader_test(parity 2 "^clrnn parity: ${NO_LOADER}" parity)
 add_test(NAME clrnn_does_not_link_opencl
          COMMAND ${CMAKE_CURRENT_LIST_DIR}/not_linked.sh libOpenCL $<TARGET_FILE:clrnn>)
 set_tests_properties(clrnn_does_not_link_opencl PROPERTIES LABELS cli)
+# A layer too wide for the tile kernels' private memory: one line saying
+# what fits, not "try a smaller --batch" (issue 11, item 12).
+add_test(NAME opencl_tile_too_wide_says_what_fits
+         COMMAND ${OPENCL_EXPECT} ${EXPECT} 2 "the tile kernels fit layers of up to [0-9]+ hidden units here; or use --kernels group"
+                 $<TARGET_FILE:clrnn> train --device opencl --kernels tile --hidden 11000 --epochs 1 --quiet)
+set_tests_properties(opencl_tile_too_wide_says_what_fits PROPERTIES LABELS cli SKIP_RETURN_CODE 77)

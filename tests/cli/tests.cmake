@@ -123,7 +123,7 @@ endif()
 # Outputs onto inputs are refused before any work (issue 11, item 9).
 clrnn_cli_test(save_onto_data 2 "--save '.*clean_weather.csv' is the same file as --data"
                train --device cpu --epochs 1 --save ${WEATHER})
-clrnn_cli_test(log_onto_save 2 "--log '.*' is the same file as --save"
+clrnn_cli_test(log_onto_save 2 "--save '.*' is the same file as --log"
                train --device cpu --epochs 1 --save ${CMAKE_CURRENT_BINARY_DIR}/same.clrnn
                --log ${CMAKE_CURRENT_BINARY_DIR}/same.clrnn)
 clrnn_cli_test(predict_onto_data 2 "--out '.*cli_small.csv' is the same file as --data"

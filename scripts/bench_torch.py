@@ -130,16 +130,17 @@ def make_batches(torch, dims, dtype):
     return batches
 
 
-def measure(torch, dims, precision, seconds, warmup):
+def measure(torch, dims, precision, seconds, warmup, device="cpu"):
     I, H, O, T, B = dims
     dtype = torch.float32 if precision == "fp32" else torch.float64
     torch.manual_seed(SEED)
-    rnn = torch.nn.RNN(I, H, num_layers=1, nonlinearity="tanh", batch_first=True).to(dtype)
-    head = torch.nn.Linear(H, O).to(dtype)
+    rnn = torch.nn.RNN(I, H, num_layers=1, nonlinearity="tanh", batch_first=True).to(device, dtype)
+    head = torch.nn.Linear(H, O).to(device, dtype)
     params = list(rnn.parameters()) + list(head.parameters())
     opt = torch.optim.SGD(params, lr=LR, momentum=MOMENTUM)
     loss_fn = torch.nn.MSELoss()
-    batches = make_batches(torch, dims, dtype)
+    # The batches live on the device, as clrnn stages its table there once.
+    batches = [(x.to(device), y.to(device)) for x, y in make_batches(torch, dims, dtype)]
 
     def run(first, n):
         loss = None
@@ -150,6 +151,7 @@ def measure(torch, dims, precision, seconds, warmup):
             loss.backward()               # full BPTT
             opt.step()
             opt.zero_grad()
+        # loss.item() waits for the device: the timing covers the work queued
         return None if loss is None else loss.item()
 
     run(0, warmup)
@@ -215,6 +217,8 @@ def main():
                          "OPENBLAS_NUM_THREADS is set (default: os.cpu_count(), here %(default)s)")
     ap.add_argument("--warmup", type=count, default=2, help="untimed steps before timing (2)")
     ap.add_argument("--csv", metavar="FILE", help="also write the table as CSV")
+    ap.add_argument("--device", default="cpu",
+                    help="cpu (default) or cuda[:N]: cuDNN's RNN on an NVIDIA GPU")
     args = ap.parse_args()
 
     try:
@@ -225,11 +229,20 @@ def main():
         return 3
 
     torch.set_num_threads(args.threads)
-    blas = set_blas_threads(args.threads)
-    device = f"PyTorch {torch.__version__} CPU ({torch.get_num_threads()} threads)"
-    print(f"# {device}, {blas}, intra-op threads {torch.get_num_threads()}, "
-          f"inter-op threads {torch.get_num_interop_threads()}, "
-          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')}")
+    if args.device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            print("bench_torch: --device cuda: torch sees no CUDA device", file=sys.stderr)
+            return 3
+        name = torch.cuda.get_device_name(torch.device(args.device))
+        device = (f"PyTorch {torch.__version__} {name} (CUDA {torch.version.cuda}, "
+                  f"cuDNN {torch.backends.cudnn.version()})")
+        print(f"# {device}")
+    else:
+        blas = set_blas_threads(args.threads)
+        device = f"PyTorch {torch.__version__} CPU ({torch.get_num_threads()} threads)"
+        print(f"# {device}, {blas}, intra-op threads {torch.get_num_threads()}, "
+              f"inter-op threads {torch.get_num_interop_threads()}, "
+              f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')}")
 
     rows = []
     print(f"{'shape':<10} {'prec':<5} {'window-steps/s':>16} {'GFLOP/s':>9} {'steps':>8} {'seconds':>8}")
@@ -237,7 +250,7 @@ def main():
         I, H, O, T, B = dims
         print(f"{name}: n_in {I}, n_hidden {H}, n_out {O}, seq-len {T}, batch {B}")
         for prec in args.precision:
-            r = measure(torch, dims, prec, args.seconds, args.warmup)
+            r = measure(torch, dims, prec, args.seconds, args.warmup, args.device)
             print(f"{'':<10} {prec:<5} {r['window_steps_per_second']:>16.4g} "
                   f"{r['gflops']:>9.3g} {r['steps']:>8} {r['seconds']:>8.3f}", flush=True)
             rows.append([name, I, H, O, T, B, device, prec,

@@ -187,16 +187,25 @@ static clrnn_status find_by_index(const char *spec, const cl_platform_id *platfo
     return CLRNN_OK;
 }
 
-clrnn_status ocl_find_device(const char *spec, cl_platform_id *platform, cl_device_id *device,
-                             clrnn_error *err)
+/* The ICD loader opened, and the platforms (malloc'ed, at least one). */
+static clrnn_status load_platforms(cl_platform_id **platforms, cl_uint *n, clrnn_error *err)
 {
     clrnn_status loaded = ocl_api_load(err);
     if (loaded != CLRNN_OK)
         return loaded;
+    *n = 0;
+    *platforms = get_platforms(n);
+    return *n == 0 ? no_platform(err) : CLRNN_OK;
+}
+
+clrnn_status ocl_find_device(const char *spec, cl_platform_id *platform, cl_device_id *device,
+                             clrnn_error *err)
+{
     cl_uint n_platforms = 0;
-    cl_platform_id *platforms = get_platforms(&n_platforms);
-    if (n_platforms == 0)
-        return no_platform(err);
+    cl_platform_id *platforms = NULL;
+    clrnn_status loaded = load_platforms(&platforms, &n_platforms, err);
+    if (loaded != CLRNN_OK)
+        return loaded;
     clrnn_status st = CLRNN_OK;
     if (spec && *spec)
         st = find_by_index(spec, platforms, n_platforms, platform, device, err);
@@ -271,13 +280,11 @@ static void list_device(FILE *out, cl_uint p, cl_uint d, cl_device_id device)
 
 clrnn_status clrnn_list_devices(FILE *out, clrnn_error *err)
 {
-    clrnn_status loaded = ocl_api_load(err);
+    cl_uint n_platforms = 0;
+    cl_platform_id *platforms = NULL;
+    clrnn_status loaded = load_platforms(&platforms, &n_platforms, err);
     if (loaded != CLRNN_OK)
         return loaded;
-    cl_uint n_platforms = 0;
-    cl_platform_id *platforms = get_platforms(&n_platforms);
-    if (n_platforms == 0)
-        return no_platform(err);
     cl_platform_id auto_platform = NULL;
     cl_device_id auto_device = NULL;
     ocl_find_device(NULL, &auto_platform, &auto_device, NULL);

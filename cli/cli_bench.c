@@ -149,8 +149,10 @@ const cli_command cli_bench_command = {
              "\n"
              "Measures training throughput (forward, loss, BPTT, gradient reduction and SGD\n"
              "update per step) on the CPU reference and on OpenCL devices, and prints\n"
-             "window-steps per second, GFLOP/s, the speed-up over the CPU reference, and the\n"
-             "device time of each kernel. Shapes (one layer, n_out 1):\n"
+             "window-steps per second, GFLOP/s, the speed-up over the CPU reference, the\n"
+             "device time of each kernel, and each OpenCL device's arithmetic peak, measured\n"
+             "with chains of fused multiply-adds on its native vectors, with each shape's\n"
+             "GFLOP/s as a share of it. Shapes (one layer, n_out 1):\n"
              "  notebook  n_in 3, n_hidden 4, seq-len 7, batch 668 (the notebook's run)\n"
              "  weather   n_in 3, n_hidden 16, seq-len 7, batch 32 (clrnn train's defaults)\n"
              "  medium    n_in 8, n_hidden 64, seq-len 32, batch 1024\n"
@@ -229,6 +231,7 @@ static void free_problem(bench_problem *p)
 
 typedef struct bench_result {
     double window_steps_per_second, gflops, seconds;
+    double peak_gflops; /* the device's measured peak at this precision; NaN on the CPU */
     size_t steps;
     clrnn_kernel_time kernels[16];
     size_t n_kernels;
@@ -253,6 +256,37 @@ static clrnn_status run_steps(clrnn_backend *b, const bench_problem *p, const be
     return st;
 }
 
+/* Each OpenCL device's peak, measured once per precision and printed then. */
+static struct {
+    char device[64];
+    clrnn_precision precision;
+    double gflops;
+} peaks[2 * MAX_DEVICES];
+static size_t n_peaks;
+
+static double device_peak(clrnn_backend *b, const char *device, clrnn_precision precision)
+{
+    for (size_t i = 0; i < n_peaks; i++)
+        if (peaks[i].precision == precision && strcmp(peaks[i].device, device) == 0)
+            return peaks[i].gflops;
+    clrnn_peak peak;
+    clrnn_error err;
+    double gflops = NAN;
+    if (clrnn_backend_peak(b, &peak, &err) == CLRNN_OK) {
+        gflops = peak.gflops;
+        printf("  %-8s %-32.32s %-5s peak %.4g GFLOP/s (FMA chains on %u-wide vectors, %zu "
+               "work-items, %u compute units)\n",
+               "", clrnn_backend_device_name(b), precision == CLRNN_FP64 ? "fp64" : "fp32",
+               peak.gflops, peak.vector_width, peak.work_items, peak.compute_units);
+    }
+    if (n_peaks < sizeof peaks / sizeof peaks[0]) {
+        snprintf(peaks[n_peaks].device, sizeof peaks[n_peaks].device, "%s", device);
+        peaks[n_peaks].precision = precision;
+        peaks[n_peaks++].gflops = gflops;
+    }
+    return gflops;
+}
+
 static clrnn_status measure(bench_result *r, const bench_options *o, const bench_shape *s,
                             const bench_problem *p, const char *device, clrnn_precision precision,
                             clrnn_error *err)
@@ -269,6 +303,8 @@ static clrnn_status measure(bench_result *r, const bench_options *o, const bench
         st = clrnn_backend_stage(b, p->x, p->y, p->rows, err);
     if (st == CLRNN_OK)
         st = clrnn_backend_stage_order(b, p->starts, N_BATCHES * s->batch, err);
+    r->peak_gflops =
+        st == CLRNN_OK && clrnn_backend_is_opencl(b) ? device_peak(b, device, precision) : NAN;
     if (st == CLRNN_OK)
         st = run_steps(b, p, s, 0, o->warmup, err);
     int profiling = 0;
@@ -326,9 +362,9 @@ int cli_bench(int argc, char **argv)
     FILE *csv = out.f;
     if (csv)
         fprintf(csv, "shape,n_in,n_hidden,n_out,seq_len,batch,device,precision,"
-                     "window_steps_per_second,gflops,speedup_vs_cpu\n");
-    printf("%-10s %-32s %-5s %16s %9s %9s\n", "shape", "device", "prec", "window-steps/s",
-           "GFLOP/s", "vs CPU");
+                     "window_steps_per_second,gflops,speedup_vs_cpu,peak_gflops,share_of_peak\n");
+    printf("%-10s %-32s %-5s %16s %9s %9s %8s\n", "shape", "device", "prec", "window-steps/s",
+           "GFLOP/s", "vs CPU", "of peak");
     int failed = 0;
     for (size_t i = 0; i < o.n_shapes; i++) {
         const bench_shape *s = &o.shapes[i];
@@ -363,14 +399,19 @@ int cli_bench(int argc, char **argv)
                 char ratio_text[16] = "-";
                 if (isfinite(ratio))
                     snprintf(ratio_text, sizeof ratio_text, "%.2fx", ratio);
-                printf("  %-8s %-32.32s %-5s %16.4g %9.3g %9s\n", "", r.description,
-                       prec ? "fp64" : "fp32", r.window_steps_per_second, r.gflops, ratio_text);
+                double share = r.gflops / r.peak_gflops;
+                char share_text[16] = "-";
+                if (isfinite(share))
+                    snprintf(share_text, sizeof share_text, "%.1f%%", 100.0 * share);
+                printf("  %-8s %-32.32s %-5s %16.4g %9.3g %9s %8s\n", "", r.description,
+                       prec ? "fp64" : "fp32", r.window_steps_per_second, r.gflops, ratio_text,
+                       share_text);
                 print_kernels(&r);
                 if (csv)
-                    fprintf(csv, "%s,%zu,%zu,%zu,%zu,%zu,\"%s\",%s,%.6g,%.6g,%.4g\n", s->name,
-                            s->layer.n_in, s->layer.n_hidden, s->layer.n_out, s->seq_len, s->batch,
-                            r.description, prec ? "fp64" : "fp32", r.window_steps_per_second,
-                            r.gflops, ratio);
+                    fprintf(csv, "%s,%zu,%zu,%zu,%zu,%zu,\"%s\",%s,%.6g,%.6g,%.4g,%.6g,%.4g\n",
+                            s->name, s->layer.n_in, s->layer.n_hidden, s->layer.n_out, s->seq_len,
+                            s->batch, r.description, prec ? "fp64" : "fp32",
+                            r.window_steps_per_second, r.gflops, ratio, r.peak_gflops, share);
             }
         }
         free_problem(&p);

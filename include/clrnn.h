@@ -427,6 +427,19 @@ CLRNN_API clrnn_status clrnn_backend_set_profiling(clrnn_backend *backend, int o
 CLRNN_API clrnn_status clrnn_backend_kernel_times(clrnn_backend *backend, clrnn_kernel_time *times,
                                                   size_t *n, clrnn_error *err);
 
+/* The device's arithmetic peak at the backend's precision, measured (not
+ * looked up): independent chains of fused multiply-adds on the device's
+ * native vectors, as many work-items as fill its compute units, the best
+ * of a few runs of about 0.05 s. CLRNN_E_UNSUPPORTED on the CPU reference. */
+typedef struct clrnn_peak {
+    double gflops;         /* 2 flops an FMA */
+    unsigned vector_width; /* CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT or _DOUBLE, as the device says */
+    size_t work_items;
+    unsigned compute_units;
+} clrnn_peak;
+CLRNN_API clrnn_status clrnn_backend_peak(clrnn_backend *backend, clrnn_peak *peak,
+                                          clrnn_error *err);
+
 /* Lists OpenCL platforms and devices with their key limits. */
 CLRNN_API clrnn_status clrnn_list_devices(FILE *out, clrnn_error *err);
 

@@ -341,6 +341,14 @@ clrnn_status clrnn_backend_set_profiling(clrnn_backend *backend, int on, clrnn_e
     return backend->ops->set_profiling(backend, on, err);
 }
 
+clrnn_status clrnn_backend_peak(clrnn_backend *backend, clrnn_peak *peak, clrnn_error *err)
+{
+    if (!backend->ops->peak)
+        return clrnn__fail(err, CLRNN_E_UNSUPPORTED, "%s has no device peak to measure",
+                           backend->description);
+    return backend->ops->peak(backend, peak, err);
+}
+
 clrnn_status clrnn_backend_kernel_times(clrnn_backend *backend, clrnn_kernel_time *times, size_t *n,
                                         clrnn_error *err)
 {

@@ -44,6 +44,8 @@ typedef struct backend_ops {
     clrnn_status (*set_profiling)(clrnn_backend *b, int on, clrnn_error *err);
     clrnn_status (*kernel_times)(clrnn_backend *b, clrnn_kernel_time *times, size_t *n,
                                  clrnn_error *err);
+    /* The device's measured arithmetic peak (NULL where there is none). */
+    clrnn_status (*peak)(clrnn_backend *b, clrnn_peak *peak, clrnn_error *err);
 } backend_ops;
 
 struct clrnn_backend {

@@ -560,6 +560,13 @@ static clrnn_status ocl_kernel_times(clrnn_backend *b, clrnn_kernel_time *times,
     return st;
 }
 
+static clrnn_status ocl_peak(clrnn_backend *b, clrnn_peak *peak, clrnn_error *err)
+{
+    clrnn_status st;
+    ocl_state *s = settled(b, &st, err);
+    return st == CLRNN_OK ? ocl_measure_peak(b, s, peak, err) : st;
+}
+
 static const backend_ops ocl_ops = {
     .destroy = ocl_destroy,
     .stage = ocl_stage,
@@ -577,6 +584,7 @@ static const backend_ops ocl_ops = {
     .set_opt_state = ocl_set_opt_state,
     .set_profiling = ocl_set_profiling,
     .kernel_times = ocl_kernel_times,
+    .peak = ocl_peak,
 };
 
 clrnn_status backend_opencl_init(clrnn_backend *b, const char *device, clrnn_error *err)

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/clock.h"
 #include "core/error.h"
 #include "opencl/kernels_embedded.h"
 #include "opencl/opencl_util.h"
@@ -494,4 +495,89 @@ clrnn_status ocl_optimizer_step(const clrnn_backend *b, ocl_state *s, const clrn
     } else
         arg_real(&a, opt->momentum);
     return ocl_launch_1d(s, &a, P, err);
+}
+
+/* ------------------------------------------------------- the peak */
+
+/* Chains of FMAs a work-item keeps in flight: enough to cover the latency
+ * of a fused multiply-add (4 cycles on current x86 cores, 2 ports) and a
+ * GPU's pipeline, few enough to stay in registers. */
+#define PEAK_CHAINS 8
+
+clrnn_status ocl_measure_peak(clrnn_backend *b, ocl_state *s, clrnn_peak *peak, clrnn_error *err)
+{
+    static const char *const files[] = {"common/common", "peak/peak"};
+    static const char *const names[] = {"peak_fma"};
+    const int fp64 = b->precision == CLRNN_FP64;
+    cl_uint width = 0;
+    clGetDeviceInfo(s->device,
+                    fp64 ? CL_DEVICE_NATIVE_VECTOR_WIDTH_DOUBLE
+                         : CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT,
+                    sizeof width, &width, NULL);
+    unsigned vw = 1; /* the device's own width, as a vector type OpenCL has */
+    while (vw * 2 <= width && vw < 16)
+        vw *= 2;
+    char options[128];
+    snprintf(options, sizeof options, "-DCLRNN_FP64=%d -DVW=%u -DCHAINS=%d", fp64, vw, PEAK_CHAINS);
+    cl_program program = NULL;
+    ocl_kernel kernel = {0};
+    cl_mem out = NULL;
+    clrnn_status st = ocl_build(b, s, files, 2, options, &program, err);
+    if (st == CLRNN_OK)
+        st = ocl_create_kernels(s, program, names, 1, &kernel, err);
+    /* A few groups a compute unit: a CPU device runs a group on a thread,
+     * a GPU hides latency with many. */
+    size_t local = kernel.max_group < 64 ? kernel.max_group : 64;
+    size_t items = s->compute_units * local * (s->cpu_device ? 2 : 64);
+    if (st == CLRNN_OK)
+        st = ocl_make_buffer(s, &out, items, s->real_size, CL_MEM_WRITE_ONLY, "peak sums", err);
+    double best = 0.0;
+    cl_uint iters = 64;
+    int timed = 0; /* the best of 3 runs long enough to time */
+    for (int run = 0; st == CLRNN_OK && timed < 3 && run < 32; run++) {
+        cl_int rc = clSetKernelArg(kernel.kernel, 0, sizeof out, &out);
+        if (rc == CL_SUCCESS)
+            rc = clSetKernelArg(kernel.kernel, 1, sizeof iters, &iters);
+        /* a and b keep the chains bounded: x -> 0.5 x + 0.25 tends to 0.5 */
+        if (fp64) {
+            cl_double a = 0.5, c = 0.25;
+            if (rc == CL_SUCCESS)
+                rc = clSetKernelArg(kernel.kernel, 2, sizeof a, &a);
+            if (rc == CL_SUCCESS)
+                rc = clSetKernelArg(kernel.kernel, 3, sizeof c, &c);
+        } else {
+            cl_float a = 0.5f, c = 0.25f;
+            if (rc == CL_SUCCESS)
+                rc = clSetKernelArg(kernel.kernel, 2, sizeof a, &a);
+            if (rc == CL_SUCCESS)
+                rc = clSetKernelArg(kernel.kernel, 3, sizeof c, &c);
+        }
+        double t0 = clock_seconds();
+        if (rc == CL_SUCCESS)
+            rc = clEnqueueNDRangeKernel(s->queue, kernel.kernel, 1, NULL, &items, &local, 0, NULL,
+                                        NULL);
+        if (rc == CL_SUCCESS)
+            rc = clFinish(s->queue);
+        double seconds = clock_seconds() - t0;
+        if (rc != CL_SUCCESS) {
+            st = ocl_fail(err, rc, "running the peak kernel");
+            break;
+        }
+        double gflops = 2.0 * vw * PEAK_CHAINS * (double)iters * (double)items / seconds * 1e-9;
+        if (seconds < 0.05) { /* too short to time: more iterations, not counted */
+            iters = iters < UINT32_MAX / 4 ? iters * 4 : iters;
+            continue;
+        }
+        timed++;
+        if (gflops > best)
+            best = gflops;
+    }
+    if (st == CLRNN_OK && best == 0.0)
+        st = clrnn__fail(err, CLRNN_E_DEVICE, "the peak kernel ran too fast to time");
+    if (st == CLRNN_OK)
+        *peak = (clrnn_peak){best, width, items, (unsigned)s->compute_units};
+    ocl_release_mem(&out);
+    ocl_release_kernels(&kernel, 1);
+    ocl_release_program(&program);
+    return st;
 }

@@ -219,6 +219,9 @@ clrnn_status ocl_create_kernels(ocl_state *s, cl_program program, const char *co
 clrnn_status ocl_bound_private(ocl_kernel *k, size_t counted, const char *name, const char *holds,
                                const char *instead, clrnn_error *err);
 /* Releases what ocl_create_kernels created (and accepts what it did not). */
+/* The device's arithmetic peak at b's precision (kernels/peak/peak.cl). */
+clrnn_status ocl_measure_peak(clrnn_backend *b, ocl_state *s, clrnn_peak *peak, clrnn_error *err);
+
 void ocl_release_kernels(ocl_kernel *kernels, size_t n);
 void ocl_release_program(cl_program *program);
 /* Reals in one of the device's native vectors, as 8 or 16 (kernels take

@@ -224,3 +224,10 @@ add_test(NAME opencl_tile_too_wide_says_what_fits
          COMMAND ${OPENCL_EXPECT} ${EXPECT} 2 "the tile kernels fit layers of up to [0-9]+ hidden units here; or use --kernels group"
                  $<TARGET_FILE:clrnn> train --device opencl --kernels tile --hidden 11000 --epochs 1 --quiet)
 set_tests_properties(opencl_tile_too_wide_says_what_fits PROPERTIES LABELS cli SKIP_RETURN_CODE 77)
+# The device's arithmetic peak, measured by bench with chains of FMAs, and
+# each shape's GFLOP/s as a share of it (issue 13, item 1).
+add_test(NAME bench_measures_peak
+         COMMAND ${OPENCL_EXPECT} ${EXPECT} 0 "fp32  peak [0-9.e+]+ GFLOP/s \\(FMA chains on [0-9]+-wide vectors"
+                 $<TARGET_FILE:clrnn> bench --shapes tiny=1:3:1/2/5 --devices opencl --precision fp32
+                 --seconds 0.01 --warmup 1)
+set_tests_properties(bench_measures_peak PROPERTIES LABELS cli SKIP_RETURN_CODE 77)

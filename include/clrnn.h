@@ -429,12 +429,13 @@ CLRNN_API clrnn_status clrnn_backend_kernel_times(clrnn_backend *backend, clrnn_
 
 /* The device's arithmetic peak at the backend's precision, measured (not
  * looked up): independent chains of fused multiply-adds on the device's
- * native vectors, as many work-items as fill its compute units, the best
- * of a few runs of about 0.05 s. CLRNN_E_UNSUPPORTED on the CPU reference. */
+ * native vectors, the best over a few launch shapes (work-items a group,
+ * groups a compute unit) of runs of at least 50 ms; about a second.
+ * CLRNN_E_UNSUPPORTED on the CPU reference. */
 typedef struct clrnn_peak {
     double gflops;         /* 2 flops an FMA */
     unsigned vector_width; /* CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT or _DOUBLE, as the device says */
-    size_t work_items;
+    size_t work_items;     /* of the best launch */
     unsigned compute_units;
 } clrnn_peak;
 CLRNN_API clrnn_status clrnn_backend_peak(clrnn_backend *backend, clrnn_peak *peak,

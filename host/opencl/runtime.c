@@ -504,6 +504,43 @@ clrnn_status ocl_optimizer_step(const clrnn_backend *b, ocl_state *s, const clrn
  * GPU's pipeline, few enough to stay in registers. */
 #define PEAK_CHAINS 8
 
+/* One launch of peak_fma over items work-items in groups of local, iters
+ * FMAs a chain: its GFLOP/s, or 0 when it ran under 50 ms (too short to
+ * time; *iters is then grown for the next try). */
+static clrnn_status time_peak(ocl_state *s, const ocl_kernel *k, cl_mem out, size_t items,
+                              size_t local, unsigned vw, int fp64, cl_uint *iters, double *gflops,
+                              clrnn_error *err)
+{
+    /* a and b keep the chains bounded: x -> 0.5 x + 0.25 tends to 0.5 */
+    cl_double a64 = 0.5, b64 = 0.25;
+    cl_float a32 = 0.5f, b32 = 0.25f;
+    size_t rs = fp64 ? sizeof a64 : sizeof a32;
+    cl_int rc = clSetKernelArg(k->kernel, 0, sizeof out, &out);
+    if (rc == CL_SUCCESS)
+        rc = clSetKernelArg(k->kernel, 1, sizeof *iters, iters);
+    if (rc == CL_SUCCESS)
+        rc = clSetKernelArg(k->kernel, 2, rs, fp64 ? (void *)&a64 : (void *)&a32);
+    if (rc == CL_SUCCESS)
+        rc = clSetKernelArg(k->kernel, 3, rs, fp64 ? (void *)&b64 : (void *)&b32);
+    double t0 = clock_seconds();
+    if (rc == CL_SUCCESS)
+        rc = clEnqueueNDRangeKernel(s->queue, k->kernel, 1, NULL, &items, &local, 0, NULL, NULL);
+    if (rc == CL_SUCCESS)
+        rc = clFinish(s->queue);
+    double seconds = clock_seconds() - t0;
+    if (rc != CL_SUCCESS)
+        return ocl_fail(err, rc, "running the peak kernel");
+    *gflops = 0.0;
+    if (seconds < 0.05) {
+        *iters = *iters < UINT32_MAX / 4 ? *iters * 4 : *iters;
+        return CLRNN_OK;
+    }
+    *gflops = 2.0 * vw * PEAK_CHAINS * (double)*iters * (double)items / seconds * 1e-9;
+    /* the next shape starts near 50 ms too */
+    *iters = (cl_uint)fmax(64.0, (double)*iters * 0.06 / seconds / 4.0);
+    return CLRNN_OK;
+}
+
 clrnn_status ocl_measure_peak(clrnn_backend *b, ocl_state *s, clrnn_peak *peak, clrnn_error *err)
 {
     static const char *const files[] = {"common/common", "peak/peak"};
@@ -525,57 +562,40 @@ clrnn_status ocl_measure_peak(clrnn_backend *b, ocl_state *s, clrnn_peak *peak, 
     clrnn_status st = ocl_build(b, s, files, 2, options, &program, err);
     if (st == CLRNN_OK)
         st = ocl_create_kernels(s, program, names, 1, &kernel, err);
-    /* A few groups a compute unit: a CPU device runs a group on a thread,
-     * a GPU hides latency with many. */
-    size_t local = kernel.max_group < 64 ? kernel.max_group : 64;
-    size_t items = s->compute_units * local * (s->cpu_device ? 2 : 64);
+    /* Launch shapes to try, the best kept: work-items a group, and groups a
+     * compute unit. A CPU device runs a group on one thread, its
+     * work-items one after another; a GPU hides latency with many. */
+    static const size_t cpu_local[] = {1, 4, 16}, cpu_groups[] = {1, 4};
+    static const size_t gpu_local[] = {64, 256}, gpu_groups[] = {16, 64};
+    const size_t *locals = s->cpu_device ? cpu_local : gpu_local;
+    const size_t *groups = s->cpu_device ? cpu_groups : gpu_groups;
+    const size_t n_locals = s->cpu_device ? 3 : 2, n_groups = 2;
+    const size_t max_items = s->compute_units * 256 * 64;
     if (st == CLRNN_OK)
-        st = ocl_make_buffer(s, &out, items, s->real_size, CL_MEM_WRITE_ONLY, "peak sums", err);
+        st = ocl_make_buffer(s, &out, max_items, s->real_size, CL_MEM_WRITE_ONLY, "peak sums", err);
     double best = 0.0;
+    size_t best_items = 0;
     cl_uint iters = 64;
-    int timed = 0; /* the best of 3 runs long enough to time */
-    for (int run = 0; st == CLRNN_OK && timed < 3 && run < 32; run++) {
-        cl_int rc = clSetKernelArg(kernel.kernel, 0, sizeof out, &out);
-        if (rc == CL_SUCCESS)
-            rc = clSetKernelArg(kernel.kernel, 1, sizeof iters, &iters);
-        /* a and b keep the chains bounded: x -> 0.5 x + 0.25 tends to 0.5 */
-        if (fp64) {
-            cl_double a = 0.5, c = 0.25;
-            if (rc == CL_SUCCESS)
-                rc = clSetKernelArg(kernel.kernel, 2, sizeof a, &a);
-            if (rc == CL_SUCCESS)
-                rc = clSetKernelArg(kernel.kernel, 3, sizeof c, &c);
-        } else {
-            cl_float a = 0.5f, c = 0.25f;
-            if (rc == CL_SUCCESS)
-                rc = clSetKernelArg(kernel.kernel, 2, sizeof a, &a);
-            if (rc == CL_SUCCESS)
-                rc = clSetKernelArg(kernel.kernel, 3, sizeof c, &c);
+    for (size_t i = 0; st == CLRNN_OK && i < n_locals; i++) {
+        size_t local = locals[i] <= kernel.max_group ? locals[i] : kernel.max_group;
+        for (size_t j = 0; st == CLRNN_OK && j < n_groups; j++) {
+            size_t items = s->compute_units * local * groups[j];
+            /* two timed runs a shape, after as many as it takes to reach 50 ms */
+            for (int timed = 0, tries = 0; st == CLRNN_OK && timed < 2 && tries < 16; tries++) {
+                double gflops = 0.0;
+                st = time_peak(s, &kernel, out, items, local, vw, fp64, &iters, &gflops, err);
+                timed += gflops > 0.0;
+                if (gflops > best) {
+                    best = gflops;
+                    best_items = items;
+                }
+            }
         }
-        double t0 = clock_seconds();
-        if (rc == CL_SUCCESS)
-            rc = clEnqueueNDRangeKernel(s->queue, kernel.kernel, 1, NULL, &items, &local, 0, NULL,
-                                        NULL);
-        if (rc == CL_SUCCESS)
-            rc = clFinish(s->queue);
-        double seconds = clock_seconds() - t0;
-        if (rc != CL_SUCCESS) {
-            st = ocl_fail(err, rc, "running the peak kernel");
-            break;
-        }
-        double gflops = 2.0 * vw * PEAK_CHAINS * (double)iters * (double)items / seconds * 1e-9;
-        if (seconds < 0.05) { /* too short to time: more iterations, not counted */
-            iters = iters < UINT32_MAX / 4 ? iters * 4 : iters;
-            continue;
-        }
-        timed++;
-        if (gflops > best)
-            best = gflops;
     }
     if (st == CLRNN_OK && best == 0.0)
         st = clrnn__fail(err, CLRNN_E_DEVICE, "the peak kernel ran too fast to time");
     if (st == CLRNN_OK)
-        *peak = (clrnn_peak){best, width, items, (unsigned)s->compute_units};
+        *peak = (clrnn_peak){best, width, best_items, (unsigned)s->compute_units};
     ocl_release_mem(&out);
     ocl_release_kernels(&kernel, 1);
     ocl_release_program(&program);

@@ -2,6 +2,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli_args.h"
 #include "cli_common.h"
@@ -53,4 +54,19 @@ const char *cli_join_columns(char *buf, size_t size, const clrnn_checkpoint *mod
                                  targets ? clrnn_checkpoint_target_name(model, i)
                                          : clrnn_checkpoint_feature_name(model, i));
     return buf;
+}
+
+const char *cli_default_data(void)
+{
+    static char path[4096];
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    char *slash = n > 0 ? (exe[n] = '\0', strrchr(exe, '/')) : NULL;
+    if (slash) {
+        *slash = '\0';
+        if ((size_t)snprintf(path, sizeof path, "%s/%s", exe, CLRNN_BIN_TO_DATA) < sizeof path &&
+            access(path, R_OK) == 0)
+            return path;
+    }
+    return CLRNN_DEFAULT_DATA;
 }

@@ -16,6 +16,10 @@ int cli_load_dataset(const char *command, const char *path, const char *features
 int cli_load_dataset_for_model(const char *command, const char *path, const clrnn_checkpoint *model,
                                clrnn_data_config config, clrnn_dataset **out);
 
+/* The bundled weather table: PREFIX/share/clrnn/clean_weather.csv beside an
+ * installed clrnn, else the one in the source tree it was built from. */
+const char *cli_default_data(void);
+
 /* A model's feature names (or, with targets nonzero, its target names)
  * joined with commas into buf. */
 const char *cli_join_columns(char *buf, size_t size, const clrnn_checkpoint *model, int targets);

@@ -124,9 +124,7 @@ const cli_command cli_export_command = {
 static void defaults(model_options *o)
 {
     memset(o, 0, sizeof *o);
-#ifdef CLRNN_DEFAULT_DATA
-    o->data = CLRNN_DEFAULT_DATA;
-#endif
+    o->data = cli_default_data();
     o->device = "cpu";
     o->split_choice = CLRNN_SPLIT_TEST;
     o->data_cfg = clrnn_data_config_default();

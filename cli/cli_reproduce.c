@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "cli_args.h"
+#include "cli_common.h"
 #include "reproduce.h"
 
 /* The run's options, and which run: toy refuses the weather-only ones. */
@@ -100,9 +101,7 @@ int cli_reproduce(int argc, char **argv)
         fprintf(stderr, "clrnn reproduce: unknown run '%s' (toy or weather)\n", argv[1]);
         return CLI_BAD_INPUT;
     }
-#ifdef CLRNN_DEFAULT_DATA
-    o.run.data = CLRNN_DEFAULT_DATA;
-#endif
+    o.run.data = cli_default_data();
     o.run.log = stderr;
     cli_command command = cli_reproduce_command; /* the same options; messages name the run */
     command.name = o.toy ? "clrnn reproduce toy" : "clrnn reproduce weather";

@@ -112,9 +112,7 @@ const cli_command cli_train_command = {
 static void defaults(train_options *o)
 {
     memset(o, 0, sizeof *o);
-#ifdef CLRNN_DEFAULT_DATA
-    o->data = CLRNN_DEFAULT_DATA;
-#endif
+    o->data = cli_default_data();
     o->features = "tmax,tmin,rain";
     o->targets = "tmax_tomorrow";
     o->data_cfg = clrnn_data_config_default();

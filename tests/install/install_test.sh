@@ -51,6 +51,12 @@ echo "== the installed clrnn reads the example's model file"
 "$prefix/bin/clrnn" eval --model "$work/find_package.clrnn" --data "$table" --device cpu |
   sed 's/^/  /'
 
+echo "== the installed clrnn trains on the table installed beside it"
+"$prefix/bin/clrnn" train --epochs 1 --hidden 2 --device cpu >"$work/bundled.log" 2>&1 &&
+  grep -q "^data: $prefix/bin/\.\./share/clrnn/clean_weather.csv:" "$work/bundled.log" ||
+  { cat "$work/bundled.log"; echo "NOT OK: the installed clrnn's default data"; exit 1; }
+sed -n 's/^data: /  data: /p' "$work/bundled.log" | head -1
+
 echo "== pkg-config"
 if ! command -v pkg-config >/dev/null; then
   echo "pkg-config is not installed: that half skipped"; exit 77

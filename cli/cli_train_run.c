@@ -161,11 +161,15 @@ static int apply_resume(const train_options *o, const clrnn_checkpoint *c, clrnn
                 o->resume, clrnn_checkpoint_epoch(c));
         return 0;
     }
-    clrnn_optimizer given = train->optimizer;
+    /* The saved optimizer with the flags given over it, decided first:
+     * restore puts the saved one into train. */
+    clrnn_optimizer opt = train->optimizer;
+    if (!resume_optimizer(o, c, &opt))
+        return 0;
     if (clrnn_checkpoint_restore(c, backend, train, &err) != CLRNN_OK)
         return cli_error("clrnn train", &err), 0;
-    train->optimizer = given;
-    return resume_optimizer(o, c, &train->optimizer);
+    train->optimizer = opt;
+    return 1;
 }
 
 /* The data's columns and window length must be the model's. */

@@ -553,19 +553,17 @@ static clrnn_status resolve_columns(const clrnn_table *t, const clrnn_data_confi
             return unknown_column(t, name, err);
         size_t row;
         const char *text;
-        double value;
-        if (clrnn_table_bad_cell(t, (size_t)col, &row, &text) &&
-            parse_cell_within(text, &value, INFINITY) == CELL_NUMBER)
-            return clrnn__fail(err, CLRNN_E_INPUT,
-                               "%s:%zu:%zu: column '%s': '%.80s' is too large (clrnn takes values "
-                               "up to %g in magnitude, so that their squares add up in a double)",
-                               t->path, clrnn_table_row_line(t, row),
-                               (size_t)col + (t->has_labels ? 2 : 1), name, text,
-                               MAX_CELL_MAGNITUDE);
-        if (clrnn_table_bad_cell(t, (size_t)col, &row, &text))
-            return clrnn__fail(err, CLRNN_E_INPUT,
-                               "%s:%zu:%zu: column '%s': '%.80s' is not a number", t->path,
-                               t->lines[row], file_column(t, (size_t)col), name, text);
+        if (clrnn_table_bad_cell(t, (size_t)col, &row, &text)) {
+            double value; /* a number, but past MAX_CELL_MAGNITUDE? */
+            char why[128] = "is not a number";
+            if (parse_cell_within(text, &value, INFINITY) == CELL_NUMBER)
+                snprintf(why, sizeof why,
+                         "is too large (clrnn takes values up to %g in magnitude, so that their "
+                         "squares add up in a double)",
+                         MAX_CELL_MAGNITUDE);
+            return clrnn__fail(err, CLRNN_E_INPUT, "%s:%zu:%zu: column '%s': '%.80s' %s", t->path,
+                               t->lines[row], file_column(t, (size_t)col), name, text, why);
+        }
         cols[i] = (size_t)col;
         size_t at = *n_used; /* insertion into the sorted, distinct list */
         while (at > 0 && used[at - 1] > (size_t)col)

@@ -213,7 +213,27 @@ typedef struct clrnn_data_config {
     /* Given statistics (a trained model's) instead of fitted ones; NULL: fit. */
     const double *feature_mean, *feature_std; /* (n_features) */
     const double *target_mean, *target_std;   /* (n_targets), used when scale_targets */
+    /* Forecast framing. An output is a target column at a horizon: the
+     * model's outputs are the target columns at horizons[0], then at
+     * horizons[1] ..., so n_out = n_targets * n_horizons. */
+    const size_t *horizons; /* rows from a window's last row to the row its output
+                               predicts; NULL or n_horizons 0: {0}, the target
+                               columns as they are (pre-shifted) */
+    size_t n_horizons;
+    int difference;          /* model each output's change from its last known value
+                                (the naive forecast); metrics stay on levels */
+    const char *date_column; /* the row-label column; NULL: the first column when its
+                                header is empty or date-like (date, time, timestamp) */
+    unsigned date_features;  /* CLRNN_DATE_* bits: sine and cosine of each, appended
+                                to the features as inputs */
+    size_t season;           /* rows a season, for the seasonal-naive baseline; 0: none */
 } clrnn_data_config;
+
+/* clrnn_data_config.date_features. */
+#define CLRNN_DATE_DOY 1u   /* day of year */
+#define CLRNN_DATE_DOW 2u   /* day of week */
+#define CLRNN_DATE_MONTH 4u /* month of year */
+#define CLRNN_DATE_HOUR 8u  /* hour of day */
 
 /* The defaults: no columns chosen, seq_len 7, 0.7/0.15 split, ffill, scaler
  * fitted on training rows, targets standardised. */
@@ -260,6 +280,22 @@ CLRNN_API double clrnn_dataset_target_std(const clrnn_dataset *data, size_t k);
 /* The names of feature f / target k, as the config gave them (NULL out of range). */
 CLRNN_API const char *clrnn_dataset_feature_name(const clrnn_dataset *data, size_t f);
 CLRNN_API const char *clrnn_dataset_target_name(const clrnn_dataset *data, size_t k);
+/* Outputs (what clrnn_dataset_n_targets counts): output k is target column
+ * k % n_target_columns at horizon index k / n_target_columns. */
+CLRNN_API size_t clrnn_dataset_n_target_columns(const clrnn_dataset *data);
+CLRNN_API size_t clrnn_dataset_target_horizon(const clrnn_dataset *data, size_t k);
+/* "tmax" at horizon 0, "tmax+7" at horizon 7 (NULL out of range). */
+CLRNN_API const char *clrnn_dataset_target_label(const clrnn_dataset *data, size_t k);
+/* Output k's target column (R), unshifted, in the data's units, NaN where
+ * the cell is missing (targets are never filled). */
+CLRNN_API const double *clrnn_dataset_target_column(const clrnn_dataset *data, size_t k);
+/* The row that output k of a split's window predicts: start + T - 1 + horizon. */
+CLRNN_API size_t clrnn_dataset_window_row(const clrnn_dataset *data, clrnn_split split,
+                                          size_t window, size_t k);
+/* Row r's date as seconds since 1970-01-01 UTC; NaN when rows have no date. */
+CLRNN_API double clrnn_dataset_row_time(const clrnn_dataset *data, size_t row);
+CLRNN_API int clrnn_dataset_differenced(const clrnn_dataset *data);
+CLRNN_API size_t clrnn_dataset_season(const clrnn_dataset *data);       /* 0: none */
 CLRNN_API size_t clrnn_dataset_cells_filled(const clrnn_dataset *data); /* by ffill */
 CLRNN_API size_t clrnn_dataset_rows_dropped(const clrnn_dataset *data); /* by drop */
 

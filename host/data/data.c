@@ -495,6 +495,8 @@ struct clrnn_dataset {
     char **names; /* (F + K) the feature then the target column names, owned */
     size_t begin[CLRNN_N_SPLITS], end[CLRNN_N_SPLITS];
     size_t cells_filled, rows_dropped;
+    double *y_col; /* (K, R) each output's target column, data units */
+    size_t season;
 };
 
 static clrnn_status check_config(const clrnn_data_config *c, clrnn_error *err)
@@ -523,6 +525,18 @@ static clrnn_status check_config(const clrnn_data_config *c, clrnn_error *err)
     for (size_t i = 0; i < c->n_features + c->n_targets; i++)
         if (!(i < c->n_features ? c->features[i] : c->targets[i - c->n_features]))
             return clrnn__fail(err, CLRNN_E_INPUT, "a column name is NULL");
+    /* The forecast framing's contract is in clrnn.h; until it lands here,
+     * only its neutral settings are taken. */
+    for (size_t j = 0; c->horizons && j < c->n_horizons; j++)
+        if (c->horizons[j] != 0)
+            return clrnn__fail(err, CLRNN_E_UNSUPPORTED,
+                               "`horizons` other than 0 are not built yet");
+    if (c->n_horizons > 1)
+        return clrnn__fail(err, CLRNN_E_UNSUPPORTED,
+                           "more than one of `horizons` is not built yet");
+    if (c->difference || c->date_features)
+        return clrnn__fail(err, CLRNN_E_UNSUPPORTED,
+                           "`difference` and `date_features` are not built yet");
     return CLRNN_OK;
 }
 
@@ -744,8 +758,9 @@ static clrnn_status alloc_matrices(clrnn_dataset *d, const char *path, clrnn_err
     d->x = alloc_array(R, F * sizeof(double));
     d->y = alloc_array(R, K * sizeof(double));
     d->y_raw = alloc_array(R, K * sizeof(double));
+    d->y_col = alloc_array(R, K * sizeof(double));
     d->stats = alloc_array(2 * (F + K), sizeof(double));
-    if (!d->x || !d->y || !d->y_raw || !d->stats)
+    if (!d->x || !d->y || !d->y_raw || !d->y_col || !d->stats)
         return clrnn__fail(err, CLRNN_E_NOMEM, "%s: out of memory", path);
     return CLRNN_OK;
 }
@@ -803,6 +818,10 @@ clrnn_status clrnn_dataset_create(clrnn_dataset **out, const clrnn_table *table,
     fit_and_fill(d->x, feature_mean, feature_std, F, R, fit_rows);
     fit_and_fill(d->y, target_mean, target_std, K, R, fit_rows);
     memcpy(d->y_raw, d->y, R * K * sizeof *d->y);
+    for (size_t k = 0; k < K; k++)
+        for (size_t r = 0; r < R; r++)
+            d->y_col[k * R + r] = d->y_raw[r * K + k];
+    d->season = config->season;
     /* A trained model brings its own statistics: the data must be scaled
      * exactly as the data it was trained on. */
     if (config->feature_mean && config->feature_std) {
@@ -850,6 +869,7 @@ void clrnn_dataset_free(clrnn_dataset *data)
     free(data->x);
     free(data->y);
     free(data->y_raw);
+    free(data->y_col);
     free(data->stats);
     free(data->labels);
     free(data->label_text);
@@ -951,4 +971,51 @@ size_t clrnn_dataset_cells_filled(const clrnn_dataset *data)
 size_t clrnn_dataset_rows_dropped(const clrnn_dataset *data)
 {
     return data->rows_dropped;
+}
+
+size_t clrnn_dataset_n_target_columns(const clrnn_dataset *data)
+{
+    return data->n_targets;
+}
+
+size_t clrnn_dataset_target_horizon(const clrnn_dataset *data, size_t k)
+{
+    (void)data;
+    (void)k;
+    return 0;
+}
+
+const char *clrnn_dataset_target_label(const clrnn_dataset *data, size_t k)
+{
+    return clrnn_dataset_target_name(data, k);
+}
+
+const double *clrnn_dataset_target_column(const clrnn_dataset *data, size_t k)
+{
+    return k < data->n_targets ? data->y_col + k * data->n_rows : NULL;
+}
+
+size_t clrnn_dataset_window_row(const clrnn_dataset *data, clrnn_split split, size_t window,
+                                size_t k)
+{
+    return clrnn_dataset_window_start(data, split, window) + data->seq_len - 1 +
+           clrnn_dataset_target_horizon(data, k);
+}
+
+double clrnn_dataset_row_time(const clrnn_dataset *data, size_t row)
+{
+    (void)data;
+    (void)row;
+    return NAN;
+}
+
+int clrnn_dataset_differenced(const clrnn_dataset *data)
+{
+    (void)data;
+    return 0;
+}
+
+size_t clrnn_dataset_season(const clrnn_dataset *data)
+{
+    return data->season;
 }

@@ -311,6 +311,13 @@ static const struct {
     {"optimizer.lr", "--lr"},
     {"optimizer.clip_norm", "--clip-norm"},
     {"clrnn_list_devices", "'clrnn devices'"},
+    {"horizons", "--horizon"},
+    {"difference", "--difference"},
+    {"date_column", "--date-column"},
+    {"date_features", "--date-features"},
+    {"train_fraction", "--train-fraction"},
+    {"val_fraction", "--val-fraction"},
+    {"seq_len", "--seq-len"},
 };
 
 static const char *cli_term(const char *api, size_t len)

@@ -34,6 +34,7 @@ typedef struct parity_options {
     clrnn_loss_steps loss_steps;
     clrnn_kernels kernels;
     double tolerance, step_tolerance, floor;
+    double masked; /* the share of target cells made NaN (masked) */
     int quiet;
 } parity_options;
 
@@ -71,6 +72,8 @@ static const cli_option options[] = {
      .help = "relative tolerance of one batch (fp64 1e-12, fp32 1e-5)"},
     {"--step-tolerance", "X", CLI_DOUBLE, AT(step_tolerance), 0.0, 1.0,
      .help = "of the parameters after the steps (fp64 1e-10, fp32 1e-4)"},
+    {"--masked", "X", CLI_DOUBLE, AT(masked), 0.0, 1.0,
+     .help = "share of target cells left missing (NaN: masked out of the loss) (0)"},
     {"--quiet", NULL, CLI_FLAG, AT(quiet), .help = "print only the summary line"},
     {0},
 };
@@ -185,6 +188,10 @@ static int make_problem(problem *p, const parity_options *o, clrnn_rng *rng)
         p->x[i] = 2 * clrnn_rng_uniform(rng) - 1;
     for (size_t i = 0; i < o->rows * K; i++)
         p->y[i] = 2 * clrnn_rng_uniform(rng) - 1;
+    /* Masked cells, drawn only when asked for: the other problems stay as they were. */
+    for (size_t i = 0; o->masked > 0 && i < o->rows * K; i++)
+        if (clrnn_rng_uniform(rng) < o->masked)
+            p->y[i] = NAN;
     /* Windows in a scrambled order, so that the device really follows starts. */
     uint32_t n_starts = (uint32_t)(o->rows - o->seq_len + 1);
     for (size_t b = 0; b < o->batch; b++)

@@ -11,11 +11,13 @@
 #include "io/files.h"
 
 #define TRAIN_MAX_LAYERS CLI_MAX_LAYERS
+#define TRAIN_MAX_HORIZONS 32
 
 typedef struct train_options {
     const char *data, *features, *targets;
     clrnn_data_config data_cfg;
-    cli_layers layers; /* none: one layer of `hidden` units */
+    size_t horizons[TRAIN_MAX_HORIZONS]; /* data_cfg.horizons points here */
+    cli_layers layers;                   /* none: one layer of `hidden` units */
     size_t hidden;
     clrnn_train_config train;
     clrnn_backend_config backend;

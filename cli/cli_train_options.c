@@ -20,6 +20,39 @@ static const char *const schedules[] = {"constant", "step", "cosine", NULL};
 
 #define AT(field) offsetof(train_options, field)
 
+/* --horizon K or K1,K2,...: distinct rows ahead. */
+static int parse_horizons(const cli_args *a, const char *const *items, size_t n, void *options)
+{
+    train_options *o = options;
+    for (size_t i = 0; i < n; i++) {
+        if (!cli_parse_size(a, items[i], 0, 100000, &o->horizons[i]))
+            return 0;
+        for (size_t j = 0; j < i; j++)
+            if (o->horizons[j] == o->horizons[i]) {
+                fprintf(stderr, "%s: %s lists %zu twice\n", a->name, a->flag, o->horizons[i]);
+                return 0;
+            }
+    }
+    o->data_cfg.horizons = o->horizons;
+    o->data_cfg.n_horizons = n;
+    return 1;
+}
+
+/* --date-features doy,dow,month,hour: CLRNN_DATE_* bits. */
+static int parse_date_features(const cli_args *a, const char *const *items, size_t n, void *options)
+{
+    static const char *const cycles[] = {"doy", "dow", "month", "hour", NULL};
+    train_options *o = options;
+    o->data_cfg.date_features = 0;
+    for (size_t i = 0; i < n; i++) {
+        int which;
+        if (!cli_parse_choice(a, items[i], cycles, &which))
+            return 0;
+        o->data_cfg.date_features |= 1u << which;
+    }
+    return 1;
+}
+
 static const cli_option options[] = {
     {"data:", .kind = CLI_SECTION},
     {"--data", "FILE", CLI_STRING, AT(data),
@@ -29,6 +62,18 @@ static const cli_option options[] = {
      .help = "target columns, one output each (tmax_tomorrow)"},
     {"--targets", "A[,B]", CLI_STRING, AT(targets), .hidden = 1},
     {"--seq-len", "T", CLI_SIZE, AT(data_cfg.seq_len), 1, 1000000, .help = "steps per window (7)"},
+    {"--horizon", "K[,K2]", CLI_LIST, 0, 0, TRAIN_MAX_HORIZONS, .list = parse_horizons,
+     .help = "predict each target K rows after a window's last row, one\n"
+             "output per target and horizon (0: the target columns as they\n"
+             "are, already shifted; default)"},
+    {"--difference", NULL, CLI_FLAG, AT(data_cfg.difference),
+     .help = "learn each output's change from its last known value\n"
+             "(for trends); predictions and metrics stay on levels"},
+    {"--date-column", "NAME", CLI_STRING, AT(data_cfg.date_column),
+     .help = "the first column, of row labels (default: an empty header\n"
+             "or date, time, timestamp, datetime); ISO dates order rows"},
+    {"--date-features", "LIST", CLI_LIST, 0, 0, 4, .list = parse_date_features,
+     .help = "add sin and cos of doy, dow, month, hour as inputs"},
     {"--train-fraction", "F", CLI_DOUBLE, AT(data_cfg.train_fraction), 1e-9, 1.0,
      .help = "first rows for training (0.7)"},
     {"--val-fraction", "F", CLI_DOUBLE, AT(data_cfg.val_fraction), 0.0, 0.999999,
@@ -104,6 +149,9 @@ const cli_command cli_train_command = {
              "the test RMSE and MAE in the target's units, next to the naive forecast\n"
              "\"tomorrow's X = today's X\" when a target is named X_tomorrow. With no options:\n"
              "the bundled daily weather table, features tmax,tmin,rain, target tmax_tomorrow.\n"
+             "A window belongs to the split of the row its farthest horizon predicts, so\n"
+             "every validation and test row is scored whatever --seq-len is; empty target\n"
+             "cells are left out of the loss and the metrics.\n"
              "\n",
     .options = options,
     .width = 21,

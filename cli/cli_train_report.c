@@ -10,24 +10,75 @@
 #include "cli_train.h"
 #include "core/error.h"
 
+/* The outputs, "tmax_tomorrow" or "tmax+1, tmax+7", into buf. */
+static const char *output_list(const clrnn_dataset *data, char *buf, size_t size)
+{
+    size_t used = 0, K = clrnn_dataset_n_targets(data);
+    buf[0] = '\0';
+    for (size_t k = 0; k < K && used < size; k++) {
+        int w = snprintf(buf + used, size - used, "%s%s", k ? ", " : "",
+                         clrnn_dataset_target_label(data, k));
+        used = w < 0 ? size : used + (size_t)w;
+    }
+    return buf;
+}
+
+/* The label of the row the last output of window i of a split predicts:
+ * the farthest horizon's (the rule of split membership). */
+static const char *predicted_label(const clrnn_dataset *data, clrnn_split split, size_t i)
+{
+    size_t K = clrnn_dataset_n_targets(data), far = 0;
+    for (size_t k = 1; k < K; k++)
+        if (clrnn_dataset_target_horizon(data, k) > clrnn_dataset_target_horizon(data, far))
+            far = k;
+    return clrnn_dataset_row_label(data, clrnn_dataset_window_row(data, split, i, far));
+}
+
 void train_print_data_summary(const train_options *o, const clrnn_dataset *data)
 {
     static const char *const names[] = {"train", "validation", "test"};
+    char outputs[1024], warning[1024];
+    size_t K = clrnn_dataset_n_targets(data);
     printf("data: %s: %zu rows, features %s, target %s, seq-len %zu\n", o->data,
            clrnn_dataset_n_rows(data), o->features, o->targets, clrnn_dataset_seq_len(data));
+    if (K > clrnn_dataset_n_target_columns(data) || clrnn_dataset_target_horizon(data, 0) ||
+        clrnn_dataset_differenced(data))
+        printf("data: outputs %s%s\n", output_list(data, outputs, sizeof outputs),
+               clrnn_dataset_differenced(data)
+                   ? " (each learnt as its change from the last known value)"
+                   : "");
+    if (o->data_cfg.date_features) {
+        size_t F = clrnn_dataset_n_features(data), n = 0;
+        char list[256] = "";
+        for (size_t f = 0; f < F; f++) {
+            const char *name = clrnn_dataset_feature_name(data, f);
+            if (strstr(name, "_sin") || strstr(name, "_cos"))
+                n += (size_t)snprintf(list + n, n < sizeof list ? sizeof list - n : 0, "%s%s",
+                                      n ? "," : "", name);
+        }
+        printf("data: date features %s\n", list);
+    }
     if (clrnn_dataset_cells_filled(data))
         printf("data: %zu empty cells filled forward (--missing ffill)\n",
                clrnn_dataset_cells_filled(data));
+    if (clrnn_dataset_targets_missing(data))
+        printf("data: %zu empty target cells left out of the loss and the metrics\n",
+               clrnn_dataset_targets_missing(data));
     if (clrnn_dataset_rows_dropped(data))
         printf("data: %zu rows with empty cells dropped (--missing drop)\n",
                clrnn_dataset_rows_dropped(data));
     for (int s = 0; s < CLRNN_N_SPLITS; s++) {
-        size_t begin, end;
+        size_t begin, end, n = clrnn_dataset_n_windows(data, (clrnn_split)s);
         clrnn_dataset_split_rows(data, (clrnn_split)s, &begin, &end);
-        printf("%s%s rows %zu-%zu (%zu windows)", s ? ", " : "split: ", names[s], begin, end,
-               clrnn_dataset_n_windows(data, (clrnn_split)s));
+        printf("%s%s rows %zu-%zu (%zu windows", s ? ", " : "split: ", names[s], begin, end, n);
+        const char *first = n ? predicted_label(data, (clrnn_split)s, 0) : NULL;
+        if (first && !isnan(clrnn_dataset_row_time(data, 0))) /* dates */
+            printf(", predicting %s .. %s", first, predicted_label(data, (clrnn_split)s, n - 1));
+        printf(")");
     }
     printf("\n");
+    if (clrnn_dataset_range_warning(data, warning, sizeof warning))
+        printf("warning: %s\n", warning);
 }
 
 /* ---------------------------------------------------------- epoch logs */
@@ -105,6 +156,27 @@ static void print_baseline(const clrnn_baseline *b, size_t n_targets)
                direction);
 }
 
+/* The test metrics of each output (target and horizon), when there are
+ * several. */
+static int print_outputs(train_job *job, size_t batch)
+{
+    size_t K = clrnn_dataset_n_targets(job->data);
+    clrnn_output_metrics *each = malloc(K * sizeof *each);
+    clrnn_metrics pooled;
+    clrnn_error err = {CLRNN_E_NOMEM, "out of memory"};
+    if (!each || clrnn_evaluate_outputs(job->backend, job->data, CLRNN_SPLIT_TEST, batch, &pooled,
+                                        each, &err) != CLRNN_OK) {
+        free(each);
+        return cli_error("clrnn train", &err), 0;
+    }
+    for (size_t k = 0; k < K; k++)
+        printf("test %s: %zu cells, RMSE %.4f, MAE %.4f\n",
+               clrnn_dataset_target_label(job->data, k), each[k].n_scored, each[k].rmse,
+               each[k].mae);
+    free(each);
+    return 1;
+}
+
 /* Test metrics next to the naive forecast "tomorrow = today". */
 int train_report_test(train_job *job)
 {
@@ -123,6 +195,8 @@ int train_report_test(train_job *job)
     printf("test: %zu windows, loss %.6g, RMSE %.4f, MAE %.4f (target units, last step of "
            "each window)\n",
            test.n_windows, test.loss, test.rmse, test.mae);
+    if (K > 1 && !print_outputs(job, batch))
+        return 0;
     double *pred = malloc(n * K * sizeof *pred); /* (n, K) */
     clrnn_status st = pred ? clrnn_predict(job->backend, data, CLRNN_SPLIT_TEST, batch, pred, &err)
                            : clrnn__fail(&err, CLRNN_E_NOMEM, "out of memory");

@@ -189,7 +189,9 @@ CLRNN_API int clrnn_table_bad_cell(const clrnn_table *table, size_t col, size_t 
 CLRNN_API size_t clrnn_table_row_line(const clrnn_table *table, size_t row);
 
 typedef enum clrnn_missing {
-    CLRNN_MISSING_FFILL = 0, /* carry the last value forward (default) */
+    CLRNN_MISSING_FFILL = 0, /* carry a feature's last value forward (default); an
+                                empty target cell stays empty: it is masked out of
+                                the loss and the metrics, never filled */
     CLRNN_MISSING_DROP,      /* drop rows with an empty cell in a used column */
     CLRNN_MISSING_ERROR      /* an empty cell in a used column is an error */
 } clrnn_missing;
@@ -212,20 +214,29 @@ typedef struct clrnn_data_config {
     int scale_targets; /* standardise targets too (metrics stay in units) */
     /* Given statistics (a trained model's) instead of fitted ones; NULL: fit. */
     const double *feature_mean, *feature_std; /* (n_features) */
-    const double *target_mean, *target_std;   /* (n_targets), used when scale_targets */
+    const double *target_mean, *target_std;   /* one per output (n_targets * n_horizons),
+                                                 used when scale_targets */
     /* Forecast framing. An output is a target column at a horizon: the
      * model's outputs are the target columns at horizons[0], then at
      * horizons[1] ..., so n_out = n_targets * n_horizons. */
     const size_t *horizons; /* rows from a window's last row to the row its output
                                predicts; NULL or n_horizons 0: {0}, the target
-                               columns as they are (pre-shifted) */
+                               columns as they are (pre-shifted); no two equal. A
+                               target that is also a feature needs horizons >= 1 */
     size_t n_horizons;
     int difference;          /* model each output's change from its last known value
-                                (the naive forecast); metrics stay on levels */
-    const char *date_column; /* the row-label column; NULL: the first column when its
-                                header is empty or date-like (date, time, timestamp) */
-    unsigned date_features;  /* CLRNN_DATE_* bits: sine and cosine of each, appended
-                                to the features as inputs */
+                                (the naive forecast): the target column at row
+                                p - max(h, 1) for predicted row p, carried forward
+                                over empty cells; predictions and metrics on levels */
+    const char *date_column; /* the row-label column, which must be the first; NULL:
+                                the first column when its header is empty or
+                                date-like (date, time, timestamp, datetime, any case).
+                                Labels that are all ISO dates or times (YYYY-MM,
+                                YYYY-MM-DD, YYYY-MM-DD[T ]HH:MM[:SS]) give the rows
+                                times, which must increase strictly */
+    unsigned date_features;  /* CLRNN_DATE_* bits: sine and cosine of each cycle,
+                                appended to the features as inputs named doy_sin,
+                                doy_cos, dow_sin, ... (needs dates) */
     size_t season;           /* rows a season, for the seasonal-naive baseline; 0: none */
 } clrnn_data_config;
 
@@ -258,17 +269,29 @@ CLRNN_API size_t clrnn_dataset_n_rows(const clrnn_dataset *data);     /* R, afte
 CLRNN_API size_t clrnn_dataset_n_features(const clrnn_dataset *data); /* F */
 CLRNN_API size_t clrnn_dataset_n_targets(const clrnn_dataset *data);  /* K */
 CLRNN_API size_t clrnn_dataset_seq_len(const clrnn_dataset *data);    /* T */
-/* x (R, F) standardised; y (R, K) standardised if scale_targets; y_raw
- * (R, K) in the data's units. */
+/* x (R, F) standardised. Row r of the (R, K) target arrays holds, for each
+ * output k, what row r's step predicts: the target column at row r + h_k.
+ * y_raw: that level, in the data's units; NaN where the cell is empty or
+ * past the table (a masked cell). y_base: the output's last known value
+ * before it, the column at row r + h_k - max(h_k, 1) carried forward over
+ * empty cells (NaN before the first): the naive forecast. y: what the model
+ * learns, the level or (differenced) y_raw - y_base, standardised if
+ * scale_targets; NaN where masked. */
 CLRNN_API const double *clrnn_dataset_x(const clrnn_dataset *data);
 CLRNN_API const double *clrnn_dataset_y(const clrnn_dataset *data);
 CLRNN_API const double *clrnn_dataset_y_raw(const clrnn_dataset *data);
+CLRNN_API const double *clrnn_dataset_y_base(const clrnn_dataset *data);
 /* Row label of dataset row r (after drops), or NULL. */
 CLRNN_API const char *clrnn_dataset_row_label(const clrnn_dataset *data, size_t row);
 /* Rows [*begin, *end) of a split. */
 CLRNN_API void clrnn_dataset_split_rows(const clrnn_dataset *data, clrnn_split split, size_t *begin,
                                         size_t *end);
-/* Windows of a split: every start s with begin <= s and s + T <= end. */
+/* Windows of a split: a window belongs to the split that holds the row its
+ * farthest horizon predicts, p = s + T - 1 + max(horizons); the windows of
+ * a split are every start s >= 0 with begin <= p < end, so every row of the
+ * validation and test splits is predicted whatever T is, and a window's
+ * earlier steps may read rows before its split. No cell counts in a split
+ * before the split of its row. */
 CLRNN_API size_t clrnn_dataset_n_windows(const clrnn_dataset *data, clrnn_split split);
 CLRNN_API size_t clrnn_dataset_window_start(const clrnn_dataset *data, clrnn_split split,
                                             size_t window);
@@ -277,7 +300,8 @@ CLRNN_API double clrnn_dataset_feature_mean(const clrnn_dataset *data, size_t f)
 CLRNN_API double clrnn_dataset_feature_std(const clrnn_dataset *data, size_t f);
 CLRNN_API double clrnn_dataset_target_mean(const clrnn_dataset *data, size_t k);
 CLRNN_API double clrnn_dataset_target_std(const clrnn_dataset *data, size_t k);
-/* The names of feature f / target k, as the config gave them (NULL out of range). */
+/* The names of feature f / the target column of output k, as the config
+ * gave them (date features: doy_sin ...; NULL out of range). */
 CLRNN_API const char *clrnn_dataset_feature_name(const clrnn_dataset *data, size_t f);
 CLRNN_API const char *clrnn_dataset_target_name(const clrnn_dataset *data, size_t k);
 /* Outputs (what clrnn_dataset_n_targets counts): output k is target column
@@ -298,6 +322,15 @@ CLRNN_API int clrnn_dataset_differenced(const clrnn_dataset *data);
 CLRNN_API size_t clrnn_dataset_season(const clrnn_dataset *data);       /* 0: none */
 CLRNN_API size_t clrnn_dataset_cells_filled(const clrnn_dataset *data); /* by ffill */
 CLRNN_API size_t clrnn_dataset_rows_dropped(const clrnn_dataset *data); /* by drop */
+/* Empty cells of the target columns (of the kept rows): masked, not filled. */
+CLRNN_API size_t clrnn_dataset_targets_missing(const clrnn_dataset *data);
+/* The margin of clrnn_dataset_range_warning: a share of the training range. */
+#define CLRNN_RANGE_MARGIN 0.1
+/* The feature and target columns whose test values lie outside their
+ * training values' range [lo, hi] by more than CLRNN_RANGE_MARGIN (hi - lo):
+ * returns how many, and writes one line naming them into line (size bytes,
+ * may be NULL) for a front end to print. */
+CLRNN_API size_t clrnn_dataset_range_warning(const clrnn_dataset *data, char *line, size_t size);
 
 /* ---------------------------------------------------------------- backend */
 
@@ -561,13 +594,24 @@ CLRNN_API clrnn_status clrnn_train(clrnn_backend *backend, const clrnn_dataset *
 
 typedef struct clrnn_metrics {
     size_t n_windows;
-    double loss; /* mean window loss, as trained (scaled units) */
-    double rmse; /* of each window's last step, in the targets' units */
-    double mae;  /* likewise */
+    double loss;     /* mean window loss over the windows with an observed loss cell,
+                        as trained (scaled units) */
+    double rmse;     /* of each window's last step, in the targets' units (levels),
+                        pooled over the outputs' observed cells; NaN for none */
+    double mae;      /* likewise */
+    size_t n_scored; /* the cells scored: masked ones (missing targets) are not */
 } clrnn_metrics;
 
+/* One output's metrics (target column and horizon), as clrnn_metrics. */
+typedef struct clrnn_output_metrics {
+    size_t n_scored;
+    double rmse, mae; /* NaN when no cell is scored */
+} clrnn_output_metrics;
+
 /* Predictions (n_windows, K) in the targets' units, for the last step of
- * each window of a split: window i predicts row window_start(i) + T - 1. */
+ * each window of a split: output k of window i predicts row
+ * clrnn_dataset_window_row(i, k). Levels: a differenced output's change is
+ * added to its last known value (clrnn_dataset_y_base). */
 CLRNN_API clrnn_status clrnn_predict(clrnn_backend *backend, const clrnn_dataset *data,
                                      clrnn_split split, size_t batch, double *predictions,
                                      clrnn_error *err);
@@ -591,6 +635,11 @@ CLRNN_API int clrnn_naive_baseline(const clrnn_dataset *data, clrnn_split split,
 CLRNN_API clrnn_status clrnn_evaluate(clrnn_backend *backend, const clrnn_dataset *data,
                                       clrnn_split split, size_t batch, clrnn_metrics *metrics,
                                       clrnn_error *err);
+/* clrnn_evaluate, and each output's own metrics into outputs (K, may be NULL). */
+CLRNN_API clrnn_status clrnn_evaluate_outputs(clrnn_backend *backend, const clrnn_dataset *data,
+                                              clrnn_split split, size_t batch,
+                                              clrnn_metrics *metrics, clrnn_output_metrics *outputs,
+                                              clrnn_error *err);
 
 /* ------------------------------------------------------------ checkpoint */
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend/backend.h"
 #include "clrnn.h"
 #include "core/clock.h"
 #include "core/error.h"
@@ -25,6 +26,33 @@ static uint32_t *split_starts(const clrnn_dataset *data, clrnn_split split, size
     uint32_t *starts = malloc((*n ? *n : 1) * sizeof *starts);
     for (size_t i = 0; starts && i < *n; i++)
         starts[i] = (uint32_t)clrnn_dataset_window_start(data, split, i);
+    return starts;
+}
+
+/* Whether the window at start has an observed (non-NaN) target among the
+ * cells its loss covers: one that does not adds nothing but 0 to a loss. */
+static int window_observed(const clrnn_dataset *data, size_t start, clrnn_loss_steps loss_steps)
+{
+    size_t T = clrnn_dataset_seq_len(data), K = clrnn_dataset_n_targets(data);
+    const double *y = clrnn_dataset_y(data);
+    for (size_t t = loss_steps == CLRNN_LOSS_LAST ? T - 1 : 0; t < T; t++)
+        for (size_t k = 0; k < K; k++)
+            if (!isnan(y[(start + t) * K + k]))
+                return 1;
+    return 0;
+}
+
+/* The split's windows with an observed loss cell, in order: those that
+ * train, and those a split's loss is the mean over. */
+static uint32_t *observed_starts(const clrnn_dataset *data, clrnn_split split,
+                                 clrnn_loss_steps loss_steps, size_t *n)
+{
+    size_t all;
+    uint32_t *starts = split_starts(data, split, &all);
+    *n = 0;
+    for (size_t i = 0; starts && i < all; i++)
+        if (window_observed(data, starts[i], loss_steps))
+            starts[(*n)++] = starts[i];
     return starts;
 }
 
@@ -205,8 +233,8 @@ clrnn_status clrnn_train(clrnn_backend *backend, const clrnn_dataset *data,
                          clrnn_error *err)
 {
     size_t n_train, n_val, P = clrnn_backend_n_params(backend);
-    uint32_t *sorted = split_starts(data, CLRNN_SPLIT_TRAIN, &n_train);
-    uint32_t *val = split_starts(data, CLRNN_SPLIT_VAL, &n_val);
+    uint32_t *sorted = observed_starts(data, CLRNN_SPLIT_TRAIN, backend->loss_steps, &n_train);
+    uint32_t *val = observed_starts(data, CLRNN_SPLIT_VAL, backend->loss_steps, &n_val);
     uint32_t *order = malloc((n_train ? n_train : 1) * sizeof *order);
     double *grads = malloc(P * sizeof *grads);
     best_state best = {malloc(P * sizeof *best.params), malloc(P * sizeof *best.opt_m),
@@ -222,7 +250,8 @@ clrnn_status clrnn_train(clrnn_backend *backend, const clrnn_dataset *data,
         goto done;
     }
     if (n_train == 0 || config->batch == 0) {
-        st = clrnn__fail(err, CLRNN_E_INPUT, "no training windows, or a batch of 0");
+        st = clrnn__fail(err, CLRNN_E_INPUT,
+                         "no training windows (none with an observed target), or a batch of 0");
         goto done;
     }
     long steps_per_epoch = (long)((n_train + config->batch - 1) / config->batch);
@@ -293,16 +322,21 @@ clrnn_status clrnn_predict(clrnn_backend *backend, const clrnn_dataset *data, cl
                          "out of memory for the outputs of a batch of %zu windows (try a "
                          "smaller `max_batch`)",
                          batch);
+    /* A differenced output's change goes on its last known value. */
+    const double *base = clrnn_dataset_differenced(data) ? clrnn_dataset_y_base(data) : NULL;
     for (size_t i = 0; st == CLRNN_OK && i < n; i += batch) {
         size_t nb = n - i < batch ? n - i : batch;
         st = clrnn_backend_forward(backend, starts + i, nb, err);
         if (st == CLRNN_OK)
             st = clrnn_backend_get_outputs(backend, top, y, err);
         for (size_t b = 0; st == CLRNN_OK && b < nb; b++)
-            for (size_t k = 0; k < K; k++)
-                predictions[(i + b) * K + k] =
-                    y[(b * T + T - 1) * K + k] * clrnn_dataset_target_std(data, k) +
-                    clrnn_dataset_target_mean(data, k);
+            for (size_t k = 0; k < K; k++) {
+                double v = y[(b * T + T - 1) * K + k] * clrnn_dataset_target_std(data, k) +
+                           clrnn_dataset_target_mean(data, k);
+                if (base)
+                    v += base[(starts[i + b] + T - 1) * K + k];
+                predictions[(i + b) * K + k] = v;
+            }
     }
     free(starts);
     free(y);
@@ -345,6 +379,8 @@ int clrnn_naive_baseline(const clrnn_dataset *data, clrnn_split split, const dou
         for (size_t i = 0; i < n; i++) {
             size_t row = clrnn_dataset_window_start(data, split, i) + T - 1;
             double today = x[row * F + (size_t)f] * std + mean; /* back in units */
+            if (isnan(y[row * K + k]))
+                continue; /* a masked cell */
             double naive = today - y[row * K + k], model = predictions[i * K + k] - y[row * K + k];
             naive_sq += naive * naive;
             naive_abs += fabs(naive);
@@ -362,36 +398,63 @@ int clrnn_naive_baseline(const clrnn_dataset *data, clrnn_split split, const dou
     return 1;
 }
 
-clrnn_status clrnn_evaluate(clrnn_backend *backend, const clrnn_dataset *data, clrnn_split split,
-                            size_t batch, clrnn_metrics *metrics, clrnn_error *err)
+clrnn_status clrnn_evaluate_outputs(clrnn_backend *backend, const clrnn_dataset *data,
+                                    clrnn_split split, size_t batch, clrnn_metrics *metrics,
+                                    clrnn_output_metrics *outputs, clrnn_error *err)
 {
     size_t n = clrnn_dataset_n_windows(data, split), T = clrnn_dataset_seq_len(data);
-    size_t K = clrnn_dataset_n_targets(data);
+    size_t K = clrnn_dataset_n_targets(data), n_loss = 0;
     double *pred = malloc((n ? n : 1) * K * sizeof *pred); /* (n, K) */
+    double *sums = calloc(2 * K, sizeof *sums);            /* squares (K), absolutes (K) */
+    size_t *counts = calloc(K, sizeof *counts);
     double loss_sum = 0.0, sq = 0.0, abs_sum = 0.0;
-    *metrics = (clrnn_metrics){n, NAN, NAN, NAN};
-    if (!pred)
-        return clrnn__fail(err, CLRNN_E_NOMEM, "out of memory for the predictions of %zu windows",
-                           n);
-    clrnn_status st = clrnn_backend_take_loss_sum(backend, &loss_sum, err); /* zero it */
+    size_t scored = 0;
+    *metrics = (clrnn_metrics){n, NAN, NAN, NAN, 0};
+    for (size_t k = 0; outputs && k < K; k++)
+        outputs[k] = (clrnn_output_metrics){0, NAN, NAN};
+    clrnn_status st = CLRNN_OK;
+    if (!pred || !sums || !counts)
+        st = clrnn__fail(err, CLRNN_E_NOMEM, "out of memory for the predictions of %zu windows", n);
+    if (st == CLRNN_OK)
+        st = clrnn_backend_take_loss_sum(backend, &loss_sum, err); /* zero it */
     if (st == CLRNN_OK)
         st = clrnn_predict(backend, data, split, batch, pred, err);
     if (st == CLRNN_OK)
         st = clrnn_backend_take_loss_sum(backend, &loss_sum, err);
     const double *y_raw = clrnn_dataset_y_raw(data);
     for (size_t i = 0; st == CLRNN_OK && i < n; i++) {
-        size_t row = clrnn_dataset_window_start(data, split, i) + T - 1;
+        size_t start = clrnn_dataset_window_start(data, split, i), row = start + T - 1;
+        n_loss += (size_t)window_observed(data, start, backend->loss_steps);
         for (size_t k = 0; k < K; k++) {
+            if (isnan(y_raw[row * K + k]))
+                continue; /* masked: the row's target is missing */
             double diff = pred[i * K + k] - y_raw[row * K + k];
             sq += diff * diff;
             abs_sum += fabs(diff);
+            sums[k] += diff * diff;
+            sums[K + k] += fabs(diff);
+            counts[k]++;
+            scored++;
         }
     }
     if (st == CLRNN_OK && n > 0) {
-        metrics->loss = loss_sum / (double)n;
-        metrics->rmse = sqrt(sq / (double)(n * K));
-        metrics->mae = abs_sum / (double)(n * K);
+        metrics->n_scored = scored;
+        metrics->loss = n_loss ? loss_sum / (double)n_loss : NAN;
+        metrics->rmse = scored ? sqrt(sq / (double)scored) : NAN;
+        metrics->mae = scored ? abs_sum / (double)scored : NAN;
+        for (size_t k = 0; outputs && k < K; k++)
+            if (counts[k])
+                outputs[k] = (clrnn_output_metrics){counts[k], sqrt(sums[k] / (double)counts[k]),
+                                                    sums[K + k] / (double)counts[k]};
     }
     free(pred);
+    free(sums);
+    free(counts);
     return st;
+}
+
+clrnn_status clrnn_evaluate(clrnn_backend *backend, const clrnn_dataset *data, clrnn_split split,
+                            size_t batch, clrnn_metrics *metrics, clrnn_error *err)
+{
+    return clrnn_evaluate_outputs(backend, data, split, batch, metrics, NULL, err);
 }

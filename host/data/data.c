@@ -28,8 +28,9 @@ struct clrnn_table {
     char *text; /* the whole file; names, labels and bad cells point into it */
     size_t n_rows, n_cols;
     int has_labels;   /* the first field of each row is a label, not a column */
+    char *label_name; /* the label column's header ("" or date-like), or NULL */
     char **col_names; /* (C) */
-    char **labels;    /* (R) or NULL */
+    char **labels;    /* (R) the first field of each row (a label when has_labels) */
     size_t *lines;    /* (R) 1-based line each row starts on */
     double *values;   /* (R, C) NaN where empty or not a number */
     size_t *bad_row;  /* (C) first non-numeric cell's row, SIZE_MAX for none */
@@ -226,10 +227,26 @@ static cell_kind parse_cell(const char *text, double *value)
     return parse_cell_within(text, value, MAX_CELL_MAGNITUDE);
 }
 
+/* A header that names a column of dates: date, time, timestamp, datetime
+ * (case-insensitive). */
+static int is_date_name(const char *name)
+{
+    static const char *const names[] = {"date", "time", "timestamp", "datetime"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        size_t n = strlen(names[i]), j = 0;
+        while (j < n && name[j] && (name[j] | 0x20) == names[i][j])
+            j++;
+        if (j == n && name[j] == '\0')
+            return 1;
+    }
+    return 0;
+}
+
 /* Column names from the header record. */
 static clrnn_status read_header(clrnn_table *t, csv_parser *p, size_t line, clrnn_error *err)
 {
-    t->has_labels = p->fields[0][0] == '\0';
+    t->has_labels = p->fields[0][0] == '\0' || (p->n_fields > 1 && is_date_name(p->fields[0]));
+    t->label_name = t->has_labels ? p->fields[0] : NULL;
     size_t first = t->has_labels ? 1 : 0;
     t->n_cols = p->n_fields - first;
     if (t->n_cols == 0)
@@ -257,8 +274,7 @@ static clrnn_status read_header(clrnn_table *t, csv_parser *p, size_t line, clrn
 static void read_row(clrnn_table *t, const csv_parser *p, size_t row)
 {
     size_t first = t->has_labels ? 1 : 0;
-    if (t->has_labels)
-        t->labels[row] = p->fields[0];
+    t->labels[row] = p->fields[0]; /* parse_cell leaves the text as it is */
     double *values = t->values + row * t->n_cols;
     for (size_t c = 0; c < t->n_cols; c++) {
         char *text = p->fields[first + c];
@@ -281,10 +297,10 @@ static clrnn_status alloc_rows(clrnn_table *t, size_t *cap_rows, clrnn_error *er
         return clrnn__fail(err, CLRNN_E_NOMEM, "%s: out of memory", t->path);
     t->values = alloc_array(*cap_rows, t->n_cols * sizeof *t->values);
     t->lines = alloc_array(*cap_rows, sizeof *t->lines);
-    t->labels = t->has_labels ? alloc_array(*cap_rows, sizeof *t->labels) : NULL;
+    t->labels = alloc_array(*cap_rows, sizeof *t->labels);
     t->bad_row = alloc_array(t->n_cols, sizeof *t->bad_row);
     t->bad_text = alloc_array(t->n_cols, sizeof *t->bad_text);
-    if (!t->values || !t->lines || (t->has_labels && !t->labels) || !t->bad_row || !t->bad_text)
+    if (!t->values || !t->lines || !t->labels || !t->bad_row || !t->bad_text)
         return clrnn__fail(err, CLRNN_E_NOMEM, "%s: out of memory", t->path);
     for (size_t c = 0; c < t->n_cols; c++) {
         t->bad_row[c] = SIZE_MAX;
@@ -313,7 +329,7 @@ static clrnn_status grow_rows(clrnn_table *t, size_t *cap_rows, clrnn_error *err
     if (t->n_cols > SIZE_MAX / sizeof *t->values ||
         !grow_array(&t->values, cap, t->n_cols * sizeof *t->values) ||
         !grow_array(&t->lines, cap, sizeof *t->lines) ||
-        (t->has_labels && !grow_array(&t->labels, cap, sizeof *t->labels)))
+        !grow_array(&t->labels, cap, sizeof *t->labels))
         return clrnn__fail(err, CLRNN_E_NOMEM, "%s: out of memory at row %zu", t->path,
                            t->n_rows + 1);
     *cap_rows = cap;
@@ -437,7 +453,7 @@ long clrnn_table_find_col(const clrnn_table *table, const char *name)
 
 const char *clrnn_table_row_label(const clrnn_table *table, size_t row)
 {
-    return table->labels && row < table->n_rows ? table->labels[row] : NULL;
+    return table->has_labels && row < table->n_rows ? table->labels[row] : NULL;
 }
 
 double clrnn_table_value(const clrnn_table *table, size_t row, size_t col)
@@ -485,19 +501,51 @@ clrnn_data_config clrnn_data_config_default(void)
 }
 
 struct clrnn_dataset {
-    size_t n_rows, n_features, n_targets, seq_len;
-    double *x;     /* (R, F) standardised features */
-    double *y;     /* (R, K) targets, standardised if scale_targets */
-    double *y_raw; /* (R, K) targets in the data's units */
-    double *stats; /* feature mean (F), feature std (F), target mean (K), target std (K) */
-    char **labels; /* (R) into label_text, or NULL */
+    size_t n_rows, n_features, n_targets, seq_len; /* n_targets: K outputs */
+    size_t n_target_cols, n_horizons, h_max;       /* C, H: K = C H */
+    size_t *horizons;                              /* (H) */
+    int difference;
+    double *x;      /* (R, F) standardised features */
+    double *y;      /* (R, K) what output k learns at row r: the level, or its change from
+                       y_base when differenced; standardised if scale_targets; NaN: masked */
+    double *y_raw;  /* (R, K) the level row r's output k predicts, data units (NaN: missing) */
+    double *y_base; /* (R, K) that output's last known value (the naive forecast) */
+    double *y_col;  /* (K, R) each output's target column, data units */
+    double *times;  /* (R) seconds since 1970-01-01 UTC, or NULL */
+    double *stats;  /* feature mean (F), feature std (F), target mean (K), target std (K) */
+    char **labels;  /* (R) into label_text, or NULL */
     char *label_text;
-    char **names; /* (F + K) the feature then the target column names, owned */
+    char **names;      /* (F + C) the feature then the target column names, owned */
+    char **out_labels; /* (K) "tmax", "tmax+7", owned */
     size_t begin[CLRNN_N_SPLITS], end[CLRNN_N_SPLITS];
-    size_t cells_filled, rows_dropped;
-    double *y_col; /* (K, R) each output's target column, data units */
+    size_t win_first[CLRNN_N_SPLITS], n_win[CLRNN_N_SPLITS];
+    double *ranges; /* (F + C, 4) training min, max, test min, max */
+    size_t cells_filled, rows_dropped, targets_missing;
     size_t season;
 };
+
+/* The date features, in the order of their bits, and their names. */
+static const char *const date_feature_names[] = {"doy", "dow", "month", "hour"};
+#define N_DATE_FEATURES 4
+
+static size_t n_date_features(unsigned bits)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < N_DATE_FEATURES; i++)
+        n += (bits >> i) & 1u;
+    return 2 * n; /* a sine and a cosine each */
+}
+
+/* The horizons of a config: {0} when none are given. */
+static size_t config_n_horizons(const clrnn_data_config *c)
+{
+    return c->horizons && c->n_horizons ? c->n_horizons : 1;
+}
+
+static size_t config_horizon(const clrnn_data_config *c, size_t j)
+{
+    return c->horizons && c->n_horizons ? c->horizons[j] : 0;
+}
 
 static clrnn_status check_config(const clrnn_data_config *c, clrnn_error *err)
 {
@@ -525,18 +573,23 @@ static clrnn_status check_config(const clrnn_data_config *c, clrnn_error *err)
     for (size_t i = 0; i < c->n_features + c->n_targets; i++)
         if (!(i < c->n_features ? c->features[i] : c->targets[i - c->n_features]))
             return clrnn__fail(err, CLRNN_E_INPUT, "a column name is NULL");
-    /* The forecast framing's contract is in clrnn.h; until it lands here,
-     * only its neutral settings are taken. */
-    for (size_t j = 0; c->horizons && j < c->n_horizons; j++)
-        if (c->horizons[j] != 0)
-            return clrnn__fail(err, CLRNN_E_UNSUPPORTED,
-                               "`horizons` other than 0 are not built yet");
-    if (c->n_horizons > 1)
-        return clrnn__fail(err, CLRNN_E_UNSUPPORTED,
-                           "more than one of `horizons` is not built yet");
-    if (c->difference || c->date_features)
-        return clrnn__fail(err, CLRNN_E_UNSUPPORTED,
-                           "`difference` and `date_features` are not built yet");
+    if (c->n_horizons && !c->horizons)
+        return clrnn__fail(err, CLRNN_E_INPUT, "`horizons` is NULL and `n_horizons` is %zu",
+                           c->n_horizons);
+    for (size_t j = 0; c->horizons && j < c->n_horizons; j++) {
+        if (c->horizons[j] > ((size_t)1 << 30))
+            return clrnn__fail(err, CLRNN_E_INPUT, "`horizons`: %zu rows ahead is too far",
+                               c->horizons[j]);
+        for (size_t i = 0; i < j; i++)
+            if (c->horizons[i] == c->horizons[j])
+                return clrnn__fail(err, CLRNN_E_INPUT, "`horizons` lists %zu twice",
+                                   c->horizons[j]);
+    }
+    if (c->n_targets > SIZE_MAX / 64 / config_n_horizons(c))
+        return clrnn__fail(err, CLRNN_E_INPUT, "too many `targets` times `horizons`");
+    if (c->date_features & ~((1u << N_DATE_FEATURES) - 1))
+        return clrnn__fail(err, CLRNN_E_INPUT, "unknown `date_features` bits 0x%x",
+                           c->date_features & ~((1u << N_DATE_FEATURES) - 1));
     return CLRNN_OK;
 }
 
@@ -555,9 +608,12 @@ static clrnn_status unknown_column(const clrnn_table *t, const char *name, clrnn
 }
 
 /* Table columns of the features then the targets (F + K) into cols, and the
- * distinct ones in file order into used (*n_used of them). */
-static clrnn_status resolve_columns(const clrnn_table *t, const clrnn_data_config *c, size_t *cols,
-                                    size_t *used, size_t *n_used, clrnn_error *err)
+ * distinct ones in file order into used (*n_used of them). A
+ * target that is also a feature at horizon 0 would let the model copy its
+ * input, and is refused. date_col (or -1) is the column that holds the row
+ * labels. */
+static clrnn_status resolve_columns(const clrnn_table *t, const clrnn_data_config *c, long date_col,
+                                    size_t *cols, size_t *used, size_t *n_used, clrnn_error *err)
 {
     *n_used = 0;
     for (size_t i = 0; i < c->n_features + c->n_targets; i++) {
@@ -565,6 +621,10 @@ static clrnn_status resolve_columns(const clrnn_table *t, const clrnn_data_confi
         long col = clrnn_table_find_col(t, name);
         if (col < 0)
             return unknown_column(t, name, err);
+        if (col == date_col)
+            return clrnn__fail(err, CLRNN_E_INPUT,
+                               "%s: column '%s' is the `date_column` (row labels), not data",
+                               t->path, name);
         size_t row;
         const char *text;
         if (clrnn_table_bad_cell(t, (size_t)col, &row, &text)) {
@@ -588,21 +648,68 @@ static clrnn_status resolve_columns(const clrnn_table *t, const clrnn_data_confi
         used[at] = (size_t)col;
         (*n_used)++;
     }
+    int at_zero = 0;
+    for (size_t j = 0; j < config_n_horizons(c); j++)
+        at_zero |= config_horizon(c, j) == 0;
+    for (size_t k = 0; at_zero && k < c->n_targets; k++)
+        for (size_t f = 0; f < c->n_features; f++)
+            if (cols[c->n_features + k] == cols[f])
+                return clrnn__fail(err, CLRNN_E_INPUT,
+                                   "target '%s' is also a feature at horizon 0: the model would "
+                                   "copy its input (predict it `horizons` >= 1 rows ahead)",
+                                   c->targets[k]);
     return CLRNN_OK;
+}
+
+/* Where the row labels come from: *use_labels, and the table column that
+ * holds them (`date_column` naming the first column) or -1. */
+static clrnn_status choose_label_column(const clrnn_table *t, const clrnn_data_config *c,
+                                        int *use_labels, long *date_col, clrnn_error *err)
+{
+    *use_labels = t->has_labels;
+    *date_col = -1;
+    if (!c->date_column)
+        return CLRNN_OK;
+    if (t->has_labels && !strcmp(t->label_name, c->date_column))
+        return CLRNN_OK;
+    if (!t->has_labels && !strcmp(t->col_names[0], c->date_column)) {
+        *use_labels = 1;
+        *date_col = 0;
+        return CLRNN_OK;
+    }
+    long col = clrnn_table_find_col(t, c->date_column);
+    if (col < 0 && !t->has_labels)
+        return unknown_column(t, c->date_column, err);
+    return clrnn__fail(err, CLRNN_E_INPUT,
+                       "%s: `date_column` '%s' is not the first column (the first is '%s'): the "
+                       "row labels must come first",
+                       t->path, c->date_column, t->has_labels ? t->label_name : t->col_names[0]);
+}
+
+static int is_feature_column(size_t col, const size_t *cols, size_t n_features)
+{
+    for (size_t f = 0; f < n_features; f++)
+        if (cols[f] == col)
+            return 1;
+    return 0;
 }
 
 /* Applies the missing-value policy to which rows are kept (keep, (R_table))
  * and counts the cells ffill will fill. A cell of a used column is NaN only
- * when empty: columns with non-numeric cells were refused before. */
+ * when empty: columns with non-numeric cells were refused before. ffill
+ * fills feature cells only: an empty cell of a column that is only a
+ * target stays empty (a masked cell). */
 static clrnn_status choose_rows(clrnn_dataset *d, unsigned char *keep, const clrnn_table *t,
-                                const size_t *used, size_t n_used, clrnn_missing missing,
-                                clrnn_error *err)
+                                const size_t *used, size_t n_used, const size_t *cols,
+                                size_t n_features, clrnn_missing missing, clrnn_error *err)
 {
     d->n_rows = 0;
     for (size_t r = 0; r < t->n_rows; r++) {
         size_t n_empty = 0, first_empty = 0;
         for (size_t u = 0; u < n_used; u++)
-            if (isnan(t->values[r * t->n_cols + used[u]]) && n_empty++ == 0)
+            if (isnan(t->values[r * t->n_cols + used[u]]) &&
+                (missing != CLRNN_MISSING_FFILL || is_feature_column(used[u], cols, n_features)) &&
+                n_empty++ == 0)
                 first_empty = used[u];
         keep[r] = n_empty == 0 || missing == CLRNN_MISSING_FFILL;
         d->n_rows += keep[r];
@@ -626,48 +733,236 @@ static clrnn_status choose_rows(clrnn_dataset *d, unsigned char *keep, const clr
     return CLRNN_OK;
 }
 
-/* Chronological split of the R kept rows: floor(fraction * R) rows each for
- * training and validation, as python's int(0.7 * len(X)); test is the rest. */
+/* " and horizon 7" when there is a horizon. */
+static void horizon_words(char *out, size_t size, size_t h_max)
+{
+    if (h_max)
+        snprintf(out, size, " and `horizons` up to %zu", h_max);
+    else
+        out[0] = '\0';
+}
+
+/*
+ * Chronological split of the R kept rows: floor(fraction * R) rows each for
+ * training and validation, as python's int(0.7 * len(X)); test is the rest.
+ *
+ * A window belongs to the split that holds the row its farthest horizon
+ * predicts, p = start + T - 1 + h_max: so every row of the validation and
+ * test splits is predicted by one window, whatever T, and no cell counts
+ * in a split earlier than its row's. A window's earlier steps read rows
+ * before its split (as inputs; with the loss on every step, their targets
+ * count too, all of them in that split or an earlier one).
+ */
 static clrnn_status split_rows(clrnn_dataset *d, const clrnn_table *t, const clrnn_data_config *c,
                                clrnn_error *err)
 {
-    size_t R = d->n_rows, T = c->seq_len;
-    if (R < T && d->rows_dropped)
+    size_t R = d->n_rows, T = c->seq_len, lead = T - 1 + d->h_max;
+    char hw[64];
+    horizon_words(hw, sizeof hw, d->h_max);
+    if (R <= lead && d->rows_dropped)
         return clrnn__fail(err, CLRNN_E_INPUT,
                            "%s: %zu rows (after dropping %zu with empty cells), fewer than one "
-                           "window of seq_len %zu",
-                           t->path, R, d->rows_dropped, T);
-    if (R < T)
-        return clrnn__fail(err, CLRNN_E_INPUT, "%s: %zu rows, fewer than one window of seq_len %zu",
-                           t->path, R, T);
+                           "window of seq_len %zu%s",
+                           t->path, R, d->rows_dropped, T, hw);
+    if (R <= lead)
+        return clrnn__fail(err, CLRNN_E_INPUT,
+                           "%s: %zu rows, fewer than one window of seq_len %zu%s", t->path, R, T,
+                           hw);
     size_t n_train = (size_t)(c->train_fraction * (double)R);
     size_t n_val = (size_t)(c->val_fraction * (double)R);
     if (n_train > R)
         n_train = R;
     if (n_val > R - n_train) /* fractions may add up to 1 + 1e-12 */
         n_val = R - n_train;
-    if (n_train < T)
+    if (n_train <= lead)
         return clrnn__fail(err, CLRNN_E_INPUT,
                            "%s: the training split has %zu rows, fewer than one window of seq_len "
-                           "%zu",
-                           t->path, n_train, T);
+                           "%zu%s (%zu rows)",
+                           t->path, n_train, T, hw, lead + 1);
+    double test_fraction = 1.0 - c->train_fraction - c->val_fraction;
+    if (c->val_fraction > 0 && n_val == 0)
+        return clrnn__fail(err, CLRNN_E_INPUT,
+                           "%s: the validation split has no row (`val_fraction` %g of %zu rows); "
+                           "raise it, or set it to 0",
+                           t->path, c->val_fraction, R);
+    if (test_fraction > 1e-9 && n_train + n_val == R)
+        return clrnn__fail(err, CLRNN_E_INPUT,
+                           "%s: the test split has no row (%g of %zu rows); lower "
+                           "`train_fraction` or `val_fraction`",
+                           t->path, test_fraction, R);
     d->begin[CLRNN_SPLIT_TRAIN] = 0;
     d->end[CLRNN_SPLIT_TRAIN] = d->begin[CLRNN_SPLIT_VAL] = n_train;
     d->end[CLRNN_SPLIT_VAL] = d->begin[CLRNN_SPLIT_TEST] = n_train + n_val;
     d->end[CLRNN_SPLIT_TEST] = R;
+    for (int s = 0; s < CLRNN_N_SPLITS; s++) {
+        size_t first = d->begin[s] > lead ? d->begin[s] : lead; /* the first predicted row */
+        d->win_first[s] = first - lead;
+        d->n_win[s] = d->end[s] > first ? d->end[s] - first : 0;
+    }
     return CLRNN_OK;
 }
 
-/* Kept rows of the given table columns into out (R, n_cols), NaN and all. */
-static void gather(double *out, const clrnn_table *t, const unsigned char *keep, const size_t *cols,
-                   size_t n_cols)
+/* ------------------------------------------------------------------ dates */
+
+/* Days from 1970-01-01 to y-m-d (proleptic Gregorian; H. Hinnant's
+ * days_from_civil). */
+static long days_from_civil(long y, long m, long d)
+{
+    y -= m <= 2;
+    long era = (y >= 0 ? y : y - 399) / 400;
+    long yoe = y - era * 400;
+    long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static int is_leap(long y)
+{
+    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+static long days_in_month(long y, long m)
+{
+    static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    return m == 2 && is_leap(y) ? 29 : days[m - 1];
+}
+
+/* n digits at *s into *v; advances *s. */
+static int take_digits(const char **s, int n, long *v)
+{
+    *v = 0;
+    for (int i = 0; i < n; i++) {
+        if ((*s)[i] < '0' || (*s)[i] > '9')
+            return 0;
+        *v = *v * 10 + ((*s)[i] - '0');
+    }
+    *s += n;
+    return 1;
+}
+
+/* An ISO date or time, YYYY-MM, YYYY-MM-DD or YYYY-MM-DD[T ]HH:MM[:SS][Z],
+ * as seconds since 1970-01-01 UTC; 0 for anything else. */
+static int parse_iso_time(const char *s, double *out)
+{
+    long y, mo, d = 1, hh = 0, mi = 0, ss = 0;
+    while (is_blank(*s))
+        s++;
+    if (!take_digits(&s, 4, &y) || *s++ != '-' || !take_digits(&s, 2, &mo) || mo < 1 || mo > 12)
+        return 0;
+    if (*s == '-') {
+        s++;
+        if (!take_digits(&s, 2, &d) || d < 1 || d > days_in_month(y, mo))
+            return 0;
+        if (*s == 'T' || *s == ' ') {
+            s++;
+            if (!take_digits(&s, 2, &hh) || hh > 23 || *s++ != ':' || !take_digits(&s, 2, &mi) ||
+                mi > 59)
+                return 0;
+            if (*s == ':' && (s++, !take_digits(&s, 2, &ss) || ss > 59))
+                return 0;
+            if (*s == 'Z')
+                s++;
+        }
+    }
+    while (is_blank(*s))
+        s++;
+    if (*s != '\0')
+        return 0;
+    *out = (double)days_from_civil(y, mo, d) * 86400.0 + (double)(hh * 3600 + mi * 60 + ss);
+    return 1;
+}
+
+/* The fraction of each cycle (day of year, day of week from Monday, month
+ * of year, hour of day: the day's time) that time t (seconds since 1970)
+ * has gone through, in [0, 1). */
+static void date_cycles(double t, double cycle[N_DATE_FEATURES])
+{
+    double days = floor(t / 86400.0), day_part = (t - days * 86400.0) / 86400.0;
+    long z = (long)days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
+    long doe = z - era * 146097, yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    long doy_mar = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy_mar + 2) / 153;
+    long d = doy_mar - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9;
+    long y = yoe + era * 400 + (m <= 2);
+    long yday = (long)days - days_from_civil(y, 1, 1);
+    long dow = (((long)days + 3) % 7 + 7) % 7; /* 1970-01-01 was a Thursday */
+    cycle[0] = ((double)yday + day_part) / (is_leap(y) ? 366.0 : 365.0);
+    cycle[1] = ((double)dow + day_part) / 7.0;
+    cycle[2] =
+        ((double)(m - 1) + ((double)(d - 1) + day_part) / (double)days_in_month(y, m)) / 12.0;
+    cycle[3] = day_part;
+}
+
+/* Each kept row's time (d->times), when every label is an ISO date or time;
+ * rows with times must be in increasing order. rows (R) maps kept rows to
+ * table rows. */
+static clrnn_status read_times(clrnn_dataset *d, const clrnn_table *t, const size_t *rows,
+                               const clrnn_data_config *c, clrnn_error *err)
+{
+    size_t R = d->n_rows, bad = SIZE_MAX;
+    if (!d->labels) {
+        if (c->date_features)
+            return clrnn__fail(err, CLRNN_E_INPUT,
+                               "%s: `date_features` needs a column of dates first (empty header, "
+                               "'date', or `date_column`)",
+                               t->path);
+        return CLRNN_OK;
+    }
+    if (!(d->times = alloc_array(R, sizeof *d->times)))
+        return clrnn__fail(err, CLRNN_E_NOMEM, "%s: out of memory", t->path);
+    for (size_t r = 0; r < R && bad == SIZE_MAX; r++)
+        if (!parse_iso_time(d->labels[r], &d->times[r]))
+            bad = r;
+    if (bad != SIZE_MAX) {
+        free(d->times);
+        d->times = NULL;
+        if (c->date_features)
+            return clrnn__fail(err, CLRNN_E_INPUT,
+                               "%s:%zu: `date_features` needs ISO dates (YYYY-MM-DD[ HH:MM[:SS]]), "
+                               "and '%.40s' is not one",
+                               t->path, t->lines[rows[bad]], d->labels[bad]);
+        return CLRNN_OK;
+    }
+    for (size_t r = 1; r < R; r++)
+        if (!(d->times[r] > d->times[r - 1]))
+            return clrnn__fail(
+                err, CLRNN_E_INPUT,
+                "%s:%zu: '%.40s' does not come after '%.40s' on the row before: rows "
+                "must be in increasing date order",
+                t->path, t->lines[rows[r]], d->labels[r], d->labels[r - 1]);
+    return CLRNN_OK;
+}
+
+/* The date features, sine then cosine of each chosen cycle, into columns
+ * F0 .. F - 1 of x (R, F). */
+static void fill_date_features(clrnn_dataset *d, size_t F0, unsigned bits)
+{
+    size_t F = d->n_features;
+    const double two_pi = 6.283185307179586476925;
+    for (size_t r = 0; r < d->n_rows; r++) {
+        double cycle[N_DATE_FEATURES];
+        date_cycles(d->times[r], cycle);
+        size_t f = F0;
+        for (size_t i = 0; i < N_DATE_FEATURES; i++) {
+            if (!((bits >> i) & 1u))
+                continue;
+            d->x[r * F + f++] = sin(two_pi * cycle[i]);
+            d->x[r * F + f++] = cos(two_pi * cycle[i]);
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- columns */
+
+/* Kept rows of the given table columns into out (R, stride), NaN and all. */
+static void gather(double *out, size_t stride, const clrnn_table *t, const unsigned char *keep,
+                   const size_t *cols, size_t n_cols)
 {
     for (size_t r = 0; r < t->n_rows; r++) {
         if (!keep[r])
             continue;
         for (size_t j = 0; j < n_cols; j++)
             out[j] = t->values[r * t->n_cols + cols[j]];
-        out += n_cols;
+        out += stride;
     }
 }
 
@@ -727,9 +1022,9 @@ static void standardise_columns(double *v, const double *mean, const double *std
 
 /* Copies the labels of the kept rows: the dataset outlives the table. */
 static clrnn_status copy_labels(clrnn_dataset *d, const clrnn_table *t, const unsigned char *keep,
-                                clrnn_error *err)
+                                int use_labels, clrnn_error *err)
 {
-    if (!t->labels)
+    if (!use_labels)
         return CLRNN_OK;
     size_t total = 0;
     for (size_t r = 0; r < t->n_rows; r++)
@@ -758,27 +1053,118 @@ static clrnn_status alloc_matrices(clrnn_dataset *d, const char *path, clrnn_err
     d->x = alloc_array(R, F * sizeof(double));
     d->y = alloc_array(R, K * sizeof(double));
     d->y_raw = alloc_array(R, K * sizeof(double));
+    d->y_base = alloc_array(R, K * sizeof(double));
     d->y_col = alloc_array(R, K * sizeof(double));
     d->stats = alloc_array(2 * (F + K), sizeof(double));
-    if (!d->x || !d->y || !d->y_raw || !d->y_col || !d->stats)
+    d->ranges = alloc_array(4 * (F + d->n_target_cols), sizeof(double));
+    if (!d->x || !d->y || !d->y_raw || !d->y_base || !d->y_col || !d->stats || !d->ranges)
         return clrnn__fail(err, CLRNN_E_NOMEM, "%s: out of memory", path);
     return CLRNN_OK;
 }
 
-/* The column names of the config (checked non-NULL), copied. */
+static char *copy_text(const char *a, const char *b)
+{
+    size_t n = strlen(a) + strlen(b) + 1;
+    char *out = malloc(n);
+    if (out)
+        snprintf(out, n, "%s%s", a, b);
+    return out;
+}
+
+/* The column names: the config's features, the date features, the
+ * targets; and each output's label. */
 static clrnn_status copy_names(clrnn_dataset *d, const clrnn_data_config *c, const char *path,
                                clrnn_error *err)
 {
-    size_t n = c->n_features + c->n_targets;
-    if (!(d->names = calloc(n, sizeof *d->names)))
+    size_t F0 = c->n_features, F = d->n_features, C = d->n_target_cols, K = d->n_targets;
+    if (!(d->names = calloc(F + C, sizeof *d->names)) ||
+        !(d->out_labels = calloc(K, sizeof *d->out_labels)))
         return clrnn__fail(err, CLRNN_E_NOMEM, "%s: out of memory", path);
-    for (size_t i = 0; i < n; i++) {
-        const char *name = i < c->n_features ? c->features[i] : c->targets[i - c->n_features];
-        if (!(d->names[i] = malloc(strlen(name) + 1)))
+    size_t f = F0;
+    for (size_t i = 0; i < N_DATE_FEATURES; i++)
+        if ((c->date_features >> i) & 1u) {
+            d->names[f++] = copy_text(date_feature_names[i], "_sin");
+            d->names[f++] = copy_text(date_feature_names[i], "_cos");
+        }
+    for (size_t i = 0; i < F0; i++)
+        d->names[i] = copy_text(c->features[i], "");
+    for (size_t j = 0; j < C; j++)
+        d->names[F + j] = copy_text(c->targets[j], "");
+    for (size_t i = 0; i < F + C; i++)
+        if (!d->names[i])
             return clrnn__fail(err, CLRNN_E_NOMEM, "%s: out of memory", path);
-        strcpy(d->names[i], name);
+    for (size_t k = 0; k < K; k++) {
+        char suffix[32] = "";
+        if (d->horizons[k / C])
+            snprintf(suffix, sizeof suffix, "+%zu", d->horizons[k / C]);
+        if (!(d->out_labels[k] = copy_text(c->targets[k % C], suffix)))
+            return clrnn__fail(err, CLRNN_E_NOMEM, "%s: out of memory", path);
     }
     return CLRNN_OK;
+}
+
+/* The outputs from the target columns cols (R, C), unfilled: each output's
+ * level (y_raw), last known value (y_base), column (y_col) and what it
+ * learns (y, unscaled); the scaler's statistics of each output over the
+ * rows whose predicted row is among the first fit_rows. */
+static void frame_targets(clrnn_dataset *d, const double *cols, double *mean, double *std,
+                          size_t fit_rows)
+{
+    size_t R = d->n_rows, C = d->n_target_cols, K = d->n_targets;
+    for (size_t k = 0; k < K; k++) {
+        size_t c = k % C, h = d->horizons[k / C];
+        double last = NAN; /* the column carried forward, up to row r + h - max(h, 1) */
+        for (size_t r = 0; r < R; r++) {
+            size_t p = r + h;
+            d->y_col[k * R + r] = cols[r * C + c];
+            if (h == 0) {
+                d->y_base[r * K + k] = last;
+                if (!isnan(cols[r * C + c]))
+                    last = cols[r * C + c];
+            } else {
+                if (!isnan(cols[r * C + c]))
+                    last = cols[r * C + c];
+                d->y_base[r * K + k] = last;
+            }
+            d->y_raw[r * K + k] = p < R ? cols[p * C + c] : NAN;
+            d->y[r * K + k] =
+                d->difference ? d->y_raw[r * K + k] - d->y_base[r * K + k] : d->y_raw[r * K + k];
+        }
+        if (d->difference) /* the changes of the rows predicted in the fitted rows */
+            column_stats(&mean[k], &std[k], d->y + k, K, fit_rows > h ? fit_rows - h : 0);
+        else /* the column over the fitted rows, as for a feature */
+            column_stats(&mean[k], &std[k], cols + c, C, fit_rows);
+    }
+}
+
+/* min and max of the present cells of column v (stride apart) over rows
+ * [begin, end) into range[0], range[1]; NaN when there is none. */
+static void column_range(const double *v, size_t stride, size_t begin, size_t end, double *range)
+{
+    range[0] = range[1] = NAN;
+    for (size_t r = begin; r < end; r++) {
+        double value = v[r * stride];
+        if (isnan(value))
+            continue;
+        if (!(value >= range[0]))
+            range[0] = value;
+        if (!(value <= range[1]))
+            range[1] = value;
+    }
+}
+
+/* Each feature's and target column's range over the training and the test
+ * rows (F + C, 4), in the data's units: x is not standardised yet. */
+static void fit_ranges(clrnn_dataset *d, const double *tcols)
+{
+    size_t F = d->n_features, C = d->n_target_cols;
+    size_t b = d->begin[CLRNN_SPLIT_TEST], e = d->end[CLRNN_SPLIT_TEST];
+    for (size_t i = 0; i < F + C; i++) {
+        const double *v = i < F ? d->x + i : tcols + (i - F);
+        size_t stride = i < F ? F : C;
+        column_range(v, stride, 0, d->end[CLRNN_SPLIT_TRAIN], d->ranges + 4 * i);
+        column_range(v, stride, b, e, d->ranges + 4 * i + 2);
+    }
 }
 
 clrnn_status clrnn_dataset_create(clrnn_dataset **out, const clrnn_table *table,
@@ -790,38 +1176,60 @@ clrnn_status clrnn_dataset_create(clrnn_dataset **out, const clrnn_table *table,
     clrnn_status st = check_config(config, err);
     if (st != CLRNN_OK)
         return st;
-    size_t F = config->n_features, K = config->n_targets, n_used;
-    size_t *cols = alloc_array(2 * (F + K), sizeof *cols); /* (F + K) then used (<= F + K) */
-    unsigned char *keep = alloc_array(table->n_rows, 1);   /* (R_table) */
+    size_t F0 = config->n_features, C = config->n_targets, n_used;
+    size_t H = config_n_horizons(config);
+    size_t *cols = alloc_array(2 * (F0 + C), sizeof *cols);        /* (F0 + C) then used */
+    unsigned char *keep = alloc_array(table->n_rows, 1);           /* (R_table) */
+    size_t *rows = alloc_array(table->n_rows, sizeof *rows);       /* (R) kept row -> table row */
+    double *tcols = alloc_array(table->n_rows, C * sizeof *tcols); /* (R, C) target columns */
     clrnn_dataset *d = calloc(1, sizeof *d);
-    if (!cols || !keep || !d) {
+    if (!cols || !keep || !rows || !tcols || !d ||
+        !(d->horizons = alloc_array(H, sizeof *d->horizons))) {
         st = clrnn__fail(err, CLRNN_E_NOMEM, "%s: out of memory", table->path);
         goto fail;
     }
-    d->n_features = F;
-    d->n_targets = K;
+    d->n_horizons = H;
+    for (size_t j = 0; j < H; j++) {
+        d->horizons[j] = config_horizon(config, j);
+        d->h_max = d->horizons[j] > d->h_max ? d->horizons[j] : d->h_max;
+    }
+    d->n_features = F0 + n_date_features(config->date_features);
+    d->n_target_cols = C;
+    d->n_targets = C * H;
     d->seq_len = config->seq_len;
-    size_t *used = cols + F + K;
-    if ((st = resolve_columns(table, config, cols, used, &n_used, err)) != CLRNN_OK ||
-        (st = choose_rows(d, keep, table, used, n_used, config->missing, err)) != CLRNN_OK ||
+    d->difference = config->difference != 0;
+    d->season = config->season;
+    size_t F = d->n_features, K = d->n_targets;
+    size_t *used = cols + F0 + C;
+    int use_labels;
+    long date_col;
+    if ((st = choose_label_column(table, config, &use_labels, &date_col, err)) != CLRNN_OK ||
+        (st = resolve_columns(table, config, date_col, cols, used, &n_used, err)) != CLRNN_OK ||
+        (st = choose_rows(d, keep, table, used, n_used, cols, F0, config->missing, err)) !=
+            CLRNN_OK ||
         (st = split_rows(d, table, config, err)) != CLRNN_OK ||
         (st = alloc_matrices(d, table->path, err)) != CLRNN_OK ||
-        (st = copy_labels(d, table, keep, err)) != CLRNN_OK ||
+        (st = copy_labels(d, table, keep, use_labels, err)) != CLRNN_OK ||
         (st = copy_names(d, config, table->path, err)) != CLRNN_OK)
         goto fail;
     size_t R = d->n_rows;
+    for (size_t r = 0, i = 0; r < table->n_rows; r++)
+        if (keep[r])
+            rows[i++] = r;
+    if ((st = read_times(d, table, rows, config, err)) != CLRNN_OK)
+        goto fail;
     size_t fit_rows = config->scaler_fit == CLRNN_SCALER_FIT_ALL ? R : d->end[CLRNN_SPLIT_TRAIN];
     double *feature_mean = d->stats, *feature_std = feature_mean + F;
     double *target_mean = feature_std + F, *target_std = target_mean + K;
-    gather(d->x, table, keep, cols, F);
-    gather(d->y, table, keep, cols + F, K);
+    gather(d->x, F, table, keep, cols, F0);
+    if (config->date_features)
+        fill_date_features(d, F0, config->date_features);
+    gather(tcols, C, table, keep, cols + F0, C);
+    for (size_t i = 0; i < R * C; i++)
+        d->targets_missing += isnan(tcols[i]) != 0;
     fit_and_fill(d->x, feature_mean, feature_std, F, R, fit_rows);
-    fit_and_fill(d->y, target_mean, target_std, K, R, fit_rows);
-    memcpy(d->y_raw, d->y, R * K * sizeof *d->y);
-    for (size_t k = 0; k < K; k++)
-        for (size_t r = 0; r < R; r++)
-            d->y_col[k * R + r] = d->y_raw[r * K + k];
-    d->season = config->season;
+    frame_targets(d, tcols, target_mean, target_std, fit_rows);
+    fit_ranges(d, tcols);
     /* A trained model brings its own statistics: the data must be scaled
      * exactly as the data it was trained on. */
     if (config->feature_mean && config->feature_std) {
@@ -843,11 +1251,15 @@ clrnn_status clrnn_dataset_create(clrnn_dataset **out, const clrnn_table *table,
     }
     free(cols);
     free(keep);
+    free(rows);
+    free(tcols);
     *out = d;
     return CLRNN_OK;
 fail:
     free(cols);
     free(keep);
+    free(rows);
+    free(tcols);
     clrnn_dataset_free(d);
     return st;
 }
@@ -859,7 +1271,7 @@ const char *clrnn_dataset_feature_name(const clrnn_dataset *data, size_t f)
 
 const char *clrnn_dataset_target_name(const clrnn_dataset *data, size_t k)
 {
-    return k < data->n_targets ? data->names[data->n_features + k] : NULL;
+    return k < data->n_targets ? data->names[data->n_features + k % data->n_target_cols] : NULL;
 }
 
 void clrnn_dataset_free(clrnn_dataset *data)
@@ -869,13 +1281,20 @@ void clrnn_dataset_free(clrnn_dataset *data)
     free(data->x);
     free(data->y);
     free(data->y_raw);
+    free(data->y_base);
     free(data->y_col);
+    free(data->times);
     free(data->stats);
+    free(data->ranges);
     free(data->labels);
     free(data->label_text);
-    for (size_t i = 0; data->names && i < data->n_features + data->n_targets; i++)
+    for (size_t i = 0; data->names && i < data->n_features + data->n_target_cols; i++)
         free(data->names[i]);
     free(data->names);
+    for (size_t k = 0; data->out_labels && k < data->n_targets; k++)
+        free(data->out_labels[k]);
+    free(data->out_labels);
+    free(data->horizons);
     free(data);
 }
 
@@ -914,6 +1333,11 @@ const double *clrnn_dataset_y_raw(const clrnn_dataset *data)
     return data->y_raw;
 }
 
+const double *clrnn_dataset_y_base(const clrnn_dataset *data)
+{
+    return data->y_base;
+}
+
 const char *clrnn_dataset_row_label(const clrnn_dataset *data, size_t row)
 {
     return data->labels && row < data->n_rows ? data->labels[row] : NULL;
@@ -931,16 +1355,12 @@ void clrnn_dataset_split_rows(const clrnn_dataset *data, clrnn_split split, size
 
 size_t clrnn_dataset_n_windows(const clrnn_dataset *data, clrnn_split split)
 {
-    size_t begin, end;
-    clrnn_dataset_split_rows(data, split, &begin, &end);
-    return end - begin >= data->seq_len ? end - begin - data->seq_len + 1 : 0;
+    return (unsigned)split < CLRNN_N_SPLITS ? data->n_win[split] : 0;
 }
 
 size_t clrnn_dataset_window_start(const clrnn_dataset *data, clrnn_split split, size_t window)
 {
-    size_t begin;
-    clrnn_dataset_split_rows(data, split, &begin, NULL);
-    return begin + window;
+    return ((unsigned)split < CLRNN_N_SPLITS ? data->win_first[split] : 0) + window;
 }
 
 double clrnn_dataset_feature_mean(const clrnn_dataset *data, size_t f)
@@ -973,21 +1393,24 @@ size_t clrnn_dataset_rows_dropped(const clrnn_dataset *data)
     return data->rows_dropped;
 }
 
+size_t clrnn_dataset_targets_missing(const clrnn_dataset *data)
+{
+    return data->targets_missing;
+}
+
 size_t clrnn_dataset_n_target_columns(const clrnn_dataset *data)
 {
-    return data->n_targets;
+    return data->n_target_cols;
 }
 
 size_t clrnn_dataset_target_horizon(const clrnn_dataset *data, size_t k)
 {
-    (void)data;
-    (void)k;
-    return 0;
+    return k < data->n_targets ? data->horizons[k / data->n_target_cols] : 0;
 }
 
 const char *clrnn_dataset_target_label(const clrnn_dataset *data, size_t k)
 {
-    return clrnn_dataset_target_name(data, k);
+    return k < data->n_targets ? data->out_labels[k] : NULL;
 }
 
 const double *clrnn_dataset_target_column(const clrnn_dataset *data, size_t k)
@@ -1004,18 +1427,41 @@ size_t clrnn_dataset_window_row(const clrnn_dataset *data, clrnn_split split, si
 
 double clrnn_dataset_row_time(const clrnn_dataset *data, size_t row)
 {
-    (void)data;
-    (void)row;
-    return NAN;
+    return data->times && row < data->n_rows ? data->times[row] : NAN;
 }
 
 int clrnn_dataset_differenced(const clrnn_dataset *data)
 {
-    (void)data;
-    return 0;
+    return data->difference;
 }
 
 size_t clrnn_dataset_season(const clrnn_dataset *data)
 {
     return data->season;
+}
+
+size_t clrnn_dataset_range_warning(const clrnn_dataset *data, char *line, size_t size)
+{
+    size_t F = data->n_features, C = data->n_target_cols, n = 0, used = 0;
+    int target_out = 0;
+    if (line && size)
+        line[0] = '\0';
+    for (size_t i = 0; i < F + C; i++) {
+        const double *range = data->ranges + 4 * i; /* train lo, hi, test lo, hi */
+        double margin = CLRNN_RANGE_MARGIN * (range[1] - range[0]);
+        if (!(range[2] < range[0] - margin || range[3] > range[1] + margin))
+            continue; /* inside, or no cell on one side (NaN) */
+        n++;
+        target_out |= i >= F;
+        if (!line || used >= size)
+            continue;
+        int w = snprintf(
+            line + used, size - used, "%s%s %s %g .. %g (trained on %g .. %g)",
+            n == 1 ? "test values outside the training range by more than 10% of it: " : "; ",
+            i < F ? "input" : "target", data->names[i], range[2], range[3], range[0], range[1]);
+        used = w < 0 ? size : used + (size_t)w;
+    }
+    if (target_out && line && used < size && !data->difference)
+        snprintf(line + used, size - used, " (a trend? try `difference`)");
+    return n;
 }

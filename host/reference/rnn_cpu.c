@@ -106,19 +106,21 @@ double mse_forward_cpu(double *window_loss, double *dy, const double *y, const d
     double total = 0.0;
     for (size_t b = 0; b < B; b++) {
         double acc = 0.0;
+        size_t seen = 0; /* observed loss cells: a NaN target is masked */
         for (size_t t = 0; t < T; t++) {
             for (size_t o = 0; o < O; o++) {
                 size_t at = (b * T + t) * O + o;
-                if (t < first) {
+                if (t < first || isnan(target[at])) {
                     dy[at] = 0.0;
                     continue;
                 }
                 double diff = y[at] - target[at];
                 dy[at] = diff;
                 acc += 0.5 * diff * diff;
+                seen++;
             }
         }
-        window_loss[b] = acc / (double)((T - first) * O);
+        window_loss[b] = seen ? acc / (double)seen : 0.0;
         total += window_loss[b];
     }
     return total;

@@ -68,20 +68,23 @@ layer_params point_layer(__global const real *block, uint I, uint H, uint O)
     {                                                                                            \
         return tanh(from_input + from_hidden + b_i);                                             \
     }                                                                                            \
-    /* dy = y - target, and *loss += dy^2 / 2: mse_forward_cpu */                                \
-    T loss_term##S(T *loss, const T y, const T target);                                          \
-    T loss_term##S(T *loss, const T y, const T target)                                           \
+    /* dy = y - target, *loss += dy^2 / 2 and *seen += 1: mse_forward_cpu. */                    \
+    /* A NaN target is a masked cell: dy = 0, and neither sum moves (adding */                   \
+    /* exactly 0, so that a table without one gives the same bits). */                          \
+    T loss_term##S(T *loss, T *seen, const T y, const T target);                                 \
+    T loss_term##S(T *loss, T *seen, const T y, const T target)                                  \
     {                                                                                            \
-        const T diff = y - target;                                                               \
+        const T diff = isnan(target) ? (T)0 : y - target;                                        \
         *loss += (real)0.5 * diff * diff;                                                        \
+        *seen += isnan(target) ? (T)0 : (T)1;                                                    \
         return diff;                                                                             \
     }                                                                                            \
-    /* A window's loss: its sum over the loss steps and outputs, divided by */                   \
-    /* their count (mse_forward_cpu). */                                                         \
-    T window_loss_value##S(const T loss, const uint n_loss_steps, const uint O);                 \
-    T window_loss_value##S(const T loss, const uint n_loss_steps, const uint O)                  \
+    /* A window's loss: its sum over the observed loss cells divided by */                      \
+    /* their count, 0 when there is none (mse_forward_cpu). */                                   \
+    T window_loss_value##S(const T loss, const T seen);                                          \
+    T window_loss_value##S(const T loss, const T seen)                                           \
     {                                                                                            \
-        return loss / (real)(n_loss_steps * O);                                                  \
+        return loss / fmax(seen, (T)1);                                                          \
     }                                                                                            \
     /* g_t = d_t (1 - h_t^2), d_t = dy_t W_o^T + g_{t+1} W_h^T: rnn_layer_backward_cpu */         \
     T bptt_value##S(const T from_output, const T from_next, const T h);                          \

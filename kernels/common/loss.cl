@@ -3,7 +3,8 @@
  * mse_forward_cpu (host/reference/rnn_cpu.c), with loss_term and
  * window_loss_value (layer.cl). One work-item per window. With
  * first = 0 every step counts (the notebook's sequence-to-sequence loss);
- * with first = T-1 only the last step does and dy is 0 elsewhere.
+ * with first = T-1 only the last step does and dy is 0 elsewhere. A NaN
+ * target is a masked cell (loss_term): no loss, dy 0.
  */
 __kernel void mse_loss(__global real *window_loss,    /* (B) out */
                        __global real *dy,             /* (B,T,O) out: y - target */
@@ -18,7 +19,7 @@ __kernel void mse_loss(__global real *window_loss,    /* (B) out */
     if (b >= B)
         return;
     __global const real *target_win = targets + (size_t)starts[b] * O;
-    real acc = 0;
+    real acc = 0, seen = 0;
     for (size_t t = 0; t < T; t++)
         for (size_t o = 0; o < O; o++) {
             const size_t at = (b * T + t) * O + o;
@@ -26,9 +27,9 @@ __kernel void mse_loss(__global real *window_loss,    /* (B) out */
                 dy[at] = 0;
                 continue;
             }
-            dy[at] = loss_term(&acc, y[at], target_win[t * O + o]);
+            dy[at] = loss_term(&acc, &seen, y[at], target_win[t * O + o]);
         }
-    window_loss[b] = window_loss_value(acc, T - first, O);
+    window_loss[b] = window_loss_value(acc, seen);
 }
 
 /* Adds the batch's window losses to the running sum (add_batch_loss,

@@ -186,7 +186,7 @@ __kernel void rnn_fused(__global real *partial,      /* (n_chunks, NP) out */
 
         /* Forward, loss and dy: rnn_layer_forward_cpu, mse_forward_cpu. */
         realv xs[NT][NI], hs[NT][NH], dys[NT][NO];
-        realv loss = 0;
+        realv loss = 0, seen = 0;
         for (int t = 0; t < NT; t++) {
             for (int i = 0; i < NI; i++)
                 xs[t][i] = gather_v(x_win, t * NI + i);
@@ -200,10 +200,10 @@ __kernel void rnn_fused(__global real *partial,      /* (n_chunks, NP) out */
                     dys[t][o] = 0;
                     continue;
                 }
-                dys[t][o] = loss_term_v(&loss, y_o, gather_v(target_win, t * NO + o)) * valid;
+                dys[t][o] = loss_term_v(&loss, &seen, y_o, gather_v(target_win, t * NO + o)) * valid;
             }
         }
-        vstore_lanes(window_loss_value_v(loss, NT - first_loss_step, NO), tile, window_loss);
+        vstore_lanes(window_loss_value_v(loss, seen), tile, window_loss);
 
         /* BPTT, as rnn_layer_backward_cpu: g_t = (dy_t W_o^T + g_{t+1} W_h^T)
          * (1 - h_t^2), and the gradient sums of step t. */

@@ -160,13 +160,13 @@ void block_product(realj acc[WB][JB], real a[WB][NH], __global const real *M, co
 
 /* Mirrors the output of rnn_layer_forward_cpu for window b at step t,
  * from its h_t (private), and in the top layer mse_forward_cpu's dy and
- * the window's loss sum. */
-void output_step(__global real *y, __global real *dy, real *loss, __global const real *targets,
-                 __global const uint *starts, const layer_params p, const real *h_t,
-                 const size_t b, const int t, const uint first_loss_step);
-void output_step(__global real *y, __global real *dy, real *loss, __global const real *targets,
-                 __global const uint *starts, const layer_params p, const real *h_t,
-                 const size_t b, const int t, const uint first_loss_step)
+ * the window's loss sum and count of observed cells. */
+void output_step(__global real *y, __global real *dy, real *loss, real *seen,
+                 __global const real *targets, __global const uint *starts, const layer_params p,
+                 const real *h_t, const size_t b, const int t, const uint first_loss_step);
+void output_step(__global real *y, __global real *dy, real *loss, real *seen,
+                 __global const real *targets, __global const uint *starts, const layer_params p,
+                 const real *h_t, const size_t b, const int t, const uint first_loss_step)
 {
     for (int o = 0; o < NO; o++) {
         const size_t at = (b * NT + t) * NO + o;
@@ -177,21 +177,21 @@ void output_step(__global real *y, __global real *dy, real *loss, __global const
         if (t < (int)first_loss_step)
             dy[at] = 0;
         else
-            dy[at] = loss_term(loss, y_o, targets[((size_t)starts[b] + t) * NO + o]);
+            dy[at] = loss_term(loss, seen, y_o, targets[((size_t)starts[b] + t) * NO + o]);
     }
 }
 
 /* The top layer's window losses (window_loss_value, mse_forward_cpu). */
-void store_window_losses(__global real *window_loss, const real *loss, const size_t first,
-                         const uint B, const uint first_loss_step);
-void store_window_losses(__global real *window_loss, const real *loss, const size_t first,
-                         const uint B, const uint first_loss_step)
+void store_window_losses(__global real *window_loss, const real *loss, const real *seen,
+                         const size_t first, const uint B);
+void store_window_losses(__global real *window_loss, const real *loss, const real *seen,
+                         const size_t first, const uint B)
 {
     if (!TOP_LAYER)
         return;
     for (int w = 0; w < WB; w++)
         if (first + w < B)
-            window_loss[first + w] = window_loss_value(loss[w], NT - first_loss_step, NO);
+            window_loss[first + w] = window_loss_value(loss[w], seen[w]);
 }
 
 /* The arguments of every forward kernel of the family. */
@@ -218,9 +218,9 @@ __kernel void rnn_forward_tile(FORWARD_TILE_ARGS)
     const size_t first = get_global_id(0) * WB;
     real h_prev[WB][NH];
     real from_hidden[WB][NH];
-    real loss[WB]; /* the windows' loss sums (top layer) */
+    real loss[WB], seen[WB]; /* the windows' loss sums and observed cells (top layer) */
     for (int w = 0; w < WB; w++)
-        loss[w] = 0;
+        loss[w] = seen[w] = 0;
     for (int t = 0; t < NT; t++) {
         for (int w = 0; w < WB; w++)
             for (int j = 0; j < NH; j++)
@@ -245,10 +245,11 @@ __kernel void rnn_forward_tile(FORWARD_TILE_ARGS)
             __global real *h_t = h + (b * NT + t) * NH;
             for (int j = 0; j < NH; j++)
                 h_t[j] = h_prev[w][j];
-            output_step(y, dy, &loss[w], targets, starts, p, h_prev[w], b, t, first_loss_step);
+            output_step(y, dy, &loss[w], &seen[w], targets, starts, p, h_prev[w], b, t,
+                        first_loss_step);
         }
     }
-    store_window_losses(window_loss, loss, first, B, first_loss_step);
+    store_window_losses(window_loss, loss, seen, first, B);
 }
 
 /* rnn_forward_tile with the tile's 8 windows as the lanes of vectors: each
@@ -275,7 +276,7 @@ __kernel void rnn_forward_tile_lanes(FORWARD_TILE_ARGS)
     const int n_valid = first + TILE_LANES <= B ? TILE_LANES : (int)(B - first);
     realv h_prev[NH]; /* h_{t-1}, then h_t */
     real lane[TILE_LANES];
-    realv loss = 0;
+    realv loss = 0, seen = 0;
     for (int t = 0; t < NT; t++) {
         realv x_t[NI];
         for (int i = 0; i < NI; i++)
@@ -298,14 +299,14 @@ __kernel void rnn_forward_tile_lanes(FORWARD_TILE_ARGS)
                     dy[(b[w] * NT + t) * NO + o] = 0;
                 continue;
             }
-            vstore8(loss_term_v(&loss, y_o, gather_v(target_win, t * NO + o)), 0, lane);
+            vstore8(loss_term_v(&loss, &seen, y_o, gather_v(target_win, t * NO + o)), 0, lane);
             for (int w = 0; w < n_valid; w++)
                 dy[(b[w] * NT + t) * NO + o] = lane[w];
         }
     }
     if (!TOP_LAYER)
         return;
-    vstore8(window_loss_value_v(loss, NT - first_loss_step, NO), 0, lane);
+    vstore8(window_loss_value_v(loss, seen), 0, lane);
     for (int w = 0; w < n_valid; w++)
         window_loss[first + w] = lane[w];
 }
@@ -320,9 +321,9 @@ __kernel void rnn_forward_tile_vec(FORWARD_TILE_ARGS)
     write_transposes(wt, p, param_offset);
     const size_t first = get_global_id(0) * WB;
     real h_prev[WB][NH], from_input[WB][NH];
-    real loss[WB]; /* the windows' loss sums (top layer) */
+    real loss[WB], seen[WB]; /* the windows' loss sums and observed cells (top layer) */
     for (int w = 0; w < WB; w++)
-        loss[w] = 0;
+        loss[w] = seen[w] = 0;
     for (int t = 0; t < NT; t++) {
         for (int w = 0; w < WB; w++) {
             const size_t b = min(first + w, (size_t)B - 1);
@@ -356,10 +357,11 @@ __kernel void rnn_forward_tile_vec(FORWARD_TILE_ARGS)
             __global real *h_t = h + (b * NT + t) * NH;
             for (int jv = 0; jv < NJ; jv++)
                 vstore_j(vload_j(jv, h_prev[w]), jv, h_t);
-            output_step(y, dy, &loss[w], targets, starts, p, h_prev[w], b, t, first_loss_step);
+            output_step(y, dy, &loss[w], &seen[w], targets, starts, p, h_prev[w], b, t,
+                        first_loss_step);
         }
     }
-    store_window_losses(window_loss, loss, first, B, first_loss_step);
+    store_window_losses(window_loss, loss, seen, first, B);
 }
 
 /* The arguments of every backward kernel of the family. */

@@ -50,7 +50,10 @@ clrnn_cli_test(bad_device 2 "--device 'tpu'" train --device tpu --epochs 1)
 # Small runs that must work.
 clrnn_cli_test(train_small_cpu 0 "test: [0-9]+ windows, loss .*RMSE"
                train --data ${FIX}/cli_small.csv --features a,b --target y --epochs 3 --batch 4 --device cpu)
-clrnn_cli_test(train_ffill_reported 0 "317 empty cells filled forward"
+clrnn_cli_test(train_ffill_reported 0 "306 empty cells filled forward"
+               train --device cpu --epochs 1 --hidden 2 --batch 256)
+# Empty target cells are masked, never filled (issue 12).
+clrnn_cli_test(train_masked_targets_reported 0 "11 empty target cells left out of the loss"
                train --device cpu --epochs 1 --hidden 2 --batch 256)
 # The defaults must make a model of the bundled weather data that beats the
 # naive forecast "tomorrow's max = today's max" on the test split.
@@ -79,7 +82,7 @@ clrnn_script_test(bad_input_one_line cli ${CMAKE_CURRENT_LIST_DIR}/bad_input_tes
                   $<TARGET_FILE:clrnn> ${FIX}/cli_small.csv)
 clrnn_cli_test(train_baseline_on_covered_targets 0
                "naive baseline \\(tomorrow = today\\) on tmax_tomorrow: .*. the model on tmax_tomorrow: RMSE"
-               train --device cpu --quiet --epochs 1 --target tmax_tomorrow,tmin)
+               train --device cpu --quiet --epochs 1 --features tmax,rain --target tmax_tomorrow,tmin)
 clrnn_cli_test(save_unwritable 2 "--save '/nonexistent/dir/m.clrnn': cannot write"
                train --device cpu --epochs 1 --save /nonexistent/dir/m.clrnn)
 clrnn_cli_test(plot_unwritable 2 "--plot '/nonexistent/r.svg': cannot write"

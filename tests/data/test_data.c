@@ -205,12 +205,14 @@ static void test_weather_fit_all(const clrnn_table *t)
     }
     snprintf(what, sizeof what, "weather: ffill filled %zu cells, dropped %zu rows, %zu rows",
              clrnn_dataset_cells_filled(d), clrnn_dataset_rows_dropped(d), clrnn_dataset_n_rows(d));
-    check_true(clrnn_dataset_cells_filled(d) == 317 && clrnn_dataset_rows_dropped(d) == 0 &&
+    /* 306 feature cells; the 11 empty target cells stay empty (masked). */
+    check_true(clrnn_dataset_cells_filled(d) == 306 && clrnn_dataset_rows_dropped(d) == 0 &&
                    clrnn_dataset_n_rows(d) == 13509,
                what);
 
     /* Every value against the table: the last present value above for
-     * empty cells, (v - mean) / std for features, units for targets. */
+     * empty feature cells, (v - mean) / std for features, units for targets
+     * and NaN for an empty target cell. */
     const double *x = clrnn_dataset_x(d), *y = clrnn_dataset_y(d), *y_raw = clrnn_dataset_y_raw(d);
     double last[4] = {0}, worst = 0.0;
     int targets_ok =
@@ -224,10 +226,12 @@ static void test_weather_fit_all(const clrnn_table *t)
                 (last[f] - clrnn_dataset_feature_mean(d, f)) / clrnn_dataset_feature_std(d, f);
             worst = fmax(worst, fabs(x[r * 3 + f] - want));
         }
-        targets_ok = targets_ok && y_raw[r] == last[3] && y[r] == last[3];
+        targets_ok = targets_ok && same(y_raw[r], clrnn_table_value(t, r, 3)) &&
+                     same(y[r], clrnn_table_value(t, r, 3));
     }
     check(worst < 1e-12, "weather: features are (ffilled value - mean) / std", worst, 1e-12);
-    check_true(targets_ok, "weather: targets ffilled, in degrees, unscaled (mean 0, std 1)");
+    check_true(targets_ok,
+               "weather: targets as in the file, empty ones NaN, unscaled (mean 0, std 1)");
     size_t b, e;
     clrnn_dataset_split_rows(d, CLRNN_SPLIT_TRAIN, &b, &e);
     snprintf(what, sizeof what, "weather: train rows %zu-%zu, %zu windows", b, e,
@@ -306,8 +310,11 @@ static void test_weather_missing_error(const clrnn_table *t)
         ":4140:4: column 'rain' is empty", ":6930:5: column 'tmax_tomorrow' is empty"};
     char what[100];
     for (size_t c = 0; c < 4; c++) {
+        static const size_t one[] = {1};
         clrnn_data_config cfg = config_for(columns + c, 1, columns + c, 1, 7);
         cfg.missing = CLRNN_MISSING_ERROR;
+        cfg.horizons = one; /* a column as feature and target: one row ahead */
+        cfg.n_horizons = 1;
         clrnn_dataset *d = NULL;
         clrnn_error err = {CLRNN_OK, ""};
         clrnn_status st = clrnn_dataset_create(&d, t, &cfg, &err);
@@ -506,6 +513,7 @@ static void test_dataset_errors(void)
     clrnn_dataset *d;
     clrnn_error err;
     cfg = config_for(just_a, 1, just_y, 1, 1);
+    cfg.val_fraction = 0; /* 3 rows: none for validation */
     clrnn_status st = dataset_from_text(&d, path, bad_cell_csv, &cfg, &err);
     check_true(st == CLRNN_OK && clrnn_dataset_n_rows(d) == 3 && clrnn_dataset_cells_filled(d) == 0,
                "the same file works when column b is not used");
@@ -585,6 +593,7 @@ static void test_hostile_input(void)
                       ": the file is UTF-16");
 
     clrnn_data_config cfg = config_for(just_a, 1, just_y, 1, 1);
+    cfg.val_fraction = 0; /* 3 rows: none for validation */
     check_dataset_error("a value above 1e150", ",a,y\nr1,1,2\nr2,-1e200,3\nr3,2,4\n", &cfg,
                         CLRNN_E_INPUT, 1, ":3:2: column 'a': '-1e200' is too large");
     char path[64];
@@ -628,7 +637,7 @@ static void test_missing_small(void)
                        "d1,,20,1,5\n" /* a empty: 1 carried */
                        "d2,3,,2,\n"   /* b empty: 20 carried */
                        "d3,,,3,\n"    /* both: 3 and 20 */
-                       "d4,5,50,,\n"  /* y empty: 3 carried */
+                       "d4,5,50,,\n"  /* y empty: a target, so not filled (masked) */
                        "d5,6,60,5,\n";
     char path[64];
     clrnn_dataset *d;
@@ -649,21 +658,23 @@ static void test_missing_small(void)
                         4.0);
     double b_std = sqrt((25.0 * 25.0 + 15.0 * 15.0 + 15.0 * 15.0 + 25.0 * 25.0) / 4.0);
     double a_filled[] = {1, 1, 3, 3, 5, 6}, b_filled[] = {10, 20, 20, 20, 50, 60};
-    double y_filled[] = {0, 1, 2, 3, 3, 5};
+    double y_filled[] = {0, 1, 2, 3, NAN, 5};
     const double *x = clrnn_dataset_x(d), *y = clrnn_dataset_y_raw(d);
     double worst = 0.0;
     for (size_t r = 0; r < 6; r++) {
         worst = fmax(worst, fabs(x[2 * r] - (a_filled[r] - a_mean) / a_std));
         worst = fmax(worst, fabs(x[2 * r + 1] - (b_filled[r] - b_mean) / b_std));
-        worst = fmax(worst, fabs(y[r] - y_filled[r]) + fabs(clrnn_dataset_y(d)[r] - y_filled[r]));
+        if (!same(y[r], y_filled[r]) || !same(clrnn_dataset_y(d)[r], y_filled[r]))
+            worst = INFINITY;
     }
     check(worst < 1e-12 && fabs(clrnn_dataset_feature_mean(d, 0) - a_mean) < 1e-12 &&
               fabs(clrnn_dataset_feature_std(d, 1) - b_std) < 1e-12,
-          "ffill: statistics skip empty cells, values carried forward", worst, 1e-12);
+          "ffill: statistics skip empty cells, features carried forward, not targets", worst,
+          1e-12);
     char what[100];
-    snprintf(what, sizeof what, "ffill: %zu cells filled (unused column not counted)",
+    snprintf(what, sizeof what, "ffill: %zu cells filled (unused column and target not counted)",
              clrnn_dataset_cells_filled(d));
-    check_true(clrnn_dataset_cells_filled(d) == 5, what);
+    check_true(clrnn_dataset_cells_filled(d) == 4, what);
     clrnn_dataset_free(d);
 
     cfg.missing = CLRNN_MISSING_DROP;
@@ -688,14 +699,26 @@ static void test_missing_small(void)
                         ": 2 rows (after dropping 4 with empty cells), fewer than one window "
                         "of seq_len 3");
 
-    /* The same column as feature and target. */
+    /* The same column as feature and target: refused at horizon 0 (the
+     * model would copy its input), taken one row ahead, where the feature
+     * is filled and the target is not. */
     cfg = config_for(just_y, 1, just_y, 1, 2);
     cfg.scaler_fit = CLRNN_SCALER_FIT_ALL;
+    check_dataset_error("a target that is also a feature at horizon 0", text, &cfg, CLRNN_E_INPUT,
+                        0,
+                        "target 'y' is also a feature at horizon 0: the model would copy its "
+                        "input");
+    static const size_t one[] = {1};
+    cfg.horizons = one;
+    cfg.n_horizons = 1;
+    cfg.val_fraction = 0; /* 6 rows: none for validation */
     st = dataset_from_text(&d, path, text, &cfg, &err);
     ok = st == CLRNN_OK && clrnn_dataset_cells_filled(d) == 1 &&
-         clrnn_dataset_x(d)[4] == clrnn_dataset_y(d)[4] &&
+         clrnn_dataset_x(d)[5] == clrnn_dataset_y(d)[4] && isnan(clrnn_dataset_y(d)[3]) &&
+         clrnn_dataset_x(d)[4] == clrnn_dataset_x(d)[3] && isnan(clrnn_dataset_y(d)[5]) &&
          clrnn_dataset_feature_mean(d, 0) == clrnn_dataset_target_mean(d, 0);
-    check_true(ok, "a column may be both feature and target (filled once, counted once)");
+    check_true(ok, "a column may be both feature and target one row ahead (the feature filled, "
+                   "the target masked)");
     clrnn_dataset_free(d);
 }
 
@@ -721,14 +744,17 @@ static void test_split_windows(void)
     }
     snprintf(what, sizeof what, "split: rows %zu-%zu %zu-%zu %zu-%zu, windows %zu %zu %zu", b[0],
              e[0], b[1], e[1], b[2], e[2], n[0], n[1], n[2]);
+    /* Every validation and test row is predicted: their windows start T - 1
+     * rows earlier. */
     check_true(b[0] == 0 && e[0] == 5 && b[1] == 5 && e[1] == 7 && b[2] == 7 && e[2] == 10 &&
-                   n[0] == 3 && n[1] == 0 && n[2] == 1,
+                   n[0] == 3 && n[1] == 2 && n[2] == 3,
                what);
     check_true(clrnn_dataset_window_start(d, CLRNN_SPLIT_TRAIN, 2) == 2 &&
-                   clrnn_dataset_window_start(d, CLRNN_SPLIT_TEST, 0) == 7 &&
+                   clrnn_dataset_window_start(d, CLRNN_SPLIT_VAL, 0) == 3 &&
+                   clrnn_dataset_window_start(d, CLRNN_SPLIT_TEST, 0) == 5 &&
                    clrnn_dataset_seq_len(d) == 3 && clrnn_dataset_n_features(d) == 2 &&
                    clrnn_dataset_n_targets(d) == 1 && !strcmp(clrnn_dataset_row_label(d, 9), "d9"),
-               "split: window starts 2 (train), 7 (test); shapes; label of row 9");
+               "split: window starts 2 (train), 3 (val), 5 (test); shapes; label of row 9");
     clrnn_dataset_free(d);
 
     /* 0.29 * 100 is 28.999999999999996 in doubles: python's int() gives 28. */
@@ -745,8 +771,9 @@ static void test_split_windows(void)
     }
     snprintf(what, sizeof what, "split: int(0.29 * 100) = %zu training rows, test %zu-%zu",
              st == CLRNN_OK ? e[0] : 0, b[2], e[2]);
-    check_true(st == CLRNN_OK && e[0] == 28 && b[2] <= e[2] && e[2] == 100 &&
-                   clrnn_dataset_n_windows(d, CLRNN_SPLIT_TEST) == 0,
+    /* int(0.71 * 100) = 71: the one row left is the test split's, scored. */
+    check_true(st == CLRNN_OK && e[0] == 28 && b[2] == 99 && e[2] == 100 &&
+                   clrnn_dataset_n_windows(d, CLRNN_SPLIT_TEST) == 1,
                what);
     clrnn_dataset_free(d);
 

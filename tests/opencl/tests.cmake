@@ -54,7 +54,15 @@ set(PARITY_GRID
     # columns (256), gradient row blocks (of 6) of dW_i only, of dW_h
     # only, across both, and past the last row.
     "vector_rows|--layers 4:48:3,3:32:1 --batch 70 --seq-len 5"
-    "vector_wide|--layers 7:256:1 --batch 33 --seq-len 4")
+    "vector_wide|--layers 7:256:1 --batch 33 --seq-len 4"
+    # Missing targets (NaN: masked out of loss and dy), windows with none
+    # observed among them: a cell a window, the lanes, the plain and the
+    # vector-row forwards, the last step's loss, a stack.
+    "masked_tiny|--layers 1:1:1 --batch 1 --seq-len 1 --masked 0.5"
+    "masked|--layers 5:17:2 --batch 64 --seq-len 7 --masked 0.3"
+    "masked_lanes|--layers 3:4:3 --batch 257 --seq-len 2 --masked 0.6"
+    "masked_last|--layers 3:17:2,2:4:1 --batch 64 --seq-len 7 --loss-on last --masked 0.5"
+    "masked_vector_rows|--layers 4:48:3,3:32:1 --batch 70 --seq-len 5 --masked 0.3")
 # The fused family runs one layer of at most 16 hidden units: B in
 # {1,3,17,64,257} (tiles of 8 or 16 windows, chunks of 32, padding), T in
 # {1,2,3,7,33}, n_hidden in {1,4,7,13,16}, both optimizers, clipping (which
@@ -71,7 +79,11 @@ set(FUSED_GRID
     "adam|--layers 1:7:1 --batch 64 --seq-len 33 --optimizer adam --lr 0.003"
     # Too many chunks of too many parameters for rnn_fused to take the
     # step itself: fused_finish takes it (the other entries: rnn_fused).
-    "own_step|--layers 3:16:1 --batch 257 --seq-len 3 --optimizer adam --lr 0.003")
+    "own_step|--layers 3:16:1 --batch 257 --seq-len 3 --optimizer adam --lr 0.003"
+    # Missing targets (NaN: masked), windows with none observed among them.
+    "masked_tiny|--layers 1:1:1 --batch 1 --seq-len 1 --masked 0.5"
+    "masked|--layers 3:13:3 --batch 257 --seq-len 7 --masked 0.3"
+    "masked_last|--layers 5:16:3 --batch 17 --seq-len 33 --loss-on last --masked 0.6")
 
 # Determinism (bitwise equal runs), device choice, errors, optimizer state.
 clrnn_add_test(test_opencl LABEL parity SOURCES opencl/test_opencl.c)
@@ -92,7 +104,9 @@ set(OCLGRIND_GRID
     "single|--layers 1:1:1 --batch 1 --seq-len 1"
     "wider|--layers 2:17:2 --batch 2 --seq-len 3"
     "chunks|--layers 1:2:1 --batch 33 --seq-len 2"
-    "vector_rows|--layers 7:24:2,2:32:1 --batch 6 --seq-len 3")
+    "vector_rows|--layers 7:24:2,2:32:1 --batch 6 --seq-len 3"
+    "masked|--layers 3:5:2 --batch 3 --seq-len 4 --masked 0.4"
+    "masked_wider|--layers 2:17:2 --batch 2 --seq-len 3 --masked 0.4 --loss-on last")
 # The fused family: padding in the last tile, two chunks of windows (two
 # work-items: the step taken inside rnn_fused must not race with the
 # batch), and Adam with clipping (the step in fused_finish). Three steps:
@@ -101,7 +115,8 @@ set(OCLGRIND_FUSED_GRID_STEPS 3)
 set(OCLGRIND_FUSED_GRID
     "one_tile|--layers 2:5:2 --batch 3 --seq-len 3"
     "two_items|--layers 2:5:2 --batch 40 --seq-len 3"
-    "chunks|--layers 1:3:1 --batch 35 --seq-len 2 --optimizer adam --clip-norm 0.1 --loss-on last")
+    "chunks|--layers 1:3:1 --batch 35 --seq-len 2 --optimizer adam --clip-norm 0.1 --loss-on last"
+    "masked|--layers 2:5:2 --batch 40 --seq-len 3 --masked 0.4")
 
 # The kernel families (host/opencl/families.c), one line each: the family,
 # the parity grid and the Oclgrind grid it runs (each grid with its

@@ -680,6 +680,11 @@ static clrnn_status choose_label_column(const clrnn_table *t, const clrnn_data_c
     long col = clrnn_table_find_col(t, c->date_column);
     if (col < 0 && !t->has_labels)
         return unknown_column(t, c->date_column, err);
+    if (col < 0 && !t->label_name[0])
+        return clrnn__fail(err, CLRNN_E_INPUT,
+                           "%s: `date_column` '%s': no such column; the first column (no header) "
+                           "holds the row labels already",
+                           t->path, c->date_column);
     return clrnn__fail(err, CLRNN_E_INPUT,
                        "%s: `date_column` '%s' is not the first column (the first is '%s'): the "
                        "row labels must come first",

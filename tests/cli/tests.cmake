@@ -134,3 +134,36 @@ clrnn_cli_test(predict_onto_data 2 "--out '.*cli_small.csv' is the same file as 
 # A list too long says its limit (issue 11, item 12).
 clrnn_cli_test(features_list_limit 2 "--features .*expected 1 to 64 comma-separated names"
                train --features a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q,r,s,t,u,v,w,x,y,z,a1,b1,c1,d1,e1,f1,g1,h1,i1,j1,k1,l1,m1,n1,o1,p1,q1,r1,s1,t1,u1,v1,w1,x1,y1,z1,a2,b2,c2,d2,e2,f2,g2,h2,i2,j2,k2,l2,m2)
+
+# The forecast framing (issue 12): horizons with metrics per output, dates
+# on the split line and as features, differencing, rows scored whatever the
+# window, and its refusals in one line.
+clrnn_cli_test(train_horizons_per_output 0 "^test tmax\\+7: [0-9]+ cells, RMSE [0-9.]+, MAE"
+               train --device cpu --epochs 1 --hidden 2 --batch 256 --features tmin,rain
+               --target tmax --horizon 1,7)
+clrnn_cli_test(train_horizon_outputs_listed 0 "^data: outputs tmax\\+1, tmax\\+7"
+               train --device cpu --epochs 1 --hidden 2 --batch 256 --features tmax,rain
+               --target tmax --horizon 1,7)
+clrnn_cli_test(train_split_dates 0 "test rows 11482-13509 \\(2027 windows, predicting 2017-05-10 \\.\\. 2022-11-26\\)"
+               train --device cpu --epochs 1 --hidden 2 --batch 256)
+clrnn_cli_test(train_seq_len_scores_every_row 0 "^test: 2027 windows"
+               train --device cpu --epochs 1 --hidden 2 --batch 256 --seq-len 31)
+clrnn_cli_test(train_date_features 0 "^data: date features doy_sin,doy_cos,dow_sin,dow_cos"
+               train --device cpu --epochs 1 --hidden 2 --batch 256 --date-features doy,dow)
+clrnn_cli_test(train_difference 0 "^data: outputs tmax\\+1 \\(each learnt as its change"
+               train --device cpu --epochs 1 --hidden 2 --batch 256 --features tmin,rain
+               --target tmax --horizon 1 --difference)
+clrnn_cli_test(train_range_warning 0 "^warning: test values outside the training range by more than 10% of it: input rain"
+               train --device cpu --epochs 1 --hidden 2 --batch 256)
+clrnn_cli_test(train_copies_input_refused 2 "target 'tmax' is also a feature at horizon 0: the model would copy its input \\(predict it --horizon >= 1 rows ahead\\)"
+               train --features tmax --target tmax)
+clrnn_cli_test(train_horizon_twice 2 "--horizon lists 1 twice" train --horizon 1,1)
+clrnn_cli_test(train_horizon_bad 2 "--horizon 'x': expected a whole number" train --horizon x)
+clrnn_cli_test(train_date_features_bad 2 "--date-features 'week': expected one of doy, dow, month, hour"
+               train --date-features doy,week)
+clrnn_cli_test(train_newest_first_refused 2 "cli_newest_first.csv:3: '2020-02-11' does not come after '2020-02-12' on the row before: rows must be in increasing date order"
+               train --data ${FIX}/cli_newest_first.csv --features a,b --target y)
+clrnn_cli_test(train_no_validation_row 2 "the validation split has no row \\(--val-fraction 1e-05 of 13509 rows\\)"
+               train --val-fraction 0.00001)
+clrnn_cli_test(train_window_too_long 2 "the training split has 84 rows, fewer than one window of seq_len 80 and --horizon up to 5 \\(85 rows\\)"
+               train --data ${FIX}/cli_small.csv --features a,b --target y --seq-len 80 --horizon 5)

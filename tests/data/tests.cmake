@@ -1,2 +1,3 @@
 # The data path: CSV reader, missing values, scaler, split and windows.
 clrnn_add_test(test_data LABEL unit SOURCES data/test_data.c)
+clrnn_add_test(test_framing LABEL unit SOURCES data/test_framing.c)

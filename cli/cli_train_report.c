@@ -230,7 +230,8 @@ int train_write_plot(train_job *job, const clrnn_train_report *report)
         size_t row = clrnn_dataset_window_start(data, CLRNN_SPLIT_TEST, i) + T - 1;
         truth[i] = clrnn_dataset_y_raw(data)[row * K];
         first[i] = pred[i * K];
-        labels[i] = clrnn_dataset_row_label(data, row);
+        labels[i] =
+            clrnn_dataset_row_label(data, clrnn_dataset_window_row(data, CLRNN_SPLIT_TEST, i, 0));
         have_labels = have_labels && labels[i];
     }
     cli_plot_data plot = {.train_loss = job->run.train_loss,

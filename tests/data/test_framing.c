@@ -245,8 +245,9 @@ static void test_dates(void)
     check_refused("dates: newest first", "date,a,y\n2020-01-03,1,2\n2020-01-02,2,3\n", &cfg,
                   ":3: '2020-01-02' does not come after '2020-01-03' on the row before: rows "
                   "must be in increasing date order");
-    check_refused("dates: a date twice", "date,a,y\n2020-01-02,1,2\n2020-01-03,2,3\n"
-                                         "2020-01-03,2,3\n2020-01-04,2,3\n",
+    check_refused("dates: a date twice",
+                  "date,a,y\n2020-01-02,1,2\n2020-01-03,2,3\n"
+                  "2020-01-03,2,3\n2020-01-04,2,3\n",
                   &cfg, ":4: '2020-01-03' does not come after '2020-01-03'");
     /* date_column: a first column named otherwise, and a column not first. */
     cfg.date_column = "day";
@@ -337,8 +338,8 @@ static void test_difference(void)
                 q = 19;
             double want_base = q < 0 ? NAN : (double)(q * q);
             double change = raw[r * 2 + k] - want_base;
-            double scaled = (change - clrnn_dataset_target_mean(d, k)) /
-                            clrnn_dataset_target_std(d, k);
+            double scaled =
+                (change - clrnn_dataset_target_mean(d, k)) / clrnn_dataset_target_std(d, k);
             ok = ok && same(base[r * 2 + k], want_base) && same(y[r * 2 + k], scaled);
         }
     check_true(ok, "difference: y is the change from the last known value, scaled");
@@ -459,6 +460,65 @@ static void test_masked_metrics(void)
     clrnn_dataset_free(d);
 }
 
+/* Windows whose loss cells are all masked are not training windows: the
+ * trainer's batches cover the others only (on_batch's total). */
+static void count_total(void *context, size_t epoch, size_t done, size_t total)
+{
+    (void)epoch;
+    (void)done;
+    *(size_t *)context = total;
+}
+
+static void test_unobserved_windows_skipped(void)
+{
+    static char text[8192];
+    static const int holes[] = {5, 6, 7, 8, 9, 10, 11, 12, -1};
+    make_table(text, sizeof text, 40, holes);
+    clrnn_data_config cfg = config_for(just_a, 1, just_y, 1, 2);
+    cfg.train_fraction = 0.6;
+    cfg.val_fraction = 0.2;
+    size_t totals[2] = {0, 0};
+    clrnn_status st = CLRNN_OK;
+    clrnn_error err;
+    for (int last = 0; last < 2; last++) {
+        clrnn_dataset *d = NULL;
+        clrnn_model *model = NULL;
+        clrnn_backend *cpu = NULL;
+        clrnn_layer_shape shape = {1, 2, 1};
+        clrnn_backend_config bc = {.device = "cpu",
+                                   .seq_len = 2,
+                                   .max_batch = 4,
+                                   .loss_steps = last ? CLRNN_LOSS_LAST : CLRNN_LOSS_ALL};
+        clrnn_train_config tc;
+        clrnn_train_report report;
+        clrnn_train_config_default(&tc);
+        tc.epochs = 1;
+        tc.batch = 4;
+        tc.on_batch = count_total;
+        tc.context = &totals[last];
+        if (st == CLRNN_OK)
+            st = dataset_from_text(&d, text, &cfg, &err);
+        if (st == CLRNN_OK)
+            st = clrnn_model_create(&model, &shape, 1, &err);
+        if (st == CLRNN_OK)
+            st = clrnn_backend_create(&cpu, model, &bc, &err);
+        if (st == CLRNN_OK)
+            st = clrnn_backend_stage_dataset(cpu, d, &err);
+        if (st == CLRNN_OK)
+            st = clrnn_train(cpu, d, &tc, &report, &err);
+        check_true(st != CLRNN_OK || clrnn_dataset_n_windows(d, CLRNN_SPLIT_TRAIN) == 23,
+                   "unobserved: 23 training windows in 24 rows");
+        clrnn_backend_free(cpu);
+        clrnn_model_free(model);
+        clrnn_dataset_free(d);
+    }
+    char what[160];
+    snprintf(what, sizeof what, "unobserved: %zu (loss on all steps) and %zu (last) windows train",
+             totals[0], totals[1]);
+    /* Rows 5-12 empty: 7 windows of 2 have no observed cell, 8 no last one. */
+    check_true(st == CLRNN_OK && totals[0] == 16 && totals[1] == 15, what);
+}
+
 /* -------------------------------------------------------- range warning */
 
 static void test_range_warning(void)
@@ -479,7 +539,9 @@ static void test_range_warning(void)
     at = (size_t)snprintf(text, sizeof text, ",a,y\n");
     for (int r = 0; r < 50; r++) /* 10 % of the range past it: not yet */
         at += (size_t)snprintf(text + at, sizeof text - at, "d%d,%d,%d\n", r, r % 5,
-                               r < 35 ? r % 11 : r == 45 ? 11 : 3);
+                               r < 35    ? r % 11
+                               : r == 45 ? 11
+                                         : 3);
     st = dataset_from_text(&d, text, &cfg, &err);
     check_true(st == CLRNN_OK && clrnn_dataset_range_warning(d, NULL, 0) == 0,
                "range: within 10% of the training range, no warning");
@@ -495,6 +557,7 @@ int main(void)
     test_date_features();
     test_difference();
     test_masked_metrics();
+    test_unobserved_windows_skipped();
     test_range_warning();
     return check_summary();
 }

@@ -554,6 +554,9 @@ static clrnn_status unknown_column(const clrnn_table *t, const char *name, clrnn
                        name, list, n >= sizeof list ? " ..." : "");
 }
 
+/* cols[i] of a target column the table lacks, with targets_optional. */
+#define ABSENT_COLUMN SIZE_MAX
+
 /* Table columns of the features then the targets (F + K) into cols, and the
  * distinct ones in file order into used (*n_used of them). */
 static clrnn_status resolve_columns(const clrnn_table *t, const clrnn_data_config *c, size_t *cols,
@@ -563,6 +566,10 @@ static clrnn_status resolve_columns(const clrnn_table *t, const clrnn_data_confi
     for (size_t i = 0; i < c->n_features + c->n_targets; i++) {
         const char *name = i < c->n_features ? c->features[i] : c->targets[i - c->n_features];
         long col = clrnn_table_find_col(t, name);
+        if (col < 0 && i >= c->n_features && c->targets_optional) {
+            cols[i] = ABSENT_COLUMN; /* all NaN: gather */
+            continue;
+        }
         if (col < 0)
             return unknown_column(t, name, err);
         size_t row;
@@ -666,7 +673,7 @@ static void gather(double *out, const clrnn_table *t, const unsigned char *keep,
         if (!keep[r])
             continue;
         for (size_t j = 0; j < n_cols; j++)
-            out[j] = t->values[r * t->n_cols + cols[j]];
+            out[j] = cols[j] == ABSENT_COLUMN ? NAN : t->values[r * t->n_cols + cols[j]];
         out += n_cols;
     }
 }

@@ -436,7 +436,7 @@ static const char *get_settings(byte_reader *r, clrnn_checkpoint *c)
      * output (date features and horizons make more of them than columns). */
     size_t I = c->version == 1 ? c->n_features : n_inputs(c);
     size_t O = c->version == 1 ? c->n_targets : n_outputs(c);
-    if (I > bytes_left(r) / 16 || O > bytes_left(r) / 16)
+    if (!r->failed && (I > bytes_left(r) / 16 || O > bytes_left(r) / 16))
         return "the scaler statistics run past the end";
     c->feature_mean = get_array(r, I);
     c->feature_std = get_array(r, I);
@@ -462,7 +462,9 @@ static char *get_text(byte_reader *r, int empty_is_null, int *bad)
 {
     size_t len = get_count(r, 1);
     const unsigned char *text = get_bytes(r, len);
-    if (r->failed || len > MAX_TEXT || memchr(text, '\0', len)) {
+    if (r->failed) /* said as a field past the end */
+        return NULL;
+    if (len > MAX_TEXT || memchr(text, '\0', len)) {
         *bad = 1;
         return NULL;
     }

@@ -54,7 +54,7 @@ static const char *const precisions[] = {"fp32", "fp64", NULL};
 #define OPTIONS_FORWARD                                                                            \
     {"--missing",        "M",                                                                      \
      CLI_CHOICE,         AT(data_cfg.missing),                                                     \
-     .choices = missing, .help = "ffill, drop, error (default: the model's)"},                    \
+     .choices = missing, .help = "ffill, drop, error (default: the model's)"},                     \
         {"--batch",                                                                                \
          "B",                                                                                      \
          CLI_SIZE,                                                                                 \
@@ -284,8 +284,8 @@ static int check_split(const loaded *l, const model_options *o, const clrnn_data
                 command, what);
         return 0;
     }
-    fprintf(stderr, "%s: warning: %s: the split may hold rows the model was trained on\n",
-            command, what);
+    fprintf(stderr, "%s: warning: %s: the split may hold rows the model was trained on\n", command,
+            what);
     return 1;
 }
 
@@ -436,8 +436,7 @@ static void format_time(char *out, size_t size, double seconds)
     time_t t = (time_t)floor(seconds);
     struct tm tm;
     if (!gmtime_r(&t, &tm) ||
-        !strftime(out, size, fmod(seconds, 86400.0) == 0.0 ? "%Y-%m-%d" : "%Y-%m-%dT%H:%M:%S",
-                  &tm))
+        !strftime(out, size, fmod(seconds, 86400.0) == 0.0 ? "%Y-%m-%d" : "%Y-%m-%dT%H:%M:%S", &tm))
         snprintf(out, size, "%.0f", seconds);
 }
 

@@ -630,8 +630,7 @@ CLRNN_API clrnn_status clrnn_checkpoint_capture(clrnn_checkpoint **out, clrnn_ba
  * it was read from, recorded as given and as an absolute path), so that
  * eval, predict and forecast can rebuild the same dataset. config may be
  * NULL (then data_path must be too): nothing of it is recorded. */
-CLRNN_API clrnn_status clrnn_checkpoint_capture_data(clrnn_checkpoint **out,
-                                                     clrnn_backend *backend,
+CLRNN_API clrnn_status clrnn_checkpoint_capture_data(clrnn_checkpoint **out, clrnn_backend *backend,
                                                      const clrnn_dataset *data,
                                                      const clrnn_data_config *config,
                                                      const char *data_path,

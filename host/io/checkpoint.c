@@ -41,9 +41,9 @@ static const unsigned char MAGIC[8] = {0x89, 'C', 'L', 'R', 'N', 'N', '\r', '\n'
 enum {
     FORMAT_VERSION = 2, /* what this code writes */
     OLDEST_VERSION = 1, /* the oldest it reads */
-    HEADER_SIZE = 20, /* magic (8), version (4), file size (8) */
+    HEADER_SIZE = 20,   /* magic (8), version (4), file size (8) */
     CRC_SIZE = 4,
-    MAX_NAME = 4096,    /* bytes of a column name */
+    MAX_NAME = 4096,     /* bytes of a column name */
     MAX_COLUMNS = 65536, /* features or targets */
     MAX_TEXT = 4096,     /* bytes of a path or the date column's name */
     MAX_HORIZONS = 4096,
@@ -149,7 +149,8 @@ static const char *bad_framing(const clrnn_checkpoint *c)
         !(c->val_fraction >= 0.0 && c->val_fraction < 1.0) ||
         !(c->train_fraction + c->val_fraction <= 1.0 + 1e-12))
         return "the train and validation fractions are out of range";
-    if ((unsigned)c->missing > CLRNN_MISSING_ERROR || (unsigned)c->scaler_fit > CLRNN_SCALER_FIT_ALL ||
+    if ((unsigned)c->missing > CLRNN_MISSING_ERROR ||
+        (unsigned)c->scaler_fit > CLRNN_SCALER_FIT_ALL ||
         (c->scale_targets != 0 && c->scale_targets != 1))
         return "unknown missing-value policy, scaler fit or target scaling";
     if (c->train_rows > c->val_rows || c->val_rows > c->data_rows)

@@ -31,11 +31,11 @@ struct clrnn_checkpoint {
     double *target_mean;          /* (O) every output's */
     double *target_std;           /* (O) */
     clrnn_optimizer optimizer;
-    double *opt_m; /* (P) SGD's velocity or Adam's first moment m; NULL: zeros */
-    double *opt_v; /* (P) Adam's second moment v, zeros for SGD; NULL: zeros */
-    long step;     /* optimizer steps taken */
-    size_t epoch;  /* epochs completed */
-    uint32_t seed; /* initialisation and shuffling seed */
+    double *opt_m;    /* (P) SGD's velocity or Adam's first moment m; NULL: zeros */
+    double *opt_v;    /* (P) Adam's second moment v, zeros for SGD; NULL: zeros */
+    long step;        /* optimizer steps taken */
+    size_t epoch;     /* epochs completed */
+    uint32_t seed;    /* initialisation and shuffling seed */
     uint32_t version; /* of the file it was read from; the current one when captured */
     /* The forecast framing (version 2; version 1 files: none of it). */
     unsigned date_features; /* CLRNN_DATE_* bits */

@@ -19,8 +19,8 @@
 #include <string.h>
 
 #include "core/error.h"
-#include "io/checkpoint.h"
 #include "io/bytes.h"
+#include "io/checkpoint.h"
 #include "io/crc32.h"
 #include "io/files.h"
 
@@ -232,7 +232,7 @@ static int zip_settings(byte_writer *zip, byte_writer *central, const clrnn_chec
     const int64_t scalars[6] = {(int64_t)c->seq_len,       (int64_t)c->difference,
                                 (int64_t)c->date_features, (int64_t)c->season,
                                 (int64_t)c->loss_steps,    (int64_t)c->version};
-    static const char *const scalar_names[6] = {"seq_len", "difference",  "date_features",
+    static const char *const scalar_names[6] = {"seq_len", "difference", "date_features",
                                                 "season",  "loss_steps", "format_version"};
     for (int i = 0; i < 6; i++) {
         npy_ints(&npy, &scalars[i], 1, 1);

@@ -131,3 +131,11 @@ clrnn_cli_test(predict_onto_data 2 "--out '.*cli_small.csv' is the same file as 
 # A list too long says its limit (issue 11, item 12).
 clrnn_cli_test(features_list_limit 2 "--features .*expected 1 to 64 comma-separated names"
                train --features a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q,r,s,t,u,v,w,x,y,z,a1,b1,c1,d1,e1,f1,g1,h1,i1,j1,k1,l1,m1,n1,o1,p1,q1,r1,s1,t1,u1,v1,w1,x1,y1,z1,a2,b2,c2,d2,e2,f2,g2,h2,i2,j2,k2,l2,m2)
+# The model file records its data (issue 12, items 2 and 7): eval, predict
+# and forecast with only --model, --data overriding it, a changed split
+# refused, tables without targets or dates, the version 1 fixture.
+clrnn_cli_test(help_forecast 0 "usage: clrnn forecast" forecast --help)
+clrnn_cli_test(forecast_needs_model 2 "clrnn forecast: --model is required" forecast)
+clrnn_cli_test(forecast_not_a_model 2 "not a clrnn model file" forecast --model ${WEATHER})
+clrnn_script_test(model_records_data cli ${CMAKE_CURRENT_LIST_DIR}/model_data_test.sh
+                  $<TARGET_FILE:clrnn> ${FIX}/cli_small.csv ${FIX})

@@ -24,8 +24,7 @@
 static const char *const features[] = {"a", "b"}, *const targets[] = {"y", "b"};
 
 /* stats (2 F + 2 K): a trained model's scaler, or NULL to fit one. */
-static clrnn_dataset *dataset(const char *path, size_t T, int targets_optional,
-                              const double *stats)
+static clrnn_dataset *dataset(const char *path, size_t T, int targets_optional, const double *stats)
 {
     clrnn_data_config cfg = clrnn_data_config_default();
     cfg.features = features;

@@ -271,8 +271,8 @@ static void test_inconsistent(void)
                      "fractions");
     refused_with_u32("missing-value policy 3 is refused", at_fractions + 16, 3,
                      "missing-value policy");
-    refused_with_u32("a training split past the data's rows is refused",
-                     at_fractions + 16 + 12 + 8, 20000, "rows");
+    refused_with_u32("a training split past the data's rows is refused", at_fractions + 16 + 12 + 8,
+                     20000, "rows");
 }
 
 /* The version 1 file committed in tests/fixtures, written by the clrnn of
@@ -299,8 +299,8 @@ static void test_version_1(void)
     cfg.missing = CLRNN_MISSING_DROP;
     clrnn_checkpoint_data_config(c, &cfg);
     check_true(cfg.train_fraction == 0.5 && cfg.missing == CLRNN_MISSING_DROP &&
-                   cfg.n_horizons == 0 && !cfg.horizons &&
-                   !cfg.difference && !cfg.date_features && cfg.seq_len == 5 && cfg.n_features == 2,
+                   cfg.n_horizons == 0 && !cfg.horizons && !cfg.difference && !cfg.date_features &&
+                   cfg.seq_len == 5 && cfg.n_features == 2,
                "version 1: the data config leaves the split and missing values alone");
     path_in(path, sizeof path, "upgraded.clrnn");
     check_true(clrnn_checkpoint_save(c, path, &err) == CLRNN_OK &&
@@ -445,8 +445,8 @@ int main(void)
     test_save_refuses();
     test_version_1();
     test_capture_data();
-    static const char *const names[] = {"round.clrnn", "again.clrnn",    "bad.clrnn",
-                                        "small.clrnn", "intact.clrnn",   "upgraded.clrnn",
+    static const char *const names[] = {"round.clrnn",   "again.clrnn",  "bad.clrnn",
+                                        "small.clrnn",   "intact.clrnn", "upgraded.clrnn",
                                         "captured.clrnn"};
     remove_test_dir(names, sizeof names / sizeof *names);
     return check_summary();

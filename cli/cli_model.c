@@ -75,8 +75,8 @@ static const cli_option eval_options[] = {
     {"--split", "S", CLI_CHOICE, AT(split_choice), .choices = splits,
      .help = "train, val, test (default) or all rows"},
     {"--train-fraction", "F", CLI_DOUBLE, AT(data_cfg.train_fraction), 1e-9, 1.0,
-     .help = "--val-fraction F: a split other than the model's\n(refused unless "
-             "--allow-split-change)"},
+     .help = "and --val-fraction F: default the model's (0.7 and\n0.15 for a version 1 "
+             "file); another is refused\nunless --allow-split-change"},
     {"--val-fraction", "F", CLI_DOUBLE, AT(data_cfg.val_fraction), 0.0, 0.999999, .hidden = 1},
     {"--allow-split-change", NULL, CLI_FLAG, AT(allow_split_change),
      .help = "score a split that may hold rows the model was trained on"},

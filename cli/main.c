@@ -19,7 +19,7 @@ static void usage(FILE *out)
             "  eval        loss, RMSE and MAE of a saved model on a split\n"
             "  predict     a saved model's predictions for every full window of a table\n"
             "  forecast    a saved model's predictions for the rows after the end of a table\n"
-            "  export      a saved model's parameters as a numpy .npz\n"
+            "  export      a saved model's parameters and settings as a numpy .npz\n"
             "  reproduce   the reference notebook's runs: 'reproduce toy', 'reproduce weather'\n"
             "  parity      run a batch on OpenCL and the CPU reference and compare every number\n"
             "  devices     list OpenCL platforms and devices\n"

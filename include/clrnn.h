@@ -712,12 +712,13 @@ CLRNN_API clrnn_status clrnn_checkpoint_export_npz(const clrnn_checkpoint *ckpt,
 /* ---------------------------------------------------------------- forecast */
 
 /* The forecast from the data's last window (start R - T, R the dataset's
- * rows): forecast (K outputs), output k for row R - 1 +
+ * rows): forecast (K outputs), output k for row p = R - 1 + h, h =
  * clrnn_dataset_target_horizon(data, k), in the targets' units; for a
- * differenced dataset in levels: the target column's last known value (at
- * or before row R - 1) plus the predicted change, NaN where the column has
- * none. The backend must hold the dataset (clrnn_backend_stage_dataset); no
- * target value is needed. */
+ * differenced dataset in levels: the target column's last known value at
+ * row p - max(h, 1), carried forward over empty cells (what
+ * clrnn_dataset_y_base holds for rows of the data), plus the predicted
+ * change; NaN where the column has none. The backend must hold the dataset
+ * (clrnn_backend_stage_dataset); no target value is needed. */
 CLRNN_API clrnn_status clrnn_forecast(clrnn_backend *backend, const clrnn_dataset *data,
                                       double *forecast, clrnn_error *err);
 

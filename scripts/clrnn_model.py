@@ -129,13 +129,13 @@ class Model:
             rows[:, o] = last + h
             inside = rows[:, o] < R
             truth[inside, o] = y[rows[inside, o], k]
-            if self.difference:
-                out[:, o] += np.array([last_known(y[:, k], r) for r in last])
+            if self.difference:  # from the column at p - max(h, 1), carried forward
+                out[:, o] += np.array([last_known(y[:, k], r + h - max(h, 1)) for r in last])
         return rows, labels, truth, out
 
 
 def last_known(column, row):
-    """The last value of column at or before row that is not NaN."""
+    """The last value of column at or before row that is not NaN (NaN before row 0)."""
     for r in range(row, -1, -1):
         if not math.isnan(column[r]):
             return column[r]

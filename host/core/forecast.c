@@ -4,6 +4,12 @@
  * and, for a differenced model, in levels. One forward pass of one window;
  * the targets of that window (beyond the data) are never read.
  *
+ * Output k at horizon h predicts row p = R - 1 + h. A differenced model
+ * predicts the change from the target column's last known value at row
+ * p - max(h, 1) (carried forward over empty cells): the column at the
+ * window's last row for h >= 1, the row before it for a pre-shifted target
+ * (h = 0), as clrnn_dataset_y_base defines it for the rows of the data.
+ *
  * T = seq_len, K = outputs (target columns times horizons), R = rows.
  */
 #include <math.h>
@@ -13,7 +19,7 @@
 #include "clrnn.h"
 #include "core/error.h"
 
-/* The last value of column v (R) at or before row `row` that is not NaN. */
+/* The last value of column v at or before row `row` that is not NaN. */
 static double last_known(const double *v, size_t row)
 {
     for (size_t r = row + 1; v && r-- > 0;)
@@ -41,8 +47,11 @@ clrnn_status clrnn_forecast(clrnn_backend *backend, const clrnn_dataset *data, d
     for (size_t k = 0; st == CLRNN_OK && k < K; k++) {
         double value = y[(T - 1) * K + k] * clrnn_dataset_target_std(data, k) +
                        clrnn_dataset_target_mean(data, k);
-        if (differenced)
-            value += last_known(clrnn_dataset_target_column(data, k), R - 1);
+        size_t h = clrnn_dataset_target_horizon(data, k), back = h > 1 ? h : 1;
+        if (differenced) /* the base row R - 1 + h - max(h, 1); none before row 0 */
+            value += R - 1 + h >= back
+                         ? last_known(clrnn_dataset_target_column(data, k), R - 1 + h - back)
+                         : NAN;
         forecast[k] = value;
     }
     free(y);

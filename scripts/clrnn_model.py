@@ -19,12 +19,13 @@ From the command line (the CSV that `clrnn predict` writes, for one horizon):
 
     /usr/bin/python3 scripts/clrnn_model.py model.clrnn [--data data.csv] [--out preds.csv]
 
-Only numpy and the standard library are needed. Date features (the
-sine and cosine of day of year, weekday ...) are computed by clrnn from the
-dates; this script does not reproduce them and refuses such a model.
+Only numpy and the standard library are needed. Date features (the sine
+and cosine of the day of year, weekday, month and hour) are computed from
+the ISO dates of the row labels as clrnn computes them (host/data/data.c).
 """
 import argparse
 import csv
+import datetime
 import math
 import os
 import struct
@@ -36,7 +37,39 @@ import numpy as np
 TENSORS = ("W_i", "W_h", "W_o", "b_o", "b_i")
 MAGIC = b"\x89CLRNN\r\n"
 MISSING = ("ffill", "drop", "error")
-DATE_NAMES = ("date", "time", "timestamp")
+DATE_NAMES = ("date", "time", "timestamp", "datetime")
+DATE_BITS = ("doy", "dow", "month", "hour")  # CLRNN_DATE_* bit i
+
+
+def parse_time(label):
+    """Seconds since 1970-01-01 UTC of YYYY-MM, YYYY-MM-DD or
+    YYYY-MM-DD[T ]HH:MM[:SS][Z]; None for anything else."""
+    s = label.strip()
+    if s.endswith("Z"):
+        s = s[:-1]
+    for fmt in ("%Y-%m", "%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S",
+                "%Y-%m-%d %H:%M:%S"):
+        try:
+            t = datetime.datetime.strptime(s, fmt).replace(tzinfo=datetime.timezone.utc)
+        except ValueError:
+            continue
+        if len(s) != len(t.strftime(fmt)):  # strptime takes "2020-1-5"; clrnn does not
+            return None
+        return (t - datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)).total_seconds()
+    return None
+
+
+def date_cycles(seconds):
+    """The share of each cycle (year, week, month, day) that has passed."""
+    days = math.floor(seconds / 86400.0)
+    part = (seconds - days * 86400.0) / 86400.0
+    d = datetime.date(1970, 1, 1) + datetime.timedelta(days=days)
+    leap = d.year % 4 == 0 and (d.year % 100 != 0 or d.year % 400 == 0)
+    in_month = ((datetime.date(d.year + d.month // 12, d.month % 12 + 1, 1) - d.replace(day=1)).days)
+    return ((d.timetuple().tm_yday - 1 + part) / (366.0 if leap else 365.0),
+            (((days + 3) % 7) + part) / 7.0,  # 1970-01-01 was a Thursday
+            ((d.month - 1) + (d.day - 1 + part) / in_month) / 12.0,
+            part)
 
 
 class FormatError(ValueError):
@@ -66,10 +99,6 @@ class Model:
         data's units, missing cells filled or rows dropped by the model's
         policy, target columns (R, K) with NaN where a cell is missing or the
         column absent)."""
-        if self.date_features:
-            raise NotImplementedError(
-                "the model has date features, which clrnn computes from the dates; "
-                "this script does not")
         with open(path, newline="", encoding="utf-8-sig") as f:
             rows = [r for r in csv.reader(f) if any(cell.strip() for cell in r)]
         header, body = rows[0], rows[1:]
@@ -91,6 +120,16 @@ class Model:
         y = np.stack([column(n, optional=True) for n in self.targets], axis=1)
         present = [n in header for n in self.targets]
         labels = [r[label_col] for r in body] if label_col is not None else None
+        if self.date_features:
+            times = [parse_time(l) for l in labels or []]
+            if not labels or None in times:
+                raise ValueError(f"{path}: date features need a first column of ISO dates")
+            cycles = np.array([date_cycles(t) for t in times])
+            extra = []
+            for i in range(len(DATE_BITS)):
+                if self.date_features >> i & 1:
+                    extra += [np.sin(2 * math.pi * cycles[:, i]), np.cos(2 * math.pi * cycles[:, i])]
+            x = np.concatenate([x, np.stack(extra, axis=1)], axis=1)
         used = np.concatenate([x, y[:, present]], axis=1)
         empty = np.isnan(used).any(axis=1)
         policy = MISSING[self.missing]
@@ -119,7 +158,8 @@ class Model:
         labels, x, y = self.read_csv(path)
         T, R = self.seq_len, len(x)
         xs = (x - self.feature_mean) / self.feature_std
-        starts = np.arange(R - T + 1)
+        # a window for every row its farthest horizon predicts inside the table
+        starts = np.arange(R - T - max(self.horizons) + 1)
         windows = np.stack([xs[s:s + T] for s in starts])
         out = self.forward(windows)[:, -1, :] * self.target_std + self.target_mean
         last = starts + T - 1

@@ -9,6 +9,8 @@
    predicts what that clrnn's predict wrote.
 5. `clrnn export` carries the scaler and settings the script reads from the
    model file.
+6. Where clrnn has the forecast framing (`train --horizon`): a model of two
+   horizons, differenced, with date features, to 1e-9 relative too.
 Exits non-zero on any failure.
 """
 import csv
@@ -29,12 +31,22 @@ def read_predict_csv(path):
     with open(path, newline="") as f:
         rows = list(csv.reader(f))
     cell = lambda s: float(s) if s else np.nan
+    if rows[0][1:2] == ["target"]:  # one line an output: parsed by compare
+        return rows[0], None, None
     return rows[0], [r[0] for r in rows[1:]], np.array([[cell(c) for c in r[1:]] for r in rows[1:]])
 
 
 def compare(what, m, data, predict_csv):
     header, names, theirs = read_predict_csv(predict_csv)
     rows, labels, truth, pred = m.predict_csv(data)
+    if header[1:] == ["target", "horizon", "truth", "prediction"]:  # one line an output
+        with open(predict_csv, newline="") as f:
+            lines = list(csv.reader(f))[1:]
+        names = [l[0] for l in lines][::pred.shape[1]]
+        want = [(m.targets[k], str(h)) for k, h in m.outputs()] * len(pred)
+        assert [(l[1], l[2]) for l in lines] == want, f"{what}: outputs out of order"
+        cell = lambda s: float(s) if s else np.nan
+        theirs = np.array([[cell(l[3]), cell(l[4])] for l in lines]).reshape(len(pred), -1)
     assert len(names) == len(pred), f"{what}: {len(pred)} windows, predict wrote {len(names)}"
     ours_names = [labels[r] if labels else str(r) for r in rows[:, 0]]
     assert ours_names == names, f"{what}: the predicted rows differ"
@@ -86,6 +98,20 @@ def main(clrnn, data, fixtures):
         for k, v in m.weights.items():
             assert np.array_equal(w[k], v), k
     print("export: the scaler, columns, window, horizons and data path equal the model file's OK")
+
+    usage = subprocess.run([clrnn, "train", "--help"], capture_output=True, text=True).stdout
+    if "--horizon" not in usage:
+        print("(skipped: this clrnn has no --horizon, --difference or --date-features)")
+    else:
+        framed = os.path.join(d, "framed.clrnn")
+        run("train", "--data", data, "--features", "a,b", "--target", "y", "--seq-len", "5",
+            "--horizon", "1,3", "--difference", "--date-features", "doy,dow,month",
+            "--hidden", "6", "--epochs", "3", "--batch", "8", "--device", "cpu", "--quiet",
+            "--save", framed)
+        f = clrnn_model.load(framed)
+        assert f.horizons == [1, 3] and f.difference == 1 and f.date_features == 1 | 2 | 4
+        run("predict", "--model", framed, "--out", preds)
+        compare("horizons 1 and 3, differenced, date features", f, data, preds)
     for f in os.listdir(d):
         os.remove(os.path.join(d, f))
     os.rmdir(d)

@@ -96,6 +96,11 @@ cmp -s "$dir/f.csv" "$dir/f.txt" || fail "forecast --out without targets differs
 echo "forecast: predict's last window, with or without targets and dates, to stdout or --out OK"
 refused "forecast --out onto --data" "is the same file as --data" \
   "$clrnn" forecast --model "$m" --data "$dir/no_y.csv" --out "$dir/no_y.csv"
+refused "forecast of a missing table" "cannot open '$dir/nothing.csv'" \
+  "$clrnn" forecast --model "$m" --data "$dir/nothing.csv"
+cut -d, -f1,2,4 "$dir/b/small.csv" >"$dir/no_b.csv"
+refused "forecast of a table without a feature" "no column named 'b'" \
+  "$clrnn" forecast --model "$m" --data "$dir/no_b.csv"
 
 # A version 1 file made by the clrnn before: loads, predicts as it did.
 v1=$fixtures/model_v1.clrnn

@@ -39,8 +39,8 @@ int cli_load_dataset(const char *command, const char *path, const char *features
 int cli_load_dataset_for_model(const char *command, const char *path, const clrnn_checkpoint *model,
                                clrnn_data_config config, clrnn_dataset **out)
 {
+    config.scale_targets = 1; /* unless the model file says otherwise */
     clrnn_checkpoint_data_config(model, &config);
-    config.scale_targets = 1;
     return make_dataset(command, path, config, out);
 }
 

@@ -11,8 +11,9 @@
 int cli_load_dataset(const char *command, const char *path, const char *features,
                      const char *targets, clrnn_data_config config, clrnn_dataset **out);
 
-/* The dataset a trained model reads: its features, targets, seq_len and
- * scaler statistics, from `path`, split by config's fractions. */
+/* The dataset a trained model reads: its features, targets, seq_len,
+ * scaler statistics and framing, from `path`, split as the model file says
+ * (by config's fractions for a file that does not record them). */
 int cli_load_dataset_for_model(const char *command, const char *path, const clrnn_checkpoint *model,
                                clrnn_data_config config, clrnn_dataset **out);
 

@@ -1,9 +1,20 @@
-/* clrnn eval, predict and export: using a saved model. */
+/* clrnn eval, predict, forecast and export: using a saved model.
+ *
+ * A model file of format version 2 records the data it was trained on (the
+ * file, columns, date settings, split, window, horizons, differencing):
+ * --model alone rebuilds that dataset, --data reads another table the same
+ * way. A version 1 file records only the columns and the window: the data
+ * is then --data, else the bundled weather table, split by the flags. */
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L /* gmtime_r */
+#endif
 #include <errno.h>
+#include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -16,10 +27,11 @@ typedef struct model_options {
     int split_choice; /* train, val, test or all */
     clrnn_split split;
     int all_rows;
-    clrnn_data_config data_cfg;
+    clrnn_data_config data_cfg; /* the flags' values */
     size_t batch;
     clrnn_precision precision;
-    int precision_set;
+    int precision_set, data_set, train_fraction_set, val_fraction_set, missing_set;
+    int allow_split_change;
 } model_options;
 
 static const char *const splits[] = {"train", "val", "test", "all", NULL};
@@ -28,8 +40,8 @@ static const char *const precisions[] = {"fp32", "fp64", NULL};
 
 #define AT(field) offsetof(model_options, field)
 
-/* The options the three commands share; a flag of another command is
- * refused rather than silently ignored. */
+/* The options the commands share; a flag of another command is refused
+ * rather than silently ignored. */
 #define OPTION_MODEL                                                                               \
     {                                                                                              \
         "--model", "FILE", CLI_STRING, AT(model), .help = "a model saved by clrnn train --save"    \
@@ -37,12 +49,12 @@ static const char *const precisions[] = {"fp32", "fp64", NULL};
 #define OPTION_DATA                                                                                \
     {                                                                                              \
         "--data", "FILE", CLI_STRING, AT(data),                                                    \
-            .help = "CSV table (default: the bundled weather data)"                                \
+            .help = "CSV table (default: the one the model was trained on)"                        \
     }
 #define OPTIONS_FORWARD                                                                            \
     {"--missing",        "M",                                                                      \
      CLI_CHOICE,         AT(data_cfg.missing),                                                     \
-     .choices = missing, .help = "ffill (default), drop, error"},                                  \
+     .choices = missing, .help = "ffill, drop, error (default: the model's)"},                     \
         {"--batch",                                                                                \
          "B",                                                                                      \
          CLI_SIZE,                                                                                 \
@@ -63,8 +75,11 @@ static const cli_option eval_options[] = {
     {"--split", "S", CLI_CHOICE, AT(split_choice), .choices = splits,
      .help = "train, val, test (default) or all rows"},
     {"--train-fraction", "F", CLI_DOUBLE, AT(data_cfg.train_fraction), 1e-9, 1.0,
-     .help = "(0.7)   --val-fraction F (0.15)"},
+     .help = "and --val-fraction F: default the model's (0.7 and\n0.15 for a version 1 "
+             "file); another is refused\nunless --allow-split-change"},
     {"--val-fraction", "F", CLI_DOUBLE, AT(data_cfg.val_fraction), 0.0, 0.999999, .hidden = 1},
+    {"--allow-split-change", NULL, CLI_FLAG, AT(allow_split_change),
+     .help = "score a split that may hold rows the model was trained on"},
     OPTIONS_FORWARD,
     {0},
 };
@@ -73,6 +88,15 @@ static const cli_option predict_options[] = {
     OPTION_MODEL,
     OPTION_DATA,
     {"--out", "FILE", CLI_STRING, AT(out), .help = "the CSV to write (atomically)"},
+    OPTIONS_FORWARD,
+    {0},
+};
+
+static const cli_option forecast_options[] = {
+    OPTION_MODEL,
+    OPTION_DATA,
+    {"--out", "FILE", CLI_STRING, AT(out),
+     .help = "the CSV to write (atomically; default: standard output)"},
     OPTIONS_FORWARD,
     {0},
 };
@@ -87,25 +111,45 @@ const cli_command cli_eval_command = {
     .name = "clrnn eval",
     .about = "usage: clrnn eval --model FILE [--data FILE] [--split train|val|test|all]\n"
              "\n"
-             "Loss, RMSE and MAE (target units, last step of each window) of a saved model\n"
-             "on a split of the data (default: the test split of the bundled weather data;\n"
-             "splits by --train-fraction 0.7 and --val-fraction 0.15, as clrnn train).\n"
+             "Loss, RMSE and MAE (target units) of a saved model on a split of the data it\n"
+             "was trained on, split as it was for training (or of --data, split the same\n"
+             "way). A split other than the model's is refused: its validation and test rows\n"
+             "would hold rows the model was trained on.\n"
              "\n"
              "options:\n",
     .options = eval_options,
-    .width = 21,
+    .width = 23,
 };
 
 const cli_command cli_predict_command = {
     .name = "clrnn predict",
-    .about = "usage: clrnn predict --model FILE --data FILE --out preds.csv\n"
+    .about = "usage: clrnn predict --model FILE [--data FILE] --out preds.csv\n"
              "\n"
-             "Writes the row label (date), truth and prediction of every row that ends a\n"
-             "full window of the data. The data needs the model's feature and target\n"
-             "columns; it is scaled with the model's statistics.\n"
+             "Writes, for every full window of the data, the predicted row's date (or row\n"
+             "number), the truth and the prediction of each target: date,y,y_pred,...\n"
+             "(with several horizons one line per window and output:\n"
+             "date,target,horizon,truth,prediction). The data needs the model's feature\n"
+             "columns; a target column it lacks, or an empty target cell, gives an empty\n"
+             "truth. It is scaled with the model's statistics.\n"
              "\n"
              "options:\n",
     .options = predict_options,
+    .width = 21,
+};
+
+const cli_command cli_forecast_command = {
+    .name = "clrnn forecast",
+    .about = "usage: clrnn forecast --model FILE [--data FILE] [--out forecast.csv]\n"
+             "\n"
+             "Predicts the rows after the end of the data from its last window: one line\n"
+             "per output, date,target,horizon,forecast, the date that of the row the output\n"
+             "predicts (the last row's plus the horizon times the median step between row\n"
+             "dates; row numbers for data without dates). A differenced model's forecast\n"
+             "is in levels. No target column is needed, except a differenced model's\n"
+             "(its last known value).\n"
+             "\n"
+             "options:\n",
+    .options = forecast_options,
     .width = 21,
 };
 
@@ -114,7 +158,10 @@ const cli_command cli_export_command = {
     .about = "usage: clrnn export --model FILE --out weights.npz\n"
              "\n"
              "Writes the parameters as a numpy .npz: layer0.W_i, layer0.W_h, layer0.W_o,\n"
-             "layer0.b_o, layer0.b_i, layer1..., shaped as in docs/model.md (float64).\n"
+             "layer0.b_o, layer0.b_i, layer1..., shaped as in docs/model.md (float64), and\n"
+             "the model's settings: feature_mean, feature_std, target_mean, target_std,\n"
+             "features, targets, seq_len, horizons, difference, date_features, season,\n"
+             "loss_steps, format_version, data_path, data_path_absolute, date_column.\n"
              "\n"
              "options:\n",
     .options = export_options,
@@ -124,20 +171,24 @@ const cli_command cli_export_command = {
 static void defaults(model_options *o)
 {
     memset(o, 0, sizeof *o);
-    o->data = cli_default_data();
     o->device = "cpu";
     o->split_choice = CLRNN_SPLIT_TEST;
     o->data_cfg = clrnn_data_config_default();
     o->batch = 256;
 }
 
-/* The options of command (eval, predict or export), with its required
- * ones. CLI_OK to go on. */
+static const cli_command *command_named(const char *command)
+{
+    return strcmp(command, "eval") == 0       ? &cli_eval_command
+           : strcmp(command, "predict") == 0  ? &cli_predict_command
+           : strcmp(command, "forecast") == 0 ? &cli_forecast_command
+                                              : &cli_export_command;
+}
+
+/* The options of command, with its required ones. CLI_OK to go on. */
 static cli_status parse(model_options *o, const char *command, int argc, char **argv)
 {
-    const cli_command *c = strcmp(command, "eval") == 0      ? &cli_eval_command
-                           : strcmp(command, "predict") == 0 ? &cli_predict_command
-                                                             : &cli_export_command;
+    const cli_command *c = command_named(command);
     cli_args a;
     defaults(o);
     cli_status st = cli_parse(&a, c, argc, argv, o);
@@ -146,18 +197,20 @@ static cli_status parse(model_options *o, const char *command, int argc, char **
     o->all_rows = o->split_choice == 3; /* "all": every row is one split */
     o->split = o->all_rows ? CLRNN_SPLIT_TRAIN : (clrnn_split)o->split_choice;
     o->precision_set = cli_given(&a, "--precision");
+    o->data_set = cli_given(&a, "--data");
+    o->train_fraction_set = cli_given(&a, "--train-fraction");
+    o->val_fraction_set = cli_given(&a, "--val-fraction");
+    o->missing_set = cli_given(&a, "--missing");
     if (!o->model)
         return fprintf(stderr, "%s: --model is required (see %s --help)\n", c->name, c->name),
                CLI_BAD_INPUT;
-    if (c->options != eval_options && !o->out)
+    if ((c == &cli_predict_command || c == &cli_export_command) && !o->out)
         return fprintf(stderr, "%s: --out is required (see %s --help)\n", c->name, c->name),
                CLI_BAD_INPUT;
-    if (!o->data)
-        return fprintf(stderr, "%s: --data is required\n", c->name), CLI_BAD_INPUT;
     /* the output must not be written over what the command reads */
     const char *inputs[2][2] = {{"--model", o->model}, {"--data", o->data}};
     for (int i = 0; o->out && i < 2; i++)
-        if (path_same_file(o->out, inputs[i][1]))
+        if (inputs[i][1] && path_same_file(o->out, inputs[i][1]))
             return fprintf(stderr, "%s: --out '%s' is the same file as %s '%s'\n", c->name, o->out,
                            inputs[i][0], inputs[i][1]),
                    CLI_BAD_INPUT;
@@ -169,6 +222,8 @@ typedef struct loaded {
     clrnn_checkpoint *ckpt;
     clrnn_dataset *data;
     clrnn_backend *backend;
+    const char *data_path;
+    char path_buf[8192];
 } loaded;
 
 static void loaded_free(loaded *l)
@@ -178,29 +233,148 @@ static void loaded_free(loaded *l)
     clrnn_checkpoint_free(l->ckpt);
 }
 
-static int load(loaded *l, model_options *o, const char *command)
+/* The data file a model records, where it is now: its absolute path, else
+ * the path as given from here, else from the model file's folder. */
+static const char *recorded_data(loaded *l, const char *model_path, const char *command)
+{
+    const char *absolute = clrnn_checkpoint_data_path(l->ckpt, 1);
+    const char *given = clrnn_checkpoint_data_path(l->ckpt, 0);
+    char dir[4096];
+    if (access(absolute, R_OK) == 0)
+        return absolute;
+    if (access(given, R_OK) == 0)
+        return given;
+    if (given[0] != '/' && path_dirname(model_path, dir, sizeof dir) &&
+        (size_t)snprintf(l->path_buf, sizeof l->path_buf, "%s/%s", dir, given) <
+            sizeof l->path_buf &&
+        access(l->path_buf, R_OK) == 0)
+        return l->path_buf;
+    fprintf(stderr,
+            "%s: the data '%s' that '%s' was trained on is not found (at %s either); give "
+            "--data\n",
+            command, given, model_path, absolute);
+    return NULL;
+}
+
+/* A split other than the one the model was trained with is refused (it
+ * would score rows the model was trained on) unless --allow-split-change,
+ * and then said. 1 to go on. */
+static int check_split(const loaded *l, const model_options *o, const clrnn_data_config *model_cfg,
+                       const char *command)
+{
+    if (!clrnn_checkpoint_data_path(l->ckpt, 0) || o->all_rows ||
+        (o->data_set && !path_same_file(o->data, clrnn_checkpoint_data_path(l->ckpt, 1))))
+        return 1; /* not recorded, every row, or another table */
+    char what[256] = "";
+    if (o->train_fraction_set && o->data_cfg.train_fraction != model_cfg->train_fraction)
+        snprintf(what, sizeof what, "--train-fraction %g is not the model's %g",
+                 o->data_cfg.train_fraction, model_cfg->train_fraction);
+    else if (o->val_fraction_set && o->data_cfg.val_fraction != model_cfg->val_fraction)
+        snprintf(what, sizeof what, "--val-fraction %g is not the model's %g",
+                 o->data_cfg.val_fraction, model_cfg->val_fraction);
+    else if (o->missing_set && o->data_cfg.missing != model_cfg->missing)
+        snprintf(what, sizeof what, "--missing %s is not the model's %s",
+                 missing[o->data_cfg.missing], missing[model_cfg->missing]);
+    if (what[0] == '\0')
+        return 1;
+    if (!o->allow_split_change) {
+        fprintf(stderr,
+                "%s: %s: its validation and test rows would include rows the model was "
+                "trained on (--allow-split-change to score them anyway)\n",
+                command, what);
+        return 0;
+    }
+    fprintf(stderr, "%s: warning: %s: the split may hold rows the model was trained on\n", command,
+            what);
+    return 1;
+}
+
+/* The scored split of the model's own data must start after the rows it
+ * was trained on (the file may have changed since). 1 to go on. */
+static int check_rows(const loaded *l, const model_options *o, const char *command)
+{
+    size_t rows, train_end, begin;
+    clrnn_checkpoint_data_rows(l->ckpt, &rows, &train_end, NULL);
+    if (!clrnn_checkpoint_data_path(l->ckpt, 0) || o->all_rows || o->split == CLRNN_SPLIT_TRAIN ||
+        (o->data_set && !path_same_file(o->data, clrnn_checkpoint_data_path(l->ckpt, 1))))
+        return 1;
+    clrnn_dataset_split_rows(l->data, o->split, &begin, NULL);
+    if (begin >= train_end)
+        return 1;
+    if (!o->allow_split_change) {
+        fprintf(stderr,
+                "%s: the split starts at row %zu of '%s', among the %zu rows the model was "
+                "trained on (the file has %zu rows; it had %zu): --allow-split-change to "
+                "score it anyway\n",
+                command, begin, l->data_path, train_end, clrnn_dataset_n_rows(l->data), rows);
+        return 0;
+    }
+    fprintf(stderr, "%s: warning: the split starts at row %zu, among the %zu training rows\n",
+            command, begin, train_end);
+    return 1;
+}
+
+static int read_dataset(loaded *l, const clrnn_data_config *cfg, const char *command)
+{
+    clrnn_error err;
+    clrnn_table *table = NULL;
+    if (clrnn_table_read_csv(&table, l->data_path, &err) != CLRNN_OK)
+        return cli_error(command, &err), 0;
+    clrnn_status st = clrnn_dataset_create(&l->data, table, cfg, &err);
+    clrnn_table_free(table);
+    if (st != CLRNN_OK)
+        return cli_error(command, &err), 0;
+    return 1;
+}
+
+/* The checkpoint, its data as it was read for training (or --data read the
+ * same way), and a backend holding both. predict and forecast read every
+ * row as one split and do without the target columns. */
+static int load(loaded *l, model_options *o, const char *command, int whole_table)
 {
     clrnn_error err;
     memset(l, 0, sizeof *l);
-    if (o->all_rows) {
-        o->data_cfg.train_fraction = 1.0;
-        o->data_cfg.val_fraction = 0.0;
-    }
     if (clrnn_checkpoint_load(&l->ckpt, o->model, &err) != CLRNN_OK)
         return cli_error(command, &err), 0;
-    if (!cli_load_dataset_for_model(command, o->data, l->ckpt, o->data_cfg, &l->data))
+    clrnn_data_config cfg = clrnn_data_config_default();
+    cfg.train_fraction = o->data_cfg.train_fraction; /* a version 1 file has none */
+    cfg.val_fraction = o->data_cfg.val_fraction;
+    cfg.missing = o->data_cfg.missing;
+    clrnn_checkpoint_data_config(l->ckpt, &cfg);
+    if (!whole_table && !check_split(l, o, &cfg, command))
+        return 0;
+    if (o->train_fraction_set)
+        cfg.train_fraction = o->data_cfg.train_fraction;
+    if (o->val_fraction_set)
+        cfg.val_fraction = o->data_cfg.val_fraction;
+    if (o->missing_set)
+        cfg.missing = o->data_cfg.missing;
+    if (o->all_rows || whole_table) {
+        cfg.train_fraction = 1.0;
+        cfg.val_fraction = 0.0;
+    }
+    cfg.targets_optional = whole_table;
+    if (o->data)
+        l->data_path = o->data;
+    else if (clrnn_checkpoint_data_path(l->ckpt, 0))
+        l->data_path = recorded_data(l, o->model, command);
+    else
+        l->data_path = cli_default_data(); /* version 1: as before */
+    if (!l->data_path || !read_dataset(l, &cfg, command))
+        return 0;
+    if (!whole_table && !check_rows(l, o, command))
         return 0;
     size_t n = clrnn_dataset_n_windows(l->data, o->split);
-    clrnn_backend_config cfg = {.device = o->device, .max_batch = o->batch};
-    clrnn_checkpoint_backend_config(l->ckpt, &cfg);
+    clrnn_backend_config bcfg = {.device = o->device, .max_batch = o->batch};
+    clrnn_checkpoint_backend_config(l->ckpt, &bcfg);
     if (o->precision_set)
-        cfg.precision = o->precision;
+        bcfg.precision = o->precision;
     if (n == 0) {
         fprintf(stderr, "%s: the split has no full window of %zu rows\n", command,
                 clrnn_checkpoint_seq_len(l->ckpt));
         return 0;
     }
-    if (clrnn_backend_create(&l->backend, clrnn_checkpoint_model(l->ckpt), &cfg, &err) !=
+    if (clrnn_backend_create(&l->backend, clrnn_checkpoint_model(l->ckpt), &bcfg, &err) !=
             CLRNN_OK ||
         clrnn_backend_stage_dataset(l->backend, l->data, &err) != CLRNN_OK)
         return cli_error(command, &err), 0;
@@ -217,11 +391,13 @@ static int run_eval(int argc, char **argv)
     clrnn_metrics m;
     clrnn_error err;
     code = CLI_BAD_INPUT;
-    if (load(&l, &o, "clrnn eval")) {
+    if (load(&l, &o, "clrnn eval", 0)) {
         if (clrnn_evaluate(l.backend, l.data, o.split, o.batch, &m, &err) != CLRNN_OK) {
             cli_error("clrnn eval", &err);
         } else {
             static const char *const names[] = {"train", "val", "test"};
+            if (!o.data && clrnn_checkpoint_data_path(l.ckpt, 0))
+                printf("data: %s (the model's)\n", l.data_path);
             printf("%s split: %zu windows, loss %.6g, RMSE %.4f, MAE %.4f\n",
                    o.all_rows ? "all" : names[o.split], m.n_windows, m.loss, m.rmse, m.mae);
             code = CLI_OK;
@@ -231,30 +407,107 @@ static int run_eval(int argc, char **argv)
     return code;
 }
 
+/* --------------------------------------------------------------- dates */
+
+/* The median step between consecutive row dates, NaN without dates. */
+static double median_step(const clrnn_dataset *data)
+{
+    size_t R = clrnn_dataset_n_rows(data), n = 0;
+    double *steps = malloc((R ? R : 1) * sizeof *steps);
+    for (size_t r = 1; steps && r < R; r++) {
+        double step = clrnn_dataset_row_time(data, r) - clrnn_dataset_row_time(data, r - 1);
+        if (isfinite(step))
+            steps[n++] = step;
+    }
+    for (size_t i = 1; i < n; i++) /* insertion sort: once a command */
+        for (size_t j = i; j > 0 && steps[j - 1] > steps[j]; j--) {
+            double t = steps[j];
+            steps[j] = steps[j - 1];
+            steps[j - 1] = t;
+        }
+    double median = n == 0 ? NAN : n % 2 ? steps[n / 2] : 0.5 * (steps[n / 2 - 1] + steps[n / 2]);
+    free(steps);
+    return median;
+}
+
+/* Seconds since 1970 as an ISO date, with the time of day unless midnight. */
+static void format_time(char *out, size_t size, double seconds)
+{
+    time_t t = (time_t)floor(seconds);
+    struct tm tm;
+    if (!gmtime_r(&t, &tm) ||
+        !strftime(out, size, fmod(seconds, 86400.0) == 0.0 ? "%Y-%m-%d" : "%Y-%m-%dT%H:%M:%S", &tm))
+        snprintf(out, size, "%.0f", seconds);
+}
+
+/* What names row `row` (it may lie past the data's last row, R - 1): its
+ * label; past the end, the last row's date plus the median step for each
+ * row beyond; else the row number. */
+static void row_name(char *out, size_t size, const clrnn_dataset *data, size_t row, double step)
+{
+    size_t R = clrnn_dataset_n_rows(data);
+    const char *label = row < R ? clrnn_dataset_row_label(data, row) : NULL;
+    double last = R ? clrnn_dataset_row_time(data, R - 1) : NAN;
+    if (label)
+        snprintf(out, size, "%s", label);
+    else if (row >= R && isfinite(last) && isfinite(step))
+        format_time(out, size, last + step * (double)(row - (R - 1)));
+    else
+        snprintf(out, size, "%zu", row);
+}
+
+static int has_dates(const clrnn_dataset *data)
+{
+    size_t R = clrnn_dataset_n_rows(data);
+    return clrnn_dataset_row_label(data, 0) || (R && isfinite(clrnn_dataset_row_time(data, R - 1)));
+}
+
+/* A number, or nothing for a missing one. */
+static void put_value(FILE *f, double v)
+{
+    if (!isnan(v))
+        fprintf(f, "%.10g", v);
+}
+
+/* ------------------------------------------------------------- predict */
+
 static int write_predictions(const char *path, const loaded *l, const double *pred, size_t n)
 {
-    size_t K = clrnn_checkpoint_n_targets(l->ckpt), T = clrnn_checkpoint_seq_len(l->ckpt);
+    const clrnn_dataset *d = l->data;
+    size_t K = clrnn_dataset_n_targets(d), R = clrnn_dataset_n_rows(d);
+    size_t n_horizons = K / clrnn_dataset_n_target_columns(d);
+    double step = median_step(d);
     atomic_out out;
     clrnn_error err;
+    char name[128];
     if (atomic_open(&out, path, &err) != CLRNN_OK)
         return cli_error("clrnn predict", &err), 0;
     FILE *f = out.f;
-    fprintf(f, "date");
-    for (size_t k = 0; k < K; k++)
-        fprintf(f, ",%s,%s_pred", clrnn_checkpoint_target_name(l->ckpt, k),
-                clrnn_checkpoint_target_name(l->ckpt, k));
+    fprintf(f, "%s", has_dates(d) ? "date" : "row");
+    if (n_horizons > 1)
+        fprintf(f, ",target,horizon,truth,prediction");
+    for (size_t k = 0; n_horizons == 1 && k < K; k++)
+        fprintf(f, ",%s,%s_pred", clrnn_dataset_target_label(d, k),
+                clrnn_dataset_target_label(d, k));
     fprintf(f, "\n");
-    const double *y = clrnn_dataset_y_raw(l->data);
     for (size_t i = 0; i < n; i++) {
-        size_t row = clrnn_dataset_window_start(l->data, CLRNN_SPLIT_TRAIN, i) + T - 1;
-        const char *label = clrnn_dataset_row_label(l->data, row);
-        if (label)
-            fprintf(f, "%s", label);
-        else
-            fprintf(f, "%zu", row);
-        for (size_t k = 0; k < K; k++)
-            fprintf(f, ",%.10g,%.10g", y[row * K + k], pred[i * K + k]);
-        fprintf(f, "\n");
+        for (size_t k = 0; k < K; k++) {
+            size_t row = clrnn_dataset_window_row(d, CLRNN_SPLIT_TRAIN, i, k);
+            double truth = row < R ? clrnn_dataset_target_column(d, k)[row] : NAN;
+            if (k == 0 || n_horizons > 1) {
+                row_name(name, sizeof name, d, row, step);
+                fprintf(f, "%s", name);
+            }
+            if (n_horizons > 1)
+                fprintf(f, ",%s,%zu", clrnn_dataset_target_name(d, k % (K / n_horizons)),
+                        clrnn_dataset_target_horizon(d, k));
+            fprintf(f, ",");
+            put_value(f, truth);
+            fprintf(f, ",");
+            put_value(f, pred[i * K + k]);
+            if (n_horizons > 1 || k == K - 1)
+                fprintf(f, "\n");
+        }
     }
     if (atomic_commit(&out, &err) != CLRNN_OK)
         return cli_error("clrnn predict", &err), 0;
@@ -272,9 +525,9 @@ static int run_predict(int argc, char **argv)
     loaded l;
     clrnn_error err;
     code = CLI_BAD_INPUT;
-    if (load(&l, &o, "clrnn predict")) {
+    if (load(&l, &o, "clrnn predict", 1)) {
         size_t n = clrnn_dataset_n_windows(l.data, CLRNN_SPLIT_TRAIN);
-        double *pred = malloc(n * clrnn_checkpoint_n_targets(l.ckpt) * sizeof *pred);
+        double *pred = malloc(n * clrnn_dataset_n_targets(l.data) * sizeof *pred);
         if (!pred)
             fprintf(stderr, "clrnn predict: out of memory\n");
         else if (clrnn_predict(l.backend, l.data, CLRNN_SPLIT_TRAIN, o.batch, pred, &err) !=
@@ -290,6 +543,82 @@ static int run_predict(int argc, char **argv)
     return code;
 }
 
+/* ------------------------------------------------------------ forecast */
+
+static void write_forecast(FILE *f, const clrnn_dataset *d, const double *forecast)
+{
+    size_t K = clrnn_dataset_n_targets(d), R = clrnn_dataset_n_rows(d);
+    size_t columns = clrnn_dataset_n_target_columns(d);
+    double step = median_step(d);
+    char name[128];
+    fprintf(f, "%s,target,horizon,forecast\n", has_dates(d) ? "date" : "row");
+    for (size_t k = 0; k < K; k++) {
+        size_t h = clrnn_dataset_target_horizon(d, k);
+        row_name(name, sizeof name, d, R - 1 + h, step);
+        fprintf(f, "%s,%s,%zu,", name, clrnn_dataset_target_name(d, k % columns), h);
+        put_value(f, forecast[k]);
+        fprintf(f, "\n");
+    }
+}
+
+static int run_forecast(int argc, char **argv)
+{
+    model_options o;
+    int code = parse(&o, "forecast", argc, argv);
+    if (code != CLI_OK)
+        return code;
+    o.all_rows = 1;
+    o.split = CLRNN_SPLIT_TRAIN;
+    loaded l;
+    clrnn_error err;
+    code = CLI_BAD_INPUT;
+    double *forecast = NULL;
+    if (!load(&l, &o, "clrnn forecast", 1))
+        goto done;
+    size_t K = clrnn_dataset_n_targets(l.data);
+    if (!(forecast = malloc(K * sizeof *forecast))) {
+        fprintf(stderr, "clrnn forecast: out of memory\n");
+        goto done;
+    }
+    if (clrnn_forecast(l.backend, l.data, forecast, &err) != CLRNN_OK) {
+        cli_error("clrnn forecast", &err);
+        goto done;
+    }
+    for (size_t k = 0; k < K; k++)
+        if (isnan(forecast[k])) {
+            fprintf(stderr,
+                    "clrnn forecast: the model is differenced and '%s' has no value of its "
+                    "target column '%s' to add the change to\n",
+                    l.data_path,
+                    clrnn_dataset_target_name(l.data, k % clrnn_dataset_n_target_columns(l.data)));
+            goto done;
+        }
+    if (!o.out) {
+        write_forecast(stdout, l.data, forecast);
+        code = fflush(stdout) == 0 ? CLI_OK : CLI_BAD_INPUT;
+        goto done;
+    }
+    atomic_out out;
+    if (atomic_open(&out, o.out, &err) != CLRNN_OK) {
+        cli_error("clrnn forecast", &err);
+        goto done;
+    }
+    write_forecast(out.f, l.data, forecast);
+    if (atomic_commit(&out, &err) != CLRNN_OK) {
+        cli_error("clrnn forecast", &err);
+        goto done;
+    }
+    printf("forecast: %zu output(s) after the last of %zu rows written to %s\n", K,
+           clrnn_dataset_n_rows(l.data), o.out);
+    code = CLI_OK;
+done:
+    free(forecast);
+    loaded_free(&l);
+    return code;
+}
+
+/* -------------------------------------------------------------- export */
+
 static int run_export(int argc, char **argv)
 {
     model_options o;
@@ -299,13 +628,13 @@ static int run_export(int argc, char **argv)
     clrnn_checkpoint *c = NULL;
     clrnn_error err;
     if (clrnn_checkpoint_load(&c, o.model, &err) != CLRNN_OK ||
-        clrnn_export_npz(clrnn_checkpoint_model(c), o.out, &err) != CLRNN_OK) {
+        clrnn_checkpoint_export_npz(c, o.out, &err) != CLRNN_OK) {
         clrnn_checkpoint_free(c);
         return cli_error("clrnn export", &err);
     }
     const clrnn_model *model = clrnn_checkpoint_model(c);
-    printf("export: %zu layer(s), %zu parameters written to %s\n", clrnn_model_n_layers(model),
-           clrnn_model_n_params(model), o.out);
+    printf("export: %zu layer(s), %zu parameters and the model's settings written to %s\n",
+           clrnn_model_n_layers(model), clrnn_model_n_params(model), o.out);
     clrnn_checkpoint_free(c);
     return CLI_OK;
 }
@@ -316,5 +645,7 @@ int cli_model(const char *command, int argc, char **argv)
         return run_eval(argc, argv);
     if (strcmp(command, "predict") == 0)
         return run_predict(argc, argv);
+    if (strcmp(command, "forecast") == 0)
+        return run_forecast(argc, argv);
     return run_export(argc, argv);
 }

@@ -42,7 +42,8 @@ static clrnn_status checkpoint_save(train_run *run, const clrnn_dataset *data,
                                     clrnn_backend *backend, size_t epoch, clrnn_error *err)
 {
     clrnn_checkpoint *c;
-    clrnn_status st = clrnn_checkpoint_capture(&c, backend, data, &run->o->train, epoch, err);
+    clrnn_status st = clrnn_checkpoint_capture_data(&c, backend, data, &run->o->data_cfg,
+                                                    run->o->data, &run->o->train, epoch, err);
     if (st == CLRNN_OK)
         st = clrnn_checkpoint_save(c, run->o->save, err);
     clrnn_checkpoint_free(c);
@@ -223,6 +224,8 @@ static int load_data(train_job *job)
     o->targets = cli_join_columns(job->targets, sizeof job->targets, c, 1);
     o->backend.loss_steps = clrnn_checkpoint_loss_steps(c);
     o->backend.precision = clrnn_checkpoint_precision(c);
+    o->data_cfg.scale_targets = 1;
+    clrnn_checkpoint_data_config(c, &o->data_cfg); /* what the saves record */
     return cli_load_dataset_for_model("clrnn train", o->data, c, o->data_cfg, &job->data);
 }
 

@@ -18,7 +18,8 @@ static void usage(FILE *out)
             "  train       train on a CSV table (default: the bundled weather data)\n"
             "  eval        loss, RMSE and MAE of a saved model on a split\n"
             "  predict     a saved model's predictions for every full window of a table\n"
-            "  export      a saved model's parameters as a numpy .npz\n"
+            "  forecast    a saved model's predictions for the rows after the end of a table\n"
+            "  export      a saved model's parameters and settings as a numpy .npz\n"
             "  reproduce   the reference notebook's runs: 'reproduce toy', 'reproduce weather'\n"
             "  parity      run a batch on OpenCL and the CPU reference and compare every number\n"
             "  devices     list OpenCL platforms and devices\n"
@@ -63,7 +64,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "train") == 0)
         return exit_code(cli_train(argc - 1, argv + 1));
-    if (strcmp(cmd, "eval") == 0 || strcmp(cmd, "predict") == 0 || strcmp(cmd, "export") == 0)
+    if (strcmp(cmd, "eval") == 0 || strcmp(cmd, "predict") == 0 || strcmp(cmd, "export") == 0 ||
+        strcmp(cmd, "forecast") == 0)
         return exit_code(cli_model(cmd, argc - 1, argv + 1));
     if (strcmp(cmd, "reproduce") == 0)
         return exit_code(cli_reproduce(argc - 1, argv + 1));

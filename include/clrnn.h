@@ -238,6 +238,8 @@ typedef struct clrnn_data_config {
                                 appended to the features as inputs named doy_sin,
                                 doy_cos, dow_sin, ... (needs dates) */
     size_t season;           /* rows a season, for the seasonal-naive baseline; 0: none */
+    int targets_optional;    /* a target column the table lacks is all NaN (missing, so
+                                masked) instead of an error: predicting the future */
 } clrnn_data_config;
 
 /* clrnn_data_config.date_features. */
@@ -662,12 +664,27 @@ CLRNN_API clrnn_status clrnn_checkpoint_load(clrnn_checkpoint **out, const char 
                                              clrnn_error *err);
 /* A training run as of `epoch` epochs into *out (NULL on failure): the
  * backend's shapes, parameters, optimizer state, step, precision and loss
- * steps; the data's column names, scaler statistics and seq_len; the
- * optimizer and seed of train. */
+ * steps; the data's column names, scaler statistics, seq_len and forecast
+ * framing (horizons, differencing, season); the optimizer and seed of
+ * train. How the data was read and split is not recorded: see
+ * clrnn_checkpoint_capture_data. */
 CLRNN_API clrnn_status clrnn_checkpoint_capture(clrnn_checkpoint **out, clrnn_backend *backend,
                                                 const clrnn_dataset *data,
                                                 const clrnn_train_config *train, size_t epoch,
                                                 clrnn_error *err);
+/* clrnn_checkpoint_capture, and also what data was made from: config (the
+ * clrnn_data_config data was created with: its date column and date
+ * features, fractions, missing values, scaler fit and target scaling; its
+ * column names and statistics are taken from data) and data_path (the CSV
+ * it was read from, recorded as given and as an absolute path), so that
+ * eval, predict and forecast can rebuild the same dataset. config may be
+ * NULL (then data_path must be too): nothing of it is recorded. */
+CLRNN_API clrnn_status clrnn_checkpoint_capture_data(clrnn_checkpoint **out, clrnn_backend *backend,
+                                                     const clrnn_dataset *data,
+                                                     const clrnn_data_config *config,
+                                                     const char *data_path,
+                                                     const clrnn_train_config *train, size_t epoch,
+                                                     clrnn_error *err);
 /* Writes the file atomically, after the checks loading makes, so that it
  * never writes a file it would refuse to read. */
 CLRNN_API clrnn_status clrnn_checkpoint_save(const clrnn_checkpoint *ckpt, const char *path,
@@ -685,8 +702,23 @@ CLRNN_API clrnn_optimizer clrnn_checkpoint_optimizer(const clrnn_checkpoint *ckp
 CLRNN_API long clrnn_checkpoint_step(const clrnn_checkpoint *ckpt);    /* optimizer steps taken */
 CLRNN_API size_t clrnn_checkpoint_epoch(const clrnn_checkpoint *ckpt); /* epochs completed */
 CLRNN_API uint32_t clrnn_checkpoint_seed(const clrnn_checkpoint *ckpt);
+/* F feature columns (the first layer's inputs are F plus two a date
+ * feature) and K target columns (the last layer's outputs are K times the
+ * number of horizons); without date features and horizons, the inputs and
+ * outputs. */
 CLRNN_API size_t clrnn_checkpoint_n_features(const clrnn_checkpoint *ckpt); /* F */
 CLRNN_API size_t clrnn_checkpoint_n_targets(const clrnn_checkpoint *ckpt);  /* K */
+/* The format version of the file it was read from (the current one, 2,
+ * when captured). */
+CLRNN_API uint32_t clrnn_checkpoint_format_version(const clrnn_checkpoint *ckpt);
+/* The data file it was trained on, as given to train (absolute 0) or as
+ * an absolute path (absolute 1); NULL when not recorded (a version 1 file,
+ * or captured without the data's settings). */
+CLRNN_API const char *clrnn_checkpoint_data_path(const clrnn_checkpoint *ckpt, int absolute);
+/* That data's rows (after drops) and the ends of its training and
+ * validation splits; zeros when not recorded. Any pointer may be NULL. */
+CLRNN_API void clrnn_checkpoint_data_rows(const clrnn_checkpoint *ckpt, size_t *rows,
+                                          size_t *train_end, size_t *val_end);
 /* Column names, in input and output order, valid while ckpt is; NULL for
  * an index out of range. */
 CLRNN_API const char *clrnn_checkpoint_feature_name(const clrnn_checkpoint *ckpt, size_t f);
@@ -699,10 +731,14 @@ CLRNN_API const char *clrnn_checkpoint_target_name(const clrnn_checkpoint *ckpt,
 CLRNN_API clrnn_status clrnn_checkpoint_restore(const clrnn_checkpoint *ckpt,
                                                 clrnn_backend *backend, clrnn_train_config *train,
                                                 clrnn_error *err);
-/* The data settings a model was trained with: feature and target names
- * and the scaler statistics (pointing into ckpt, valid while it is),
- * seq_len, over the rest of *config (fractions, missing values) which it
- * leaves alone. */
+/* The data settings a model was trained with, pointing into ckpt (valid
+ * while it is): feature and target column names, the scaler statistics
+ * (feature_mean and feature_std for every input, date features included;
+ * target_mean and target_std for every output, n_targets * n_horizons),
+ * seq_len, horizons, difference, date features and season; and, where the
+ * file records them (clrnn_checkpoint_data_path is not NULL), the date
+ * column, fractions, missing values, scaler fit and target scaling, which
+ * it otherwise leaves alone, as it leaves targets_optional. */
 CLRNN_API void clrnn_checkpoint_data_config(const clrnn_checkpoint *ckpt,
                                             clrnn_data_config *config);
 /* The backend settings a model was trained with: precision, seq_len, loss
@@ -714,6 +750,26 @@ CLRNN_API void clrnn_checkpoint_backend_config(const clrnn_checkpoint *ckpt,
  * in docs/model.md, float64. */
 CLRNN_API clrnn_status clrnn_export_npz(const clrnn_model *model, const char *path,
                                         clrnn_error *err);
+/* clrnn_export_npz of a checkpoint's model, with its settings beside the
+ * parameters: the scaler (feature_mean, feature_std, target_mean,
+ * target_std, float64), the columns (features, targets: unicode strings),
+ * seq_len, horizons, difference, date_features, season, loss_steps (int64)
+ * and, where recorded, data_path and date_column. */
+CLRNN_API clrnn_status clrnn_checkpoint_export_npz(const clrnn_checkpoint *ckpt, const char *path,
+                                                   clrnn_error *err);
+
+/* ---------------------------------------------------------------- forecast */
+
+/* The forecast from the data's last window (start R - T, R the dataset's
+ * rows): forecast (K outputs), output k for row p = R - 1 + h, h =
+ * clrnn_dataset_target_horizon(data, k), in the targets' units; for a
+ * differenced dataset in levels: the target column's last known value at
+ * row p - max(h, 1), carried forward over empty cells (what
+ * clrnn_dataset_y_base holds for rows of the data), plus the predicted
+ * change; NaN where the column has none. The backend must hold the dataset
+ * (clrnn_backend_stage_dataset); no target value is needed. */
+CLRNN_API clrnn_status clrnn_forecast(clrnn_backend *backend, const clrnn_dataset *data,
+                                      double *forecast, clrnn_error *err);
 
 #ifdef __cplusplus
 }

@@ -607,6 +607,9 @@ static clrnn_status unknown_column(const clrnn_table *t, const char *name, clrnn
                        name, list, n >= sizeof list ? " ..." : "");
 }
 
+/* cols[i] of a target column the table lacks, with targets_optional. */
+#define ABSENT_COLUMN SIZE_MAX
+
 /* Table columns of the features then the targets (F + K) into cols, and the
  * distinct ones in file order into used (*n_used of them). A
  * target that is also a feature at horizon 0 would let the model copy its
@@ -619,6 +622,10 @@ static clrnn_status resolve_columns(const clrnn_table *t, const clrnn_data_confi
     for (size_t i = 0; i < c->n_features + c->n_targets; i++) {
         const char *name = i < c->n_features ? c->features[i] : c->targets[i - c->n_features];
         long col = clrnn_table_find_col(t, name);
+        if (col < 0 && i >= c->n_features && c->targets_optional) {
+            cols[i] = ABSENT_COLUMN; /* all NaN: gather */
+            continue;
+        }
         if (col < 0)
             return unknown_column(t, name, err);
         if (col == date_col)
@@ -966,7 +973,7 @@ static void gather(double *out, size_t stride, const clrnn_table *t, const unsig
         if (!keep[r])
             continue;
         for (size_t j = 0; j < n_cols; j++)
-            out[j] = t->values[r * t->n_cols + cols[j]];
+            out[j] = cols[j] == ABSENT_COLUMN ? NAN : t->values[r * t->n_cols + cols[j]];
         out += stride;
     }
 }

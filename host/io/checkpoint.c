@@ -11,14 +11,22 @@
  * then it decodes and checks that the fields agree with each other, with the
  * same checks a checkpoint must pass to be saved.
  *
- * P = number of parameters, F = features, K = targets, L = layers.
+ * Version 2 added the forecast framing (date features, horizons,
+ * differencing, season) and how the data was read and split (its path,
+ * date column, fractions, missing-value policy, scaler fit); version 1
+ * files still load, with none of it.
+ *
+ * P = number of parameters, F = feature columns, K = target columns,
+ * I = the first layer's inputs, O = the last layer's outputs, L = layers.
  */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "backend/backend.h"
 #include "core/error.h"
@@ -31,11 +39,16 @@
  * 7-bit or text-mode transfer is told apart from "not a model" at once. */
 static const unsigned char MAGIC[8] = {0x89, 'C', 'L', 'R', 'N', 'N', '\r', '\n'};
 enum {
-    FORMAT_VERSION = 1,
-    HEADER_SIZE = 20, /* magic (8), version (4), file size (8) */
+    FORMAT_VERSION = 2, /* what this code writes */
+    OLDEST_VERSION = 1, /* the oldest it reads */
+    HEADER_SIZE = 20,   /* magic (8), version (4), file size (8) */
     CRC_SIZE = 4,
-    MAX_NAME = 4096,    /* bytes of a column name */
-    MAX_COLUMNS = 65536 /* features or targets */
+    MAX_NAME = 4096,     /* bytes of a column name */
+    MAX_COLUMNS = 65536, /* features or targets */
+    MAX_TEXT = 4096,     /* bytes of a path or the date column's name */
+    MAX_HORIZONS = 4096,
+    ALL_DATE_FEATURES = CLRNN_DATE_DOY | CLRNN_DATE_DOW | CLRNN_DATE_MONTH | CLRNN_DATE_HOUR
+
 };
 
 /* ---------------------------------------------------------- consistency */
@@ -58,10 +71,29 @@ static const char *bad_names(char *const *names, size_t n)
     return NULL;
 }
 
+/* Inputs (I) and outputs (O) of the model. */
+static size_t n_inputs(const clrnn_checkpoint *c)
+{
+    return clrnn_model_layer(c->model, 0).n_in;
+}
+
+static size_t n_outputs(const clrnn_checkpoint *c)
+{
+    return clrnn_model_layer(c->model, clrnn_model_n_layers(c->model) - 1).n_out;
+}
+
+static size_t count_bits(unsigned v)
+{
+    size_t n = 0;
+    for (; v; v &= v - 1)
+        n++;
+    return n;
+}
+
 static const char *bad_statistics(const clrnn_checkpoint *c)
 {
     const double *values[4] = {c->feature_mean, c->feature_std, c->target_mean, c->target_std};
-    size_t counts[4] = {c->n_features, c->n_features, c->n_targets, c->n_targets};
+    size_t counts[4] = {n_inputs(c), n_inputs(c), n_outputs(c), n_outputs(c)};
     for (int s = 0; s < 4; s++) {
         if (!values[s] || !finite_array(values[s], counts[s]))
             return "scaler statistics missing or not finite";
@@ -87,6 +119,45 @@ static const char *bad_optimizer(const clrnn_optimizer *o)
     return NULL;
 }
 
+static int bad_text(const char *text)
+{
+    return text && strlen(text) > MAX_TEXT;
+}
+
+/* The forecast framing and the data settings (NULL when they agree). */
+static const char *bad_framing(const clrnn_checkpoint *c)
+{
+    if (c->date_features & ~(unsigned)ALL_DATE_FEATURES)
+        return "unknown date features";
+    if (c->n_features + 2 * count_bits(c->date_features) != n_inputs(c))
+        return "the number of features (and date features) is not the first layer's input size";
+    if (c->n_horizons < 1 || c->n_horizons > MAX_HORIZONS || (c->n_horizons > 1 && !c->horizons))
+        return "the number of horizons is out of range";
+    for (size_t j = 0; c->horizons && j < c->n_horizons; j++)
+        if (c->horizons[j] > UINT32_MAX)
+            return "a horizon is out of range";
+    if (c->n_targets * c->n_horizons != n_outputs(c))
+        return "the number of targets (times the horizons) is not the last layer's output size";
+    if ((c->difference != 0 && c->difference != 1) || c->season > UINT32_MAX)
+        return "differencing or season out of range";
+    if (!c->data_path)
+        return NULL;
+    if (!c->data_path_abs || bad_text(c->data_path) || bad_text(c->data_path_abs) ||
+        bad_text(c->date_column) || c->data_path[0] == '\0' || c->data_path_abs[0] != '/')
+        return "the data path is empty, not absolute or longer than 4096 bytes";
+    if (!(c->train_fraction > 0.0 && c->train_fraction <= 1.0) ||
+        !(c->val_fraction >= 0.0 && c->val_fraction < 1.0) ||
+        !(c->train_fraction + c->val_fraction <= 1.0 + 1e-12))
+        return "the train and validation fractions are out of range";
+    if ((unsigned)c->missing > CLRNN_MISSING_ERROR ||
+        (unsigned)c->scaler_fit > CLRNN_SCALER_FIT_ALL ||
+        (c->scale_targets != 0 && c->scale_targets != 1))
+        return "unknown missing-value policy, scaler fit or target scaling";
+    if (c->train_rows > c->val_rows || c->val_rows > c->data_rows)
+        return "the split's rows are out of order";
+    return NULL;
+}
+
 /* NULL when the fields agree with each other, else what is wrong. */
 static const char *inconsistency(const clrnn_checkpoint *c)
 {
@@ -99,13 +170,12 @@ static const char *inconsistency(const clrnn_checkpoint *c)
         return "unknown loss steps";
     if (c->seq_len == 0 || c->seq_len > UINT32_MAX)
         return "seq_len out of range";
-    if (c->n_features != clrnn_model_layer(c->model, 0).n_in)
-        return "the number of features is not the first layer's input size";
-    if (c->n_targets != clrnn_model_layer(c->model, L - 1).n_out)
-        return "the number of targets is not the last layer's output size";
+    (void)L;
     if (c->n_features > MAX_COLUMNS || c->n_targets > MAX_COLUMNS)
         return "too many columns";
-    const char *why = bad_names(c->feature_names, c->n_features);
+    const char *why = bad_framing(c);
+    if (!why)
+        why = bad_names(c->feature_names, c->n_features);
     if (!why)
         why = bad_names(c->target_names, c->n_targets);
     if (!why)
@@ -133,6 +203,39 @@ static void put_names(byte_writer *w, char *const *names, size_t n)
         put_u32(w, (uint32_t)len);
         put_bytes(w, names[i], len);
     }
+}
+
+/* A text that may be empty (NULL is empty): u32 bytes, then the bytes. */
+static void put_text(byte_writer *w, const char *text)
+{
+    size_t len = text ? strlen(text) : 0;
+    put_u32(w, (uint32_t)len);
+    put_bytes(w, text, len);
+}
+
+/* Version 2's forecast framing and data settings. */
+static void put_framing(byte_writer *w, const clrnn_checkpoint *c)
+{
+    put_u32(w, c->date_features);
+    put_u32(w, (uint32_t)c->n_horizons);
+    for (size_t j = 0; j < c->n_horizons; j++)
+        put_u32(w, c->horizons ? (uint32_t)c->horizons[j] : 0);
+    put_u32(w, (uint32_t)c->difference);
+    put_u32(w, (uint32_t)c->season);
+    put_u32(w, c->data_path != NULL);
+    if (!c->data_path)
+        return;
+    put_text(w, c->data_path);
+    put_text(w, c->data_path_abs);
+    put_text(w, c->date_column);
+    put_f64(w, c->train_fraction);
+    put_f64(w, c->val_fraction);
+    put_u32(w, (uint32_t)c->missing);
+    put_u32(w, (uint32_t)c->scaler_fit);
+    put_u32(w, (uint32_t)c->scale_targets);
+    put_u64(w, (uint64_t)c->data_rows);
+    put_u64(w, (uint64_t)c->train_rows);
+    put_u64(w, (uint64_t)c->val_rows);
 }
 
 static void put_optimizer(byte_writer *w, const clrnn_optimizer *o)
@@ -167,14 +270,15 @@ static void encode(byte_writer *w, const clrnn_checkpoint *c)
     put_u32(w, (uint32_t)c->loss_steps);
     put_names(w, c->feature_names, c->n_features);
     put_names(w, c->target_names, c->n_targets);
-    put_f64_array(w, c->feature_mean, c->n_features);
-    put_f64_array(w, c->feature_std, c->n_features);
-    put_f64_array(w, c->target_mean, c->n_targets);
-    put_f64_array(w, c->target_std, c->n_targets);
+    put_f64_array(w, c->feature_mean, n_inputs(c));
+    put_f64_array(w, c->feature_std, n_inputs(c));
+    put_f64_array(w, c->target_mean, n_outputs(c));
+    put_f64_array(w, c->target_std, n_outputs(c));
     put_optimizer(w, &c->optimizer);
     put_u64(w, (uint64_t)c->step);
     put_u64(w, (uint64_t)c->epoch);
     put_u32(w, c->seed);
+    put_framing(w, c);
     put_u64(w, (uint64_t)P);
     put_f64_array(w, clrnn_model_params_const(m), P);
     put_f64_array(w, c->opt_m, P); /* NULL: zeros */
@@ -214,11 +318,11 @@ static clrnn_status check_envelope(const unsigned char *data, size_t size, const
                            "'%s' is truncated: %zu bytes, fewer than the %d of the header", path,
                            size, HEADER_SIZE);
     uint32_t version = load_u32(data + 8);
-    if (version != FORMAT_VERSION)
+    if (version < OLDEST_VERSION || version > FORMAT_VERSION)
         return clrnn__fail(err, CLRNN_E_INPUT,
-                           "'%s' is model format version %u; this clrnn reads version %d "
+                           "'%s' is model format version %u; this clrnn reads versions %d to %d "
                            "(a newer clrnn wrote it, or it is corrupted)",
-                           path, (unsigned)version, FORMAT_VERSION);
+                           path, (unsigned)version, OLDEST_VERSION, FORMAT_VERSION);
     uint64_t declared = (uint64_t)load_u32(data + 12) | (uint64_t)load_u32(data + 16) << 32;
     if (declared != size)
         return clrnn__fail(err, CLRNN_E_INPUT,
@@ -329,10 +433,16 @@ static const char *get_settings(byte_reader *r, clrnn_checkpoint *c)
     c->loss_steps = (clrnn_loss_steps)loss_steps;
     c->feature_names = get_names(r, &c->n_features);
     c->target_names = get_names(r, &c->n_targets);
-    c->feature_mean = get_array(r, c->n_features);
-    c->feature_std = get_array(r, c->n_features);
-    c->target_mean = get_array(r, c->n_targets);
-    c->target_std = get_array(r, c->n_targets);
+    /* Version 1 has a statistic a column; version 2 one an input and an
+     * output (date features and horizons make more of them than columns). */
+    size_t I = c->version == 1 ? c->n_features : n_inputs(c);
+    size_t O = c->version == 1 ? c->n_targets : n_outputs(c);
+    if (!r->failed && (I > bytes_left(r) / 16 || O > bytes_left(r) / 16))
+        return "the scaler statistics run past the end";
+    c->feature_mean = get_array(r, I);
+    c->feature_std = get_array(r, I);
+    c->target_mean = get_array(r, O);
+    c->target_std = get_array(r, O);
     uint32_t kind = get_u32(r);
     if (kind > CLRNN_ADAM)
         return "unknown optimizer";
@@ -344,6 +454,73 @@ static const char *get_settings(byte_reader *r, clrnn_checkpoint *c)
     c->step = (long)step;
     c->epoch = (size_t)epoch;
     c->seed = get_u32(r);
+    return NULL;
+}
+
+/* A text of at most MAX_TEXT bytes, no NUL (an empty one is NULL when
+ * empty_is_null); *bad set when it is refused. */
+static char *get_text(byte_reader *r, int empty_is_null, int *bad)
+{
+    size_t len = get_count(r, 1);
+    const unsigned char *text = get_bytes(r, len);
+    if (r->failed) /* said as a field past the end */
+        return NULL;
+    if (len > MAX_TEXT || memchr(text, '\0', len)) {
+        *bad = 1;
+        return NULL;
+    }
+    if (len == 0 && empty_is_null)
+        return NULL;
+    char *s = malloc(len + 1);
+    if (!s) {
+        *bad = 2;
+        return NULL;
+    }
+    memcpy(s, text, len);
+    s[len] = '\0';
+    return s;
+}
+
+/* Version 2's framing and data settings; enums are checked as raw numbers
+ * before they become enums. NULL when nothing was out of range; "" for out
+ * of memory. */
+static const char *get_framing(byte_reader *r, clrnn_checkpoint *c)
+{
+    c->date_features = get_u32(r);
+    c->n_horizons = get_count(r, 4);
+    if (r->failed || c->n_horizons < 1 || c->n_horizons > MAX_HORIZONS)
+        return "the number of horizons is out of range";
+    if (!(c->horizons = malloc(c->n_horizons * sizeof *c->horizons)))
+        return "";
+    for (size_t j = 0; j < c->n_horizons; j++)
+        c->horizons[j] = get_u32(r);
+    c->difference = (int)get_u32(r);
+    c->season = get_u32(r);
+    uint32_t has_data = get_u32(r);
+    if (has_data > 1 || c->difference > 1)
+        return "differencing or the data settings' flag out of range";
+    if (!has_data)
+        return NULL;
+    int bad = 0;
+    c->data_path = get_text(r, 0, &bad);
+    c->data_path_abs = get_text(r, 0, &bad);
+    c->date_column = get_text(r, 1, &bad);
+    if (bad)
+        return bad == 2 ? "" : "the data path or date column is too long or holds a NUL byte";
+    c->train_fraction = get_f64(r);
+    c->val_fraction = get_f64(r);
+    uint32_t missing = get_u32(r), fit = get_u32(r), scale = get_u32(r);
+    if (missing > CLRNN_MISSING_ERROR || fit > CLRNN_SCALER_FIT_ALL || scale > 1)
+        return "unknown missing-value policy, scaler fit or target scaling";
+    c->missing = (clrnn_missing)missing;
+    c->scaler_fit = (clrnn_scaler_fit)fit;
+    c->scale_targets = (int)scale;
+    uint64_t rows = get_u64(r), train = get_u64(r), val = get_u64(r);
+    if (rows > SIZE_MAX || train > rows || val > rows)
+        return "the split's rows are out of range";
+    c->data_rows = (size_t)rows;
+    c->train_rows = (size_t)train;
+    c->val_rows = (size_t)val;
     return NULL;
 }
 
@@ -382,6 +559,12 @@ static clrnn_status decode(byte_reader *r, clrnn_checkpoint *c, const char *path
     if (st == CLRNN_E_NOMEM)
         return clrnn__fail(err, st, "out of memory reading '%s'", path);
     const char *problem = st != CLRNN_OK ? why.message : get_settings(r, c);
+    if (!problem && !r->failed && c->version >= 2)
+        problem = get_framing(r, c);
+    if (problem && problem[0] == '\0')
+        return clrnn__fail(err, CLRNN_E_NOMEM, "out of memory reading '%s'", path);
+    if (!problem && !r->failed && c->version == 1)
+        c->n_horizons = 1; /* version 1: the target columns as they are */
     if (!problem && !r->failed)
         problem = get_tensors(r, c);
     if (!problem && r->failed)
@@ -406,7 +589,8 @@ static size_t model_file_limit(const unsigned char *data, size_t n)
 {
     if (n < HEADER_SIZE)
         return HEADER_SIZE;
-    if (memcmp(data, MAGIC, sizeof MAGIC) != 0 || load_u32(data + 8) != FORMAT_VERSION)
+    if (memcmp(data, MAGIC, sizeof MAGIC) != 0 || load_u32(data + 8) < OLDEST_VERSION ||
+        load_u32(data + 8) > FORMAT_VERSION)
         return HEADER_SIZE;
     uint64_t declared = (uint64_t)load_u32(data + 12) | (uint64_t)load_u32(data + 16) << 32;
     return declared < SIZE_MAX - 2 ? (size_t)declared : SIZE_MAX - 2;
@@ -425,6 +609,7 @@ clrnn_status clrnn_checkpoint_load(clrnn_checkpoint **out, const char *path, clr
         st = check_envelope(data, size, path, err);
     if (st == CLRNN_OK) {
         byte_reader r = {data + HEADER_SIZE, size - HEADER_SIZE - CRC_SIZE, 0, 0};
+        ckpt->version = load_u32(data + 8);
         st = decode(&r, ckpt, path, err);
     }
     free(data);
@@ -455,22 +640,32 @@ void clrnn_checkpoint_free(clrnn_checkpoint *ckpt)
     free(ckpt->target_std);
     free(ckpt->opt_m);
     free(ckpt->opt_v);
+    free(ckpt->horizons);
+    free(ckpt->data_path);
+    free(ckpt->data_path_abs);
+    free(ckpt->date_column);
     free(ckpt);
 }
 
 /* ---------------------------------------------- capture and restore */
+
+static char *copy_text(const char *text)
+{
+    char *s = text ? malloc(strlen(text) + 1) : NULL;
+    if (s)
+        strcpy(s, text);
+    return s;
+}
 
 static char **copy_names(const clrnn_dataset *data, size_t n,
                          const char *(*name)(const clrnn_dataset *, size_t))
 {
     char **names = calloc(n ? n : 1, sizeof *names);
     for (size_t i = 0; names && i < n; i++) {
-        const char *text = name(data, i);
-        if (!(names[i] = malloc(strlen(text) + 1))) {
+        if (!(names[i] = copy_text(name(data, i) ? name(data, i) : ""))) {
             free_names(names, i);
             return NULL;
         }
-        strcpy(names[i], text);
     }
     return names;
 }
@@ -484,12 +679,65 @@ static double *copy_stats(const clrnn_dataset *data, size_t n,
     return v;
 }
 
-clrnn_status clrnn_checkpoint_capture(clrnn_checkpoint **out, clrnn_backend *backend,
-                                      const clrnn_dataset *data, const clrnn_train_config *train,
-                                      size_t epoch, clrnn_error *err)
+/* path made absolute with links resolved; where it cannot be resolved
+ * (gone since it was read), joined to the working folder. */
+static char *absolute_path(const char *path)
 {
-    size_t F = clrnn_dataset_n_features(data), K = clrnn_dataset_n_targets(data);
+    char resolved[PATH_MAX], cwd[PATH_MAX];
+    if (realpath(path, resolved))
+        return copy_text(resolved);
+    if (path[0] == '/')
+        return copy_text(path);
+    if (!getcwd(cwd, sizeof cwd))
+        return copy_text("/");
+    char *s = malloc(strlen(cwd) + strlen(path) + 2);
+    if (s)
+        sprintf(s, "%s/%s", cwd, path);
+    return s;
+}
+
+/* The framing as the dataset applied it, and the data settings of config
+ * (may be NULL: not recorded). 0 when out of memory. */
+static int capture_framing(clrnn_checkpoint *c, const clrnn_dataset *data,
+                           const clrnn_data_config *config, const char *data_path)
+{
+    size_t K = clrnn_dataset_n_target_columns(data);
+    c->n_horizons = K ? clrnn_dataset_n_targets(data) / K : 1;
+    if (!(c->horizons = malloc((c->n_horizons ? c->n_horizons : 1) * sizeof *c->horizons)))
+        return 0;
+    for (size_t j = 0; j < c->n_horizons; j++)
+        c->horizons[j] = clrnn_dataset_target_horizon(data, j * K);
+    c->difference = clrnn_dataset_differenced(data) != 0;
+    c->season = clrnn_dataset_season(data);
+    if (!config)
+        return 1;
+    c->date_features = config->date_features;
+    c->train_fraction = config->train_fraction;
+    c->val_fraction = config->val_fraction;
+    c->missing = config->missing;
+    c->scaler_fit = config->scaler_fit;
+    c->scale_targets = config->scale_targets != 0;
+    c->data_rows = clrnn_dataset_n_rows(data);
+    clrnn_dataset_split_rows(data, CLRNN_SPLIT_TRAIN, NULL, &c->train_rows);
+    clrnn_dataset_split_rows(data, CLRNN_SPLIT_VAL, NULL, &c->val_rows);
+    if (config->date_column && !(c->date_column = copy_text(config->date_column)))
+        return 0;
+    if (!data_path)
+        return 1;
+    return (c->data_path = copy_text(data_path)) && (c->data_path_abs = absolute_path(data_path));
+}
+
+clrnn_status clrnn_checkpoint_capture_data(clrnn_checkpoint **out, clrnn_backend *backend,
+                                           const clrnn_dataset *data,
+                                           const clrnn_data_config *config, const char *data_path,
+                                           const clrnn_train_config *train, size_t epoch,
+                                           clrnn_error *err)
+{
+    size_t I = clrnn_dataset_n_features(data), O = clrnn_dataset_n_targets(data);
     *out = NULL;
+    if (data_path && !config)
+        return clrnn__fail(err, CLRNN_E_INPUT,
+                           "a `data_path` without the data's `config` cannot be recorded");
     clrnn_checkpoint *ckpt = calloc(1, sizeof *ckpt);
     if (!ckpt)
         return clrnn__fail(err, CLRNN_E_NOMEM, "out of memory capturing a checkpoint");
@@ -499,24 +747,27 @@ clrnn_status clrnn_checkpoint_capture(clrnn_checkpoint **out, clrnn_backend *bac
         return st;
     }
     size_t P = clrnn_model_n_params(ckpt->model);
+    size_t n_date = config ? 2 * count_bits(config->date_features) : 0;
+    ckpt->version = FORMAT_VERSION;
     ckpt->precision = backend->precision;
     ckpt->seq_len = clrnn_dataset_seq_len(data);
     ckpt->loss_steps = backend->loss_steps;
-    ckpt->n_features = F;
-    ckpt->n_targets = K;
+    ckpt->n_features = I >= n_date ? I - n_date : 0;
+    ckpt->n_targets = clrnn_dataset_n_target_columns(data);
     ckpt->optimizer = train->optimizer;
     ckpt->seed = train->seed;
     ckpt->epoch = epoch;
-    ckpt->feature_names = copy_names(data, F, clrnn_dataset_feature_name);
-    ckpt->target_names = copy_names(data, K, clrnn_dataset_target_name);
-    ckpt->feature_mean = copy_stats(data, F, clrnn_dataset_feature_mean);
-    ckpt->feature_std = copy_stats(data, F, clrnn_dataset_feature_std);
-    ckpt->target_mean = copy_stats(data, K, clrnn_dataset_target_mean);
-    ckpt->target_std = copy_stats(data, K, clrnn_dataset_target_std);
+    ckpt->feature_names = copy_names(data, ckpt->n_features, clrnn_dataset_feature_name);
+    ckpt->target_names = copy_names(data, ckpt->n_targets, clrnn_dataset_target_name);
+    ckpt->feature_mean = copy_stats(data, I, clrnn_dataset_feature_mean);
+    ckpt->feature_std = copy_stats(data, I, clrnn_dataset_feature_std);
+    ckpt->target_mean = copy_stats(data, O, clrnn_dataset_target_mean);
+    ckpt->target_std = copy_stats(data, O, clrnn_dataset_target_std);
     ckpt->opt_m = malloc(P * sizeof *ckpt->opt_m);
     ckpt->opt_v = malloc(P * sizeof *ckpt->opt_v);
     if (!ckpt->feature_names || !ckpt->target_names || !ckpt->feature_mean || !ckpt->feature_std ||
-        !ckpt->target_mean || !ckpt->target_std || !ckpt->opt_m || !ckpt->opt_v)
+        !ckpt->target_mean || !ckpt->target_std || !ckpt->opt_m || !ckpt->opt_v ||
+        !capture_framing(ckpt, data, config, data_path))
         st = clrnn__fail(err, CLRNN_E_NOMEM, "out of memory capturing a checkpoint");
     if (st == CLRNN_OK)
         st = clrnn_backend_get_params(backend, clrnn_model_params(ckpt->model), err);
@@ -533,6 +784,13 @@ clrnn_status clrnn_checkpoint_capture(clrnn_checkpoint **out, clrnn_backend *bac
         *out = ckpt;
     }
     return st;
+}
+
+clrnn_status clrnn_checkpoint_capture(clrnn_checkpoint **out, clrnn_backend *backend,
+                                      const clrnn_dataset *data, const clrnn_train_config *train,
+                                      size_t epoch, clrnn_error *err)
+{
+    return clrnn_checkpoint_capture_data(out, backend, data, NULL, NULL, train, epoch, err);
 }
 
 clrnn_status clrnn_checkpoint_restore(const clrnn_checkpoint *ckpt, clrnn_backend *backend,
@@ -563,6 +821,19 @@ clrnn_status clrnn_checkpoint_restore(const clrnn_checkpoint *ckpt, clrnn_backen
 
 void clrnn_checkpoint_data_config(const clrnn_checkpoint *ckpt, clrnn_data_config *config)
 {
+    config->horizons = ckpt->horizons;
+    config->n_horizons = ckpt->horizons ? ckpt->n_horizons : 0;
+    config->difference = ckpt->difference;
+    config->date_features = ckpt->date_features;
+    config->season = ckpt->season;
+    if (ckpt->data_path) {
+        config->date_column = ckpt->date_column;
+        config->train_fraction = ckpt->train_fraction;
+        config->val_fraction = ckpt->val_fraction;
+        config->missing = ckpt->missing;
+        config->scaler_fit = ckpt->scaler_fit;
+        config->scale_targets = ckpt->scale_targets;
+    }
     config->features = (const char *const *)ckpt->feature_names;
     config->n_features = ckpt->n_features;
     config->targets = (const char *const *)ckpt->target_names;
@@ -641,4 +912,25 @@ const char *clrnn_checkpoint_feature_name(const clrnn_checkpoint *ckpt, size_t f
 const char *clrnn_checkpoint_target_name(const clrnn_checkpoint *ckpt, size_t k)
 {
     return k < ckpt->n_targets ? ckpt->target_names[k] : NULL;
+}
+
+uint32_t clrnn_checkpoint_format_version(const clrnn_checkpoint *ckpt)
+{
+    return ckpt->version;
+}
+
+const char *clrnn_checkpoint_data_path(const clrnn_checkpoint *ckpt, int absolute)
+{
+    return absolute ? ckpt->data_path_abs : ckpt->data_path;
+}
+
+void clrnn_checkpoint_data_rows(const clrnn_checkpoint *ckpt, size_t *rows, size_t *train_end,
+                                size_t *val_end)
+{
+    if (rows)
+        *rows = ckpt->data_rows;
+    if (train_end)
+        *train_end = ckpt->train_rows;
+    if (val_end)
+        *val_end = ckpt->val_rows;
 }

@@ -167,3 +167,11 @@ clrnn_cli_test(train_no_validation_row 2 "the validation split has no row \\(--v
                train --val-fraction 0.00001)
 clrnn_cli_test(train_window_too_long 2 "the training split has 84 rows, fewer than one window of seq_len 80 and --horizon up to 5 \\(85 rows\\)"
                train --data ${FIX}/cli_small.csv --features a,b --target y --seq-len 80 --horizon 5)
+# The model file records its data (issue 12, items 2 and 7): eval, predict
+# and forecast with only --model, --data overriding it, a changed split
+# refused, tables without targets or dates, the version 1 fixture.
+clrnn_cli_test(help_forecast 0 "usage: clrnn forecast" forecast --help)
+clrnn_cli_test(forecast_needs_model 2 "clrnn forecast: --model is required" forecast)
+clrnn_cli_test(forecast_not_a_model 2 "not a clrnn model file" forecast --model ${WEATHER})
+clrnn_script_test(model_records_data cli ${CMAKE_CURRENT_LIST_DIR}/model_data_test.sh
+                  $<TARGET_FILE:clrnn> ${FIX}/cli_small.csv ${FIX})

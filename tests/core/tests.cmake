@@ -4,3 +4,6 @@ clrnn_add_test(test_gradcheck LABEL unit SOURCES core/test_gradcheck.c)
 # The optimizer settings a checkpoint carries (schedules, clipping, Adam's
 # bias correction), checked on the CPU reference.
 clrnn_add_test(test_optimizer LABEL unit SOURCES core/test_optimizer.c)
+# clrnn_forecast: the last window's prediction, with or without the
+# target columns (targets_optional).
+clrnn_add_test(test_forecast LABEL unit SOURCES core/test_forecast.c)

@@ -36,9 +36,12 @@ static void exercise(const clrnn_checkpoint *c)
                clrnn_model_params_const(model), P * sizeof(double)) != 0)
         abort();
     clrnn_checkpoint_free(again);
-    if (clrnn_export_npz(model, npz, &err) != CLRNN_OK)
+    if (clrnn_checkpoint_export_npz(c, npz, &err) != CLRNN_OK)
         abort();
-    size_t F = clrnn_checkpoint_n_features(c), K = clrnn_checkpoint_n_targets(c);
+    /* the model's inputs and outputs: date features and horizons make more
+     * of them than the file has feature and target columns */
+    size_t F = clrnn_model_layer(model, 0).n_in;
+    size_t K = clrnn_model_layer(model, clrnn_model_n_layers(model) - 1).n_out;
     size_t T = clrnn_checkpoint_seq_len(c);
     if (P > 100000 || T > 64)
         return; /* the forward pass of a huge model proves nothing more */

@@ -178,7 +178,27 @@ static inline int make_checkpoint(clrnn_checkpoint **out, clrnn_optimizer_kind k
     c->step = 123456789012L;
     c->epoch = 77;
     c->seed = 4000000000u;
-    return c->feature_names[0] && c->feature_names[1] && c->feature_names[2] && c->target_names[0];
+    /* version 2: the framing and the data settings, none at its default */
+    c->version = 2;
+    c->n_horizons = 1;
+    if (!(c->horizons = malloc(sizeof *c->horizons)))
+        return 0;
+    c->horizons[0] = 7;
+    c->difference = 1;
+    c->season = 52;
+    c->data_path = copy("data/weather é.csv");
+    c->data_path_abs = copy("/srv/clrnn/data/weather é.csv");
+    c->date_column = copy("timestamp");
+    c->train_fraction = 0.6;
+    c->val_fraction = 0.25;
+    c->missing = CLRNN_MISSING_DROP;
+    c->scaler_fit = CLRNN_SCALER_FIT_ALL;
+    c->scale_targets = 0;
+    c->data_rows = 13509;
+    c->train_rows = 8105;
+    c->val_rows = 11482;
+    return c->feature_names[0] && c->feature_names[1] && c->feature_names[2] &&
+           c->target_names[0] && c->data_path && c->data_path_abs && c->date_column;
 }
 
 static inline int same_doubles(const double *a, const double *b, size_t n)
@@ -223,6 +243,23 @@ static inline void check_same_checkpoint(const char *what, const clrnn_checkpoin
     int scalars = a->precision == b->precision && a->seq_len == b->seq_len &&
                   a->loss_steps == b->loss_steps && a->step == b->step && a->epoch == b->epoch &&
                   a->seed == b->seed;
+    /* the framing and data settings (a's NULL horizons stand for {0}) */
+    int framing = a->date_features == b->date_features && a->n_horizons == b->n_horizons &&
+                  a->difference == b->difference && a->season == b->season && b->horizons;
+    for (size_t j = 0; framing && j < a->n_horizons; j++)
+        framing = (a->horizons ? a->horizons[j] : 0) == b->horizons[j];
+    const char *texts[3][2] = {{a->data_path, b->data_path},
+                               {a->data_path_abs, b->data_path_abs},
+                               {a->date_column, b->date_column}};
+    for (int i = 0; i < 3; i++)
+        framing = framing && (texts[i][0] ? texts[i][1] && strcmp(texts[i][0], texts[i][1]) == 0
+                                          : !texts[i][1]);
+    if (a->data_path)
+        framing = framing && a->train_fraction == b->train_fraction &&
+                  a->val_fraction == b->val_fraction && a->missing == b->missing &&
+                  a->scaler_fit == b->scaler_fit && a->scale_targets == b->scale_targets &&
+                  a->data_rows == b->data_rows && a->train_rows == b->train_rows &&
+                  a->val_rows == b->val_rows;
     snprintf(line, sizeof line, "%s: shapes and parameters, bit for bit", what);
     check_true(
         b->model && same_shapes(a->model, b->model) &&
@@ -230,6 +267,8 @@ static inline void check_same_checkpoint(const char *what, const clrnn_checkpoin
         line);
     snprintf(line, sizeof line, "%s: names, sizes, enums, step, epoch, seed", what);
     check_true(names && scalars, line);
+    snprintf(line, sizeof line, "%s: horizons, differencing, season, data path and split", what);
+    check_true(framing, line);
     snprintf(line, sizeof line, "%s: scaler statistics and optimizer, bit for bit", what);
     check_true(b->n_features == F && b->n_targets == K &&
                    same_doubles(a->feature_mean, b->feature_mean, F) &&

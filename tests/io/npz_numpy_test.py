@@ -25,7 +25,8 @@ def read_clrnn(path):
     """The model file, as docs/checkpoint-format.md describes it."""
     b = open(path, "rb").read()
     assert b[:8] == b"\x89CLRNN\r\n", "magic"
-    assert struct.unpack_from("<I", b, 8)[0] == 1, "version"
+    version = struct.unpack_from("<I", b, 8)[0]
+    assert version in (1, 2), "version"
     assert struct.unpack_from("<Q", b, 12)[0] == len(b), "file size"
     assert zlib.crc32(b[:-4]) == struct.unpack_from("<I", b, len(b) - 4)[0], "CRC32"
     pos = 20
@@ -50,12 +51,26 @@ def read_clrnn(path):
     m["precision"], m["seq_len"], m["loss_steps"] = take("3I")
     m["features"], m["targets"] = names(), names()
     F, K = len(m["features"]), len(m["targets"])
+    if version == 2:  # a statistic an input and an output
+        F, K = m["layers"][0][0], m["layers"][-1][2]
     m["feature_mean"], m["feature_std"] = np.array(take(f"{F}d")), np.array(take(f"{F}d"))
     m["target_mean"], m["target_std"] = np.array(take(f"{K}d")), np.array(take(f"{K}d"))
     m["optimizer"] = take("I")[0]
     m["lr"], m["momentum"], m["beta1"], m["beta2"], m["eps"], m["wd"], m["clip"] = take("7d")
     m["step"], m["epoch"] = take("2Q")
     (m["seed"],) = take("I")
+    if version == 2:  # the forecast framing and the data settings
+        (m["date_features"],) = take("I")
+        m["horizons"] = list(take(f"{take('I')[0]}I"))
+        m["difference"], m["season"], has_data = take("3I")
+        if has_data:
+            for key in ("data_path", "data_path_absolute", "date_column"):
+                (n,) = take("I")
+                m[key] = b[pos:pos + n].decode()
+                pos += n
+            m["train_fraction"], m["val_fraction"] = take("2d")
+            m["missing"], m["scaler_fit"], m["scale_targets"] = take("3I")
+            m["data_rows"], m["train_rows"], m["val_rows"] = take("3Q")
     (P,) = take("Q")
     m["params"], m["state_m"], m["state_v"] = (np.frombuffer(b, "<f8", P, pos + i * 8 * P)
                                                for i in range(3))
@@ -103,8 +118,14 @@ def main(clrnn, data):
           f"features {m['features']}, step {m['step']}, CRC OK")
     expected = split_params(m["params"], m["layers"])
     with np.load(npz) as w:
-        assert sorted(w.files) == sorted(expected), f"keys {w.files}"
-        arrays = {k: w[k] for k in w.files}
+        settings = {"feature_mean", "feature_std", "target_mean", "target_std", "features",
+                    "targets", "horizons", "seq_len", "difference", "date_features", "season",
+                    "loss_steps", "format_version", "data_path", "data_path_absolute"}
+        assert sorted(w.files) == sorted(set(expected) | settings), f"keys {w.files}"
+        for k in ("feature_mean", "feature_std", "target_mean", "target_std"):
+            assert np.array_equal(w[k], m[k]), f"{k} differs from the model file's"
+        assert list(w["features"]) == m["features"] and int(w["seq_len"]) == m["seq_len"]
+        arrays = {k: w[k] for k in expected}
     for k, want in expected.items():
         got = arrays[k]
         assert got.dtype == np.float64 and got.shape == want.shape, f"{k}: {got.dtype} {got.shape}"

@@ -9,6 +9,11 @@
  *   magic, a wrong version, CRC-valid files whose fields disagree, sizes the
  *   file cannot hold and an endless stream.
  * - Saving refuses an inconsistent checkpoint and leaves no file behind.
+ * - Version 2's framing and data settings are refused when out of range; a
+ *   version 1 file made by an earlier clrnn still loads, and saves as
+ *   version 2 with the same model.
+ * - Capture records the data settings and the data path it is given, and
+ *   clrnn_checkpoint_data_config gives them back.
  */
 #include "io_util.h"
 
@@ -166,10 +171,14 @@ static void test_magic_version(void)
     bytes[1] = 'X';
     check_true(refused(bytes, size, "not a clrnn model file"), "wrong magic is refused");
     bytes[1] = 'C';
-    put_le32(bytes + 8, 2);
+    put_le32(bytes + 8, 3);
     reseal(bytes, size);
-    check_true(refused(bytes, size, "version 2; this clrnn reads version 1"),
-               "version 2 (with a valid CRC) is refused by its version");
+    check_true(refused(bytes, size, "version 3; this clrnn reads versions 1 to 2"),
+               "version 3 (with a valid CRC) is refused by its version");
+    put_le32(bytes + 8, 0);
+    reseal(bytes, size);
+    check_true(refused(bytes, size, "version 0; this clrnn reads versions 1 to 2"),
+               "version 0 (with a valid CRC) is refused by its version");
     free(bytes);
     const unsigned char csv[] = ",tmax,tmin\n1970-01-01,60,35\n";
     check_true(refused(csv, sizeof csv - 1, "not a clrnn model file"), "a CSV is refused");
@@ -230,7 +239,12 @@ static void test_inconsistent(void)
     for (int l = 0; l < 2; l++)
         P += layers[l].n_in * layers[l].n_hidden + layers[l].n_hidden * layers[l].n_hidden +
              layers[l].n_hidden * layers[l].n_out + layers[l].n_out + layers[l].n_hidden;
-    size_t at_p = size - 4 - 3 * P * 8 - 8, at_kind = at_p - 4 - 8 - 8 - 7 * 8 - 4;
+    /* version 2's framing and data settings lie between the seed and P */
+    size_t framing = 4 + 4 + 4 + 4 + 4 + 4 + (4 + strlen("data/weather é.csv")) +
+                     (4 + strlen("/srv/clrnn/data/weather é.csv")) + (4 + strlen("timestamp")) +
+                     2 * 8 + 3 * 4 + 3 * 8;
+    size_t at_p = size - 4 - 3 * P * 8 - 8, at_framing = at_p - framing;
+    size_t at_kind = at_framing - 4 - 8 - 8 - 7 * 8 - 4;
     free(bytes);
     refused_with_u32("a parameter count the layers do not give is refused", (size_t)at_p,
                      (uint32_t)P + 1, "parameter count");
@@ -240,6 +254,133 @@ static void test_inconsistent(void)
                     (4 + strlen("a much longer column name, é")) + 4 + (4 + 13) + 3 * 8;
     refused_with_u32("a negative scaler std is refused", at_std + 4, 0xBFF00000u,
                      "standard deviation");
+    /* Version 2's block: date features, horizons, difference, season, the
+     * data flag, three texts, the fractions, the enums, the rows. */
+    size_t at_texts = at_framing + 6 * 4;
+    size_t at_fractions = at_texts + (4 + strlen("data/weather é.csv")) +
+                          (4 + strlen("/srv/clrnn/data/weather é.csv")) + (4 + strlen("timestamp"));
+    refused_with_u32("date features 16 are refused", at_framing, 16, "unknown date features");
+    refused_with_u32("date features for a layer without their inputs are refused", at_framing,
+                     CLRNN_DATE_DOW, "date features");
+    refused_with_u32("0 horizons are refused", at_framing + 4, 0, "number of horizons");
+    refused_with_u32("difference 2 is refused", at_framing + 12, 2, "differencing");
+    refused_with_u32("a data flag of 2 is refused", at_framing + 20, 2, "flag");
+    refused_with_u32("a data path longer than the file is refused", at_texts, 1000000,
+                     "runs past the end");
+    refused_with_u32("a train fraction of 2 is refused", at_fractions + 4, 0x40000000u,
+                     "fractions");
+    refused_with_u32("missing-value policy 3 is refused", at_fractions + 16, 3,
+                     "missing-value policy");
+    refused_with_u32("a training split past the data's rows is refused", at_fractions + 16 + 12 + 8,
+                     20000, "rows");
+}
+
+/* The version 1 file committed in tests/fixtures, written by the clrnn of
+ * before version 2 (train --data cli_small.csv --features a,b --target y
+ * --seq-len 5 --hidden 4 --epochs 3 --batch 8 --seed 3). */
+static void test_version_1(void)
+{
+    clrnn_checkpoint *c = NULL, *again = NULL;
+    clrnn_error err;
+    char path[128];
+    if (!check_true(clrnn_checkpoint_load(&c, CLRNN_FIXTURE_DIR "/model_v1.clrnn", &err) ==
+                        CLRNN_OK,
+                    "the version 1 fixture loads"))
+        return;
+    check_true(clrnn_checkpoint_format_version(c) == 1 && clrnn_checkpoint_seq_len(c) == 5 &&
+                   clrnn_checkpoint_n_features(c) == 2 && clrnn_checkpoint_n_targets(c) == 1 &&
+                   strcmp(clrnn_checkpoint_feature_name(c, 1), "b") == 0 &&
+                   clrnn_checkpoint_epoch(c) == 3 && clrnn_checkpoint_seed(c) == 3,
+               "version 1: its columns, window, epoch and seed");
+    check_true(!clrnn_checkpoint_data_path(c, 0) && !clrnn_checkpoint_data_path(c, 1),
+               "version 1: no data path recorded");
+    clrnn_data_config cfg = clrnn_data_config_default();
+    cfg.train_fraction = 0.5;
+    cfg.missing = CLRNN_MISSING_DROP;
+    clrnn_checkpoint_data_config(c, &cfg);
+    check_true(cfg.train_fraction == 0.5 && cfg.missing == CLRNN_MISSING_DROP &&
+                   cfg.n_horizons == 0 && !cfg.horizons && !cfg.difference && !cfg.date_features &&
+                   cfg.seq_len == 5 && cfg.n_features == 2,
+               "version 1: the data config leaves the split and missing values alone");
+    path_in(path, sizeof path, "upgraded.clrnn");
+    check_true(clrnn_checkpoint_save(c, path, &err) == CLRNN_OK &&
+                   clrnn_checkpoint_load(&again, path, &err) == CLRNN_OK &&
+                   clrnn_checkpoint_format_version(again) == 2,
+               "version 1 saved again is version 2");
+    if (again)
+        check_same_checkpoint("version 1 -> 2", c, again);
+    clrnn_checkpoint_free(c);
+    clrnn_checkpoint_free(again);
+}
+
+/* A captured checkpoint records the data's settings and path. */
+static void test_capture_data(void)
+{
+    static const char *const features[] = {"a", "b"}, *const targets[] = {"y"};
+    clrnn_data_config cfg = clrnn_data_config_default();
+    cfg.features = features;
+    cfg.n_features = 2;
+    cfg.targets = targets;
+    cfg.n_targets = 1;
+    cfg.seq_len = 4;
+    cfg.train_fraction = 0.6;
+    cfg.val_fraction = 0.2;
+    cfg.missing = CLRNN_MISSING_DROP;
+    cfg.scaler_fit = CLRNN_SCALER_FIT_ALL;
+    clrnn_table *table = NULL;
+    clrnn_dataset *data = NULL;
+    clrnn_model *model = NULL;
+    clrnn_backend *backend = NULL;
+    clrnn_checkpoint *c = NULL, *plain = NULL, *loaded = NULL;
+    clrnn_layer_shape shape = {2, 3, 1};
+    clrnn_backend_config bcfg = {.device = "cpu", .seq_len = 4, .max_batch = 8};
+    clrnn_train_config train;
+    clrnn_train_config_default(&train);
+    clrnn_error err;
+    char path[128];
+    path_in(path, sizeof path, "captured.clrnn");
+    int ok = clrnn_table_read_csv(&table, SMALL_CSV, &err) == CLRNN_OK &&
+             clrnn_dataset_create(&data, table, &cfg, &err) == CLRNN_OK &&
+             clrnn_model_create(&model, &shape, 1, &err) == CLRNN_OK &&
+             clrnn_backend_create(&backend, model, &bcfg, &err) == CLRNN_OK &&
+             clrnn_checkpoint_capture_data(&c, backend, data, &cfg, SMALL_CSV, &train, 2, &err) ==
+                 CLRNN_OK &&
+             clrnn_checkpoint_capture(&plain, backend, data, &train, 2, &err) == CLRNN_OK &&
+             clrnn_checkpoint_save(c, path, &err) == CLRNN_OK &&
+             clrnn_checkpoint_load(&loaded, path, &err) == CLRNN_OK;
+    if (check_true(ok, "capture with the data's settings, save, load")) {
+        size_t rows, train_end, val_end;
+        clrnn_checkpoint_data_rows(loaded, &rows, &train_end, &val_end);
+        check_true(strcmp(clrnn_checkpoint_data_path(loaded, 0), SMALL_CSV) == 0 &&
+                       clrnn_checkpoint_data_path(loaded, 1)[0] == '/' && rows == 120 &&
+                       train_end == 72 && val_end == 96,
+                   "the data path (as given and absolute) and the split's rows are recorded");
+        clrnn_data_config back = clrnn_data_config_default();
+        clrnn_checkpoint_data_config(loaded, &back);
+        check_true(back.train_fraction == 0.6 && back.val_fraction == 0.2 &&
+                       back.missing == CLRNN_MISSING_DROP &&
+                       back.scaler_fit == CLRNN_SCALER_FIT_ALL && back.scale_targets == 1 &&
+                       back.seq_len == 4 && back.n_features == 2 &&
+                       strcmp(back.features[1], "b") == 0 && strcmp(back.targets[0], "y") == 0 &&
+                       back.feature_mean[0] == clrnn_dataset_feature_mean(data, 0) &&
+                       back.target_std[0] == clrnn_dataset_target_std(data, 0),
+                   "clrnn_checkpoint_data_config gives the settings back");
+        check_true(!clrnn_checkpoint_data_path(plain, 0),
+                   "clrnn_checkpoint_capture records no data path");
+    }
+    clrnn_checkpoint *refused = NULL;
+    check_true(backend &&
+                   clrnn_checkpoint_capture_data(&refused, backend, data, NULL, SMALL_CSV, &train,
+                                                 2, &err) == CLRNN_E_INPUT &&
+                   !refused && strstr(err.message, "`config`"),
+               "a data path without the config is refused");
+    clrnn_checkpoint_free(c);
+    clrnn_checkpoint_free(plain);
+    clrnn_checkpoint_free(loaded);
+    clrnn_backend_free(backend);
+    clrnn_model_free(model);
+    clrnn_dataset_free(data);
+    clrnn_table_free(table);
 }
 
 static void test_save_refuses(void)
@@ -265,6 +406,21 @@ static void test_save_refuses(void)
     check_true(clrnn_checkpoint_save(c, path, &err) == CLRNN_E_INPUT && access(path, F_OK) != 0,
                "saving a NaN parameter: refused, no file");
     clrnn_model_params(c->model)[5] = 0.0;
+    c->data_path_abs[0] = 's'; /* not absolute */
+    check_true(clrnn_checkpoint_save(c, path, &err) == CLRNN_E_INPUT &&
+                   strstr(err.message, "absolute") && access(path, F_OK) != 0,
+               "saving a relative absolute data path: refused, no file");
+    c->data_path_abs[0] = '/';
+    size_t *two = realloc(c->horizons, 2 * sizeof *two);
+    if (two) {
+        c->horizons = two;
+        two[1] = 14;
+    }
+    c->n_horizons = two ? 2 : 1; /* the model has one output a target */
+    check_true(clrnn_checkpoint_save(c, path, &err) == CLRNN_E_INPUT &&
+                   strstr(err.message, "horizons") && access(path, F_OK) != 0,
+               "saving horizons the last layer has no outputs for: refused, no file");
+    c->n_horizons = 1;
     check_true(clrnn_checkpoint_save(c, "/nonexistent-dir/m.clrnn", &err) == CLRNN_E_IO &&
                    strstr(err.message, "/nonexistent-dir/m.clrnn"),
                "saving into a missing folder: CLRNN_E_IO naming the path");
@@ -289,8 +445,11 @@ int main(void)
     test_inconsistent();
     test_endless();
     test_save_refuses();
-    static const char *const names[] = {"round.clrnn", "again.clrnn", "bad.clrnn", "small.clrnn",
-                                        "intact.clrnn"};
+    test_version_1();
+    test_capture_data();
+    static const char *const names[] = {"round.clrnn",   "again.clrnn",  "bad.clrnn",
+                                        "small.clrnn",   "intact.clrnn", "upgraded.clrnn",
+                                        "captured.clrnn"};
     remove_test_dir(names, sizeof names / sizeof *names);
     return check_summary();
 }

@@ -1,0 +1,59 @@
+/*
+ * clrnn_forecast: the model's outputs for the rows after the end of the
+ * data, from the data's last window (start R - T), in the targets' units
+ * and, for a differenced model, in levels. One forward pass of one window;
+ * the targets of that window (beyond the data) are never read.
+ *
+ * Output k at horizon h predicts row p = R - 1 + h. A differenced model
+ * predicts the change from the target column's last known value at row
+ * p - max(h, 1) (carried forward over empty cells): the column at the
+ * window's last row for h >= 1, the row before it for a pre-shifted target
+ * (h = 0), as clrnn_dataset_y_base defines it for the rows of the data.
+ *
+ * T = seq_len, K = outputs (target columns times horizons), R = rows.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "clrnn.h"
+#include "core/error.h"
+
+/* The last value of column v at or before row `row` that is not NaN. */
+static double last_known(const double *v, size_t row)
+{
+    for (size_t r = row + 1; v && r-- > 0;)
+        if (!isnan(v[r]))
+            return v[r];
+    return NAN;
+}
+
+clrnn_status clrnn_forecast(clrnn_backend *backend, const clrnn_dataset *data, double *forecast,
+                            clrnn_error *err)
+{
+    size_t R = clrnn_dataset_n_rows(data), T = clrnn_dataset_seq_len(data);
+    size_t K = clrnn_dataset_n_targets(data);
+    if (R < T || R - T > UINT32_MAX)
+        return clrnn__fail(err, CLRNN_E_INPUT,
+                           "the data has %zu rows, fewer than one window of `seq_len` %zu", R, T);
+    uint32_t start = (uint32_t)(R - T);
+    double *y = malloc(T * K * sizeof *y); /* (1, T, K) */
+    if (!y)
+        return clrnn__fail(err, CLRNN_E_NOMEM, "out of memory for a forecast of %zu outputs", K);
+    clrnn_status st = clrnn_backend_forward(backend, &start, 1, err);
+    if (st == CLRNN_OK)
+        st = clrnn_backend_get_outputs(backend, clrnn_backend_n_layers(backend) - 1, y, err);
+    int differenced = clrnn_dataset_differenced(data);
+    for (size_t k = 0; st == CLRNN_OK && k < K; k++) {
+        double value = y[(T - 1) * K + k] * clrnn_dataset_target_std(data, k) +
+                       clrnn_dataset_target_mean(data, k);
+        size_t h = clrnn_dataset_target_horizon(data, k), back = h > 1 ? h : 1;
+        if (differenced) /* the base row R - 1 + h - max(h, 1); none before row 0 */
+            value += R - 1 + h >= back
+                         ? last_known(clrnn_dataset_target_column(data, k), R - 1 + h - back)
+                         : NAN;
+        forecast[k] = value;
+    }
+    free(y);
+    return st;
+}

@@ -21,6 +21,7 @@ typedef struct train_options {
     clrnn_backend_config backend;
     const char *save, *resume, *log_csv, *log_json, *plot;
     int quiet;
+    int verbose;   /* the OpenCL compiler's warnings, on stderr */
     cli_args args; /* which options were given: on --resume they override */
 } train_options;
 
@@ -35,6 +36,8 @@ typedef struct train_run {
     int progress;                  /* draw a progress line on the terminal */
     double last_loss;              /* the last epoch's, shown while the next one runs */
     double epoch_start, last_draw; /* seconds, for the progress line's rate */
+    clrnn_backend *backend;        /* asked how far it really is (clrnn_backend_finish) */
+    size_t next_sync;              /* windows enqueued when it is asked next */
 } train_run;
 
 /* Everything one training run owns; released by job_free. */

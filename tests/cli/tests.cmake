@@ -131,3 +131,7 @@ clrnn_cli_test(predict_onto_data 2 "--out '.*cli_small.csv' is the same file as 
 # A list too long says its limit (issue 11, item 12).
 clrnn_cli_test(features_list_limit 2 "--features .*expected 1 to 64 comma-separated names"
                train --features a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q,r,s,t,u,v,w,x,y,z,a1,b1,c1,d1,e1,f1,g1,h1,i1,j1,k1,l1,m1,n1,o1,p1,q1,r1,s1,t1,u1,v1,w1,x1,y1,z1,a2,b2,c2,d2,e2,f2,g2,h2,i2,j2,k2,l2,m2)
+# The OpenCL compiler: "compiling kernels" before a shape's first build only,
+# its own output kept off stderr without --verbose (issue 12, item 9).
+clrnn_script_test(compiler_output_kept_out cli ${CMAKE_CURRENT_LIST_DIR}/compiler_output_test.sh
+                  $<TARGET_FILE:clrnn> ${FIX}/cli_small.csv)

@@ -42,8 +42,8 @@ void cli_progress_format(char *line, size_t size, size_t width, const cli_progre
     snprintf(part[PART_EPOCH], sizeof part[0], "epoch %zu/%zu", p->epoch, p->epochs);
     enum { BAR = 24 };
     const int filled = p->total ? (int)((double)BAR * (double)p->done / (double)p->total) : 0;
-    snprintf(part[PART_BAR], sizeof part[0], " [%.*s%*s]", filled, "========================",
-             BAR - filled, "");
+    snprintf(part[PART_BAR], sizeof part[0], " [%.*s%*s]", filled,
+             "========================", BAR - filled, "");
     snprintf(part[PART_BATCH], sizeof part[0], " batch %zu/%zu", batch, batches);
     part[PART_LOSS][0] = part[PART_RATE][0] = part[PART_ETA][0] = '\0';
     if (isfinite(p->last_loss))

@@ -13,10 +13,10 @@ int cli_progress_wanted(void);
 size_t cli_terminal_width(int fd);
 
 typedef struct cli_progress_state {
-    size_t epoch, epochs;        /* 1-based epoch running, of epochs */
-    size_t done, total, batch;   /* windows the device has done, of total; windows a batch */
-    double last_loss;            /* the last epoch's, NaN before one */
-    double windows_per_second;   /* 0: not known yet */
+    size_t epoch, epochs;      /* 1-based epoch running, of epochs */
+    size_t done, total, batch; /* windows the device has done, of total; windows a batch */
+    double last_loss;          /* the last epoch's, NaN before one */
+    double windows_per_second; /* 0: not known yet */
 } cli_progress_state;
 
 /* line <- the progress line, at most width - 1 characters (the last column

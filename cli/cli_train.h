@@ -64,7 +64,9 @@ void train_log_epoch(const train_run *run, const clrnn_epoch_stats *s);
 int train_close_logs(train_run *run);
 /* Test metrics next to the naive forecast "tomorrow = today". */
 int train_report_test(train_job *job);
-/* --plot: loss curves and the first target over the test split. */
-int train_write_plot(train_job *job, const clrnn_train_report *report);
+/* --plot (cli_train_plot.c): the loss curves of the epochs done, the kept
+ * epoch marked, and every output over the test split with its baselines;
+ * note (NULL for none) says why training stopped. */
+int train_write_plot(train_job *job, const clrnn_train_report *report, const char *note);
 
 #endif

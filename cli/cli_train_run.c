@@ -391,6 +391,12 @@ static int run_training(train_job *job, clrnn_train_report *report)
         job->interrupted = 1;
         return report_interrupt(job, report);
     }
+    if (st == CLRNN_E_NUMERIC && o->plot) { /* the epochs done, and why it stopped */
+        char message[600], note[700];
+        cli_message(message, sizeof message, &err);
+        snprintf(note, sizeof note, "training stopped: %s", message);
+        train_write_plot(job, report, note); /* a failure has said so; the error stands */
+    }
     if (st == CLRNN_E_NUMERIC && o->save)
         return keep_after_divergence(job, report, &err);
     if (st != CLRNN_OK)
@@ -419,7 +425,7 @@ int cli_train(int argc, char **argv)
     job.o = &o;
     clrnn_train_report report;
     int ok = prepare(&job) && start_run(&job) && run_training(&job, &report) &&
-             train_report_test(&job) && (!o.plot || train_write_plot(&job, &report));
+             train_report_test(&job) && (!o.plot || train_write_plot(&job, &report, NULL));
     ok = train_close_logs(&job.run) && ok; /* a run that stopped keeps its log too */
     if (ok && o.save)
         printf("model: %s\n", o.save);

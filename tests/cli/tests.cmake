@@ -135,3 +135,6 @@ clrnn_cli_test(features_list_limit 2 "--features .*expected 1 to 64 comma-separa
 # its own output kept off stderr without --verbose (issue 12, item 9).
 clrnn_script_test(compiler_output_kept_out cli ${CMAKE_CURRENT_LIST_DIR}/compiler_output_test.sh
                   $<TARGET_FILE:clrnn> ${FIX}/cli_small.csv)
+# The --plot report from its input: calendar ticks, a group an output,
+# baselines, the kept epoch, thin lines at thousands of points (issue 12).
+clrnn_add_test(test_cli_plot LABEL "unit;cli" CLI SOURCES cli/test_cli_plot.c)

@@ -19,8 +19,7 @@
  * condition"), a new one each run (the pid in it) so no cache knows it. */
 static void warning_source(char *out, size_t size)
 {
-    snprintf(out, size,
-             "__kernel void warns(__global float *a) { if (a[0] = %d) a[1] = 3; }\n",
+    snprintf(out, size, "__kernel void warns(__global float *a) { if (a[0] = %d) a[1] = 3; }\n",
              (int)getpid());
 }
 

@@ -76,8 +76,8 @@ int train_write_plot(train_job *job, const clrnn_train_report *report, const cha
                      malloc(K * sizeof(char *))};
     int ok = a.prediction && a.truth && a.times && a.naive && a.rows && a.labels && a.names;
     if (ok && n > 0)
-        ok = clrnn_predict(job->backend, data, CLRNN_SPLIT_TEST, job->o->train.batch,
-                           a.prediction, &err) == CLRNN_OK;
+        ok = clrnn_predict(job->backend, data, CLRNN_SPLIT_TEST, job->o->train.batch, a.prediction,
+                           &err) == CLRNN_OK;
     /* The predicted row of each output: its truth, date and label. */
     int have_times = 1, have_labels = 1;
     size_t finite = 0;
@@ -121,10 +121,9 @@ int train_write_plot(train_job *job, const clrnn_train_report *report, const cha
                 abs_sum += fabs(diff);
                 count++;
             }
-        metrics[n_metrics++] =
-            (cli_plot_metric){K > 1 ? "model, test split, all outputs" : "model, test split",
-                              count ? sqrt(sq / (double)count) : NAN,
-                              count ? abs_sum / (double)count : NAN};
+        metrics[n_metrics++] = (cli_plot_metric){
+            K > 1 ? "model, test split, all outputs" : "model, test split",
+            count ? sqrt(sq / (double)count) : NAN, count ? abs_sum / (double)count : NAN};
         if (naive_series(data, a.naive) &&
             clrnn_naive_baseline(data, CLRNN_SPLIT_TEST, a.prediction, &naive)) {
             series[n_series++] = (cli_plot_series){"naive (tomorrow = today)", a.naive};
@@ -139,10 +138,10 @@ int train_write_plot(train_job *job, const clrnn_train_report *report, const cha
                           .train_loss = job->run.train_loss,
                           .val_loss = job->run.val_loss,
                           .n_epochs = report->epochs_run,
-                          .kept_epoch = report->best_epoch != report->epochs_run ||
-                                                job->o->train.patience
-                                            ? report->best_epoch
-                                            : 0,
+                          .kept_epoch =
+                              report->best_epoch != report->epochs_run || job->o->train.patience
+                                  ? report->best_epoch
+                                  : 0,
                           .note = note,
                           .n_points = n,
                           .n_outputs = K,

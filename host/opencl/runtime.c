@@ -6,6 +6,8 @@
 #include <string.h>
 #if defined(__unix__) || defined(__APPLE__)
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #endif
@@ -173,18 +175,43 @@ clrnn_status ocl_flush(ocl_state *s, clrnn_error *err)
  * clBuildProgram. The library prints nothing of its own accord, so fd 2 is
  * pointed at a temporary file while a program builds, and what it caught
  * goes where the build log goes: `verbose` when the build succeeds, `log`
- * when it fails. fd 2 is the process's: another thread writing to stderr
- * during a build writes into the file too (and is shown with it).
+ * when it fails. fd 2 is the process's: builds that catch it take turns (a
+ * lock), and another thread writing to stderr during a build writes into
+ * the file too (and is shown with it). Should the build crash the process
+ * (SIGABRT, SIGSEGV, SIGBUS), a handler puts fd 2 back and writes what was
+ * caught to it first, so that the compiler's last words are not lost.
  */
-typedef struct stderr_capture {
-    int saved; /* fd 2 as it was, or -1 when nothing is captured */
-    int fd;    /* the temporary file */
-} stderr_capture;
-
 #if defined(__unix__) || defined(__APPLE__)
-static void capture_begin(stderr_capture *c)
+static pthread_mutex_t capture_lock = PTHREAD_MUTEX_INITIALIZER;
+/* The capture under way (capture_lock held): fd 2 as it was and the file. */
+static volatile sig_atomic_t capture_active;
+static int capture_saved = -1, capture_file = -1;
+static const int capture_signals[3] = {SIGABRT, SIGSEGV, SIGBUS};
+static struct sigaction capture_previous[3];
+
+/* Async-signal-safe calls only. */
+static void capture_crashed(int signal_number)
 {
-    c->saved = c->fd = -1;
+    if (capture_active) {
+        capture_active = 0;
+        dup2(capture_saved, STDERR_FILENO);
+        char buffer[512];
+        ssize_t r;
+        if (lseek(capture_file, 0, SEEK_SET) == 0)
+            while ((r = read(capture_file, buffer, sizeof buffer)) > 0)
+                if (write(STDERR_FILENO, buffer, (size_t)r) < 0)
+                    break;
+    }
+    for (int i = 0; i < 3; i++)
+        if (capture_signals[i] == signal_number)
+            sigaction(signal_number, &capture_previous[i], NULL);
+    raise(signal_number); /* delivered on return, as the process had it */
+}
+
+static void capture_begin(void)
+{
+    pthread_mutex_lock(&capture_lock);
+    capture_saved = capture_file = -1;
     if (fcntl(STDERR_FILENO, F_GETFD) == -1) /* no fd 2: nothing to keep clean */
         return;
     FILE *tmp = tmpfile();
@@ -194,52 +221,63 @@ static void capture_begin(stderr_capture *c)
     if (fd < 0)
         return;
     fflush(stderr);
-    c->saved = dup(STDERR_FILENO);
-    if (c->saved < 0 || dup2(fd, STDERR_FILENO) < 0) {
-        if (c->saved >= 0)
-            close(c->saved);
+    int saved = dup(STDERR_FILENO);
+    if (saved < 0) {
         close(fd);
-        c->saved = -1;
         return;
     }
-    c->fd = fd;
+    capture_saved = saved;
+    capture_file = fd;
+    struct sigaction on_crash;
+    memset(&on_crash, 0, sizeof on_crash);
+    on_crash.sa_handler = capture_crashed;
+    sigemptyset(&on_crash.sa_mask);
+    for (int i = 0; i < 3; i++)
+        sigaction(capture_signals[i], &on_crash, &capture_previous[i]);
+    capture_active = 1;
+    if (dup2(fd, STDERR_FILENO) < 0)
+        capture_active = 0;
 }
 
 /* fd 2 back as it was; what it got in the meantime (at most 64 KiB, NUL
  * terminated, malloc'd), or NULL for nothing. */
-static char *capture_end(stderr_capture *c)
+static char *capture_end(void)
 {
-    if (c->saved < 0)
-        return NULL;
-    fflush(stderr);
-    dup2(c->saved, STDERR_FILENO);
-    close(c->saved);
-    off_t size = lseek(c->fd, 0, SEEK_END);
     char *text = NULL;
-    if (size > 0 && lseek(c->fd, 0, SEEK_SET) == 0) {
-        size_t n = size > 65536 ? 65536 : (size_t)size, got = 0;
-        text = malloc(n + 1);
-        while (text && got < n) {
-            ssize_t r = read(c->fd, text + got, n - got);
-            if (r <= 0)
-                break;
-            got += (size_t)r;
+    if (capture_saved >= 0) {
+        fflush(stderr);
+        const int was_active = capture_active;
+        capture_active = 0;
+        dup2(capture_saved, STDERR_FILENO);
+        for (int i = 0; i < 3; i++)
+            sigaction(capture_signals[i], &capture_previous[i], NULL);
+        close(capture_saved);
+        off_t size = was_active ? lseek(capture_file, 0, SEEK_END) : 0;
+        if (size > 0 && lseek(capture_file, 0, SEEK_SET) == 0) {
+            size_t n = size > 65536 ? 65536 : (size_t)size, got = 0;
+            text = malloc(n + 1);
+            while (text && got < n) {
+                ssize_t r = read(capture_file, text + got, n - got);
+                if (r <= 0)
+                    break;
+                got += (size_t)r;
+            }
+            if (text)
+                text[got] = '\0';
         }
-        if (text)
-            text[got] = '\0';
+        close(capture_file);
+        capture_saved = capture_file = -1;
     }
-    close(c->fd);
+    pthread_mutex_unlock(&capture_lock);
     return text;
 }
 #else
-static void capture_begin(stderr_capture *c)
+static void capture_begin(void)
 {
-    c->saved = c->fd = -1;
 }
 
-static char *capture_end(stderr_capture *c)
+static char *capture_end(void)
 {
-    (void)c;
     return NULL;
 }
 #endif
@@ -411,10 +449,9 @@ clrnn_status ocl_build_sources(clrnn_backend *b, ocl_state *s, const char *const
         fflush(b->log);
         b->said_compiling = 1;
     }
-    stderr_capture capture;
-    capture_begin(&capture);
+    capture_begin();
     rc = clBuildProgram(*program, 1, &s->device, options, NULL, NULL);
-    char *caught = capture_end(&capture);
+    char *caught = capture_end();
     clrnn_status st = CLRNN_OK;
     if (rc != CL_SUCCESS) {
         st = build_failed(b, s, *program, rc, caught, err);

@@ -23,6 +23,7 @@ typedef struct train_options {
     clrnn_backend_config backend;
     const char *save, *resume, *log_csv, *log_json, *plot;
     int quiet;
+    int verbose;   /* the OpenCL compiler's warnings, on stderr */
     cli_args args; /* which options were given: on --resume they override */
 } train_options;
 
@@ -37,6 +38,8 @@ typedef struct train_run {
     int progress;                  /* draw a progress line on the terminal */
     double last_loss;              /* the last epoch's, shown while the next one runs */
     double epoch_start, last_draw; /* seconds, for the progress line's rate */
+    clrnn_backend *backend;        /* asked how far it really is (clrnn_backend_finish) */
+    size_t next_sync;              /* windows enqueued when it is asked next */
 } train_run;
 
 /* Everything one training run owns; released by job_free. */
@@ -63,7 +66,9 @@ void train_log_epoch(const train_run *run, const clrnn_epoch_stats *s);
 int train_close_logs(train_run *run);
 /* Test metrics next to the naive forecast "tomorrow = today". */
 int train_report_test(train_job *job);
-/* --plot: loss curves and the first target over the test split. */
-int train_write_plot(train_job *job, const clrnn_train_report *report);
+/* --plot (cli_train_plot.c): the loss curves of the epochs done, the kept
+ * epoch marked, and every output over the test split with its baselines;
+ * note (NULL for none) says why training stopped. */
+int train_write_plot(train_job *job, const clrnn_train_report *report, const char *note);
 
 #endif

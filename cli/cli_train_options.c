@@ -138,6 +138,8 @@ static const cli_option options[] = {
      .help = "OpenCL precision: fp32 (default) or fp64"},
     CLI_OPTION_KERNELS(train_options, backend.kernels),
     {"--quiet", NULL, CLI_FLAG, AT(quiet), .help = "only the final metrics"},
+    {"--verbose", NULL, CLI_FLAG, AT(verbose),
+     .help = "also the OpenCL compiler's warnings (on stderr)"},
     {0},
 };
 

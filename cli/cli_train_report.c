@@ -1,12 +1,11 @@
 /* clrnn train: what it reports: the data summary, the per-epoch logs, the
- * test metrics next to the naive forecast, and the SVG report. */
+ * test metrics next to the naive forecast (the SVG report: cli_train_plot.c). */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli_plot.h"
 #include "cli_train.h"
 #include "core/error.h"
 
@@ -207,48 +206,5 @@ int train_report_test(train_job *job)
     if (clrnn_naive_baseline(data, CLRNN_SPLIT_TEST, pred, &baseline))
         print_baseline(&baseline, K);
     free(pred);
-    return 1;
-}
-
-/* --plot: loss curves and the first target over the test split, against
- * the dates of the predicted rows when the data has row labels. */
-int train_write_plot(train_job *job, const clrnn_train_report *report)
-{
-    const clrnn_dataset *data = job->data;
-    size_t n = clrnn_dataset_n_windows(data, CLRNN_SPLIT_TEST);
-    size_t K = clrnn_dataset_n_targets(data), T = clrnn_dataset_seq_len(data);
-    double *pred = malloc((n ? n : 1) * K * sizeof *pred); /* (n, K) */
-    double *truth = malloc((n ? n : 1) * sizeof *truth);   /* (n) first target */
-    double *first = malloc((n ? n : 1) * sizeof *first);   /* (n) */
-    const char **labels = malloc((n ? n : 1) * sizeof *labels);
-    clrnn_error err = {CLRNN_E_NOMEM, "out of memory"};
-    int ok = pred && truth && first && labels &&
-             (n == 0 || clrnn_predict(job->backend, data, CLRNN_SPLIT_TEST, job->o->train.batch,
-                                      pred, &err) == CLRNN_OK);
-    int have_labels = 1;
-    for (size_t i = 0; ok && i < n; i++) {
-        size_t row = clrnn_dataset_window_start(data, CLRNN_SPLIT_TEST, i) + T - 1;
-        truth[i] = clrnn_dataset_y_raw(data)[row * K];
-        first[i] = pred[i * K];
-        labels[i] =
-            clrnn_dataset_row_label(data, clrnn_dataset_window_row(data, CLRNN_SPLIT_TEST, i, 0));
-        have_labels = have_labels && labels[i];
-    }
-    cli_plot_data plot = {.train_loss = job->run.train_loss,
-                          .val_loss = job->run.val_loss,
-                          .n_epochs = report->epochs_run,
-                          .truth = truth,
-                          .prediction = first,
-                          .n_points = n,
-                          .labels = have_labels ? labels : NULL,
-                          .target_name = clrnn_dataset_target_name(data, 0)};
-    ok = ok && cli_plot_svg(job->o->plot, &plot, &err);
-    free(pred);
-    free(truth);
-    free(first);
-    free(labels);
-    if (!ok)
-        return cli_error("clrnn train", &err), 0;
-    printf("plot: %s\n", job->o->plot);
     return 1;
 }

@@ -405,6 +405,12 @@ typedef struct clrnn_backend_config {
     clrnn_loss_steps loss_steps;
     FILE *log;             /* where "auto" says what it chose; may be NULL */
     clrnn_kernels kernels; /* OpenCL kernel family (CLRNN_KERNELS_AUTO) */
+    /* The OpenCL compiler's own messages of builds that succeed (warnings:
+     * the build log, and what the compiler writes to stderr while it
+     * builds, which PoCL does). NULL: dropped. While a program builds, fd 2
+     * is pointed at a temporary file to catch them (POSIX; a failed build
+     * writes them to `log`). */
+    FILE *verbose;
 } clrnn_backend_config;
 
 /* Creates a backend for the model's shapes and uploads its parameters.
@@ -472,6 +478,13 @@ CLRNN_API clrnn_status clrnn_backend_get_window_losses(clrnn_backend *backend, d
 /* Sum of window losses since the last call, then the accumulator is zeroed. */
 CLRNN_API clrnn_status clrnn_backend_take_loss_sum(clrnn_backend *backend, double *sum,
                                                    clrnn_error *err);
+
+/* Waits until the device has done all the work enqueued so far, for
+ * progress displays: training only enqueues, so without it the host is an
+ * epoch ahead of the device. One wait costs the device the time the host
+ * takes to enqueue the next batch; nothing on the CPU reference, which
+ * computes as it is asked. */
+CLRNN_API clrnn_status clrnn_backend_finish(clrnn_backend *backend, clrnn_error *err);
 
 /* Optimizer state for checkpoints, P values each: m is SGD's velocity or
  * Adam's first moment m; v is Adam's second moment v, zeros for SGD; step is

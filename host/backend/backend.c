@@ -88,6 +88,7 @@ clrnn_status clrnn_backend_create(clrnn_backend **out, const clrnn_model *model,
     b->precision = config->precision;
     b->kernels = config->kernels;
     b->log = config->log;
+    b->verbose = config->verbose;
     clrnn_status st = choose_and_init(b, config, err);
     if (st == CLRNN_OK)
         st = b->ops->set_params(b, clrnn_model_params_const(model), err);
@@ -304,6 +305,11 @@ clrnn_status clrnn_backend_get_window_losses(clrnn_backend *backend, double *los
 {
     clrnn_status st = check_layer_read(backend, 0, err);
     return st != CLRNN_OK ? st : backend->ops->get_window_losses(backend, losses, err);
+}
+
+clrnn_status clrnn_backend_finish(clrnn_backend *backend, clrnn_error *err)
+{
+    return backend->ops->finish ? backend->ops->finish(backend, err) : CLRNN_OK;
 }
 
 clrnn_status clrnn_backend_take_loss_sum(clrnn_backend *backend, double *sum, clrnn_error *err)

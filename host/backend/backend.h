@@ -46,6 +46,9 @@ typedef struct backend_ops {
                                  clrnn_error *err);
     /* The device's measured arithmetic peak (NULL where there is none). */
     clrnn_status (*peak)(clrnn_backend *b, clrnn_peak *peak, clrnn_error *err);
+    /* Waits for the work enqueued so far (NULL where the work is done as
+     * it is asked: the CPU reference). */
+    clrnn_status (*finish)(clrnn_backend *b, clrnn_error *err);
 } backend_ops;
 
 struct clrnn_backend {
@@ -77,6 +80,8 @@ struct clrnn_backend {
     int have_gradients; /* the last run_batch computed gradients */
     long n_updates;     /* optimizer steps since set_params */
     FILE *log;          /* for long diagnostics (a build log); may be NULL */
+    FILE *verbose;      /* the compiler's messages of builds that succeed; may be NULL */
+    int said_compiling; /* the log has said once that kernels are being compiled */
     char description[256];
 };
 

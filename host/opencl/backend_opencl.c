@@ -567,6 +567,15 @@ static clrnn_status ocl_peak(clrnn_backend *b, clrnn_peak *peak, clrnn_error *er
     return st == CLRNN_OK ? ocl_measure_peak(b, s, peak, err) : st;
 }
 
+/* The queue drained; a step the family keeps waiting stays waiting (it is
+ * not enqueued yet, and settling it would cost a launch). */
+static clrnn_status ocl_finish(clrnn_backend *b, clrnn_error *err)
+{
+    ocl_backend *o = b->impl;
+    cl_int rc = clFinish(o->s.queue);
+    return rc == CL_SUCCESS ? CLRNN_OK : ocl_fail(err, rc, "clFinish");
+}
+
 static const backend_ops ocl_ops = {
     .destroy = ocl_destroy,
     .stage = ocl_stage,
@@ -585,6 +594,7 @@ static const backend_ops ocl_ops = {
     .set_profiling = ocl_set_profiling,
     .kernel_times = ocl_kernel_times,
     .peak = ocl_peak,
+    .finish = ocl_finish,
 };
 
 clrnn_status backend_opencl_init(clrnn_backend *b, const char *device, clrnn_error *err)

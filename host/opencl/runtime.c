@@ -1,8 +1,16 @@
 /* The OpenCL machinery the kernel families share (runtime.h). */
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__unix__) || defined(__APPLE__)
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#endif
 
 #include "core/clock.h"
 #include "core/error.h"
@@ -159,9 +167,132 @@ clrnn_status ocl_flush(ocl_state *s, clrnn_error *err)
 
 /* ------------------------------------------------- programs and kernels */
 
-/* The build log, into b->log in full and its first line into the error. */
-static clrnn_status build_failed(clrnn_backend *b, ocl_state *s, cl_program program, cl_int rc,
-                                 clrnn_error *err)
+/* ------------------------------------------- what the compiler says */
+
+/*
+ * PoCL (3.1) puts a build's warnings in the build log and also writes a
+ * summary ("4 warnings generated.") to the process's stderr, from inside
+ * clBuildProgram. The library prints nothing of its own accord, so fd 2 is
+ * pointed at a temporary file while a program builds, and what it caught
+ * goes where the build log goes: `verbose` when the build succeeds, `log`
+ * when it fails. fd 2 is the process's: builds that catch it take turns (a
+ * lock), and another thread writing to stderr during a build writes into
+ * the file too (and is shown with it). Should the build crash the process
+ * (SIGABRT, SIGSEGV, SIGBUS), a handler puts fd 2 back and writes what was
+ * caught to it first, so that the compiler's last words are not lost.
+ */
+#if defined(__unix__) || defined(__APPLE__)
+static pthread_mutex_t capture_lock = PTHREAD_MUTEX_INITIALIZER;
+/* The capture under way (capture_lock held): fd 2 as it was and the file. */
+static volatile sig_atomic_t capture_active;
+static int capture_saved = -1, capture_file = -1;
+static const int capture_signals[3] = {SIGABRT, SIGSEGV, SIGBUS};
+static struct sigaction capture_previous[3];
+
+/* Async-signal-safe calls only. */
+static void capture_crashed(int signal_number)
+{
+    if (capture_active) {
+        capture_active = 0;
+        dup2(capture_saved, STDERR_FILENO);
+        char buffer[512];
+        ssize_t r;
+        if (lseek(capture_file, 0, SEEK_SET) == 0)
+            while ((r = read(capture_file, buffer, sizeof buffer)) > 0)
+                if (write(STDERR_FILENO, buffer, (size_t)r) < 0)
+                    break;
+    }
+    for (int i = 0; i < 3; i++)
+        if (capture_signals[i] == signal_number)
+            sigaction(signal_number, &capture_previous[i], NULL);
+    raise(signal_number); /* delivered on return, as the process had it */
+}
+
+static void capture_begin(void)
+{
+    pthread_mutex_lock(&capture_lock);
+    capture_saved = capture_file = -1;
+    if (fcntl(STDERR_FILENO, F_GETFD) == -1) /* no fd 2: nothing to keep clean */
+        return;
+    FILE *tmp = tmpfile();
+    int fd = tmp ? dup(fileno(tmp)) : -1;
+    if (tmp)
+        fclose(tmp); /* the file lives on through fd until it is closed */
+    if (fd < 0)
+        return;
+    fflush(stderr);
+    int saved = dup(STDERR_FILENO);
+    if (saved < 0) {
+        close(fd);
+        return;
+    }
+    capture_saved = saved;
+    capture_file = fd;
+    struct sigaction on_crash;
+    memset(&on_crash, 0, sizeof on_crash);
+    on_crash.sa_handler = capture_crashed;
+    sigemptyset(&on_crash.sa_mask);
+    for (int i = 0; i < 3; i++)
+        sigaction(capture_signals[i], &on_crash, &capture_previous[i]);
+    capture_active = 1;
+    if (dup2(fd, STDERR_FILENO) < 0)
+        capture_active = 0;
+}
+
+/* fd 2 back as it was; what it got in the meantime (at most 64 KiB, NUL
+ * terminated, malloc'd), or NULL for nothing. */
+static char *capture_end(void)
+{
+    char *text = NULL;
+    if (capture_saved >= 0) {
+        fflush(stderr);
+        const int was_active = capture_active;
+        capture_active = 0;
+        dup2(capture_saved, STDERR_FILENO);
+        for (int i = 0; i < 3; i++)
+            sigaction(capture_signals[i], &capture_previous[i], NULL);
+        close(capture_saved);
+        off_t size = was_active ? lseek(capture_file, 0, SEEK_END) : 0;
+        if (size > 0 && lseek(capture_file, 0, SEEK_SET) == 0) {
+            size_t n = size > 65536 ? 65536 : (size_t)size, got = 0;
+            text = malloc(n + 1);
+            while (text && got < n) {
+                ssize_t r = read(capture_file, text + got, n - got);
+                if (r <= 0)
+                    break;
+                got += (size_t)r;
+            }
+            if (text)
+                text[got] = '\0';
+        }
+        close(capture_file);
+        capture_saved = capture_file = -1;
+    }
+    pthread_mutex_unlock(&capture_lock);
+    return text;
+}
+#else
+static void capture_begin(void)
+{
+}
+
+static char *capture_end(void)
+{
+    return NULL;
+}
+#endif
+
+/* Text with something other than blanks in it. */
+static int says_something(const char *text)
+{
+    for (; text && *text; text++)
+        if (*text != ' ' && *text != '\n' && *text != '\r' && *text != '\t')
+            return 1;
+    return 0;
+}
+
+/* The program's build log, malloc'd (NULL when it cannot be had). */
+static char *build_log(const ocl_state *s, cl_program program)
 {
     size_t size = 0;
     clGetProgramBuildInfo(program, s->device, CL_PROGRAM_BUILD_LOG, 0, NULL, &size);
@@ -170,6 +301,19 @@ static clrnn_status build_failed(clrnn_backend *b, ocl_state *s, cl_program prog
         log[0] = '\0';
         clGetProgramBuildInfo(program, s->device, CL_PROGRAM_BUILD_LOG, size, log, NULL);
         log[size] = '\0';
+    }
+    return log;
+}
+
+/* The build log, into b->log in full with what the compiler wrote to
+ * stderr, and its first line into the error. */
+static clrnn_status build_failed(clrnn_backend *b, ocl_state *s, cl_program program, cl_int rc,
+                                 const char *caught, clrnn_error *err)
+{
+    char *log = build_log(s, program);
+    if (b->log && says_something(caught))
+        fprintf(b->log, "OpenCL compiler:\n%s", caught);
+    if (log) {
         if (b->log)
             fprintf(b->log, "OpenCL build log:\n%s\n", log);
         /* The first line that says something. */
@@ -185,6 +329,85 @@ static clrnn_status build_failed(clrnn_backend *b, ocl_state *s, cl_program prog
     return CLRNN_E_DEVICE;
 }
 
+/* ------------------------------------- "compiling kernels", said once */
+
+/*
+ * A shape's first build takes seconds (PoCL: 2-7 s); drivers cache the
+ * result, so later runs of the shape build in a fraction of that. The log
+ * says so before a program is built for the first time on this machine,
+ * once a backend: the builds that went well leave an empty marker file,
+ * named by a hash of the device, its driver and the program (sources and
+ * options), in $XDG_CACHE_HOME/clrnn/kernels (else ~/.cache/clrnn/kernels).
+ * Markers decide a message only; where they cannot be written the message
+ * comes every time.
+ */
+static uint64_t fnv1a(uint64_t h, const char *text)
+{
+    for (; text && *text; text++)
+        h = (h ^ (unsigned char)*text) * 0x100000001b3ull;
+    return (h ^ 0xff) * 0x100000001b3ull; /* a separator: "ab","c" != "a","bc" */
+}
+
+/* path <- the marker file of a program; 0 when there is no cache folder. */
+static int marker_path(char *path, size_t size, const ocl_state *s, const char *const *sources,
+                       size_t n_sources, const char *options)
+{
+    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    char root[512];
+    if (xdg && xdg[0] == '/')
+        snprintf(root, sizeof root, "%s", xdg);
+    else if (home && home[0])
+        snprintf(root, sizeof root, "%s/.cache", home);
+    else
+        return 0;
+    char device[256] = "", driver[128] = "", version[128] = "";
+    clGetDeviceInfo(s->device, CL_DEVICE_NAME, sizeof device - 1, device, NULL);
+    clGetDeviceInfo(s->device, CL_DRIVER_VERSION, sizeof driver - 1, driver, NULL);
+    clGetDeviceInfo(s->device, CL_DEVICE_VERSION, sizeof version - 1, version, NULL);
+    uint64_t h = 0xcbf29ce484222325ull;
+    h = fnv1a(fnv1a(fnv1a(fnv1a(h, device), driver), version), options);
+    for (size_t i = 0; i < n_sources; i++)
+        h = fnv1a(h, sources[i]);
+#if defined(__unix__) || defined(__APPLE__)
+    char dir[600];
+    snprintf(dir, sizeof dir, "%s/clrnn", root);
+    mkdir(root, 0700); /* each may exist already */
+    mkdir(dir, 0755);
+    snprintf(dir, sizeof dir, "%s/clrnn/kernels", root);
+    mkdir(dir, 0755);
+#endif
+    return snprintf(path, size, "%s/clrnn/kernels/%016llx", root, (unsigned long long)h) <
+           (int)size;
+}
+
+static int marker_exists(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (f)
+        fclose(f);
+    return f != NULL;
+}
+
+static void marker_write(const char *path)
+{
+    FILE *f = fopen(path, "wb");
+    if (f)
+        fclose(f);
+}
+
+/* "layers 3:16:1, seq-len 7, fp32, fused kernels" */
+static void describe_shape(const clrnn_backend *b, char *text, size_t size)
+{
+    size_t used = (size_t)snprintf(text, size, "layers ");
+    for (size_t l = 0; l < b->n_layers && used < size; l++)
+        used += (size_t)snprintf(text + used, size - used, "%s%zu:%zu:%zu", l ? "," : "",
+                                 b->layers[l].n_in, b->layers[l].n_hidden, b->layers[l].n_out);
+    if (used < size)
+        snprintf(text + used, size - used, ", seq-len %zu, %s, %s kernels", b->seq_len,
+                 b->precision == CLRNN_FP64 ? "fp64" : "fp32",
+                 backend_opencl_family_name(b->family));
+}
+
 clrnn_status ocl_build(clrnn_backend *b, ocl_state *s, const char *const *files, size_t n_files,
                        const char *options, cl_program *program, clrnn_error *err)
 {
@@ -198,14 +421,55 @@ clrnn_status ocl_build(clrnn_backend *b, ocl_state *s, const char *const *files,
             return clrnn__fail(err, CLRNN_E_DEVICE, "kernel source '%s.cl' is not embedded",
                                files[i]);
     }
+    return ocl_build_sources(b, s, sources, n_files, options, program, err);
+}
+
+clrnn_status ocl_build_sources(clrnn_backend *b, ocl_state *s, const char *const *sources,
+                               size_t n_sources, const char *options, cl_program *program,
+                               clrnn_error *err)
+{
+    const char *list[MAX_PROGRAM_FILES]; /* clCreateProgramWithSource's type */
+    if (n_sources > MAX_PROGRAM_FILES)
+        return clrnn__fail(err, CLRNN_E_DEVICE, "%zu kernel sources in one program (at most %d)",
+                           n_sources, MAX_PROGRAM_FILES);
+    memcpy(list, sources, n_sources * sizeof *list);
     cl_int rc;
-    *program = clCreateProgramWithSource(s->context, (cl_uint)n_files, sources, NULL, &rc);
+    *program = clCreateProgramWithSource(s->context, (cl_uint)n_sources, list, NULL, &rc);
     if (rc != CL_SUCCESS)
         return ocl_fail(err, rc, "clCreateProgramWithSource");
+    char marker[700];
+    const int have_marker = marker_path(marker, sizeof marker, s, sources, n_sources, options);
+    if (b->log && !b->said_compiling && !(have_marker && marker_exists(marker))) {
+        char shape[256];
+        describe_shape(b, shape, sizeof shape);
+        fprintf(b->log,
+                "compiling kernels for %s (first run of this shape; later runs use the "
+                "driver's cache)\n",
+                shape);
+        fflush(b->log);
+        b->said_compiling = 1;
+    }
+    capture_begin();
     rc = clBuildProgram(*program, 1, &s->device, options, NULL, NULL);
-    if (rc != CL_SUCCESS)
-        return build_failed(b, s, *program, rc, err);
-    return CLRNN_OK;
+    char *caught = capture_end();
+    clrnn_status st = CLRNN_OK;
+    if (rc != CL_SUCCESS) {
+        st = build_failed(b, s, *program, rc, caught, err);
+    } else {
+        if (have_marker)
+            marker_write(marker);
+        char *log = b->verbose ? build_log(s, *program) : NULL;
+        if (b->verbose && (says_something(log) || says_something(caught))) {
+            fprintf(b->verbose, "OpenCL compiler, building with %s:\n%s%s%s",
+                    options[0] ? options : "no options", says_something(log) ? log : "",
+                    says_something(log) && log[strlen(log) - 1] != '\n' ? "\n" : "",
+                    says_something(caught) ? caught : "");
+            fflush(b->verbose);
+        }
+        free(log);
+    }
+    free(caught);
+    return st;
 }
 
 /* The slot of a kernel name, a new one for a name not met before; -1 when

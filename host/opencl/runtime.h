@@ -201,9 +201,18 @@ clrnn_status ocl_harvest_events(ocl_state *s, clrnn_error *err);
 #define MAX_PROGRAM_FILES 16
 
 /* Builds the sources named by files (kernels/<name>.cl, name with its
- * folder) with options; a failed build writes its log to b->log. */
+ * folder) with options; a failed build writes its log to b->log. Before a
+ * program's first build on this machine b->log says, once a backend, that
+ * kernels are being compiled. What the compiler writes to stderr during
+ * the build is caught (fd 2 points at a temporary file meanwhile) and
+ * goes, with the build log, to b->verbose when the build succeeds, to
+ * b->log when it fails. */
 clrnn_status ocl_build(clrnn_backend *b, ocl_state *s, const char *const *files, size_t n_files,
                        const char *options, cl_program *program, clrnn_error *err);
+/* The same on sources given as text. */
+clrnn_status ocl_build_sources(clrnn_backend *b, ocl_state *s, const char *const *sources,
+                               size_t n_sources, const char *options, cl_program *program,
+                               clrnn_error *err);
 /* Profiling slots for these kernel names, in this order, before any kernel
  * of theirs is created. */
 void ocl_reserve_slots(ocl_state *s, const char *const *names, size_t n);

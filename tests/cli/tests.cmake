@@ -175,3 +175,10 @@ clrnn_cli_test(forecast_needs_model 2 "clrnn forecast: --model is required" fore
 clrnn_cli_test(forecast_not_a_model 2 "not a clrnn model file" forecast --model ${WEATHER})
 clrnn_script_test(model_records_data cli ${CMAKE_CURRENT_LIST_DIR}/model_data_test.sh
                   $<TARGET_FILE:clrnn> ${FIX}/cli_small.csv ${FIX})
+# The OpenCL compiler: "compiling kernels" before a shape's first build only,
+# its own output kept off stderr without --verbose (issue 12, item 9).
+clrnn_script_test(compiler_output_kept_out cli ${CMAKE_CURRENT_LIST_DIR}/compiler_output_test.sh
+                  $<TARGET_FILE:clrnn> ${FIX}/cli_small.csv)
+# The --plot report from its input: calendar ticks, a group an output,
+# baselines, the kept epoch, thin lines at thousands of points (issue 12).
+clrnn_add_test(test_cli_plot LABEL "unit;cli" CLI SOURCES cli/test_cli_plot.c)

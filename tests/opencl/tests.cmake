@@ -246,3 +246,6 @@ add_test(NAME bench_measures_peak
                  $<TARGET_FILE:clrnn> bench --shapes tiny=1:3:1/2/5 --devices opencl --precision fp32
                  --seconds 0.01 --warmup 1)
 set_tests_properties(bench_measures_peak PROPERTIES LABELS cli SKIP_RETURN_CODE 77)
+# The OpenCL compiler's own output stays off stderr (kept for --verbose);
+# "compiling kernels" said once, before a program's first build (issue 12).
+clrnn_add_test(test_build_output LABEL "unit;opencl" SOURCES opencl/test_build_output.c)

@@ -7,6 +7,7 @@
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -16,7 +17,7 @@
 
 /* How long a rank that failed waits at the end for the others to arrive
  * before it decides they wait for it inside training and aborts them. */
-#define FINISH_WAIT_SECONDS 10.0
+#define FINISH_WAIT_SECONDS 5.0
 
 static struct {
     int on, rank, size, local_rank;
@@ -25,9 +26,38 @@ static struct {
     clrnn_exchange exchange;
 } dist = {0, 0, 1, 0, NULL, -1, {0}};
 
+/* The test hook CLRNN_MPI_FAIL=R:N[:how]: on rank R, training batch N
+ * fails. how: "device" (default) as a device error would, which every
+ * rank learns through the batch's sums; "send": sending the sums fails,
+ * which the others do not learn (they wait: cli_dist_finish stops them);
+ * "crash": the process dies (mpirun stops the others). */
+static struct {
+    long batch; /* counting from 0; -1 none */
+    char how[16];
+} hook = {-1, ""};
+
+static void read_hook(void)
+{
+    const char *text = getenv("CLRNN_MPI_FAIL");
+    int rank;
+    long batch;
+    char how[16] = "device";
+    if (!text || sscanf(text, "%d:%ld:%15s", &rank, &batch, how) < 2 || rank != dist.rank ||
+        batch < 1)
+        return;
+    hook.batch = batch - 1;
+    snprintf(hook.how, sizeof hook.how, "%s", how);
+    if (strcmp(how, "device") == 0)
+        dist.exchange.fail_batch = hook.batch;
+}
+
 static int mpi_send(void *context, const void *data, size_t bytes, int to)
 {
     (void)context;
+    if (dist.exchange.batches == hook.batch && strcmp(hook.how, "send") == 0)
+        return 0;
+    if (dist.exchange.batches == hook.batch && strcmp(hook.how, "crash") == 0)
+        _exit(3);
     return bytes <= INT_MAX &&
            MPI_Send(data, (int)bytes, MPI_BYTE, to, 0, MPI_COMM_WORLD) == MPI_SUCCESS;
 }
@@ -71,7 +101,9 @@ void cli_dist_init(int *argc, char ***argv)
                                      .size = dist.size,
                                      .send = mpi_send,
                                      .recv = mpi_recv,
-                                     .bcast = mpi_bcast};
+                                     .bcast = mpi_bcast,
+                                     .fail_batch = -1};
+    read_hook();
     if (dist.rank == 0)
         return;
     /* Only rank 0 prints; the others' stderr waits in a file. */

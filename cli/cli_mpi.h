@@ -22,7 +22,7 @@
  * a plain `clrnn ...` never starts MPI. */
 void cli_dist_init(int *argc, char ***argv);
 int cli_dist_rank(void);
-int cli_dist_size(void); /* 1 alone */
+int cli_dist_size(void);       /* 1 alone */
 int cli_dist_local_rank(void); /* among the ranks on this node */
 /* The transport for a backend (NULL alone). */
 clrnn_exchange *cli_dist_exchange(void);

@@ -330,6 +330,9 @@ static clrnn_status run_shared(clrnn_backend *b, size_t first, size_t B, clrnn_e
     if (n) {
         b->batch_first = first + w0;
         local = b->ops->share_run(b, b->order + first + w0, n, &mine);
+        if (local == CLRNN_OK && x->batches == x->fail_batch)
+            local = clrnn__fail(&mine, CLRNN_E_DEVICE, "batch %ld failed (the test hook)",
+                                x->batches + 1);
         const double ran = clock_seconds();
         if (prev < 0) {
             memset(buf, 0, bytes); /* +0 in every real: the fold starts from 0 */

@@ -30,6 +30,10 @@ typedef struct clrnn_exchange {
     double seconds_compute, seconds_recv, seconds_send, seconds_bcast;
     size_t bytes_moved; /* sent and received by this rank */
     long batches;
+    /* A test hook (CLRNN_MPI_FAIL, cli_mpi.c): this rank's share of batch
+     * number fail_batch (counting from 0; -1 never) fails as a device error
+     * would. */
+    long fail_batch;
 } clrnn_exchange;
 
 /* Shares every later training batch (clrnn_backend_gradients_staged) of

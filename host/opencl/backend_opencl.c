@@ -597,6 +597,9 @@ static clrnn_status ocl_share_run(clrnn_backend *b, const uint32_t *starts, size
     if (st == CLRNN_OK)
         st = o->family->run_batch(b, s, o->state, n, 1, err);
     s->partials_only = 0;
+    /* Its windows are not a batch to finish: nothing of them waits. */
+    if (o->family->share_waits)
+        o->family->share_waits(b, o->state, 0);
     s->share_windows = st == CLRNN_OK ? n : 0;
     if (st == CLRNN_OK)
         st = ocl_flush(s, err);

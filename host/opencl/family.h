@@ -70,7 +70,8 @@ typedef struct ocl_family {
      * batch's total over the chunks' sums and the window losses; this
      * leaves the batch waiting as the family's own training batch of B
      * windows would (NULL: the backend finishes it with grad_finish and
-     * loss_accumulate). */
+     * loss_accumulate); B = 0 after a rank's own share ran: nothing of it
+     * waits. */
     void (*share_waits)(clrnn_backend *b, void *self, size_t B);
 
     /* out (B,T,N) <- a per-layer tensor (h or y) of the last batch, which

@@ -242,7 +242,8 @@ static clrnn_status fused_run_batch(clrnn_backend *b, ocl_state *s, void *self, 
     return CLRNN_OK;
 }
 
-/* A shared batch's finishing step waits as that of fused_run_batch does. */
+/* A shared batch's finishing step waits as that of fused_run_batch does
+ * (B = 0: none waits). */
 static void fused_share_waits(clrnn_backend *b, void *self, size_t B)
 {
     fused_state *fs = self;

@@ -464,7 +464,7 @@ static void dist_report(const train_job *job)
     for (int r = 0; cli_dist_rank() == 0 && !job->o->quiet && r < x->size; r++) {
         const double *v = all + 6 * r;
         steps = v[5] > 0 ? v[5] : 1.0;
-        printf("rank %d: a step %.3f ms own windows, %.3f ms receiving the sums, %.3f ms sending "
+        printf("rank %d: a step %.3f ms own work, %.3f ms receiving the sums, %.3f ms sending "
                "them, %.3f ms the total's broadcast; %.0f bytes a step\n",
                r, 1e3 * v[0] / steps, 1e3 * v[1] / steps, 1e3 * v[2] / steps, 1e3 * v[3] / steps,
                v[4] / steps);

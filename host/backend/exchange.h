@@ -24,8 +24,10 @@ typedef struct clrnn_exchange {
     int (*recv)(void *context, void *data, size_t bytes, int from);
     int (*bcast)(void *context, void *data, size_t bytes, int root);
     /* Seconds spent, summed over the shared batches: the rank's own work
-     * (its windows, its fold), waiting for and receiving the running sums
-     * from the rank before, sending them on, and the broadcast of the total
+     * (its windows, its fold, the finish from the total), waiting for and
+     * receiving the running sums from the rank before, sending them on
+     * (with the wait for the rank after to take them: past MPI's eager
+     * size a send waits for its receive), and the broadcast of the total
      * (with the wait for the last rank). */
     double seconds_compute, seconds_recv, seconds_send, seconds_bcast;
     size_t bytes_moved; /* sent and received by this rank */

@@ -601,9 +601,11 @@ static clrnn_status ocl_share_run(clrnn_backend *b, const uint32_t *starts, size
     if (o->family->share_waits)
         o->family->share_waits(b, o->state, 0);
     s->share_windows = st == CLRNN_OK ? n : 0;
-    if (st == CLRNN_OK)
-        st = ocl_flush(s, err);
-    return st;
+    /* Finished here, not in the fold that reads it: so that the rank's time
+     * in its own windows is measured as such (exchange.h), not in its wait
+     * for the rank before. The fold would wait for it anyway. */
+    cl_int rc = st == CLRNN_OK ? clFinish(s->queue) : CL_SUCCESS;
+    return rc == CL_SUCCESS ? st : ocl_fail(err, rc, "clFinish (a rank's windows)");
 }
 
 static clrnn_status ocl_share_fold(clrnn_backend *b, void *acc, clrnn_error *err)

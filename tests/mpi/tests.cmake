@@ -18,4 +18,16 @@ if(CLRNN_MPI)
   clrnn_mpi_test(resume_cpu resume ${CLRNN_MPI_RUN} --device cpu)
   clrnn_mpi_test(resume_pocl resume ${CLRNN_MPI_RUN} --device opencl)
   clrnn_mpi_test(failures fail ${CLRNN_MPI_RUN})
+  # Each family's shared batches (its kernels stopping at the chunks' sums,
+  # the fold and the spread of kernels/common/share.cl) under Oclgrind's
+  # race and memory checks, at 2 ranks with a chunk and a part each.
+  foreach(family fused tile group)
+    add_test(NAME mpi_oclgrind_${family}
+             COMMAND ${MPIEXEC_EXECUTABLE} --oversubscribe --quiet -np 2
+                     ${PROJECT_SOURCE_DIR}/tests/opencl/oclgrind_check.sh $<TARGET_FILE:clrnn>
+                     train --data ${FIX}/cli_small.csv --features a,b --target y --seq-len 3
+                     --hidden 4 --batch 40 --epochs 1 --device opencl --kernels ${family} --quiet)
+    set_tests_properties(mpi_oclgrind_${family} PROPERTIES LABELS oclgrind TIMEOUT 300
+      ENVIRONMENT "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1;OMPI_MCA_btl=self,vader")
+  endforeach()
 endif()

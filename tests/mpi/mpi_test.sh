@@ -7,7 +7,8 @@
 #                     test metrics and the logged losses the same;
 #   resume DEVICE...  saved at R = 2 after one epoch, resumed at R = 3: the
 #                     same files as one process saving and resuming;
-#   fail              a bad --device on rank 1 only, a rank's batch failing
+#   fail              a bad --device on rank 1 only, other options on rank 1
+#                     (one process's bits need the same run), a rank's batch failing
 #                     (a device error every rank learns of), a rank whose
 #                     send fails (the others never learn: they are stopped)
 #                     and a rank that dies: a non-zero exit, the rank's one
@@ -80,6 +81,9 @@ fail)
   mpi 1 "$clrnn" "${run[@]}" : -np 1 "$clrnn" train --device opencl:9.9 --quiet : \
     -np 1 "$clrnn" "${run[@]}" >/dev/null 2>"$dir/f.err"
   rc=$? check "a bad --device on rank 1" 2 "device 'opencl:9.9'"
+  SECONDS=0
+  mpi 1 "$clrnn" "${run[@]}" : -np 1 "$clrnn" "${run[@]}" --lr 0.02 >/dev/null 2>"$dir/f.err"
+  rc=$? check "other options on rank 1" 2 "rank 1 runs another device or other options"
   SECONDS=0
   CLRNN_MPI_FAIL=1:5 mpi 3 "$clrnn" "${run[@]}" >/dev/null 2>"$dir/f.err"
   rc=$? check "rank 1's 5th batch fails" 2 "rank 1: batch 5 failed"

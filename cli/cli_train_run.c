@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "cli_progress.h"
+#include "cli_mpi.h"
 #include "cli_train.h"
 #include "core/clock.h"
 #include "core/error.h"
@@ -417,18 +418,108 @@ static int run_training(train_job *job, clrnn_train_report *report)
     return 1;
 }
 
+/* ------------------------------------------------- under mpirun */
+
+/* Ranks past 0 print nothing and write no file; without --device each rank
+ * takes its node's GPU number local rank (modulo the GPUs), where there are
+ * GPUs, else the automatic choice (each rank its own context on it). */
+static void dist_setup(train_options *o)
+{
+    static char spec[64];
+    if (cli_dist_size() == 1)
+        return;
+    if (cli_dist_rank() != 0) {
+        o->quiet = 1;
+        o->save = o->plot = o->log_csv = o->log_json = NULL;
+    }
+    if (!cli_given(&o->args, "--device") &&
+        clrnn__gpu_spec((size_t)cli_dist_local_rank(), spec, sizeof spec) > 0)
+        o->backend.device = spec;
+}
+
+static uint64_t fnv1a(const char *text)
+{
+    uint64_t h = 1469598103934665603u;
+    for (; *text; text++)
+        h = (h ^ (unsigned char)*text) * 1099511628211u;
+    return h;
+}
+
+/* One process's bits need every rank to run the same model, batches and
+ * updates on the same kind of device, kernels and precision. */
+static int dist_same_run(const train_job *job)
+{
+    if (cli_dist_size() == 1)
+        return 1;
+    const train_options *o = job->o;
+    const clrnn_train_config *t = &o->train;
+    const clrnn_optimizer *opt = &t->optimizer;
+    char text[1024];
+    snprintf(text, sizeof text, "%s|%zu|%zu|%zu|%zu|%u|%d|%zu|%zu|%d|%a|%a|%a|%a|%a|%a|%a|%d|%zu",
+             clrnn_backend_describe(job->backend), clrnn_model_n_params(job->model), t->batch,
+             clrnn_dataset_seq_len(job->data),
+             clrnn_dataset_n_windows(job->data, CLRNN_SPLIT_TRAIN), (unsigned)t->seed, t->shuffle,
+             t->epochs, t->start_epoch, (int)opt->kind, opt->lr, opt->momentum, opt->beta1,
+             opt->beta2, opt->eps, opt->weight_decay, opt->clip_norm, (int)t->schedule,
+             t->patience);
+    int differs = cli_dist_differs(fnv1a(text));
+    if (differs < 0)
+        return 1;
+    if (cli_dist_rank() == 0)
+        fprintf(stderr,
+                "clrnn train: rank %d runs another device or other options than rank 0 (%s); "
+                "under mpirun every rank trains the same run on the same kind of device\n",
+                differs, clrnn_backend_describe(job->backend));
+    return 0;
+}
+
+/* Rank 0's line per rank: where a step's time went (exchange.h). */
+static void dist_report(const train_job *job)
+{
+    clrnn_exchange *x = cli_dist_exchange();
+    if (!x)
+        return;
+    double steps = x->batches ? (double)x->batches : 1.0;
+    double mine[6] = {x->seconds_compute, x->seconds_recv,        x->seconds_send,
+                      x->seconds_bcast,   (double)x->bytes_moved, (double)x->batches};
+    double *all = malloc((size_t)x->size * 6 * sizeof *all);
+    if (!all)
+        return;
+    cli_dist_gather(mine, all, 6);
+    for (int r = 0; cli_dist_rank() == 0 && !job->o->quiet && r < x->size; r++) {
+        const double *v = all + 6 * r;
+        steps = v[5] > 0 ? v[5] : 1.0;
+        printf("rank %d: a step %.3f ms own work, %.3f ms receiving the sums, %.3f ms sending "
+               "them, %.3f ms the total's broadcast; %.0f bytes a step\n",
+               r, 1e3 * v[0] / steps, 1e3 * v[1] / steps, 1e3 * v[2] / steps, 1e3 * v[3] / steps,
+               v[4] / steps);
+    }
+    free(all);
+}
+
 int cli_train(int argc, char **argv)
 {
     train_options o;
     cli_status st = train_parse(&o, argc, argv);
+    if (!cli_dist_agree(st == CLI_OK || st == CLI_HELP_SHOWN))
+        return st == CLI_OK || st == CLI_HELP_SHOWN ? CLI_BAD_INPUT : st;
     if (st != CLI_OK)
         return st;
+    dist_setup(&o);
     train_job job;
     memset(&job, 0, sizeof job);
     job.o = &o;
     clrnn_train_report report;
-    int ok = prepare(&job) && start_run(&job) && run_training(&job, &report) &&
-             train_report_test(&job) && (!o.plot || train_write_plot(&job, &report, NULL));
+    /* Where a rank may fail before training, every rank learns it: none is
+     * left waiting for it in the first batch. */
+    int ok = cli_dist_agree(prepare(&job) && start_run(&job)) && dist_same_run(&job);
+    if (ok)
+        clrnn__backend_set_exchange(job.backend, cli_dist_exchange());
+    ok = ok && run_training(&job, &report);
+    if (ok)
+        dist_report(&job);
+    ok = ok && (cli_dist_rank() != 0 || train_report_test(&job)) &&
+         (!o.plot || train_write_plot(&job, &report, NULL));
     ok = train_close_logs(&job.run) && ok; /* a run that stopped keeps its log too */
     if (ok && o.save)
         printf("model: %s\n", o.save);

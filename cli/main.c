@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "cli_args.h"
+#include "cli_mpi.h"
 #include "clrnn.h"
 
 static void usage(FILE *out)
@@ -44,11 +45,8 @@ static int exit_code(int status)
     }
 }
 
-int main(int argc, char **argv)
+static int run_command(int argc, char **argv)
 {
-    /* Past a file-size limit (ulimit -f) a write then fails with EFBIG and
-     * the command says which file, instead of dying with a core dump. */
-    signal(SIGXFSZ, SIG_IGN);
     if (argc < 2) {
         usage(stderr);
         return 2;
@@ -64,6 +62,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "train") == 0)
         return exit_code(cli_train(argc - 1, argv + 1));
+    /* Under mpirun only training shares its work; the rest runs on rank 0. */
+    if (cli_dist_rank() != 0)
+        return 0;
     if (strcmp(cmd, "eval") == 0 || strcmp(cmd, "predict") == 0 || strcmp(cmd, "export") == 0 ||
         strcmp(cmd, "forecast") == 0)
         return exit_code(cli_model(cmd, argc - 1, argv + 1));
@@ -77,4 +78,13 @@ int main(int argc, char **argv)
         return exit_code(cli_bench(argc - 1, argv + 1));
     fprintf(stderr, "clrnn: unknown command '%s' (try clrnn --help)\n", cmd);
     return 2;
+}
+
+int main(int argc, char **argv)
+{
+    /* Past a file-size limit (ulimit -f) a write then fails with EFBIG and
+     * the command says which file, instead of dying with a core dump. */
+    signal(SIGXFSZ, SIG_IGN);
+    cli_dist_init(&argc, &argv); /* under mpirun: one rank of a data parallel run */
+    return cli_dist_finish(run_command(argc, argv));
 }

@@ -3,6 +3,8 @@
 #include <string.h>
 
 #include "backend/backend.h"
+#include "backend/exchange.h"
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/model.h"
 
@@ -111,6 +113,7 @@ void clrnn_backend_free(clrnn_backend *backend)
     free(backend->layers);
     free(backend->layer_offset);
     free(backend->order);
+    free(backend->share_buffer);
     free(backend);
 }
 
@@ -249,6 +252,136 @@ clrnn_status clrnn_backend_stage_order(clrnn_backend *backend, const uint32_t *o
     return st;
 }
 
+/* ---------------------------------------------------- data parallel */
+
+void clrnn__backend_set_exchange(clrnn_backend *backend, clrnn_exchange *exchange)
+{
+    backend->exchange = exchange;
+}
+
+void clrnn__share_range(size_t B, int rank, int size, size_t *first, size_t *n)
+{
+    size_t chunks = (B + CLRNN_SHARE_CHUNK - 1) / CLRNN_SHARE_CHUNK;
+    size_t c0 = chunks * (size_t)rank / (size_t)size;
+    size_t c1 = chunks * (size_t)(rank + 1) / (size_t)size;
+    size_t w0 = c0 * CLRNN_SHARE_CHUNK, w1 = c1 * CLRNN_SHARE_CHUNK;
+    *first = w0 < B ? w0 : B;
+    *n = (w1 < B ? w1 : B) - *first;
+}
+
+/* What crosses: a header (the first failure's status and rank, -1 for
+ * none) and the P + 1 running sums. */
+typedef struct share_header {
+    int32_t status, rank;
+} share_header;
+
+/* The ranks around `rank` that have windows of a batch of B: the one before
+ * (-1: none, it starts the fold from zeros), the one after (-1: none) and
+ * the last (it holds the total and broadcasts it). */
+static void share_neighbours(size_t B, const clrnn_exchange *x, int *prev, int *next, int *last)
+{
+    *prev = *next = *last = -1;
+    for (int q = 0; q < x->size; q++) {
+        size_t first, n;
+        clrnn__share_range(B, q, x->size, &first, &n);
+        if (n == 0)
+            continue;
+        if (q < x->rank)
+            *prev = q;
+        if (q > x->rank && *next < 0)
+            *next = q;
+        *last = q;
+    }
+}
+
+static clrnn_status transport_failed(clrnn_error *err, const char *what)
+{
+    return clrnn__fail(err, CLRNN_E_DEVICE, "data parallel: %s between the ranks failed", what);
+}
+
+/*
+ * A training batch shared out over the exchange's ranks. Rank r runs its
+ * run of whole chunks (share_run, all ranks at once), then the fold goes
+ * along the ranks that have windows, in rank order: r receives the running
+ * sums of the ranks before it, adds its own windows' terms in the order one
+ * process adds them (share_fold), and sends the sums on; the last one
+ * broadcasts the total, from which every rank finishes the batch
+ * (share_finish) as one process does. A left fold in the one process's
+ * order is the only grouping of floating-point sums that keeps its bits
+ * (docs/scaling.md), which is why the sums travel along a chain and not
+ * through a reduction tree. A rank that fails says so in the header and
+ * still passes the message on: every rank reaches the broadcast, learns
+ * which rank failed first, and returns that rank's error.
+ */
+static clrnn_status run_shared(clrnn_backend *b, size_t first, size_t B, clrnn_error *err)
+{
+    clrnn_exchange *x = b->exchange;
+    const size_t bytes = sizeof(share_header) + (b->n_params + 1) * b->share_real;
+    if (!b->share_buffer && !(b->share_buffer = malloc(bytes)))
+        return clrnn__fail(err, CLRNN_E_NOMEM, "out of memory for the data parallel sums");
+    unsigned char *buf = b->share_buffer, *sums = buf + sizeof(share_header);
+    size_t w0, n;
+    int prev, next, last;
+    clrnn__share_range(B, x->rank, x->size, &w0, &n);
+    share_neighbours(B, x, &prev, &next, &last);
+    clrnn_error mine = {CLRNN_OK, ""};
+    clrnn_status local = CLRNN_OK;
+    share_header h = {CLRNN_OK, -1};
+    double t0 = clock_seconds(), t1 = t0;
+    if (n) {
+        b->batch_first = first + w0;
+        local = b->ops->share_run(b, b->order + first + w0, n, &mine);
+        if (local == CLRNN_OK && x->batches == x->fail_batch)
+            local = clrnn__fail(&mine, CLRNN_E_DEVICE, "batch %ld failed (the test hook)",
+                                x->batches + 1);
+        const double ran = clock_seconds();
+        if (prev < 0) {
+            memset(buf, 0, bytes); /* +0 in every real: the fold starts from 0 */
+            memcpy(buf, &h, sizeof h);
+        } else if (!x->recv(x->context, buf, bytes, prev)) {
+            return transport_failed(err, "receiving the running sums");
+        } else {
+            x->bytes_moved += bytes;
+        }
+        const double received = clock_seconds();
+        memcpy(&h, buf, sizeof h);
+        if (h.status == CLRNN_OK && local == CLRNN_OK)
+            local = b->ops->share_fold(b, sums, &mine);
+        if (h.status == CLRNN_OK && local != CLRNN_OK) {
+            h = (share_header){local, x->rank};
+            memcpy(buf, &h, sizeof h);
+        }
+        const double folded = clock_seconds();
+        x->seconds_recv += received - ran;
+        x->seconds_compute += (ran - t0) + (folded - received);
+        if (next >= 0) {
+            if (!x->send(x->context, buf, bytes, next))
+                return transport_failed(err, "sending the running sums");
+            x->bytes_moved += bytes;
+        }
+        t1 = clock_seconds();
+        x->seconds_send += t1 - folded;
+    }
+    if (!x->bcast(x->context, buf, bytes, last))
+        return transport_failed(err, "broadcasting the gradient sums");
+    x->bytes_moved += bytes;
+    x->seconds_bcast += clock_seconds() - t1;
+    x->batches++;
+    memcpy(&h, buf, sizeof h);
+    if (h.status != CLRNN_OK) {
+        char message[sizeof mine.message];
+        memcpy(message, mine.message, sizeof message);
+        if (!x->bcast(x->context, message, sizeof message, h.rank))
+            return transport_failed(err, "broadcasting an error");
+        message[sizeof message - 1] = '\0';
+        return clrnn__fail(err, (clrnn_status)h.status, "rank %d: %s", (int)h.rank, message);
+    }
+    double t3 = clock_seconds();
+    clrnn_status st = b->ops->share_finish(b, sums, B, err);
+    x->seconds_compute += clock_seconds() - t3;
+    return st;
+}
+
 clrnn_status clrnn_backend_gradients_staged(clrnn_backend *backend, size_t first, size_t n_windows,
                                             clrnn_error *err)
 {
@@ -256,7 +389,18 @@ clrnn_status clrnn_backend_gradients_staged(clrnn_backend *backend, size_t first
         return clrnn__fail(err, CLRNN_E_INPUT,
                            "windows %zu to %zu of a staged order of %zu (stage the order first)",
                            first, first + n_windows, backend->n_order);
-    return run_batch(backend, backend->order + first, first, n_windows, 1, err);
+    clrnn_exchange *x = backend->exchange;
+    if (!x || x->size <= 1)
+        return run_batch(backend, backend->order + first, first, n_windows, 1, err);
+    clrnn_status st = check_batch_size(backend, n_windows, err);
+    if (st == CLRNN_OK && !backend->ops->share_run)
+        st = clrnn__fail(err, CLRNN_E_UNSUPPORTED, "%s cannot share a batch between ranks",
+                         backend->description);
+    if (st == CLRNN_OK)
+        st = run_shared(backend, first, n_windows, err);
+    backend->last_batch = st == CLRNN_OK ? n_windows : 0;
+    backend->have_gradients = st == CLRNN_OK;
+    return st;
 }
 
 clrnn_status clrnn_backend_update(clrnn_backend *backend, const clrnn_optimizer *optimizer,

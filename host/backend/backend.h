@@ -49,6 +49,19 @@ typedef struct backend_ops {
     /* Waits for the work enqueued so far (NULL where the work is done as
      * it is asked: the CPU reference). */
     clrnn_status (*finish)(clrnn_backend *b, clrnn_error *err);
+
+    /* Data parallel (exchange.h, docs/scaling.md), in three steps for one
+     * rank's windows of a training batch of B (starts at b->batch_first in
+     * the staged order). share_run: forward, loss and what of the backward
+     * needs no other rank (the loss sum untouched). share_fold: acc, the
+     * running sums of the ranks before (P gradient sums, then the batch's
+     * loss sum, in the backend's real: share_real), gets this rank's
+     * windows added in the order one process adds them. share_finish: the
+     * batch's mean gradient and loss sum from the total, as run_batch
+     * leaves them. NULL: the backend cannot be shared. */
+    clrnn_status (*share_run)(clrnn_backend *b, const uint32_t *starts, size_t n, clrnn_error *err);
+    clrnn_status (*share_fold)(clrnn_backend *b, void *acc, clrnn_error *err);
+    clrnn_status (*share_finish)(clrnn_backend *b, const void *total, size_t B, clrnn_error *err);
 } backend_ops;
 
 struct clrnn_backend {
@@ -83,6 +96,10 @@ struct clrnn_backend {
     FILE *verbose;      /* the compiler's messages of builds that succeed; may be NULL */
     int said_compiling; /* the log has said once that kernels are being compiled */
     char description[256];
+
+    struct clrnn_exchange *exchange; /* data parallel (exchange.h); NULL alone */
+    unsigned char *share_buffer;     /* (share_bytes) what crosses between ranks */
+    size_t share_real;               /* bytes of a real in share_fold's sums: 4 or 8 */
 };
 
 #define BACKEND_NOT_STAGED SIZE_MAX

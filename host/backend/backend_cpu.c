@@ -24,6 +24,7 @@ typedef struct cpu_state {
     double *window_loss;       /* (B) */
     double *scratch;           /* (2 max H) */
     double loss_sum;           /* window losses since the last take */
+    size_t share_windows;      /* windows of the last share_run */
 } cpu_state;
 
 static void cpu_destroy(clrnn_backend *b)
@@ -130,6 +131,66 @@ static clrnn_status cpu_run_batch(clrnn_backend *b, const uint32_t *starts, size
     return CLRNN_OK;
 }
 
+/* ------------------------------------------------ data parallel */
+
+/* This rank's windows forward, their losses and dy (the loss sum waits for
+ * the fold). */
+static clrnn_status cpu_share_run(clrnn_backend *b, const uint32_t *starts, size_t B,
+                                  clrnn_error *err)
+{
+    cpu_state *s = b->impl;
+    size_t T = b->seq_len, L = b->n_layers;
+    clrnn_layer_shape top = b->layers[L - 1];
+    gather_windows(s->x0, s->x_table, starts, B, T, b->layers[0].n_in);
+    gather_windows(s->target, s->y_table, starts, B, T, top.n_out);
+    for (size_t l = 0; l < L; l++) {
+        clrnn_layer_shape sh = b->layers[l];
+        const double *x = l == 0 ? s->x0 : s->y[l - 1];
+        rnn_layer_forward_cpu(s->y[l], s->h[l], x, s->params + b->layer_offset[l], B, T, sh.n_in,
+                              sh.n_hidden, sh.n_out);
+    }
+    (void)mse_forward_cpu(s->window_loss, s->dy[L - 1], s->y[L - 1], s->target, B, T, top.n_out,
+                          b->loss_steps);
+    s->share_windows = B;
+    return CLRNN_OK;
+}
+
+/* rnn_layer_backward_cpu adds each window's terms to the sums in window
+ * order, and mse_forward_cpu its loss to the batch's: started from the
+ * ranks before instead of from 0, they go on exactly as in one process. */
+static clrnn_status cpu_share_fold(clrnn_backend *b, void *acc, clrnn_error *err)
+{
+    cpu_state *s = b->impl;
+    size_t T = b->seq_len, L = b->n_layers, B = s->share_windows, P = b->n_params;
+    double *sums = acc; /* (P + 1) */
+    memcpy(s->grads, sums, P * sizeof *sums);
+    for (size_t l = L; l-- > 0;) {
+        clrnn_layer_shape sh = b->layers[l];
+        const double *x = l == 0 ? s->x0 : s->y[l - 1];
+        double *dx = l == 0 ? NULL : s->dy[l - 1];
+        rnn_layer_backward_cpu(s->grads + b->layer_offset[l], dx, s->scratch, s->dy[l], s->h[l], x,
+                               s->params + b->layer_offset[l], B, T, sh.n_in, sh.n_hidden,
+                               sh.n_out);
+    }
+    double loss = sums[P];
+    for (size_t i = 0; i < B; i++)
+        loss += s->window_loss[i];
+    memcpy(sums, s->grads, P * sizeof *sums);
+    sums[P] = loss;
+    return CLRNN_OK;
+}
+
+static clrnn_status cpu_share_finish(clrnn_backend *b, const void *total, size_t B,
+                                     clrnn_error *err)
+{
+    cpu_state *s = b->impl;
+    const double *sums = total;
+    for (size_t i = 0; i < b->n_params; i++)
+        s->grads[i] = sums[i] / (double)B;
+    s->loss_sum += sums[b->n_params];
+    return CLRNN_OK;
+}
+
 static clrnn_status cpu_update(clrnn_backend *b, const clrnn_optimizer *opt, long step,
                                clrnn_error *err)
 {
@@ -211,6 +272,9 @@ static const backend_ops cpu_ops = {
     .take_loss_sum = cpu_take_loss_sum,
     .get_opt_state = cpu_get_opt_state,
     .set_opt_state = cpu_set_opt_state,
+    .share_run = cpu_share_run,
+    .share_fold = cpu_share_fold,
+    .share_finish = cpu_share_finish,
 };
 
 clrnn_status backend_cpu_init(clrnn_backend *b, clrnn_error *err)
@@ -266,5 +330,6 @@ clrnn_status backend_cpu_init(clrnn_backend *b, clrnn_error *err)
     snprintf(b->device_name, sizeof b->device_name, "CPU reference");
     b->kind = CLRNN_BACKEND_CPU;
     b->family = CLRNN_KERNELS_AUTO;
+    b->share_real = sizeof(double);
     return CLRNN_OK;
 }

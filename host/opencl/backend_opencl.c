@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "backend/backend.h"
+#include "backend/exchange.h"
 #include "core/error.h"
 #include "core/model.h"
 #include "opencl/family.h"
@@ -38,11 +39,12 @@
 /* The shared program: common.cl, the sources the families add, then
  * these (kernels/<name>.cl, name with its folder), and its kernels (in the
  * order of runtime.h's K_ enum). */
-static const char *const shared_files[] = {"common/reduce", "common/loss", "common/optimizer"};
+static const char *const shared_files[] = {"common/reduce", "common/loss", "common/optimizer",
+                                           "common/share"};
 #define N_SHARED_FILES (sizeof shared_files / sizeof shared_files[0])
 static const char *const shared_kernel_names[N_SHARED_KERNELS] = {
-    "grad_finish", "mse_loss",      "loss_accumulate", "sgd_update",
-    "adam_update", "sumsq_partial", "clip_scale",      "scale_grads"};
+    "grad_finish",   "mse_loss",   "loss_accumulate", "sgd_update", "adam_update",
+    "sumsq_partial", "clip_scale", "scale_grads",     "share_fold", "share_spread"};
 
 typedef struct ocl_backend {
     ocl_state s;
@@ -85,9 +87,10 @@ static void ocl_destroy(clrnn_backend *b)
     free(s->h);
     free(s->y);
     free(s->dy);
-    cl_mem *buffers[] = {&s->x_table,     &s->y_table,  &s->starts, &s->order,       &s->params,
-                         &s->grads,       &s->opt_m,    &s->opt_v,  &s->g,           &s->partial,
-                         &s->window_loss, &s->loss_sum, &s->clip,   &s->norm_partial};
+    cl_mem *buffers[] = {&s->x_table, &s->y_table,      &s->starts,      &s->order,
+                         &s->params,  &s->grads,        &s->opt_m,       &s->opt_v,
+                         &s->g,       &s->partial,      &s->window_loss, &s->loss_sum,
+                         &s->clip,    &s->norm_partial, &s->share_acc,   &s->share_loss_scratch};
     for (size_t i = 0; i < sizeof buffers / sizeof buffers[0]; i++)
         ocl_release_mem(buffers[i]);
     ocl_release_kernels(s->kernels, N_SHARED_KERNELS);
@@ -239,6 +242,10 @@ static clrnn_status allocate_buffers(clrnn_backend *b, ocl_state *s, clrnn_error
         st = ocl_make_buffer(s, &s->norm_partial, s->n_slices, rs, rw, "norm partial sums", err);
     if (st == CLRNN_OK)
         st = ocl_make_buffer(s, &s->clip, 2, rs, rw, "clipping norm", err);
+    if (st == CLRNN_OK)
+        st = ocl_make_buffer(s, &s->share_acc, P + 1, rs, rw, "data parallel sums", err);
+    if (st == CLRNN_OK)
+        st = ocl_make_buffer(s, &s->share_loss_scratch, 2, rs, rw, "loss sum (scratch)", err);
     for (size_t l = 0; st == CLRNN_OK && l < L; l++) {
         char name[64];
         snprintf(name, sizeof name, "layer %zu hidden states (B,T,H)", l);
@@ -273,6 +280,7 @@ static clrnn_status open_device(clrnn_backend *b, ocl_state *s, const char *devi
                            "`precision` fp64: the device '%s' has no cl_khr_fp64 (use fp32)",
                            device_name);
     s->real_size = b->precision == CLRNN_FP64 ? sizeof(cl_double) : sizeof(cl_float);
+    b->share_real = s->real_size;
     cl_device_type type = 0;
     cl_ulong local_mem = 0, max_alloc = 0;
     clGetDeviceInfo(s->device, CL_DEVICE_TYPE, sizeof type, &type, NULL);
@@ -576,6 +584,99 @@ static clrnn_status ocl_finish(clrnn_backend *b, clrnn_error *err)
     return rc == CL_SUCCESS ? CLRNN_OK : ocl_fail(err, rc, "clFinish");
 }
 
+/* ---------------------------------------------------- data parallel */
+
+_Static_assert(CLRNN_SHARE_CHUNK == WINDOWS_PER_CHUNK,
+               "a rank's share of a batch is whole chunks of the kernels' sums");
+
+/* This rank's windows as a training batch of their own whose kernels stop
+ * at the chunks' sums (s->partials_only): the waiting step of the last
+ * batch settled first, so that they run with the current parameters. */
+static clrnn_status ocl_share_run(clrnn_backend *b, const uint32_t *starts, size_t n,
+                                  clrnn_error *err)
+{
+    ocl_backend *o = b->impl;
+    ocl_state *s = &o->s;
+    clrnn_status st = settle(b, o, err);
+    s->batch_starts = s->order;
+    s->batch_offset = b->batch_first;
+    o->ran = o->family;
+    o->ran_state = o->state;
+    s->partials_only = 1;
+    if (st == CLRNN_OK)
+        st = o->family->run_batch(b, s, o->state, n, 1, err);
+    s->partials_only = 0;
+    /* Its windows are not a batch to finish: nothing of them waits. */
+    if (o->family->share_waits)
+        o->family->share_waits(b, o->state, 0);
+    s->share_windows = st == CLRNN_OK ? n : 0;
+    /* Finished here, not in the fold that reads it: so that the rank's time
+     * in its own windows is measured as such (exchange.h), not in its wait
+     * for the rank before. The fold would wait for it anyway. */
+    cl_int rc = st == CLRNN_OK ? clFinish(s->queue) : CL_SUCCESS;
+    return rc == CL_SUCCESS ? st : ocl_fail(err, rc, "clFinish (a rank's windows)");
+}
+
+static clrnn_status ocl_share_fold(clrnn_backend *b, void *acc, clrnn_error *err)
+{
+    ocl_state *s = &((ocl_backend *)b->impl)->s;
+    const size_t bytes = (b->n_params + 1) * s->real_size;
+    cl_int rc =
+        clEnqueueWriteBuffer(s->queue, s->share_acc, CL_FALSE, 0, bytes, acc, 0, NULL, NULL);
+    if (rc != CL_SUCCESS)
+        return ocl_fail(err, rc, "writing the data parallel sums");
+    kernel_args a = args_for(s, s->kernels[K_SHARE_FOLD]);
+    arg_mem(&a, s->share_acc);
+    arg_mem(&a, s->partial);
+    arg_mem(&a, s->window_loss);
+    arg_uint(&a, chunks_of(s->share_windows));
+    arg_uint(&a, b->n_params);
+    arg_uint(&a, s->share_windows);
+    clrnn_status st = ocl_launch_1d(s, &a, b->n_params + 1, err);
+    if (st != CLRNN_OK)
+        return st;
+    rc = clEnqueueReadBuffer(s->queue, s->share_acc, CL_TRUE, 0, bytes, acc, 0, NULL, NULL);
+    return rc == CL_SUCCESS ? CLRNN_OK : ocl_fail(err, rc, "reading the data parallel sums");
+}
+
+/* The total spread as one chunk and one window, then the batch finished
+ * (or left waiting) as the family finishes its own batches of B. */
+static clrnn_status ocl_share_finish(clrnn_backend *b, const void *total, size_t B,
+                                     clrnn_error *err)
+{
+    ocl_backend *o = b->impl;
+    ocl_state *s = &o->s;
+    const size_t P = b->n_params, n_chunks = chunks_of(B);
+    /* A rank without windows in this batch has not settled the last one. */
+    clrnn_status st = settle(b, o, err);
+    if (st != CLRNN_OK)
+        return st;
+    /* Blocking: total is the exchange's buffer, which the next batch reuses. */
+    cl_int rc = clEnqueueWriteBuffer(s->queue, s->share_acc, CL_TRUE, 0, (P + 1) * s->real_size,
+                                     total, 0, NULL, NULL);
+    if (rc != CL_SUCCESS)
+        return ocl_fail(err, rc, "writing the data parallel sums");
+    kernel_args a = args_for(s, s->kernels[K_SHARE_SPREAD]);
+    arg_mem(&a, s->partial);
+    arg_mem(&a, s->window_loss);
+    arg_mem(&a, s->share_acc);
+    arg_uint(&a, n_chunks);
+    arg_uint(&a, P);
+    arg_uint(&a, B);
+    st = ocl_launch_1d(s, &a, n_chunks * P > B ? n_chunks * P : B, err);
+    o->ran = o->family;
+    o->ran_state = o->state;
+    if (st == CLRNN_OK && o->family->share_waits) {
+        o->family->share_waits(b, o->state, B);
+        return ocl_flush(s, err);
+    }
+    if (st == CLRNN_OK)
+        st = ocl_finish_gradient(b, s, B, err);
+    if (st == CLRNN_OK)
+        st = ocl_accumulate_loss(s, B, err);
+    return st == CLRNN_OK ? ocl_flush(s, err) : st;
+}
+
 static const backend_ops ocl_ops = {
     .destroy = ocl_destroy,
     .stage = ocl_stage,
@@ -595,6 +696,9 @@ static const backend_ops ocl_ops = {
     .kernel_times = ocl_kernel_times,
     .peak = ocl_peak,
     .finish = ocl_finish,
+    .share_run = ocl_share_run,
+    .share_fold = ocl_share_fold,
+    .share_finish = ocl_share_finish,
 };
 
 clrnn_status backend_opencl_init(clrnn_backend *b, const char *device, clrnn_error *err)

@@ -66,6 +66,14 @@ typedef struct ocl_family {
     int (*keeps_update)(clrnn_backend *b, void *self, const clrnn_optimizer *opt, long step);
     int (*takes_waiting_step)(const clrnn_backend *b, const void *self, size_t B);
 
+    /* Data parallel (backend_opencl.c): the backend has spread a shared
+     * batch's total over the chunks' sums and the window losses; this
+     * leaves the batch waiting as the family's own training batch of B
+     * windows would (NULL: the backend finishes it with grad_finish and
+     * loss_accumulate); B = 0 after a rank's own share ran: nothing of it
+     * waits. */
+    void (*share_waits)(clrnn_backend *b, void *self, size_t B);
+
     /* out (B,T,N) <- a per-layer tensor (h or y) of the last batch, which
      * this family ran; NULL: the buffer holds (B,T,N) as it is. */
     clrnn_status (*read_activations)(clrnn_backend *b, ocl_state *s, void *self, double *out,

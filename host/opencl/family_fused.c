@@ -242,6 +242,15 @@ static clrnn_status fused_run_batch(clrnn_backend *b, ocl_state *s, void *self, 
     return CLRNN_OK;
 }
 
+/* A shared batch's finishing step waits as that of fused_run_batch does
+ * (B = 0: none waits). */
+static void fused_share_waits(clrnn_backend *b, void *self, size_t B)
+{
+    fused_state *fs = self;
+    fs->finish_batch = B;
+    fs->deferred = 0;
+}
+
 /* out (B,T,N) <- rnn_fused's lane-major (tiles, T, N, lanes). */
 static clrnn_status fused_read_activations(clrnn_backend *b, ocl_state *s, void *self, double *out,
                                            cl_mem buffer, size_t N, const char *name,
@@ -276,5 +285,6 @@ const ocl_family ocl_family_fused = {
     .settle = fused_settle,
     .keeps_update = fused_keeps_update,
     .takes_waiting_step = fused_takes_waiting_step,
+    .share_waits = fused_share_waits,
     .read_activations = fused_read_activations,
 };

@@ -167,7 +167,8 @@ static clrnn_status loss_and_gradient_seed(clrnn_backend *b, ocl_state *s, size_
     arg_uint(&a, b->layers[L - 1].n_out);
     arg_uint(&a, b->loss_steps == CLRNN_LOSS_LAST ? T - 1 : 0);
     clrnn_status st = ocl_launch_1d(s, &a, B, err);
-    return st == CLRNN_OK ? ocl_accumulate_loss(s, B, err) : st;
+    /* A rank's share of a batch leaves the loss to the fold. */
+    return st == CLRNN_OK && !s->partials_only ? ocl_accumulate_loss(s, B, err) : st;
 }
 
 static clrnn_status group_run_batch(clrnn_backend *b, ocl_state *s, void *self, size_t B,
@@ -184,7 +185,7 @@ static clrnn_status group_run_batch(clrnn_backend *b, ocl_state *s, void *self, 
         return st;
     for (size_t l = L; st == CLRNN_OK && l-- > 0;)
         st = backward_layer(b, s, gs, l, B, err);
-    return st == CLRNN_OK ? ocl_finish_gradient(b, s, B, err) : st;
+    return st == CLRNN_OK && !s->partials_only ? ocl_finish_gradient(b, s, B, err) : st;
 }
 
 const ocl_family ocl_family_group = {

@@ -209,7 +209,8 @@ static clrnn_status backward_layer(clrnn_backend *b, ocl_state *s, tile_state *t
     kernel_args a = args_for(s, ts->tiles[l].kernels[K_BACKWARD_TILE]);
     arg_mem(&a, s->g);
     arg_mem(&a, l == 0 ? s->g : s->dy[l - 1]); /* layer 0 writes no dx */
-    arg_mem(&a, s->loss_sum);                  /* the top layer adds the batch's loss */
+    /* the top layer adds the batch's loss (a rank's share: to a scratch) */
+    arg_mem(&a, s->partials_only ? s->share_loss_scratch : s->loss_sum);
     arg_mem(&a, s->window_loss);
     arg_mem(&a, s->dy[l]);
     arg_mem(&a, s->h[l]);
@@ -223,8 +224,9 @@ static clrnn_status backward_layer(clrnn_backend *b, ocl_state *s, tile_state *t
         return st;
 
     const size_t n_chunks = chunks_of(B);
+    const int finish = n_chunks == 1 && !s->partials_only; /* the mean, written here */
     a = args_for(s, ts->tiles[l].kernels[K_GRAD_ROWS_TILE]);
-    arg_mem(&a, n_chunks == 1 ? s->grads : s->partial);
+    arg_mem(&a, finish ? s->grads : s->partial);
     arg_mem(&a, s->g);
     arg_mem(&a, s->h[l]);
     arg_mem(&a, s->dy[l]);
@@ -235,7 +237,7 @@ static clrnn_status backward_layer(clrnn_backend *b, ocl_state *s, tile_state *t
     arg_uint(&a, WINDOWS_PER_CHUNK);
     arg_uint(&a, b->n_params);
     arg_uint(&a, b->layer_offset[l]);
-    arg_uint(&a, n_chunks == 1);
+    arg_uint(&a, finish);
     /* On a CPU, a work-group a work-item: PoCL's own choice of groups
      * halves the speed of the blocked sums (measured on the large shape).
      * Elsewhere rows in groups of up to 64 (work-items past the last row
@@ -257,7 +259,7 @@ static clrnn_status tile_run_batch(clrnn_backend *b, ocl_state *s, void *self, s
         return st == CLRNN_OK ? ocl_accumulate_loss(s, B, err) : st;
     for (size_t l = L; st == CLRNN_OK && l-- > 0;)
         st = backward_layer(b, s, ts, l, B, err);
-    if (st != CLRNN_OK || chunks_of(B) == 1)
+    if (st != CLRNN_OK || chunks_of(B) == 1 || s->partials_only)
         return st;
     return ocl_finish_gradient(b, s, B, err);
 }

@@ -1,7 +1,10 @@
 /* OpenCL plumbing: status names, device discovery and the device listing. */
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend/exchange.h"
 #include "core/error.h"
 #include "opencl/opencl_util.h"
 
@@ -310,4 +313,35 @@ clrnn_status clrnn_list_devices(FILE *out, clrnn_error *err)
     }
     free(platforms);
     return CLRNN_OK;
+}
+
+size_t clrnn__gpu_spec(size_t k, char *spec, size_t size)
+{
+    cl_uint n_platforms = 0;
+    cl_platform_id *platforms = NULL;
+    if (load_platforms(&platforms, &n_platforms, NULL) != CLRNN_OK)
+        return 0;
+    size_t count = 0, target = SIZE_MAX;
+    for (int pass = 0; pass < 2; pass++) { /* count them, then find number k mod count */
+        size_t seen = 0;
+        for (cl_uint p = 0; p < n_platforms; p++) {
+            cl_uint n = 0;
+            cl_device_id *ids = get_devices(platforms[p], CL_DEVICE_TYPE_ALL, &n);
+            for (cl_uint d = 0; d < n; d++) {
+                cl_device_type type = 0;
+                clGetDeviceInfo(ids[d], CL_DEVICE_TYPE, sizeof type, &type, NULL);
+                if (!(type & CL_DEVICE_TYPE_GPU) || !device_available(ids[d]))
+                    continue;
+                if (seen++ == target)
+                    snprintf(spec, size, "opencl:%u.%u", (unsigned)p, (unsigned)d);
+            }
+            free(ids);
+        }
+        count = seen;
+        if (count == 0)
+            break;
+        target = k % count;
+    }
+    free(platforms);
+    return count;
 }

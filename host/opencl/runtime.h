@@ -41,6 +41,8 @@ enum {
     K_SUMSQ,
     K_CLIP_SCALE,
     K_SCALE_GRADS,
+    K_SHARE_FOLD,
+    K_SHARE_SPREAD,
     N_SHARED_KERNELS
 };
 
@@ -107,6 +109,12 @@ typedef struct ocl_state {
     cl_mem norm_partial;                /* (slices) */
     cl_mem clip;                        /* (2) norm, scale */
     size_t n_slices;
+    /* Data parallel (backend_opencl.c: share_run): the running sums (P + 1);
+     * partials_only asks a training batch for its chunks' sums alone (no
+     * mean), its loss added to share_loss_scratch instead of loss_sum. */
+    cl_mem share_acc, share_loss_scratch;
+    int partials_only;
+    size_t share_windows;
     void *host; /* conversion scratch: host_size reals */
     size_t host_size;
 

@@ -311,6 +311,8 @@ static const struct {
     {"optimizer.lr", "--lr"},
     {"optimizer.clip_norm", "--clip-norm"},
     {"clrnn_list_devices", "'clrnn devices'"},
+    {"seq_len", "--seq-len"},
+    {"season", "--season"},
 };
 
 static const char *cli_term(const char *api, size_t len)

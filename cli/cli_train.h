@@ -59,7 +59,7 @@ void train_log_epoch(const train_run *run, const clrnn_epoch_stats *s);
 /* Puts the open logs in place; 0 after a message naming each file that could
  * not be written (a full disk, a file-size limit). */
 int train_close_logs(train_run *run);
-/* Test metrics next to the naive forecast "tomorrow = today". */
+/* Test metrics next to the baselines (naive, seasonal naive, ridge). */
 int train_report_test(train_job *job);
 /* --plot: loss curves and the first target over the test split. */
 int train_write_plot(train_job *job, const clrnn_train_report *report);

@@ -37,6 +37,8 @@ static const cli_option options[] = {
      .help = "empty cells: ffill (carry forward, default), drop, error"},
     {"--scaler-fit", "S", CLI_CHOICE, AT(data_cfg.scaler_fit), .choices = fits,
      .help = "standardise with statistics of: train (default), all"},
+    {"--season", "S", CLI_SIZE, AT(data_cfg.season), 0, 100000000,
+     .help = "rows a season, for the seasonal-naive baseline (0: none)"},
     {"model:", .kind = CLI_SECTION},
     {"--hidden", "H", CLI_SIZE, AT(hidden), 1, 65536, .help = "one layer of H hidden units (16)"},
     {"--layers", "I:H:O,...", CLI_LAYERS, AT(layers), 0, TRAIN_MAX_LAYERS,
@@ -101,8 +103,9 @@ const cli_command cli_train_command = {
     .about = "usage: clrnn train [options]\n"
              "\n"
              "Trains a stack of tanh RNN layers on sliding windows of a CSV table and reports\n"
-             "the test RMSE and MAE in the target's units, next to the naive forecast\n"
-             "\"tomorrow's X = today's X\" when a target is named X_tomorrow. With no options:\n"
+             "the test RMSE and MAE in the target's units, next to baselines: the naive\n"
+             "forecast (the target's last known value), the seasonal naive one (--season)\n"
+             "and a ridge regression on the same window of inputs. With no options:\n"
              "the bundled daily weather table, features tmax,tmin,rain, target tmax_tomorrow.\n"
              "\n",
     .options = options,

@@ -48,8 +48,8 @@ static void print_score(const char *name, const char *label, const clrnn_baselin
     if (!label)
         printf(" (%s)", about);
     if (s->n_cells != s->n_scored || label)
-        printf("; the model%s: RMSE %.4f, MAE %.4f", label ? "" : " on these cells",
-               s->model_rmse, s->model_mae);
+        printf("; the model%s: RMSE %.4f, MAE %.4f", label ? "" : " on these cells", s->model_rmse,
+               s->model_mae);
     printf("\n");
 }
 
@@ -124,4 +124,19 @@ int cli_print_baselines(const char *command, const clrnn_dataset *data, clrnn_sp
     free(forecasts);
     free(scores);
     return 1;
+}
+
+int cli_report_baselines(const char *command, clrnn_backend *backend, const clrnn_dataset *data,
+                         clrnn_split split, size_t batch, size_t season)
+{
+    size_t n = clrnn_dataset_n_windows(data, split), K = clrnn_dataset_n_targets(data);
+    double *pred = malloc((n ? n : 1) * K * sizeof *pred); /* (n, K) */
+    clrnn_error err = {CLRNN_E_NOMEM, "out of memory for the model's predictions"};
+    if (!pred || (n && clrnn_predict(backend, data, split, batch, pred, &err) != CLRNN_OK)) {
+        free(pred);
+        return cli_error(command, &err), 0;
+    }
+    int ok = cli_print_baselines(command, data, split, pred, season);
+    free(pred);
+    return ok;
 }

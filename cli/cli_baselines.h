@@ -16,4 +16,9 @@
 int cli_print_baselines(const char *command, const clrnn_dataset *data, clrnn_split split,
                         const double *predictions, size_t season);
 
+/* The same after the model's predictions of the split are made here, in
+ * batches of `batch` windows (eval's one call). */
+int cli_report_baselines(const char *command, clrnn_backend *backend, const clrnn_dataset *data,
+                         clrnn_split split, size_t batch, size_t season);
+
 #endif

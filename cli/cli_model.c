@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "cli_args.h"
+#include "cli_baselines.h"
 #include "cli_common.h"
 #include "io/files.h"
 
@@ -224,7 +225,9 @@ static int run_eval(int argc, char **argv)
             static const char *const names[] = {"train", "val", "test"};
             printf("%s split: %zu windows, loss %.6g, RMSE %.4f, MAE %.4f\n",
                    o.all_rows ? "all" : names[o.split], m.n_windows, m.loss, m.rmse, m.mae);
-            code = CLI_OK;
+            code = cli_report_baselines("clrnn eval", l.backend, l.data, o.split, o.batch, 0)
+                       ? CLI_OK
+                       : CLI_BAD_INPUT;
         }
     }
     loaded_free(&l);

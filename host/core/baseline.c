@@ -74,9 +74,9 @@ static void naive_forecasts(const clrnn_dataset *data, clrnn_split split, size_t
         size_t lag = season ? season * ((ahead + season - 1) / season) : ahead;
         for (size_t i = 0; i < N; i++) {
             size_t p = clrnn_dataset_window_row(data, split, i, k);
-            forecasts[i * K + k] = p < R ? present_at_or_before(column, (long)p - (long)lag,
-                                                                season ? season : 1)
-                                         : NAN;
+            forecasts[i * K + k] =
+                p < R ? present_at_or_before(column, (long)p - (long)lag, season ? season : 1)
+                      : NAN;
         }
     }
 }
@@ -87,12 +87,12 @@ static void naive_forecasts(const clrnn_dataset *data, clrnn_split split, size_t
 typedef struct ridge {
     const clrnn_dataset *data;
     size_t D, F, T, R, K;
-    const double *x; /* (R, F) standardised inputs */
-    double *gram;    /* (D, D) upper triangle: sum a a^T over the usable training windows */
-    double *work;    /* (D, D) one output's normal equations, then their factor */
-    double *a;       /* (D) a design row */
-    double *b;       /* (D) one output's sum a y */
-    double *w;       /* (D) one output's coefficients */
+    const double *x;       /* (R, F) standardised inputs */
+    double *gram;          /* (D, D) upper triangle: sum a a^T over the usable training windows */
+    double *work;          /* (D, D) one output's normal equations, then their factor */
+    double *a;             /* (D) a design row */
+    double *b;             /* (D) one output's sum a y */
+    double *w;             /* (D) one output's coefficients */
     unsigned char *usable; /* (N_train) the window's inputs are all finite */
 } ridge;
 
@@ -348,8 +348,8 @@ static clrnn_status ridge_forecasts(const clrnn_dataset *data, clrnn_split split
     fit->lambda_from_val = 0;
     fit->n_fit = 0;
     size_t steps = c->ridge_lambda_steps;
-    double ratio = steps > 1 ? log(c->ridge_lambda_max / c->ridge_lambda_min) / (double)(steps - 1)
-                             : 0.0;
+    double ratio =
+        steps > 1 ? log(c->ridge_lambda_max / c->ridge_lambda_min) / (double)(steps - 1) : 0.0;
     for (size_t k = 0; k < r.K; k++) {
         size_t n = output_sums(&r, k, gram_k, n_usable);
         double best = 1.0, best_rmse = INFINITY;

@@ -66,9 +66,9 @@ static void truth_plus(const clrnn_dataset *data, clrnn_split split, double off,
     size_t K = clrnn_dataset_n_targets(data);
     for (size_t i = 0; i < clrnn_dataset_n_windows(data, split); i++)
         for (size_t k = 0; k < K; k++)
-            predictions[i * K + k] = clrnn_dataset_target_column(
-                                         data, k)[clrnn_dataset_window_row(data, split, i, k)] +
-                                     off;
+            predictions[i * K + k] =
+                clrnn_dataset_target_column(data, k)[clrnn_dataset_window_row(data, split, i, k)] +
+                off;
 }
 
 /* ------------------------------------------------------- a straight line */
@@ -110,8 +110,8 @@ static void test_linear(void)
     clrnn_baseline_config c = clrnn_baseline_config_default();
     c.ridge_lambda_min = 1e-10;
     c.ridge_lambda_steps = 15;
-    st = clrnn_baseline_predict(data, CLRNN_SPLIT_TEST, CLRNN_BASELINE_RIDGE, &c, ridge, &fit,
-                                &err);
+    st =
+        clrnn_baseline_predict(data, CLRNN_SPLIT_TEST, CLRNN_BASELINE_RIDGE, &c, ridge, &fit, &err);
     clrnn_baseline_compare(data, CLRNN_SPLIT_TEST, ridge, model, CLRNN_ALL_OUTPUTS, &s);
     check_true(st == CLRNN_OK && fit.lambda_from_val && fit.lambda == 1e-10 && fit.n_fit == 18,
                "linear: ridge picks 1e-10 on validation, fitted on 18 training windows");
@@ -141,8 +141,8 @@ static void test_linear(void)
     /* A window wider than the ridge accepts. */
     c = clrnn_baseline_config_default();
     c.ridge_max_inputs = 2;
-    st = clrnn_baseline_predict(data, CLRNN_SPLIT_TEST, CLRNN_BASELINE_RIDGE, &c, ridge, &fit,
-                                &err);
+    st =
+        clrnn_baseline_predict(data, CLRNN_SPLIT_TEST, CLRNN_BASELINE_RIDGE, &c, ridge, &fit, &err);
     printf("  %s\n", err.message);
     check_true(st == CLRNN_E_INPUT && strstr(err.message, "3 inputs") &&
                    strstr(err.message, "`ridge_max_inputs` (2)"),
@@ -225,14 +225,13 @@ static void test_periodic(void)
     /* The configuration's season wins over the dataset's: 2 is not one. */
     clrnn_baseline_config c = clrnn_baseline_config_default();
     c.season = 2;
-    st = clrnn_baseline_predict(data, CLRNN_SPLIT_TEST, CLRNN_BASELINE_SEASONAL, &c, fc, &fit,
-                                &err);
+    st =
+        clrnn_baseline_predict(data, CLRNN_SPLIT_TEST, CLRNN_BASELINE_SEASONAL, &c, fc, &fit, &err);
     clrnn_baseline_compare(data, CLRNN_SPLIT_TEST, fc, model, CLRNN_ALL_OUTPUTS, &s);
     /* two rows back: v_next[p - 2] against v_next[p]: 2 - 1, 8 - 5, ... */
     check(st == CLRNN_OK && fit.season == 2 && fabs(s.rmse - sqrt((1 + 9 + 1 + 9) / 4.0)) < 1e-15,
           "periodic: season 2 from the configuration, off by 1, 3, 1, 3", s.rmse, 1e-15);
-    st = clrnn_baseline_predict(data, CLRNN_SPLIT_TEST, CLRNN_BASELINE_NAIVE, NULL, fc, &fit,
-                                &err);
+    st = clrnn_baseline_predict(data, CLRNN_SPLIT_TEST, CLRNN_BASELINE_NAIVE, NULL, fc, &fit, &err);
     clrnn_baseline_compare(data, CLRNN_SPLIT_TEST, fc, model, CLRNN_ALL_OUTPUTS, &s);
     check(st == CLRNN_OK && fabs(s.rmse - sqrt(110.0 / 4.0)) < 1e-15 && s.mae == 5.0,
           "periodic: naive RMSE sqrt(27.5), MAE 5", s.rmse, 1e-15);
@@ -263,8 +262,7 @@ static void test_preshifted(void)
     if (!check_true(st == CLRNN_OK, "pre-shifted: the table loads"))
         return;
     double fc[2 * MAX_WINDOWS];
-    st = clrnn_baseline_predict(data, CLRNN_SPLIT_TEST, CLRNN_BASELINE_NAIVE, NULL, fc, NULL,
-                                &err);
+    st = clrnn_baseline_predict(data, CLRNN_SPLIT_TEST, CLRNN_BASELINE_NAIVE, NULL, fc, NULL, &err);
     size_t n = clrnn_dataset_n_windows(data, CLRNN_SPLIT_TEST), same = 0;
     for (size_t i = 0; i < n; i++) {
         size_t p = clrnn_dataset_window_row(data, CLRNN_SPLIT_TEST, i, 0);
@@ -310,8 +308,8 @@ static void test_missing_targets(void)
     clrnn_baseline_score s;
     /* Row 0 of the training split: naive has no row before it. */
     truth_plus(data, CLRNN_SPLIT_TRAIN, 0.0, model);
-    st = clrnn_baseline_predict(data, CLRNN_SPLIT_TRAIN, CLRNN_BASELINE_NAIVE, NULL, fc, NULL,
-                                &err);
+    st =
+        clrnn_baseline_predict(data, CLRNN_SPLIT_TRAIN, CLRNN_BASELINE_NAIVE, NULL, fc, NULL, &err);
     clrnn_baseline_compare(data, CLRNN_SPLIT_TRAIN, fc, model, CLRNN_ALL_OUTPUTS, &s);
     check_true(st == CLRNN_OK && isnan(fc[0]) && s.n_cells + 1 == s.n_scored,
                "missing: a cell without a forecast is left out of both");
@@ -326,8 +324,7 @@ static void test_missing_targets(void)
     /* Test rows 30..39: row 33 is not scored; row 34's naive forecast is
      * the last known value, row 32's, 69 for 73: 4 short. */
     truth_plus(data, CLRNN_SPLIT_TEST, 0.5, model);
-    st = clrnn_baseline_predict(data, CLRNN_SPLIT_TEST, CLRNN_BASELINE_NAIVE, NULL, fc, NULL,
-                                &err);
+    st = clrnn_baseline_predict(data, CLRNN_SPLIT_TEST, CLRNN_BASELINE_NAIVE, NULL, fc, NULL, &err);
     clrnn_baseline_compare(data, CLRNN_SPLIT_TEST, fc, model, CLRNN_ALL_OUTPUTS, &s);
     check(st == CLRNN_OK && s.n_scored == 9 && s.n_cells == 9 &&
               fabs(s.rmse - sqrt((8 * 4.0 + 16.0) / 9.0)) < 1e-14 &&
@@ -377,8 +374,7 @@ static void test_horizon(void)
     double fc[MAX_WINDOWS], model[MAX_WINDOWS];
     clrnn_baseline_score s;
     truth_plus(data, CLRNN_SPLIT_TEST, 0.0, model);
-    st = clrnn_baseline_predict(data, CLRNN_SPLIT_TEST, CLRNN_BASELINE_NAIVE, NULL, fc, NULL,
-                                &err);
+    st = clrnn_baseline_predict(data, CLRNN_SPLIT_TEST, CLRNN_BASELINE_NAIVE, NULL, fc, NULL, &err);
     clrnn_baseline_compare(data, CLRNN_SPLIT_TEST, fc, model, CLRNN_ALL_OUTPUTS, &s);
     check(st == CLRNN_OK && s.n_cells > 0 && s.rmse == 6.0 && s.mae == 6.0,
           "horizon: naive 3 rows back, 3 slopes short", s.rmse, 0.0);

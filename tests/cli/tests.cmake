@@ -146,3 +146,8 @@ clrnn_cli_test(predict_onto_data 2 "--out '.*cli_small.csv' is the same file as 
 # A list too long says its limit (issue 11, item 12).
 clrnn_cli_test(features_list_limit 2 "--features .*expected 1 to 64 comma-separated names"
                train --features a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q,r,s,t,u,v,w,x,y,z,a1,b1,c1,d1,e1,f1,g1,h1,i1,j1,k1,l1,m1,n1,o1,p1,q1,r1,s1,t1,u1,v1,w1,x1,y1,z1,a2,b2,c2,d2,e2,f2,g2,h2,i2,j2,k2,l2,m2)
+# eval prints the baselines of its split too (issue 12, item 3).
+add_test(NAME cli_eval_baselines
+         COMMAND sh -c "\"$0\" train --device cpu --quiet --epochs 1 --hidden 2 --save \"$1\" >/dev/null && \"$0\" eval --model \"$1\" | grep '^ridge baseline: 2021 windows, RMSE 4\\.6384'"
+                 $<TARGET_FILE:clrnn> ${CMAKE_CURRENT_BINARY_DIR}/eval_baselines.clrnn)
+set_tests_properties(cli_eval_baselines PROPERTIES LABELS cli)

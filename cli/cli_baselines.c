@@ -41,7 +41,9 @@ static void print_score(const char *name, const char *label, const clrnn_baselin
         return;
     }
     if (s->n_cells == s->n_scored && s->n_scored == n_windows * (label ? 1 : K))
-        printf("%zu windows, ", n_windows);
+        printf("%zu windows, ", n_windows); /* every cell */
+    else if (s->n_cells == s->n_scored)
+        printf("%zu scored cells, ", s->n_cells); /* missing targets are not scored */
     else
         printf("%zu of %zu scored cells, ", s->n_cells, s->n_scored);
     printf("RMSE %.4f, MAE %.4f", s->rmse, s->mae);

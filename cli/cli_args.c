@@ -318,6 +318,7 @@ static const struct {
     {"train_fraction", "--train-fraction"},
     {"val_fraction", "--val-fraction"},
     {"seq_len", "--seq-len"},
+    {"season", "--season"},
 };
 
 static const char *cli_term(const char *api, size_t len)

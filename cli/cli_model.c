@@ -19,6 +19,7 @@
 
 #include "cli.h"
 #include "cli_args.h"
+#include "cli_baselines.h"
 #include "cli_common.h"
 #include "io/files.h"
 
@@ -400,7 +401,9 @@ static int run_eval(int argc, char **argv)
                 printf("data: %s (the model's)\n", l.data_path);
             printf("%s split: %zu windows, loss %.6g, RMSE %.4f, MAE %.4f\n",
                    o.all_rows ? "all" : names[o.split], m.n_windows, m.loss, m.rmse, m.mae);
-            code = CLI_OK;
+            code = cli_report_baselines("clrnn eval", l.backend, l.data, o.split, o.batch, 0)
+                       ? CLI_OK
+                       : CLI_BAD_INPUT;
         }
     }
     loaded_free(&l);

@@ -64,7 +64,7 @@ void train_log_epoch(const train_run *run, const clrnn_epoch_stats *s);
 /* Puts the open logs in place; 0 after a message naming each file that could
  * not be written (a full disk, a file-size limit). */
 int train_close_logs(train_run *run);
-/* Test metrics next to the naive forecast "tomorrow = today". */
+/* Test metrics next to the baselines (naive, seasonal naive, ridge). */
 int train_report_test(train_job *job);
 /* --plot (cli_train_plot.c): the loss curves of the epochs done, the kept
  * epoch marked, and every output over the test split with its baselines;

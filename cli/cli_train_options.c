@@ -82,6 +82,8 @@ static const cli_option options[] = {
      .help = "empty cells: ffill (carry forward, default), drop, error"},
     {"--scaler-fit", "S", CLI_CHOICE, AT(data_cfg.scaler_fit), .choices = fits,
      .help = "standardise with statistics of: train (default), all"},
+    {"--season", "S", CLI_SIZE, AT(data_cfg.season), 0, 100000000,
+     .help = "rows a season, for the seasonal-naive baseline (0: none)"},
     {"model:", .kind = CLI_SECTION},
     {"--hidden", "H", CLI_SIZE, AT(hidden), 1, 65536, .help = "one layer of H hidden units (16)"},
     {"--layers", "I:H:O,...", CLI_LAYERS, AT(layers), 0, TRAIN_MAX_LAYERS,
@@ -91,9 +93,9 @@ static const cli_option options[] = {
     {"--epochs", "N", CLI_SIZE, AT(train.epochs), 1, 100000000, .help = "total epochs (20)"},
     {"--batch", "B", CLI_SIZE, AT(train.batch), 1, 1u << 24, .help = "windows per update (32)"},
     {"--optimizer", "O", CLI_CHOICE, AT(train.optimizer.kind), .choices = optimizers,
-     .help = "sgd (default) or adam"},
+     .help = "adam (default) or sgd"},
     {"--lr", "X", CLI_DOUBLE, AT(train.optimizer.lr), 1e-12, 100.0,
-     .help = "learning rate (sgd 0.01, adam 0.001)"},
+     .help = "learning rate (adam 0.003, sgd 0.01)"},
     {"--momentum", "X", CLI_DOUBLE, AT(train.optimizer.momentum), 0.0, 0.999999,
      .help = "SGD momentum (0.9): v = momentum v - lr g; w += v"},
     {"--beta1", "X", CLI_DOUBLE, AT(train.optimizer.beta1), 0.0, 0.999999,
@@ -102,10 +104,11 @@ static const cli_option options[] = {
     {"--eps", "X", CLI_DOUBLE, AT(train.optimizer.eps), 1e-300, 1.0, .hidden = 1},
     {"--weight-decay", "X", CLI_DOUBLE, AT(train.optimizer.weight_decay), 0.0, 1.0,
      .help = "decoupled weight decay (0)"},
-    {"--clip-norm", "X", CLI_DOUBLE, AT(train.optimizer.clip_norm), 1e-12, 1e12,
-     .help = "clip the gradient's global L2 norm to X (off)"},
+    {"--clip-norm", "X", CLI_DOUBLE, AT(train.optimizer.clip_norm), 0.0, 1e12,
+     .help = "clip the gradient's global L2 norm to X (1; 0: off)"},
     {"--lr-schedule", "S", CLI_CHOICE, AT(train.schedule), .choices = schedules,
-     .help = "constant (default), step, cosine"},
+     .help = "cosine (default: from --lr down to 0 over the run),\n"
+             "constant, step"},
     {"--step-epochs", "N", CLI_SIZE, AT(train.step_epochs), 1, 100000000,
      .help = "step schedule: epochs between decays (10)"},
     {"--step-gamma", "X", CLI_DOUBLE, AT(train.step_gamma), 1e-9, 1.0,
@@ -148,8 +151,9 @@ const cli_command cli_train_command = {
     .about = "usage: clrnn train [options]\n"
              "\n"
              "Trains a stack of tanh RNN layers on sliding windows of a CSV table and reports\n"
-             "the test RMSE and MAE in the target's units, next to the naive forecast\n"
-             "\"tomorrow's X = today's X\" when a target is named X_tomorrow. With no options:\n"
+             "the test RMSE and MAE in the target's units, next to baselines: the naive\n"
+             "forecast (the target's last known value), the seasonal naive one (--season)\n"
+             "and a ridge regression on the same window of inputs. With no options:\n"
              "the bundled daily weather table, features tmax,tmin,rain, target tmax_tomorrow.\n"
              "A window belongs to the split of the row its farthest horizon predicts, so\n"
              "every validation and test row is scored whatever --seq-len is; empty target\n"
@@ -222,8 +226,8 @@ cli_status train_parse(train_options *o, int argc, char **argv)
     cli_status st = cli_parse(&o->args, &cli_train_command, argc, argv, o);
     if (st != CLI_OK)
         return st;
-    if (o->train.optimizer.kind == CLRNN_ADAM && !cli_given(&o->args, "--lr"))
-        o->train.optimizer.lr = 1e-3;
+    if (o->train.optimizer.kind == CLRNN_SGD && !cli_given(&o->args, "--lr"))
+        o->train.optimizer.lr = 0.01; /* the default lr (0.003) is Adam's */
     if (!o->data)
         return fprintf(stderr, "clrnn train: --data is required\n"), CLI_BAD_INPUT;
     if (!check_outputs(o))

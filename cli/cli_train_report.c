@@ -1,11 +1,12 @@
 /* clrnn train: what it reports: the data summary, the per-epoch logs, the
- * test metrics next to the naive forecast (the SVG report: cli_train_plot.c). */
+ * test metrics next to the baselines (the SVG report: cli_train_plot.c). */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_baselines.h"
 #include "cli_train.h"
 #include "core/error.h"
 
@@ -138,23 +139,6 @@ void train_log_epoch(const train_run *run, const clrnn_epoch_stats *s)
 
 /* -------------------------------------------------------- test split */
 
-/* The naive forecast's line: against the model's test RMSE when it covers
- * every target, else with the model's figures on the targets it covers. */
-static void print_baseline(const clrnn_baseline *b, size_t n_targets)
-{
-    double gain = 100.0 * fabs(b->naive_rmse - b->model_rmse) / b->naive_rmse;
-    const char *direction = b->model_rmse <= b->naive_rmse ? "lower" : "HIGHER";
-    if (b->n_targets == n_targets)
-        printf("naive baseline (tomorrow = today): RMSE %.4f, MAE %.4f: the model's RMSE is "
-               "%.1f%% %s\n",
-               b->naive_rmse, b->naive_mae, gain, direction);
-    else
-        printf("naive baseline (tomorrow = today) on %s: RMSE %.4f, MAE %.4f; the model on %s: "
-               "RMSE %.4f, MAE %.4f: the model's RMSE is %.1f%% %s\n",
-               b->names, b->naive_rmse, b->naive_mae, b->names, b->model_rmse, b->model_mae, gain,
-               direction);
-}
-
 /* The test metrics of each output (target and horizon), when there are
  * several. */
 static int print_outputs(train_job *job, size_t batch)
@@ -176,7 +160,7 @@ static int print_outputs(train_job *job, size_t batch)
     return 1;
 }
 
-/* Test metrics next to the naive forecast "tomorrow = today". */
+/* Test metrics next to the baselines (cli_baselines.c). */
 int train_report_test(train_job *job)
 {
     const clrnn_dataset *data = job->data;
@@ -184,7 +168,6 @@ int train_report_test(train_job *job)
     size_t batch = job->o->train.batch;
     clrnn_metrics test;
     clrnn_error err;
-    clrnn_baseline baseline;
     if (clrnn_evaluate(job->backend, data, CLRNN_SPLIT_TEST, batch, &test, &err) != CLRNN_OK)
         return cli_error("clrnn train", &err), 0;
     if (n == 0) {
@@ -203,8 +186,7 @@ int train_report_test(train_job *job)
         free(pred);
         return cli_error("clrnn train", &err), 0;
     }
-    if (clrnn_naive_baseline(data, CLRNN_SPLIT_TEST, pred, &baseline))
-        print_baseline(&baseline, K);
+    int ok = cli_print_baselines("clrnn train", data, CLRNN_SPLIT_TEST, pred, 0);
     free(pred);
-    return 1;
+    return ok;
 }

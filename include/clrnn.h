@@ -577,8 +577,11 @@ typedef struct clrnn_train_config {
     const volatile sig_atomic_t *cancel;
 } clrnn_train_config;
 
-/* Fills the defaults: 20 epochs, batch 32, SGD lr 0.01 momentum 0.9, Adam
- * constants 0.9/0.999/1e-8, shuffle on, constant lr, no patience. */
+/* Fills the defaults: 20 epochs, batch 32, Adam lr 0.003 (constants
+ * 0.9/0.999/1e-8) with the gradient's norm clipped to 1 and a cosine
+ * schedule, shuffle on, no patience; momentum 0.9 for SGD, should kind be
+ * set to it (lr 0.01 suits it). Measured across shapes and seeds: README,
+ * "Why these defaults". */
 CLRNN_API void clrnn_train_config_default(clrnn_train_config *config);
 
 /* The learning rate at optimizer step `step` (0-based) of a run of
@@ -645,6 +648,83 @@ typedef struct clrnn_baseline {
  * no target has such a feature (*out is then zeroed), 1 otherwise. */
 CLRNN_API int clrnn_naive_baseline(const clrnn_dataset *data, clrnn_split split,
                                    const double *predictions, clrnn_baseline *out);
+
+/*
+ * Baselines for every output (host/core/baseline.c): simple forecasts that a
+ * model must beat to be of use, scored on exactly the cells the model is
+ * scored on. Output k of window i predicts row p = clrnn_dataset_window_row
+ * at horizon h = clrnn_dataset_target_horizon; the truth is
+ * clrnn_dataset_target_column(k)[p], and a cell whose truth is NaN is not
+ * scored. Forecasts are in the data's units.
+ */
+typedef enum clrnn_baseline_kind {
+    CLRNN_BASELINE_NAIVE = 0, /* the column's last known value: row p - max(h, 1) (or the
+                                 last present cell before it) */
+    CLRNN_BASELINE_SEASONAL,  /* the value whole seasons back: row p - S ceil(max(h, 1) / S)
+                                 (or a season further back where that cell is missing) */
+    CLRNN_BASELINE_RIDGE,     /* ridge regression on the window's T x F standardised inputs
+                                 plus an unpenalised intercept, fitted on the training
+                                 windows, its strength picked on the validation windows */
+    CLRNN_N_BASELINES
+} clrnn_baseline_kind;
+
+/* "naive", "seasonal naive", "ridge"; NULL for a value that is not one. */
+CLRNN_API const char *clrnn_baseline_name(clrnn_baseline_kind kind);
+
+typedef struct clrnn_baseline_config {
+    size_t season;             /* S; 0: clrnn_dataset_season (0 there too: no seasonal) */
+    double ridge_lambda_min;   /* the log grid of ridge strengths, in units of the mean */
+    double ridge_lambda_max;   /* square of a standardised input: 1e-4 .. 1e4 */
+    size_t ridge_lambda_steps; /* points of the grid, both ends included (17) */
+    size_t ridge_max_inputs;   /* the largest T x F accepted (4096): the normal equations
+                                  take 3 (T F + 1)^2 doubles and (T F)^2 / 2 multiply-adds
+                                  a training window */
+} clrnn_baseline_config;
+
+CLRNN_API clrnn_baseline_config clrnn_baseline_config_default(void);
+
+/* What one baseline's forecasts were made of. */
+typedef struct clrnn_baseline_fit {
+    clrnn_baseline_kind kind;
+    size_t season;       /* CLRNN_BASELINE_SEASONAL: S */
+    double lambda;       /* CLRNN_BASELINE_RIDGE: the strength picked (the
+                            largest over outputs when they differ) */
+    int lambda_from_val; /* 1: picked on validation RMSE; 0: no validation cells, 1.0 */
+    size_t n_fit;        /* CLRNN_BASELINE_RIDGE: training cells fitted on */
+} clrnn_baseline_fit;
+
+/* Forecasts (n_windows, K) of one baseline for every window of a split
+ * and every output, NaN where it has none (no earlier row, no present
+ * cell). The seasonal naive needs a season (`season` or the dataset's):
+ * CLRNN_E_INPUT without one. The ridge needs training cells, and refuses
+ * a window of more than `ridge_max_inputs` inputs (CLRNN_E_INPUT) or
+ * normal equations that do not fit in memory (CLRNN_E_NOMEM). config
+ * may be NULL (the defaults); fit may be NULL. */
+CLRNN_API clrnn_status clrnn_baseline_predict(const clrnn_dataset *data, clrnn_split split,
+                                              clrnn_baseline_kind kind,
+                                              const clrnn_baseline_config *config,
+                                              double *forecasts, clrnn_baseline_fit *fit,
+                                              clrnn_error *err);
+
+/* A baseline's errors next to the model's, over the same cells: those
+ * with a present truth and a finite forecast from both. */
+typedef struct clrnn_baseline_score {
+    clrnn_baseline_fit fit;
+    size_t n_cells;               /* cells compared */
+    size_t n_scored;              /* cells the model is scored on (present truth) */
+    double rmse, mae;             /* the baseline's, data units; NaN when n_cells is 0 */
+    double model_rmse, model_mae; /* the model's, on the same cells */
+} clrnn_baseline_score;
+
+/* Every output pooled. */
+#define CLRNN_ALL_OUTPUTS ((size_t)-1)
+
+/* Scores forecasts and predictions (n_windows, K each, as clrnn_predict
+ * and clrnn_baseline_predict give them) of a split, over output `output`
+ * or CLRNN_ALL_OUTPUTS. out->fit is left alone. */
+CLRNN_API void clrnn_baseline_compare(const clrnn_dataset *data, clrnn_split split,
+                                      const double *forecasts, const double *predictions,
+                                      size_t output, clrnn_baseline_score *out);
 
 /* Forward over every window of a split, in batches of at most `batch`. */
 CLRNN_API clrnn_status clrnn_evaluate(clrnn_backend *backend, const clrnn_dataset *data,

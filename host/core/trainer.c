@@ -61,10 +61,18 @@ void clrnn_train_config_default(clrnn_train_config *config)
     memset(config, 0, sizeof *config);
     config->epochs = 20;
     config->batch = 32;
-    config->optimizer = (clrnn_optimizer){
-        .kind = CLRNN_SGD, .lr = 0.01, .momentum = 0.9, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8};
+    /* Chosen from measurements across the bench's shapes, 5 seeds each
+     * (README, "Why these defaults"): nothing diverged under them, where
+     * SGD lr 0.01 momentum 0.9 diverged on 4 seeds of 5 of a random walk. */
+    config->optimizer = (clrnn_optimizer){.kind = CLRNN_ADAM,
+                                          .lr = 3e-3,
+                                          .momentum = 0.9,
+                                          .beta1 = 0.9,
+                                          .beta2 = 0.999,
+                                          .eps = 1e-8,
+                                          .clip_norm = 1.0};
     config->shuffle = 1;
-    config->schedule = CLRNN_LR_CONSTANT;
+    config->schedule = CLRNN_LR_COSINE;
     config->step_epochs = 10;
     config->step_gamma = 0.5;
 }

@@ -34,7 +34,7 @@ expect_refusal "--save is a folder" $clrnn train $small $outputs --save "$dir/ou
 expect_refusal "--log in a missing folder" $clrnn train $small $outputs --log "$dir/nope/m.csv"
 expect_refusal "--resume of a missing file" $clrnn train $small $outputs --resume "$dir/nope.clrnn"
 expect_refusal "--resume with another optimizer" $clrnn train $small $outputs --epochs 3 \
-  --resume "$dir/model.clrnn" --optimizer adam
+  --resume "$dir/model.clrnn" --optimizer sgd
 expect_refusal "--resume with nothing left to do" $clrnn train $small $outputs --epochs 1 \
   --resume "$dir/model.clrnn"
 expect_refusal "--resume with other columns" $clrnn train $small $outputs --epochs 3 \

@@ -22,6 +22,7 @@ static void test_schedules(void)
     clrnn_train_config c;
     clrnn_train_config_default(&c);
     c.optimizer.lr = 0.1;
+    c.schedule = CLRNN_LR_CONSTANT;
     double worst = 0.0;
     /* warm-up of 4 steps: lr/4, 2lr/4, 3lr/4, then lr */
     c.warmup_steps = 4;

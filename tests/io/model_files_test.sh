@@ -9,7 +9,7 @@ opts="--data $data --features a,b --target y --seq-len 5"
 $clrnn train $opts --epochs 3 --batch 8 --device cpu --quiet --save "$dir/m.clrnn" >"$dir/train.txt" || fail train
 rmse_train=$(sed -n 's/^test: .*RMSE \([0-9.]*\),.*/\1/p' "$dir/train.txt")
 $clrnn eval --model "$dir/m.clrnn" --data "$data" >"$dir/eval.txt" || fail eval
-rmse_eval=$(sed -n 's/.*RMSE \([0-9.]*\),.*/\1/p' "$dir/eval.txt")
+rmse_eval=$(sed -n 's/^test split: .*RMSE \([0-9.]*\),.*/\1/p' "$dir/eval.txt")
 [ -n "$rmse_train" ] && [ "$rmse_train" = "$rmse_eval" ] || fail "eval RMSE '$rmse_eval' != train's test RMSE '$rmse_train'"
 echo "eval on the test split reproduces train's test RMSE $rmse_eval OK"
 $clrnn predict --model "$dir/m.clrnn" --data "$data" --out "$dir/p.csv" >/dev/null || fail predict

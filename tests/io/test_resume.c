@@ -245,6 +245,8 @@ static void test_resume(const clrnn_dataset *data)
     clrnn_train_config_default(&cfg);
     cfg.batch = 7; /* 80 training windows: 12 steps an epoch, the last one short */
     cfg.seed = 11;
+    cfg.optimizer.kind = CLRNN_SGD;
+    cfg.optimizer.lr = 0.01;
     cfg.schedule = CLRNN_LR_COSINE;
     cfg.warmup_steps = 5;
     cfg.optimizer.clip_norm = 1.0;
@@ -328,6 +330,8 @@ static void test_early_stop(const clrnn_dataset *data)
     cfg.patience = 3;
     cfg.optimizer.kind = CLRNN_ADAM;
     cfg.optimizer.lr = 0.02; /* large enough for the validation loss to wander */
+    cfg.optimizer.clip_norm = 0.0;
+    cfg.schedule = CLRNN_LR_CONSTANT;
     cfg.on_epoch = remember;
     int ok = train_remembering(data, &cfg, &states, &end, &report, &P) == CLRNN_OK;
     printf("  early stop: ran %zu epochs, best epoch %zu, best validation loss %.6g\n",
@@ -370,6 +374,8 @@ static void test_diverged_keeps_best(const clrnn_dataset *data)
     clrnn_train_config_default(&cfg);
     cfg.epochs = 10;
     cfg.patience = 5;
+    cfg.optimizer = (clrnn_optimizer){.kind = CLRNN_SGD, .lr = 0.01, .momentum = 0.9};
+    cfg.schedule = CLRNN_LR_CONSTANT;
     cfg.on_epoch = remember_then_diverge;
     clrnn_status st = train_remembering(data, &cfg, &states, &end, &report, &P);
     printf("  diverged at epoch 4: best epoch %zu, best validation loss %.6g\n", report.best_epoch,

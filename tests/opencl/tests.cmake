@@ -184,7 +184,7 @@ set_tests_properties(bench_smoke PROPERTIES LABELS cli SKIP_RETURN_CODE 77)
 foreach(family ${KERNEL_FAMILY_NAMES})
   add_test(NAME resume_sgd_opencl_${family}
            COMMAND ${OPENCL_EXPECT} ${RESUME} $<TARGET_FILE:clrnn> ${FIX}/cli_small.csv opencl
-                   --kernels ${family})
+                   --kernels ${family} --optimizer sgd --lr-schedule constant --clip-norm 0)
   add_test(NAME resume_adam_opencl_${family}
            COMMAND ${OPENCL_EXPECT} ${RESUME} $<TARGET_FILE:clrnn> ${FIX}/cli_small.csv opencl
                    --kernels ${family} --optimizer adam --warmup 3 --lr-schedule step

@@ -109,7 +109,8 @@ set(OCLGRIND_FUSED_GRID
 set(KERNEL_FAMILIES
     "group|PARITY_GRID|OCLGRIND_GRID"
     "tile|PARITY_GRID|OCLGRIND_GRID"
-    "fused|FUSED_GRID|OCLGRIND_FUSED_GRID")
+    "fused|FUSED_GRID|OCLGRIND_FUSED_GRID"
+    "gpu|PARITY_GRID|OCLGRIND_GRID")
 foreach(entry ${KERNEL_FAMILIES})
   string(REPLACE "|" ";" parts "${entry}")
   list(GET parts 0 family)
@@ -231,3 +232,31 @@ add_test(NAME bench_measures_peak
                  $<TARGET_FILE:clrnn> bench --shapes tiny=1:3:1/2/5 --devices opencl --precision fp32
                  --seconds 0.01 --warmup 1)
 set_tests_properties(bench_measures_peak PROPERTIES LABELS cli SKIP_RETURN_CODE 77)
+# The gpu family with W_h streamed through local memory in tiles of rows:
+# CLRNN_GPU_LOCAL_MEM caps the local memory it assumes (PoCL and Oclgrind
+# have room for these weights) below each layer's W_h alone, so that every
+# layer streams, in both precisions, on the parity grid's wide shapes, a
+# stack with Adam and clipping, and under Oclgrind.
+foreach(precision fp32 fp64)
+  foreach(entry "wide|12000|--layers 3:129:1 --batch 64 --seq-len 7 --steps 20"
+                "wide_stack|12000|--layers 1:129:4,4:17:1 --batch 1 --seq-len 7 --steps 20"
+                "stack|4000|--layers 5:40:3,3:33:1 --batch 70 --seq-len 5 --steps 20 --optimizer adam --lr 0.003 --clip-norm 0.05")
+    string(REPLACE "|" ";" parts "${entry}")
+    list(GET parts 0 name)
+    list(GET parts 1 bytes)
+    list(GET parts 2 flags)
+    separate_arguments(flags UNIX_COMMAND "${flags}")
+    add_test(NAME parity_opencl_gpu_streamed_${name}_${precision}
+             COMMAND ${CMAKE_COMMAND} -E env CLRNN_GPU_LOCAL_MEM=${bytes} ${OPENCL_EXPECT}
+                     $<TARGET_FILE:clrnn> parity --device opencl --kernels gpu
+                     --precision ${precision} ${flags})
+    set_tests_properties(parity_opencl_gpu_streamed_${name}_${precision} PROPERTIES
+                         LABELS parity SKIP_RETURN_CODE 77 TIMEOUT 300)
+  endforeach()
+  add_test(NAME oclgrind_gpu_streamed_${precision}
+           COMMAND ${CMAKE_COMMAND} -E env CLRNN_GPU_LOCAL_MEM=1500 ${OCLGRIND_CHECK}
+                   $<TARGET_FILE:clrnn> parity --device opencl --kernels gpu
+                   --precision ${precision} --layers 3:20:2,2:9:1 --batch 9 --seq-len 3 --steps 2)
+  set_tests_properties(oclgrind_gpu_streamed_${precision} PROPERTIES LABELS oclgrind
+                       SKIP_RETURN_CODE 77 TIMEOUT 600)
+endforeach()

@@ -75,11 +75,12 @@ typedef struct gpu_device {
     size_t compute_units;
 } gpu_device;
 
-/* On GPU devices first; never chosen automatically on a CPU (the fused
- * and tile families keep their results there). */
+/* First on devices of type GPU (Oclgrind's too, which is also a CPU);
+ * never chosen automatically on other CPU devices (the fused and tile
+ * families keep their results there). */
 static int gpu_suitability(const clrnn_backend *b, const ocl_state *s)
 {
-    return s->cpu_device ? 0 : 4;
+    return s->gpu_device ? 4 : 0;
 }
 
 static void gpu_destroy(clrnn_backend *b, void *self)
@@ -166,10 +167,18 @@ static clrnn_status gpu_default_tunables(const clrnn_backend *b, const ocl_state
     const size_t small = I * H + H * O + H + O;
     size_t resident = 0, streamed = 0, stream_rows = 0;
     for (t->rw = b->max_batch < GPU_RW ? b->max_batch : GPU_RW; t->rw >= 1; t->rw /= 2) {
+        /* As many windows a group as the group's work-items take, but no
+         * more than leave a group for each compute unit (where the batch
+         * has as many windows), nor fewer than a multiple of work-items. */
         size_t nuw = local / t->nuh;
-        const size_t nuw_batch = ceil_div(b->max_batch, t->rw);
-        if (nuw > nuw_batch)
-            nuw = nuw_batch;
+        const size_t items = ceil_div(b->max_batch, t->rw);
+        size_t nuw_fill = ceil_div(items, d->compute_units);
+        if (nuw_fill < ceil_div(d->multiple, t->nuh))
+            nuw_fill = ceil_div(d->multiple, t->nuh);
+        if (nuw > nuw_fill)
+            nuw = nuw_fill;
+        if (nuw > items)
+            nuw = items;
         if (nuw < 1)
             nuw = 1;
         for (size_t n = nuw; n >= 1 && !resident; n /= 2)

@@ -344,6 +344,7 @@ __kernel void grad_gpu(__global real *partial,     /* (n_chunks, P), or grads (P
     /* Each parameter's two entries of R, relative to its step's slot. */
     int left[GPER], right[GPER];
     real acc[GPER];
+    #pragma unroll
     for (int n = 0; n < GPER; n++) {
         const uint e = get_group_id(0) * (GLOCAL * GPER) + n * GLOCAL + lid;
         acc[n] = 0;
@@ -393,12 +394,14 @@ __kernel void grad_gpu(__global real *partial,     /* (n_chunks, P), or grads (P
             barrier(CLK_LOCAL_MEM_FENCE);
             for (int t = t_hi - 1; t >= t_lo; t--) {
                 __local const real *row = rows + (t - t_lo + 1) * RS;
+                #pragma unroll
                 for (int n = 0; n < GPER; n++)
                     acc[n] += row[left[n]] * row[right[n]];
             }
         }
     }
     __global real *out = partial + (finish ? 0 : c * P) + param_offset;
+    #pragma unroll
     for (int n = 0; n < GPER; n++) {
         const uint e = get_group_id(0) * (GLOCAL * GPER) + n * GLOCAL + lid;
         if (e < N_LAYER)

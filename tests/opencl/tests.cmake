@@ -260,3 +260,16 @@ foreach(precision fp32 fp64)
   set_tests_properties(oclgrind_gpu_streamed_${precision} PROPERTIES LABELS oclgrind
                        SKIP_RETURN_CODE 77 TIMEOUT 600)
 endforeach()
+# `auto` takes the gpu family on a GPU device (Oclgrind reports one) and
+# keeps the CPU choice on a CPU device (PoCL: fused for one small layer).
+find_program(OCLGRIND_PROGRAM oclgrind)
+if(OCLGRIND_PROGRAM)
+  add_test(NAME oclgrind_auto_takes_gpu
+           COMMAND ${EXPECT} 0 "Oclgrind Simulator \\(fp32, gpu kernels\\)" ${OCLGRIND_CHECK}
+                   $<TARGET_FILE:clrnn> parity --device opencl --layers 2:3:1 --batch 2 --seq-len 2)
+  set_tests_properties(oclgrind_auto_takes_gpu PROPERTIES LABELS oclgrind TIMEOUT 600)
+endif()
+add_test(NAME opencl_auto_on_cpu_is_not_gpu
+         COMMAND ${OPENCL_EXPECT} ${EXPECT} 0 "\\(fp32, fused kernels\\)" $<TARGET_FILE:clrnn>
+                 parity --device opencl --layers 2:3:1 --batch 2 --seq-len 2)
+set_tests_properties(opencl_auto_on_cpu_is_not_gpu PROPERTIES LABELS parity SKIP_RETURN_CODE 77)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Global memory traffic of each kernel family, per window-step, counted by
 # Oclgrind's instruction counter (--inst-counts: the bytes of every global
-# load and store a kernel's work-items execute) over one training batch of
+# load and store a kernel's work-items execute, and of their vloadN/vstoreN
+# of global memory, which it counts as calls) over one training batch of
 # `clrnn parity` (forward, loss, BPTT, gradient sums; no optimizer step),
 # fp32, next to what the activations alone must move:
 #   min = (I + O + 2 H) reals a window-step: x and the target read once,
@@ -29,6 +30,12 @@ for entry in "${shapes[@]}"; do
     rows=$(awk -v steps="$steps" '
       /^Instructions executed for kernel/ { k = $5; gsub(/[\x27:]/, "", k); if (!(k in seen)) { seen[k] = 1; order[n++] = k } }
       /- (load|store) global \(/ { b = $0; sub(/.*\(/, "", b); sub(/ bytes\).*/, "", b); bytes[k] += b }
+      # vloadN / vstoreN of global memory (address space 1) are builtin calls
+      # to Oclgrind, not loads and stores: N reals each
+      /call _Z[0-9]+v(load|store)[0-9]+.*AS1/ {
+        m = $0; sub(/.*call _Z[0-9]+v(load|store)/, "", m); lanes = m + 0
+        size = ($0 ~ /_Dv[0-9]+_d|AS1Kd|AS1d/) ? 8 : 4
+        bytes[k] += $1 * lanes * size }
       END { for (i = 0; i < n; i++) { t += bytes[order[i]]; printf "%s %.1f\n", order[i], bytes[order[i]] / steps }
             printf "TOTAL %.1f\n", t / steps }' "$out")
     while read -r kernel per; do

@@ -33,8 +33,9 @@ endfunction()
 # n_hidden in {1,4,17,64,129}, stacks of 1 to 3 layers: a covering subset,
 # each shape in fp32 and fp64 and with each kernel family that runs it
 # (KERNEL_FAMILIES below; group: a work-group per window; tile: a work-item
-# per tile of windows, sizes built in), each with 20 training steps after
-# the batch.
+# per tile of windows, sizes built in; gpu: a work-group per tile of
+# windows, weights in local memory), each with 20 training steps after the
+# batch.
 set(PARITY_GRID_STEPS 20)
 set(PARITY_GRID
     "tiny|--layers 1:1:1 --batch 1 --seq-len 1"

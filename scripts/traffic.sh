@@ -7,9 +7,20 @@
 # fp32, next to what the activations alone must move:
 #   min = (I + O + 2 H) reals a window-step: x and the target read once,
 #         h written once and read back once in BPTT.
-#   scripts/traffic.sh [path/to/clrnn]      (default build/clrnn)
+#   scripts/traffic.sh [--families "gpu ..."] [--max-ratio X] [path/to/clrnn]
+# (default build/clrnn, every family that runs the shape); with --max-ratio
+# it exits 1 when a family's total exceeds X times the minimum.
 set -euo pipefail
+only="" max_ratio=""
+while [ $# -gt 0 ]; do
+  case $1 in
+    --families) only=$2; shift 2 ;;
+    --max-ratio) max_ratio=$2; shift 2 ;;
+    *) break ;;
+  esac
+done
 clrnn=${1:-build/clrnn}
+failed=0
 command -v oclgrind >/dev/null || { echo "traffic.sh: oclgrind is not installed" >&2; exit 1; }
 # shape: layers|seq-len|batch|families
 shapes=("8:64:1|8|64|group tile gpu" "3:16:1|7|64|group tile fused gpu")
@@ -23,6 +34,7 @@ for entry in "${shapes[@]}"; do
   steps=$((B * T))
   min=$(( (I + O + 2 * H) * 4 ))
   for family in $families; do
+    if [ -n "$only" ] && ! [[ " $only " == *" $family "* ]]; then continue; fi
     oclgrind --inst-counts "$clrnn" parity --device opencl --kernels "$family" --precision fp32 \
       --layers "$layers" --seq-len "$T" --batch "$B" --steps 0 --quiet >"$out" 2>&1 ||
       { echo "traffic.sh: $family on $layers failed:" >&2; tail -5 "$out" >&2; exit 1; }
@@ -40,8 +52,13 @@ for entry in "${shapes[@]}"; do
             printf "TOTAL %.1f\n", t / steps }' "$out")
     while read -r kernel per; do
       if [ "$kernel" = TOTAL ]; then
+        ratio=$(awk -v a="$per" -v m="$min" 'BEGIN { print a / m }')
         printf '| %s T=%s B=%s | %s | **all** | **%s** (%.1fx min) |\n' "$layers" "$T" "$B" "$family" \
-          "$per" "$(awk -v a="$per" -v m="$min" 'BEGIN { print a / m }')"
+          "$per" "$ratio"
+        if [ -n "$max_ratio" ] && awk -v r="$ratio" -v x="$max_ratio" 'BEGIN { exit !(r > x) }'; then
+          echo "traffic.sh: $family on $layers moves ${ratio}x the minimum, more than ${max_ratio}x" >&2
+          failed=1
+        fi
       else
         printf '| %s T=%s B=%s | %s | %s | %s |\n' "$layers" "$T" "$B" "$family" "$kernel" "$per"
       fi
@@ -51,3 +68,4 @@ for entry in "${shapes[@]}"; do
 done
 printf '\n'
 printf '%s\n' "${summary[@]}"
+exit $failed

@@ -269,6 +269,13 @@ if(OCLGRIND_PROGRAM)
            COMMAND ${EXPECT} 0 "Oclgrind Simulator \\(fp32, gpu kernels\\)" ${OCLGRIND_CHECK}
                    $<TARGET_FILE:clrnn> parity --device opencl --layers 2:3:1 --batch 2 --seq-len 2)
   set_tests_properties(oclgrind_auto_takes_gpu PROPERTIES LABELS oclgrind TIMEOUT 600)
+  # The gpu family's global memory traffic (Oclgrind's counts, exact and
+  # the same on every run) within 3x of what the activations alone move,
+  # on the README's two shapes (scripts/traffic.sh).
+  add_test(NAME oclgrind_gpu_traffic_within_3x
+           COMMAND ${PROJECT_SOURCE_DIR}/scripts/traffic.sh --families gpu --max-ratio 3
+                   $<TARGET_FILE:clrnn>)
+  set_tests_properties(oclgrind_gpu_traffic_within_3x PROPERTIES LABELS oclgrind TIMEOUT 600)
 endif()
 add_test(NAME opencl_auto_on_cpu_is_not_gpu
          COMMAND ${OPENCL_EXPECT} ${EXPECT} 0 "\\(fp32, fused kernels\\)" $<TARGET_FILE:clrnn>

@@ -222,6 +222,17 @@ static clrnn_status gpu_default_tunables(const clrnn_backend *b, const ocl_state
     t->gcw = round_up(ceil_div(b->max_batch, chunks), WINDOWS_PER_CHUNK);
     if (t->gcw > GPU_MAX_GCW)
         t->gcw = GPU_MAX_GCW;
+    return CLRNN_OK;
+}
+
+/* grad_gpu's steps staged at once for layer l, once t->gcw is the model's:
+ * as many of a window's rows as fit beside the chunk's start rows. */
+static clrnn_status set_grad_steps(const clrnn_backend *b, const ocl_state *s, const gpu_device *d,
+                                   size_t l, gpu_tunables *t, clrnn_error *err)
+{
+    const clrnn_layer_shape sh = b->layers[l];
+    const size_t H = sh.n_hidden, rs = s->real_size;
+    const size_t budget = d->local_mem / rs; /* reals */
     const size_t row = sh.n_in + 2 * H + sh.n_out + 1;
     const size_t start_reals = (t->gcw * sizeof(cl_uint) + rs - 1) / rs;
     if (budget < 2 * row + start_reals)
@@ -319,8 +330,10 @@ static clrnn_status gpu_init(clrnn_backend *b, ocl_state *s, void **self, clrnn_
             gcw = gs->layers[l].tune.gcw;
     }
     /* One chunking for the model: grad_finish adds every parameter's chunks. */
-    for (size_t l = 0; st == CLRNN_OK && l < b->n_layers; l++)
+    for (size_t l = 0; st == CLRNN_OK && l < b->n_layers; l++) {
         gs->layers[l].tune.gcw = gcw;
+        st = set_grad_steps(b, s, &d, l, &gs->layers[l].tune, err);
+    }
     for (size_t l = 0; st == CLRNN_OK && l < b->n_layers; l++) {
         st = build_layer(b, s, gs, l, err);
         /* A kernel that cannot run a group of the size built in (registers):
@@ -341,6 +354,8 @@ static clrnn_status gpu_init(clrnn_backend *b, ocl_state *s, void **self, clrnn_
             ocl_release_program(&layer->program);
             st = gpu_default_tunables(b, s, &d, l, &layer->tune, err);
             layer->tune.gcw = gcw;
+            if (st == CLRNN_OK)
+                st = set_grad_steps(b, s, &d, l, &layer->tune, err);
             if (st == CLRNN_OK)
                 st = build_layer(b, s, gs, l, err);
         }

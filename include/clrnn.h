@@ -375,15 +375,16 @@ typedef struct clrnn_backend clrnn_backend;
  * One enumerator a family, at its index in the table of families
  * (host/opencl/families.c), which also holds the names. */
 typedef enum clrnn_kernels {
-    CLRNN_KERNELS_AUTO = 0, /* on CPUs fused where it fits, else tile; on GPUs tile
-                               for small layers, else group */
+    CLRNN_KERNELS_AUTO = 0, /* on CPUs fused where it fits, else tile; on GPUs gpu */
     CLRNN_KERNELS_GROUP,    /* a work-group per window, a work-item per hidden unit */
     CLRNN_KERNELS_TILE,     /* a work-item per tile of windows, sizes built in */
-    CLRNN_KERNELS_FUSED     /* one launch a training step: one layer of at most 16
+    CLRNN_KERNELS_FUSED,    /* one launch a training step: one layer of at most 16
                                hidden units, 8 windows as vector lanes */
+    CLRNN_KERNELS_GPU       /* a work-group per tile of windows, weights, h and g in
+                               local memory, register blocks */
 } clrnn_kernels;
 
-/* "auto", "group", "tile" or "fused"; returns 0 for anything else. */
+/* "auto", "group", "tile", "fused" or "gpu"; returns 0 for anything else. */
 CLRNN_API int clrnn_parse_kernels(const char *text, clrnn_kernels *out);
 /* The name clrnn_parse_kernels takes for a family ("auto" for AUTO), or
  * NULL for a value that is not one. */

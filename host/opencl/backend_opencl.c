@@ -287,6 +287,7 @@ static clrnn_status open_device(clrnn_backend *b, ocl_state *s, const char *devi
     clGetDeviceInfo(s->device, CL_DEVICE_LOCAL_MEM_SIZE, sizeof local_mem, &local_mem, NULL);
     clGetDeviceInfo(s->device, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof max_alloc, &max_alloc, NULL);
     s->cpu_device = (type & CL_DEVICE_TYPE_CPU) != 0;
+    s->gpu_device = (type & CL_DEVICE_TYPE_GPU) != 0;
     s->max_local_mem = (size_t)local_mem;
     cl_uint compute_units = 1;
     clGetDeviceInfo(s->device, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof compute_units, &compute_units,

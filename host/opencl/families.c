@@ -3,13 +3,14 @@
 
 #include "opencl/family.h"
 
-extern const ocl_family ocl_family_group, ocl_family_tile, ocl_family_fused;
+extern const ocl_family ocl_family_group, ocl_family_tile, ocl_family_fused, ocl_family_gpu;
 
 /* Indexed by clrnn_kernels; CLRNN_KERNELS_AUTO (0) is the automatic choice. */
 static const ocl_family *const families[] = {
     [CLRNN_KERNELS_GROUP] = &ocl_family_group,
     [CLRNN_KERNELS_TILE] = &ocl_family_tile,
     [CLRNN_KERNELS_FUSED] = &ocl_family_fused,
+    [CLRNN_KERNELS_GPU] = &ocl_family_gpu,
 };
 #define N_INDICES (sizeof families / sizeof families[0])
 

@@ -26,7 +26,8 @@ typedef struct group_state {
 } group_state;
 
 /* GPUs: the group family for layers of 32 hidden units or more (below, the
- * tile family keeps a window's whole state in registers). */
+ * tile family keeps a window's whole state in registers); the gpu family
+ * comes before both on devices of type GPU. */
 static int group_suitability(const clrnn_backend *b, const ocl_state *s)
 {
     size_t max_h = 0;

@@ -52,8 +52,8 @@ typedef struct tile_state {
     cl_mem wt;           /* (P) transposed weights */
 } tile_state;
 
-/* Anywhere second: after the fused family on a CPU, after the group
- * family on a GPU with a layer of 32 units or more. */
+/* Anywhere second: after the fused family on a CPU; on a GPU after the
+ * gpu family (and the group family, for a layer of 32 units or more). */
 static int tile_suitability(const clrnn_backend *b, const ocl_state *s)
 {
     return 2;

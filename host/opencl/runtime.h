@@ -81,6 +81,7 @@ typedef struct ocl_state {
     cl_context context;
     cl_command_queue queue;
     int cpu_device; /* CL_DEVICE_TYPE_CPU */
+    int gpu_device; /* CL_DEVICE_TYPE_GPU (Oclgrind reports both) */
     size_t compute_units;
     size_t max_item_size[3]; /* CL_DEVICE_MAX_WORK_ITEM_SIZES */
     size_t real_size;        /* 4 or 8 */

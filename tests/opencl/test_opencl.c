@@ -420,10 +420,10 @@ int main(void)
                             .beta2 = 0.999,
                             .eps = 1e-8,
                             .weight_decay = 0.01};
-    static const char *const names[] = {"group", "tile", "fused"};
+    static const char *const names[] = {"group", "tile", "fused", "gpu"};
     static const clrnn_kernels families[] = {CLRNN_KERNELS_GROUP, CLRNN_KERNELS_TILE,
-                                             CLRNN_KERNELS_FUSED};
-    for (int k = 0; k < 3; k++) {
+                                             CLRNN_KERNELS_FUSED, CLRNN_KERNELS_GPU};
+    for (int k = 0; k < 4; k++) {
         kernels = families[k];
         family = names[k];
         f.model = kernels == CLRNN_KERNELS_FUSED ? f.single : f.stack;

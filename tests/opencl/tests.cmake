@@ -33,8 +33,9 @@ endfunction()
 # n_hidden in {1,4,17,64,129}, stacks of 1 to 3 layers: a covering subset,
 # each shape in fp32 and fp64 and with each kernel family that runs it
 # (KERNEL_FAMILIES below; group: a work-group per window; tile: a work-item
-# per tile of windows, sizes built in), each with 20 training steps after
-# the batch.
+# per tile of windows, sizes built in; gpu: a work-group per tile of
+# windows, weights in local memory), each with 20 training steps after the
+# batch.
 set(PARITY_GRID_STEPS 20)
 set(PARITY_GRID
     "tiny|--layers 1:1:1 --batch 1 --seq-len 1"
@@ -124,7 +125,8 @@ set(OCLGRIND_FUSED_GRID
 set(KERNEL_FAMILIES
     "group|PARITY_GRID|OCLGRIND_GRID"
     "tile|PARITY_GRID|OCLGRIND_GRID"
-    "fused|FUSED_GRID|OCLGRIND_FUSED_GRID")
+    "fused|FUSED_GRID|OCLGRIND_FUSED_GRID"
+    "gpu|PARITY_GRID|OCLGRIND_GRID")
 foreach(entry ${KERNEL_FAMILIES})
   string(REPLACE "|" ";" parts "${entry}")
   list(GET parts 0 family)
@@ -249,3 +251,51 @@ set_tests_properties(bench_measures_peak PROPERTIES LABELS cli SKIP_RETURN_CODE 
 # The OpenCL compiler's own output stays off stderr (kept for --verbose);
 # "compiling kernels" said once, before a program's first build (issue 12).
 clrnn_add_test(test_build_output LABEL "unit;opencl" SOURCES opencl/test_build_output.c)
+# The gpu family with W_h streamed through local memory in tiles of rows:
+# CLRNN_GPU_LOCAL_MEM caps the local memory it assumes (PoCL and Oclgrind
+# have room for these weights) below each layer's W_h alone, so that every
+# layer streams, in both precisions, on the parity grid's wide shapes, a
+# stack with Adam and clipping, and under Oclgrind.
+foreach(precision fp32 fp64)
+  foreach(entry "wide|12000|--layers 3:129:1 --batch 64 --seq-len 7 --steps 20"
+                "wide_stack|12000|--layers 1:129:4,4:17:1 --batch 1 --seq-len 7 --steps 20"
+                "stack|4000|--layers 5:40:3,3:33:1 --batch 70 --seq-len 5 --steps 20 --optimizer adam --lr 0.003 --clip-norm 0.05")
+    string(REPLACE "|" ";" parts "${entry}")
+    list(GET parts 0 name)
+    list(GET parts 1 bytes)
+    list(GET parts 2 flags)
+    separate_arguments(flags UNIX_COMMAND "${flags}")
+    add_test(NAME parity_opencl_gpu_streamed_${name}_${precision}
+             COMMAND ${CMAKE_COMMAND} -E env CLRNN_GPU_LOCAL_MEM=${bytes} ${OPENCL_EXPECT}
+                     $<TARGET_FILE:clrnn> parity --device opencl --kernels gpu
+                     --precision ${precision} ${flags})
+    set_tests_properties(parity_opencl_gpu_streamed_${name}_${precision} PROPERTIES
+                         LABELS parity SKIP_RETURN_CODE 77 TIMEOUT 300)
+  endforeach()
+  add_test(NAME oclgrind_gpu_streamed_${precision}
+           COMMAND ${CMAKE_COMMAND} -E env CLRNN_GPU_LOCAL_MEM=1500 ${OCLGRIND_CHECK}
+                   $<TARGET_FILE:clrnn> parity --device opencl --kernels gpu
+                   --precision ${precision} --layers 3:20:2,2:9:1 --batch 9 --seq-len 3 --steps 2)
+  set_tests_properties(oclgrind_gpu_streamed_${precision} PROPERTIES LABELS oclgrind
+                       SKIP_RETURN_CODE 77 TIMEOUT 600)
+endforeach()
+# `auto` takes the gpu family on a GPU device (Oclgrind reports one) and
+# keeps the CPU choice on a CPU device (PoCL: fused for one small layer).
+find_program(OCLGRIND_PROGRAM oclgrind)
+if(OCLGRIND_PROGRAM)
+  add_test(NAME oclgrind_auto_takes_gpu
+           COMMAND ${EXPECT} 0 "Oclgrind Simulator \\(fp32, gpu kernels\\)" ${OCLGRIND_CHECK}
+                   $<TARGET_FILE:clrnn> parity --device opencl --layers 2:3:1 --batch 2 --seq-len 2)
+  set_tests_properties(oclgrind_auto_takes_gpu PROPERTIES LABELS oclgrind TIMEOUT 600)
+  # The gpu family's global memory traffic (Oclgrind's counts, exact and
+  # the same on every run) within 3x of what the activations alone move,
+  # on the README's two shapes (scripts/traffic.sh).
+  add_test(NAME oclgrind_gpu_traffic_within_3x
+           COMMAND ${PROJECT_SOURCE_DIR}/scripts/traffic.sh --families gpu --max-ratio 3
+                   $<TARGET_FILE:clrnn>)
+  set_tests_properties(oclgrind_gpu_traffic_within_3x PROPERTIES LABELS oclgrind TIMEOUT 600)
+endif()
+add_test(NAME opencl_auto_on_cpu_is_not_gpu
+         COMMAND ${OPENCL_EXPECT} ${EXPECT} 0 "\\(fp32, fused kernels\\)" $<TARGET_FILE:clrnn>
+                 parity --device opencl --layers 2:3:1 --batch 2 --seq-len 2)
+set_tests_properties(opencl_auto_on_cpu_is_not_gpu PROPERTIES LABELS parity SKIP_RETURN_CODE 77)

@@ -1,0 +1,410 @@
+/*
+ * The "gpu" kernel family: a work-group owns a tile of WT windows for all
+ * T steps, the layer's sizes and the family's tunables fixed at build time
+ * (host/opencl/family_gpu.c chooses them from the device). A batch is, per
+ * layer, rnn_forward_gpu (the top one with the loss and dy), then from the
+ * top rnn_backward_gpu (the top one adds the loss up) and grad_gpu, then
+ * grad_finish where a batch is more than one chunk. The maths of a step is
+ * layer.cl's; every sum runs in the CPU reference's order.
+ *
+ * Build-time sizes: NI, NH, NO, NT (the layer, T), TOP_LAYER;
+ *   LOCAL  work-items of a forward or backward work-group, NUH x NUW:
+ *          work-item lid computes hidden units uh + r NUH (r < RH) of
+ *          windows uw + s NUW (s < RW), uh = lid % NUH, uw = lid / NUH,
+ *          a register block of RH x RW values; WT = RW NUW windows a group
+ *   WROWS  rows of W_h (forward) or W_h^T (backward) held in local memory
+ *          at once: NH when the weights stay there for all T steps
+ *          (WLOCAL 1), else fewer, streamed through in tiles every step
+ *   GLOCAL work-items of a grad_gpu group, GPER parameters each, GTS steps
+ *          of a window staged in local memory at once, GCW windows a chunk.
+ *
+ * Local memory holds the weights, the tile's h_{t-1} and h_t (forward) or
+ * g_{t+1} and g_t (BPTT), its x_t or dy_t, and its start rows; global
+ * memory sees each activation once a kernel: x and the targets read, h, y,
+ * dy, g written in the forward and BPTT, read once by grad_gpu.
+ *
+ * Windows past the batch's end (the last tile's padding) compute on window
+ * B-1 and write nothing.
+ */
+#if !defined(NI) || !defined(NH) || !defined(NO) || !defined(NT)
+#error "rnn_gpu.cl needs -DNI -DNH -DNO -DNT"
+#endif
+#if !defined(LOCAL) || !defined(NUH) || !defined(RW) || !defined(RH) || !defined(WROWS)
+#error "rnn_gpu.cl needs -DLOCAL -DNUH -DRW -DRH -DWROWS"
+#endif
+#if !defined(GLOCAL) || !defined(GPER) || !defined(GTS) || !defined(GCW)
+#error "rnn_gpu.cl needs -DGLOCAL -DGPER -DGTS -DGCW"
+#endif
+#ifndef TOP_LAYER
+#define TOP_LAYER 0
+#endif
+#define NUW (LOCAL / NUH)
+#define WT (RW * NUW)
+#define WLOCAL (WROWS >= NH)
+
+/* The layer's offsets in its block (layer.cl), at the build-time sizes. */
+#define AT_W_I LAYER_W_I(NI, NH, NO)
+#define AT_W_H LAYER_W_H(NI, NH, NO)
+#define AT_W_O LAYER_W_O(NI, NH, NO)
+#define AT_B_O LAYER_B_O(NI, NH, NO)
+#define AT_B_I LAYER_B_I(NI, NH, NO)
+#define N_LAYER LAYER_N_PARAMS(NI, NH, NO)
+
+/* layer.cl's dot with both operands in local memory. */
+RNN_DOT(_ll, real, __local, __local)
+
+/* dst[q] = src[q], q < n, the group's work-items sharing it out. */
+void copy_to_local(__local real *dst, __global const real *src, const uint n);
+void copy_to_local(__local real *dst, __global const real *src, const uint n)
+{
+    for (uint q = get_local_id(0); q < n; q += LOCAL)
+        dst[q] = src[q];
+}
+
+/* The unit of register row r of work-item uh, clamped into the layer: past
+ * NH a work-item computes a copy of the last unit and writes nothing. */
+#define UNIT(uh, r) min((uint)((uh) + (r) * NUH), (uint)(NH - 1))
+
+/* x_t of the group's windows into x_tile (WT,I) (layer 0: rows of the
+ * table from each window's start row). */
+void load_inputs(__local real *x_tile, __global const real *x, __local const uint *start,
+                 const size_t first, const uint B, const int t, const uint x_is_table);
+void load_inputs(__local real *x_tile, __global const real *x, __local const uint *start,
+                 const size_t first, const uint B, const int t, const uint x_is_table)
+{
+    for (uint q = get_local_id(0); q < WT * NI; q += LOCAL) {
+        const uint w = q / NI, i = q % NI;
+        const size_t b = min(first + w, (size_t)B - 1);
+        x_tile[q] = x_is_table ? x[((size_t)start[w] + t) * NI + i] : x[(b * NT + t) * NI + i];
+    }
+}
+
+/* Mirrors rnn_layer_forward_cpu for a work-group's WT windows, all T steps;
+ * in the top layer also mse_forward_cpu (the loss and dy). Two barriers a
+ * step: the sums of h_t (from h_buf = h_{t-1} and x_tile = x_t) in
+ * registers | h_buf <- h_t, x_tile <- x_{t+1} | the outputs from h_buf. */
+__kernel void rnn_forward_gpu(__global real *y,              /* (B,T,O) out */
+                              __global real *h,              /* (B,T,H) out */
+                              __global real *window_loss,    /* (B) out, top layer */
+                              __global real *dy,             /* (B,T,O) out, top layer */
+                              __global const real *x,        /* (R,I) table or (B,T,I) */
+                              __global const real *targets,  /* (R,O) table, top layer */
+                              __global const uint *order,    /* window start rows */
+                              const uint starts_offset,      /* the batch: order[starts_offset ..] */
+                              __global const real *params,   /* (P) all layers */
+                              const uint param_offset, const uint x_is_table, const uint B,
+                              const uint first_loss_step)
+{
+    __local real w_i[NI * NH], b_i[NH], w_o[NH * NO], b_o[NO]; /* the layer's weights */
+    __local real w_h[WROWS * NH]; /* rows kt .. kt+WROWS-1 of W_h (all of it: WLOCAL) */
+    __local real h_buf[WT * NH];  /* (WT,H): h_{t-1}, then h_t */
+    __local real x_tile[WT * NI]; /* (WT,I): x_t */
+    __local real loss[WT];        /* the windows' loss sums (top layer) */
+    __local uint start[WT];       /* the windows' start rows */
+    __global const uint *starts = order + starts_offset; /* (B) */
+    const layer_params p = point_layer(params + param_offset, NI, NH, NO);
+    const uint lid = get_local_id(0), uh = lid % NUH, uw = lid / NUH;
+    const size_t first = get_group_id(0) * (size_t)WT;
+    copy_to_local(w_i, p.W_i, NI * NH);
+    copy_to_local(b_i, p.b_i, NH);
+    copy_to_local(w_o, p.W_o, NH * NO);
+    copy_to_local(b_o, p.b_o, NO);
+    if (WLOCAL)
+        copy_to_local(w_h, p.W_h, NH * NH);
+    for (uint w = lid; w < WT; w += LOCAL) {
+        start[w] = starts[min(first + w, (size_t)B - 1)];
+        loss[w] = 0;
+    }
+    barrier(CLK_LOCAL_MEM_FENCE); /* the start rows in place */
+    load_inputs(x_tile, x, start, first, B, 0, x_is_table);
+    barrier(CLK_LOCAL_MEM_FENCE); /* x_0 and the weights in place */
+    for (int t = 0; t < NT; t++) {
+        real from_input[RW][RH], from_hidden[RW][RH];
+        for (int s = 0; s < RW; s++)
+            for (int r = 0; r < RH; r++)
+                from_input[s][r] = from_hidden[s][r] = 0;
+        for (int i = 0; i < NI; i++)
+            for (int s = 0; s < RW; s++) {
+                const real xv = x_tile[(uw + s * NUW) * NI + i];
+                for (int r = 0; r < RH; r++)
+                    from_input[s][r] += xv * w_i[i * NH + UNIT(uh, r)];
+            }
+        if (t > 0)
+            for (int kt = 0; kt < NH; kt += WROWS) {
+                const int rows = min(WROWS, NH - kt);
+                if (!WLOCAL) { /* the next tile of rows of W_h */
+                    barrier(CLK_LOCAL_MEM_FENCE);
+                    copy_to_local(w_h, p.W_h + kt * NH, rows * NH);
+                    barrier(CLK_LOCAL_MEM_FENCE);
+                }
+                for (int k = 0; k < rows; k++) {
+                    real hv[RW];
+                    for (int s = 0; s < RW; s++)
+                        hv[s] = h_buf[(uw + s * NUW) * NH + kt + k];
+                    for (int r = 0; r < RH; r++) {
+                        const real wv = w_h[k * NH + UNIT(uh, r)];
+                        for (int s = 0; s < RW; s++)
+                            from_hidden[s][r] += hv[s] * wv;
+                    }
+                }
+            }
+        /* every read of h_{t-1} and x_t done */
+        barrier(CLK_LOCAL_MEM_FENCE);
+        for (int s = 0; s < RW; s++) {
+            const uint w = uw + s * NUW;
+            for (int r = 0; r < RH; r++) {
+                const uint j = uh + r * NUH;
+                if (j >= NH)
+                    continue;
+                const real v = hidden_value(from_input[s][r], from_hidden[s][r], b_i[j]);
+                h_buf[w * NH + j] = v;
+                if (first + w < B)
+                    h[((first + w) * NT + t) * NH + j] = v;
+            }
+        }
+        if (t + 1 < NT)
+            load_inputs(x_tile, x, start, first, B, t + 1, x_is_table);
+        /* h_t and x_{t+1} complete; the next writes come after the next
+         * step's first barrier, so after the outputs' reads below */
+        barrier(CLK_LOCAL_MEM_FENCE);
+        for (uint w = lid; w < WT; w += LOCAL) { /* a window's outputs, always the same work-item */
+            const size_t b = first + w;
+            real window = loss[w];
+            for (int o = 0; o < NO; o++) {
+                const real y_o = output_value_ll(h_buf + w * NH, w_o, b_o, o, NH, NO);
+                const size_t at = (min(b, (size_t)B - 1) * NT + t) * NO + o;
+                real dy_o = 0;
+                if (TOP_LAYER && t >= (int)first_loss_step)
+                    dy_o = loss_term(&window, y_o, targets[((size_t)start[w] + t) * NO + o]);
+                if (b < B) {
+                    y[at] = y_o;
+                    if (TOP_LAYER)
+                        dy[at] = dy_o;
+                }
+            }
+            loss[w] = window;
+        }
+    }
+    /* PoCL 3.1 fails to build this kernel at some sizes (T = 2) without a
+     * barrier here (its parallel regions); it costs nothing elsewhere */
+    barrier(CLK_LOCAL_MEM_FENCE);
+    if (TOP_LAYER)
+        for (uint w = lid; w < WT; w += LOCAL)
+            if (first + w < B)
+                window_loss[first + w] = window_loss_value(loss[w], NT - first_loss_step, NO);
+}
+
+/* dy_t of the group's windows into dy_tile (WT,O). */
+void load_output_grads(__local real *dy_tile, __global const real *dy, const size_t first,
+                       const uint B, const int t);
+void load_output_grads(__local real *dy_tile, __global const real *dy, const size_t first,
+                       const uint B, const int t)
+{
+    for (uint q = get_local_id(0); q < WT * NO; q += LOCAL) {
+        const size_t b = min(first + q / NO, (size_t)B - 1);
+        dy_tile[q] = dy[(b * NT + t) * NO + q % NO];
+    }
+}
+
+/* Mirrors the time loop of rnn_layer_backward_cpu for a work-group's WT
+ * windows: g (B,T,H) and dx. In the top layer work-item 0 first adds the
+ * window losses to loss_sum (add_batch_loss, as loss_accumulate does).
+ * Two barriers a step, as in the forward: the sums of g_t (from g_buf =
+ * g_{t+1} and dy_tile = dy_t) | g_buf <- g_t, dy_tile <- dy_{t-1} | dx. */
+__kernel void rnn_backward_gpu(__global real *g,                 /* (B,T,H) out */
+                               __global real *dx,                /* (B,T,I) out when want_dx */
+                               __global real *loss_sum,          /* (2) in/out, top layer */
+                               __global const real *window_loss, /* (B), top layer */
+                               __global const real *dy,          /* (B,T,O) */
+                               __global const real *h,           /* (B,T,H) */
+                               __global const real *params,      /* (P) all layers */
+                               const uint param_offset, const uint want_dx, const uint B)
+{
+    if (TOP_LAYER && get_global_id(0) == 0)
+        add_batch_loss(loss_sum, window_loss, B);
+    __local real w_i[NI * NH];     /* W_i (I,H), for dx */
+    __local real w_ot[NO * NH];    /* W_o^T (O,H) */
+    __local real w_ht[WROWS * NH]; /* rows kt .. of W_h^T: w_ht[k][j] = W_h[j][kt + k] */
+    __local real g_buf[WT * NH];   /* (WT,H): g_{t+1}, then g_t */
+    __local real dy_tile[WT * NO]; /* (WT,O): dy_t */
+    const layer_params p = point_layer(params + param_offset, NI, NH, NO);
+    const uint lid = get_local_id(0), uh = lid % NUH, uw = lid / NUH;
+    const size_t first = get_group_id(0) * (size_t)WT;
+    if (want_dx)
+        copy_to_local(w_i, p.W_i, NI * NH);
+    for (uint q = lid; q < NO * NH; q += LOCAL)
+        w_ot[q] = p.W_o[(q % NH) * NO + q / NH];
+    if (WLOCAL)
+        for (uint q = lid; q < NH * NH; q += LOCAL)
+            w_ht[q] = p.W_h[(q % NH) * NH + q / NH];
+    load_output_grads(dy_tile, dy, first, B, NT - 1);
+    barrier(CLK_LOCAL_MEM_FENCE); /* dy_{T-1} and the weights in place */
+    for (int s = 0; s < NT; s++) {
+        const int t = NT - 1 - s;
+        real from_output[RW][RH], from_next[RW][RH];
+        for (int u = 0; u < RW; u++)
+            for (int r = 0; r < RH; r++)
+                from_output[u][r] = from_next[u][r] = 0;
+        for (int o = 0; o < NO; o++)
+            for (int u = 0; u < RW; u++) {
+                const real dv = dy_tile[(uw + u * NUW) * NO + o];
+                for (int r = 0; r < RH; r++)
+                    from_output[u][r] += dv * w_ot[o * NH + UNIT(uh, r)];
+            }
+        if (s > 0) /* g_T = 0 */
+            for (int kt = 0; kt < NH; kt += WROWS) {
+                const int rows = min(WROWS, NH - kt);
+                if (!WLOCAL) { /* the next tile of rows of W_h^T */
+                    barrier(CLK_LOCAL_MEM_FENCE);
+                    for (uint q = lid; q < rows * NH; q += LOCAL)
+                        w_ht[q] = p.W_h[(q % NH) * NH + kt + q / NH];
+                    barrier(CLK_LOCAL_MEM_FENCE);
+                }
+                for (int k = 0; k < rows; k++) {
+                    real gv[RW];
+                    for (int u = 0; u < RW; u++)
+                        gv[u] = g_buf[(uw + u * NUW) * NH + kt + k];
+                    for (int r = 0; r < RH; r++) {
+                        const real wv = w_ht[k * NH + UNIT(uh, r)];
+                        for (int u = 0; u < RW; u++)
+                            from_next[u][r] += gv[u] * wv;
+                    }
+                }
+            }
+        /* every read of g_{t+1} and dy_t done */
+        barrier(CLK_LOCAL_MEM_FENCE);
+        for (int u = 0; u < RW; u++) {
+            const uint w = uw + u * NUW;
+            const size_t b = min(first + w, (size_t)B - 1);
+            for (int r = 0; r < RH; r++) {
+                const uint j = uh + r * NUH;
+                if (j >= NH)
+                    continue;
+                const real v =
+                    bptt_value(from_output[u][r], from_next[u][r], h[(b * NT + t) * NH + j]);
+                g_buf[w * NH + j] = v;
+                if (first + w < B)
+                    g[(b * NT + t) * NH + j] = v;
+            }
+        }
+        if (t > 0)
+            load_output_grads(dy_tile, dy, first, B, t - 1);
+        /* g_t and dy_{t-1} complete */
+        barrier(CLK_LOCAL_MEM_FENCE);
+        if (want_dx) /* dx_t[i] = sum_j W_i[i][j] g_t[j], j in order */
+            for (uint q = lid; q < WT * NI; q += LOCAL) {
+                const uint w = q / NI, i = q % NI;
+                if (first + w < B)
+                    dx[((first + w) * NT + t) * NI + i] = dot_ll(w_i + i * NH, g_buf + w * NH, 1, NH);
+            }
+    }
+}
+
+/*
+ * The weight gradients of one layer over a chunk of GCW windows, as one
+ * product over windows x steps: with the row of window b at step t
+ *   R = [x_t (I) | h_t (H) | g_t (H) | dy_t (O) | 1]
+ * every parameter is a sum over (b, t) of a product of two entries of R
+ * (h_{t-1} from the row of step t-1):
+ *   dW_i[i][j] = x_t[i] g_t[j]    dW_h[k][j] = h_{t-1}[k] g_t[j]   db_i[j] = 1 g_t[j]
+ *   dW_o[j][o] = h_t[j] dy_t[o]   db_o[o]    = 1 dy_t[o]
+ * Work-group (e, c) stages GTS steps of a window's rows at a time in local
+ * memory, one load of each value, and its work-items sum GPER parameters
+ * each (parameters e GLOCAL GPER + n GLOCAL + lid), every one in a fixed
+ * order, rnn_layer_backward_cpu's: windows in order, each window's steps in
+ * reverse time (no atomics: reruns give identical bits). h_{-1} = 0 adds
+ * exact zeros. With one chunk (finish) it writes the batch mean itself;
+ * else grad_finish (reduce.cl) adds the chunks in order.
+ */
+#define RS (NI + 2 * NH + NO + 1)
+#define R_X 0
+#define R_H NI
+#define R_G (NI + NH)
+#define R_DY (NI + 2 * NH)
+#define R_ONE (RS - 1)
+
+__kernel void grad_gpu(__global real *partial,     /* (n_chunks, P), or grads (P) */
+                       __global const real *g,     /* (B,T,H) */
+                       __global const real *h,     /* (B,T,H) */
+                       __global const real *dy,    /* (B,T,O) */
+                       __global const real *x,     /* (R,I) table or (B,T,I) */
+                       __global const uint *order, /* window start rows */
+                       const uint starts_offset,   /* the batch: order[starts_offset ..] */
+                       const uint x_is_table, const uint B, const uint P,
+                       const uint param_offset, const uint finish)
+{
+    __local real rows[(GTS + 1) * RS]; /* slot 0: h_{t_lo-1}; slot 1 + t - t_lo: step t */
+    __local uint start[GCW];
+    __global const uint *starts = order + starts_offset; /* (B) */
+    const uint lid = get_local_id(0);
+    const size_t c = get_group_id(1);
+    const size_t b_begin = c * GCW, b_end = min((size_t)B, b_begin + GCW);
+    for (uint w = lid; w < GCW; w += GLOCAL)
+        start[w] = starts[min(b_begin + w, (size_t)B - 1)];
+    /* Each parameter's two entries of R, relative to its step's slot. */
+    int left[GPER], right[GPER];
+    real acc[GPER];
+    #pragma unroll
+    for (int n = 0; n < GPER; n++) {
+        const uint e = get_group_id(0) * (GLOCAL * GPER) + n * GLOCAL + lid;
+        acc[n] = 0;
+        if (e < AT_W_H) { /* W_i */
+            left[n] = R_X + e / NH;
+            right[n] = R_G + e % NH;
+        } else if (e < AT_W_O) { /* W_h: h_{t-1} from the slot before */
+            left[n] = R_H + (e - AT_W_H) / NH - RS;
+            right[n] = R_G + (e - AT_W_H) % NH;
+        } else if (e < AT_B_O) { /* W_o */
+            left[n] = R_H + (e - AT_W_O) / NO;
+            right[n] = R_DY + (e - AT_W_O) % NO;
+        } else if (e < AT_B_I) { /* b_o */
+            left[n] = R_ONE;
+            right[n] = R_DY + (e - AT_B_O);
+        } else { /* b_i, and past the block a copy of its last */
+            left[n] = R_ONE;
+            right[n] = R_G + min(e - AT_B_I, (uint)(NH - 1));
+        }
+    }
+    for (size_t b = b_begin; b < b_end; b++) {
+        const uint w = b - b_begin;
+        for (int t_hi = NT; t_hi > 0; t_hi -= GTS) {
+            const int t_lo = max(t_hi - GTS, 0);
+            /* the last tile's sums done */
+            barrier(CLK_LOCAL_MEM_FENCE);
+            for (uint q = lid; q < (uint)(t_hi - t_lo + 1) * RS; q += GLOCAL) {
+                const int slot = q / RS, col = q % RS, t = t_lo - 1 + slot;
+                real v = 0;
+                if (col >= R_H && col < R_G) {
+                    if (t >= 0)
+                        v = h[(b * NT + t) * NH + col - R_H];
+                } else if (slot == 0) {
+                    continue; /* slot 0 holds h alone */
+                } else if (col < R_H) {
+                    v = x_is_table ? x[((size_t)start[w] + t) * NI + col]
+                                   : x[(b * NT + t) * NI + col];
+                } else if (col < R_DY) {
+                    v = g[(b * NT + t) * NH + col - R_G];
+                } else if (col < R_ONE) {
+                    v = dy[(b * NT + t) * NO + col - R_DY];
+                } else {
+                    v = 1;
+                }
+                rows[q] = v;
+            }
+            barrier(CLK_LOCAL_MEM_FENCE);
+            for (int t = t_hi - 1; t >= t_lo; t--) {
+                __local const real *row = rows + (t - t_lo + 1) * RS;
+                #pragma unroll
+                for (int n = 0; n < GPER; n++)
+                    acc[n] += row[left[n]] * row[right[n]];
+            }
+        }
+    }
+    __global real *out = partial + (finish ? 0 : c * P) + param_offset;
+    #pragma unroll
+    for (int n = 0; n < GPER; n++) {
+        const uint e = get_group_id(0) * (GLOCAL * GPER) + n * GLOCAL + lid;
+        if (e < N_LAYER)
+            out[e] = finish ? acc[n] / (real)B : acc[n];
+    }
+}

@@ -92,6 +92,10 @@ static const cli_option options[] = {
     {"--precision", "P", CLI_CHOICE, AT(backend.precision), .choices = precisions,
      .help = "OpenCL precision: fp32 (default) or fp64"},
     CLI_OPTION_KERNELS(train_options, backend.kernels),
+    {"--no-tune-cache", NULL, CLI_FLAG, AT(backend.no_tune_cache),
+     .help = "ignore the tuning cache (clrnn tune): device-derived defaults"},
+    {"--verbose", NULL, CLI_FLAG, AT(backend.tune_verbose),
+     .help = "say where the kernels' tunables came from"},
     {"--quiet", NULL, CLI_FLAG, AT(quiet), .help = "only the final metrics"},
     {0},
 };

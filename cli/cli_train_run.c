@@ -266,6 +266,7 @@ static int prepare(train_job *job)
     o->backend.seq_len = clrnn_dataset_seq_len(job->data);
     o->backend.max_batch = o->train.batch;
     o->backend.log = o->quiet ? NULL : stdout;
+    o->backend.tune_log = stderr;
     if (clrnn_backend_create(&job->backend, job->model, &o->backend, &err) != CLRNN_OK ||
         clrnn_backend_stage_dataset(job->backend, job->data, &err) != CLRNN_OK)
         return cli_error("clrnn train", &err), 0;

@@ -370,6 +370,16 @@ typedef struct clrnn_backend_config {
     clrnn_loss_steps loss_steps;
     FILE *log;             /* where "auto" says what it chose; may be NULL */
     clrnn_kernels kernels; /* OpenCL kernel family (CLRNN_KERNELS_AUTO) */
+    /* Per-device tuning (OpenCL; `clrnn tune`): the family's build-time
+     * tunables come from `tuning` ("NAME=V NAME=V", for the family that
+     * runs; NULL: none), else from the tuning cache's entry for the
+     * device and the model's shape class (in $XDG_CACHE_HOME/clrnn or
+     * ~/.cache/clrnn), unless no_tune_cache, else from what the device
+     * reports. "auto" kernels take the family the cache names. */
+    const char *tuning;
+    int no_tune_cache;
+    FILE *tune_log;   /* where a corrupt cache is reported in one line (NULL: not) */
+    int tune_verbose; /* ... and, to tune_log, where the tunables came from */
 } clrnn_backend_config;
 
 /* Creates a backend for the model's shapes and uploads its parameters.

@@ -317,8 +317,8 @@ static void format_values(char *out, size_t size, const backend_tunable *t, size
     size_t len = 0;
     out[0] = '\0';
     for (size_t i = 0; i < n && len < size; i++)
-        len += (size_t)snprintf(out + len, size - len, "%s%s=%d", i ? " " : "", t[i].name,
-                                values[i]);
+        len +=
+            (size_t)snprintf(out + len, size - len, "%s%s=%d", i ? " " : "", t[i].name, values[i]);
 }
 
 /* "NAME=V ..." (all of t's, as backend_opencl_tuning_text writes them) into values. */
@@ -342,7 +342,7 @@ static int tune_family(const tune_job *j, char *best, size_t best_size, double *
     backend_tunable t[MAX_TUNABLES];
     const size_t n = backend_opencl_tunables(j->kernels, t, MAX_TUNABLES);
     const char *name = clrnn_kernels_name(j->kernels);
-    char (*seen)[256] = malloc(MAX_SEEN * sizeof *seen);
+    char(*seen)[256] = malloc(MAX_SEEN * sizeof *seen);
     if (!seen)
         return 0;
     size_t n_seen = 0, timed = 0, failed = 0;
@@ -359,7 +359,8 @@ static int tune_family(const tune_job *j, char *best, size_t best_size, double *
             return 0;
         }
         char text[256];
-        int ok = backend_opencl_tuning_text(b, text, sizeof text) && read_values(text, t, n, values);
+        int ok =
+            backend_opencl_tuning_text(b, text, sizeof text) && read_values(text, t, n, values);
         clrnn_backend_free(b);
         if (!ok) {
             free(seen);
@@ -397,8 +398,7 @@ static int tune_family(const tune_job *j, char *best, size_t best_size, double *
                 continue;
             }
             if (j->o->verbose)
-                printf("    %-6s %s: %.4g window-steps/s (parity %.1e)\n", name, text, rate,
-                       error);
+                printf("    %-6s %s: %.4g window-steps/s (parity %.1e)\n", name, text, rate, error);
             if (k == 0)
                 default_rate = rate;
             if (!found || rate > *best_rate) {
@@ -416,8 +416,8 @@ static int tune_family(const tune_job *j, char *best, size_t best_size, double *
                j->precision ? "fp64" : "fp32", name, best, *best_rate, default_rate,
                100.0 * (*best_rate / default_rate - 1.0), timed, failed);
     else
-        printf("  %-5s %-6s no candidate passed its parity check\n",
-               j->precision ? "fp64" : "fp32", name);
+        printf("  %-5s %-6s no candidate passed its parity check\n", j->precision ? "fp64" : "fp32",
+               name);
     return found;
 }
 
@@ -473,8 +473,8 @@ int cli_tune(int argc, char **argv)
         for (int prec = 0; prec < 2; prec++) {
             if (!o.precisions[prec])
                 continue;
-            tune_job j = {&o, s, (clrnn_precision)prec, o.kernels, &ref, &problem,
-                          fault && fault[0] ? fault : NULL};
+            tune_job j = {&o,   s,        (clrnn_precision)prec,           o.kernels,
+                          &ref, &problem, fault && fault[0] ? fault : NULL};
             char fastest[32] = "";
             double fastest_rate = 0;
             clrnn_kernels fastest_k = CLRNN_KERNELS_AUTO;
@@ -487,9 +487,8 @@ int cli_tune(int argc, char **argv)
                 double rate = 0;
                 if (!tune_family(&j, best, sizeof best, &rate))
                     continue;
-                if (!o.no_tune_cache &&
-                    !store(&j, j.kernels, clrnn_kernels_name(j.kernels), best, best, path,
-                           sizeof path))
+                if (!o.no_tune_cache && !store(&j, j.kernels, clrnn_kernels_name(j.kernels), best,
+                                               best, path, sizeof path))
                     failed = 1;
                 if (rate > fastest_rate) {
                     fastest_rate = rate;

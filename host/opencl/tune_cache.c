@@ -43,8 +43,8 @@ void tune_shape_class(const clrnn_backend *b, char *out, size_t size)
     size_t n = 0;
     out[0] = '\0';
     for (size_t l = 0; l < b->n_layers && n < size; l++)
-        n += (size_t)snprintf(out + n, size - n, "%s%zu:%zu:%zu", l ? "," : "",
-                              b->layers[l].n_in, b->layers[l].n_hidden, b->layers[l].n_out);
+        n += (size_t)snprintf(out + n, size - n, "%s%zu:%zu:%zu", l ? "," : "", b->layers[l].n_in,
+                              b->layers[l].n_hidden, b->layers[l].n_out);
     size_t B = 1;
     while (B < b->max_batch)
         B *= 2;
@@ -210,9 +210,9 @@ clrnn_status tune_cache_store(const char *path, const tune_key *key, const char 
     }
     if (!text || parse_cache(text, n_bytes, key, entries, &n_entries, why, sizeof why) <= 0)
         n_entries = 0; /* none, another key's or corrupt: start afresh */
-    size_t n = (size_t)snprintf(out, cap, "%s\nplatform\t%s\ndevice\t%s\ndriver\t%s\nclrnn\t%s\n",
-                                CACHE_MAGIC, key->platform, key->device, key->driver,
-                                clrnn_version());
+    size_t n =
+        (size_t)snprintf(out, cap, "%s\nplatform\t%s\ndevice\t%s\ndriver\t%s\nclrnn\t%s\n",
+                         CACHE_MAGIC, key->platform, key->device, key->driver, clrnn_version());
     for (size_t i = 0; i < n_entries && n < cap; i++)
         if (strcmp(entries[i].family, family) != 0 ||
             strcmp(entries[i].precision, precision) != 0 ||

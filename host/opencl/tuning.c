@@ -15,8 +15,8 @@ clrnn_status ocl_layer_tuning(const clrnn_backend *b, const ocl_state *s, const 
     for (size_t t = 0; given && t < f->n_tunables; t++)
         any |= given->given[t];
     for (size_t t = 0; t < f->n_tunables; t++)
-        values[t] = any && given->given[t] ? given->value[t]
-                                           : f->tunables[t].derive(b, s, layer, values);
+        values[t] =
+            any && given->given[t] ? given->value[t] : f->tunables[t].derive(b, s, layer, values);
     const char *why = any && f->tuning_misfit ? f->tuning_misfit(b, s, layer, values) : NULL;
     if (!why)
         return CLRNN_OK;

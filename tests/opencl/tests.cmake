@@ -231,3 +231,9 @@ add_test(NAME bench_measures_peak
                  $<TARGET_FILE:clrnn> bench --shapes tiny=1:3:1/2/5 --devices opencl --precision fp32
                  --seconds 0.01 --warmup 1)
 set_tests_properties(bench_measures_peak PROPERTIES LABELS cli SKIP_RETURN_CODE 77)
+
+# clrnn tune and the per-device tuning cache (XDG_CACHE_HOME in a temporary
+# folder): read back, a candidate failing parity never stored, corrupt cache
+# ignored, --no-tune-cache honoured, cached values within parity.
+add_test(NAME tune_cache COMMAND ${CMAKE_CURRENT_LIST_DIR}/tune_test.sh $<TARGET_FILE:clrnn>)
+set_tests_properties(tune_cache PROPERTIES LABELS cli SKIP_RETURN_CODE 77 TIMEOUT 300)

@@ -30,14 +30,14 @@
 
 #include <oneapi/dnnl/dnnl.h>
 
-#define CHECK(call)                                                                              \
-    do {                                                                                         \
-        dnnl_status_t s_ = (call);                                                               \
-        if (s_ != dnnl_success) {                                                                \
-            fprintf(stderr, "bench_onednn: %s failed: status %d (line %d)\n", #call, (int)s_,   \
-                    __LINE__);                                                                   \
-            exit(2);                                                                             \
-        }                                                                                        \
+#define CHECK(call)                                                                                \
+    do {                                                                                           \
+        dnnl_status_t s_ = (call);                                                                 \
+        if (s_ != dnnl_success) {                                                                  \
+            fprintf(stderr, "bench_onednn: %s failed: status %d (line %d)\n", #call, (int)s_,      \
+                    __LINE__);                                                                     \
+            exit(2);                                                                               \
+        }                                                                                          \
     } while (0)
 
 typedef struct shape {
@@ -76,7 +76,7 @@ typedef struct net {
     /* the parameters, plain: W_i (I,H) = ldigo, W_h (H,H), b (H), W_o as oi (O,H), b_o (O) */
     float *w_i, *w_h, *b_i, *w_o, *b_o;
     float *d_w_i, *d_w_h, *d_b_i, *d_w_o, *d_b_o;
-    float *v; /* SGD velocity, all parameters */
+    float *v;                        /* SGD velocity, all parameters */
     float *x, *h, *y, *dy, *dh, *dx; /* (T,B,I) (T,B,H) (T,B,O) (T,B,O) (T,B,H) (T,B,I) */
     dnnl_memory_t m_x, m_wi, m_wh, m_bi, m_h, m_ws, m_wo, m_bo, m_y, m_dy, m_dh, m_dx;
     dnnl_memory_t m_s, m_ds; /* (1,1,B,H) zero initial state, its gradient */
@@ -150,10 +150,10 @@ static void net_init(net *n, long I, long H, long O, long T, long B)
                                              &wh_md, &b_md, &h_md, NULL, 0, 0.f, 0.f));
     dnnl_primitive_desc_t fwd_pd, bwd_pd;
     CHECK(dnnl_primitive_desc_create(&fwd_pd, &fwd_d, NULL, n->engine, NULL));
-    CHECK(dnnl_vanilla_rnn_backward_desc_init(
-        &bwd_d, dnnl_backward, dnnl_eltwise_tanh, dnnl_unidirectional_left2right, &x_md, &s_md,
-        &wi_any, &wh_any, &b_md, &h_md, NULL, &x_md, &s_md, &wi_md, &wh_md, &b_md, &h_md, NULL, 0,
-        0.f, 0.f));
+    CHECK(dnnl_vanilla_rnn_backward_desc_init(&bwd_d, dnnl_backward, dnnl_eltwise_tanh,
+                                              dnnl_unidirectional_left2right, &x_md, &s_md, &wi_any,
+                                              &wh_any, &b_md, &h_md, NULL, &x_md, &s_md, &wi_md,
+                                              &wh_md, &b_md, &h_md, NULL, 0, 0.f, 0.f));
     CHECK(dnnl_primitive_desc_create(&bwd_pd, &bwd_d, NULL, n->engine, fwd_pd));
     n->rnn_fwd = make(fwd_pd);
     n->rnn_bwd = make(bwd_pd);
@@ -185,8 +185,8 @@ static void net_init(net *n, long I, long H, long O, long T, long B)
     dnnl_memory_desc_t wo_md = md(2, (dnnl_dims_t){O, H}, dnnl_oi);
     dnnl_memory_desc_t bo_md = md(1, (dnnl_dims_t){O}, dnnl_x);
     dnnl_inner_product_desc_t ip_f, ip_d, ip_w;
-    CHECK(dnnl_inner_product_forward_desc_init(&ip_f, dnnl_forward_training, &r_md, &wo_md,
-                                               &bo_md, &y_md));
+    CHECK(dnnl_inner_product_forward_desc_init(&ip_f, dnnl_forward_training, &r_md, &wo_md, &bo_md,
+                                               &y_md));
     CHECK(dnnl_inner_product_backward_data_desc_init(&ip_d, &r_md, &wo_md, &y_md));
     CHECK(dnnl_inner_product_backward_weights_desc_init(&ip_w, &r_md, &wo_md, &bo_md, &y_md));
     dnnl_primitive_desc_t ipf_pd, ipd_pd, ipw_pd;
@@ -236,9 +236,8 @@ static void gradients(net *n, const float *targets)
     for (long i = 0; i < T * B * O; i++)
         n->dy[i] = scale * (n->y[i] - targets[i]);
     run(n, n->ip_bwd_data, 3,
-        (dnnl_exec_arg_t[]){{DNNL_ARG_DIFF_DST, n->m_dy},
-                            {DNNL_ARG_WEIGHTS, n->m_wo},
-                            {DNNL_ARG_DIFF_SRC, m_dhr}});
+        (dnnl_exec_arg_t[]){
+            {DNNL_ARG_DIFF_DST, n->m_dy}, {DNNL_ARG_WEIGHTS, n->m_wo}, {DNNL_ARG_DIFF_SRC, m_dhr}});
     run(n, n->ip_bwd_weights, 4,
         (dnnl_exec_arg_t[]){{DNNL_ARG_SRC, m_hr},
                             {DNNL_ARG_DIFF_DST, n->m_dy},
@@ -414,8 +413,9 @@ int main(int argc, char **argv)
             snprintf(list, sizeof list, "%s", v);
             for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ","))
                 if (n_shapes == 16 || !parse_shape(tok, &shapes[n_shapes++])) {
-                    fprintf(stderr, "bench_onednn: --shapes '%s': expected notebook, weather, "
-                                    "medium, large or NAME=I:H:O/T/B\n",
+                    fprintf(stderr,
+                            "bench_onednn: --shapes '%s': expected notebook, weather, "
+                            "medium, large or NAME=I:H:O/T/B\n",
                             tok);
                     return 2;
                 }

@@ -237,3 +237,4 @@ set_tests_properties(bench_measures_peak PROPERTIES LABELS cli SKIP_RETURN_CODE 
 # ignored, --no-tune-cache honoured, cached values within parity.
 add_test(NAME tune_cache COMMAND ${CMAKE_CURRENT_LIST_DIR}/tune_test.sh $<TARGET_FILE:clrnn>)
 set_tests_properties(tune_cache PROPERTIES LABELS cli SKIP_RETURN_CODE 77 TIMEOUT 300)
+clrnn_add_test(test_tune_cache LABEL unit SOURCES opencl/test_tune_cache.c)

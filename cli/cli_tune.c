@@ -113,7 +113,9 @@ const cli_command cli_tune_command = {
              "for that shape class (layers, seq-len, batch rounded up to a power of two).\n"
              "train and bench use the cache unless --no-tune-cache; delete the file to\n"
              "forget. The search: from the device-derived values, each value of each tunable\n"
-             "in turn, keeping what is faster, at most --budget candidates.\n"
+             "in turn, keeping what is faster, at most --budget candidates. --kernels auto\n"
+             "(the default) searches every family and records auto's choice; --verbose\n"
+             "lists each family's tunables and their values, and every candidate.\n"
              "\n"
              "options:\n",
     .options = options,
@@ -345,6 +347,13 @@ static int tune_family(const tune_job *j, char *best, size_t best_size, double *
     char(*seen)[256] = malloc(MAX_SEEN * sizeof *seen);
     if (!seen)
         return 0;
+    if (j->o->verbose)
+        for (size_t i = 0; i < n; i++) {
+            printf("    %-6s %-9s %s:", name, t[i].name, t[i].about);
+            for (size_t v = 0; v < t[i].n_values; v++)
+                printf(" %d", t[i].values[v]);
+            printf("\n");
+        }
     size_t n_seen = 0, timed = 0, failed = 0;
     int values[MAX_TUNABLES], found = 0;
     /* The start: the device-derived values (no tuning given, no cache). */

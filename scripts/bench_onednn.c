@@ -79,7 +79,8 @@ typedef struct net {
     float *v;                        /* SGD velocity, all parameters */
     float *x, *h, *y, *dy, *dh, *dx; /* (T,B,I) (T,B,H) (T,B,O) (T,B,O) (T,B,H) (T,B,I) */
     dnnl_memory_t m_x, m_wi, m_wh, m_bi, m_h, m_ws, m_wo, m_bo, m_y, m_dy, m_dh, m_dx;
-    dnnl_memory_t m_s, m_ds; /* (1,1,B,H) zero initial state, its gradient */
+    dnnl_memory_t m_s, m_ds;   /* (1,1,B,H) zero initial state, its gradient */
+    dnnl_memory_t m_hr, m_dhr; /* h and its gradient as the projection's (T*B, H) rows */
     dnnl_memory_t m_dwi, m_dwh, m_dbi, m_dwo, m_dbo, m_wi_b, m_wh_b;
     dnnl_primitive_t rnn_fwd, rnn_bwd, ip_fwd, ip_bwd_data, ip_bwd_weights, re_wi, re_wh;
 } net;
@@ -198,6 +199,7 @@ static void net_init(net *n, long I, long H, long O, long T, long B)
     n->m_dwo = mem(n, &wo_md, n->d_w_o), n->m_dbo = mem(n, &bo_md, n->d_b_o);
     n->m_y = mem(n, &y_md, n->y), n->m_dy = mem(n, &y_md, n->dy);
     /* the RNN's dst and the projection's src are the same buffer h, as (T,B,H) = (T*B,H) */
+    n->m_hr = mem(n, &r_md, n->h), n->m_dhr = mem(n, &r_md, n->dh);
     dnnl_primitive_desc_destroy(fwd_pd), dnnl_primitive_desc_destroy(bwd_pd);
     dnnl_primitive_desc_destroy(ipf_pd), dnnl_primitive_desc_destroy(ipd_pd);
     dnnl_primitive_desc_destroy(ipw_pd);
@@ -221,11 +223,7 @@ static void gradients(net *n, const float *targets)
                             {DNNL_ARG_BIAS, n->m_bi},
                             {DNNL_ARG_DST_LAYER, n->m_h},
                             {DNNL_ARG_WORKSPACE, n->m_ws}});
-    dnnl_memory_t m_hr;
-    dnnl_memory_desc_t r_md = md(2, (dnnl_dims_t){T * B, H}, dnnl_nc);
-    CHECK(dnnl_memory_create(&m_hr, &r_md, n->engine, n->h));
-    dnnl_memory_t m_dhr;
-    CHECK(dnnl_memory_create(&m_dhr, &r_md, n->engine, n->dh));
+    dnnl_memory_t m_hr = n->m_hr, m_dhr = n->m_dhr;
     run(n, n->ip_fwd, 4,
         (dnnl_exec_arg_t[]){{DNNL_ARG_SRC, m_hr},
                             {DNNL_ARG_WEIGHTS, n->m_wo},
@@ -265,8 +263,6 @@ static void gradients(net *n, const float *targets)
                             {DNNL_ARG_DIFF_WEIGHTS_ITER, n->m_dwh},
                             {DNNL_ARG_DIFF_BIAS, n->m_dbi}});
     CHECK(dnnl_stream_wait(n->stream));
-    dnnl_memory_destroy(m_hr);
-    dnnl_memory_destroy(m_dhr);
 }
 
 static void sgd(net *n)

@@ -40,8 +40,8 @@ int main(void)
     snprintf(xdg, sizeof xdg, "%s/cache", dir);
     setenv("XDG_CACHE_HOME", xdg, 1);
     const tune_key key = {"Plat form", "Dev ice", "1.0"}, other = {"Plat form", "Dev ice", "2.0"};
-    check_true(tune_cache_path(&key, path, sizeof path) &&
-                   strncmp(path, xdg, strlen(xdg)) == 0 && strstr(path, "/clrnn/tune-"),
+    check_true(tune_cache_path(&key, path, sizeof path) && strncmp(path, xdg, strlen(xdg)) == 0 &&
+                   strstr(path, "/clrnn/tune-"),
                "the path is in $XDG_CACHE_HOME/clrnn");
     char other_path[4096];
     tune_cache_path(&other, other_path, sizeof other_path);

@@ -54,11 +54,19 @@ static int derive_lanes(const clrnn_backend *b, const ocl_state *s, size_t l, co
     return s->cpu_device && b->layers[l].n_hidden <= WVEC_MAX_HIDDEN;
 }
 
-/* On a CPU 4 windows a work-item reuse each weight row 4 times; on a GPU a
- * window a work-item. */
+/* On a CPU 4 windows a work-item reuse each weight row 4 times, fewer
+ * where the largest batch would not then give every compute unit a
+ * work-item; on a GPU a window a work-item. */
 static int derive_wb(const clrnn_backend *b, const ocl_state *s, size_t l, const int *v)
 {
-    return v[T_LANES] ? 8 : s->cpu_device ? 4 : 1;
+    if (v[T_LANES])
+        return 8;
+    if (!s->cpu_device)
+        return 1;
+    int wb = 4;
+    while (wb > 1 && (b->max_batch + (size_t)wb - 1) / (size_t)wb < s->compute_units)
+        wb /= 2;
+    return wb;
 }
 
 /* On a CPU, rows of whole native vectors run on explicit vectors of that

@@ -461,6 +461,7 @@ int cli_tune(int argc, char **argv)
         return CLI_BAD_INPUT;
     }
     const char *fault = getenv("CLRNN_TUNE_FAULT");
+    setvbuf(stdout, NULL, _IOLBF, 0); /* a long search shows its progress, even in a file */
     int failed = 0;
     char path[4096] = "";
     for (size_t i = 0; i < o.n_shapes; i++) {

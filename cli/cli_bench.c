@@ -25,18 +25,13 @@
 
 #include "cli.h"
 #include "cli_args.h"
+#include "cli_bench.h"
 #include "clrnn.h"
 #include "core/clock.h"
 #include "io/files.h"
 
 #define MAX_SHAPES 16
 #define MAX_DEVICES 16
-
-typedef struct bench_shape {
-    char name[32];
-    clrnn_layer_shape layer; /* one layer: the suite's shapes are single layers */
-    size_t seq_len, batch;
-} bench_shape;
 
 /* The suite: the notebook's run, the default `clrnn train`, and two larger
  * shapes where the device has work to share out. */
@@ -58,10 +53,11 @@ typedef struct bench_options {
     int profile;
     const char *csv;
     clrnn_kernels kernels;
+    int no_tune_cache, verbose;
     char device_names[512]; /* what devices[] points into */
 } bench_options;
 
-static int parse_shape(const cli_args *a, const char *text, bench_shape *shape)
+int bench_parse_shape(const cli_args *a, const char *text, bench_shape *shape)
 {
     for (size_t i = 0; i < sizeof suite / sizeof suite[0]; i++)
         if (strcmp(text, suite[i].name) == 0) {
@@ -91,7 +87,7 @@ static int parse_shapes(const cli_args *a, const char *const *items, size_t n, v
 {
     bench_options *o = options;
     for (size_t i = 0; i < n; i++)
-        if (!parse_shape(a, items[i], &o->shapes[i]))
+        if (!bench_parse_shape(a, items[i], &o->shapes[i]))
             return 0;
     o->n_shapes = n;
     return 1;
@@ -140,6 +136,10 @@ static const cli_option options[] = {
     CLI_OPTION_KERNELS(bench_options, kernels),
     {"--no-profile", NULL, CLI_UNFLAG, AT(profile), .help = "skip the per-kernel times"},
     {"--csv", "FILE", CLI_STRING, AT(csv), .help = "also write the table as CSV"},
+    {"--no-tune-cache", NULL, CLI_FLAG, AT(no_tune_cache),
+     .help = "ignore the tuning cache (clrnn tune): device-derived defaults"},
+    {"--verbose", NULL, CLI_FLAG, AT(verbose),
+     .help = "say where each family's tunables came from"},
     {0},
 };
 
@@ -188,16 +188,7 @@ static double flops_per_step(const bench_shape *s, size_t n_params)
     return (double)(s->batch * s->seq_len) * (forward + loss + backward) + 4.0 * (double)n_params;
 }
 
-/* The random problem of a shape: table, model, a ring of batches. */
-enum { N_BATCHES = 8 };
-typedef struct bench_problem {
-    clrnn_model *model;
-    double *x, *y;
-    size_t rows;
-    uint32_t *starts; /* (N_BATCHES, B) */
-} bench_problem;
-
-static clrnn_status make_problem(bench_problem *p, const bench_shape *s, clrnn_error *err)
+clrnn_status bench_make_problem(bench_problem *p, const bench_shape *s, clrnn_error *err)
 {
     memset(p, 0, sizeof *p);
     clrnn_rng rng;
@@ -221,7 +212,7 @@ static clrnn_status make_problem(bench_problem *p, const bench_shape *s, clrnn_e
     return CLRNN_OK;
 }
 
-static void free_problem(bench_problem *p)
+void bench_free_problem(bench_problem *p)
 {
     clrnn_model_free(p->model);
     free(p->x);
@@ -238,8 +229,8 @@ typedef struct bench_result {
     char description[256];
 } bench_result;
 
-static clrnn_status run_steps(clrnn_backend *b, const bench_problem *p, const bench_shape *s,
-                              size_t first, size_t n, clrnn_error *err)
+clrnn_status bench_run_steps(clrnn_backend *b, const bench_problem *p, const bench_shape *s,
+                             size_t first, size_t n, clrnn_error *err)
 {
     /* A small lr keeps the random model finite however long it runs. */
     clrnn_optimizer sgd = {.kind = CLRNN_SGD, .lr = 1e-6, .momentum = 0.9};
@@ -295,7 +286,10 @@ static clrnn_status measure(bench_result *r, const bench_options *o, const bench
                                 .precision = precision,
                                 .seq_len = s->seq_len,
                                 .max_batch = s->batch,
-                                .kernels = o->kernels};
+                                .kernels = o->kernels,
+                                .no_tune_cache = o->no_tune_cache,
+                                .tune_log = stderr,
+                                .tune_verbose = o->verbose};
     clrnn_backend *b = NULL;
     memset(r, 0, sizeof *r);
     clrnn_status st = clrnn_backend_create(&b, p->model, &cfg, err);
@@ -306,7 +300,7 @@ static clrnn_status measure(bench_result *r, const bench_options *o, const bench
     r->peak_gflops =
         st == CLRNN_OK && clrnn_backend_is_opencl(b) ? device_peak(b, device, precision) : NAN;
     if (st == CLRNN_OK)
-        st = run_steps(b, p, s, 0, o->warmup, err);
+        st = bench_run_steps(b, p, s, 0, o->warmup, err);
     int profiling = 0;
     if (st == CLRNN_OK && o->profile && clrnn_backend_is_opencl(b))
         profiling = (st = clrnn_backend_set_profiling(b, 1, err)) == CLRNN_OK;
@@ -315,7 +309,7 @@ static clrnn_status measure(bench_result *r, const bench_options *o, const bench
     double elapsed = 0;
     while (st == CLRNN_OK) {
         double t0 = clock_seconds();
-        st = run_steps(b, p, s, o->warmup + done, n, err);
+        st = bench_run_steps(b, p, s, o->warmup + done, n, err);
         elapsed += clock_seconds() - t0;
         done += n;
         if (elapsed >= o->seconds)
@@ -370,9 +364,9 @@ int cli_bench(int argc, char **argv)
         const bench_shape *s = &o.shapes[i];
         bench_problem p;
         clrnn_error err;
-        if (make_problem(&p, s, &err) != CLRNN_OK) {
+        if (bench_make_problem(&p, s, &err) != CLRNN_OK) {
             fprintf(stderr, "clrnn bench: %s: out of memory\n", s->name);
-            free_problem(&p);
+            bench_free_problem(&p);
             failed = 1;
             continue;
         }
@@ -414,7 +408,7 @@ int cli_bench(int argc, char **argv)
                             r.window_steps_per_second, r.gflops, ratio, r.peak_gflops, share);
             }
         }
-        free_problem(&p);
+        bench_free_problem(&p);
     }
     if (csv && atomic_commit(&out, &open_err) != CLRNN_OK)
         return cli_error("clrnn bench", &open_err);

@@ -24,7 +24,8 @@ static void usage(FILE *out)
             "  reproduce   the reference notebook's runs: 'reproduce toy', 'reproduce weather'\n"
             "  parity      run a batch on OpenCL and the CPU reference and compare every number\n"
             "  devices     list OpenCL platforms and devices\n"
-            "  bench       training throughput of the CPU reference and OpenCL devices\n",
+            "  bench       training throughput of the CPU reference and OpenCL devices\n"
+            "  tune        search the kernels' tunables for a device; cache the fastest\n",
             clrnn_version());
 }
 
@@ -76,6 +77,8 @@ static int run_command(int argc, char **argv)
         return exit_code(cli_devices(argc - 1, argv + 1));
     if (strcmp(cmd, "bench") == 0)
         return exit_code(cli_bench(argc - 1, argv + 1));
+    if (strcmp(cmd, "tune") == 0)
+        return exit_code(cli_tune(argc - 1, argv + 1));
     fprintf(stderr, "clrnn: unknown command '%s' (try clrnn --help)\n", cmd);
     return 2;
 }

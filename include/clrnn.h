@@ -412,6 +412,16 @@ typedef struct clrnn_backend_config {
      * is pointed at a temporary file to catch them (POSIX; a failed build
      * writes them to `log`). */
     FILE *verbose;
+    /* Per-device tuning (OpenCL; `clrnn tune`): the family's build-time
+     * tunables come from `tuning` ("NAME=V NAME=V", for the family that
+     * runs; NULL: none), else from the tuning cache's entry for the
+     * device and the model's shape class (in $XDG_CACHE_HOME/clrnn or
+     * ~/.cache/clrnn), unless no_tune_cache, else from what the device
+     * reports. "auto" kernels take the family the cache names. */
+    const char *tuning;
+    int no_tune_cache;
+    FILE *tune_log;   /* where a corrupt cache is reported in one line (NULL: not) */
+    int tune_verbose; /* ... and, to tune_log, where the tunables came from */
 } clrnn_backend_config;
 
 /* Creates a backend for the model's shapes and uploads its parameters.

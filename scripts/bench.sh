@@ -3,7 +3,11 @@
 # /usr/bin/python3 can import torch, scripts/bench_torch.py on the same shapes
 # and seconds, then prints one table of window-steps per second per shape and
 # precision: the CPU reference, each OpenCL device and PyTorch side by side,
-# with the ratios OpenCL/PyTorch and OpenCL/CPU reference.
+# with the ratios OpenCL/PyTorch and OpenCL/CPU reference. Where Debian's
+# libdnnl-dev is installed (oneapi/dnnl/dnnl.h), it also builds and runs
+# scripts/bench_onednn.c (oneDNN's vanilla RNN + inner product, fp32, its
+# gradients checked first) and adds oneDNN and OpenCL/oneDNN columns; each
+# OpenCL column's share of the device's measured peak comes with it.
 #
 # usage: scripts/bench.sh [clrnn bench options] [--csv FILE]
 #   Options go to `clrnn bench` as they are (--shapes, --devices, --precision,
@@ -78,15 +82,37 @@ else
     torch_note="not available: $torch_python cannot import torch (apt-get install python3-torch); no PyTorch column"
 fi
 
+onednn_csv=
+onednn_note="not available: no oneapi/dnnl/dnnl.h (apt-get install libdnnl-dev); no oneDNN column"
+if [[ -f /usr/include/oneapi/dnnl/dnnl.h ]]; then
+    onednn_args=()
+    for ((i = 0; i < ${#torch_args[@]}; i++)); do
+        case ${torch_args[i]} in
+            --shapes | --seconds | --warmup) onednn_args+=("${torch_args[i]}" "${torch_args[i + 1]}"); i=$((i + 1)) ;;
+            --shapes=* | --seconds=* | --warmup=*) onednn_args+=("${torch_args[i]%%=*}" "${torch_args[i]#*=}") ;;
+        esac
+    done
+    echo "bench.sh: building and running scripts/bench_onednn.c ${onednn_args[*]} ..." >&2
+    ${CC:-cc} -O2 -std=c11 -D_POSIX_C_SOURCE=200809L -o "$tmp/bench_onednn" \
+        "$root/scripts/bench_onednn.c" -ldnnl -lm || die "building bench_onednn.c failed"
+    if ! "$tmp/bench_onednn" "${onednn_args[@]}" --csv "$tmp/onednn.csv" >"$tmp/onednn.log" 2>&1; then
+        cat "$tmp/onednn.log" >&2
+        die "bench_onednn failed (its gradient check, or oneDNN)"
+    fi
+    onednn_csv=$tmp/onednn.csv
+    onednn_note=$(grep -m1 '^# ' "$tmp/onednn.log" | sed 's/^# //' || true)
+fi
+
 cpu_model=$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo | head -n1)
 [[ -n $cpu_model ]] || cpu_model=unknown
 
 BENCH_NPROC=$(nproc) BENCH_CPU=$cpu_model BENCH_DATE=$(date '+%Y-%m-%d %H:%M:%S %Z') \
 BENCH_COMMAND=$command_line BENCH_CLRNN=$clrnn BENCH_TORCH_NOTE=$torch_note \
-python3 - "$tmp/clrnn.csv" "$torch_csv" "$merged_csv" <<'PY'
+BENCH_ONEDNN_NOTE=$onednn_note \
+python3 - "$tmp/clrnn.csv" "$torch_csv" "$merged_csv" "$onednn_csv" <<'PY'
 import csv, math, os, sys
 
-clrnn_csv, torch_csv, out_csv = sys.argv[1:4]
+clrnn_csv, torch_csv, out_csv, onednn_csv = sys.argv[1:5]
 env = os.environ
 
 def read(path):
@@ -128,6 +154,11 @@ if torch_csv:
         torch[key(r), r["precision"]] = r
         torch_version = r["device"]
         see(key(r), r["precision"])
+onednn = {}
+if onednn_csv:
+    for r in read(onednn_csv):
+        onednn[key(r), r["precision"]] = r
+        see(key(r), r["precision"])
 precs.sort()  # fp32 before fp64
 if not precs:
     precs = ["fp64"]
@@ -140,16 +171,22 @@ print(f"clrnn:    {env['BENCH_CLRNN']}")
 for label, d in zip(labels, devices):
     print(f"{label}:{' ' * max(1, 9 - len(label))}{d}")
 print(f"PyTorch:  {env['BENCH_TORCH_NOTE'] or torch_version}")
+print(f"oneDNN:   {env['BENCH_ONEDNN_NOTE']}")
 print("window-steps per second; 'CPU ref' is clrnn's CPU reference, which runs fp64 only "
       "(the same figure in both precision rows)")
 print()
 
 have_torch = bool(torch_csv)
-head = ["shape", "prec", "CPU ref"] + labels + (["PyTorch"] if have_torch else [])
+have_onednn = bool(onednn_csv)
+head = ["shape", "prec", "CPU ref"] + labels + (["PyTorch"] if have_torch else []) + \
+    (["oneDNN"] if have_onednn else [])
 for label in labels:
     if have_torch:
         head.append(f"{label}/PyTorch")
+    if have_onednn:
+        head.append(f"{label}/oneDNN")
     head.append(f"{label}/CPU")
+    head.append(f"{label} of peak")
 if have_torch:
     head.append("PyTorch/CPU")
 table, merged = [], []
@@ -158,13 +195,23 @@ for k in shapes:
         c = rate(cpu.get(k))
         o = [rate(ocl.get((k, d, p))) for d in devices]
         t = rate(torch.get((k, p)))
-        if all(v != v for v in o) and t != t and not (p == "fp64" and c == c):
+        dn = rate(onednn.get((k, p)))
+        if all(v != v for v in o) and t != t and dn != dn and not (p == "fp64" and c == c):
             continue
-        row = [k[0], p, fmt(c)] + [fmt(v) for v in o] + ([fmt(t)] if have_torch else [])
-        for v in o:
+        row = [k[0], p, fmt(c)] + [fmt(v) for v in o] + ([fmt(t)] if have_torch else []) + \
+            ([fmt(dn)] if have_onednn else [])
+        for d, v in zip(devices, o):
             if have_torch:
                 row.append(ratio(v, t))
+            if have_onednn:
+                row.append(ratio(v, dn))
             row.append(ratio(v, c))
+            share = ocl.get((k, d, p), {}).get("share_of_peak", "")
+            try:
+                share = float(share)
+            except ValueError:
+                share = math.nan
+            row.append("-" if share != share else f"{100 * share:.1f}%")
         if have_torch:
             row.append(ratio(t, c))
         table.append(row)

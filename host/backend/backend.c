@@ -91,6 +91,10 @@ clrnn_status clrnn_backend_create(clrnn_backend **out, const clrnn_model *model,
     b->kernels = config->kernels;
     b->log = config->log;
     b->verbose = config->verbose;
+    b->tuning = config->tuning;
+    b->no_tune_cache = config->no_tune_cache;
+    b->tune_log = config->tune_log;
+    b->tune_verbose = config->tune_verbose;
     clrnn_status st = choose_and_init(b, config, err);
     if (st == CLRNN_OK)
         st = b->ops->set_params(b, clrnn_model_params_const(model), err);

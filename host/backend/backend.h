@@ -95,6 +95,12 @@ struct clrnn_backend {
     FILE *log;          /* for long diagnostics (a build log); may be NULL */
     FILE *verbose;      /* the compiler's messages of builds that succeed; may be NULL */
     int said_compiling; /* the log has said once that kernels are being compiled */
+    /* The config's tuning, no_tune_cache, tune_log, tune_verbose. */
+    const char *tuning;
+    int no_tune_cache;
+    FILE *tune_log;
+    int tune_verbose;
+    char tune_source[160]; /* where the family's tunables came from, in words */
     char description[256];
 
     struct clrnn_exchange *exchange; /* data parallel (exchange.h); NULL alone */
@@ -114,5 +120,23 @@ clrnn_status backend_opencl_init(clrnn_backend *b, const char *device, clrnn_err
 const char *backend_opencl_family_name(clrnn_kernels kernels);
 /* The indices that table has: the families plus one (CLRNN_KERNELS_AUTO). */
 size_t backend_opencl_family_slots(void);
+
+/* clrnn tune's view of the families' tunables (family.h: ocl_tunable). */
+typedef struct backend_tunable {
+    const char *name, *about;
+    const int *values;
+    size_t n_values;
+} backend_tunable;
+/* Family k's tunables into out (at most max); how many it has. */
+size_t backend_opencl_tunables(clrnn_kernels k, backend_tunable *out, size_t max);
+/* The values b's family runs layer 0 with, "NAME=V ..." into out (size);
+ * 0 where b is not an OpenCL backend. */
+int backend_opencl_tuning_text(const clrnn_backend *b, char *out, size_t size);
+/* Stores values ("NAME=V ...", or "FAMILY=name" for family "auto") as
+ * the tuning cache's entry for b's device, precision and shape class. */
+clrnn_status backend_opencl_store_tuning(const clrnn_backend *b, const char *family,
+                                         const char *values, clrnn_error *err);
+/* The tuning cache's file for b's device into out (size); 0 where none. */
+int backend_opencl_tune_cache_path(const clrnn_backend *b, char *out, size_t size);
 
 #endif

@@ -35,6 +35,7 @@
 #include "core/model.h"
 #include "opencl/family.h"
 #include "opencl/opencl_util.h"
+#include "opencl/tune_cache.h"
 
 /* The shared program: common.cl, the sources the families add, then
  * these (kernels/<name>.cl, name with its folder), and its kernels (in the
@@ -55,6 +56,12 @@ typedef struct ocl_backend {
     void *forward_state;
     const ocl_family *ran; /* ran the last batch */
     void *ran_state;
+    /* The tuning cache (tune_cache.h): the device's key, its file (none:
+     * ""), the model's shape class, and whether a corrupt file was said. */
+    tune_key key;
+    char cache_path[4096];
+    char shape_class[256];
+    int cache_warned;
 } ocl_backend;
 
 /* ---------------------------------------------------- creation and teardown */
@@ -108,6 +115,155 @@ static void ocl_destroy(clrnn_backend *b)
     b->impl = NULL;
 }
 
+/* ---------------------------------------------------------- tuning */
+
+/* The cache's entry for family (or "auto") and b's precision and shape
+ * class into values: 1 found; 0 none, the cache off or corrupt (said once). */
+static int cache_entry(clrnn_backend *b, ocl_backend *o, const char *family, char *values,
+                       size_t size)
+{
+    if (b->no_tune_cache || !o->cache_path[0])
+        return 0;
+    char why[256];
+    int found = tune_cache_find(o->cache_path, &o->key, family,
+                                b->precision == CLRNN_FP64 ? "fp64" : "fp32", o->shape_class,
+                                values, size, why, sizeof why);
+    if (found == TUNE_CACHE_CORRUPT && b->tune_log && !o->cache_warned++)
+        fprintf(b->tune_log,
+                "clrnn: warning: ignoring the tuning cache '%s': %s (clrnn tune rewrites it)\n",
+                o->cache_path, why);
+    return found == TUNE_CACHE_FOUND;
+}
+
+/* Says, once, that the cache's file holds something it should not. */
+static void cache_corrupt(clrnn_backend *b, ocl_backend *o, const char *why)
+{
+    if (b->tune_log && !o->cache_warned++)
+        fprintf(b->tune_log,
+                "clrnn: warning: ignoring the tuning cache '%s': %s (clrnn tune rewrites it)\n",
+                o->cache_path, why);
+}
+
+/* The family the cache names for "auto" here, where it can run the model. */
+static const ocl_family *cached_family(clrnn_backend *b, ocl_backend *o)
+{
+    char values[256];
+    if (!cache_entry(b, o, "auto", values, sizeof values))
+        return NULL;
+    const ocl_family *f =
+        strncmp(values, "FAMILY=", 7) == 0 ? ocl_family_at(ocl_family_named(values + 7)) : NULL;
+    if (!f) {
+        cache_corrupt(b, o, "its auto entry names no kernel family");
+        return NULL;
+    }
+    if (f->misfit && f->misfit(b))
+        return NULL;
+    if (b->tune_verbose && b->tune_log)
+        fprintf(b->tune_log, "tuning: kernels auto: %s, from the tuning cache (%s %s)\n", f->name,
+                o->shape_class, b->precision == CLRNN_FP64 ? "fp64" : "fp32");
+    return f;
+}
+
+/* Fills s->tuning for family f: clrnn tune's values where it is the family
+ * asked for, else the cache's; says where they came from. */
+static clrnn_status resolve_tuning(clrnn_backend *b, ocl_backend *o, const ocl_family *f,
+                                   clrnn_error *err)
+{
+    ocl_state *s = &o->s;
+    const clrnn_kernels k = ocl_family_named(f->name);
+    if ((size_t)k >= OCL_MAX_FAMILIES || f->n_tunables == 0)
+        return CLRNN_OK;
+    char why[256], values[512];
+    const char *source = "device-derived defaults";
+    if (b->tuning && f == o->family) {
+        if (!ocl_tuning_parse(f, b->tuning, &s->tuning[k], why, sizeof why))
+            return clrnn__fail(err, CLRNN_E_INPUT, "`tuning` '%s': %s", b->tuning, why);
+        source = "given";
+    } else if (cache_entry(b, o, f->name, values, sizeof values)) {
+        if (ocl_tuning_parse(f, values, &s->tuning[k], why, sizeof why)) {
+            s->tuning[k].from_cache = 1;
+            source = "the tuning cache";
+        } else
+            cache_corrupt(b, o, why);
+    } else if (!b->no_tune_cache && o->cache_path[0])
+        source = "device-derived defaults (no tuning cache entry)";
+    else if (b->no_tune_cache)
+        source = "device-derived defaults (tuning cache not read)";
+    int layer0[OCL_MAX_TUNABLES];
+    clrnn_status st = ocl_layer_tuning(b, s, f, 0, layer0, err);
+    if (st != CLRNN_OK)
+        return st;
+    char text[256];
+    ocl_tuning_format(text, sizeof text, f, layer0);
+    if (f == o->family)
+        snprintf(b->tune_source, sizeof b->tune_source, "%s", source);
+    if (b->tune_verbose && b->tune_log)
+        fprintf(b->tune_log, "tuning: %s kernels (%s %s): %s, %s\n", f->name, o->shape_class,
+                b->precision == CLRNN_FP64 ? "fp64" : "fp32", text, source);
+    return CLRNN_OK;
+}
+
+/* The tuning cache's key and file for the device, and the shape class. */
+static void prepare_tuning(clrnn_backend *b, ocl_backend *o, cl_platform_id platform)
+{
+    ocl_platform_name(platform, o->key.platform, sizeof o->key.platform);
+    ocl_device_name(o->s.device, o->key.device, sizeof o->key.device);
+    if (clGetDeviceInfo(o->s.device, CL_DRIVER_VERSION, sizeof o->key.driver, o->key.driver,
+                        NULL) != CL_SUCCESS)
+        snprintf(o->key.driver, sizeof o->key.driver, "unknown");
+    char *fields[] = {o->key.platform, o->key.device, o->key.driver};
+    for (size_t i = 0; i < 3; i++) /* a tab or newline would break the file's lines */
+        for (char *p = fields[i]; *p; p++)
+            if (*p == '\t' || *p == '\n' || *p == '\r')
+                *p = ' ';
+    if (!tune_cache_path(&o->key, o->cache_path, sizeof o->cache_path))
+        o->cache_path[0] = '\0';
+    tune_shape_class(b, o->shape_class, sizeof o->shape_class);
+}
+
+size_t backend_opencl_tunables(clrnn_kernels k, backend_tunable *out, size_t max)
+{
+    const ocl_family *f = ocl_family_at(k);
+    if (!f)
+        return 0;
+    for (size_t t = 0; t < f->n_tunables && t < max; t++)
+        out[t] = (backend_tunable){f->tunables[t].name, f->tunables[t].about, f->tunables[t].values,
+                                   f->tunables[t].n_values};
+    return f->n_tunables;
+}
+
+int backend_opencl_tuning_text(const clrnn_backend *b, char *out, size_t size)
+{
+    if (b->kind != CLRNN_BACKEND_OPENCL)
+        return 0;
+    const ocl_backend *o = b->impl;
+    int values[OCL_MAX_TUNABLES];
+    if (ocl_layer_tuning(b, &o->s, o->family, 0, values, NULL) != CLRNN_OK)
+        return 0;
+    ocl_tuning_format(out, size, o->family, values);
+    return 1;
+}
+
+int backend_opencl_tune_cache_path(const clrnn_backend *b, char *out, size_t size)
+{
+    if (b->kind != CLRNN_BACKEND_OPENCL)
+        return 0;
+    const ocl_backend *o = b->impl;
+    snprintf(out, size, "%s", o->cache_path);
+    return o->cache_path[0] != '\0';
+}
+
+clrnn_status backend_opencl_store_tuning(const clrnn_backend *b, const char *family,
+                                         const char *values, clrnn_error *err)
+{
+    const ocl_backend *o = b->kind == CLRNN_BACKEND_OPENCL ? b->impl : NULL;
+    if (!o || !o->cache_path[0])
+        return clrnn__fail(err, CLRNN_E_IO, "no tuning cache folder: set XDG_CACHE_HOME or HOME");
+    return tune_cache_store(o->cache_path, &o->key, family,
+                            b->precision == CLRNN_FP64 ? "fp64" : "fp32", o->shape_class, values,
+                            err);
+}
+
 /*
  * The kernel family: the one the config asks for (b->kernels), refused
  * with its reason where it cannot run the model (bad input, not a missing
@@ -118,7 +274,10 @@ static clrnn_status choose_family(clrnn_backend *b, ocl_backend *o, clrnn_error 
 {
     clrnn_kernels chosen = CLRNN_KERNELS_AUTO;
     const ocl_family *asked = ocl_family_at(b->kernels);
-    if (asked) {
+    const ocl_family *cached = asked ? NULL : cached_family(b, o);
+    if (cached) {
+        chosen = ocl_family_named(cached->name);
+    } else if (asked) {
         const char *misfit = asked->misfit ? asked->misfit(b) : NULL;
         if (misfit)
             return clrnn__fail(err, CLRNN_E_INPUT, asked->refusal, misfit);
@@ -296,6 +455,15 @@ static clrnn_status open_device(clrnn_backend *b, ocl_state *s, const char *devi
     clGetDeviceInfo(s->device, CL_DEVICE_MAX_WORK_ITEM_SIZES, sizeof s->max_item_size,
                     s->max_item_size, NULL);
     s->max_alloc = (size_t)max_alloc;
+    clGetDeviceInfo(s->device, CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT, sizeof s->native_width[0],
+                    &s->native_width[0], NULL);
+    clGetDeviceInfo(s->device, CL_DEVICE_NATIVE_VECTOR_WIDTH_DOUBLE, sizeof s->native_width[1],
+                    &s->native_width[1], NULL);
+    clGetDeviceInfo(s->device, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof s->max_group, &s->max_group,
+                    NULL);
+    s->tune_log = b->tune_log;
+    s->tune_verbose = b->tune_verbose;
+    prepare_tuning(b, (ocl_backend *)b->impl, platform);
     snprintf(b->description, sizeof b->description, "OpenCL %s / %s (%s)", platform_name,
              device_name, b->precision == CLRNN_FP64 ? "fp64" : "fp32");
     snprintf(b->device_name, sizeof b->device_name, "%s", device_name);
@@ -722,6 +890,10 @@ clrnn_status backend_opencl_init(clrnn_backend *b, const char *device, clrnn_err
         st = open_device(b, s, device, err);
     if (st == CLRNN_OK)
         st = choose_family(b, o, err);
+    if (st == CLRNN_OK && o->forward != o->family)
+        st = resolve_tuning(b, o, o->forward, err);
+    if (st == CLRNN_OK)
+        st = resolve_tuning(b, o, o->family, err);
     if (st == CLRNN_OK)
         st = build_shared_program(b, o, err);
     if (st == CLRNN_OK)

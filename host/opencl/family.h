@@ -11,12 +11,34 @@
  *
  * To add a family: one host file defining an ocl_family, one kernels
  * folder, one entry in families.c (and one enumerator of clrnn_kernels),
- * one line in tests/opencl/tests.cmake.
+ * one line in tests/opencl/tests.cmake. Its build-time tunables, if it
+ * has any, are a table of ocl_tunable (below) that it names here; `clrnn
+ * tune` searches them and the tuning cache remembers the winners.
  */
 #ifndef CLRNN_OPENCL_FAMILY_H
 #define CLRNN_OPENCL_FAMILY_H
 
 #include "opencl/runtime.h"
+
+/*
+ * A build-time tunable (CLBlast's tuning parameters): a choice that changes
+ * a family's speed on a device and never its results beyond the parity
+ * tolerances, passed to the family's programs as -DNAME=value (or used for
+ * its launches). Its value for a layer is, in order of precedence, the one
+ * `clrnn tune` is trying (the backend config's `tuning`), the tuning
+ * cache's for the model's shape class, or derive's, which reads only what
+ * the device reports (native vector widths, compute units, local memory,
+ * work-group limits: ocl_state), never an assumed instruction set. The
+ * values are derived in table order, so derive may read the ones before
+ * (values[0 .. index-1], overrides applied).
+ */
+typedef struct ocl_tunable {
+    const char *name;  /* the -D name, and the cache's */
+    const char *about; /* one line for clrnn tune --help and the docs */
+    const int *values; /* the values clrnn tune searches, in that order */
+    size_t n_values;
+    int (*derive)(const clrnn_backend *b, const ocl_state *s, size_t layer, const int *values);
+} ocl_tunable;
 
 typedef struct ocl_family {
     /* --kernels NAME, "NAME kernels" in the description. */
@@ -78,6 +100,16 @@ typedef struct ocl_family {
      * this family ran; NULL: the buffer holds (B,T,N) as it is. */
     clrnn_status (*read_activations)(clrnn_backend *b, ocl_state *s, void *self, double *out,
                                      cl_mem buffer, size_t N, const char *name, clrnn_error *err);
+
+    /* Its tunables (NULL, 0: none), and why a set of values (one per
+     * tunable, in table order) cannot run layer l (NULL: it can; NULL
+     * function: any set can). A set given for the model that misfits a
+     * layer is refused where clrnn tune gave it, and gives way to the
+     * derived values where it came from the cache. */
+    const ocl_tunable *tunables;
+    size_t n_tunables;
+    const char *(*tuning_misfit)(const clrnn_backend *b, const ocl_state *s, size_t layer,
+                                 const int *values);
 } ocl_family;
 
 /* The families (families.c), indexed by clrnn_kernels: NULL at
@@ -85,5 +117,19 @@ typedef struct ocl_family {
 const ocl_family *ocl_family_at(clrnn_kernels kernels);
 /* The index of the family called name, 0 (CLRNN_KERNELS_AUTO) for none. */
 clrnn_kernels ocl_family_named(const char *name);
+
+/* Layer l's values of f's tunables (values: f->n_tunables): the derived
+ * ones with s->tuning's given for f applied; where those misfit the layer,
+ * CLRNN_E_INPUT if they are clrnn tune's, else the derived ones alone. */
+clrnn_status ocl_layer_tuning(const clrnn_backend *b, const ocl_state *s, const ocl_family *f,
+                              size_t layer, int *values, clrnn_error *err);
+/* Appends " -DNAME=value" for each of f's tunables to options (size). */
+void ocl_tuning_options(char *options, size_t size, const ocl_family *f, const int *values);
+/* "NAME=value NAME=value" (spaces or commas between) into tuning: names
+ * and values must be f's; 0 and a reason in why (size) where not. */
+int ocl_tuning_parse(const ocl_family *f, const char *text, ocl_tuning *tuning, char *why,
+                     size_t size);
+/* values as "NAME=value ..." into out (size). */
+void ocl_tuning_format(char *out, size_t size, const ocl_family *f, const int *values);
 
 #endif

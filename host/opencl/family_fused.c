@@ -38,8 +38,49 @@ static const char *const fused_kernel_names[N_FUSED_KERNELS] = {"rnn_fused", "fu
  * chunk of 16 hidden units (clrnn train's default) saves a third. */
 #define FUSED_APPLY_BUDGET 8192
 
+/* The tunables (family.h): the windows of a tile as vector lanes (the
+ * device's native width, 8 standing in for narrower ones), rnn_fused's
+ * work-group (on a CPU, which runs a group's work-items one after another,
+ * one; elsewhere up to 64), and fp32 FMA contraction (off). */
+enum { T_FUSED_LANES, T_FUSED_WG, T_FUSED_CONTRACT, N_FUSED_TUNABLES };
+static const int fused_lanes_values[] = {8, 16}, fused_wg_values[] = {1, 4, 16, 64},
+                 fused_contract_values[] = {0, 1};
+
+static int derive_fused_lanes(const clrnn_backend *b, const ocl_state *s, size_t l, const int *v)
+{
+    return (int)ocl_native_width(s, b->precision == CLRNN_FP64);
+}
+static int derive_fused_wg(const clrnn_backend *b, const ocl_state *s, size_t l, const int *v)
+{
+    return s->cpu_device ? 1 : 64;
+}
+static int derive_fused_contract(const clrnn_backend *b, const ocl_state *s, size_t l, const int *v)
+{
+    return 0;
+}
+
+static const ocl_tunable fused_tunables[N_FUSED_TUNABLES] = {
+    [T_FUSED_LANES] = {"LANES", "windows a tile, as vector lanes", fused_lanes_values, 2,
+                       derive_fused_lanes},
+    [T_FUSED_WG] = {"FUSED_WG", "work-items a work-group of rnn_fused", fused_wg_values, 4,
+                    derive_fused_wg},
+    [T_FUSED_CONTRACT] = {"CONTRACT", "fp32: let the compiler fuse multiply-adds",
+                          fused_contract_values, 2, derive_fused_contract},
+};
+
+static const char *fused_tuning_misfit(const clrnn_backend *b, const ocl_state *s, size_t l,
+                                       const int *v)
+{
+    if (v[T_FUSED_CONTRACT] && b->precision == CLRNN_FP64)
+        return "CONTRACT is for fp32: fp64 keeps the reference's order of operations";
+    return NULL;
+}
+
+extern const ocl_family ocl_family_fused;
+
 typedef struct fused_state {
     cl_program program;
+    int tuning[N_FUSED_TUNABLES];
     ocl_kernel kernels[N_FUSED_KERNELS];
     size_t lanes;        /* windows a tile of rnn_fused */
     size_t finish_batch; /* B of a batch whose finishing step waits, else 0 */
@@ -94,14 +135,19 @@ static clrnn_status fused_init(clrnn_backend *b, ocl_state *s, void **self, clrn
     /* A work-item takes WINDOWS_PER_CHUNK windows, as a chunk of the
      * other families' reductions. No fast-math options. */
     const int fp64 = b->precision == CLRNN_FP64;
-    fs->lanes = ocl_native_width(s, fp64);
+    clrnn_status st = ocl_layer_tuning(b, s, &ocl_family_fused, 0, fs->tuning, err);
+    if (st != CLRNN_OK)
+        return st;
+    fs->lanes = (size_t)fs->tuning[T_FUSED_LANES];
     clrnn_layer_shape sh = b->layers[0];
-    char options[256];
+    char options[384];
     snprintf(options, sizeof options,
-             "-DCLRNN_FP64=%d -DNI=%zu -DNH=%zu -DNO=%zu -DNT=%zu -DLANES=%zu -DTILES=%zu", fp64,
-             sh.n_in, sh.n_hidden, sh.n_out, b->seq_len, fs->lanes, WINDOWS_PER_CHUNK / fs->lanes);
-    clrnn_status st = ocl_build(b, s, fused_files, sizeof fused_files / sizeof fused_files[0],
-                                options, &fs->program, err);
+             "-DCLRNN_FP64=%d -DNI=%zu -DNH=%zu -DNO=%zu -DNT=%zu -DTILES=%zu%s", fp64, sh.n_in,
+             sh.n_hidden, sh.n_out, b->seq_len, WINDOWS_PER_CHUNK / fs->lanes,
+             fs->tuning[T_FUSED_CONTRACT] ? " -cl-mad-enable" : "");
+    ocl_tuning_options(options, sizeof options, &ocl_family_fused, fs->tuning);
+    st = ocl_build(b, s, fused_files, sizeof fused_files / sizeof fused_files[0], options,
+                   &fs->program, err);
     if (st == CLRNN_OK)
         st = ocl_create_kernels(s, fs->program, fused_kernel_names, N_FUSED_KERNELS, fs->kernels,
                                 err);
@@ -225,7 +271,7 @@ static clrnn_status fused_run_batch(clrnn_backend *b, ocl_state *s, void *self, 
     arg_finish(&a, s, fs, fs->params_alt, fs->opt_m_alt, fs->opt_v_alt);
     /* On a CPU a work-group a work-item; elsewhere groups of up to 64
      * (work-items past the last chunk return). */
-    const size_t local = s->cpu_device ? 1 : ocl_group_size(s, &a, 64);
+    const size_t local = ocl_group_size(s, &a, (size_t)fs->tuning[T_FUSED_WG]);
     const size_t global = round_up(n_chunks, local);
     clrnn_status st = ocl_launch(s, &a, 1, &global, &local, err);
     if (st != CLRNN_OK)
@@ -287,4 +333,7 @@ const ocl_family ocl_family_fused = {
     .takes_waiting_step = fused_takes_waiting_step,
     .share_waits = fused_share_waits,
     .read_activations = fused_read_activations,
+    .tunables = fused_tunables,
+    .n_tunables = N_FUSED_TUNABLES,
+    .tuning_misfit = fused_tuning_misfit,
 };

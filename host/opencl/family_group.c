@@ -20,8 +20,39 @@ enum { K_FORWARD, K_BACKWARD, K_GRAD_PARTIAL, N_GROUP_KERNELS };
 static const char *const group_kernel_names[N_GROUP_KERNELS] = {"rnn_forward", "rnn_backward",
                                                                 "grad_partial"};
 
+/* The tunables (family.h), launch sizes: its kernels are built into the
+ * shared program. The most work-items a work-group of rnn_forward and
+ * rnn_backward (one a hidden unit, as far as the kernels and the device
+ * allow: derived, the device's work-group limit), and grad_partial's
+ * work-group (64). */
+enum { T_ROW_WG, T_GRAD_WG, N_GROUP_TUNABLES };
+static const int row_wg_values[] = {16, 32, 64, 128, 256, 512, 1024, 2048, 4096},
+                 group_grad_wg_values[] = {16, 32, 64, 128, 256};
+
+static int derive_row_wg(const clrnn_backend *b, const ocl_state *s, size_t l, const int *v)
+{
+    int wg = 4096; /* the largest value: the kernels' own limit applies after */
+    while ((size_t)wg > s->max_group && wg > 16)
+        wg /= 2;
+    return wg;
+}
+static int derive_group_grad_wg(const clrnn_backend *b, const ocl_state *s, size_t l, const int *v)
+{
+    return 64;
+}
+
+static const ocl_tunable group_tunables[N_GROUP_TUNABLES] = {
+    [T_ROW_WG] = {"ROW_WG", "most work-items a work-group of rnn_forward, rnn_backward",
+                  row_wg_values, 9, derive_row_wg},
+    [T_GRAD_WG] = {"GRAD_WG", "work-items a work-group of grad_partial", group_grad_wg_values, 5,
+                   derive_group_grad_wg},
+};
+
+extern const ocl_family ocl_family_group;
+
 typedef struct group_state {
     ocl_kernel kernels[N_GROUP_KERNELS];
+    int tuning[N_GROUP_TUNABLES];
     size_t *group_size; /* (n_layers) work-group size of forward/backward */
 } group_state;
 
@@ -53,9 +84,14 @@ static void group_destroy(clrnn_backend *b, void *self)
 static clrnn_status choose_group_sizes(clrnn_backend *b, ocl_state *s, group_state *gs,
                                        clrnn_error *err)
 {
+    clrnn_status st = ocl_layer_tuning(b, s, &ocl_family_group, 0, gs->tuning, err);
+    if (st != CLRNN_OK)
+        return st;
     size_t limit = gs->kernels[K_FORWARD].max_group;
     if (gs->kernels[K_BACKWARD].max_group < limit)
         limit = gs->kernels[K_BACKWARD].max_group;
+    if ((size_t)gs->tuning[T_ROW_WG] < limit)
+        limit = (size_t)gs->tuning[T_ROW_WG];
     for (size_t l = 0; l < b->n_layers; l++) {
         size_t H = b->layers[l].n_hidden;
         if (2 * H * s->real_size > s->max_local_mem)
@@ -147,7 +183,7 @@ static clrnn_status backward_layer(clrnn_backend *b, ocl_state *s, group_state *
     arg_uint(&a, b->layer_offset[l]);
     size_t n_layer = clrnn__layer_n_params(sh);
     /* A chunk a group in dimension 1: grad_partial does not check it. */
-    size_t local[2] = {ocl_group_size(s, &a, 64), 1};
+    size_t local[2] = {ocl_group_size(s, &a, (size_t)gs->tuning[T_GRAD_WG]), 1};
     size_t grid[2] = {round_up(n_layer, local[0]), chunks_of(B)};
     return ocl_launch(s, &a, 2, grid, local, err);
 }
@@ -199,4 +235,6 @@ const ocl_family ocl_family_group = {
     .init = group_init,
     .destroy = group_destroy,
     .run_batch = group_run_batch,
+    .tunables = group_tunables,
+    .n_tunables = N_GROUP_TUNABLES,
 };

@@ -29,11 +29,136 @@ static const char *const tile_variant_names[][N_TILE_KERNELS] = {
 /* Layers up to this many hidden units run their forward with windows as
  * vector lanes on CPU devices (rnn_forward_tile_lanes), 8 windows a tile. */
 #define WVEC_MAX_HIDDEN 16
-/* Rows of the weight gradient a work-item of grad_rows_tile_vec sums at
- * once on explicit vectors: 6 rows of 4
- * vectors are 24 accumulators, with the 4 vectors of g 28 of AVX-512's 32
- * registers; measured on the large shape, 15% faster than 4 rows. */
-#define GRAD_ROW_BLOCK 6
+/* The most rows of the weight gradient a work-item of grad_rows_tile_vec
+ * sums at once (RB): 6 rows of 4 vectors and the 4 vectors of g are 28
+ * registers, measured on the large shape on AVX-512 (32 registers) 15%
+ * faster than 4 rows; more than 6 was not measured faster anywhere. */
+#define GRAD_ROW_BLOCK_MAX 6
+
+/*
+ * The tunables (family.h), in the order they are derived. A CPU device
+ * runs a work-group on one thread, its work-items one after another
+ * (PoCL); a GPU wants many work-items. The register blocks of the _vec
+ * kernels are sized from the device's native vector width: a device whose
+ * native float vector is 16 wide (512 bits) is taken to have 32 vector
+ * registers, a narrower one 16 (AVX-512 and AVX2, NEON and SVE alike),
+ * and a vector of JVEC reals takes JVEC / native width of them.
+ */
+enum { T_LANES, T_WB, T_JVEC, T_JB, T_RB, T_GRAD_WG, T_CONTRACT, N_TILE_TUNABLES };
+static const int lanes_values[] = {0, 1}, wb_values[] = {1, 2, 4, 8}, jvec_values[] = {0, 8, 16},
+                 jb_values[] = {1, 2, 4}, rb_values[] = {1, 2, 3, 4, 5, 6, 7, 8},
+                 grad_wg_values[] = {1, 4, 16, 64}, contract_values[] = {0, 1};
+
+static int derive_lanes(const clrnn_backend *b, const ocl_state *s, size_t l, const int *v)
+{
+    return s->cpu_device && b->layers[l].n_hidden <= WVEC_MAX_HIDDEN;
+}
+
+/* On a CPU 4 windows a work-item reuse each weight row 4 times, fewer
+ * where the largest batch would not then give every compute unit a
+ * work-item; on a GPU a window a work-item. */
+static int derive_wb(const clrnn_backend *b, const ocl_state *s, size_t l, const int *v)
+{
+    if (v[T_LANES])
+        return 8;
+    if (!s->cpu_device)
+        return 1;
+    int wb = 4;
+    while (wb > 1 && (b->max_batch + (size_t)wb - 1) / (size_t)wb < s->compute_units)
+        wb /= 2;
+    return wb;
+}
+
+/* On a CPU, rows of whole native vectors run on explicit vectors of that
+ * width (8 stands in for narrower ones). */
+static int derive_jvec(const clrnn_backend *b, const ocl_state *s, size_t l, const int *v)
+{
+    const size_t width = ocl_native_width(s, b->precision == CLRNN_FP64);
+    return s->cpu_device && !v[T_LANES] && b->layers[l].n_hidden % width == 0 ? (int)width : 0;
+}
+
+/* Vector registers of the device, and those a vector of JVEC reals takes. */
+static size_t vector_registers(const ocl_state *s)
+{
+    return s->native_width[0] >= 16 ? 32 : 16;
+}
+static size_t registers_per_vector(const clrnn_backend *b, const ocl_state *s, int jvec)
+{
+    const cl_uint native = s->native_width[b->precision == CLRNN_FP64];
+    return native && (size_t)jvec > native ? ((size_t)jvec + native - 1) / native : 1;
+}
+
+/* JB: the most vectors (4, 2 or 1, dividing the row's) whose blocks of WB
+ * windows (at least 2) plus a row stay within the registers, 4 spare. */
+static int derive_jb(const clrnn_backend *b, const ocl_state *s, size_t l, const int *v)
+{
+    if (!v[T_JVEC])
+        return 1;
+    const size_t nj = b->layers[l].n_hidden / (size_t)v[T_JVEC];
+    const size_t budget = vector_registers(s) - 4, per = registers_per_vector(b, s, v[T_JVEC]);
+    const size_t wb = v[T_WB] > 2 ? (size_t)v[T_WB] : 2;
+    for (int jb = 4; jb > 1; jb /= 2)
+        if (nj % (size_t)jb == 0 && (wb + 1) * (size_t)jb * per <= budget)
+            return jb;
+    return 1;
+}
+
+/* RB: rows of JB vectors of sums plus JB vectors of g within the
+ * registers, 4 spare; at most GRAD_ROW_BLOCK_MAX. */
+static int derive_rb(const clrnn_backend *b, const ocl_state *s, size_t l, const int *v)
+{
+    if (!v[T_JVEC])
+        return 1;
+    const size_t budget = vector_registers(s) - 4, per = registers_per_vector(b, s, v[T_JVEC]);
+    const size_t fit = budget / ((size_t)v[T_JB] * per);
+    const size_t rb = fit > 1 ? fit - 1 : 1;
+    return rb < GRAD_ROW_BLOCK_MAX ? (int)rb : GRAD_ROW_BLOCK_MAX;
+}
+
+/* grad_rows_tile's work-group: on a CPU a work-item (PoCL's own choice of
+ * groups halves the speed of the blocked sums, measured on the large
+ * shape); elsewhere up to 64 rows. */
+static int derive_grad_wg(const clrnn_backend *b, const ocl_state *s, size_t l, const int *v)
+{
+    return s->cpu_device ? 1 : 64;
+}
+
+/* FMA contraction (fp32 only): off, the CPU reference's rounding. */
+static int derive_contract(const clrnn_backend *b, const ocl_state *s, size_t l, const int *v)
+{
+    return 0;
+}
+
+static const ocl_tunable tile_tunables[N_TILE_TUNABLES] = {
+    [T_LANES] = {"LANES", "the forward with 8 windows as vector lanes (WB 8, JVEC 0)", lanes_values,
+                 2, derive_lanes},
+    [T_WB] = {"WB", "windows a work-item", wb_values, 4, derive_wb},
+    [T_JVEC] = {"JVEC", "explicit vectors of JVEC reals along hidden units (0: none)", jvec_values,
+                3, derive_jvec},
+    [T_JB] = {"JB", "vectors a register block (JVEC only)", jb_values, 3, derive_jb},
+    [T_RB] = {"RB", "weight-gradient rows a register block (JVEC only)", rb_values, 8, derive_rb},
+    [T_GRAD_WG] = {"GRAD_WG", "work-items a work-group of grad_rows_tile", grad_wg_values, 4,
+                   derive_grad_wg},
+    [T_CONTRACT] = {"CONTRACT", "fp32: let the compiler fuse multiply-adds (-cl-mad-enable)",
+                    contract_values, 2, derive_contract},
+};
+
+static const char *tile_tuning_misfit(const clrnn_backend *b, const ocl_state *s, size_t l,
+                                      const int *v)
+{
+    const size_t H = b->layers[l].n_hidden;
+    if (v[T_CONTRACT] && b->precision == CLRNN_FP64)
+        return "CONTRACT is for fp32: fp64 keeps the reference's order of operations";
+    if (v[T_LANES] && (v[T_WB] != 8 || v[T_JVEC] != 0))
+        return "LANES 1 runs 8 windows a work-item (WB 8) without JVEC";
+    if (v[T_JVEC] && H % (size_t)v[T_JVEC] != 0)
+        return "JVEC must divide n_hidden";
+    if (v[T_JVEC] && (H / (size_t)v[T_JVEC]) % (size_t)v[T_JB] != 0)
+        return "JB must divide n_hidden / JVEC";
+    if (!v[T_JVEC] && (v[T_JB] != 1 || v[T_RB] != 1))
+        return "JB and RB are for JVEC 8 or 16 (else 1)";
+    return NULL;
+}
 
 /* A layer's tile program and kernels; layers of equal shape (and equally
  * top or not) share one. */
@@ -41,9 +166,10 @@ typedef struct tile_program {
     cl_program program;
     int variant; /* TILE_PLAIN, TILE_LANES or TILE_VEC */
     ocl_kernel kernels[N_TILE_KERNELS];
-    size_t windows;   /* WB: windows per work-item */
-    size_t grad_rows; /* work-items of grad_rows_tile per chunk */
-    int owner;        /* this layer built it (and releases it) */
+    int tuning[N_TILE_TUNABLES]; /* its tunables' values (ocl_layer_tuning) */
+    size_t windows;              /* WB: windows per work-item */
+    size_t grad_rows;            /* work-items of grad_rows_tile per chunk */
+    int owner;                   /* this layer built it (and releases it) */
 } tile_program;
 
 typedef struct tile_state {
@@ -81,11 +207,11 @@ static void tile_destroy(clrnn_backend *b, void *self)
  * forward and backward 2 arrays of (WB,NH) (h_prev and from_input or
  * from_hidden; g_next and g_new or from_next), a row of NH and a block of
  * registers of at most (WB,NH); grad_rows_tile acc (NH) and its _vec form a
- * block of RB = 6 rows of at most NH, fewer than 3 WB NH (WB = 4 there).
- * Plus loss (WB), acc (NI) and acc_o (NO). */
-static size_t tile_private_reals(clrnn_layer_shape sh, size_t windows)
+ * block of RB rows of at most NH. Plus loss (WB), acc (NI) and acc_o (NO). */
+static size_t tile_private_reals(clrnn_layer_shape sh, size_t windows, size_t rb)
 {
-    return 3 * windows * sh.n_hidden + windows + sh.n_in + sh.n_out;
+    const size_t blocks = 3 * windows > rb ? 3 * windows : rb;
+    return blocks * sh.n_hidden + windows + sh.n_in + sh.n_out;
 }
 
 /* Refuses a layer whose tile kernels' private arrays cannot be held (see
@@ -95,9 +221,10 @@ static clrnn_status bound_private(const clrnn_backend *b, const ocl_state *s, ti
 {
     const clrnn_layer_shape sh = b->layers[l];
     const size_t WB = tile->windows, rs = s->real_size;
-    const size_t counted = tile_private_reals(sh, WB) * rs;
-    const size_t fixed = tile_private_reals((clrnn_layer_shape){sh.n_in, 0, sh.n_out}, WB) * rs;
-    const size_t widest = fixed < ITEM_PRIVATE_MAX ? (ITEM_PRIVATE_MAX - fixed) / (3 * WB * rs) : 0;
+    const size_t RB = (size_t)tile->tuning[T_RB], blocks = 3 * WB > RB ? 3 * WB : RB;
+    const size_t counted = tile_private_reals(sh, WB, RB) * rs;
+    const size_t fixed = tile_private_reals((clrnn_layer_shape){sh.n_in, 0, sh.n_out}, WB, RB) * rs;
+    const size_t widest = fixed < ITEM_PRIVATE_MAX ? (ITEM_PRIVATE_MAX - fixed) / (blocks * rs) : 0;
     char holds[96], instead[128];
     snprintf(holds, sizeof holds, "layer %zu: %zu window%s of %zu hidden units", l, WB,
              WB == 1 ? "" : "s", sh.n_hidden);
@@ -110,6 +237,8 @@ static clrnn_status bound_private(const clrnn_backend *b, const ocl_state *s, ti
                                holds, instead, err);
     return st;
 }
+
+extern const ocl_family ocl_family_tile;
 
 /* Layer l's program with its sizes as build-time constants, or the one of
  * an earlier layer of its shape. No fast-math options: the parity checks
@@ -128,35 +257,32 @@ static clrnn_status build_layer(clrnn_backend *b, ocl_state *s, tile_state *ts, 
         ts->tiles[l].owner = 0;
         return CLRNN_OK;
     }
-    /* On a CPU: 4 windows a work-item reuse each weight row; a small
-     * layer's forward runs 8 windows as the lanes of vectors
-     * (rnn_forward_tile_lanes), so that its few hidden units still fill
-     * SIMD lanes and tanh runs 8 at a time. On a GPU: a window a
-     * work-item. */
-    const int wvec = s->cpu_device && sh.n_hidden <= WVEC_MAX_HIDDEN;
-    ts->tiles[l].windows = wvec ? 8 : s->cpu_device ? 4 : 1;
-    /* On a CPU, wider layers whose rows are whole native vectors run
-     * the forward, BPTT and weight gradient on explicit vectors of JVEC
-     * reals (the _vec kernels), blocks of up to 4 of them (JB) a
-     * work-item, the gradient RB rows at a time. */
-    const size_t width = ocl_native_width(s, fp64);
-    const size_t jvec = s->cpu_device && !wvec && sh.n_hidden % width == 0 ? width : 0;
-    const size_t nj = jvec ? sh.n_hidden / jvec : 0;
-    const size_t jb = nj % 4 == 0 ? 4 : nj % 2 == 0 ? 2 : 1;
-    ts->tiles[l].grad_rows =
-        jvec ? (sh.n_in + sh.n_hidden + GRAD_ROW_BLOCK - 1) / GRAD_ROW_BLOCK * (nj / jb) +
-                   sh.n_out + 2
-             : sh.n_in + sh.n_hidden + sh.n_out + 2;
-    char options[256];
+    /* The tunables (tile_tunables): on a CPU a small layer's forward runs
+     * 8 windows as the lanes of vectors (rnn_forward_tile_lanes), so that
+     * its few hidden units still fill SIMD lanes and tanh runs 8 at a
+     * time; wider layers whose rows are whole native vectors run the
+     * forward, BPTT and weight gradient on explicit vectors of JVEC reals
+     * (the _vec kernels), blocks of JB of them a work-item, the gradient RB
+     * rows at a time. */
+    tile_program *tile = &ts->tiles[l];
+    clrnn_status st = ocl_layer_tuning(b, s, &ocl_family_tile, l, tile->tuning, err);
+    if (st != CLRNN_OK)
+        return st;
+    const int *v = tile->tuning;
+    tile->windows = (size_t)v[T_WB];
+    const size_t jvec = (size_t)v[T_JVEC], rb = (size_t)v[T_RB];
+    const size_t nj = jvec ? sh.n_hidden / jvec : 0, jb = (size_t)v[T_JB];
+    tile->grad_rows = jvec ? (sh.n_in + sh.n_hidden + rb - 1) / rb * (nj / jb) + sh.n_out + 2
+                           : sh.n_in + sh.n_hidden + sh.n_out + 2;
+    char options[384];
     snprintf(options, sizeof options,
-             "-DCLRNN_FP64=%d -DNI=%zu -DNH=%zu -DNO=%zu -DNT=%zu -DWB=%zu -DTOP_LAYER=%d "
-             "-DJVEC=%zu -DJB=%zu -DRB=%d",
-             fp64, sh.n_in, sh.n_hidden, sh.n_out, b->seq_len, ts->tiles[l].windows, top, jvec, jb,
-             GRAD_ROW_BLOCK);
+             "-DCLRNN_FP64=%d -DNI=%zu -DNH=%zu -DNO=%zu -DNT=%zu -DTOP_LAYER=%d%s", fp64, sh.n_in,
+             sh.n_hidden, sh.n_out, b->seq_len, top, v[T_CONTRACT] ? " -cl-mad-enable" : "");
+    ocl_tuning_options(options, sizeof options, &ocl_family_tile, v);
     ts->tiles[l].owner = 1;
-    ts->tiles[l].variant = wvec ? TILE_LANES : jvec ? TILE_VEC : TILE_PLAIN;
-    clrnn_status st = ocl_build(b, s, tile_files, sizeof tile_files / sizeof tile_files[0], options,
-                                &ts->tiles[l].program, err);
+    ts->tiles[l].variant = v[T_LANES] ? TILE_LANES : jvec ? TILE_VEC : TILE_PLAIN;
+    st = ocl_build(b, s, tile_files, sizeof tile_files / sizeof tile_files[0], options,
+                   &ts->tiles[l].program, err);
     if (st == CLRNN_OK)
         st = ocl_create_kernels(s, ts->tiles[l].program, tile_variant_names[ts->tiles[l].variant],
                                 N_TILE_KERNELS, ts->tiles[l].kernels, err);
@@ -238,11 +364,9 @@ static clrnn_status backward_layer(clrnn_backend *b, ocl_state *s, tile_state *t
     arg_uint(&a, b->n_params);
     arg_uint(&a, b->layer_offset[l]);
     arg_uint(&a, finish);
-    /* On a CPU, a work-group a work-item: PoCL's own choice of groups
-     * halves the speed of the blocked sums (measured on the large shape).
-     * Elsewhere rows in groups of up to 64 (work-items past the last row
+    /* Rows in groups of up to GRAD_WG (work-items past the last row
      * return); a chunk a group, as grad_rows_tile does not check it. */
-    size_t local[2] = {s->cpu_device ? 1 : ocl_group_size(s, &a, 64), 1};
+    size_t local[2] = {ocl_group_size(s, &a, (size_t)ts->tiles[l].tuning[T_GRAD_WG]), 1};
     size_t grid[2] = {round_up(ts->tiles[l].grad_rows, local[0]), n_chunks};
     return ocl_launch(s, &a, 2, grid, local, err);
 }
@@ -266,6 +390,9 @@ static clrnn_status tile_run_batch(clrnn_backend *b, ocl_state *s, void *self, s
 
 const ocl_family ocl_family_tile = {
     .name = "tile",
+    .tunables = tile_tunables,
+    .n_tunables = N_TILE_TUNABLES,
+    .tuning_misfit = tile_tuning_misfit,
     .suitability = tile_suitability,
     .init = tile_init,
     .destroy = tile_destroy,

@@ -49,6 +49,20 @@ enum {
 /* Kernel names the profiling keeps apart (all families' kernels). */
 #define MAX_KERNEL_SLOTS 32
 
+/* A family's build-time tunables (family.h: ocl_tunable), at most this
+ * many, and families with tunings, at most this many (clrnn_kernels). */
+#define OCL_MAX_TUNABLES 8
+#define OCL_MAX_FAMILIES 8
+
+/* Values for a family's tunables that override the device-derived ones
+ * (given[t]), from `clrnn tune`'s candidate or the tuning cache; one set
+ * for every layer, each layer checked (ocl_layer_tuning). */
+typedef struct ocl_tuning {
+    int given[OCL_MAX_TUNABLES];
+    int value[OCL_MAX_TUNABLES];
+    int from_cache; /* else the backend config's (clrnn tune) */
+} ocl_tuning;
+
 /*
  * Private memory. PoCL 3.1's pthread device runs a work-group on one worker
  * thread, with every work-item's private arrays on that thread's stack at
@@ -87,7 +101,13 @@ typedef struct ocl_state {
     size_t real_size;        /* 4 or 8 */
     size_t max_local_mem;    /* bytes */
     size_t max_alloc;        /* bytes in one buffer */
-    cl_program program;      /* the shared program */
+    cl_uint native_width[2]; /* CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT, _DOUBLE */
+    size_t max_group;        /* CL_DEVICE_MAX_WORK_GROUP_SIZE */
+    /* Tunable values by family (clrnn_kernels), where any are given. */
+    ocl_tuning tuning[OCL_MAX_FAMILIES];
+    FILE *tune_log; /* the backend config's: where the tuning's source is said */
+    int tune_verbose;
+    cl_program program; /* the shared program */
     ocl_kernel kernels[N_SHARED_KERNELS];
 
     cl_mem x_table, y_table; /* (R,F), (R,K) */

@@ -20,8 +20,15 @@ typedef float real;
 #endif
 
 /* Every product and sum is rounded on its own, as in the CPU reference:
- * contracting a*b+c into fma would change results in the last bits. */
+ * contracting a*b+c into fma would change results in the last bits. A
+ * family's fp32 programs may allow it (the tunable -DCONTRACT=1, with
+ * -cl-mad-enable) where `clrnn tune` finds that the parity tolerances still
+ * hold; fp64 never does. */
+#if defined(CONTRACT) && CONTRACT && !CLRNN_FP64
+#pragma OPENCL FP_CONTRACT ON
+#else
 #pragma OPENCL FP_CONTRACT OFF
+#endif
 
 /* The optimizer step of one parameter w with its gradient g and state
  * (optimizer.cl, rnn_fused.cl), on values, so that every kernel that takes

@@ -299,3 +299,10 @@ add_test(NAME opencl_auto_on_cpu_is_not_gpu
          COMMAND ${OPENCL_EXPECT} ${EXPECT} 0 "\\(fp32, fused kernels\\)" $<TARGET_FILE:clrnn>
                  parity --device opencl --layers 2:3:1 --batch 2 --seq-len 2)
 set_tests_properties(opencl_auto_on_cpu_is_not_gpu PROPERTIES LABELS parity SKIP_RETURN_CODE 77)
+
+# clrnn tune and the per-device tuning cache (XDG_CACHE_HOME in a temporary
+# folder): read back, a candidate failing parity never stored, corrupt cache
+# ignored, --no-tune-cache honoured, cached values within parity.
+add_test(NAME tune_cache COMMAND ${CMAKE_CURRENT_LIST_DIR}/tune_test.sh $<TARGET_FILE:clrnn>)
+set_tests_properties(tune_cache PROPERTIES LABELS cli SKIP_RETURN_CODE 77 TIMEOUT 300)
+clrnn_add_test(test_tune_cache LABEL unit SOURCES opencl/test_tune_cache.c)

@@ -1,0 +1,36 @@
+/* Internal: what clrnn bench shares with clrnn tune (cli_bench.c): the
+ * suite's shapes, their random problems, and a run of training steps. */
+#ifndef CLRNN_CLI_BENCH_H
+#define CLRNN_CLI_BENCH_H
+
+#include <stdint.h>
+
+#include "cli_args.h"
+#include "clrnn.h"
+
+typedef struct bench_shape {
+    char name[32];
+    clrnn_layer_shape layer; /* one layer: the suite's shapes are single layers */
+    size_t seq_len, batch;
+} bench_shape;
+
+/* A suite name or NAME=I:H:O/T/B into shape; 0 (said on stderr) if neither. */
+int bench_parse_shape(const cli_args *a, const char *text, bench_shape *shape);
+
+/* The random problem of a shape: table, model, a ring of batches. */
+enum { N_BATCHES = 8 };
+typedef struct bench_problem {
+    clrnn_model *model;
+    double *x, *y;
+    size_t rows;
+    uint32_t *starts; /* (N_BATCHES, B) */
+} bench_problem;
+
+clrnn_status bench_make_problem(bench_problem *p, const bench_shape *s, clrnn_error *err);
+void bench_free_problem(bench_problem *p);
+/* Steps first .. first+n-1 (batches of the staged ring, SGD), then waits
+ * for the device. */
+clrnn_status bench_run_steps(clrnn_backend *b, const bench_problem *p, const bench_shape *s,
+                             size_t first, size_t n, clrnn_error *err);
+
+#endif

@@ -26,9 +26,11 @@ static void describe(char *buf, size_t size, const clrnn_dataset *data,
     }
 }
 
-/* "naive baseline: 2021 windows, RMSE 4.9832, MAE 3.6086 (...)", or for
- * one output of several "  tmin: 2021 windows, RMSE ..., MAE ...; the
- * model: RMSE ..., MAE ...". */
+/* "naive baseline: 2027 windows, RMSE ..., MAE ... (...)" when every cell
+ * is scored, "2018 scored cells" when missing targets leave some out (the
+ * bundled weather table's test split), or for one output of several
+ * "  tmin: 2020 scored cells, RMSE ..., MAE ...; the model: RMSE ..., MAE
+ * ...". */
 static void print_score(const char *name, const char *label, const clrnn_baseline_score *s,
                         size_t n_windows, size_t K, const char *about)
 {

@@ -137,7 +137,8 @@ static void gram_sliding(double *gram, const ridge *r, size_t s0, size_t N)
             sum += x[q * F + f];
         for (size_t t = 0; t < T; t++) {
             gram[1 + t * F + f] = sum;
-            sum += x[(s0 + t + N) * F + f] - x[(s0 + t) * F + f];
+            if (t + 1 < T) /* row s0 + T - 1 + N may lie past the table's last */
+                sum += x[(s0 + t + N) * F + f] - x[(s0 + t) * F + f];
         }
     }
     for (size_t d = 0; d < T; d++)

@@ -15,7 +15,8 @@ refused() { # what, regex, then the command line: exit 2, one line on stderr mat
   grep -Eq -- "$regex" "$dir/stderr" || { cat "$dir/stderr"; fail "$what: message"; }
   echo "$what: $(cat "$dir/stderr") OK"
 }
-rmse() { sed -n 's/.*RMSE \([0-9.]*\),.*/\1/p' "$1"; }
+# eval's RMSE: its split's line, not the baselines' lines after it.
+rmse() { sed -n 's/^[a-z]* split: .*RMSE \([0-9.]*\),.*/\1/p' "$1"; }
 
 # Train with a relative data path, from the folder that holds it.
 mkdir "$dir/a"; cp "$data" "$dir/a/small.csv"

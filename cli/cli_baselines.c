@@ -111,20 +111,26 @@ int cli_print_baselines(const char *command, const clrnn_dataset *data, clrnn_sp
             print_score(name, clrnn_dataset_target_label(data, k), &mine[1 + k], n, K, about);
         }
     }
-    int any = 0, all = 1;
+    int any = 0, all = 1, every_output = 1;
     for (int b = 0; b < CLRNN_N_BASELINES; b++) {
         const clrnn_baseline_score *mine = scores + (size_t)b * (1 + K);
         if (!made[b])
             continue;
         const char *name = clrnn_baseline_name((clrnn_baseline_kind)b);
         print_verdict(name, NULL, &mine[0]);
-        for (size_t k = 0; K > 1 && k < K; k++)
+        for (size_t k = 0; K > 1 && k < K; k++) {
             print_verdict(name, clrnn_dataset_target_label(data, k), &mine[1 + k]);
+            /* An output a baseline beats is not beaten "everywhere". */
+            every_output =
+                every_output && (!mine[1 + k].n_cells || mine[1 + k].model_rmse < mine[1 + k].rmse);
+        }
         any = 1;
         all = all && mine[0].n_cells && mine[0].model_rmse < mine[0].rmse;
     }
     if (any && all && !failed)
-        printf("the model beats every baseline on RMSE\n");
+        printf(every_output ? "the model beats every baseline on RMSE\n"
+                            : "the model beats every baseline on RMSE over all outputs, not on "
+                              "each of them\n");
     free(forecasts);
     free(scores);
     return 1;

@@ -8,47 +8,9 @@
 #include "cli_train.h"
 #include "core/error.h"
 
-/* Index of the feature X of a target named X_tomorrow, or -1: the naive
- * forecast "tomorrow's X = today's X" (clrnn_naive_baseline's rule). */
-static long today_feature(const clrnn_dataset *data, const char *target)
-{
-    const char *suffix = target ? strstr(target, "_tomorrow") : NULL;
-    if (!suffix || suffix[9] != '\0')
-        return -1;
-    size_t stem = (size_t)(suffix - target);
-    for (size_t f = 0; f < clrnn_dataset_n_features(data); f++) {
-        const char *name = clrnn_dataset_feature_name(data, f);
-        if (strlen(name) == stem && strncmp(name, target, stem) == 0)
-            return (long)f;
-    }
-    return -1;
-}
-
-/* naive (n, K) <- the naive forecast of each test window's output, in the
- * data's units, NaN for outputs it does not cover; 0 when it covers none. */
-static int naive_series(const clrnn_dataset *data, double *naive)
-{
-    const size_t n = clrnn_dataset_n_windows(data, CLRNN_SPLIT_TEST);
-    const size_t K = clrnn_dataset_n_targets(data), F = clrnn_dataset_n_features(data);
-    const size_t T = clrnn_dataset_seq_len(data);
-    const double *x = clrnn_dataset_x(data);
-    int any = 0;
-    for (size_t k = 0; k < K; k++) {
-        long f = today_feature(data, clrnn_dataset_target_name(data, k));
-        any = any || f >= 0;
-        double mean = f >= 0 ? clrnn_dataset_feature_mean(data, (size_t)f) : 0;
-        double std = f >= 0 ? clrnn_dataset_feature_std(data, (size_t)f) : 0;
-        for (size_t i = 0; i < n; i++) {
-            size_t row = clrnn_dataset_window_start(data, CLRNN_SPLIT_TEST, i) + T - 1;
-            naive[i * K + k] = f >= 0 ? x[row * F + (size_t)f] * std + mean : NAN;
-        }
-    }
-    return any;
-}
-
 /* What the report needs, (n, K) each. */
 typedef struct plot_arrays {
-    double *prediction, *truth, *times, *naive;
+    double *prediction, *truth, *times, *baselines; /* baselines: (CLRNN_N_BASELINES, n, K) */
     size_t *rows;
     const char **labels, **names;
 } plot_arrays;
@@ -58,7 +20,7 @@ static void arrays_free(plot_arrays *a)
     free(a->prediction);
     free(a->truth);
     free(a->times);
-    free(a->naive);
+    free(a->baselines);
     free(a->rows);
     free(a->labels);
     free(a->names);
@@ -70,11 +32,12 @@ int train_write_plot(train_job *job, const clrnn_train_report *report, const cha
     size_t n = clrnn_dataset_n_windows(data, CLRNN_SPLIT_TEST);
     const size_t K = clrnn_dataset_n_targets(data), cells = (n ? n : 1) * K;
     clrnn_error err = {CLRNN_E_NOMEM, "out of memory for the plot"};
-    plot_arrays a = {malloc(cells * sizeof(double)), malloc(cells * sizeof(double)),
-                     malloc(cells * sizeof(double)), malloc(cells * sizeof(double)),
-                     malloc(cells * sizeof(size_t)), malloc(cells * sizeof(char *)),
-                     malloc(K * sizeof(char *))};
-    int ok = a.prediction && a.truth && a.times && a.naive && a.rows && a.labels && a.names;
+    plot_arrays a = {
+        malloc(cells * sizeof(double)), malloc(cells * sizeof(double)),
+        malloc(cells * sizeof(double)), malloc(CLRNN_N_BASELINES * cells * sizeof(double)),
+        malloc(cells * sizeof(size_t)), malloc(cells * sizeof(char *)),
+        malloc(K * sizeof(char *))};
+    int ok = a.prediction && a.truth && a.times && a.baselines && a.rows && a.labels && a.names;
     if (ok && n > 0)
         ok = clrnn_predict(job->backend, data, CLRNN_SPLIT_TEST, job->o->train.batch, a.prediction,
                            &err) == CLRNN_OK;
@@ -109,8 +72,7 @@ int train_write_plot(train_job *job, const clrnn_train_report *report, const cha
     cli_plot_series series[CLI_PLOT_MAX_SERIES];
     cli_plot_metric metrics[2 + CLI_PLOT_MAX_SERIES];
     size_t n_series = 0, n_metrics = 0;
-    clrnn_baseline naive;
-    char naive_name[320];
+    char names[CLRNN_N_BASELINES][64];
     if (ok && n > 0) {
         double sq = 0, abs_sum = 0;
         size_t count = 0;
@@ -124,12 +86,23 @@ int train_write_plot(train_job *job, const clrnn_train_report *report, const cha
         metrics[n_metrics++] = (cli_plot_metric){
             K > 1 ? "model, test split, all outputs" : "model, test split",
             count ? sqrt(sq / (double)count) : NAN, count ? abs_sum / (double)count : NAN};
-        if (naive_series(data, a.naive) &&
-            clrnn_naive_baseline(data, CLRNN_SPLIT_TEST, a.prediction, &naive)) {
-            series[n_series++] = (cli_plot_series){"naive (tomorrow = today)", a.naive};
-            snprintf(naive_name, sizeof naive_name, "naive (tomorrow = today)%s%s",
-                     naive.n_targets < K ? " on " : "", naive.n_targets < K ? naive.names : "");
-            metrics[n_metrics++] = (cli_plot_metric){naive_name, naive.naive_rmse, naive.naive_mae};
+        /* The baselines train prints (cli_baselines.c), scored on the
+         * model's cells; one the data cannot make is left out. */
+        for (int b = 0; b < CLRNN_N_BASELINES && n_series < CLI_PLOT_MAX_SERIES; b++) {
+            clrnn_baseline_kind kind = (clrnn_baseline_kind)b;
+            double *forecasts = a.baselines + (size_t)b * n * K;
+            clrnn_baseline_score score;
+            clrnn_error ignored;
+            if (kind == CLRNN_BASELINE_SEASONAL && !clrnn_dataset_season(data))
+                continue;
+            if (clrnn_baseline_predict(data, CLRNN_SPLIT_TEST, kind, NULL, forecasts, NULL,
+                                       &ignored) != CLRNN_OK)
+                continue;
+            clrnn_baseline_compare(data, CLRNN_SPLIT_TEST, forecasts, a.prediction,
+                                   CLRNN_ALL_OUTPUTS, &score);
+            snprintf(names[b], sizeof names[b], "%s baseline", clrnn_baseline_name(kind));
+            series[n_series++] = (cli_plot_series){names[b], forecasts};
+            metrics[n_metrics++] = (cli_plot_metric){names[b], score.rmse, score.mae};
         }
     }
     char title[600];

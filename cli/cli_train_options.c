@@ -142,11 +142,10 @@ static const cli_option options[] = {
     CLI_OPTION_KERNELS(train_options, backend.kernels),
     {"--no-tune-cache", NULL, CLI_FLAG, AT(backend.no_tune_cache),
      .help = "ignore the tuning cache (clrnn tune): device-derived defaults"},
-    {"--verbose", NULL, CLI_FLAG, AT(backend.tune_verbose),
-     .help = "say where the kernels' tunables came from"},
     {"--quiet", NULL, CLI_FLAG, AT(quiet), .help = "only the final metrics"},
     {"--verbose", NULL, CLI_FLAG, AT(verbose),
-     .help = "also the OpenCL compiler's warnings (on stderr)"},
+     .help = "also where the kernels' tunables came from and the OpenCL compiler's warnings "
+             "(on stderr)"},
     {0},
 };
 

@@ -285,6 +285,7 @@ static int prepare(train_job *job)
     o->backend.max_batch = o->train.batch;
     o->backend.log = o->quiet ? NULL : stdout;
     o->backend.verbose = o->verbose ? stderr : NULL;
+    o->backend.tune_verbose = o->verbose;
     o->backend.tune_log = stderr;
     if (clrnn_backend_create(&job->backend, job->model, &o->backend, &err) != CLRNN_OK ||
         clrnn_backend_stage_dataset(job->backend, job->data, &err) != CLRNN_OK)

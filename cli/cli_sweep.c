@@ -28,9 +28,8 @@
 /* The settings a sweep may list, in the order of their columns. */
 enum { AXIS_SEED, AXIS_LR, AXIS_HIDDEN, AXIS_OPTIMIZER, AXIS_MOMENTUM, AXIS_CLIP, AXIS_DECAY };
 #define N_AXES 7
-static const char *const axis_flags[N_AXES] = {"--seed",     "--lr",        "--hidden",
-                                               "--optimizer", "--momentum", "--clip-norm",
-                                               "--weight-decay"};
+static const char *const axis_flags[N_AXES] = {
+    "--seed", "--lr", "--hidden", "--optimizer", "--momentum", "--clip-norm", "--weight-decay"};
 
 #define SWEEP_MAX_VALUES 1024
 #define SWEEP_MAX_MODELS CLI_ENSEMBLE_MAX_MEMBERS
@@ -113,6 +112,11 @@ static int parse_axis(const cli_args *a, const char *text, void *options)
     for (size_t k = 0; k < n; k++) {
         const char *dash = strchr(items[k] + 1, '-');
         int whole = opt->kind == CLI_U32 || opt->kind == CLI_SIZE;
+        if (i == AXIS_CLIP && strcmp(items[k], "off") == 0) { /* train without --clip-norm */
+            if (!add_value(a, axis, items[k]))
+                return 0;
+            continue;
+        }
         if (!whole || !dash) {
             if (!check_value(a, opt, items[k]) || !add_value(a, axis, items[k]))
                 return 0;
@@ -212,7 +216,9 @@ static void build_table(sweep_options *s)
         if (i >= 0) {
             s->axis_option[i] = opt;
             snprintf(axis_help[i], sizeof axis_help[i], "%s;\na list: A,B,...%s", opt->help,
-                     opt->kind == CLI_U32 || opt->kind == CLI_SIZE ? ", LOW-HIGH" : "");
+                     opt->kind == CLI_U32 || opt->kind == CLI_SIZE ? ", LOW-HIGH"
+                     : i == AXIS_CLIP                              ? " (off: none)"
+                                                                   : "");
             entry.kind = CLI_CUSTOM;
             entry.parse = parse_axis;
             entry.value = "LIST";
@@ -290,9 +296,12 @@ static int model_options(sweep_options *s, int argc, char **argv, size_t m, size
             if (axis->order != order)
                 continue;
             span /= axis->n;
-            args[n++] = (char *)axis_flags[i];
-            args[n++] = axis->values[rest / span];
+            const char *value = axis->values[rest / span];
             rest %= span;
+            if (i == AXIS_CLIP && strcmp(value, "off") == 0)
+                continue;
+            args[n++] = (char *)axis_flags[i];
+            args[n++] = (char *)value;
         }
     args[n] = NULL;
     cli_status st = train_parse(out, n, args);
@@ -300,8 +309,8 @@ static int model_options(sweep_options *s, int argc, char **argv, size_t m, size
     return st == CLI_OK;
 }
 
-static void describe_layers(const train_options *o, size_t n_features, size_t n_targets,
-                            char *buf, size_t size)
+static void describe_layers(const train_options *o, size_t n_features, size_t n_targets, char *buf,
+                            size_t size)
 {
     size_t used = 0;
     buf[0] = '\0';
@@ -322,7 +331,7 @@ static const char *optimizer_name(const train_options *o)
     return o->train.optimizer.kind == CLRNN_ADAM ? "adam" : "sgd";
 }
 
-/* "seed 3, lr 0.01, ..." of the settings that were lists. */
+/* "seed 3, lr 0.01, ..." of the settings that vary (lists of 2 or more). */
 static void describe_settings(const sweep_options *s, const sweep_model *m, char *buf, size_t size)
 {
     const clrnn_optimizer *opt = &m->o.train.optimizer;
@@ -330,7 +339,7 @@ static void describe_settings(const sweep_options *s, const sweep_model *m, char
     buf[0] = '\0';
     for (int order = 0; order < s->n_lists; order++)
         for (int i = 0; i < N_AXES; i++) {
-            if (s->axes[i].order != order || used >= size)
+            if (s->axes[i].order != order || s->axes[i].n < 2 || used >= size)
                 continue;
             int w = 0;
             const char *sep = used ? ", " : "";
@@ -512,8 +521,8 @@ static int train_model(sweep_run *r, size_t k)
     if (st == CLRNN_E_NUMERIC) {
         char message[600];
         cli_message(message, sizeof message, &err);
-        fprintf(stderr, "%s: model %zu (%s) diverged: %s; the others go on\n", r->name, k,
-                settings, message);
+        fprintf(stderr, "%s: model %zu (%s) diverged: %s; the others go on\n", r->name, k, settings,
+                message);
         m->diverged = 1;
         return 1;
     }
@@ -533,8 +542,8 @@ static int train_model(sweep_run *r, size_t k)
             CLRNN_OK ||
         clrnn_predict(backend, r->data, CLRNN_SPLIT_TEST, o->train.batch, m->pred, &err) !=
             CLRNN_OK ||
-        clrnn_checkpoint_capture_data(&m->ckpt, backend, r->data, &o->data_cfg, o->data,
-                                      &o->train, report.best_epoch, &err) != CLRNN_OK)
+        clrnn_checkpoint_capture_data(&m->ckpt, backend, r->data, &o->data_cfg, o->data, &o->train,
+                                      report.best_epoch, &err) != CLRNN_OK)
         return cli_error(r->name, &err), 0;
     m->rmse = test.rmse;
     m->mae = test.mae;
@@ -614,21 +623,29 @@ static void write_row(FILE *csv, FILE *json, size_t k, const sweep_model *m)
     }
 }
 
+/* A metric in 8 columns: 4 decimals, or 3 digits where it is huge. */
+static const char *metric(double v, char *buf)
+{
+    snprintf(buf, 16, fabs(v) < 1e4 || !isfinite(v) ? "%8.4f" : "%8.2e", v);
+    return buf;
+}
+
 static void print_table(const sweep_run *r, const size_t *order)
 {
+    char rmse[16], mae[16], naive[16];
     printf("%5s %10s %4s %10s %8s %8s %8s %-12s %12s %5s %8s %8s %8s\n", "K", "seed", "opt", "lr",
            "momentum", "decay", "clip", "layers", "val_loss", "epoch", "RMSE", "MAE", "naive");
     for (size_t i = 0; i < r->n_models; i++) {
         const sweep_model *m = &r->models[order[i]];
         const clrnn_optimizer *opt = &m->o.train.optimizer;
-        printf("%5zu %10u %4s %10.4g %8.4g %8.4g %8.4g %-12s ", order[i],
-               (unsigned)m->o.train.seed, optimizer_name(&m->o), opt->lr, opt->momentum,
-               opt->weight_decay, opt->clip_norm, m->layers);
+        printf("%5zu %10u %4s %10.4g %8.4g %8.4g %8.4g %-12s ", order[i], (unsigned)m->o.train.seed,
+               optimizer_name(&m->o), opt->lr, opt->momentum, opt->weight_decay, opt->clip_norm,
+               m->layers);
         if (m->diverged)
             printf("%12s\n", "diverged");
         else
-            printf("%12.6g %5zu %8.4f %8.4f %8.4f\n", m->best_val, m->best_val_epoch, m->rmse,
-                   m->mae, m->naive_rmse);
+            printf("%12.6g %5zu %s %s %s\n", m->best_val, m->best_val_epoch, metric(m->rmse, rmse),
+                   metric(m->mae, mae), metric(m->naive_rmse, naive));
     }
 }
 
@@ -636,8 +653,8 @@ static void print_table(const sweep_run *r, const size_t *order)
 static int make_dir(const char *name, const char *flag, const char *dir)
 {
     struct stat info;
-    if (mkdir(dir, 0777) != 0 && (errno != EEXIST || stat(dir, &info) != 0 ||
-                                  !S_ISDIR(info.st_mode))) {
+    if (mkdir(dir, 0777) != 0 &&
+        (errno != EEXIST || stat(dir, &info) != 0 || !S_ISDIR(info.st_mode))) {
         fprintf(stderr, "%s: %s '%s': cannot make the folder: %s\n", name, flag, dir,
                 errno == EEXIST ? "a file is in the way" : strerror(errno));
         return 0;
@@ -731,7 +748,8 @@ static int check_options(const char *name, sweep_options *s, const cli_args *a)
     if (select && !t->save)
         return fprintf(stderr, "%s: --select best needs --save FILE\n", name), 0;
     if (s->models && s->axes[AXIS_SEED].order >= 0 && s->axes[AXIS_SEED].n > 1)
-        return fprintf(stderr, "%s: --models N takes one --seed S (the models' seeds are S..S+N-1)\n",
+        return fprintf(stderr,
+                       "%s: --models N takes one --seed S (the models' seeds are S..S+N-1)\n",
                        name),
                0;
     if (s->axes[AXIS_HIDDEN].order >= 0 && t->layers.n)
@@ -882,8 +900,8 @@ static int prepare(sweep_run *r, int argc, char **argv)
         return 0;
     size_t n_train = clrnn_dataset_n_windows(r->data, CLRNN_SPLIT_TRAIN);
     if (o->train.batch > n_train)
-        return fprintf(stderr, "%s: --batch %zu is larger than the %zu training windows\n",
-                       r->name, o->train.batch, n_train),
+        return fprintf(stderr, "%s: --batch %zu is larger than the %zu training windows\n", r->name,
+                       o->train.batch, n_train),
                0;
     r->n_test = clrnn_dataset_n_windows(r->data, CLRNN_SPLIT_TEST);
     r->K = clrnn_dataset_n_targets(r->data);
@@ -1000,8 +1018,8 @@ int cli_ensemble_read(const char *command, const char *path, char ***paths, size
             size_t len = strlen(dir) + strlen(member) + 2;
             if (*n == cap) {
                 cap = cap ? 2 * cap : 16;
-                char **grown = cap <= CLI_ENSEMBLE_MAX_MEMBERS ? realloc(*paths, cap * sizeof *grown)
-                                                               : NULL;
+                char **grown =
+                    cap <= CLI_ENSEMBLE_MAX_MEMBERS ? realloc(*paths, cap * sizeof *grown) : NULL;
                 if (!grown) {
                     fprintf(stderr, "%s: '%s': more than %d members\n", command, path,
                             CLI_ENSEMBLE_MAX_MEMBERS);

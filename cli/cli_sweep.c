@@ -185,7 +185,8 @@ static const char about[] =
     "is what clrnn train makes of its settings, bit for bit. A model whose loss\n"
     "goes NaN or infinite stops alone (its row says diverged); the others go on.\n"
     "Prints a table of every model (settings, best validation loss and its epoch,\n"
-    "test RMSE and MAE, the naive forecast's RMSE), sorted by validation loss;\n"
+    "the epoch whose weights it keeps (the last, or the best with --patience), test\n"
+    "RMSE and MAE, the naive forecast's RMSE), sorted by validation loss;\n"
     "--log and --log-json write it (one row or JSON line a model).\n"
     "\n"
     "The models currently train one after another (the data read once and staged\n"
@@ -600,7 +601,7 @@ static void write_row(FILE *csv, FILE *json, size_t k, const sweep_model *m)
                 optimizer_name(&m->o), opt->lr, opt->momentum, opt->weight_decay, opt->clip_norm,
                 m->layers);
         csv_number(csv, m->diverged ? NAN : m->best_val);
-        fprintf(csv, ",%zu", m->best_val_epoch);
+        fprintf(csv, ",%zu,%zu", m->best_val_epoch, m->kept_epoch);
         csv_number(csv, m->diverged ? NAN : m->rmse);
         csv_number(csv, m->diverged ? NAN : m->mae);
         csv_number(csv, m->diverged ? NAN : m->naive_rmse);
@@ -615,7 +616,8 @@ static void write_row(FILE *csv, FILE *json, size_t k, const sweep_model *m)
         json_number(json, "clip_norm", opt->clip_norm);
         fprintf(json, ", \"layers\": \"%s\"", m->layers);
         json_number(json, "best_val_loss", m->diverged ? NAN : m->best_val);
-        fprintf(json, ", \"best_epoch\": %zu", m->best_val_epoch);
+        fprintf(json, ", \"best_epoch\": %zu, \"kept_epoch\": %zu", m->best_val_epoch,
+                m->kept_epoch);
         json_number(json, "test_rmse", m->diverged ? NAN : m->rmse);
         json_number(json, "test_mae", m->diverged ? NAN : m->mae);
         json_number(json, "naive_rmse", m->diverged ? NAN : m->naive_rmse);
@@ -633,8 +635,9 @@ static const char *metric(double v, char *buf)
 static void print_table(const sweep_run *r, const size_t *order)
 {
     char rmse[16], mae[16], naive[16];
-    printf("%5s %10s %4s %10s %8s %8s %8s %-12s %12s %5s %8s %8s %8s\n", "K", "seed", "opt", "lr",
-           "momentum", "decay", "clip", "layers", "val_loss", "epoch", "RMSE", "MAE", "naive");
+    printf("%5s %10s %4s %10s %8s %8s %8s %-12s %12s %5s %5s %8s %8s %8s\n", "K", "seed", "opt",
+           "lr", "momentum", "decay", "clip", "layers", "val_loss", "epoch", "kept", "RMSE", "MAE",
+           "naive");
     for (size_t i = 0; i < r->n_models; i++) {
         const sweep_model *m = &r->models[order[i]];
         const clrnn_optimizer *opt = &m->o.train.optimizer;
@@ -644,8 +647,8 @@ static void print_table(const sweep_run *r, const size_t *order)
         if (m->diverged)
             printf("%12s\n", "diverged");
         else
-            printf("%12.6g %5zu %s %s %s\n", m->best_val, m->best_val_epoch, metric(m->rmse, rmse),
-                   metric(m->mae, mae), metric(m->naive_rmse, naive));
+            printf("%12.6g %5zu %5zu %s %s %s\n", m->best_val, m->best_val_epoch, m->kept_epoch,
+                   metric(m->rmse, rmse), metric(m->mae, mae), metric(m->naive_rmse, naive));
     }
 }
 
@@ -833,8 +836,9 @@ static int report(sweep_run *r)
     if (ok && t->log_csv) {
         ok = atomic_open(&csv, t->log_csv, &err) == CLRNN_OK;
         if (ok)
-            fprintf(csv.f, "index,seed,optimizer,lr,momentum,weight_decay,clip_norm,layers,"
-                           "best_val_loss,best_epoch,test_rmse,test_mae,naive_rmse,status\n");
+            fprintf(csv.f,
+                    "index,seed,optimizer,lr,momentum,weight_decay,clip_norm,layers,"
+                    "best_val_loss,best_epoch,kept_epoch,test_rmse,test_mae,naive_rmse,status\n");
     }
     if (ok && t->log_json)
         ok = atomic_open(&json, t->log_json, &err) == CLRNN_OK;

@@ -25,11 +25,11 @@ fi
 $clrnn sweep $opts --hidden 4 --momentum 0.5 --lr 0.02,0.05 --seed 3-5 --log "$dir/t.csv" \
   --log-json "$dir/t.json" --save-each "$dir/each" --select best --save "$dir/best.clrnn" \
   >"$dir/out.txt" 2>"$dir/err.txt" || { cat "$dir/err.txt"; fail "sweep"; }
-head -1 "$dir/t.csv" | grep -q "^index,seed,optimizer,lr,momentum,weight_decay,clip_norm,layers,best_val_loss,best_epoch,test_rmse,test_mae,naive_rmse,status$" ||
+head -1 "$dir/t.csv" | grep -q "^index,seed,optimizer,lr,momentum,weight_decay,clip_norm,layers,best_val_loss,best_epoch,kept_epoch,test_rmse,test_mae,naive_rmse,status$" ||
   fail "the table's header: $(head -1 "$dir/t.csv")"
 [ "$(($(wc -l <"$dir/t.csv") - 1))" -eq 6 ] || fail "6 models expected: $(cat "$dir/t.csv")"
 awk -F, 'NR > 1 { lr = ($1 < 3) ? 0.02 : 0.05; seed = 3 + $1 % 3
-  if ($4 != lr || $2 != seed || $5 != 0.5 || $8 != "2:4:1" || $14 != "ok") { print "row " $0; bad = 1 } }
+  if ($4 != lr || $2 != seed || $5 != 0.5 || $8 != "2:4:1" || $11 != 3 || $15 != "ok") { print "row " $0; bad = 1 } }
   END { exit bad }' "$dir/t.csv" || fail "index K is not lr-major, seed fastest"
 [ "$(wc -l <"$dir/t.json")" -eq 6 ] && grep -q '"index": 0, "seed": 3, "optimizer": "sgd", "lr": 0.02' "$dir/t.json" ||
   fail "the JSON table: $(cat "$dir/t.json")"
@@ -72,8 +72,8 @@ $clrnn sweep $opts --epochs 6 --hidden 3 --seed 1 --lr 0.01,100,0.02 --log "$dir
   >"$dir/out.txt" 2>"$dir/err.txt" || { cat "$dir/err.txt"; fail "a sweep with a diverging model"; }
 [ "$(wc -l <"$dir/err.txt")" -eq 1 ] && grep -q "^clrnn sweep: model 1 (lr 100) diverged: .*; the others go on$" "$dir/err.txt" ||
   fail "the diverging model's line: $(cat "$dir/err.txt")"
-[ "$(awk -F, '$1 == 1 { print $14 }' "$dir/d.csv")" = diverged ] || fail "its row: $(cat "$dir/d.csv")"
-[ "$(awk -F, 'NR > 1 && $14 == "ok"' "$dir/d.csv" | wc -l)" -eq 2 ] || fail "the others: $(cat "$dir/d.csv")"
+[ "$(awk -F, '$1 == 1 { print $15 }' "$dir/d.csv")" = diverged ] || fail "its row: $(cat "$dir/d.csv")"
+[ "$(awk -F, 'NR > 1 && $15 == "ok"' "$dir/d.csv" | wc -l)" -eq 2 ] || fail "the others: $(cat "$dir/d.csv")"
 tail -1 "$dir/d.csv" | grep -q "^1," || fail "the diverged row is not last"
 [ -e "$dir/div/model-1.clrnn" ] && fail "a diverged model was written"
 [ -e "$dir/div/model-0.clrnn" ] && [ -e "$dir/div/model-2.clrnn" ] || fail "the others' files"

@@ -205,13 +205,18 @@ const cli_command cli_sweep_command = {
 
 /* The sweep's own options, then clrnn train's with the listable ones
  * taking lists. */
-static void build_table(sweep_options *s)
+static int build_table(sweep_options *s)
 {
     size_t n = 0;
     for (size_t i = 0; i < N_SWEEP_ONLY; i++)
         table[n++] = sweep_only[i];
-    for (const cli_option *opt = cli_train_command.options; opt->name && n + 1 < CLI_MAX_OPTIONS;
-         opt++) {
+    for (const cli_option *opt = cli_train_command.options; opt->name; opt++) {
+        if (n + 1 >= CLI_MAX_OPTIONS) /* cli_args.given holds CLI_MAX_OPTIONS */
+            return fprintf(stderr,
+                           "clrnn sweep: internal: clrnn train's options and the sweep's are "
+                           "more than CLI_MAX_OPTIONS (%d)\n",
+                           CLI_MAX_OPTIONS),
+                   0;
         cli_option entry = *opt;
         int i = opt->kind == CLI_SECTION ? -1 : axis_of(opt->name);
         if (i >= 0) {
@@ -228,6 +233,7 @@ static void build_table(sweep_options *s)
         table[n++] = entry;
     }
     table[n] = (cli_option){0};
+    return 1;
 }
 
 static const cli_option *table_entry(const char *flag)
@@ -775,7 +781,7 @@ static int check_options(const char *name, sweep_options *s, const cli_args *a)
     return 1;
 }
 
-/* --save-each's folder, made before any training. */
+/* --save-each's folder, made once the data are read, before any training. */
 static int make_dirs_first(const sweep_run *r)
 {
     return !r->s->save_each || make_dir(r->name, "--save-each", r->s->save_each);
@@ -926,16 +932,17 @@ int cli_sweep(int argc, char **argv, int from_train)
         command.name = "clrnn train";
     r.name = command.name;
     r.s = &s;
-    build_table(&s);
     int ok = 1;
     for (int i = 0; i < N_AXES; i++) {
         s.axes[i].order = -1;
         s.axes[i].values = malloc(SWEEP_MAX_VALUES * sizeof *s.axes[i].values);
         ok = ok && s.axes[i].values;
     }
-    if (!ok) {
+    if (!ok)
+        fprintf(stderr, "%s: out of memory\n", r.name);
+    if (!ok || !build_table(&s)) {
         run_free(&r);
-        return fprintf(stderr, "%s: out of memory\n", r.name), CLI_BAD_INPUT;
+        return CLI_BAD_INPUT;
     }
     cli_status st = cli_parse(&a, &command, argc, argv, &s);
     if (st == CLI_OK) {
@@ -962,7 +969,7 @@ int cli_sweep(int argc, char **argv, int from_train)
         run_free(&r);
         return st;
     }
-    ok = make_dirs_first(&r) && prepare(&r, argc, argv);
+    ok = prepare(&r, argc, argv) && make_dirs_first(&r);
     interrupted = 0;
     void (*previous)(int) = signal(SIGINT, on_interrupt);
     for (size_t k = 0; ok && k < r.n_models; k++)

@@ -1,7 +1,7 @@
 #!/bin/sh
 # sweep_test.sh CLRNN DATA DEVICE [TRAIN FLAGS]: clrnn sweep and clrnn train --models N
 # (issue 14) on DEVICE (cpu, or opencl: skips (77) without an OpenCL
-# device, except in CI):
+# device, except in CI); with SWEEP_ONLY_BITWISE set, only the first three:
 # - the product of the lists, index K in the order given, the last fastest;
 # - the table sorted by validation loss; --select best is its first row;
 # - each model of --save-each is bit for bit the file `clrnn train --save`
@@ -57,6 +57,20 @@ for optimizer in sgd adam; do
   done
 done
 echo "every model of a sweep (sgd, adam; with and without --clip-norm) is cmp-identical to train --save alone OK"
+# With --patience a model keeps its best epoch's weights: kept = best, and
+# still bit for bit train's.
+$clrnn sweep $opts --epochs 12 --patience 1 --hidden 3 --optimizer adam --lr 0.05 --seed 0-1 \
+  --log "$dir/pat.csv" --save-each "$dir/pat" >/dev/null || fail "sweep --patience"
+$clrnn train $opts --epochs 12 --patience 1 --hidden 3 --optimizer adam --lr 0.05 --seed 1 \
+  --save "$dir/pat1.clrnn" >/dev/null || fail "train --patience"
+cmp "$dir/pat1.clrnn" "$dir/pat/model-1.clrnn" || fail "--patience: model 1 differs from train alone"
+awk -F, 'NR > 1 && ($10 != $11 || $10 < 1) { bad = 1 } NR > 1 && $11 < 12 { early++ }
+  END { exit bad || !early }' "$dir/pat.csv" ||
+  fail "with --patience the kept epoch is not the best (or none stopped early): $(cat "$dir/pat.csv")"
+echo "with --patience: kept epoch = best epoch, the model = train alone's OK"
+
+# Other kernel families and precisions: the bitwise part is theirs to check.
+if [ -n "${SWEEP_ONLY_BITWISE:-}" ]; then echo "(SWEEP_ONLY_BITWISE: the rest is the default family's)"; exit 0; fi
 
 # train --models 3 --seed 2 is sweep --seed 2-4.
 $clrnn train $opts --hidden 3 --models 3 --seed 2 --save-each "$dir/models" >/dev/null || fail "train --models"

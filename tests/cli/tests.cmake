@@ -206,4 +206,11 @@ clrnn_cli_test(sweep_too_many 2 "^clrnn sweep: the lists make more than 4096 mod
 set(SWEEP ${CMAKE_CURRENT_LIST_DIR}/sweep_test.sh)
 clrnn_script_test(sweep_cpu cli ${SWEEP} $<TARGET_FILE:clrnn> ${FIX}/cli_small.csv cpu)
 clrnn_script_test(sweep_opencl cli ${SWEEP} $<TARGET_FILE:clrnn> ${FIX}/cli_small.csv opencl)
-clrnn_script_test(sweep_opencl_tile cli ${SWEEP} $<TARGET_FILE:clrnn> ${FIX}/cli_small.csv opencl --kernels tile)
+clrnn_script_test(sweep_opencl_tile cli ${CMAKE_COMMAND} -E env SWEEP_ONLY_BITWISE=1 ${SWEEP}
+                  $<TARGET_FILE:clrnn> ${FIX}/cli_small.csv opencl --kernels tile)
+clrnn_script_test(sweep_opencl_group cli ${CMAKE_COMMAND} -E env SWEEP_ONLY_BITWISE=1 ${SWEEP}
+                  $<TARGET_FILE:clrnn> ${FIX}/cli_small.csv opencl --kernels group)
+clrnn_script_test(sweep_opencl_fp64 cli ${CMAKE_COMMAND} -E env SWEEP_ONLY_BITWISE=1 ${SWEEP}
+                  $<TARGET_FILE:clrnn> ${FIX}/cli_small.csv opencl --precision fp64)
+# Every option of clrnn train is the sweep's too (the last one of its table).
+clrnn_cli_test(help_sweep_train_options 0 "--verbose +also the OpenCL compiler" sweep --help)

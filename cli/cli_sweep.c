@@ -31,8 +31,8 @@ enum { AXIS_SEED, AXIS_LR, AXIS_HIDDEN, AXIS_OPTIMIZER, AXIS_MOMENTUM, AXIS_CLIP
 static const char *const axis_flags[N_AXES] = {
     "--seed", "--lr", "--hidden", "--optimizer", "--momentum", "--clip-norm", "--weight-decay"};
 
-#define SWEEP_MAX_VALUES 1024
 #define SWEEP_MAX_MODELS CLI_ENSEMBLE_MAX_MEMBERS
+#define SWEEP_MAX_VALUES SWEEP_MAX_MODELS /* --models N fills the seeds' list */
 #define VALUE_CHARS 40
 
 typedef struct sweep_axis {
@@ -153,9 +153,21 @@ static int parse_axis(const cli_args *a, const char *text, void *options)
 
 #define AT(field) offsetof(sweep_options, field)
 
+/* --models N: the seeds' list, at the place of the first of --models and
+ * --seed among the lists. */
+static int parse_models(const cli_args *a, const char *text, void *options)
+{
+    sweep_options *s = options;
+    if (!cli_parse_size(a, text, 1, SWEEP_MAX_MODELS, &s->models))
+        return 0;
+    if (s->axes[AXIS_SEED].order < 0)
+        s->axes[AXIS_SEED].order = s->n_lists++;
+    return 1;
+}
+
 static const cli_option sweep_only[] = {
     {"sweep:", .kind = CLI_SECTION},
-    {"--models", "N", CLI_SIZE, AT(models), 1, SWEEP_MAX_MODELS,
+    {"--models", "N", CLI_CUSTOM, .parse = parse_models,
      .help = "N models of seeds S..S+N-1 (S: --seed, one value)"},
     {"--select", "best", CLI_CHOICE, AT(select), .choices = select_words,
      .help = "--save the model of the lowest validation loss"},
@@ -634,6 +646,8 @@ static void write_row(FILE *csv, FILE *json, size_t k, const sweep_model *m)
 /* A metric in 8 columns: 4 decimals, or 3 digits where it is huge. */
 static const char *metric(double v, char *buf)
 {
+    if (isnan(v))
+        return "       -"; /* no naive forecast: no target named X_tomorrow */
     snprintf(buf, 16, fabs(v) < 1e4 || !isfinite(v) ? "%8.4f" : "%8.2e", v);
     return buf;
 }
@@ -951,9 +965,11 @@ int cli_sweep(int argc, char **argv, int from_train)
         if (!check_options(r.name, &s, &a))
             st = CLI_BAD_INPUT;
     }
-    if (st == CLI_OK && s.models) { /* seeds S..S+N-1, as a list where --models was given */
+    if (st == CLI_OK && s.models) { /* seeds S..S+N-1 */
         sweep_axis *seeds = &s.axes[AXIS_SEED];
-        unsigned long first = seeds->n ? strtoul(seeds->values[0], NULL, 10) : 0;
+        clrnn_train_config defaults;
+        clrnn_train_config_default(&defaults);
+        unsigned long first = seeds->n ? strtoul(seeds->values[0], NULL, 10) : defaults.seed;
         if (first + s.models - 1 > UINT32_MAX) {
             fprintf(stderr, "%s: --models %zu from --seed %lu passes %lu\n", r.name, s.models,
                     first, (unsigned long)UINT32_MAX);
@@ -962,8 +978,6 @@ int cli_sweep(int argc, char **argv, int from_train)
         for (size_t i = 0; st == CLI_OK && i < s.models; i++)
             snprintf(seeds->values[i], VALUE_CHARS, "%lu", first + i);
         seeds->n = s.models;
-        if (seeds->order < 0)
-            seeds->order = s.n_lists++;
     }
     if (st != CLI_OK) {
         run_free(&r);

@@ -79,6 +79,10 @@ for k in 0 1 2; do
   cmp -s "$dir/models/model-$k.clrnn" "$dir/seeds/model-$k.clrnn" || fail "train --models: model $k"
 done
 [ -e "$dir/models/model-3.clrnn" ] && fail "train --models 3 wrote a fourth model"
+# --models takes the seeds' place among the lists: here the first, slowest.
+$clrnn train $opts --hidden 3 --models 2 --lr 0.01,0.02 --log "$dir/ml.csv" >/dev/null || fail "train --models --lr"
+[ "$(awk -F, 'NR > 1 { print $1 ":" $2 ":" $4 }' "$dir/ml.csv" | sort | tr '\n' ' ')" = "0:0:0.01 1:0:0.02 2:1:0.01 3:1:0.02 " ] ||
+  fail "train --models 2 --lr 0.01,0.02: $(cat "$dir/ml.csv")"
 echo "train --models 3 --seed 2 gives the models of sweep --seed 2-4 OK"
 
 # A model that diverges stops alone.

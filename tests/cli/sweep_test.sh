@@ -146,3 +146,9 @@ printf 'clrnn-ensemble 1\ncombine median\nmember members/model-0.clrnn\n' >"$dir
 $clrnn eval --model "$dir/bad.clrnn" 2>"$dir/err.txt"; code=$?
 [ $code -eq 2 ] && grep -q "not an ensemble file as clrnn sweep writes it (line 2" "$dir/err.txt" || fail "a bad ensemble file: exit $code"
 echo "a one-member ensemble scores as its model; a bad ensemble file is refused in one line OK"
+$clrnn train $opts --hidden 3 --features b,a --save "$dir/other.clrnn" >/dev/null || fail "train on b,a"
+printf 'clrnn-ensemble 1\ncombine mean\nmember members/model-0.clrnn\nmember other.clrnn\n' >"$dir/mix.clrnn"
+$clrnn eval --model "$dir/mix.clrnn" --device $device 2>"$dir/err.txt"; code=$?
+[ $code -eq 2 ] && [ "$(wc -l <"$dir/err.txt")" -eq 1 ] && grep -q "read different data" "$dir/err.txt" ||
+  fail "members of other columns: exit $code, $(cat "$dir/err.txt")"
+echo "members that read other data are refused in one line OK"

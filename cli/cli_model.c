@@ -21,6 +21,8 @@
 #include "cli_args.h"
 #include "cli_baselines.h"
 #include "cli_common.h"
+#include "cli_sweep.h"
+#include "core/error.h"
 #include "io/files.h"
 
 typedef struct model_options {
@@ -225,10 +227,26 @@ typedef struct loaded {
     clrnn_backend *backend;
     const char *data_path;
     char path_buf[8192];
+    /* An ensemble file (clrnn sweep --ensemble mean): its first member is
+     * ckpt and backend, the others these; paths: every member's. */
+    int ensemble;
+    char **paths;
+    size_t n_paths, n_more;
+    clrnn_checkpoint **more;
+    clrnn_backend **more_backends;
 } loaded;
 
 static void loaded_free(loaded *l)
 {
+    for (size_t i = 0; i < l->n_more; i++) {
+        clrnn_backend_free(l->more_backends ? l->more_backends[i] : NULL);
+        clrnn_checkpoint_free(l->more ? l->more[i] : NULL);
+    }
+    free(l->more);
+    free(l->more_backends);
+    for (size_t i = 0; i < l->n_paths; i++)
+        free(l->paths[i]);
+    free(l->paths);
     clrnn_backend_free(l->backend);
     clrnn_dataset_free(l->data);
     clrnn_checkpoint_free(l->ckpt);
@@ -328,6 +346,52 @@ static int read_dataset(loaded *l, const clrnn_data_config *cfg, const char *com
     return 1;
 }
 
+/* The members after the first of an ensemble file. */
+static int load_members(loaded *l, const char *command)
+{
+    clrnn_error err;
+    l->more = calloc(l->n_paths, sizeof *l->more);
+    l->more_backends = calloc(l->n_paths, sizeof *l->more_backends);
+    if (!l->more || !l->more_backends)
+        return fprintf(stderr, "%s: out of memory\n", command), 0;
+    for (size_t i = 1; i < l->n_paths; i++) {
+        if (clrnn_checkpoint_load(&l->more[i - 1], l->paths[i], &err) != CLRNN_OK)
+            return cli_error(command, &err), 0;
+        l->n_more = i;
+    }
+    return 1;
+}
+
+/* Members must read the same data the same way: columns, window, outputs
+ * and scaler statistics. */
+static int same_data(const clrnn_checkpoint *a, const clrnn_checkpoint *b, const char *a_path,
+                     const char *b_path, const char *command)
+{
+    char fa[2048], fb[2048], ta[2048], tb[2048];
+    clrnn_data_config ca = clrnn_data_config_default(), cb = ca;
+    const clrnn_model *ma = clrnn_checkpoint_model(a), *mb = clrnn_checkpoint_model(b);
+    size_t I = clrnn_model_layer(ma, 0).n_in;
+    size_t O = clrnn_model_layer(ma, clrnn_model_n_layers(ma) - 1).n_out;
+    clrnn_checkpoint_data_config(a, &ca);
+    clrnn_checkpoint_data_config(b, &cb);
+    int same =
+        strcmp(cli_join_columns(fa, sizeof fa, a, 0), cli_join_columns(fb, sizeof fb, b, 0)) == 0 &&
+        strcmp(cli_join_columns(ta, sizeof ta, a, 1), cli_join_columns(tb, sizeof tb, b, 1)) == 0 &&
+        ca.seq_len == cb.seq_len && I == clrnn_model_layer(mb, 0).n_in &&
+        O == clrnn_model_layer(mb, clrnn_model_n_layers(mb) - 1).n_out &&
+        ca.difference == cb.difference && ca.n_horizons == cb.n_horizons &&
+        memcmp(ca.feature_mean, cb.feature_mean, I * sizeof(double)) == 0 &&
+        memcmp(ca.feature_std, cb.feature_std, I * sizeof(double)) == 0 &&
+        memcmp(ca.target_mean, cb.target_mean, O * sizeof(double)) == 0 &&
+        memcmp(ca.target_std, cb.target_std, O * sizeof(double)) == 0;
+    if (!same)
+        fprintf(stderr,
+                "%s: ensemble members '%s' and '%s' read different data (columns, window or "
+                "scaler statistics)\n",
+                command, a_path, b_path);
+    return same;
+}
+
 /* The checkpoint, its data as it was read for training (or --data read the
  * same way), and a backend holding both. predict and forecast read every
  * row as one split and do without the target columns. */
@@ -335,8 +399,19 @@ static int load(loaded *l, model_options *o, const char *command, int whole_tabl
 {
     clrnn_error err;
     memset(l, 0, sizeof *l);
-    if (clrnn_checkpoint_load(&l->ckpt, o->model, &err) != CLRNN_OK)
+    const char *model_path = o->model;
+    if (cli_ensemble_is_file(o->model)) {
+        if (!cli_ensemble_read(command, o->model, &l->paths, &l->n_paths) ||
+            !load_members(l, command))
+            return 0;
+        model_path = l->paths[0];
+        l->ensemble = 1;
+    }
+    if (clrnn_checkpoint_load(&l->ckpt, model_path, &err) != CLRNN_OK)
         return cli_error(command, &err), 0;
+    for (size_t i = 0; i < l->n_more; i++)
+        if (!same_data(l->ckpt, l->more[i], l->paths[0], l->paths[i + 1], command))
+            return 0;
     clrnn_data_config cfg = clrnn_data_config_default();
     cfg.train_fraction = o->data_cfg.train_fraction; /* a version 1 file has none */
     cfg.val_fraction = o->data_cfg.val_fraction;
@@ -358,7 +433,7 @@ static int load(loaded *l, model_options *o, const char *command, int whole_tabl
     if (o->data)
         l->data_path = o->data;
     else if (clrnn_checkpoint_data_path(l->ckpt, 0))
-        l->data_path = recorded_data(l, o->model, command);
+        l->data_path = recorded_data(l, model_path, command);
     else
         l->data_path = cli_default_data(); /* version 1: as before */
     if (!l->data_path || !read_dataset(l, &cfg, command))
@@ -379,7 +454,92 @@ static int load(loaded *l, model_options *o, const char *command, int whole_tabl
             CLRNN_OK ||
         clrnn_backend_stage_dataset(l->backend, l->data, &err) != CLRNN_OK)
         return cli_error(command, &err), 0;
+    for (size_t i = 0; i < l->n_more; i++) {
+        clrnn_backend_config mcfg = {.device = o->device, .max_batch = o->batch};
+        clrnn_checkpoint_backend_config(l->more[i], &mcfg);
+        if (o->precision_set)
+            mcfg.precision = o->precision;
+        if (clrnn_backend_create(&l->more_backends[i], clrnn_checkpoint_model(l->more[i]), &mcfg,
+                                 &err) != CLRNN_OK ||
+            clrnn_backend_stage_dataset(l->more_backends[i], l->data, &err) != CLRNN_OK)
+            return cli_error(command, &err), 0;
+    }
     return 1;
+}
+
+/* The mean of every member's predictions (a model's own for a model
+ * file): members added in order, then divided by their number. */
+static clrnn_status predict_mean(loaded *l, clrnn_split split, size_t batch, double *pred,
+                                 clrnn_error *err)
+{
+    clrnn_status st = clrnn_predict(l->backend, l->data, split, batch, pred, err);
+    if (st != CLRNN_OK || l->n_more == 0)
+        return st;
+    size_t n = clrnn_dataset_n_windows(l->data, split) * clrnn_dataset_n_targets(l->data);
+    double *member = malloc((n ? n : 1) * sizeof *member);
+    if (!member)
+        return clrnn__fail(err, CLRNN_E_NOMEM, "out of memory");
+    for (size_t m = 0; st == CLRNN_OK && m < l->n_more; m++) {
+        st = clrnn_predict(l->more_backends[m], l->data, split, batch, member, err);
+        for (size_t i = 0; st == CLRNN_OK && i < n; i++)
+            pred[i] += member[i];
+    }
+    for (size_t i = 0; i < n; i++)
+        pred[i] /= (double)(l->n_more + 1);
+    free(member);
+    return st;
+}
+
+/* clrnn_forecast of the mean, likewise. */
+static clrnn_status forecast_mean(loaded *l, double *forecast, clrnn_error *err)
+{
+    clrnn_status st = clrnn_forecast(l->backend, l->data, forecast, err);
+    size_t K = clrnn_dataset_n_targets(l->data);
+    double member[256];
+    if (st != CLRNN_OK || l->n_more == 0)
+        return st;
+    if (K > sizeof member / sizeof member[0])
+        return clrnn__fail(err, CLRNN_E_UNSUPPORTED, "an ensemble forecast of %zu outputs", K);
+    for (size_t m = 0; st == CLRNN_OK && m < l->n_more; m++) {
+        st = clrnn_forecast(l->more_backends[m], l->data, member, err);
+        for (size_t k = 0; st == CLRNN_OK && k < K; k++)
+            forecast[k] += member[k];
+    }
+    for (size_t k = 0; k < K; k++)
+        forecast[k] /= (double)(l->n_more + 1);
+    return st;
+}
+
+static const char *const split_names[] = {"train", "val", "test"};
+
+/* The mean's RMSE and MAE on the split, then each member's. */
+static int eval_ensemble(loaded *l, const model_options *o)
+{
+    clrnn_error err;
+    clrnn_metrics m;
+    size_t n = clrnn_dataset_n_windows(l->data, o->split), K = clrnn_dataset_n_targets(l->data);
+    double *pred = malloc((n ? n : 1) * K * sizeof *pred), rmse, mae;
+    if (!pred)
+        return fprintf(stderr, "clrnn eval: out of memory\n"), CLI_BAD_INPUT;
+    if (predict_mean(l, o->split, o->batch, pred, &err) != CLRNN_OK) {
+        free(pred);
+        return cli_error("clrnn eval", &err);
+    }
+    cli_score_predictions(l->data, o->split, pred, &rmse, &mae);
+    free(pred);
+    if (!o->data && clrnn_checkpoint_data_path(l->ckpt, 0))
+        printf("data: %s (the model's)\n", l->data_path);
+    const char *split = o->all_rows ? "all" : split_names[o->split];
+    printf("%s split: %zu windows, the mean of %zu models: RMSE %.4f, MAE %.4f\n", split, n,
+           l->n_more + 1, rmse, mae);
+    for (size_t i = 0; i <= l->n_more; i++) {
+        clrnn_backend *b = i ? l->more_backends[i - 1] : l->backend;
+        if (clrnn_evaluate(b, l->data, o->split, o->batch, &m, &err) != CLRNN_OK)
+            return cli_error("clrnn eval", &err);
+        printf("member %zu (%s): loss %.6g, RMSE %.4f, MAE %.4f\n", i, l->paths[i], m.loss, m.rmse,
+               m.mae);
+    }
+    return CLI_OK;
 }
 
 static int run_eval(int argc, char **argv)
@@ -392,7 +552,10 @@ static int run_eval(int argc, char **argv)
     clrnn_metrics m;
     clrnn_error err;
     code = CLI_BAD_INPUT;
-    if (load(&l, &o, "clrnn eval", 0)) {
+    int loaded_ok = load(&l, &o, "clrnn eval", 0);
+    if (loaded_ok && l.ensemble) {
+        code = eval_ensemble(&l, &o);
+    } else if (loaded_ok) {
         if (clrnn_evaluate(l.backend, l.data, o.split, o.batch, &m, &err) != CLRNN_OK) {
             cli_error("clrnn eval", &err);
         } else {
@@ -533,8 +696,7 @@ static int run_predict(int argc, char **argv)
         double *pred = malloc(n * clrnn_dataset_n_targets(l.data) * sizeof *pred);
         if (!pred)
             fprintf(stderr, "clrnn predict: out of memory\n");
-        else if (clrnn_predict(l.backend, l.data, CLRNN_SPLIT_TRAIN, o.batch, pred, &err) !=
-                 CLRNN_OK)
+        else if (predict_mean(&l, CLRNN_SPLIT_TRAIN, o.batch, pred, &err) != CLRNN_OK)
             cli_error("clrnn predict", &err);
         else if (write_predictions(o.out, &l, pred, n)) {
             printf("predict: %zu rows written to %s\n", n, o.out);
@@ -583,7 +745,7 @@ static int run_forecast(int argc, char **argv)
         fprintf(stderr, "clrnn forecast: out of memory\n");
         goto done;
     }
-    if (clrnn_forecast(l.backend, l.data, forecast, &err) != CLRNN_OK) {
+    if (forecast_mean(&l, forecast, &err) != CLRNN_OK) {
         cli_error("clrnn forecast", &err);
         goto done;
     }

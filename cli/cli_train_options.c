@@ -164,6 +164,8 @@ const cli_command cli_train_command = {
              "\n",
     .options = options,
     .width = 21,
+    .footer = "many models: --models N trains N of them, seeds S..S+N-1 (clrnn sweep --help:\n"
+              "lists of settings, their table, --select best, --save-each, --ensemble mean)\n",
 };
 
 static void defaults(train_options *o)

@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "cli_args.h"
 #include "cli_mpi.h"
+#include "cli_sweep.h"
 #include "clrnn.h"
 
 static void usage(FILE *out)
@@ -17,6 +18,8 @@ static void usage(FILE *out)
             "\n"
             "commands:\n"
             "  train       train on a CSV table (default: the bundled weather data)\n"
+            "  sweep       train many models (seeds, lists of settings): their table, the\n"
+            "              best one, their mean\n"
             "  eval        loss, RMSE and MAE of a saved model on a split\n"
             "  predict     a saved model's predictions for every full window of a table\n"
             "  forecast    a saved model's predictions for the rows after the end of a table\n"
@@ -61,6 +64,17 @@ static int run_command(int argc, char **argv)
         printf("clrnn %s\n", clrnn_version());
         return 0;
     }
+    int many = 0; /* train --models N: a sweep over seeds */
+    for (int i = 2; strcmp(cmd, "train") == 0 && i < argc; i++)
+        many |= strcmp(argv[i], "--models") == 0 || strncmp(argv[i], "--models=", 9) == 0;
+    if ((many || strcmp(cmd, "sweep") == 0) && cli_dist_size() > 1) {
+        if (cli_dist_rank() == 0)
+            fprintf(stderr, "clrnn %s: %s runs in one process, not under mpirun\n", cmd,
+                    many ? "--models" : "a sweep");
+        return 2;
+    }
+    if (many || strcmp(cmd, "sweep") == 0)
+        return exit_code(cli_sweep(argc - 1, argv + 1, many));
     if (strcmp(cmd, "train") == 0)
         return exit_code(cli_train(argc - 1, argv + 1));
     /* Under mpirun only training shares its work; the rest runs on rank 0. */

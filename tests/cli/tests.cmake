@@ -208,3 +208,35 @@ add_test(NAME cli_eval_baselines
          COMMAND sh -c "\"$0\" train --device cpu --quiet --epochs 1 --hidden 2 --save \"$1\" >/dev/null && \"$0\" eval --model \"$1\" | grep '^ridge baseline: 2018 scored cells, RMSE 4\\.6331'"
                  $<TARGET_FILE:clrnn> ${CMAKE_CURRENT_BINARY_DIR}/eval_baselines.clrnn)
 set_tests_properties(cli_eval_baselines PROPERTIES LABELS cli)
+
+# clrnn sweep and train --models N (issue 14): lists and ranges, each bad
+# value one line naming its flag; then the product, the table, --select
+# best, --save-each bit for bit equal to train alone, a diverging model,
+# the ensemble (sweep_test.sh), on the CPU reference and on OpenCL.
+clrnn_cli_test(help_sweep 0 "models currently train one after another" sweep --help)
+clrnn_cli_test(help_train_models 0 "--models N trains N of them" train --help)
+clrnn_cli_test(sweep_bad_range 2 "^clrnn sweep: --seed '7-3': a range runs from low to high$" sweep --seed 7-3)
+clrnn_cli_test(sweep_bad_range_end 2 "^clrnn sweep: --hidden '9x': expected a whole number from 1 to 65536$" sweep --hidden 4-9x)
+clrnn_cli_test(sweep_bad_lr 2 "^clrnn sweep: --lr 'fast': expected a number from 1e-12 to 100$" sweep --lr 1e-3,fast)
+clrnn_cli_test(sweep_bad_optimizer 2 "^clrnn sweep: --optimizer 'rms': expected one of sgd, adam$" sweep --optimizer sgd,rms)
+clrnn_cli_test(sweep_empty_item 2 "^clrnn sweep: --momentum '0.5,,0.9': expected 1 to" sweep --momentum 0.5,,0.9)
+clrnn_cli_test(sweep_bad_clip 2 "^clrnn sweep: --clip-norm '-1': expected a number" sweep --clip-norm off,-1)
+clrnn_cli_test(sweep_train_flag_checked 2 "^clrnn sweep: --epochs '0': expected a whole number" sweep --epochs 0)
+clrnn_cli_test(sweep_save_needs_choice 2 "^clrnn sweep: --save FILE needs --select best .* or --ensemble mean" sweep --save x.clrnn)
+clrnn_cli_test(sweep_select_needs_save 2 "^clrnn sweep: --select best needs --save FILE$" sweep --select best)
+clrnn_cli_test(sweep_plot_refused 2 "^clrnn sweep: --plot is clrnn train's only" sweep --plot x.svg)
+clrnn_cli_test(sweep_hidden_and_layers 2 "^clrnn sweep: a --hidden list and --layers: give one$" sweep --hidden 4,8 --layers 3:4:1)
+clrnn_cli_test(train_models_zero 2 "^clrnn train: --models '0': expected a whole number from 1 to 4096$" train --models 0)
+clrnn_cli_test(train_models_seed_list 2 "^clrnn train: --models N takes one --seed S" train --models 2 --seed 0-3)
+clrnn_cli_test(sweep_too_many 2 "^clrnn sweep: the lists make more than 4096 models$" sweep --seed 0-999 --hidden 1-5)
+set(SWEEP ${CMAKE_CURRENT_LIST_DIR}/sweep_test.sh)
+clrnn_script_test(sweep_cpu cli ${SWEEP} $<TARGET_FILE:clrnn> ${FIX}/cli_small.csv cpu)
+clrnn_script_test(sweep_opencl cli ${SWEEP} $<TARGET_FILE:clrnn> ${FIX}/cli_small.csv opencl)
+clrnn_script_test(sweep_opencl_tile cli ${CMAKE_COMMAND} -E env SWEEP_ONLY_BITWISE=1 ${SWEEP}
+                  $<TARGET_FILE:clrnn> ${FIX}/cli_small.csv opencl --kernels tile)
+clrnn_script_test(sweep_opencl_group cli ${CMAKE_COMMAND} -E env SWEEP_ONLY_BITWISE=1 ${SWEEP}
+                  $<TARGET_FILE:clrnn> ${FIX}/cli_small.csv opencl --kernels group)
+clrnn_script_test(sweep_opencl_fp64 cli ${CMAKE_COMMAND} -E env SWEEP_ONLY_BITWISE=1 ${SWEEP}
+                  $<TARGET_FILE:clrnn> ${FIX}/cli_small.csv opencl --precision fp64)
+# Every option of clrnn train is the sweep's too (the last one of its table).
+clrnn_cli_test(help_sweep_train_options 0 "--verbose +also where the kernels' tunables came from" sweep --help)

@@ -318,6 +318,9 @@ static const struct {
     {"train_fraction", "--train-fraction"},
     {"val_fraction", "--val-fraction"},
     {"seq_len", "--seq-len"},
+    {"series_column", "--series"},
+    {"split_by_series", "--split-by series"},
+    {"scale_per_series", "--scale per-series"},
 };
 
 static const char *cli_term(const char *api, size_t len)

@@ -295,6 +295,8 @@ static int check_rows(const loaded *l, const model_options *o, const char *comma
 {
     size_t rows, train_end, begin;
     clrnn_checkpoint_data_rows(l->ckpt, &rows, &train_end, NULL);
+    if (clrnn_dataset_series_column(l->data))
+        return 1; /* many series: each split's rows lie within each series */
     if (!clrnn_checkpoint_data_path(l->ckpt, 0) || o->all_rows || o->split == CLRNN_SPLIT_TRAIN ||
         (o->data_set && !path_same_file(o->data, clrnn_checkpoint_data_path(l->ckpt, 1))))
         return 1;
@@ -349,6 +351,8 @@ static int load(loaded *l, model_options *o, const char *command, int whole_tabl
         cfg.val_fraction = o->data_cfg.val_fraction;
     if (o->missing_set)
         cfg.missing = o->data_cfg.missing;
+    if (whole_table && cfg.scale_per_series)
+        cfg.scale_fraction = cfg.train_fraction; /* each series' scaler as in training */
     if (o->all_rows || whole_table) {
         cfg.train_fraction = 1.0;
         cfg.val_fraction = 0.0;
@@ -483,7 +487,10 @@ static int write_predictions(const char *path, const loaded *l, const double *pr
     if (atomic_open(&out, path, &err) != CLRNN_OK)
         return cli_error("clrnn predict", &err), 0;
     FILE *f = out.f;
+    const char *series = clrnn_dataset_series_column(d);
     fprintf(f, "%s", has_dates(d) ? "date" : "row");
+    if (series)
+        fprintf(f, ",%s", series);
     if (n_horizons > 1)
         fprintf(f, ",target,horizon,truth,prediction");
     for (size_t k = 0; n_horizons == 1 && k < K; k++)
@@ -497,6 +504,11 @@ static int write_predictions(const char *path, const loaded *l, const double *pr
             if (k == 0 || n_horizons > 1) {
                 row_name(name, sizeof name, d, row, step);
                 fprintf(f, "%s", name);
+                if (series) /* the window's own: its predicted row may lie past the table */
+                    fprintf(f, ",%s",
+                            clrnn_dataset_series_id(
+                                d, clrnn_dataset_row_series(
+                                       d, clrnn_dataset_window_start(d, CLRNN_SPLIT_TRAIN, i))));
             }
             if (n_horizons > 1)
                 fprintf(f, ",%s,%zu", clrnn_dataset_target_name(d, k % (K / n_horizons)),

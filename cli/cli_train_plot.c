@@ -36,10 +36,10 @@ static int naive_series(const clrnn_dataset *data, double *naive)
     for (size_t k = 0; k < K; k++) {
         long f = today_feature(data, clrnn_dataset_target_name(data, k));
         any = any || f >= 0;
-        double mean = f >= 0 ? clrnn_dataset_feature_mean(data, (size_t)f) : 0;
-        double std = f >= 0 ? clrnn_dataset_feature_std(data, (size_t)f) : 0;
         for (size_t i = 0; i < n; i++) {
             size_t row = clrnn_dataset_window_start(data, CLRNN_SPLIT_TEST, i) + T - 1;
+            double mean = f >= 0 ? clrnn_dataset_row_feature_mean(data, row, (size_t)f) : 0;
+            double std = f >= 0 ? clrnn_dataset_row_feature_std(data, row, (size_t)f) : 0;
             naive[i * K + k] = f >= 0 ? x[row * F + (size_t)f] * std + mean : NAN;
         }
     }

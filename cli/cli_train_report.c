@@ -205,6 +205,7 @@ int train_report_test(train_job *job)
     }
     if (clrnn_naive_baseline(data, CLRNN_SPLIT_TEST, pred, &baseline))
         print_baseline(&baseline, K);
+    int ok = train_report_series(job, pred);
     free(pred);
-    return 1;
+    return ok;
 }

@@ -8,8 +8,8 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "cli_progress.h"
 #include "cli_mpi.h"
+#include "cli_progress.h"
 #include "cli_train.h"
 #include "core/clock.h"
 #include "core/error.h"

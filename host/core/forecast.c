@@ -45,8 +45,8 @@ clrnn_status clrnn_forecast(clrnn_backend *backend, const clrnn_dataset *data, d
         st = clrnn_backend_get_outputs(backend, clrnn_backend_n_layers(backend) - 1, y, err);
     int differenced = clrnn_dataset_differenced(data);
     for (size_t k = 0; st == CLRNN_OK && k < K; k++) {
-        double value = y[(T - 1) * K + k] * clrnn_dataset_target_std(data, k) +
-                       clrnn_dataset_target_mean(data, k);
+        double value = y[(T - 1) * K + k] * clrnn_dataset_row_target_std(data, R - 1, k) +
+                       clrnn_dataset_row_target_mean(data, R - 1, k);
         size_t h = clrnn_dataset_target_horizon(data, k), back = h > 1 ? h : 1;
         if (differenced) /* the base row R - 1 + h - max(h, 1); none before row 0 */
             value += R - 1 + h >= back

@@ -57,6 +57,7 @@ void train_print_data_summary(const train_options *o, const clrnn_dataset *data)
         }
         printf("data: date features %s\n", list);
     }
+    train_print_series(o, data);
     if (clrnn_dataset_cells_filled(data))
         printf("data: %zu empty cells filled forward (--missing ffill)\n",
                clrnn_dataset_cells_filled(data));

@@ -112,6 +112,25 @@ static int write_logs(train_job *job, const clrnn_series_metrics *m, size_t S)
     return 1;
 }
 
+void train_print_series(const train_options *o, const clrnn_dataset *data)
+{
+    const char *column = clrnn_dataset_series_column(data);
+    if (!column)
+        return;
+    size_t S = clrnn_dataset_n_series(data), shortest = SIZE_MAX, longest = 0;
+    for (size_t s = 0; s < S; s++) {
+        size_t b, e;
+        clrnn_dataset_series_rows(data, s, &b, &e);
+        shortest = e - b < shortest ? e - b : shortest;
+        longest = e - b > longest ? e - b : longest;
+    }
+    printf("data: %zu series in column '%s' (%zu to %zu rows), %s, %s scaler; the split's rows "
+           "below span the series\n",
+           S, column, shortest, longest,
+           o->data_cfg.split_by_series ? "whole series held out" : "split within each series",
+           o->data_cfg.scale_per_series ? "each series' own" : "one");
+}
+
 int train_report_series(train_job *job, const double *predictions)
 {
     const clrnn_dataset *data = job->data;

@@ -182,3 +182,5 @@ clrnn_script_test(compiler_output_kept_out cli ${CMAKE_CURRENT_LIST_DIR}/compile
 # The --plot report from its input: calendar ticks, a group an output,
 # baselines, the kept epoch, thin lines at thousands of points (issue 12).
 clrnn_add_test(test_cli_plot LABEL "unit;cli" CLI SOURCES cli/test_cli_plot.c)
+# Many series in one table (issue 16, item 1): --series, --split-by, --scale.
+clrnn_script_test(series cli ${CMAKE_CURRENT_LIST_DIR}/series_test.sh $<TARGET_FILE:clrnn>)

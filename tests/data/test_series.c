@@ -129,8 +129,7 @@ static void test_series_read(void)
         printf("    %s\n", err.message);
         return;
     }
-    int ok = clrnn_dataset_n_series(d) == N_SERIES &&
-             !strcmp(clrnn_dataset_series_column(d), "id");
+    int ok = clrnn_dataset_n_series(d) == N_SERIES && !strcmp(clrnn_dataset_series_column(d), "id");
     for (size_t s = 0; s < N_SERIES; s++) {
         size_t b, e;
         clrnn_dataset_series_rows(d, s, &b, &e);
@@ -159,8 +158,9 @@ static void check_windows(const char *what, clrnn_dataset *d, size_t T, double t
             for (size_t r = start; r <= p; r++)
                 bad += r >= N_ROWS || clrnn_dataset_row_series(d, r) != s;
             bad += clrnn_dataset_window_row(d, (clrnn_split)sp, w, 0) != p;
-            int want = by_series ? (s < 2 ? CLRNN_SPLIT_TRAIN : s == 2 ? CLRNN_SPLIT_VAL
-                                                                       : CLRNN_SPLIT_TEST)
+            int want = by_series ? (s < 2    ? CLRNN_SPLIT_TRAIN
+                                    : s == 2 ? CLRNN_SPLIT_VAL
+                                             : CLRNN_SPLIT_TEST)
                                  : split_within(s, i, train, val);
             bad += want != sp || (w && start <= last) || seen[start]++;
             last = start;
@@ -240,8 +240,7 @@ static void test_boundaries(void)
 
 /* Mean and population std of a_of / y_of over the rows of series s with
  * local index < n (the same two passes as the scaler). */
-static void hand_stats(double (*of)(size_t, size_t), size_t s, size_t n, double *mean,
-                       double *std)
+static void hand_stats(double (*of)(size_t, size_t), size_t s, size_t n, double *mean, double *std)
 {
     double sum = 0, sq = 0;
     for (size_t i = 0; i < n; i++)
@@ -282,8 +281,7 @@ static void test_scaling(void)
             worst = fmax(worst, fmax(e1, fmax(e2, e3)));
         }
     }
-    check(worst < 1e-12, "per-series: x, y scaled by each series' own training rows", worst,
-          1e-12);
+    check(worst < 1e-12, "per-series: x, y scaled by each series' own training rows", worst, 1e-12);
     clrnn_dataset_free(d);
     /* scale_fraction: the same statistics with every row in one split (predict) */
     clrnn_data_config all = cfg;
@@ -336,7 +334,10 @@ static void test_refusals(void)
     char unsorted[1024] = "date,id,a,y\n";
     for (int i = 0; i < 16; i++) /* q's rows 12 and 13 swapped */
         snprintf(unsorted + strlen(unsorted), sizeof unsorted - strlen(unsorted),
-                 "2021-01-%02d,%c,%d,%d\n", i == 12 ? 6 : i == 13 ? 5 : i % 8 + 1,
+                 "2021-01-%02d,%c,%d,%d\n",
+                 i == 12   ? 6
+                 : i == 13 ? 5
+                           : i % 8 + 1,
                  i < 8 ? 'p' : 'q', i, i);
     check_refused("dates out of order within a series", unsorted, &cfg,
                   ":15: '2021-01-05' does not come after '2021-01-06' on the row before: rows "

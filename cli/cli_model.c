@@ -573,6 +573,34 @@ static void write_forecast(FILE *f, const clrnn_dataset *d, const double *foreca
     }
 }
 
+/* --series: every series' forecast (S, K), a row per series and output,
+ * dated from the series' own last row. */
+static void write_forecast_series(FILE *f, const clrnn_dataset *d, const double *forecast)
+{
+    size_t K = clrnn_dataset_n_targets(d), S = clrnn_dataset_n_series(d);
+    size_t columns = clrnn_dataset_n_target_columns(d);
+    double step = median_step(d);
+    char name[128];
+    fprintf(f, "%s,%s,target,horizon,forecast\n", has_dates(d) ? "date" : "row",
+            clrnn_dataset_series_column(d));
+    for (size_t s = 0; s < S; s++) {
+        size_t first, end;
+        clrnn_dataset_series_rows(d, s, &first, &end);
+        double last = clrnn_dataset_row_time(d, end - 1);
+        for (size_t k = 0; k < K; k++) {
+            size_t h = clrnn_dataset_target_horizon(d, k);
+            if (h == 0 || !isfinite(last) || !isfinite(step))
+                row_name(name, sizeof name, d, h == 0 ? end - 1 : end - 1 + h, step);
+            else
+                format_time(name, sizeof name, last + step * (double)h);
+            fprintf(f, "%s,%s,%s,%zu,", name, clrnn_dataset_series_id(d, s),
+                    clrnn_dataset_target_name(d, k % columns), h);
+            put_value(f, forecast[s * K + k]);
+            fprintf(f, "\n");
+        }
+    }
+}
+
 static int run_forecast(int argc, char **argv)
 {
     model_options o;
@@ -588,25 +616,32 @@ static int run_forecast(int argc, char **argv)
     if (!load(&l, &o, "clrnn forecast", 1))
         goto done;
     size_t K = clrnn_dataset_n_targets(l.data);
-    if (!(forecast = malloc(K * sizeof *forecast))) {
+    size_t S = clrnn_dataset_series_column(l.data) ? clrnn_dataset_n_series(l.data) : 0;
+    if (!(forecast = malloc((S ? S : 1) * K * sizeof *forecast))) {
         fprintf(stderr, "clrnn forecast: out of memory\n");
         goto done;
     }
-    if (clrnn_forecast(l.backend, l.data, forecast, &err) != CLRNN_OK) {
+    clrnn_status st = S ? CLRNN_OK : clrnn_forecast(l.backend, l.data, forecast, &err);
+    for (size_t s = 0; st == CLRNN_OK && s < S; s++)
+        st = clrnn_forecast_series(l.backend, l.data, s, forecast + s * K, &err);
+    if (st != CLRNN_OK) {
         cli_error("clrnn forecast", &err);
         goto done;
     }
-    for (size_t k = 0; k < K; k++)
+    for (size_t k = 0; k < (S ? S : 1) * K; k++)
         if (isnan(forecast[k])) {
-            fprintf(stderr,
-                    "clrnn forecast: the model is differenced and '%s' has no value of its "
-                    "target column '%s' to add the change to\n",
-                    l.data_path,
-                    clrnn_dataset_target_name(l.data, k % clrnn_dataset_n_target_columns(l.data)));
+            fprintf(
+                stderr,
+                "clrnn forecast: the model is differenced and '%s' has no value of its "
+                "target column '%s' to add the change to\n",
+                l.data_path,
+                clrnn_dataset_target_name(l.data, k % K % clrnn_dataset_n_target_columns(l.data)));
             goto done;
         }
+    void (*write)(FILE *, const clrnn_dataset *, const double *) =
+        S ? write_forecast_series : write_forecast;
     if (!o.out) {
-        write_forecast(stdout, l.data, forecast);
+        write(stdout, l.data, forecast);
         code = fflush(stdout) == 0 ? CLI_OK : CLI_BAD_INPUT;
         goto done;
     }
@@ -615,13 +650,17 @@ static int run_forecast(int argc, char **argv)
         cli_error("clrnn forecast", &err);
         goto done;
     }
-    write_forecast(out.f, l.data, forecast);
+    write(out.f, l.data, forecast);
     if (atomic_commit(&out, &err) != CLRNN_OK) {
         cli_error("clrnn forecast", &err);
         goto done;
     }
-    printf("forecast: %zu output(s) after the last of %zu rows written to %s\n", K,
-           clrnn_dataset_n_rows(l.data), o.out);
+    if (S)
+        printf("forecast: %zu output(s) after the last row of each of %zu series written to %s\n",
+               K, S, o.out);
+    else
+        printf("forecast: %zu output(s) after the last of %zu rows written to %s\n", K,
+               clrnn_dataset_n_rows(l.data), o.out);
     code = CLI_OK;
 done:
     free(forecast);

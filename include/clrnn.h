@@ -834,6 +834,10 @@ CLRNN_API clrnn_status clrnn_checkpoint_export_npz(const clrnn_checkpoint *ckpt,
  * (clrnn_backend_stage_dataset); no target value is needed. */
 CLRNN_API clrnn_status clrnn_forecast(clrnn_backend *backend, const clrnn_dataset *data,
                                       double *forecast, clrnn_error *err);
+/* clrnn_forecast for one series: from the window on its last rows, after
+ * its last row (its own last known values when differenced). */
+CLRNN_API clrnn_status clrnn_forecast_series(clrnn_backend *backend, const clrnn_dataset *data,
+                                             size_t series, double *forecast, clrnn_error *err);
 
 #ifdef __cplusplus
 }

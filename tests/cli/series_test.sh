@@ -63,6 +63,20 @@ predict_rmse=$(awk -F, 'NR > 1 { n[$2]++; row[$2, n[$2]] = $3 - $4 }
 [ "$predict_rmse" = "$test_rmse" ] || fail "predict's test rows RMSE $predict_rmse vs train $test_rmse"
 echo "predict: the id column; the test rows score train's RMSE $predict_rmse OK"
 
+# forecast: a row per series, from its own last window and scaler: the
+# same figure as forecasting a table that holds that series alone.
+"$clrnn" forecast --model "$dir/m.clrnn" --out "$dir/f.csv" >/dev/null || fail forecast
+[ "$(sed -n 1p "$dir/f.csv")" = "date,id,target,horizon,forecast" ] && [ "$(wc -l <"$dir/f.csv")" -eq 5 ] ||
+  fail "forecast rows: $(cat "$dir/f.csv")"
+for id in north south; do
+  awk -F, -v id=$id 'NR == 1 || $2 == id' "$dir/long.csv" >"$dir/$id.csv"
+  "$clrnn" forecast --model "$dir/m.clrnn" --data "$dir/$id.csv" --out "$dir/f_$id.csv" >/dev/null ||
+    fail "forecast --data $id.csv"
+  [ "$(grep ",$id," "$dir/f.csv")" = "$(sed -n 2p "$dir/f_$id.csv")" ] ||
+    fail "forecast of $id: '$(grep ",$id," "$dir/f.csv")' alone '$(sed -n 2p "$dir/f_$id.csv")'"
+done
+echo "forecast: each series from its own last window, as that series alone: $(grep ',north,' "$dir/f.csv") OK"
+
 # Whole series held out: 2 train, 1 validates, 1 tests.
 "$clrnn" train --data "$dir/long.csv" $common --split-by series --train-fraction 0.5 \
   --val-fraction 0.25 --save "$dir/s.clrnn" >"$dir/by.txt" || fail "--split-by series"

@@ -161,7 +161,8 @@ const cli_command cli_export_command = {
              "layer0.b_o, layer0.b_i, layer1..., shaped as in docs/model.md (float64), and\n"
              "the model's settings: feature_mean, feature_std, target_mean, target_std,\n"
              "features, targets, seq_len, horizons, difference, date_features, season,\n"
-             "loss_steps, format_version, data_path, data_path_absolute, date_column.\n"
+             "loss_steps, format_version, data_path, data_path_absolute, date_column,\n"
+             "series_column.\n"
              "\n"
              "options:\n",
     .options = export_options,

@@ -319,6 +319,9 @@ static const struct {
     {"val_fraction", "--val-fraction"},
     {"seq_len", "--seq-len"},
     {"season", "--season"},
+    {"series_column", "--series"},
+    {"split_by_series", "--split-by series"},
+    {"scale_per_series", "--scale per-series"},
 };
 
 static const char *cli_term(const char *api, size_t len)

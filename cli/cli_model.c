@@ -164,7 +164,8 @@ const cli_command cli_export_command = {
              "layer0.b_o, layer0.b_i, layer1..., shaped as in docs/model.md (float64), and\n"
              "the model's settings: feature_mean, feature_std, target_mean, target_std,\n"
              "features, targets, seq_len, horizons, difference, date_features, season,\n"
-             "loss_steps, format_version, data_path, data_path_absolute, date_column.\n"
+             "loss_steps, format_version, data_path, data_path_absolute, date_column,\n"
+             "series_column.\n"
              "\n"
              "options:\n",
     .options = export_options,
@@ -314,6 +315,8 @@ static int check_rows(const loaded *l, const model_options *o, const char *comma
 {
     size_t rows, train_end, begin;
     clrnn_checkpoint_data_rows(l->ckpt, &rows, &train_end, NULL);
+    if (clrnn_dataset_series_column(l->data))
+        return 1; /* many series: each split's rows lie within each series */
     if (!clrnn_checkpoint_data_path(l->ckpt, 0) || o->all_rows || o->split == CLRNN_SPLIT_TRAIN ||
         (o->data_set && !path_same_file(o->data, clrnn_checkpoint_data_path(l->ckpt, 1))))
         return 1;
@@ -425,6 +428,8 @@ static int load(loaded *l, model_options *o, const char *command, int whole_tabl
         cfg.val_fraction = o->data_cfg.val_fraction;
     if (o->missing_set)
         cfg.missing = o->data_cfg.missing;
+    if (whole_table && cfg.scale_per_series)
+        cfg.scale_fraction = cfg.train_fraction; /* each series' scaler as in training */
     if (o->all_rows || whole_table) {
         cfg.train_fraction = 1.0;
         cfg.val_fraction = 0.0;
@@ -491,9 +496,19 @@ static clrnn_status predict_mean(loaded *l, clrnn_split split, size_t batch, dou
 }
 
 /* clrnn_forecast of the mean, likewise. */
-static clrnn_status forecast_mean(loaded *l, double *forecast, clrnn_error *err)
+/* One model's forecast after the data's end, or after series `series`'s
+ * (SIZE_MAX: the table as one series). */
+static clrnn_status forecast_one(clrnn_backend *backend, const clrnn_dataset *data, size_t series,
+                                 double *forecast, clrnn_error *err)
 {
-    clrnn_status st = clrnn_forecast(l->backend, l->data, forecast, err);
+    return series == SIZE_MAX ? clrnn_forecast(backend, data, forecast, err)
+                              : clrnn_forecast_series(backend, data, series, forecast, err);
+}
+
+/* The forecast, or an ensemble's mean of its members' forecasts. */
+static clrnn_status forecast_mean(loaded *l, size_t series, double *forecast, clrnn_error *err)
+{
+    clrnn_status st = forecast_one(l->backend, l->data, series, forecast, err);
     size_t K = clrnn_dataset_n_targets(l->data);
     double member[256];
     if (st != CLRNN_OK || l->n_more == 0)
@@ -501,7 +516,7 @@ static clrnn_status forecast_mean(loaded *l, double *forecast, clrnn_error *err)
     if (K > sizeof member / sizeof member[0])
         return clrnn__fail(err, CLRNN_E_UNSUPPORTED, "an ensemble forecast of %zu outputs", K);
     for (size_t m = 0; st == CLRNN_OK && m < l->n_more; m++) {
-        st = clrnn_forecast(l->more_backends[m], l->data, member, err);
+        st = forecast_one(l->more_backends[m], l->data, series, member, err);
         for (size_t k = 0; st == CLRNN_OK && k < K; k++)
             forecast[k] += member[k];
     }
@@ -635,6 +650,23 @@ static void put_value(FILE *f, double v)
         fprintf(f, "%.10g", v);
 }
 
+/* A text field of a CSV row: quoted when it holds a comma, a quote or a
+ * line end (a series id read from a quoted cell). */
+static void put_text(FILE *f, const char *s)
+{
+    if (!strpbrk(s, ",\"\r\n")) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
 /* ------------------------------------------------------------- predict */
 
 static int write_predictions(const char *path, const loaded *l, const double *pred, size_t n)
@@ -649,7 +681,10 @@ static int write_predictions(const char *path, const loaded *l, const double *pr
     if (atomic_open(&out, path, &err) != CLRNN_OK)
         return cli_error("clrnn predict", &err), 0;
     FILE *f = out.f;
+    const char *series = clrnn_dataset_series_column(d);
     fprintf(f, "%s", has_dates(d) ? "date" : "row");
+    if (series)
+        fprintf(f, ",%s", series);
     if (n_horizons > 1)
         fprintf(f, ",target,horizon,truth,prediction");
     for (size_t k = 0; n_horizons == 1 && k < K; k++)
@@ -663,6 +698,12 @@ static int write_predictions(const char *path, const loaded *l, const double *pr
             if (k == 0 || n_horizons > 1) {
                 row_name(name, sizeof name, d, row, step);
                 fprintf(f, "%s", name);
+                if (series) { /* the window's own series */
+                    fputc(',', f);
+                    put_text(f, clrnn_dataset_series_id(
+                                    d, clrnn_dataset_row_series(d, clrnn_dataset_window_start(
+                                                                       d, CLRNN_SPLIT_TRAIN, i))));
+                }
             }
             if (n_horizons > 1)
                 fprintf(f, ",%s,%zu", clrnn_dataset_target_name(d, k % (K / n_horizons)),
@@ -726,6 +767,35 @@ static void write_forecast(FILE *f, const clrnn_dataset *d, const double *foreca
     }
 }
 
+/* --series: every series' forecast (S, K), a row per series and output,
+ * dated from the series' own last row. */
+static void write_forecast_series(FILE *f, const clrnn_dataset *d, const double *forecast)
+{
+    size_t K = clrnn_dataset_n_targets(d), S = clrnn_dataset_n_series(d);
+    size_t columns = clrnn_dataset_n_target_columns(d);
+    double step = median_step(d);
+    char name[128];
+    fprintf(f, "%s,%s,target,horizon,forecast\n", has_dates(d) ? "date" : "row",
+            clrnn_dataset_series_column(d));
+    for (size_t s = 0; s < S; s++) {
+        size_t first, end;
+        clrnn_dataset_series_rows(d, s, &first, &end);
+        double last = clrnn_dataset_row_time(d, end - 1);
+        for (size_t k = 0; k < K; k++) {
+            size_t h = clrnn_dataset_target_horizon(d, k);
+            if (h == 0 || !isfinite(last) || !isfinite(step))
+                row_name(name, sizeof name, d, h == 0 ? end - 1 : end - 1 + h, step);
+            else
+                format_time(name, sizeof name, last + step * (double)h);
+            fprintf(f, "%s,", name);
+            put_text(f, clrnn_dataset_series_id(d, s));
+            fprintf(f, ",%s,%zu,", clrnn_dataset_target_name(d, k % columns), h);
+            put_value(f, forecast[s * K + k]);
+            fprintf(f, "\n");
+        }
+    }
+}
+
 static int run_forecast(int argc, char **argv)
 {
     model_options o;
@@ -741,25 +811,32 @@ static int run_forecast(int argc, char **argv)
     if (!load(&l, &o, "clrnn forecast", 1))
         goto done;
     size_t K = clrnn_dataset_n_targets(l.data);
-    if (!(forecast = malloc(K * sizeof *forecast))) {
+    size_t S = clrnn_dataset_series_column(l.data) ? clrnn_dataset_n_series(l.data) : 0;
+    if (!(forecast = malloc((S ? S : 1) * K * sizeof *forecast))) {
         fprintf(stderr, "clrnn forecast: out of memory\n");
         goto done;
     }
-    if (forecast_mean(&l, forecast, &err) != CLRNN_OK) {
+    clrnn_status st = S ? CLRNN_OK : forecast_mean(&l, SIZE_MAX, forecast, &err);
+    for (size_t s = 0; st == CLRNN_OK && s < S; s++)
+        st = forecast_mean(&l, s, forecast + s * K, &err);
+    if (st != CLRNN_OK) {
         cli_error("clrnn forecast", &err);
         goto done;
     }
-    for (size_t k = 0; k < K; k++)
+    for (size_t k = 0; k < (S ? S : 1) * K; k++)
         if (isnan(forecast[k])) {
-            fprintf(stderr,
-                    "clrnn forecast: the model is differenced and '%s' has no value of its "
-                    "target column '%s' to add the change to\n",
-                    l.data_path,
-                    clrnn_dataset_target_name(l.data, k % clrnn_dataset_n_target_columns(l.data)));
+            fprintf(
+                stderr,
+                "clrnn forecast: the model is differenced and '%s' has no value of its "
+                "target column '%s' to add the change to\n",
+                l.data_path,
+                clrnn_dataset_target_name(l.data, k % K % clrnn_dataset_n_target_columns(l.data)));
             goto done;
         }
+    void (*write)(FILE *, const clrnn_dataset *, const double *) =
+        S ? write_forecast_series : write_forecast;
     if (!o.out) {
-        write_forecast(stdout, l.data, forecast);
+        write(stdout, l.data, forecast);
         code = fflush(stdout) == 0 ? CLI_OK : CLI_BAD_INPUT;
         goto done;
     }
@@ -768,13 +845,17 @@ static int run_forecast(int argc, char **argv)
         cli_error("clrnn forecast", &err);
         goto done;
     }
-    write_forecast(out.f, l.data, forecast);
+    write(out.f, l.data, forecast);
     if (atomic_commit(&out, &err) != CLRNN_OK) {
         cli_error("clrnn forecast", &err);
         goto done;
     }
-    printf("forecast: %zu output(s) after the last of %zu rows written to %s\n", K,
-           clrnn_dataset_n_rows(l.data), o.out);
+    if (S)
+        printf("forecast: %zu output(s) after the last row of each of %zu series written to %s\n",
+               K, S, o.out);
+    else
+        printf("forecast: %zu output(s) after the last of %zu rows written to %s\n", K,
+               clrnn_dataset_n_rows(l.data), o.out);
     code = CLI_OK;
 done:
     free(forecast);

@@ -66,6 +66,12 @@ void train_log_epoch(const train_run *run, const clrnn_epoch_stats *s);
 int train_close_logs(train_run *run);
 /* Test metrics next to the baselines (naive, seasonal naive, ridge). */
 int train_report_test(train_job *job);
+/* --series (cli_train_series.c): the test split's figures per series from
+ * its predictions (n_windows, K): printed, and into --log's FILE_series.csv
+ * and --log-json. 0 after a message. */
+int train_report_series(train_job *job, const double *predictions);
+/* --series: how many, how they are split and scaled (for the data summary). */
+void train_print_series(const train_options *o, const clrnn_dataset *data);
 /* --plot (cli_train_plot.c): the loss curves of the epochs done, the kept
  * epoch marked, and every output over the test split with its baselines;
  * note (NULL for none) says why training stopped. */

@@ -13,6 +13,8 @@
 
 static const char *const missing[] = {"ffill", "drop", "error", NULL};
 static const char *const fits[] = {"train", "all", NULL};
+static const char *const split_bys[] = {"time", "series", NULL};
+static const char *const scales[] = {"global", "per-series", NULL};
 static const char *const optimizers[] = {"sgd", "adam", NULL};
 static const char *const precisions[] = {"fp32", "fp64", NULL};
 static const char *const loss_on[] = {"all", "last", NULL};
@@ -84,6 +86,16 @@ static const cli_option options[] = {
      .help = "standardise with statistics of: train (default), all"},
     {"--season", "S", CLI_SIZE, AT(data_cfg.season), 0, 100000000,
      .help = "rows a season, for the seasonal-naive baseline (0: none)"},
+    {"--series", "COLUMN", CLI_STRING, AT(data_cfg.series_column),
+     .help = "many series in one table: COLUMN holds each row's series\n"
+             "id (rows of a series together, in date order); windows\n"
+             "never cross a series"},
+    {"--split-by", "S", CLI_CHOICE, AT(data_cfg.split_by_series), .choices = split_bys,
+     .help = "time (each series' first rows train, default) or series\n"
+             "(whole series held out for validation and test)"},
+    {"--scale", "S", CLI_CHOICE, AT(data_cfg.scale_per_series), .choices = scales,
+     .help = "global (default) or per-series: each series' own training\n"
+             "rows' mean and std"},
     {"model:", .kind = CLI_SECTION},
     {"--hidden", "H", CLI_SIZE, AT(hidden), 1, 65536, .help = "one layer of H hidden units (16)"},
     {"--layers", "I:H:O,...", CLI_LAYERS, AT(layers), 0, TRAIN_MAX_LAYERS,

@@ -58,6 +58,7 @@ void train_print_data_summary(const train_options *o, const clrnn_dataset *data)
         }
         printf("data: date features %s\n", list);
     }
+    train_print_series(o, data);
     if (clrnn_dataset_cells_filled(data))
         printf("data: %zu empty cells filled forward (--missing ffill)\n",
                clrnn_dataset_cells_filled(data));
@@ -186,7 +187,8 @@ int train_report_test(train_job *job)
         free(pred);
         return cli_error("clrnn train", &err), 0;
     }
-    int ok = cli_print_baselines("clrnn train", data, CLRNN_SPLIT_TEST, pred, 0);
+    int ok = cli_print_baselines("clrnn train", data, CLRNN_SPLIT_TEST, pred, 0) &&
+             train_report_series(job, pred);
     free(pred);
     return ok;
 }

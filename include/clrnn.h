@@ -185,6 +185,8 @@ CLRNN_API double clrnn_table_value(const clrnn_table *table, size_t row, size_t 
  * but not used: clrnn_dataset_create refuses it with file, line and column. */
 CLRNN_API int clrnn_table_bad_cell(const clrnn_table *table, size_t col, size_t *row,
                                    const char **text);
+/* The text of a cell as in the file (unquoted), or NULL out of range. */
+CLRNN_API const char *clrnn_table_cell_text(const clrnn_table *table, size_t row, size_t col);
 /* 1-based line of the file that row came from, for messages. */
 CLRNN_API size_t clrnn_table_row_line(const clrnn_table *table, size_t row);
 
@@ -240,6 +242,21 @@ typedef struct clrnn_data_config {
     size_t season;           /* rows a season, for the seasonal-naive baseline; 0: none */
     int targets_optional;    /* a target column the table lacks is all NaN (missing, so
                                 masked) instead of an error: predicting the future */
+    /* Many series in one table (long format). series_column names an id
+     * column (text or numbers); each series' rows are contiguous and in date
+     * order. Windows never cross a series boundary; NULL: one series. */
+    const char *series_column;
+    int split_by_series;   /* 0: each series' first train_fraction of rows trains, the
+                              next val_fraction validate (chronological within each);
+                              1: whole series are held out, the first train_fraction
+                              of the series train, the next validate, the rest test */
+    int scale_per_series;  /* 0: one scaler for all; 1: each series' own training
+                              rows' mean and std (features, and targets when
+                              scale_targets); metrics stay in units */
+    double scale_fraction; /* with scale_per_series and > 0: each series' first
+                              scale_fraction of rows fit its scaler instead of its
+                              training rows (predict reads every row as training,
+                              and passes the model's train_fraction here) */
 } clrnn_data_config;
 
 /* clrnn_data_config.date_features. */
@@ -285,15 +302,31 @@ CLRNN_API const double *clrnn_dataset_y_raw(const clrnn_dataset *data);
 CLRNN_API const double *clrnn_dataset_y_base(const clrnn_dataset *data);
 /* Row label of dataset row r (after drops), or NULL. */
 CLRNN_API const char *clrnn_dataset_row_label(const clrnn_dataset *data, size_t row);
-/* Rows [*begin, *end) of a split. */
+/* Rows [*begin, *end) of a split; with many series (split within each), the
+ * first and past the last row of the split in any series. */
 CLRNN_API void clrnn_dataset_split_rows(const clrnn_dataset *data, clrnn_split split, size_t *begin,
                                         size_t *end);
+/* Series (clrnn_data_config.series_column): 1 without one. Series s holds
+ * rows [*begin, *end); its id is the column's text (NULL without one). */
+CLRNN_API size_t clrnn_dataset_n_series(const clrnn_dataset *data);
+CLRNN_API const char *clrnn_dataset_series_column(const clrnn_dataset *data); /* or NULL */
+CLRNN_API const char *clrnn_dataset_series_id(const clrnn_dataset *data, size_t s);
+CLRNN_API void clrnn_dataset_series_rows(const clrnn_dataset *data, size_t s, size_t *begin,
+                                         size_t *end);
+CLRNN_API size_t clrnn_dataset_row_series(const clrnn_dataset *data, size_t row);
+/* The scaler statistics row `row` was scaled with: the dataset's own, or its
+ * series' with scale_per_series. */
+CLRNN_API double clrnn_dataset_row_feature_mean(const clrnn_dataset *data, size_t row, size_t f);
+CLRNN_API double clrnn_dataset_row_feature_std(const clrnn_dataset *data, size_t row, size_t f);
+CLRNN_API double clrnn_dataset_row_target_mean(const clrnn_dataset *data, size_t row, size_t k);
+CLRNN_API double clrnn_dataset_row_target_std(const clrnn_dataset *data, size_t row, size_t k);
 /* Windows of a split: a window belongs to the split that holds the row its
  * farthest horizon predicts, p = s + T - 1 + max(horizons); the windows of
  * a split are every start s >= 0 with begin <= p < end, so every row of the
  * validation and test splits is predicted whatever T is, and a window's
  * earlier steps may read rows before its split. No cell counts in a split
- * before the split of its row. */
+ * before the split of its row. With many series, the same within each
+ * series (a window's rows and predicted rows all lie in one series). */
 CLRNN_API size_t clrnn_dataset_n_windows(const clrnn_dataset *data, clrnn_split split);
 CLRNN_API size_t clrnn_dataset_window_start(const clrnn_dataset *data, clrnn_split split,
                                             size_t window);
@@ -747,6 +780,24 @@ CLRNN_API clrnn_status clrnn_evaluate_outputs(clrnn_backend *backend, const clrn
                                               clrnn_metrics *metrics, clrnn_output_metrics *outputs,
                                               clrnn_error *err);
 
+/* One series' figures on a split, in the targets' units, over every output
+ * at the last step of its windows (cells with a target; NaN when none). */
+typedef struct clrnn_series_metrics {
+    size_t n_scored;
+    double rmse, mae;
+    size_t n_naive;               /* of those, the cells with a last known value */
+    double naive_rmse, naive_mae; /* the naive forecast: each output's last known
+                                     value (clrnn_dataset_y_base), on n_naive cells */
+} clrnn_series_metrics;
+
+/* Per series (clrnn_dataset_n_series of them, into out) from predictions
+ * (n_windows, K) as clrnn_predict gives them; overall (may be NULL): the
+ * same over every series. A series with no window in the split scores 0
+ * cells. */
+CLRNN_API void clrnn_metrics_by_series(const clrnn_dataset *data, clrnn_split split,
+                                       const double *predictions, clrnn_series_metrics *out,
+                                       clrnn_series_metrics *overall);
+
 /* ------------------------------------------------------------ checkpoint */
 
 /*
@@ -874,6 +925,10 @@ CLRNN_API clrnn_status clrnn_checkpoint_export_npz(const clrnn_checkpoint *ckpt,
  * (clrnn_backend_stage_dataset); no target value is needed. */
 CLRNN_API clrnn_status clrnn_forecast(clrnn_backend *backend, const clrnn_dataset *data,
                                       double *forecast, clrnn_error *err);
+/* clrnn_forecast for one series: from the window on its last rows, after
+ * its last row (its own last known values when differenced). */
+CLRNN_API clrnn_status clrnn_forecast_series(clrnn_backend *backend, const clrnn_dataset *data,
+                                             size_t series, double *forecast, clrnn_error *err);
 
 #ifdef __cplusplus
 }

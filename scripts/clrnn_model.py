@@ -2,7 +2,7 @@
 """clrnn_model.py: a clrnn model file (.clrnn) in numpy, without clrnn.
 
 Reads the file as docs/checkpoint-format.md describes it (format versions 1
-and 2): the layers and their weights, the scaler statistics, the feature and
+to 3): the layers and their weights, the scaler statistics, the feature and
 target columns, seq_len, horizons, differencing, and where recorded the data
 file and its settings; runs the forward pass of docs/model.md on the
 windows of a CSV table, as `clrnn predict` does.
@@ -183,13 +183,13 @@ def last_known(column, row):
 
 
 def load(path):
-    """Reads a .clrnn file (format version 1 or 2) into a Model."""
+    """Reads a .clrnn file (format version 1, 2 or 3) into a Model."""
     b = open(path, "rb").read()
     if b[:8] != MAGIC:
         raise FormatError(f"{path}: not a clrnn model file")
     version = struct.unpack_from("<I", b, 8)[0]
-    if version not in (1, 2):
-        raise FormatError(f"{path}: model format version {version}; this script reads 1 and 2")
+    if version not in (1, 2, 3):
+        raise FormatError(f"{path}: model format version {version}; this script reads 1 to 3")
     if struct.unpack_from("<Q", b, 12)[0] != len(b):
         raise FormatError(f"{path}: truncated or appended to")
     if zlib.crc32(b[:-4]) != struct.unpack_from("<I", b, len(b) - 4)[0]:
@@ -230,6 +230,7 @@ def load(path):
     m.data_path = m.data_path_absolute = m.date_column = None
     m.train_fraction, m.val_fraction, m.missing, m.scaler_fit, m.scale_targets = 0.7, 0.15, 0, 0, 1
     m.data_rows = m.train_rows = m.val_rows = None
+    m.series_column, m.split_by_series, m.scale_per_series = None, 0, 0
     if version >= 2:
         (m.date_features,) = take("I")
         m.horizons = list(take(f"{take('I')[0]}I"))
@@ -240,6 +241,9 @@ def load(path):
             m.train_fraction, m.val_fraction = take("2d")
             m.missing, m.scaler_fit, m.scale_targets = take("3I")
             m.data_rows, m.train_rows, m.val_rows = take("3Q")
+            if version >= 3:
+                m.series_column = text() or None
+                m.split_by_series, m.scale_per_series = take("2I")
     (P,) = take("Q")
     flat = [np.frombuffer(b, "<f8", P, pos + i * 8 * P).copy() for i in range(3)]
     m.params, m.state_m, m.state_v = flat

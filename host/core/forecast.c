@@ -19,23 +19,26 @@
 #include "clrnn.h"
 #include "core/error.h"
 
-/* The last value of column v at or before row `row` that is not NaN. */
-static double last_known(const double *v, size_t row)
+/* The last value of column v at or before row `row`, and not before row
+ * `first`, that is not NaN. */
+static double last_known(const double *v, size_t row, size_t first)
 {
-    for (size_t r = row + 1; v && r-- > 0;)
+    for (size_t r = row + 1; v && r-- > first;)
         if (!isnan(v[r]))
             return v[r];
     return NAN;
 }
 
-clrnn_status clrnn_forecast(clrnn_backend *backend, const clrnn_dataset *data, double *forecast,
-                            clrnn_error *err)
+/* The forecast from the window that ends on the last row of rows
+ * [first, R) (one series, or the whole table). */
+static clrnn_status forecast_rows(clrnn_backend *backend, const clrnn_dataset *data, size_t first,
+                                  size_t R, double *forecast, clrnn_error *err)
 {
-    size_t R = clrnn_dataset_n_rows(data), T = clrnn_dataset_seq_len(data);
-    size_t K = clrnn_dataset_n_targets(data);
-    if (R < T || R - T > UINT32_MAX)
+    size_t T = clrnn_dataset_seq_len(data), K = clrnn_dataset_n_targets(data);
+    if (R - first < T || R - T > UINT32_MAX)
         return clrnn__fail(err, CLRNN_E_INPUT,
-                           "the data has %zu rows, fewer than one window of `seq_len` %zu", R, T);
+                           "the data has %zu rows, fewer than one window of `seq_len` %zu",
+                           R - first, T);
     uint32_t start = (uint32_t)(R - T);
     double *y = malloc(T * K * sizeof *y); /* (1, T, K) */
     if (!y)
@@ -45,15 +48,32 @@ clrnn_status clrnn_forecast(clrnn_backend *backend, const clrnn_dataset *data, d
         st = clrnn_backend_get_outputs(backend, clrnn_backend_n_layers(backend) - 1, y, err);
     int differenced = clrnn_dataset_differenced(data);
     for (size_t k = 0; st == CLRNN_OK && k < K; k++) {
-        double value = y[(T - 1) * K + k] * clrnn_dataset_target_std(data, k) +
-                       clrnn_dataset_target_mean(data, k);
+        double value = y[(T - 1) * K + k] * clrnn_dataset_row_target_std(data, R - 1, k) +
+                       clrnn_dataset_row_target_mean(data, R - 1, k);
         size_t h = clrnn_dataset_target_horizon(data, k), back = h > 1 ? h : 1;
-        if (differenced) /* the base row R - 1 + h - max(h, 1); none before row 0 */
-            value += R - 1 + h >= back
-                         ? last_known(clrnn_dataset_target_column(data, k), R - 1 + h - back)
+        if (differenced) /* the base row R - 1 + h - max(h, 1); none before row first */
+            value += R - 1 + h >= first + back
+                         ? last_known(clrnn_dataset_target_column(data, k), R - 1 + h - back, first)
                          : NAN;
         forecast[k] = value;
     }
     free(y);
     return st;
+}
+
+clrnn_status clrnn_forecast(clrnn_backend *backend, const clrnn_dataset *data, double *forecast,
+                            clrnn_error *err)
+{
+    return forecast_rows(backend, data, 0, clrnn_dataset_n_rows(data), forecast, err);
+}
+
+clrnn_status clrnn_forecast_series(clrnn_backend *backend, const clrnn_dataset *data, size_t series,
+                                   double *forecast, clrnn_error *err)
+{
+    size_t first, end;
+    if (series >= clrnn_dataset_n_series(data))
+        return clrnn__fail(err, CLRNN_E_INPUT, "series %zu of %zu: no such series", series,
+                           clrnn_dataset_n_series(data));
+    clrnn_dataset_series_rows(data, series, &first, &end);
+    return forecast_rows(backend, data, first, end, forecast, err);
 }

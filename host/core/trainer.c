@@ -339,8 +339,9 @@ clrnn_status clrnn_predict(clrnn_backend *backend, const clrnn_dataset *data, cl
             st = clrnn_backend_get_outputs(backend, top, y, err);
         for (size_t b = 0; st == CLRNN_OK && b < nb; b++)
             for (size_t k = 0; k < K; k++) {
-                double v = y[(b * T + T - 1) * K + k] * clrnn_dataset_target_std(data, k) +
-                           clrnn_dataset_target_mean(data, k);
+                size_t row = starts[i + b] + T - 1; /* its series' scaler, if its own */
+                double v = y[(b * T + T - 1) * K + k] * clrnn_dataset_row_target_std(data, row, k) +
+                           clrnn_dataset_row_target_mean(data, row, k);
                 if (base)
                     v += base[(starts[i + b] + T - 1) * K + k];
                 predictions[(i + b) * K + k] = v;
@@ -382,10 +383,10 @@ int clrnn_naive_baseline(const clrnn_dataset *data, clrnn_split split, const dou
         size_t used = strlen(out->names);
         snprintf(out->names + used, sizeof out->names - used, "%s%s", used ? "," : "", target);
         out->n_targets++;
-        double mean = clrnn_dataset_feature_mean(data, (size_t)f);
-        double std = clrnn_dataset_feature_std(data, (size_t)f);
         for (size_t i = 0; i < n; i++) {
             size_t row = clrnn_dataset_window_start(data, split, i) + T - 1;
+            double mean = clrnn_dataset_row_feature_mean(data, row, (size_t)f);
+            double std = clrnn_dataset_row_feature_std(data, row, (size_t)f);
             double today = x[row * F + (size_t)f] * std + mean; /* back in units */
             if (isnan(y[row * K + k]))
                 continue; /* a masked cell */
@@ -459,6 +460,63 @@ clrnn_status clrnn_evaluate_outputs(clrnn_backend *backend, const clrnn_dataset 
     free(sums);
     free(counts);
     return st;
+}
+
+/* Sums of one series' errors, then its figures. */
+static void series_add(double *sums, size_t *counts, double error, double naive)
+{
+    sums[0] += error * error;
+    sums[1] += fabs(error);
+    counts[0]++;
+    if (isnan(naive))
+        return;
+    sums[2] += naive * naive;
+    sums[3] += fabs(naive);
+    counts[1]++;
+}
+
+static clrnn_series_metrics series_figures(const double *sums, const size_t *counts)
+{
+    double n = (double)counts[0], m = (double)counts[1];
+    return (clrnn_series_metrics){
+        counts[0], counts[0] ? sqrt(sums[0] / n) : NAN, counts[0] ? sums[1] / n : NAN,
+        counts[1], counts[1] ? sqrt(sums[2] / m) : NAN, counts[1] ? sums[3] / m : NAN};
+}
+
+void clrnn_metrics_by_series(const clrnn_dataset *data, clrnn_split split,
+                             const double *predictions, clrnn_series_metrics *out,
+                             clrnn_series_metrics *overall)
+{
+    size_t n = clrnn_dataset_n_windows(data, split), T = clrnn_dataset_seq_len(data);
+    size_t K = clrnn_dataset_n_targets(data), S = clrnn_dataset_n_series(data);
+    const double *y = clrnn_dataset_y_raw(data), *base = clrnn_dataset_y_base(data);
+    double all_sums[4] = {0}, sums[4] = {0};
+    size_t all_counts[2] = {0}, counts[2] = {0}, series = 0;
+    /* Windows come series by series (clrnn_dataset_window_start), so one
+     * series' sums are done when the next series starts. */
+    for (size_t s = 0; out && s < S; s++)
+        out[s] = series_figures(sums, counts);
+    for (size_t i = 0; i <= n; i++) {
+        size_t row = i < n ? clrnn_dataset_window_start(data, split, i) + T - 1 : 0;
+        size_t s = i < n ? clrnn_dataset_row_series(data, row) : S;
+        if (s != series && (counts[0] || counts[1])) {
+            if (out)
+                out[series] = series_figures(sums, counts);
+            memset(sums, 0, sizeof sums);
+            memset(counts, 0, sizeof counts);
+        }
+        series = s;
+        for (size_t k = 0; i < n && k < K; k++) {
+            if (isnan(y[row * K + k]))
+                continue; /* a masked cell */
+            double error = predictions[i * K + k] - y[row * K + k];
+            double naive = base[row * K + k] - y[row * K + k];
+            series_add(sums, counts, error, naive);
+            series_add(all_sums, all_counts, error, naive);
+        }
+    }
+    if (overall)
+        *overall = series_figures(all_sums, all_counts);
 }
 
 clrnn_status clrnn_evaluate(clrnn_backend *backend, const clrnn_dataset *data, clrnn_split split,

@@ -33,6 +33,7 @@ struct clrnn_table {
     char **labels;    /* (R) the first field of each row (a label when has_labels) */
     size_t *lines;    /* (R) 1-based line each row starts on */
     double *values;   /* (R, C) NaN where empty or not a number */
+    char **cells;     /* (R, C) each cell's text, into text (a series id may be text) */
     size_t *bad_row;  /* (C) first non-numeric cell's row, SIZE_MAX for none */
     char **bad_text;  /* (C) its text */
 };
@@ -278,6 +279,7 @@ static void read_row(clrnn_table *t, const csv_parser *p, size_t row)
     double *values = t->values + row * t->n_cols;
     for (size_t c = 0; c < t->n_cols; c++) {
         char *text = p->fields[first + c];
+        t->cells[row * t->n_cols + c] = text;
         cell_kind kind = parse_cell(text, &values[c]);
         if (kind == CELL_NUMBER)
             continue;
@@ -298,9 +300,10 @@ static clrnn_status alloc_rows(clrnn_table *t, size_t *cap_rows, clrnn_error *er
     t->values = alloc_array(*cap_rows, t->n_cols * sizeof *t->values);
     t->lines = alloc_array(*cap_rows, sizeof *t->lines);
     t->labels = alloc_array(*cap_rows, sizeof *t->labels);
+    t->cells = alloc_array(*cap_rows, t->n_cols * sizeof *t->cells);
     t->bad_row = alloc_array(t->n_cols, sizeof *t->bad_row);
     t->bad_text = alloc_array(t->n_cols, sizeof *t->bad_text);
-    if (!t->values || !t->lines || !t->labels || !t->bad_row || !t->bad_text)
+    if (!t->values || !t->lines || !t->labels || !t->cells || !t->bad_row || !t->bad_text)
         return clrnn__fail(err, CLRNN_E_NOMEM, "%s: out of memory", t->path);
     for (size_t c = 0; c < t->n_cols; c++) {
         t->bad_row[c] = SIZE_MAX;
@@ -329,7 +332,8 @@ static clrnn_status grow_rows(clrnn_table *t, size_t *cap_rows, clrnn_error *err
     if (t->n_cols > SIZE_MAX / sizeof *t->values ||
         !grow_array(&t->values, cap, t->n_cols * sizeof *t->values) ||
         !grow_array(&t->lines, cap, sizeof *t->lines) ||
-        !grow_array(&t->labels, cap, sizeof *t->labels))
+        !grow_array(&t->labels, cap, sizeof *t->labels) ||
+        !grow_array(&t->cells, cap, t->n_cols * sizeof *t->cells))
         return clrnn__fail(err, CLRNN_E_NOMEM, "%s: out of memory at row %zu", t->path,
                            t->n_rows + 1);
     *cap_rows = cap;
@@ -418,6 +422,7 @@ void clrnn_table_free(clrnn_table *table)
     free(table->labels);
     free(table->lines);
     free(table->values);
+    free(table->cells);
     free(table->bad_row);
     free(table->bad_text);
     free(table);
@@ -474,6 +479,13 @@ int clrnn_table_bad_cell(const clrnn_table *table, size_t col, size_t *row, cons
     return 1;
 }
 
+const char *clrnn_table_cell_text(const clrnn_table *table, size_t row, size_t col)
+{
+    if (row >= table->n_rows || col >= table->n_cols)
+        return NULL;
+    return table->cells[row * table->n_cols + col];
+}
+
 size_t clrnn_table_row_line(const clrnn_table *table, size_t row)
 {
     return row < table->n_rows ? table->lines[row] : 0;
@@ -518,8 +530,16 @@ struct clrnn_dataset {
     char **names;      /* (F + C) the feature then the target column names, owned */
     char **out_labels; /* (K) "tmax", "tmax+7", owned */
     size_t begin[CLRNN_N_SPLITS], end[CLRNN_N_SPLITS];
-    size_t win_first[CLRNN_N_SPLITS], n_win[CLRNN_N_SPLITS];
-    double *ranges; /* (F + C, 4) training min, max, test min, max */
+    size_t win_first[CLRNN_N_SPLITS], n_win[CLRNN_N_SPLITS]; /* into starts */
+    size_t *starts;           /* (windows) each split's window starts, split by split */
+    size_t n_series;          /* S >= 1 */
+    size_t *series_begin;     /* (S + 1) first row of each series, then R */
+    size_t *row_series;       /* (R) each row's series */
+    char **series_ids;        /* (S) owned, or NULL without a series column */
+    char *series_column;      /* its name, owned, or NULL */
+    unsigned char *row_split; /* (R) the split each row is in */
+    double *series_stats;     /* (S, 2 (F + K)) as stats, with scale_per_series; or NULL */
+    double *ranges;           /* (F + C, 4) training min, max, test min, max */
     size_t cells_filled, rows_dropped, targets_missing;
     size_t season;
 };
@@ -587,6 +607,15 @@ static clrnn_status check_config(const clrnn_data_config *c, clrnn_error *err)
     }
     if (c->n_targets > SIZE_MAX / 64 / config_n_horizons(c))
         return clrnn__fail(err, CLRNN_E_INPUT, "too many `targets` times `horizons`");
+    if (!(c->scale_fraction >= 0.0 && c->scale_fraction <= 1.0))
+        return clrnn__fail(err, CLRNN_E_INPUT, "`scale_fraction` %g is not in [0, 1]",
+                           c->scale_fraction);
+    if (c->split_by_series && !c->series_column)
+        return clrnn__fail(err, CLRNN_E_INPUT, "`split_by_series` needs a `series_column`");
+    if (c->split_by_series && c->scale_per_series)
+        return clrnn__fail(err, CLRNN_E_INPUT,
+                           "`scale_per_series` fits each series on its own training rows, and "
+                           "with `split_by_series` a held-out series has none: scale globally");
     if (c->date_features & ~((1u << N_DATE_FEATURES) - 1))
         return clrnn__fail(err, CLRNN_E_INPUT, "unknown `date_features` bits 0x%x",
                            c->date_features & ~((1u << N_DATE_FEATURES) - 1));
@@ -698,6 +727,116 @@ static clrnn_status choose_label_column(const clrnn_table *t, const clrnn_data_c
                        t->path, c->date_column, t->has_labels ? t->label_name : t->col_names[0]);
 }
 
+/* ----------------------------------------------------------------- series */
+
+typedef struct series_first {
+    const char *id;
+    size_t row; /* table row where the series starts */
+} series_first;
+
+static int compare_first(const void *a, const void *b)
+{
+    const series_first *x = a, *y = b;
+    int c = strcmp(x->id, y->id);
+    return c ? c : (x->row > y->row) - (x->row < y->row);
+}
+
+/* Each table row's series (tseries, (R_table)) from the series column: a
+ * new series starts where the id changes; an id seen before another series
+ * is refused (rows of a series must be contiguous). *series_col: its table
+ * column, or -1 without one. */
+static clrnn_status find_series(const clrnn_table *t, const clrnn_data_config *c, long date_col,
+                                const size_t *cols, size_t *tseries, long *series_col,
+                                clrnn_error *err)
+{
+    *series_col = -1;
+    if (!c->series_column) {
+        memset(tseries, 0, t->n_rows * sizeof *tseries);
+        return CLRNN_OK;
+    }
+    long col = clrnn_table_find_col(t, c->series_column);
+    if (col < 0)
+        return unknown_column(t, c->series_column, err);
+    if (col == date_col)
+        return clrnn__fail(err, CLRNN_E_INPUT,
+                           "%s: `series_column` '%s' is the `date_column` (row labels)", t->path,
+                           c->series_column);
+    for (size_t i = 0; i < c->n_features + c->n_targets; i++)
+        if (cols[i] == (size_t)col)
+            return clrnn__fail(err, CLRNN_E_INPUT,
+                               "%s: `series_column` '%s' is also a %s column; an id is not data",
+                               t->path, c->series_column, i < c->n_features ? "feature" : "target");
+    size_t C = t->n_cols, n = 0;
+    series_first *first = alloc_array(t->n_rows, sizeof *first);
+    if (!first)
+        return clrnn__fail(err, CLRNN_E_NOMEM, "%s: out of memory", t->path);
+    for (size_t r = 0; r < t->n_rows; r++) {
+        const char *id = t->cells[r * C + (size_t)col];
+        if (id[0] == '\0') {
+            free(first);
+            return clrnn__fail(err, CLRNN_E_INPUT,
+                               "%s:%zu:%zu: column '%s' is empty: every row needs a series id",
+                               t->path, t->lines[r], file_column(t, (size_t)col), c->series_column);
+        }
+        if (r == 0 || strcmp(id, t->cells[(r - 1) * C + (size_t)col]))
+            first[n++] = (series_first){id, r};
+        tseries[r] = n - 1;
+    }
+    qsort(first, n, sizeof *first, compare_first);
+    clrnn_status st = CLRNN_OK;
+    size_t again = SIZE_MAX, before = 0;
+    for (size_t i = 1; i < n; i++)
+        if (!strcmp(first[i].id, first[i - 1].id) && first[i].row < again) {
+            again = first[i].row;
+            before = first[i - 1].row;
+        }
+    if (again != SIZE_MAX)
+        st = clrnn__fail(err, CLRNN_E_INPUT,
+                         "%s:%zu: series '%.40s' appears again after series '%.40s' (it started "
+                         "on line %zu): the rows of each series must be together",
+                         t->path, t->lines[again], t->cells[again * C + (size_t)col],
+                         t->cells[(again - 1) * C + (size_t)col], t->lines[before]);
+    free(first);
+    *series_col = col;
+    return st;
+}
+
+/* The kept rows' series: boundaries, each row's series and the ids. A
+ * series whose rows were all dropped is gone. */
+static clrnn_status keep_series(clrnn_dataset *d, const clrnn_table *t, const unsigned char *keep,
+                                const size_t *tseries, long series_col, clrnn_error *err)
+{
+    size_t R = d->n_rows, S = 0;
+    d->row_series = alloc_array(R, sizeof *d->row_series);
+    d->series_begin = alloc_array(R + 1, sizeof *d->series_begin);
+    if (!d->row_series || !d->series_begin)
+        return clrnn__fail(err, CLRNN_E_NOMEM, "%s: out of memory", t->path);
+    size_t last = SIZE_MAX;
+    for (size_t r = 0, i = 0; r < t->n_rows; r++) {
+        if (!keep[r])
+            continue;
+        if (tseries[r] != last || i == 0)
+            d->series_begin[S++] = i;
+        last = tseries[r];
+        d->row_series[i++] = S - 1;
+    }
+    d->series_begin[S] = R;
+    d->n_series = S ? S : 1;
+    if (series_col < 0)
+        return CLRNN_OK;
+    if (!(d->series_ids = calloc(d->n_series, sizeof *d->series_ids)) ||
+        !(d->series_column = copy_string(t->col_names[series_col])))
+        return clrnn__fail(err, CLRNN_E_NOMEM, "%s: out of memory", t->path);
+    for (size_t r = 0, i = 0, s = 0; r < t->n_rows && s < S; r++) {
+        if (!keep[r])
+            continue;
+        if (i++ == d->series_begin[s] &&
+            !(d->series_ids[s++] = copy_string(t->cells[r * t->n_cols + (size_t)series_col])))
+            return clrnn__fail(err, CLRNN_E_NOMEM, "%s: out of memory", t->path);
+    }
+    return CLRNN_OK;
+}
+
 static int is_feature_column(size_t col, const size_t *cols, size_t n_features)
 {
     for (size_t f = 0; f < n_features; f++)
@@ -713,7 +852,8 @@ static int is_feature_column(size_t col, const size_t *cols, size_t n_features)
  * target stays empty (a masked cell). */
 static clrnn_status choose_rows(clrnn_dataset *d, unsigned char *keep, const clrnn_table *t,
                                 const size_t *used, size_t n_used, const size_t *cols,
-                                size_t n_features, clrnn_missing missing, clrnn_error *err)
+                                size_t n_features, clrnn_missing missing, const size_t *tseries,
+                                clrnn_error *err)
 {
     d->n_rows = 0;
     for (size_t r = 0; r < t->n_rows; r++) {
@@ -731,12 +871,12 @@ static clrnn_status choose_rows(clrnn_dataset *d, unsigned char *keep, const clr
             return clrnn__fail(err, CLRNN_E_INPUT,
                                "%s:%zu:%zu: column '%s' is empty (see `missing`)", t->path,
                                t->lines[r], file_column(t, first_empty), t->col_names[first_empty]);
-        if (missing == CLRNN_MISSING_FFILL && r == 0)
+        if (missing == CLRNN_MISSING_FFILL && (r == 0 || tseries[r] != tseries[r - 1]))
             return clrnn__fail(err, CLRNN_E_INPUT,
-                               "%s:%zu:%zu: column '%s' is empty in the first row; nothing to "
+                               "%s:%zu:%zu: column '%s' is empty in the first row%s; nothing to "
                                "carry forward (try `missing` drop)",
                                t->path, t->lines[r], file_column(t, first_empty),
-                               t->col_names[first_empty]);
+                               t->col_names[first_empty], r ? " of its series" : "");
         if (missing == CLRNN_MISSING_FFILL)
             d->cells_filled += n_empty;
         else
@@ -806,11 +946,110 @@ static clrnn_status split_rows(clrnn_dataset *d, const clrnn_table *t, const clr
     d->end[CLRNN_SPLIT_TRAIN] = d->begin[CLRNN_SPLIT_VAL] = n_train;
     d->end[CLRNN_SPLIT_VAL] = d->begin[CLRNN_SPLIT_TEST] = n_train + n_val;
     d->end[CLRNN_SPLIT_TEST] = R;
-    for (int s = 0; s < CLRNN_N_SPLITS; s++) {
-        size_t first = d->begin[s] > lead ? d->begin[s] : lead; /* the first predicted row */
-        d->win_first[s] = first - lead;
-        d->n_win[s] = d->end[s] > first ? d->end[s] - first : 0;
+    for (size_t r = 0; r < R; r++)
+        d->row_split[r] = r < n_train ? CLRNN_SPLIT_TRAIN
+                                      : (r < n_train + n_val ? CLRNN_SPLIT_VAL : CLRNN_SPLIT_TEST);
+    return CLRNN_OK;
+}
+
+/* Rows of each series to the splits: the first train_fraction of each
+ * series' rows train, the next val_fraction validate, as split_rows does
+ * for one series; or, split_by_series, whole series by the same fractions
+ * of the series. */
+static clrnn_status split_series(clrnn_dataset *d, const clrnn_table *t, const clrnn_data_config *c,
+                                 clrnn_error *err)
+{
+    size_t S = d->n_series, n_train = 0, n_val = 0;
+    double test_fraction = 1.0 - c->train_fraction - c->val_fraction;
+    if (c->split_by_series) {
+        n_train = (size_t)(c->train_fraction * (double)S);
+        n_val = (size_t)(c->val_fraction * (double)S);
+        n_train = n_train > S ? S : n_train;
+        n_val = n_val > S - n_train ? S - n_train : n_val;
+        if (n_train == 0)
+            return clrnn__fail(err, CLRNN_E_INPUT,
+                               "%s: %zu series: `train_fraction` %g of them is no series; "
+                               "training needs one (or split within each series)",
+                               t->path, S, c->train_fraction);
+        if (c->val_fraction > 0 && n_val == 0)
+            return clrnn__fail(err, CLRNN_E_INPUT,
+                               "%s: %zu series: `val_fraction` %g of them is no series; raise "
+                               "it, or set it to 0",
+                               t->path, S, c->val_fraction);
+        if (test_fraction > 1e-9 && n_train + n_val == S)
+            return clrnn__fail(err, CLRNN_E_INPUT,
+                               "%s: %zu series leave none to test (%g of them); lower "
+                               "`train_fraction` or `val_fraction`",
+                               t->path, S, test_fraction);
     }
+    for (size_t s = 0; s < S; s++) {
+        size_t a = d->series_begin[s], b = d->series_begin[s + 1], n = b - a;
+        size_t nt = (size_t)(c->train_fraction * (double)n);
+        size_t nv = (size_t)(c->val_fraction * (double)n);
+        nt = nt > n ? n : nt;
+        nv = nv > n - nt ? n - nt : nv;
+        if (c->split_by_series) {
+            nt = s < n_train ? n : 0;
+            nv = s >= n_train && s < n_train + n_val ? n : 0;
+        }
+        for (size_t r = a; r < b; r++)
+            d->row_split[r] = r < a + nt ? CLRNN_SPLIT_TRAIN
+                                         : (r < a + nt + nv ? CLRNN_SPLIT_VAL : CLRNN_SPLIT_TEST);
+    }
+    for (int sp = 0; sp < CLRNN_N_SPLITS; sp++) { /* the first and past the last row */
+        d->begin[sp] = d->end[sp] = sp ? d->end[sp - 1] : 0;
+        size_t r = 0;
+        while (r < d->n_rows && d->row_split[r] != sp)
+            r++;
+        if (r == d->n_rows)
+            continue;
+        d->begin[sp] = r;
+        for (r = d->n_rows; d->row_split[r - 1] != sp; r--)
+            ;
+        d->end[sp] = r;
+    }
+    return CLRNN_OK;
+}
+
+/* Each split's windows: every start whose rows and predicted rows lie in
+ * one series, in the split of its farthest predicted row p = start + lead. */
+static clrnn_status find_windows(clrnn_dataset *d, const clrnn_table *t, const clrnn_data_config *c,
+                                 clrnn_error *err)
+{
+    size_t lead = c->seq_len - 1 + d->h_max, longest = 0;
+    size_t count[CLRNN_N_SPLITS] = {0};
+    for (int pass = 0; pass < 2; pass++) {
+        for (int sp = 0; pass && sp < CLRNN_N_SPLITS; sp++) {
+            d->win_first[sp] = sp ? d->win_first[sp - 1] + count[sp - 1] : 0;
+            d->n_win[sp] = 0;
+        }
+        for (size_t s = 0; s < d->n_series; s++) {
+            size_t a = d->series_begin[s], b = d->series_begin[s + 1];
+            longest = b - a > longest ? b - a : longest;
+            for (size_t p = a + lead; p < b; p++) {
+                int sp = d->row_split[p];
+                if (pass)
+                    d->starts[d->win_first[sp] + d->n_win[sp]++] = p - lead;
+                else
+                    count[sp]++;
+            }
+        }
+        if (!pass)
+            memcpy(d->n_win, count, sizeof count);
+    }
+    if (!c->series_column)
+        return CLRNN_OK; /* split_rows said why a split has no window */
+    char hw[64];
+    horizon_words(hw, sizeof hw, d->h_max);
+    static const char *const names[CLRNN_N_SPLITS] = {"training", "validation", "test"};
+    double fraction[CLRNN_N_SPLITS] = {1, c->val_fraction,
+                                       1.0 - c->train_fraction - c->val_fraction};
+    for (int sp = 0; sp < CLRNN_N_SPLITS; sp++)
+        if (fraction[sp] > 1e-9 && d->n_win[sp] == 0)
+            return clrnn__fail(err, CLRNN_E_INPUT,
+                               "%s: no series has a %s window of seq_len %zu%s (%zu rows; the "
+                               "longest of the %zu series has %zu rows)",
+                               t->path, names[sp], c->seq_len, hw, lead + 1, d->n_series, longest);
     return CLRNN_OK;
 }
 
@@ -935,12 +1174,13 @@ static clrnn_status read_times(clrnn_dataset *d, const clrnn_table *t, const siz
         return CLRNN_OK;
     }
     for (size_t r = 1; r < R; r++)
-        if (!(d->times[r] > d->times[r - 1]))
+        if (d->row_series[r] == d->row_series[r - 1] && !(d->times[r] > d->times[r - 1]))
             return clrnn__fail(
                 err, CLRNN_E_INPUT,
                 "%s:%zu: '%.40s' does not come after '%.40s' on the row before: rows "
-                "must be in increasing date order",
-                t->path, t->lines[rows[r]], d->labels[r], d->labels[r - 1]);
+                "must be in increasing date order%s",
+                t->path, t->lines[rows[r]], d->labels[r], d->labels[r - 1],
+                d->series_ids ? " within each series" : "");
     return CLRNN_OK;
 }
 
@@ -982,22 +1222,24 @@ static void gather(double *out, size_t stride, const clrnn_table *t, const unsig
  * n_rows of column v (stride apart), like numpy's nanmean and nanstd: mean
  * as a plain sum over n, variance two-pass. A std of 0, or no cell at all,
  * gives 1, as sklearn's StandardScaler does, so scaling stays finite. */
-static void column_stats(double *mean, double *std, const double *v, size_t stride, size_t n_rows)
+static size_t column_stats(double *mean, double *std, const double *v, size_t stride, size_t n_rows,
+                           const unsigned char *mask)
 {
     double sum = 0.0, squares = 0.0;
     size_t n = 0;
     for (size_t r = 0; r < n_rows; r++)
-        if (!isnan(v[r * stride])) {
+        if ((!mask || mask[r]) && !isnan(v[r * stride])) {
             sum += v[r * stride];
             n++;
         }
     *mean = n ? sum / (double)n : 0.0;
     for (size_t r = 0; r < n_rows; r++)
-        if (!isnan(v[r * stride]))
+        if ((!mask || mask[r]) && !isnan(v[r * stride]))
             squares += (v[r * stride] - *mean) * (v[r * stride] - *mean);
     *std = n ? sqrt(squares / (double)n) : 0.0;
     if (*std == 0.0)
         *std = 1.0;
+    return n;
 }
 
 /* Every NaN of column v takes the value above it; row 0 has none. */
@@ -1014,14 +1256,18 @@ static void standardise(double *v, size_t stride, size_t n_rows, double mean, do
         v[r * stride] = (v[r * stride] - mean) / std;
 }
 
-/* Statistics over the first fit_rows rows, then the fill: statistics see
- * only the cells present in the file, never the copies ffill makes. */
-static void fit_and_fill(double *v, double *mean, double *std, size_t n_cols, size_t n_rows,
-                         size_t fit_rows)
+/* Statistics over the fitted rows (fit, (R)), then the fill within each
+ * series: statistics see only the cells present in the file, never the
+ * copies ffill makes. */
+static void fit_and_fill(const clrnn_dataset *d, double *v, double *mean, double *std,
+                         size_t n_cols, const unsigned char *fit)
 {
     for (size_t j = 0; j < n_cols; j++) {
-        column_stats(&mean[j], &std[j], v + j, n_cols, fit_rows);
-        fill_forward(v + j, n_cols, n_rows);
+        column_stats(&mean[j], &std[j], v + j, n_cols, d->n_rows, fit);
+        for (size_t s = 0; s < d->n_series; s++) {
+            size_t a = d->series_begin[s];
+            fill_forward(v + a * n_cols + j, n_cols, d->series_begin[s + 1] - a);
+        }
     }
 }
 
@@ -1120,14 +1366,19 @@ static clrnn_status copy_names(clrnn_dataset *d, const clrnn_data_config *c, con
  * learns (y, unscaled); the scaler's statistics of each output over the
  * rows whose predicted row is among the first fit_rows. */
 static void frame_targets(clrnn_dataset *d, const double *cols, double *mean, double *std,
-                          size_t fit_rows)
+                          const unsigned char *fit, unsigned char *fit_change,
+                          const unsigned char *sfit, unsigned char *sfit_change)
 {
     size_t R = d->n_rows, C = d->n_target_cols, K = d->n_targets;
     for (size_t k = 0; k < K; k++) {
         size_t c = k % C, h = d->horizons[k / C];
         double last = NAN; /* the column carried forward, up to row r + h - max(h, 1) */
         for (size_t r = 0; r < R; r++) {
-            size_t p = r + h;
+            size_t p = r + h, end = d->series_begin[d->row_series[r] + 1];
+            if (r == d->series_begin[d->row_series[r]])
+                last = NAN; /* nothing is known before a series starts */
+            fit_change[r] = p < end && fit[p];
+            sfit_change[r] = p < end && sfit[p];
             d->y_col[k * R + r] = cols[r * C + c];
             if (h == 0) {
                 d->y_base[r * K + k] = last;
@@ -1138,23 +1389,38 @@ static void frame_targets(clrnn_dataset *d, const double *cols, double *mean, do
                     last = cols[r * C + c];
                 d->y_base[r * K + k] = last;
             }
-            d->y_raw[r * K + k] = p < R ? cols[p * C + c] : NAN;
+            d->y_raw[r * K + k] = p < end ? cols[p * C + c] : NAN;
             d->y[r * K + k] =
                 d->difference ? d->y_raw[r * K + k] - d->y_base[r * K + k] : d->y_raw[r * K + k];
         }
         if (d->difference) /* the changes of the rows predicted in the fitted rows */
-            column_stats(&mean[k], &std[k], d->y + k, K, fit_rows > h ? fit_rows - h : 0);
+            column_stats(&mean[k], &std[k], d->y + k, K, R, fit_change);
         else /* the column over the fitted rows, as for a feature */
-            column_stats(&mean[k], &std[k], cols + c, C, fit_rows);
+            column_stats(&mean[k], &std[k], cols + c, C, R, fit);
+        if (!d->series_stats)
+            continue;
+        for (size_t s = 0; s < d->n_series; s++) { /* each series' own, else the global */
+            size_t a = d->series_begin[s], n = d->series_begin[s + 1] - a;
+            double *stat = d->series_stats + s * 2 * (d->n_features + K) + 2 * d->n_features;
+            int got = d->difference ? column_stats(&stat[k], &stat[K + k], d->y + a * K + k, K, n,
+                                                   sfit_change + a) > 0
+                                    : column_stats(&stat[k], &stat[K + k], cols + a * C + c, C, n,
+                                                   sfit + a) > 0;
+            if (!got) /* no fitted cell: the global statistics, see series_fallback */
+                stat[k] = stat[K + k] = NAN;
+        }
     }
 }
 
 /* min and max of the present cells of column v (stride apart) over rows
  * [begin, end) into range[0], range[1]; NaN when there is none. */
-static void column_range(const double *v, size_t stride, size_t begin, size_t end, double *range)
+static void column_range(const double *v, size_t stride, const unsigned char *split, int which,
+                         size_t n_rows, double *range)
 {
     range[0] = range[1] = NAN;
-    for (size_t r = begin; r < end; r++) {
+    for (size_t r = 0; r < n_rows; r++) {
+        if (split[r] != which)
+            continue;
         double value = v[r * stride];
         if (isnan(value))
             continue;
@@ -1169,14 +1435,65 @@ static void column_range(const double *v, size_t stride, size_t begin, size_t en
  * rows (F + C, 4), in the data's units: x is not standardised yet. */
 static void fit_ranges(clrnn_dataset *d, const double *tcols)
 {
-    size_t F = d->n_features, C = d->n_target_cols;
-    size_t b = d->begin[CLRNN_SPLIT_TEST], e = d->end[CLRNN_SPLIT_TEST];
+    size_t F = d->n_features, C = d->n_target_cols, R = d->n_rows;
     for (size_t i = 0; i < F + C; i++) {
         const double *v = i < F ? d->x + i : tcols + (i - F);
         size_t stride = i < F ? F : C;
-        column_range(v, stride, 0, d->end[CLRNN_SPLIT_TRAIN], d->ranges + 4 * i);
-        column_range(v, stride, b, e, d->ranges + 4 * i + 2);
+        column_range(v, stride, d->row_split, CLRNN_SPLIT_TRAIN, R, d->ranges + 4 * i);
+        column_range(v, stride, d->row_split, CLRNN_SPLIT_TEST, R, d->ranges + 4 * i + 2);
     }
+}
+
+/* Each series' feature statistics over its fitted rows, before the fill;
+ * NaN for a series with no fitted cell (series_fallback). */
+static void series_feature_stats(clrnn_dataset *d, const unsigned char *fit)
+{
+    size_t F = d->n_features, K = d->n_targets;
+    for (size_t s = 0; s < d->n_series; s++) {
+        size_t a = d->series_begin[s], n = d->series_begin[s + 1] - a;
+        double *stat = d->series_stats + s * 2 * (F + K);
+        for (size_t f = 0; f < F; f++)
+            if (!column_stats(&stat[f], &stat[F + f], d->x + a * F + f, F, n, fit + a))
+                stat[f] = stat[F + f] = NAN;
+    }
+}
+
+/* A series' statistic it had no cell to fit takes the dataset's own. */
+static void series_fallback(clrnn_dataset *d)
+{
+    size_t n = 2 * (d->n_features + d->n_targets);
+    for (size_t s = 0; s < d->n_series; s++)
+        for (size_t i = 0; i < n; i++)
+            if (isnan(d->series_stats[s * n + i]))
+                d->series_stats[s * n + i] = d->stats[i];
+}
+
+/* x (R, F), and y (R, K) when scale_targets, by each row's series' own
+ * statistics. */
+static void standardise_series(clrnn_dataset *d, int scale_targets)
+{
+    size_t F = d->n_features, K = d->n_targets;
+    for (size_t r = 0; r < d->n_rows; r++) {
+        const double *stat = d->series_stats + d->row_series[r] * 2 * (F + K);
+        for (size_t f = 0; f < F; f++)
+            d->x[r * F + f] = (d->x[r * F + f] - stat[f]) / stat[F + f];
+        for (size_t k = 0; scale_targets && k < K; k++)
+            d->y[r * K + k] = (d->y[r * K + k] - stat[2 * F + k]) / stat[2 * F + K + k];
+    }
+}
+
+static clrnn_status alloc_series(clrnn_dataset *d, const clrnn_data_config *c, const char *path,
+                                 clrnn_error *err)
+{
+    size_t R = d->n_rows;
+    d->row_split = alloc_array(R, 1);
+    d->starts = alloc_array(R, sizeof *d->starts);
+    if (c->scale_per_series)
+        d->series_stats =
+            alloc_array(d->n_series, 2 * (d->n_features + d->n_targets) * sizeof(double));
+    if (!d->row_split || !d->starts || (c->scale_per_series && !d->series_stats))
+        return clrnn__fail(err, CLRNN_E_NOMEM, "%s: out of memory", path);
+    return CLRNN_OK;
 }
 
 clrnn_status clrnn_dataset_create(clrnn_dataset **out, const clrnn_table *table,
@@ -1194,8 +1511,10 @@ clrnn_status clrnn_dataset_create(clrnn_dataset **out, const clrnn_table *table,
     unsigned char *keep = alloc_array(table->n_rows, 1);           /* (R_table) */
     size_t *rows = alloc_array(table->n_rows, sizeof *rows);       /* (R) kept row -> table row */
     double *tcols = alloc_array(table->n_rows, C * sizeof *tcols); /* (R, C) target columns */
+    size_t *tseries = alloc_array(table->n_rows, sizeof *tseries); /* (R_table) */
+    unsigned char *fit = alloc_array(table->n_rows, 4); /* (R) rows fitted, changes; per series */
     clrnn_dataset *d = calloc(1, sizeof *d);
-    if (!cols || !keep || !rows || !tcols || !d ||
+    if (!cols || !keep || !rows || !tcols || !tseries || !fit || !d ||
         !(d->horizons = alloc_array(H, sizeof *d->horizons))) {
         st = clrnn__fail(err, CLRNN_E_NOMEM, "%s: out of memory", table->path);
         goto fail;
@@ -1214,12 +1533,17 @@ clrnn_status clrnn_dataset_create(clrnn_dataset **out, const clrnn_table *table,
     size_t F = d->n_features, K = d->n_targets;
     size_t *used = cols + F0 + C;
     int use_labels;
-    long date_col;
+    long date_col, series_col;
     if ((st = choose_label_column(table, config, &use_labels, &date_col, err)) != CLRNN_OK ||
         (st = resolve_columns(table, config, date_col, cols, used, &n_used, err)) != CLRNN_OK ||
-        (st = choose_rows(d, keep, table, used, n_used, cols, F0, config->missing, err)) !=
+        (st = find_series(table, config, date_col, cols, tseries, &series_col, err)) != CLRNN_OK ||
+        (st = choose_rows(d, keep, table, used, n_used, cols, F0, config->missing, tseries, err)) !=
             CLRNN_OK ||
-        (st = split_rows(d, table, config, err)) != CLRNN_OK ||
+        (st = keep_series(d, table, keep, tseries, series_col, err)) != CLRNN_OK ||
+        (st = alloc_series(d, config, table->path, err)) != CLRNN_OK ||
+        (st = config->series_column ? split_series(d, table, config, err)
+                                    : split_rows(d, table, config, err)) != CLRNN_OK ||
+        (st = find_windows(d, table, config, err)) != CLRNN_OK ||
         (st = alloc_matrices(d, table->path, err)) != CLRNN_OK ||
         (st = copy_labels(d, table, keep, use_labels, err)) != CLRNN_OK ||
         (st = copy_names(d, config, table->path, err)) != CLRNN_OK)
@@ -1230,7 +1554,16 @@ clrnn_status clrnn_dataset_create(clrnn_dataset **out, const clrnn_table *table,
             rows[i++] = r;
     if ((st = read_times(d, table, rows, config, err)) != CLRNN_OK)
         goto fail;
-    size_t fit_rows = config->scaler_fit == CLRNN_SCALER_FIT_ALL ? R : d->end[CLRNN_SPLIT_TRAIN];
+    int fit_all = config->scaler_fit == CLRNN_SCALER_FIT_ALL;
+    unsigned char *sfit = fit + 2 * R; /* the rows that fit each series' own scaler */
+    for (size_t r = 0; r < R; r++)
+        fit[r] = sfit[r] = fit_all || d->row_split[r] == CLRNN_SPLIT_TRAIN;
+    for (size_t s = 0; config->scale_fraction > 0 && s < d->n_series; s++) {
+        size_t a = d->series_begin[s], b = d->series_begin[s + 1];
+        size_t n = (size_t)(config->scale_fraction * (double)(b - a));
+        for (size_t r = a; r < b; r++)
+            sfit[r] = fit_all || r < a + n;
+    }
     double *feature_mean = d->stats, *feature_std = feature_mean + F;
     double *target_mean = feature_std + F, *target_std = target_mean + K;
     gather(d->x, F, table, keep, cols, F0);
@@ -1239,8 +1572,10 @@ clrnn_status clrnn_dataset_create(clrnn_dataset **out, const clrnn_table *table,
     gather(tcols, C, table, keep, cols + F0, C);
     for (size_t i = 0; i < R * C; i++)
         d->targets_missing += isnan(tcols[i]) != 0;
-    fit_and_fill(d->x, feature_mean, feature_std, F, R, fit_rows);
-    frame_targets(d, tcols, target_mean, target_std, fit_rows);
+    if (d->series_stats)
+        series_feature_stats(d, sfit);
+    fit_and_fill(d, d->x, feature_mean, feature_std, F, fit);
+    frame_targets(d, tcols, target_mean, target_std, fit, fit + R, sfit, fit + 3 * R);
     fit_ranges(d, tcols);
     /* A trained model brings its own statistics: the data must be scaled
      * exactly as the data it was trained on. */
@@ -1252,19 +1587,30 @@ clrnn_status clrnn_dataset_create(clrnn_dataset **out, const clrnn_table *table,
         memcpy(target_mean, config->target_mean, K * sizeof *target_mean);
         memcpy(target_std, config->target_std, K * sizeof *target_std);
     }
-    standardise_columns(d->x, feature_mean, feature_std, F, R);
-    if (config->scale_targets) {
-        standardise_columns(d->y, target_mean, target_std, K, R);
-    } else {
+    if (!config->scale_targets)
         for (size_t k = 0; k < K; k++) {
             target_mean[k] = 0.0;
             target_std[k] = 1.0;
         }
+    if (d->series_stats) {
+        series_fallback(d);
+        for (size_t s = 0; !config->scale_targets && s < d->n_series; s++)
+            for (size_t k = 0; k < K; k++) {
+                d->series_stats[s * 2 * (F + K) + 2 * F + k] = 0.0;
+                d->series_stats[s * 2 * (F + K) + 2 * F + K + k] = 1.0;
+            }
+        standardise_series(d, config->scale_targets);
+    } else {
+        standardise_columns(d->x, feature_mean, feature_std, F, R);
+        if (config->scale_targets)
+            standardise_columns(d->y, target_mean, target_std, K, R);
     }
     free(cols);
     free(keep);
     free(rows);
     free(tcols);
+    free(tseries);
+    free(fit);
     *out = d;
     return CLRNN_OK;
 fail:
@@ -1272,6 +1618,8 @@ fail:
     free(keep);
     free(rows);
     free(tcols);
+    free(tseries);
+    free(fit);
     clrnn_dataset_free(d);
     return st;
 }
@@ -1307,6 +1655,15 @@ void clrnn_dataset_free(clrnn_dataset *data)
         free(data->out_labels[k]);
     free(data->out_labels);
     free(data->horizons);
+    free(data->starts);
+    free(data->series_begin);
+    free(data->row_series);
+    for (size_t s = 0; data->series_ids && s < data->n_series; s++)
+        free(data->series_ids[s]);
+    free(data->series_ids);
+    free(data->series_column);
+    free(data->row_split);
+    free(data->series_stats);
     free(data);
 }
 
@@ -1372,7 +1729,67 @@ size_t clrnn_dataset_n_windows(const clrnn_dataset *data, clrnn_split split)
 
 size_t clrnn_dataset_window_start(const clrnn_dataset *data, clrnn_split split, size_t window)
 {
-    return ((unsigned)split < CLRNN_N_SPLITS ? data->win_first[split] : 0) + window;
+    if ((unsigned)split >= CLRNN_N_SPLITS || window >= data->n_win[split])
+        return SIZE_MAX;
+    return data->starts[data->win_first[split] + window];
+}
+
+size_t clrnn_dataset_n_series(const clrnn_dataset *data)
+{
+    return data->n_series;
+}
+
+const char *clrnn_dataset_series_column(const clrnn_dataset *data)
+{
+    return data->series_column;
+}
+
+const char *clrnn_dataset_series_id(const clrnn_dataset *data, size_t s)
+{
+    return data->series_ids && s < data->n_series ? data->series_ids[s] : NULL;
+}
+
+void clrnn_dataset_series_rows(const clrnn_dataset *data, size_t s, size_t *begin, size_t *end)
+{
+    int ok = s < data->n_series;
+    if (begin)
+        *begin = ok ? data->series_begin[s] : 0;
+    if (end)
+        *end = ok ? data->series_begin[s + 1] : 0;
+}
+
+size_t clrnn_dataset_row_series(const clrnn_dataset *data, size_t row)
+{
+    return row < data->n_rows ? data->row_series[row] : 0;
+}
+
+/* Statistic i of the 2 (F + K) (as stats) that row was scaled with. */
+static double row_stat(const clrnn_dataset *data, size_t row, size_t i)
+{
+    if (!data->series_stats || row >= data->n_rows)
+        return data->stats[i];
+    return data->series_stats[data->row_series[row] * 2 * (data->n_features + data->n_targets) + i];
+}
+
+double clrnn_dataset_row_feature_mean(const clrnn_dataset *data, size_t row, size_t f)
+{
+    return f < data->n_features ? row_stat(data, row, f) : NAN;
+}
+
+double clrnn_dataset_row_feature_std(const clrnn_dataset *data, size_t row, size_t f)
+{
+    return f < data->n_features ? row_stat(data, row, data->n_features + f) : NAN;
+}
+
+double clrnn_dataset_row_target_mean(const clrnn_dataset *data, size_t row, size_t k)
+{
+    return k < data->n_targets ? row_stat(data, row, 2 * data->n_features + k) : NAN;
+}
+
+double clrnn_dataset_row_target_std(const clrnn_dataset *data, size_t row, size_t k)
+{
+    return k < data->n_targets ? row_stat(data, row, 2 * data->n_features + data->n_targets + k)
+                               : NAN;
 }
 
 double clrnn_dataset_feature_mean(const clrnn_dataset *data, size_t f)

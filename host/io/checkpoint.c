@@ -14,7 +14,9 @@
  * Version 2 added the forecast framing (date features, horizons,
  * differencing, season) and how the data was read and split (its path,
  * date column, fractions, missing-value policy, scaler fit); version 1
- * files still load, with none of it.
+ * files still load, with none of it. Version 3 added, at the end of the
+ * data settings, the series column, how series are split and scaled;
+ * version 2 files load as one series.
  *
  * P = number of parameters, F = feature columns, K = target columns,
  * I = the first layer's inputs, O = the last layer's outputs, L = layers.
@@ -39,7 +41,7 @@
  * 7-bit or text-mode transfer is told apart from "not a model" at once. */
 static const unsigned char MAGIC[8] = {0x89, 'C', 'L', 'R', 'N', 'N', '\r', '\n'};
 enum {
-    FORMAT_VERSION = 2, /* what this code writes */
+    FORMAT_VERSION = 3, /* what this code writes */
     OLDEST_VERSION = 1, /* the oldest it reads */
     HEADER_SIZE = 20,   /* magic (8), version (4), file size (8) */
     CRC_SIZE = 4,
@@ -143,7 +145,8 @@ static const char *bad_framing(const clrnn_checkpoint *c)
     if (!c->data_path)
         return NULL;
     if (!c->data_path_abs || bad_text(c->data_path) || bad_text(c->data_path_abs) ||
-        bad_text(c->date_column) || c->data_path[0] == '\0' || c->data_path_abs[0] != '/')
+        bad_text(c->date_column) || bad_text(c->series_column) || c->data_path[0] == '\0' ||
+        c->data_path_abs[0] != '/')
         return "the data path is empty, not absolute or longer than 4096 bytes";
     if (!(c->train_fraction > 0.0 && c->train_fraction <= 1.0) ||
         !(c->val_fraction >= 0.0 && c->val_fraction < 1.0) ||
@@ -155,6 +158,9 @@ static const char *bad_framing(const clrnn_checkpoint *c)
         return "unknown missing-value policy, scaler fit or target scaling";
     if (c->train_rows > c->val_rows || c->val_rows > c->data_rows)
         return "the split's rows are out of order";
+    if ((unsigned)c->split_by_series > 1 || (unsigned)c->scale_per_series > 1 ||
+        ((c->split_by_series || c->scale_per_series) && !c->series_column))
+        return "series split or scaling without a series column";
     return NULL;
 }
 
@@ -236,6 +242,9 @@ static void put_framing(byte_writer *w, const clrnn_checkpoint *c)
     put_u64(w, (uint64_t)c->data_rows);
     put_u64(w, (uint64_t)c->train_rows);
     put_u64(w, (uint64_t)c->val_rows);
+    put_text(w, c->series_column); /* version 3 */
+    put_u32(w, (uint32_t)c->split_by_series);
+    put_u32(w, (uint32_t)c->scale_per_series);
 }
 
 static void put_optimizer(byte_writer *w, const clrnn_optimizer *o)
@@ -521,6 +530,16 @@ static const char *get_framing(byte_reader *r, clrnn_checkpoint *c)
     c->data_rows = (size_t)rows;
     c->train_rows = (size_t)train;
     c->val_rows = (size_t)val;
+    if (c->version < 3)
+        return NULL;
+    c->series_column = get_text(r, 1, &bad);
+    if (bad)
+        return bad == 2 ? "" : "the series column is too long or holds a NUL byte";
+    uint32_t by = get_u32(r), per = get_u32(r);
+    if (by > 1 || per > 1)
+        return "series split or scaling out of range";
+    c->split_by_series = (int)by;
+    c->scale_per_series = (int)per;
     return NULL;
 }
 
@@ -644,6 +663,7 @@ void clrnn_checkpoint_free(clrnn_checkpoint *ckpt)
     free(ckpt->data_path);
     free(ckpt->data_path_abs);
     free(ckpt->date_column);
+    free(ckpt->series_column);
     free(ckpt);
 }
 
@@ -721,6 +741,10 @@ static int capture_framing(clrnn_checkpoint *c, const clrnn_dataset *data,
     clrnn_dataset_split_rows(data, CLRNN_SPLIT_TRAIN, NULL, &c->train_rows);
     clrnn_dataset_split_rows(data, CLRNN_SPLIT_VAL, NULL, &c->val_rows);
     if (config->date_column && !(c->date_column = copy_text(config->date_column)))
+        return 0;
+    c->split_by_series = config->split_by_series != 0;
+    c->scale_per_series = config->scale_per_series != 0;
+    if (config->series_column && !(c->series_column = copy_text(config->series_column)))
         return 0;
     if (!data_path)
         return 1;
@@ -833,6 +857,9 @@ void clrnn_checkpoint_data_config(const clrnn_checkpoint *ckpt, clrnn_data_confi
         config->missing = ckpt->missing;
         config->scaler_fit = ckpt->scaler_fit;
         config->scale_targets = ckpt->scale_targets;
+        config->series_column = ckpt->series_column;
+        config->split_by_series = ckpt->split_by_series;
+        config->scale_per_series = ckpt->scale_per_series;
     }
     config->features = (const char *const *)ckpt->feature_names;
     config->n_features = ckpt->n_features;

@@ -53,6 +53,9 @@ struct clrnn_checkpoint {
     clrnn_scaler_fit scaler_fit;
     int scale_targets;
     size_t data_rows, train_rows, val_rows; /* rows of the data, of its first two splits */
+    /* Many series (version 3; older files: one series, split by time, one scaler). */
+    char *series_column; /* NULL: none */
+    int split_by_series, scale_per_series;
 };
 
 #endif

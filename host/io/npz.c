@@ -238,9 +238,10 @@ static int zip_settings(byte_writer *zip, byte_writer *central, const clrnn_chec
         npy_ints(&npy, &scalars[i], 1, 1);
         fits &= zip_add(zip, central, scalar_names[i], &npy, n);
     }
-    const char *texts[3] = {c->data_path, c->data_path_abs, c->date_column};
-    static const char *const text_names[3] = {"data_path", "data_path_absolute", "date_column"};
-    for (int i = 0; i < 3; i++) {
+    const char *texts[4] = {c->data_path, c->data_path_abs, c->date_column, c->series_column};
+    static const char *const text_names[4] = {"data_path", "data_path_absolute", "date_column",
+                                              "series_column"};
+    for (int i = 0; i < 4; i++) {
         if (!texts[i])
             continue;
         npy_strings(&npy, &texts[i], 1, 1);

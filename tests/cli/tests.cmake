@@ -240,3 +240,5 @@ clrnn_script_test(sweep_opencl_fp64 cli ${CMAKE_COMMAND} -E env SWEEP_ONLY_BITWI
                   $<TARGET_FILE:clrnn> ${FIX}/cli_small.csv opencl --precision fp64)
 # Every option of clrnn train is the sweep's too (the last one of its table).
 clrnn_cli_test(help_sweep_train_options 0 "--verbose +also where the kernels' tunables came from" sweep --help)
+# Many series in one table (issue 16, item 1): --series, --split-by, --scale.
+clrnn_script_test(series cli ${CMAKE_CURRENT_LIST_DIR}/series_test.sh $<TARGET_FILE:clrnn>)

@@ -1,6 +1,6 @@
 """clrnn_model_test.py CLRNN DATA FIXTURES: scripts/clrnn_model.py against clrnn.
 
-1. A model trained and saved by clrnn (format version 2, two layers): the
+1. A model trained and saved by clrnn (format version 3, two layers): the
    script's forward pass on the table gives `clrnn predict`'s predictions to
    1e-9 relative (predict prints 10 significant digits), on the same rows.
 2. Without --data: the script finds the recorded data file, as clrnn does.
@@ -67,14 +67,14 @@ def main(clrnn, data, fixtures):
         "--layers", "2:5:3,3:4:1", "--epochs", "3", "--batch", "8", "--device", "cpu",
         "--quiet", "--save", model)
     m = clrnn_model.load(model)
-    assert m.version == 2 and m.layers == [(2, 5, 3), (3, 4, 1)] and m.seq_len == 6
+    assert m.version == 3 and m.series_column is None and m.layers == [(2, 5, 3), (3, 4, 1)] and m.seq_len == 6
     assert m.features == ["a", "b"] and m.targets == ["y"] and m.horizons == [0]
     assert os.path.samefile(m.data_path_absolute, data) and m.train_fraction == 0.7
     print(f"model file version {m.version}: data {m.data_path}, split {m.train_fraction}/"
           f"{m.val_fraction}, rows {m.data_rows} (train to {m.train_rows}) OK")
 
     run("predict", "--model", model, "--out", preds)  # the recorded data
-    compare("version 2, the recorded data", m, clrnn_model.data_file(m, model), preds)
+    compare("version 3, the recorded data", m, clrnn_model.data_file(m, model), preds)
 
     no_target = os.path.join(d, "no_target.csv")
     with open(data, newline="") as f, open(no_target, "w", newline="") as g:

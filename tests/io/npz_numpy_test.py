@@ -26,7 +26,7 @@ def read_clrnn(path):
     b = open(path, "rb").read()
     assert b[:8] == b"\x89CLRNN\r\n", "magic"
     version = struct.unpack_from("<I", b, 8)[0]
-    assert version in (1, 2), "version"
+    assert version in (1, 2, 3), "version"
     assert struct.unpack_from("<Q", b, 12)[0] == len(b), "file size"
     assert zlib.crc32(b[:-4]) == struct.unpack_from("<I", b, len(b) - 4)[0], "CRC32"
     pos = 20
@@ -51,7 +51,7 @@ def read_clrnn(path):
     m["precision"], m["seq_len"], m["loss_steps"] = take("3I")
     m["features"], m["targets"] = names(), names()
     F, K = len(m["features"]), len(m["targets"])
-    if version == 2:  # a statistic an input and an output
+    if version >= 2:  # a statistic an input and an output
         F, K = m["layers"][0][0], m["layers"][-1][2]
     m["feature_mean"], m["feature_std"] = np.array(take(f"{F}d")), np.array(take(f"{F}d"))
     m["target_mean"], m["target_std"] = np.array(take(f"{K}d")), np.array(take(f"{K}d"))
@@ -59,7 +59,7 @@ def read_clrnn(path):
     m["lr"], m["momentum"], m["beta1"], m["beta2"], m["eps"], m["wd"], m["clip"] = take("7d")
     m["step"], m["epoch"] = take("2Q")
     (m["seed"],) = take("I")
-    if version == 2:  # the forecast framing and the data settings
+    if version >= 2:  # the forecast framing and the data settings
         (m["date_features"],) = take("I")
         m["horizons"] = list(take(f"{take('I')[0]}I"))
         m["difference"], m["season"], has_data = take("3I")
@@ -71,6 +71,11 @@ def read_clrnn(path):
             m["train_fraction"], m["val_fraction"] = take("2d")
             m["missing"], m["scaler_fit"], m["scale_targets"] = take("3I")
             m["data_rows"], m["train_rows"], m["val_rows"] = take("3Q")
+            if version >= 3:  # the series column, split by series, per-series scale
+                (n,) = take("I")
+                m["series_column"] = b[pos:pos + n].decode()
+                pos += n
+                m["split_by_series"], m["scale_per_series"] = take("2I")
     (P,) = take("Q")
     m["params"], m["state_m"], m["state_v"] = (np.frombuffer(b, "<f8", P, pos + i * 8 * P)
                                                for i in range(3))

@@ -11,7 +11,7 @@
  * - Saving refuses an inconsistent checkpoint and leaves no file behind.
  * - Version 2's framing and data settings are refused when out of range; a
  *   version 1 file made by an earlier clrnn still loads, and saves as
- *   version 2 with the same model.
+ *   version 3 with the same model.
  * - Capture records the data settings and the data path it is given, and
  *   clrnn_checkpoint_data_config gives them back.
  */
@@ -140,9 +140,10 @@ static void test_flipped(void)
         for (int m = 0; m < 3; m++) {
             bytes[at] ^= masks[m];
             /* Header damage reads as not-a-model, another version or a
-             * wrong size; everything after it must be caught by the CRC. */
+             * wrong size (a flip to another version this clrnn reads, 3 to
+             * 2, by the CRC); everything after it must be caught by the CRC. */
             const char *words = at < 8    ? "not a clrnn model file"
-                                : at < 12 ? "version"
+                                : at < 12 ? "version|checksum"
                                 : at < 20 ? "truncated|appended"
                                           : "checksum";
             if (!refused(bytes, size, words) && bad++ == 0)
@@ -171,13 +172,13 @@ static void test_magic_version(void)
     bytes[1] = 'X';
     check_true(refused(bytes, size, "not a clrnn model file"), "wrong magic is refused");
     bytes[1] = 'C';
-    put_le32(bytes + 8, 3);
+    put_le32(bytes + 8, 4);
     reseal(bytes, size);
-    check_true(refused(bytes, size, "version 3; this clrnn reads versions 1 to 2"),
-               "version 3 (with a valid CRC) is refused by its version");
+    check_true(refused(bytes, size, "version 4; this clrnn reads versions 1 to 3"),
+               "version 4 (with a valid CRC) is refused by its version");
     put_le32(bytes + 8, 0);
     reseal(bytes, size);
-    check_true(refused(bytes, size, "version 0; this clrnn reads versions 1 to 2"),
+    check_true(refused(bytes, size, "version 0; this clrnn reads versions 1 to 3"),
                "version 0 (with a valid CRC) is refused by its version");
     free(bytes);
     const unsigned char csv[] = ",tmax,tmin\n1970-01-01,60,35\n";
@@ -239,10 +240,11 @@ static void test_inconsistent(void)
     for (int l = 0; l < 2; l++)
         P += layers[l].n_in * layers[l].n_hidden + layers[l].n_hidden * layers[l].n_hidden +
              layers[l].n_hidden * layers[l].n_out + layers[l].n_out + layers[l].n_hidden;
-    /* version 2's framing and data settings lie between the seed and P */
+    /* version 2's framing and data settings lie between the seed and P,
+     * then version 3's series column (none: 4 bytes) and two flags */
     size_t framing = 4 + 4 + 4 + 4 + 4 + 4 + (4 + strlen("data/weather é.csv")) +
                      (4 + strlen("/srv/clrnn/data/weather é.csv")) + (4 + strlen("timestamp")) +
-                     2 * 8 + 3 * 4 + 3 * 8;
+                     2 * 8 + 3 * 4 + 3 * 8 + 4 + 2 * 4;
     size_t at_p = size - 4 - 3 * P * 8 - 8, at_framing = at_p - framing;
     size_t at_kind = at_framing - 4 - 8 - 8 - 7 * 8 - 4;
     free(bytes);
@@ -273,6 +275,10 @@ static void test_inconsistent(void)
                      "missing-value policy");
     refused_with_u32("a training split past the data's rows is refused", at_fractions + 16 + 12 + 8,
                      20000, "rows");
+    size_t at_series = at_fractions + 16 + 12 + 24; /* version 3: the series column, flags */
+    refused_with_u32("split-by-series 2 is refused", at_series + 4, 2, "series split");
+    refused_with_u32("per-series scaling without a series column is refused", at_series + 8, 1,
+                     "without a series column");
 }
 
 /* The version 1 file committed in tests/fixtures, written by the clrnn of
@@ -305,10 +311,10 @@ static void test_version_1(void)
     path_in(path, sizeof path, "upgraded.clrnn");
     check_true(clrnn_checkpoint_save(c, path, &err) == CLRNN_OK &&
                    clrnn_checkpoint_load(&again, path, &err) == CLRNN_OK &&
-                   clrnn_checkpoint_format_version(again) == 2,
-               "version 1 saved again is version 2");
+                   clrnn_checkpoint_format_version(again) == 3,
+               "version 1 saved again is version 3");
     if (again)
-        check_same_checkpoint("version 1 -> 2", c, again);
+        check_same_checkpoint("version 1 -> 3", c, again);
     clrnn_checkpoint_free(c);
     clrnn_checkpoint_free(again);
 }

@@ -235,6 +235,11 @@ static int load_data(train_job *job)
     const clrnn_checkpoint *c = job->resumed;
     if (!check_resume_matches(o, c))
         return 0;
+    /* Without --data, the data the model records (where it still is). */
+    const char *absolute = clrnn_checkpoint_data_path(c, 1),
+               *given = clrnn_checkpoint_data_path(c, 0);
+    if (!cli_given(&o->args, "--data") && absolute)
+        o->data = access(absolute, R_OK) == 0 ? absolute : given;
     o->features = cli_join_columns(job->features, sizeof job->features, c, 0);
     o->targets = cli_join_columns(job->targets, sizeof job->targets, c, 1);
     o->backend.loss_steps = clrnn_checkpoint_loss_steps(c);

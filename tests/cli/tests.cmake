@@ -242,3 +242,10 @@ clrnn_script_test(sweep_opencl_fp64 cli ${CMAKE_COMMAND} -E env SWEEP_ONLY_BITWI
 clrnn_cli_test(help_sweep_train_options 0 "--verbose +also where the kernels' tunables came from" sweep --help)
 # Many series in one table (issue 16, item 1): --series, --split-by, --scale.
 clrnn_script_test(series cli ${CMAKE_CURRENT_LIST_DIR}/series_test.sh $<TARGET_FILE:clrnn>)
+# --resume without --data trains on the data the model file records, to the
+# same bits as the run it continues (a constant schedule: cosine spans
+# --epochs).
+add_test(NAME cli_resume_finds_recorded_data
+         COMMAND sh -c "set -e; o='--features a,b --target y --device cpu --lr-schedule constant --quiet'; \"$0\" train --data \"$1\" $o --epochs 2 --save \"$2.a\" >/dev/null; \"$0\" train --resume \"$2.a\" --epochs 3 --lr-schedule constant --device cpu --save \"$2.b\" | grep -q 'cli_small.csv'; \"$0\" train --data \"$1\" $o --epochs 3 --save \"$2.c\" >/dev/null; cmp \"$2.b\" \"$2.c\""
+                 $<TARGET_FILE:clrnn> ${FIX}/cli_small.csv ${CMAKE_CURRENT_BINARY_DIR}/resume_recorded)
+set_tests_properties(cli_resume_finds_recorded_data PROPERTIES LABELS cli)

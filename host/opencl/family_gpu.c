@@ -6,10 +6,11 @@
  * A batch is, per layer, rnn_forward_gpu (the top one with the loss and
  * dy), then from the top rnn_backward_gpu (the top one adds the loss up)
  * and grad_gpu, the weight gradients as one product over windows x steps
- * staged in local memory; then grad_finish where the batch is more than
- * one chunk. A batch without gradients adds its loss up with
- * loss_accumulate. The layer's sizes and the tunables (gpu_tunables) are
- * built into one program per layer shape.
+ * staged in local memory, a sum for each chunk of WINDOWS_PER_CHUNK
+ * windows; then grad_finish where the batch is more than one chunk (under
+ * MPI a rank's share stops at the chunks' sums: partials_only). A batch without gradients adds its
+ * loss up with loss_accumulate. The layer's sizes and the tunables (gpu_tunables) are built into
+ * one program per layer shape.
  *
  * The tunables come from the device's reported properties (local memory,
  * work-group limits, the preferred work-group size multiple, compute
@@ -39,7 +40,7 @@ typedef struct gpu_tunables {
     size_t glocal; /* [GLOCAL] work-items of a grad_gpu group */
     size_t gper;   /* [GPER] parameters a grad_gpu work-item sums */
     size_t gts;    /* [GTS] steps of a window grad_gpu stages at once */
-    size_t gcw;    /* [GCW] windows a chunk of the gradient sums (the model's, all layers) */
+    size_t gcw;    /* [GCW] windows a grad_gpu group sums, whole chunks (the model's, all layers) */
 } gpu_tunables;
 
 /* The register block's defaults: RW windows of RH units, RH from the
@@ -51,8 +52,8 @@ typedef struct gpu_tunables {
 #define GPU_LOCAL 256
 /* Parameters a grad_gpu work-item sums, at most: accumulators in registers. */
 #define GPU_MAX_GPER 24
-/* Windows a chunk of the gradient sums, at most (grad_gpu's start rows in
- * local memory). */
+/* Windows a grad_gpu group sums, at most (its start rows in local memory):
+ * GCW / WINDOWS_PER_CHUNK chunks of the sums, each written on its own. */
 #define GPU_MAX_GCW 256
 
 typedef struct gpu_layer {
@@ -108,7 +109,7 @@ static size_t ceil_div(size_t n, size_t d)
 static size_t forward_local(clrnn_layer_shape sh, const gpu_tunables *t, size_t WT)
 {
     const size_t I = sh.n_in, H = sh.n_hidden, O = sh.n_out;
-    return I * H + H + H * O + O + t->wrows * H + WT * H + WT * I + 2 * WT;
+    return I * H + H + H * O + O + t->wrows * H + WT * H + WT * I + 3 * WT;
 }
 
 static size_t backward_local(clrnn_layer_shape sh, const gpu_tunables *t, size_t WT)
@@ -269,9 +270,9 @@ static clrnn_status build_layer(clrnn_backend *b, ocl_state *s, gpu_state *gs, s
     snprintf(options, sizeof options,
              "-DCLRNN_FP64=%d -DNI=%zu -DNH=%zu -DNO=%zu -DNT=%zu -DTOP_LAYER=%d -DLOCAL=%zu "
              "-DNUH=%zu -DRW=%zu -DRH=%zu -DWROWS=%zu -DGLOCAL=%zu -DGPER=%zu -DGTS=%zu "
-             "-DGCW=%zu",
+             "-DGCW=%zu -DCHUNK=%d",
              b->precision == CLRNN_FP64, sh.n_in, sh.n_hidden, sh.n_out, b->seq_len, top, t->local,
-             t->nuh, t->rw, t->rh, t->wrows, t->glocal, t->gper, t->gts, t->gcw);
+             t->nuh, t->rw, t->rh, t->wrows, t->glocal, t->gper, t->gts, t->gcw, WINDOWS_PER_CHUNK);
     layer->owner = 1;
     clrnn_status st = ocl_build(b, s, gpu_files, sizeof gpu_files / sizeof gpu_files[0], options,
                                 &layer->program, err);
@@ -363,7 +364,8 @@ static clrnn_status gpu_init(clrnn_backend *b, ocl_state *s, void **self, clrnn_
     return st;
 }
 
-static size_t gpu_chunks(const gpu_state *gs, size_t B)
+/* grad_gpu's groups along the batch: GCW windows each. */
+static size_t gpu_window_groups(const gpu_state *gs, size_t B)
 {
     return ceil_div(B, gs->layers[0].tune.gcw);
 }
@@ -398,7 +400,8 @@ static clrnn_status backward_layer(clrnn_backend *b, ocl_state *s, gpu_state *gs
     kernel_args a = args_for(s, layer->kernels[K_BACKWARD_GPU]);
     arg_mem(&a, s->g);
     arg_mem(&a, l == 0 ? s->g : s->dy[l - 1]); /* layer 0 writes no dx */
-    arg_mem(&a, s->loss_sum);                  /* the top layer adds the batch's loss */
+    /* the top layer adds the batch's loss (a rank's share: to a scratch) */
+    arg_mem(&a, s->partials_only ? s->share_loss_scratch : s->loss_sum);
     arg_mem(&a, s->window_loss);
     arg_mem(&a, s->dy[l]);
     arg_mem(&a, s->h[l]);
@@ -412,9 +415,11 @@ static clrnn_status backward_layer(clrnn_backend *b, ocl_state *s, gpu_state *gs
     if (st != CLRNN_OK)
         return st;
 
-    const size_t n_chunks = gpu_chunks(gs, B);
+    /* The mean, written here, where the batch is one chunk; else (and for
+     * a rank's share of a batch) the chunks' sums, finished later. */
+    const int finish = chunks_of(B) == 1 && !s->partials_only;
     a = args_for(s, layer->kernels[K_GRAD_GPU]);
-    arg_mem(&a, n_chunks == 1 ? s->grads : s->partial);
+    arg_mem(&a, finish ? s->grads : s->partial);
     arg_mem(&a, s->g);
     arg_mem(&a, s->h[l]);
     arg_mem(&a, s->dy[l]);
@@ -424,25 +429,12 @@ static clrnn_status backward_layer(clrnn_backend *b, ocl_state *s, gpu_state *gs
     arg_uint(&a, B);
     arg_uint(&a, b->n_params);
     arg_uint(&a, b->layer_offset[l]);
-    arg_uint(&a, n_chunks == 1);
+    arg_uint(&a, finish);
     const size_t n = clrnn__layer_n_params(b->layers[l]);
     const size_t per_group = layer->tune.glocal * layer->tune.gper;
     size_t local2[2] = {layer->tune.glocal, 1};
-    size_t grid[2] = {ceil_div(n, per_group) * layer->tune.glocal, n_chunks};
+    size_t grid[2] = {ceil_div(n, per_group) * layer->tune.glocal, gpu_window_groups(gs, B)};
     return ocl_launch(s, &a, 2, grid, local2, err);
-}
-
-/* grads <- the batch mean of the chunks' sums (grad_finish, reduce.cl). */
-static clrnn_status finish_gradient(const clrnn_backend *b, ocl_state *s, size_t n_chunks, size_t B,
-                                    clrnn_error *err)
-{
-    kernel_args a = args_for(s, s->kernels[K_GRAD_FINISH]);
-    arg_mem(&a, s->grads);
-    arg_mem(&a, s->partial);
-    arg_uint(&a, n_chunks);
-    arg_uint(&a, b->n_params);
-    arg_uint(&a, B);
-    return ocl_launch_1d(s, &a, b->n_params, err);
 }
 
 static clrnn_status gpu_run_batch(clrnn_backend *b, ocl_state *s, void *self, size_t B,
@@ -457,10 +449,10 @@ static clrnn_status gpu_run_batch(clrnn_backend *b, ocl_state *s, void *self, si
         return st == CLRNN_OK ? ocl_accumulate_loss(s, B, err) : st;
     for (size_t l = L; st == CLRNN_OK && l-- > 0;)
         st = backward_layer(b, s, gs, l, B, err);
-    const size_t n_chunks = gpu_chunks(gs, B);
-    if (st != CLRNN_OK || n_chunks == 1)
+    /* A rank's share of a batch (partials_only) stops at the chunks' sums. */
+    if (st != CLRNN_OK || chunks_of(B) == 1 || s->partials_only)
         return st;
-    return finish_gradient(b, s, n_chunks, B, err);
+    return ocl_finish_gradient(b, s, B, err);
 }
 
 const ocl_family ocl_family_gpu = {

@@ -7,7 +7,8 @@
  * dy), then from the top rnn_backward_gpu (the top one adds the loss up)
  * and grad_gpu, the weight gradients as one product over windows x steps
  * staged in local memory, a sum for each chunk of WINDOWS_PER_CHUNK
- * windows; then grad_finish where the batch is more than one chunk (under
+ * windows; then grad_finish where the batch is more than one group of
+ * grad_gpu's (one group adds its chunks and writes the mean itself; under
  * MPI a rank's share stops at the chunks' sums: partials_only). A batch
  * without gradients adds its loss up with loss_accumulate. The layer's
  * sizes (gpu_tunables) are built into one program per layer shape.
@@ -423,8 +424,8 @@ static clrnn_status build_layer(clrnn_backend *b, ocl_state *s, gpu_state *gs, s
     if (st == CLRNN_OK)
         st = ocl_create_kernels(s, layer->program, gpu_kernel_names, N_GPU_KERNELS, layer->kernels,
                                 err);
-    /* Private arrays: the register blocks (2 RW RH) and grad_gpu's 3 GPER. */
-    const size_t counted = (2 * t->rw * t->rh + 3 * t->gper + 2 * t->rw) * s->real_size;
+    /* Private arrays: the register blocks (2 RW RH) and grad_gpu's 4 GPER. */
+    const size_t counted = (2 * t->rw * t->rh + 4 * t->gper + 2 * t->rw) * s->real_size;
     char holds[96];
     snprintf(holds, sizeof holds, "layer %zu: a block of %zu windows x %zu units", l, t->rw, t->rh);
     for (int k = 0; st == CLRNN_OK && k < N_GPU_KERNELS; k++)
@@ -583,9 +584,9 @@ static clrnn_status backward_layer(clrnn_backend *b, ocl_state *s, gpu_state *gs
     if (st != CLRNN_OK)
         return st;
 
-    /* The mean, written here, where the batch is one chunk; else (and for
-     * a rank's share of a batch) the chunks' sums, finished later. */
-    const int finish = chunks_of(B) == 1 && !s->partials_only;
+    /* The mean, written here, where one group holds the batch; else (and
+     * for a rank's share of a batch) the chunks' sums, finished later. */
+    const int finish = gpu_window_groups(gs, B) == 1 && !s->partials_only;
     a = args_for(s, layer->kernels[K_GRAD_GPU]);
     arg_mem(&a, finish ? s->grads : s->partial);
     arg_mem(&a, s->g);
@@ -618,7 +619,7 @@ static clrnn_status gpu_run_batch(clrnn_backend *b, ocl_state *s, void *self, si
     for (size_t l = L; st == CLRNN_OK && l-- > 0;)
         st = backward_layer(b, s, gs, l, B, err);
     /* A rank's share of a batch (partials_only) stops at the chunks' sums. */
-    if (st != CLRNN_OK || chunks_of(B) == 1 || s->partials_only)
+    if (st != CLRNN_OK || gpu_window_groups(gs, B) == 1 || s->partials_only)
         return st;
     return ocl_finish_gradient(b, s, B, err);
 }

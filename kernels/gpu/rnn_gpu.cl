@@ -4,7 +4,7 @@
  * (host/opencl/family_gpu.c chooses them from the device). A batch is, per
  * layer, rnn_forward_gpu (the top one with the loss and dy), then from the
  * top rnn_backward_gpu (the top one adds the loss up) and grad_gpu, then
- * grad_finish where a batch is more than one chunk. The maths of a step is
+ * grad_finish where a batch is more than one grad_gpu group. The maths of a step is
  * layer.cl's; every sum runs in the CPU reference's order.
  *
  * Build-time sizes: NI, NH, NO, NT (the layer, T), TOP_LAYER;
@@ -321,11 +321,13 @@ __kernel void rnn_backward_gpu(__global real *g,                 /* (B,T,H) out 
  * order, rnn_layer_backward_cpu's: windows in order, each window's steps in
  * reverse time (no atomics: reruns give identical bits). h_{-1} = 0 adds
  * exact zeros. A group's GCW windows are GCW / CHUNK chunks of the batch
- * (CHUNK: the runtime's WINDOWS_PER_CHUNK), each summed from 0 and written
- * as its own row of partial, so that the sums are those of the batch's
- * chunks whatever GCW is (and a rank's share of a batch under MPI, whole
- * chunks, sums to the same bits). With one chunk (finish) it writes the
- * batch mean itself; else grad_finish (reduce.cl) adds the chunks in order.
+ * (CHUNK: the runtime's WINDOWS_PER_CHUNK), each summed from 0, so that the
+ * sums are those of the batch's chunks whatever GCW is (and a rank's share
+ * of a batch under MPI, whole chunks, sums to the same bits). Where one
+ * group holds the whole batch (finish) it adds its chunks' sums in order
+ * and writes the batch mean, grad_finish's arithmetic without its traffic;
+ * else each chunk's sums are a row of partial, and grad_finish (reduce.cl)
+ * adds them in order.
  */
 #define RS (NI + 2 * NH + NO + 1)
 #define R_X 0
@@ -354,11 +356,11 @@ __kernel void grad_gpu(__global real *partial,     /* (chunks_of(B), P), or grad
         start[w] = starts[min(b_begin + w, (size_t)B - 1)];
     /* Each parameter's two entries of R, relative to its step's slot. */
     int left[GPER], right[GPER];
-    real acc[GPER];
+    real acc[GPER], total[GPER];
     #pragma unroll
     for (int n = 0; n < GPER; n++) {
         const uint e = get_group_id(0) * (GLOCAL * GPER) + n * GLOCAL + lid;
-        acc[n] = 0;
+        acc[n] = total[n] = 0;
         if (e < AT_W_H) { /* W_i */
             left[n] = R_X + e / NH;
             right[n] = R_G + e % NH;
@@ -413,14 +415,23 @@ __kernel void grad_gpu(__global real *partial,     /* (chunks_of(B), P), or grad
         }
         if ((b + 1) % CHUNK != 0 && b + 1 < b_end)
             continue;
-        /* the end of chunk b / CHUNK: its sums out, the next from 0 */
-        __global real *chunk = out + (finish ? 0 : (b / CHUNK) * P);
+        /* the end of chunk b / CHUNK: its sums out (or to the total), the
+         * next from 0 */
+        __global real *chunk = out + (b / CHUNK) * P;
         #pragma unroll
         for (int n = 0; n < GPER; n++) {
             const uint e = get_group_id(0) * (GLOCAL * GPER) + n * GLOCAL + lid;
-            if (e < N_LAYER)
-                chunk[e] = finish ? acc[n] / (real)B : acc[n];
+            if (finish)
+                total[n] += acc[n];
+            else if (e < N_LAYER)
+                chunk[e] = acc[n];
             acc[n] = 0;
         }
+    }
+    #pragma unroll
+    for (int n = 0; n < GPER; n++) {
+        const uint e = get_group_id(0) * (GLOCAL * GPER) + n * GLOCAL + lid;
+        if (finish && e < N_LAYER)
+            out[e] = total[n] / (real)B;
     }
 }

@@ -890,12 +890,15 @@ clrnn_status backend_opencl_init(clrnn_backend *b, const char *device, clrnn_err
         st = open_device(b, s, device, err);
     if (st == CLRNN_OK)
         st = choose_family(b, o, err);
+    /* The shared program first: a family's tunables may derive from what
+     * the device reports of its kernels (the gpu family's work-group
+     * multiple). */
+    if (st == CLRNN_OK)
+        st = build_shared_program(b, o, err);
     if (st == CLRNN_OK && o->forward != o->family)
         st = resolve_tuning(b, o, o->forward, err);
     if (st == CLRNN_OK)
         st = resolve_tuning(b, o, o->family, err);
-    if (st == CLRNN_OK)
-        st = build_shared_program(b, o, err);
     if (st == CLRNN_OK)
         st = allocate_buffers(b, s, err);
     const ocl_family *f[2];

@@ -6,15 +6,18 @@
  * A batch is, per layer, rnn_forward_gpu (the top one with the loss and
  * dy), then from the top rnn_backward_gpu (the top one adds the loss up)
  * and grad_gpu, the weight gradients as one product over windows x steps
- * staged in local memory; then grad_finish where the batch is more than
- * one chunk. A batch without gradients adds its loss up with
- * loss_accumulate. The layer's sizes and the tunables (gpu_tunables) are
- * built into one program per layer shape.
+ * staged in local memory, a sum for each chunk of WINDOWS_PER_CHUNK
+ * windows; then grad_finish where the batch is more than one group of
+ * grad_gpu's (one group adds its chunks and writes the mean itself; under
+ * MPI a rank's share stops at the chunks' sums: partials_only). A batch
+ * without gradients adds its loss up with loss_accumulate. The layer's
+ * sizes (gpu_tunables) are built into one program per layer shape.
  *
- * The tunables come from the device's reported properties (local memory,
- * work-group limits, the preferred work-group size multiple, compute
- * units), never from its vendor: gpu_default_tunables. `clrnn tune` may
- * replace them (gpu_tunables is the one place they live).
+ * The sizes come from the family's tunables (gpu_tunable_table: family.h,
+ * `clrnn tune`, the tuning cache) and, where those leave them to it, from
+ * the device's reported properties (local memory, work-group limits, the
+ * preferred work-group size multiple, compute units), never from its
+ * vendor: resolve.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +42,7 @@ typedef struct gpu_tunables {
     size_t glocal; /* [GLOCAL] work-items of a grad_gpu group */
     size_t gper;   /* [GPER] parameters a grad_gpu work-item sums */
     size_t gts;    /* [GTS] steps of a window grad_gpu stages at once */
-    size_t gcw;    /* [GCW] windows a chunk of the gradient sums (the model's, all layers) */
+    size_t gcw;    /* [GCW] windows a grad_gpu group sums, whole chunks (the model's, all layers) */
 } gpu_tunables;
 
 /* The register block's defaults: RW windows of RH units, RH from the
@@ -51,8 +54,8 @@ typedef struct gpu_tunables {
 #define GPU_LOCAL 256
 /* Parameters a grad_gpu work-item sums, at most: accumulators in registers. */
 #define GPU_MAX_GPER 24
-/* Windows a chunk of the gradient sums, at most (grad_gpu's start rows in
- * local memory). */
+/* Windows a grad_gpu group sums, at most (its start rows in local memory):
+ * GCW / WINDOWS_PER_CHUNK chunks of the sums, each written on its own. */
 #define GPU_MAX_GCW 256
 
 typedef struct gpu_layer {
@@ -108,7 +111,7 @@ static size_t ceil_div(size_t n, size_t d)
 static size_t forward_local(clrnn_layer_shape sh, const gpu_tunables *t, size_t WT)
 {
     const size_t I = sh.n_in, H = sh.n_hidden, O = sh.n_out;
-    return I * H + H + H * O + O + t->wrows * H + WT * H + WT * I + 2 * WT;
+    return I * H + H + H * O + O + t->wrows * H + WT * H + WT * I + 3 * WT;
 }
 
 static size_t backward_local(clrnn_layer_shape sh, const gpu_tunables *t, size_t WT)
@@ -133,40 +136,88 @@ static size_t windows_of(const gpu_tunables *t)
     return t->rw * (t->local / t->nuh);
 }
 
-/* The defaults for layer l on device d: every size from what d reports. */
-static clrnn_status gpu_default_tunables(const clrnn_backend *b, const ocl_state *s,
-                                         const gpu_device *d, size_t l, gpu_tunables *t,
-                                         clrnn_error *err)
+/*
+ * The tunables (family.h), in the order they are derived; where a list
+ * has 0, 0 is the device-derived value (a count that depends on the shape
+ * and the device, searched around by the others). Every value the device
+ * does not take is a misfit (resolve says why).
+ */
+enum { T_RW, T_RH, T_NUW, T_WTILES, T_GLOCAL, T_GPER, T_GCW, T_GTS, N_GPU_TUNABLES };
+_Static_assert(N_GPU_TUNABLES <= OCL_MAX_TUNABLES, "the gpu family's tunables fit ocl_tuning");
+static const int rw_values[] = {1, 2, 3, 4}, rh_values[] = {1, 2, 3, 4, 5, 6, 7, 8},
+                 nuw_values[] = {0, 1, 2, 4, 8, 16, 32, 64, 128, 256},
+                 wtiles_values[] = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024},
+                 glocal_values[] = {0, 32, 64, 128, 256, 512, 1024},
+                 gper_values[] = {0, 1, 2, 4, 8, 16, 24},
+                 gcw_values[] = {32, 64, 96, 128, 160, 192, 224, 256},
+                 gts_values[] = {0, 1, 2, 4, 8, 16, 32, 64};
+
+/* grad_gpu's steps staged at once for layer l, once t->gcw is the model's:
+ * gts (0: as many of a window's rows as fit beside the chunk's start rows),
+ * at most T. */
+static const char *grad_steps(const clrnn_backend *b, const gpu_device *d, size_t rs, size_t l,
+                              size_t gts, gpu_tunables *t)
 {
     const clrnn_layer_shape sh = b->layers[l];
-    const size_t H = sh.n_hidden, rs = s->real_size;
+    const size_t budget = d->local_mem / rs; /* reals */
+    const size_t row = sh.n_in + 2 * sh.n_hidden + sh.n_out + 1;
+    const size_t start_reals = (t->gcw * sizeof(cl_uint) + rs - 1) / rs;
+    if (budget < 2 * row + start_reals)
+        return "the gradient's two staged steps and GCW start rows need more local memory "
+               "than the device has";
+    const size_t fit = (budget - start_reals) / row - 1;
+    if (gts == 0 || gts > b->seq_len)
+        gts = gts == 0 && fit < b->seq_len ? fit : b->seq_len;
+    if (gts > fit)
+        return "GTS staged steps need more local memory than the device has";
+    t->gts = gts;
+    return NULL;
+}
+
+/* Layer l's sizes on device d from the tunables' values v (0: derive it),
+ * every one derived from what d reports; NULL, or why they cannot run. The
+ * chunking gcw is the layer's own here (the model takes the smallest). */
+static const char *resolve(const clrnn_backend *b, const gpu_device *d, size_t rs, size_t l,
+                           const int *v, gpu_tunables *t)
+{
+    memset(t, 0, sizeof *t);
+    const clrnn_layer_shape sh = b->layers[l];
+    const size_t H = sh.n_hidden;
     const size_t budget = d->local_mem / rs; /* reals */
     size_t local = d->max_group < GPU_LOCAL ? d->max_group : GPU_LOCAL;
     if (local > d->multiple)
         local -= local % d->multiple;
     /* Hidden units over a multiple of work-items (a warp or wavefront
      * reads a row of weights at once), RH of them each. */
-    size_t along = d->multiple < local ? d->multiple : local;
-    if (along < 32 && 32 <= local)
-        along = 32;
-    t->rh = ceil_div(H, along < H ? along : H);
-    if (t->rh > GPU_MAX_RH)
-        t->rh = GPU_MAX_RH;
-    t->nuh = ceil_div(H, t->rh);
-    if (t->nuh > local) { /* wider than a group's work-items: more units each */
-        t->nuh = local;
-        t->rh = ceil_div(H, local);
+    if (v[T_RH]) {
+        t->rh = (size_t)v[T_RH];
+    } else {
+        size_t along = d->multiple < local ? d->multiple : local;
+        if (along < 32 && 32 <= local)
+            along = 32;
+        t->rh = ceil_div(H, along < H ? along : H);
+        if (t->rh > GPU_MAX_RH)
+            t->rh = GPU_MAX_RH;
+        if (ceil_div(H, t->rh) > local) /* wider than a group's work-items: more units each */
+            t->rh = ceil_div(H, local);
     }
+    t->nuh = ceil_div(H, t->rh);
+    if (t->nuh > d->max_group)
+        return "RH leaves more work-items along the hidden units than a work-group has";
     /* The weights in local memory for all T steps, in groups of as many
      * windows as fit (halving); or W_h streamed through it in tiles of
      * rows every step, in groups of as many windows as leave a row. Of the
      * two, the one that reads fewer weights from global memory a
      * window-step (the weights over a group's windows and steps, W_h once a
-     * step where it streams). Fewer windows a work-item where neither fits. */
+     * step where it streams). Fewer windows a work-item where neither fits.
+     * WTILES given: W_h in that many tiles of rows (1: resident). */
     const size_t I = sh.n_in, O = sh.n_out, T = b->seq_len;
     const size_t small = I * H + H * O + H + O;
     size_t resident = 0, streamed = 0, stream_rows = 0;
-    for (t->rw = b->max_batch < GPU_RW ? b->max_batch : GPU_RW; t->rw >= 1; t->rw /= 2) {
+    const size_t rw_first = v[T_RW]                 ? (size_t)v[T_RW]
+                            : b->max_batch < GPU_RW ? b->max_batch
+                                                    : GPU_RW;
+    for (t->rw = rw_first; t->rw >= 1; t->rw = v[T_RW] ? 0 : t->rw / 2) {
         /* As many windows a group as the group's work-items take, but no
          * more than leave a group for each compute unit (where the batch
          * has as many windows), nor fewer than a multiple of work-items. */
@@ -181,23 +232,32 @@ static clrnn_status gpu_default_tunables(const clrnn_backend *b, const ocl_state
             nuw = items;
         if (nuw < 1)
             nuw = 1;
-        for (size_t n = nuw; n >= 1 && !resident; n /= 2)
-            if (fits(sh, t, n, H, budget))
-                resident = n;
-        for (size_t n = nuw; n >= 1 && !streamed; n /= 2)
-            for (size_t rows = H; rows >= 1 && !streamed; rows = rows > 1 ? (rows + 1) / 2 : 0)
+        if (v[T_NUW])
+            nuw = (size_t)v[T_NUW];
+        const size_t lowest = v[T_NUW] ? nuw : 1;
+        if (v[T_WTILES]) {
+            const size_t rows = ceil_div(H, (size_t)v[T_WTILES]);
+            for (size_t n = nuw; n >= lowest && !resident && !streamed; n /= 2)
                 if (fits(sh, t, n, rows, budget)) {
-                    streamed = n;
+                    *(rows == H ? &resident : &streamed) = n;
                     stream_rows = rows;
                 }
+        } else {
+            for (size_t n = nuw; n >= lowest && !resident; n /= 2)
+                if (fits(sh, t, n, H, budget))
+                    resident = n;
+            for (size_t n = nuw; n >= lowest && !streamed; n /= 2)
+                for (size_t rows = H; rows >= 1 && !streamed; rows = rows > 1 ? (rows + 1) / 2 : 0)
+                    if (fits(sh, t, n, rows, budget)) {
+                        streamed = n;
+                        stream_rows = rows;
+                    }
+        }
         if (resident || streamed)
             break;
     }
     if (!resident && !streamed)
-        return clrnn__fail(err, CLRNN_E_UNSUPPORTED,
-                           "layer %zu: the gpu kernels need more local memory for %zu hidden "
-                           "units than the device's %zu KiB: use `kernels` tile",
-                           l, H, d->local_mem / 1024);
+        return "the weights and a group's windows need more local memory than the device has";
     const double cost_resident =
         resident ? (double)(small + H * H) / (double)(t->rw * resident * T) : 1e300;
     const double cost_streamed = streamed ? (double)small / (double)(t->rw * streamed * T) +
@@ -206,44 +266,130 @@ static clrnn_status gpu_default_tunables(const clrnn_backend *b, const ocl_state
     const size_t chosen = cost_resident <= cost_streamed ? resident : streamed;
     t->wrows = cost_resident <= cost_streamed ? H : stream_rows;
     t->local = t->nuh * chosen;
+    if (t->local > d->max_group)
+        return "NUW: more work-items a group (NUW x the hidden units' work-items) than the "
+               "device's work-group";
     /* The gradient: a work-item a parameter, up to GPU_MAX_GPER each. */
     const size_t n = clrnn__layer_n_params(sh);
     size_t glocal = d->max_group < GPU_LOCAL ? d->max_group : GPU_LOCAL;
     if (glocal > d->multiple)
         glocal -= glocal % d->multiple;
     const size_t needed = round_up(n, d->multiple);
-    t->glocal = needed < glocal ? needed : glocal;
+    t->glocal = v[T_GLOCAL] ? (size_t)v[T_GLOCAL] : needed < glocal ? needed : glocal;
+    if (t->glocal > d->max_group)
+        return "GLOCAL: more work-items than the device's work-group";
     t->gper = ceil_div(n, t->glocal);
     if (t->gper > GPU_MAX_GPER)
         t->gper = GPU_MAX_GPER;
-    /* Chunks of windows: enough groups to fill the compute units. */
+    if (v[T_GPER])
+        t->gper = (size_t)v[T_GPER];
+    /* Windows a group: enough groups to fill the compute units. */
     const size_t groups = ceil_div(n, t->glocal * t->gper);
     const size_t chunks = ceil_div(d->compute_units, groups);
     t->gcw = round_up(ceil_div(b->max_batch, chunks), WINDOWS_PER_CHUNK);
     if (t->gcw > GPU_MAX_GCW)
         t->gcw = GPU_MAX_GCW;
-    return CLRNN_OK;
+    if (v[T_GCW])
+        t->gcw = (size_t)v[T_GCW];
+    return grad_steps(b, d, rs, l, (size_t)v[T_GTS], t);
 }
 
-/* grad_gpu's steps staged at once for layer l, once t->gcw is the model's:
- * as many of a window's rows as fit beside the chunk's start rows. */
-static clrnn_status set_grad_steps(const clrnn_backend *b, const ocl_state *s, const gpu_device *d,
-                                   size_t l, gpu_tunables *t, clrnn_error *err)
+static void query_device(const ocl_state *s, gpu_device *d);
+
+/* Tunable k's derived value for layer l given the values before it. */
+static int derive(const clrnn_backend *b, const ocl_state *s, size_t l, const int *values, int k)
 {
-    const clrnn_layer_shape sh = b->layers[l];
-    const size_t H = sh.n_hidden, rs = s->real_size;
-    const size_t budget = d->local_mem / rs; /* reals */
-    const size_t row = sh.n_in + 2 * H + sh.n_out + 1;
-    const size_t start_reals = (t->gcw * sizeof(cl_uint) + rs - 1) / rs;
-    if (budget < 2 * row + start_reals)
-        return clrnn__fail(err, CLRNN_E_UNSUPPORTED,
-                           "layer %zu: the gpu kernels' gradient needs %zu KiB of local memory, "
-                           "the device has %zu KiB: use `kernels` tile",
-                           l, (2 * row + start_reals) * rs / 1024, d->local_mem / 1024);
-    t->gts = (budget - start_reals) / row - 1;
-    if (t->gts > b->seq_len)
-        t->gts = b->seq_len;
-    return CLRNN_OK;
+    gpu_device d;
+    query_device(s, &d);
+    int v[N_GPU_TUNABLES] = {0};
+    memcpy(v, values, (size_t)k * sizeof *v);
+    gpu_tunables t;
+    if (resolve(b, &d, s->real_size, l, v, &t))
+        return k == T_RW || k == T_RH || k == T_WTILES ? 1 : k == T_GCW ? GPU_MAX_GCW : 0;
+    switch (k) {
+    case T_RW:
+        return (int)t.rw;
+    case T_RH:
+        return (int)t.rh;
+    case T_WTILES: { /* the rows' tiles: t.wrows = ceil(H / 2^k) */
+        int tiles = 1;
+        while (ceil_div(b->layers[l].n_hidden, (size_t)tiles) > t.wrows)
+            tiles *= 2;
+        return tiles;
+    }
+    case T_GCW: { /* the model's: the least of its layers' */
+        size_t gcw = t.gcw;
+        for (size_t m = 0; m < b->n_layers; m++) {
+            gpu_tunables o;
+            if (!resolve(b, &d, s->real_size, m, v, &o) && o.gcw < gcw)
+                gcw = o.gcw;
+        }
+        return (int)gcw;
+    }
+    default: /* NUW, GLOCAL, GPER, GTS: 0, derived with the rest */
+        return 0;
+    }
+}
+
+static int derive_rw(const clrnn_backend *b, const ocl_state *s, size_t l, const int *v)
+{
+    return derive(b, s, l, v, T_RW);
+}
+static int derive_rh(const clrnn_backend *b, const ocl_state *s, size_t l, const int *v)
+{
+    return derive(b, s, l, v, T_RH);
+}
+static int derive_nuw(const clrnn_backend *b, const ocl_state *s, size_t l, const int *v)
+{
+    return derive(b, s, l, v, T_NUW);
+}
+static int derive_wtiles(const clrnn_backend *b, const ocl_state *s, size_t l, const int *v)
+{
+    return derive(b, s, l, v, T_WTILES);
+}
+static int derive_glocal(const clrnn_backend *b, const ocl_state *s, size_t l, const int *v)
+{
+    return derive(b, s, l, v, T_GLOCAL);
+}
+static int derive_gper(const clrnn_backend *b, const ocl_state *s, size_t l, const int *v)
+{
+    return derive(b, s, l, v, T_GPER);
+}
+static int derive_gcw(const clrnn_backend *b, const ocl_state *s, size_t l, const int *v)
+{
+    return derive(b, s, l, v, T_GCW);
+}
+static int derive_gts(const clrnn_backend *b, const ocl_state *s, size_t l, const int *v)
+{
+    return derive(b, s, l, v, T_GTS);
+}
+
+#define N_OF(a) (sizeof a / sizeof a[0])
+static const ocl_tunable gpu_tunable_table[N_GPU_TUNABLES] = {
+    [T_RW] = {"RW", "windows a work-item (register block)", rw_values, N_OF(rw_values), derive_rw},
+    [T_RH] = {"RH", "hidden units a work-item (register block)", rh_values, N_OF(rh_values),
+              derive_rh},
+    [T_NUW] = {"NUW", "work-items along windows a forward or backward group (0: derived)",
+               nuw_values, N_OF(nuw_values), derive_nuw},
+    [T_WTILES] = {"WTILES", "tiles of rows W_h streams through local memory in (1: resident)",
+                  wtiles_values, N_OF(wtiles_values), derive_wtiles},
+    [T_GLOCAL] = {"GLOCAL", "work-items a grad_gpu group (0: derived)", glocal_values,
+                  N_OF(glocal_values), derive_glocal},
+    [T_GPER] = {"GPER", "parameters a grad_gpu work-item sums (0: derived)", gper_values,
+                N_OF(gper_values), derive_gper},
+    [T_GCW] = {"GCW", "windows a grad_gpu group sums (whole chunks of 32)", gcw_values,
+               N_OF(gcw_values), derive_gcw},
+    [T_GTS] = {"GTS", "steps grad_gpu stages in local memory at once (0: as many as fit)",
+               gts_values, N_OF(gts_values), derive_gts},
+};
+
+static const char *gpu_tuning_misfit(const clrnn_backend *b, const ocl_state *s, size_t l,
+                                     const int *values)
+{
+    gpu_device d;
+    query_device(s, &d);
+    gpu_tunables t;
+    return resolve(b, &d, s->real_size, l, values, &t);
 }
 
 /* Layer l's program with its sizes and tunables as build-time constants,
@@ -269,17 +415,17 @@ static clrnn_status build_layer(clrnn_backend *b, ocl_state *s, gpu_state *gs, s
     snprintf(options, sizeof options,
              "-DCLRNN_FP64=%d -DNI=%zu -DNH=%zu -DNO=%zu -DNT=%zu -DTOP_LAYER=%d -DLOCAL=%zu "
              "-DNUH=%zu -DRW=%zu -DRH=%zu -DWROWS=%zu -DGLOCAL=%zu -DGPER=%zu -DGTS=%zu "
-             "-DGCW=%zu",
+             "-DGCW=%zu -DCHUNK=%d",
              b->precision == CLRNN_FP64, sh.n_in, sh.n_hidden, sh.n_out, b->seq_len, top, t->local,
-             t->nuh, t->rw, t->rh, t->wrows, t->glocal, t->gper, t->gts, t->gcw);
+             t->nuh, t->rw, t->rh, t->wrows, t->glocal, t->gper, t->gts, t->gcw, WINDOWS_PER_CHUNK);
     layer->owner = 1;
     clrnn_status st = ocl_build(b, s, gpu_files, sizeof gpu_files / sizeof gpu_files[0], options,
                                 &layer->program, err);
     if (st == CLRNN_OK)
         st = ocl_create_kernels(s, layer->program, gpu_kernel_names, N_GPU_KERNELS, layer->kernels,
                                 err);
-    /* Private arrays: the register blocks (2 RW RH) and grad_gpu's 3 GPER. */
-    const size_t counted = (2 * t->rw * t->rh + 3 * t->gper + 2 * t->rw) * s->real_size;
+    /* Private arrays: the register blocks (2 RW RH) and grad_gpu's 4 GPER. */
+    const size_t counted = (2 * t->rw * t->rh + 4 * t->gper + 2 * t->rw) * s->real_size;
     char holds[96];
     snprintf(holds, sizeof holds, "layer %zu: a block of %zu windows x %zu units", l, t->rw, t->rh);
     for (int k = 0; st == CLRNN_OK && k < N_GPU_KERNELS; k++)
@@ -310,6 +456,27 @@ static void query_device(const ocl_state *s, gpu_device *d)
     d->compute_units = s->compute_units;
 }
 
+extern const ocl_family ocl_family_gpu;
+
+/* Layer l's sizes from values (the tunables' values, 0: derived) and the
+ * model's chunking gcw; why not as an error. */
+static clrnn_status layer_sizes(const clrnn_backend *b, const ocl_state *s, const gpu_device *d,
+                                size_t l, const int *values, size_t gcw, gpu_tunables *t,
+                                clrnn_error *err)
+{
+    const char *why = resolve(b, d, s->real_size, l, values, t);
+    if (!why) {
+        t->gcw = gcw;
+        why = grad_steps(b, d, s->real_size, l, (size_t)values[T_GTS], t);
+    }
+    if (!why)
+        return CLRNN_OK;
+    return clrnn__fail(err, CLRNN_E_UNSUPPORTED,
+                       "layer %zu: the gpu kernels cannot run %zu hidden units on this device "
+                       "(%zu KiB of local memory, work-groups of %zu): %s: use `kernels` tile",
+                       l, b->layers[l].n_hidden, d->local_mem / 1024, d->max_group, why);
+}
+
 static clrnn_status gpu_init(clrnn_backend *b, ocl_state *s, void **self, clrnn_error *err)
 {
     gpu_state *gs = calloc(1, sizeof *gs);
@@ -323,21 +490,25 @@ static clrnn_status gpu_init(clrnn_backend *b, ocl_state *s, void **self, clrnn_
     gpu_device d;
     query_device(s, &d);
     clrnn_status st = CLRNN_OK;
+    /* Each layer's values (clrnn tune's, the cache's or the derived ones);
+     * one chunking for the model: grad_finish adds every parameter's
+     * chunks, and GCW is derived as the least of the layers'. */
+    int(*values)[N_GPU_TUNABLES] = calloc(b->n_layers, sizeof *values);
+    if (!values)
+        return clrnn__fail(err, CLRNN_E_NOMEM, "out of memory creating the OpenCL backend");
     size_t gcw = GPU_MAX_GCW;
     for (size_t l = 0; st == CLRNN_OK && l < b->n_layers; l++) {
-        st = gpu_default_tunables(b, s, &d, l, &gs->layers[l].tune, err);
-        if (st == CLRNN_OK && gs->layers[l].tune.gcw < gcw)
-            gcw = gs->layers[l].tune.gcw;
+        st = ocl_layer_tuning(b, s, &ocl_family_gpu, l, values[l], err);
+        if (st == CLRNN_OK && (size_t)values[l][T_GCW] < gcw)
+            gcw = (size_t)values[l][T_GCW];
     }
-    /* One chunking for the model: grad_finish adds every parameter's chunks. */
-    for (size_t l = 0; st == CLRNN_OK && l < b->n_layers; l++) {
-        gs->layers[l].tune.gcw = gcw;
-        st = set_grad_steps(b, s, &d, l, &gs->layers[l].tune, err);
-    }
+    for (size_t l = 0; st == CLRNN_OK && l < b->n_layers; l++)
+        st = layer_sizes(b, s, &d, l, values[l], gcw, &gs->layers[l].tune, err);
     for (size_t l = 0; st == CLRNN_OK && l < b->n_layers; l++) {
         st = build_layer(b, s, gs, l, err);
         /* A kernel that cannot run a group of the size built in (registers):
-         * fewer work-items, rebuilt. */
+         * fewer work-items (the counts derived again under that limit),
+         * rebuilt. */
         gpu_layer *layer = &gs->layers[l];
         while (st == CLRNN_OK && layer->owner &&
                (layer->kernels[K_FORWARD_GPU].max_group < layer->tune.local ||
@@ -352,18 +523,18 @@ static clrnn_status gpu_init(clrnn_backend *b, ocl_state *s, void **self, clrnn_
                 d.max_group = layer->kernels[K_GRAD_GPU].max_group;
             ocl_release_kernels(layer->kernels, N_GPU_KERNELS);
             ocl_release_program(&layer->program);
-            st = gpu_default_tunables(b, s, &d, l, &layer->tune, err);
-            layer->tune.gcw = gcw;
-            if (st == CLRNN_OK)
-                st = set_grad_steps(b, s, &d, l, &layer->tune, err);
+            values[l][T_NUW] = values[l][T_GLOCAL] = values[l][T_GPER] = 0;
+            st = layer_sizes(b, s, &d, l, values[l], gcw, &layer->tune, err);
             if (st == CLRNN_OK)
                 st = build_layer(b, s, gs, l, err);
         }
     }
+    free(values);
     return st;
 }
 
-static size_t gpu_chunks(const gpu_state *gs, size_t B)
+/* grad_gpu's groups along the batch: GCW windows each. */
+static size_t gpu_window_groups(const gpu_state *gs, size_t B)
 {
     return ceil_div(B, gs->layers[0].tune.gcw);
 }
@@ -398,7 +569,8 @@ static clrnn_status backward_layer(clrnn_backend *b, ocl_state *s, gpu_state *gs
     kernel_args a = args_for(s, layer->kernels[K_BACKWARD_GPU]);
     arg_mem(&a, s->g);
     arg_mem(&a, l == 0 ? s->g : s->dy[l - 1]); /* layer 0 writes no dx */
-    arg_mem(&a, s->loss_sum);                  /* the top layer adds the batch's loss */
+    /* the top layer adds the batch's loss (a rank's share: to a scratch) */
+    arg_mem(&a, s->partials_only ? s->share_loss_scratch : s->loss_sum);
     arg_mem(&a, s->window_loss);
     arg_mem(&a, s->dy[l]);
     arg_mem(&a, s->h[l]);
@@ -412,9 +584,11 @@ static clrnn_status backward_layer(clrnn_backend *b, ocl_state *s, gpu_state *gs
     if (st != CLRNN_OK)
         return st;
 
-    const size_t n_chunks = gpu_chunks(gs, B);
+    /* The mean, written here, where one group holds the batch; else (and
+     * for a rank's share of a batch) the chunks' sums, finished later. */
+    const int finish = gpu_window_groups(gs, B) == 1 && !s->partials_only;
     a = args_for(s, layer->kernels[K_GRAD_GPU]);
-    arg_mem(&a, n_chunks == 1 ? s->grads : s->partial);
+    arg_mem(&a, finish ? s->grads : s->partial);
     arg_mem(&a, s->g);
     arg_mem(&a, s->h[l]);
     arg_mem(&a, s->dy[l]);
@@ -424,25 +598,12 @@ static clrnn_status backward_layer(clrnn_backend *b, ocl_state *s, gpu_state *gs
     arg_uint(&a, B);
     arg_uint(&a, b->n_params);
     arg_uint(&a, b->layer_offset[l]);
-    arg_uint(&a, n_chunks == 1);
+    arg_uint(&a, finish);
     const size_t n = clrnn__layer_n_params(b->layers[l]);
     const size_t per_group = layer->tune.glocal * layer->tune.gper;
     size_t local2[2] = {layer->tune.glocal, 1};
-    size_t grid[2] = {ceil_div(n, per_group) * layer->tune.glocal, n_chunks};
+    size_t grid[2] = {ceil_div(n, per_group) * layer->tune.glocal, gpu_window_groups(gs, B)};
     return ocl_launch(s, &a, 2, grid, local2, err);
-}
-
-/* grads <- the batch mean of the chunks' sums (grad_finish, reduce.cl). */
-static clrnn_status finish_gradient(const clrnn_backend *b, ocl_state *s, size_t n_chunks, size_t B,
-                                    clrnn_error *err)
-{
-    kernel_args a = args_for(s, s->kernels[K_GRAD_FINISH]);
-    arg_mem(&a, s->grads);
-    arg_mem(&a, s->partial);
-    arg_uint(&a, n_chunks);
-    arg_uint(&a, b->n_params);
-    arg_uint(&a, B);
-    return ocl_launch_1d(s, &a, b->n_params, err);
 }
 
 static clrnn_status gpu_run_batch(clrnn_backend *b, ocl_state *s, void *self, size_t B,
@@ -457,10 +618,10 @@ static clrnn_status gpu_run_batch(clrnn_backend *b, ocl_state *s, void *self, si
         return st == CLRNN_OK ? ocl_accumulate_loss(s, B, err) : st;
     for (size_t l = L; st == CLRNN_OK && l-- > 0;)
         st = backward_layer(b, s, gs, l, B, err);
-    const size_t n_chunks = gpu_chunks(gs, B);
-    if (st != CLRNN_OK || n_chunks == 1)
+    /* A rank's share of a batch (partials_only) stops at the chunks' sums. */
+    if (st != CLRNN_OK || gpu_window_groups(gs, B) == 1 || s->partials_only)
         return st;
-    return finish_gradient(b, s, n_chunks, B, err);
+    return ocl_finish_gradient(b, s, B, err);
 }
 
 const ocl_family ocl_family_gpu = {
@@ -469,4 +630,7 @@ const ocl_family ocl_family_gpu = {
     .init = gpu_init,
     .destroy = gpu_destroy,
     .run_batch = gpu_run_batch,
+    .tunables = gpu_tunable_table,
+    .n_tunables = N_GPU_TUNABLES,
+    .tuning_misfit = gpu_tuning_misfit,
 };

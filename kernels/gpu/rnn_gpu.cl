@@ -4,7 +4,7 @@
  * (host/opencl/family_gpu.c chooses them from the device). A batch is, per
  * layer, rnn_forward_gpu (the top one with the loss and dy), then from the
  * top rnn_backward_gpu (the top one adds the loss up) and grad_gpu, then
- * grad_finish where a batch is more than one chunk. The maths of a step is
+ * grad_finish where a batch is more than one grad_gpu group. The maths of a step is
  * layer.cl's; every sum runs in the CPU reference's order.
  *
  * Build-time sizes: NI, NH, NO, NT (the layer, T), TOP_LAYER;
@@ -16,7 +16,8 @@
  *          at once: NH when the weights stay there for all T steps
  *          (WLOCAL 1), else fewer, streamed through in tiles every step
  *   GLOCAL work-items of a grad_gpu group, GPER parameters each, GTS steps
- *          of a window staged in local memory at once, GCW windows a chunk.
+ *          of a window staged in local memory at once, GCW windows a group
+ *          (a multiple of CHUNK, the windows of a chunk of the sums).
  *
  * Local memory holds the weights, the tile's h_{t-1} and h_t (forward) or
  * g_{t+1} and g_t (BPTT), its x_t or dy_t, and its start rows; global
@@ -32,8 +33,11 @@
 #if !defined(LOCAL) || !defined(NUH) || !defined(RW) || !defined(RH) || !defined(WROWS)
 #error "rnn_gpu.cl needs -DLOCAL -DNUH -DRW -DRH -DWROWS"
 #endif
-#if !defined(GLOCAL) || !defined(GPER) || !defined(GTS) || !defined(GCW)
-#error "rnn_gpu.cl needs -DGLOCAL -DGPER -DGTS -DGCW"
+#if !defined(GLOCAL) || !defined(GPER) || !defined(GTS) || !defined(GCW) || !defined(CHUNK)
+#error "rnn_gpu.cl needs -DGLOCAL -DGPER -DGTS -DGCW -DCHUNK"
+#endif
+#if GCW % CHUNK != 0
+#error "GCW must be a multiple of CHUNK"
 #endif
 #ifndef TOP_LAYER
 #define TOP_LAYER 0
@@ -100,6 +104,7 @@ __kernel void rnn_forward_gpu(__global real *y,              /* (B,T,O) out */
     __local real h_buf[WT * NH];  /* (WT,H): h_{t-1}, then h_t */
     __local real x_tile[WT * NI]; /* (WT,I): x_t */
     __local real loss[WT];        /* the windows' loss sums (top layer) */
+    __local real seen[WT];        /* the windows' observed loss cells (top layer) */
     __local uint start[WT];       /* the windows' start rows */
     __global const uint *starts = order + starts_offset; /* (B) */
     const layer_params p = point_layer(params + param_offset, NI, NH, NO);
@@ -113,7 +118,7 @@ __kernel void rnn_forward_gpu(__global real *y,              /* (B,T,O) out */
         copy_to_local(w_h, p.W_h, NH * NH);
     for (uint w = lid; w < WT; w += LOCAL) {
         start[w] = starts[min(first + w, (size_t)B - 1)];
-        loss[w] = 0;
+        loss[w] = seen[w] = 0;
     }
     barrier(CLK_LOCAL_MEM_FENCE); /* the start rows in place */
     load_inputs(x_tile, x, start, first, B, 0, x_is_table);
@@ -169,13 +174,14 @@ __kernel void rnn_forward_gpu(__global real *y,              /* (B,T,O) out */
         barrier(CLK_LOCAL_MEM_FENCE);
         for (uint w = lid; w < WT; w += LOCAL) { /* a window's outputs, always the same work-item */
             const size_t b = first + w;
-            real window = loss[w];
+            real window = loss[w], observed = seen[w];
             for (int o = 0; o < NO; o++) {
                 const real y_o = output_value_ll(h_buf + w * NH, w_o, b_o, o, NH, NO);
                 const size_t at = (min(b, (size_t)B - 1) * NT + t) * NO + o;
                 real dy_o = 0;
                 if (TOP_LAYER && t >= (int)first_loss_step)
-                    dy_o = loss_term(&window, y_o, targets[((size_t)start[w] + t) * NO + o]);
+                    dy_o = loss_term(&window, &observed, y_o,
+                                     targets[((size_t)start[w] + t) * NO + o]);
                 if (b < B) {
                     y[at] = y_o;
                     if (TOP_LAYER)
@@ -183,6 +189,7 @@ __kernel void rnn_forward_gpu(__global real *y,              /* (B,T,O) out */
                 }
             }
             loss[w] = window;
+            seen[w] = observed;
         }
     }
     /* PoCL 3.1 fails to build this kernel at some sizes (T = 2) without a
@@ -191,7 +198,7 @@ __kernel void rnn_forward_gpu(__global real *y,              /* (B,T,O) out */
     if (TOP_LAYER)
         for (uint w = lid; w < WT; w += LOCAL)
             if (first + w < B)
-                window_loss[first + w] = window_loss_value(loss[w], NT - first_loss_step, NO);
+                window_loss[first + w] = window_loss_value(loss[w], seen[w]);
 }
 
 /* dy_t of the group's windows into dy_tile (WT,O). */
@@ -313,8 +320,14 @@ __kernel void rnn_backward_gpu(__global real *g,                 /* (B,T,H) out 
  * each (parameters e GLOCAL GPER + n GLOCAL + lid), every one in a fixed
  * order, rnn_layer_backward_cpu's: windows in order, each window's steps in
  * reverse time (no atomics: reruns give identical bits). h_{-1} = 0 adds
- * exact zeros. With one chunk (finish) it writes the batch mean itself;
- * else grad_finish (reduce.cl) adds the chunks in order.
+ * exact zeros. A group's GCW windows are GCW / CHUNK chunks of the batch
+ * (CHUNK: the runtime's WINDOWS_PER_CHUNK), each summed from 0, so that the
+ * sums are those of the batch's chunks whatever GCW is (and a rank's share
+ * of a batch under MPI, whole chunks, sums to the same bits). Where one
+ * group holds the whole batch (finish) it adds its chunks' sums in order
+ * and writes the batch mean, grad_finish's arithmetic without its traffic;
+ * else each chunk's sums are a row of partial, and grad_finish (reduce.cl)
+ * adds them in order.
  */
 #define RS (NI + 2 * NH + NO + 1)
 #define R_X 0
@@ -323,7 +336,7 @@ __kernel void rnn_backward_gpu(__global real *g,                 /* (B,T,H) out 
 #define R_DY (NI + 2 * NH)
 #define R_ONE (RS - 1)
 
-__kernel void grad_gpu(__global real *partial,     /* (n_chunks, P), or grads (P) */
+__kernel void grad_gpu(__global real *partial,     /* (chunks_of(B), P), or grads (P) */
                        __global const real *g,     /* (B,T,H) */
                        __global const real *h,     /* (B,T,H) */
                        __global const real *dy,    /* (B,T,O) */
@@ -343,11 +356,11 @@ __kernel void grad_gpu(__global real *partial,     /* (n_chunks, P), or grads (P
         start[w] = starts[min(b_begin + w, (size_t)B - 1)];
     /* Each parameter's two entries of R, relative to its step's slot. */
     int left[GPER], right[GPER];
-    real acc[GPER];
+    real acc[GPER], total[GPER];
     #pragma unroll
     for (int n = 0; n < GPER; n++) {
         const uint e = get_group_id(0) * (GLOCAL * GPER) + n * GLOCAL + lid;
-        acc[n] = 0;
+        acc[n] = total[n] = 0;
         if (e < AT_W_H) { /* W_i */
             left[n] = R_X + e / NH;
             right[n] = R_G + e % NH;
@@ -365,6 +378,7 @@ __kernel void grad_gpu(__global real *partial,     /* (n_chunks, P), or grads (P
             right[n] = R_G + min(e - AT_B_I, (uint)(NH - 1));
         }
     }
+    __global real *out = partial + param_offset;
     for (size_t b = b_begin; b < b_end; b++) {
         const uint w = b - b_begin;
         for (int t_hi = NT; t_hi > 0; t_hi -= GTS) {
@@ -399,12 +413,25 @@ __kernel void grad_gpu(__global real *partial,     /* (n_chunks, P), or grads (P
                     acc[n] += row[left[n]] * row[right[n]];
             }
         }
+        if ((b + 1) % CHUNK != 0 && b + 1 < b_end)
+            continue;
+        /* the end of chunk b / CHUNK: its sums out (or to the total), the
+         * next from 0 */
+        __global real *chunk = out + (b / CHUNK) * P;
+        #pragma unroll
+        for (int n = 0; n < GPER; n++) {
+            const uint e = get_group_id(0) * (GLOCAL * GPER) + n * GLOCAL + lid;
+            if (finish)
+                total[n] += acc[n];
+            else if (e < N_LAYER)
+                chunk[e] = acc[n];
+            acc[n] = 0;
+        }
     }
-    __global real *out = partial + (finish ? 0 : c * P) + param_offset;
     #pragma unroll
     for (int n = 0; n < GPER; n++) {
         const uint e = get_group_id(0) * (GLOCAL * GPER) + n * GLOCAL + lid;
-        if (e < N_LAYER)
-            out[e] = finish ? acc[n] / (real)B : acc[n];
+        if (finish && e < N_LAYER)
+            out[e] = total[n] / (real)B;
     }
 }

@@ -15,13 +15,17 @@ if(CLRNN_MPI)
   clrnn_mpi_test(train_pocl train ${CLRNN_MPI_RUN} 100@2:3,32@3 --device opencl)
   clrnn_mpi_test(train_pocl_tile_layers train ${CLRNN_MPI_RUN} 100@3 --device opencl
                  --kernels tile --layers 3:8:4,4:5:1 --loss-on last)
+  # The gpu kernels (grad_gpu's groups of GCW windows write each chunk's
+  # sums) on two layers, 4 chunks at 2 and 3 ranks, 1 chunk at 3.
+  clrnn_mpi_test(train_pocl_gpu_layers train ${CLRNN_MPI_RUN} 100@2:3,32@3 --device opencl
+                 --kernels gpu --layers 3:8:4,4:5:1)
   clrnn_mpi_test(resume_cpu resume ${CLRNN_MPI_RUN} --device cpu)
   clrnn_mpi_test(resume_pocl resume ${CLRNN_MPI_RUN} --device opencl)
   clrnn_mpi_test(failures fail ${CLRNN_MPI_RUN})
   # Each family's shared batches (its kernels stopping at the chunks' sums,
   # the fold and the spread of kernels/common/share.cl) under Oclgrind's
   # race and memory checks, at 2 ranks with a chunk and a part each.
-  foreach(family fused tile group)
+  foreach(family fused tile group gpu)
     add_test(NAME mpi_oclgrind_${family}
              COMMAND ${MPIEXEC_EXECUTABLE} --oversubscribe --quiet -np 2
                      ${PROJECT_SOURCE_DIR}/tests/opencl/oclgrind_check.sh $<TARGET_FILE:clrnn>

@@ -9,10 +9,10 @@
 #      loader, uses one carried in .gpu/ (CLRNN_OPENCL_LIBRARY).
 #   2. clrnn: the carried build/clrnn if it runs here, else a build from
 #      source (cmake and cc needed).
-#   3. clrnn devices; the parity grid's shapes on the GPU for the group and
-#      tile families in fp32 and fp64 (every tensor against the CPU
+#   3. clrnn devices; the parity grid's shapes on the GPU for the group,
+#      tile and gpu families in fp32 and fp64 (every tensor against the CPU
 #      reference), and the bitwise rerun check;
-#   4. clrnn bench on the suite's shapes and PyTorch (cuDNN) on the same
+#   4. clrnn tune (fp32, a short budget), then clrnn bench on the suite's shapes and PyTorch (cuDNN) on the same
 #      shapes, one table with the ratios (scripts/bench.sh style);
 #   5. the environment: nvidia-smi, clinfo, lscpu, versions.
 #
@@ -98,7 +98,7 @@ shapes=(
   "--layers 5:64:2 --batch 257 --seq-len 7 --optimizer adam --lr 0.003 --clip-norm 0.05"
   "--layers 7:256:1 --batch 33 --seq-len 4"
 )
-for family in group tile; do
+for family in group tile gpu; do
   for precision in fp32 fp64; do
     for shape in "${shapes[@]}"; do
       # shellcheck disable=SC2086
@@ -112,8 +112,8 @@ for family in group tile; do
     done
   done
 done
-say "parity: $parity_ok passed, $parity_failed failed (group and tile, fp32 and fp64, ${#shapes[@]} shapes)"
-for family in group tile; do
+say "parity: $parity_ok passed, $parity_failed failed (group, tile and gpu, fp32 and fp64, ${#shapes[@]} shapes)"
+for family in group tile gpu; do
   for run in 1 2; do
     timeout 120 "$clrnn" train --device "$device" --kernels $family --epochs 3 --quiet \
       --optimizer adam --clip-norm 0.5 --save "$out/rerun_${family}_$run.clrnn" >/dev/null 2>&1
@@ -128,6 +128,9 @@ done
 # --- 4. speed against PyTorch on the same device class
 seconds=${CLRNN_GPU_CHECK_SECONDS:-1}
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE} # PyTorch's idle CPU threads sleep
+# clrnn tune on the bench shapes (fp32; the cache in $OUT), which bench then reads.
+export XDG_CACHE_HOME="$out/cache"
+step tune 240 "$clrnn" tune --device "$device" --precision fp32 --budget 8 --seconds 0.1
 step bench 240 "$clrnn" bench --devices "$device" --seconds "$seconds" \
   --csv "$out/bench_clrnn.csv"
 torch_device=cuda

@@ -107,18 +107,22 @@ static int parse_devices(const cli_args *a, const char *const *items, size_t n, 
     return 1;
 }
 
-static int parse_precisions(const cli_args *a, const char *const *items, size_t n, void *options)
+int bench_parse_precisions(const cli_args *a, const char *const *items, size_t n, int *precisions)
 {
     static const char *const names[] = {"fp32", "fp64", NULL};
-    bench_options *o = options;
-    o->precisions[0] = o->precisions[1] = 0;
+    precisions[0] = precisions[1] = 0;
     for (size_t i = 0; i < n; i++) {
         int which;
         if (!cli_parse_choice(a, items[i], names, &which))
             return 0;
-        o->precisions[which] = 1;
+        precisions[which] = 1;
     }
     return 1;
+}
+
+static int parse_precisions(const cli_args *a, const char *const *items, size_t n, void *options)
+{
+    return bench_parse_precisions(a, items, n, ((bench_options *)options)->precisions);
 }
 
 #define AT(field) offsetof(bench_options, field)

@@ -15,6 +15,8 @@ typedef struct bench_shape {
 } bench_shape;
 
 /* A suite name or NAME=I:H:O/T/B into shape; 0 (said on stderr) if neither. */
+/* --precision's list (fp32, fp64) into precisions[0] and [1] (1: chosen). */
+int bench_parse_precisions(const cli_args *a, const char *const *items, size_t n, int *precisions);
 int bench_parse_shape(const cli_args *a, const char *text, bench_shape *shape);
 
 /* The random problem of a shape: table, model, a ring of batches. */

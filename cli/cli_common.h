@@ -25,4 +25,8 @@ const char *cli_default_data(void);
  * joined with commas into buf. */
 const char *cli_join_columns(char *buf, size_t size, const clrnn_checkpoint *model, int targets);
 
+/* A text field of a CSV row, quoted when it holds a comma, a quote or a
+ * line end (a series id read from a quoted cell). */
+void cli_csv_field(FILE *f, const char *s);
+
 #endif

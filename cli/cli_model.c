@@ -650,23 +650,6 @@ static void put_value(FILE *f, double v)
         fprintf(f, "%.10g", v);
 }
 
-/* A text field of a CSV row: quoted when it holds a comma, a quote or a
- * line end (a series id read from a quoted cell). */
-static void put_text(FILE *f, const char *s)
-{
-    if (!strpbrk(s, ",\"\r\n")) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 /* ------------------------------------------------------------- predict */
 
 static int write_predictions(const char *path, const loaded *l, const double *pred, size_t n)
@@ -700,9 +683,10 @@ static int write_predictions(const char *path, const loaded *l, const double *pr
                 fprintf(f, "%s", name);
                 if (series) { /* the window's own series */
                     fputc(',', f);
-                    put_text(f, clrnn_dataset_series_id(
-                                    d, clrnn_dataset_row_series(d, clrnn_dataset_window_start(
-                                                                       d, CLRNN_SPLIT_TRAIN, i))));
+                    cli_csv_field(
+                        f, clrnn_dataset_series_id(
+                               d, clrnn_dataset_row_series(
+                                      d, clrnn_dataset_window_start(d, CLRNN_SPLIT_TRAIN, i))));
                 }
             }
             if (n_horizons > 1)
@@ -788,7 +772,7 @@ static void write_forecast_series(FILE *f, const clrnn_dataset *d, const double 
             else
                 format_time(name, sizeof name, last + step * (double)h);
             fprintf(f, "%s,", name);
-            put_text(f, clrnn_dataset_series_id(d, s));
+            cli_csv_field(f, clrnn_dataset_series_id(d, s));
             fprintf(f, ",%s,%zu,", clrnn_dataset_target_name(d, k % columns), h);
             put_value(f, forecast[s * K + k]);
             fprintf(f, "\n");

@@ -38,22 +38,6 @@ static void series_log_path(char *out, size_t size, const char *log)
     snprintf(out, size, "%.*s_series.csv", (int)n, log);
 }
 
-/* A CSV field: quoted when it holds a comma, a quote or a line end. */
-static void csv_field(FILE *f, const char *s)
-{
-    if (!strpbrk(s, ",\"\r\n")) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 static void json_text(FILE *f, const char *s)
 {
     fputc('"', f);
@@ -102,7 +86,7 @@ static int write_logs(train_job *job, const clrnn_series_metrics *m, size_t S)
         return cli_error("clrnn train", &err), 0;
     fprintf(out.f, "series,split,n_scored,rmse,mae,naive_rmse,naive_mae\n");
     for (size_t s = 0; s < S; s++) {
-        csv_field(out.f, clrnn_dataset_series_id(data, s));
+        cli_csv_field(out.f, clrnn_dataset_series_id(data, s));
         fprintf(out.f, ",test,%zu,%.9g,%.9g,%.9g,%.9g\n", m[s].n_scored, m[s].rmse, m[s].mae,
                 m[s].naive_rmse, m[s].naive_mae);
     }

@@ -66,16 +66,7 @@ static int parse_shapes(const cli_args *a, const char *const *items, size_t n, v
 
 static int parse_precisions(const cli_args *a, const char *const *items, size_t n, void *options)
 {
-    static const char *const names[] = {"fp32", "fp64", NULL};
-    tune_options *o = options;
-    o->precisions[0] = o->precisions[1] = 0;
-    for (size_t i = 0; i < n; i++) {
-        int which;
-        if (!cli_parse_choice(a, items[i], names, &which))
-            return 0;
-        o->precisions[which] = 1;
-    }
-    return 1;
+    return bench_parse_precisions(a, items, n, ((tune_options *)options)->precisions);
 }
 
 #define AT(field) offsetof(tune_options, field)

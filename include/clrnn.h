@@ -455,6 +455,9 @@ typedef struct clrnn_backend_config {
     int no_tune_cache;
     FILE *tune_log;   /* where a corrupt cache is reported in one line (NULL: not) */
     int tune_verbose; /* ... and, to tune_log, where the tunables came from */
+    /* Models of the model's shape the backend holds (0 or 1: one); see
+     * "Model groups" below. Each starts with the model's parameters. */
+    size_t n_models;
 } clrnn_backend_config;
 
 /* Creates a backend for the model's shapes and uploads its parameters.
@@ -929,6 +932,51 @@ CLRNN_API clrnn_status clrnn_forecast(clrnn_backend *backend, const clrnn_datase
  * its last row (its own last known values when differenced). */
 CLRNN_API clrnn_status clrnn_forecast_series(clrnn_backend *backend, const clrnn_dataset *data,
                                              size_t series, double *forecast, clrnn_error *err);
+
+/* ----------------------------------------------------------- model groups */
+
+/*
+ * A backend made with clrnn_backend_config.n_models = M > 1 holds M models
+ * of one shape: the data staged once for all, each model with its own
+ * parameters, gradients, optimizer state, step count, window order and loss
+ * sum. Every call above acts on the selected model (model 0 at first), so
+ * clrnn_evaluate, clrnn_predict and checkpoints serve each model in turn;
+ * the group calls below run every active model in one go (active: M flags,
+ * NULL for all), each model computing bitwise what it computes alone on the
+ * same device and family. Where the implementation holds the models
+ * (clrnn_backend_group_native: the CPU reference's loop, the kernel
+ * families with the model as a grid dimension) their work goes as one;
+ * elsewhere a backend a model runs them one after another.
+ */
+CLRNN_API size_t clrnn_backend_n_models(const clrnn_backend *backend);
+CLRNN_API int clrnn_backend_group_native(const clrnn_backend *backend);
+CLRNN_API clrnn_status clrnn_backend_select_model(clrnn_backend *backend, size_t model,
+                                                  clrnn_error *err);
+CLRNN_API size_t clrnn_backend_selected_model(const clrnn_backend *backend);
+/* Each model's window order: orders (M, n), model k's row k. */
+CLRNN_API clrnn_status clrnn_backend_stage_orders(clrnn_backend *backend, const uint32_t *orders,
+                                                  size_t n, clrnn_error *err);
+/* Gradients of each active model k on its windows orders[k][first ..
+ * first + n_windows - 1]. A group's batch keeps no activations to read. */
+CLRNN_API clrnn_status clrnn_backend_gradients_group(clrnn_backend *backend, size_t first,
+                                                     size_t n_windows, const unsigned char *active,
+                                                     clrnn_error *err);
+/* One optimizer step of each active model k with optimizers[k] (M). */
+CLRNN_API clrnn_status clrnn_backend_update_group(clrnn_backend *backend,
+                                                  const clrnn_optimizer *optimizers,
+                                                  const unsigned char *active, clrnn_error *err);
+/* clrnn_train for the group's M models in lock-step, configs[k] (M) model
+ * k's (the same batch for all; epochs, seeds, optimizers, schedules and
+ * patience may differ; on_epoch is called with model k selected). A model
+ * whose loss turns NaN or infinite stops alone: status[k] says
+ * CLRNN_E_NUMERIC, errors[k] (may be NULL) why, and the others go on.
+ * reports (M) and status (M) are filled for every model; the return value
+ * is CLRNN_OK unless the group as a whole failed (the device, memory, a
+ * cancel). Model k ends as clrnn_train leaves it alone, bitwise. */
+CLRNN_API clrnn_status clrnn_train_group(clrnn_backend *backend, const clrnn_dataset *data,
+                                         const clrnn_train_config *configs,
+                                         clrnn_train_report *reports, clrnn_status *status,
+                                         clrnn_error *errors, clrnn_error *err);
 
 #ifdef __cplusplus
 }

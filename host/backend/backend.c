@@ -8,6 +8,10 @@
 #include "core/error.h"
 #include "core/model.h"
 
+/* The backend that holds the selected model: its member, where the group
+ * has members, else the backend itself. */
+#define MEMBER(b) ((b)->members ? (b)->members[(b)->model] : (b))
+
 static clrnn_status choose_and_init(clrnn_backend *b, const clrnn_backend_config *config,
                                     clrnn_error *err)
 {
@@ -59,6 +63,43 @@ size_t clrnn_kernels_count(void)
     return backend_opencl_family_slots();
 }
 
+/* The group's members where the implementation holds one model: the
+ * implementation b was made with goes, and each model gets a backend of
+ * its own (made as one alone is), which the group's calls pass on to. */
+static clrnn_status make_members(clrnn_backend *b, const clrnn_model *model,
+                                 const clrnn_backend_config *config, clrnn_error *err)
+{
+    b->ops->destroy(b);
+    b->ops = NULL;
+    if (!(b->members = calloc(b->n_models, sizeof *b->members)))
+        return clrnn__fail(err, CLRNN_E_NOMEM, "out of memory for a group of %zu models",
+                           b->n_models);
+    clrnn_backend_config one = *config;
+    one.n_models = 1;
+    one.log = NULL;
+    for (size_t k = 0; k < b->n_models; k++) {
+        clrnn_error why;
+        clrnn_status st = clrnn_backend_create(&b->members[k], model, &one, &why);
+        if (st == CLRNN_E_NOMEM || st == CLRNN_E_DEVICE)
+            return clrnn__fail(err, st,
+                               "a group of %zu models does not fit: %zu fit (try `n_models` %zu "
+                               "or fewer): %s",
+                               b->n_models, k, k, why.message);
+        if (st != CLRNN_OK) {
+            if (err)
+                *err = why;
+            return st;
+        }
+    }
+    const clrnn_backend *m = b->members[0];
+    b->kind = m->kind;
+    b->family = m->family;
+    memcpy(b->device_name, m->device_name, sizeof b->device_name);
+    snprintf(b->description, sizeof b->description, "%.200s, %zu models one after another",
+             m->description, b->n_models);
+    return CLRNN_OK;
+}
+
 clrnn_status clrnn_backend_create(clrnn_backend **out, const clrnn_model *model,
                                   const clrnn_backend_config *config, clrnn_error *err)
 {
@@ -95,9 +136,20 @@ clrnn_status clrnn_backend_create(clrnn_backend **out, const clrnn_model *model,
     b->no_tune_cache = config->no_tune_cache;
     b->tune_log = config->tune_log;
     b->tune_verbose = config->tune_verbose;
+    b->n_models = config->n_models ? config->n_models : 1;
+    if (!(b->n_updates = calloc(b->n_models, sizeof *b->n_updates))) {
+        clrnn_backend_free(b);
+        return clrnn__fail(err, CLRNN_E_NOMEM, "out of memory for a group of %zu models",
+                           b->n_models);
+    }
     clrnn_status st = choose_and_init(b, config, err);
-    if (st == CLRNN_OK)
+    if (st == CLRNN_OK && b->n_models > 1 && !b->group_native)
+        st = make_members(b, model, config, err);
+    for (size_t k = 0; st == CLRNN_OK && !b->members && k < b->n_models; k++) {
+        b->model = k;
         st = b->ops->set_params(b, clrnn_model_params_const(model), err);
+    }
+    b->model = 0;
     if (st != CLRNN_OK) {
         clrnn_backend_free(b);
         return st;
@@ -114,6 +166,10 @@ void clrnn_backend_free(clrnn_backend *backend)
         return;
     if (backend->ops)
         backend->ops->destroy(backend);
+    for (size_t k = 0; backend->members && k < backend->n_models; k++)
+        clrnn_backend_free(backend->members[k]);
+    free(backend->members);
+    free(backend->n_updates);
     free(backend->layers);
     free(backend->layer_offset);
     free(backend->order);
@@ -159,6 +215,14 @@ size_t clrnn_backend_n_params(const clrnn_backend *backend)
 clrnn_status clrnn_backend_stage(clrnn_backend *backend, const double *x, const double *y,
                                  size_t n_rows, clrnn_error *err)
 {
+    if (backend->members) {
+        clrnn_status st = CLRNN_OK;
+        for (size_t k = 0; st == CLRNN_OK && k < backend->n_models; k++)
+            st = clrnn_backend_stage(backend->members[k], x, y, n_rows, err);
+        backend->n_rows = st == CLRNN_OK ? n_rows : 0;
+        backend->n_order = 0;
+        return st;
+    }
     if (n_rows < backend->seq_len)
         return clrnn__fail(err, CLRNN_E_INPUT, "%zu rows staged, fewer than one window of %zu",
                            n_rows, backend->seq_len);
@@ -173,12 +237,14 @@ clrnn_status clrnn_backend_stage(clrnn_backend *backend, const double *x, const 
 clrnn_status clrnn_backend_set_params(clrnn_backend *backend, const double *params,
                                       clrnn_error *err)
 {
-    backend->n_updates = 0;
+    backend = MEMBER(backend);
+    backend->n_updates[backend->model] = 0;
     return backend->ops->set_params(backend, params, err);
 }
 
 clrnn_status clrnn_backend_get_params(clrnn_backend *backend, double *params, clrnn_error *err)
 {
+    backend = MEMBER(backend);
     return backend->ops->get_params(backend, params, err);
 }
 
@@ -218,42 +284,67 @@ static clrnn_status run_batch(clrnn_backend *b, const uint32_t *starts, size_t f
     st = b->ops->run_batch(b, starts, n, grads, err);
     b->last_batch = st == CLRNN_OK ? n : 0;
     b->have_gradients = st == CLRNN_OK && grads;
+    b->group_ran = 0;
     return st;
 }
 
 clrnn_status clrnn_backend_forward(clrnn_backend *backend, const uint32_t *starts, size_t n_windows,
                                    clrnn_error *err)
 {
-    return run_batch(backend, starts, BACKEND_NOT_STAGED, n_windows, 0, err);
+    return run_batch(MEMBER(backend), starts, BACKEND_NOT_STAGED, n_windows, 0, err);
 }
 
 clrnn_status clrnn_backend_gradients(clrnn_backend *backend, const uint32_t *starts,
                                      size_t n_windows, clrnn_error *err)
 {
-    return run_batch(backend, starts, BACKEND_NOT_STAGED, n_windows, 1, err);
+    return run_batch(MEMBER(backend), starts, BACKEND_NOT_STAGED, n_windows, 1, err);
 }
 
-clrnn_status clrnn_backend_stage_order(clrnn_backend *backend, const uint32_t *order, size_t n,
-                                       clrnn_error *err)
+/* orders: (n_models, n) where `each` is set, else one order for every model. */
+static clrnn_status stage_orders(clrnn_backend *backend, const uint32_t *order, size_t n, int each,
+                                 clrnn_error *err)
 {
+    size_t M = backend->n_models;
     backend->n_order = 0;
+    if (backend->members) {
+        clrnn_status st = CLRNN_OK;
+        for (size_t k = 0; st == CLRNN_OK && k < M; k++)
+            st = clrnn_backend_stage_order(backend->members[k], order + (each ? k * n : 0), n, err);
+        backend->n_order = st == CLRNN_OK ? n : 0;
+        return st;
+    }
     if (backend->n_rows == 0)
         return clrnn__fail(err, CLRNN_E_INPUT, "no data staged before the window order");
     if (n == 0 || n > UINT32_MAX)
         return clrnn__fail(err, CLRNN_E_INPUT, "an order of %zu windows (allowed: 1 to %u)", n,
                            (unsigned)UINT32_MAX);
-    clrnn_status st = check_starts(backend, order, n, err);
+    if (M > SIZE_MAX / sizeof(uint32_t) / n)
+        return clrnn__fail(err, CLRNN_E_NOMEM, "out of memory for %zu orders of %zu windows", M, n);
+    clrnn_status st = check_starts(backend, order, each ? M * n : n, err);
     if (st != CLRNN_OK)
         return st;
-    uint32_t *copy = realloc(backend->order, n * sizeof *copy);
+    uint32_t *copy = realloc(backend->order, M * n * sizeof *copy);
     if (!copy)
         return clrnn__fail(err, CLRNN_E_NOMEM, "out of memory for an order of %zu windows", n);
     backend->order = copy;
-    memcpy(copy, order, n * sizeof *copy);
+    for (size_t k = 0; k < M; k++)
+        memcpy(copy + k * n, order + (each ? k * n : 0), n * sizeof *copy);
     if (backend->ops->stage_order)
-        st = backend->ops->stage_order(backend, order, n, err);
+        st = backend->ops->stage_order(backend, copy, n, err);
     backend->n_order = st == CLRNN_OK ? n : 0;
     return st;
+}
+
+clrnn_status clrnn_backend_stage_order(clrnn_backend *backend, const uint32_t *order, size_t n,
+                                       clrnn_error *err)
+{
+    return stage_orders(backend, order, n, 0, err);
+}
+
+clrnn_status clrnn_backend_stage_orders(clrnn_backend *backend, const uint32_t *orders, size_t n,
+                                        clrnn_error *err)
+{
+    return stage_orders(backend, orders, n, 1, err);
 }
 
 /* ---------------------------------------------------- data parallel */
@@ -261,6 +352,8 @@ clrnn_status clrnn_backend_stage_order(clrnn_backend *backend, const uint32_t *o
 void clrnn__backend_set_exchange(clrnn_backend *backend, clrnn_exchange *exchange)
 {
     backend->exchange = exchange;
+    for (size_t k = 0; backend->members && k < backend->n_models; k++)
+        backend->members[k]->exchange = exchange; /* each model's batches shared alone */
 }
 
 void clrnn__share_range(size_t B, int rank, int size, size_t *first, size_t *n)
@@ -389,14 +482,20 @@ static clrnn_status run_shared(clrnn_backend *b, size_t first, size_t B, clrnn_e
 clrnn_status clrnn_backend_gradients_staged(clrnn_backend *backend, size_t first, size_t n_windows,
                                             clrnn_error *err)
 {
+    backend = MEMBER(backend);
     if (first > backend->n_order || n_windows > backend->n_order - first)
         return clrnn__fail(err, CLRNN_E_INPUT,
                            "windows %zu to %zu of a staged order of %zu (stage the order first)",
                            first, first + n_windows, backend->n_order);
     clrnn_exchange *x = backend->exchange;
     if (!x || x->size <= 1)
-        return run_batch(backend, backend->order + first, first, n_windows, 1, err);
+        return run_batch(backend, backend->order + backend->model * backend->n_order + first, first,
+                         n_windows, 1, err);
     clrnn_status st = check_batch_size(backend, n_windows, err);
+    if (st == CLRNN_OK && backend->n_models > 1)
+        st = clrnn__fail(err, CLRNN_E_UNSUPPORTED,
+                         "a group of models cannot share batches between "
+                         "ranks");
     if (st == CLRNN_OK && !backend->ops->share_run)
         st = clrnn__fail(err, CLRNN_E_UNSUPPORTED, "%s cannot share a batch between ranks",
                          backend->description);
@@ -410,16 +509,17 @@ clrnn_status clrnn_backend_gradients_staged(clrnn_backend *backend, size_t first
 clrnn_status clrnn_backend_update(clrnn_backend *backend, const clrnn_optimizer *optimizer,
                                   clrnn_error *err)
 {
+    backend = MEMBER(backend);
     if (!backend->have_gradients)
         return clrnn__fail(err, CLRNN_E_INPUT, "an update needs gradients first");
     if (!(optimizer->lr > 0))
         return clrnn__fail(err, CLRNN_E_INPUT, "the learning rate must be positive");
-    backend->n_updates++;
-    return backend->ops->update(backend, optimizer, backend->n_updates, err);
+    return backend->ops->update(backend, optimizer, ++backend->n_updates[backend->model], err);
 }
 
 clrnn_status clrnn_backend_get_grads(clrnn_backend *backend, double *grads, clrnn_error *err)
 {
+    backend = MEMBER(backend);
     if (!backend->have_gradients)
         return clrnn__fail(err, CLRNN_E_INPUT, "no gradients computed yet");
     return backend->ops->get_grads(backend, grads, err);
@@ -427,6 +527,10 @@ clrnn_status clrnn_backend_get_grads(clrnn_backend *backend, double *grads, clrn
 
 static clrnn_status check_layer_read(const clrnn_backend *b, size_t layer, clrnn_error *err)
 {
+    if (b->group_ran)
+        return clrnn__fail(err, CLRNN_E_INPUT,
+                           "a group's batch keeps no activations: run the selected model's batch "
+                           "first");
     if (b->last_batch == 0)
         return clrnn__fail(err, CLRNN_E_INPUT, "no batch has run yet");
     if (layer >= b->n_layers)
@@ -437,6 +541,7 @@ static clrnn_status check_layer_read(const clrnn_backend *b, size_t layer, clrnn
 clrnn_status clrnn_backend_get_outputs(clrnn_backend *backend, size_t layer, double *y,
                                        clrnn_error *err)
 {
+    backend = MEMBER(backend);
     clrnn_status st = check_layer_read(backend, layer, err);
     return st != CLRNN_OK ? st : backend->ops->get_outputs(backend, layer, y, err);
 }
@@ -444,6 +549,7 @@ clrnn_status clrnn_backend_get_outputs(clrnn_backend *backend, size_t layer, dou
 clrnn_status clrnn_backend_get_hidden(clrnn_backend *backend, size_t layer, double *h,
                                       clrnn_error *err)
 {
+    backend = MEMBER(backend);
     clrnn_status st = check_layer_read(backend, layer, err);
     return st != CLRNN_OK ? st : backend->ops->get_hidden(backend, layer, h, err);
 }
@@ -451,44 +557,60 @@ clrnn_status clrnn_backend_get_hidden(clrnn_backend *backend, size_t layer, doub
 clrnn_status clrnn_backend_get_window_losses(clrnn_backend *backend, double *losses,
                                              clrnn_error *err)
 {
+    backend = MEMBER(backend);
     clrnn_status st = check_layer_read(backend, 0, err);
     return st != CLRNN_OK ? st : backend->ops->get_window_losses(backend, losses, err);
 }
 
 clrnn_status clrnn_backend_finish(clrnn_backend *backend, clrnn_error *err)
 {
+    if (backend->members) {
+        clrnn_status st = CLRNN_OK;
+        for (size_t k = 0; st == CLRNN_OK && k < backend->n_models; k++)
+            st = clrnn_backend_finish(backend->members[k], err);
+        return st;
+    }
     return backend->ops->finish ? backend->ops->finish(backend, err) : CLRNN_OK;
 }
 
 clrnn_status clrnn_backend_take_loss_sum(clrnn_backend *backend, double *sum, clrnn_error *err)
 {
+    backend = MEMBER(backend);
     return backend->ops->take_loss_sum(backend, sum, err);
 }
 
 clrnn_status clrnn_backend_get_optimizer_state(clrnn_backend *backend, double *m, double *v,
                                                long *step, clrnn_error *err)
 {
+    backend = MEMBER(backend);
     if (!backend->ops->get_opt_state)
         return clrnn__fail(err, CLRNN_E_UNSUPPORTED, "this backend cannot save optimizer state");
-    *step = backend->n_updates;
+    *step = backend->n_updates[backend->model];
     return backend->ops->get_opt_state(backend, m, v, err);
 }
 
 clrnn_status clrnn_backend_set_optimizer_state(clrnn_backend *backend, const double *m,
                                                const double *v, long step, clrnn_error *err)
 {
+    backend = MEMBER(backend);
     if (!backend->ops->set_opt_state)
         return clrnn__fail(err, CLRNN_E_UNSUPPORTED, "this backend cannot load optimizer state");
     if (step < 0)
         return clrnn__fail(err, CLRNN_E_INPUT, "a negative step count");
     clrnn_status st = backend->ops->set_opt_state(backend, m, v, err);
     if (st == CLRNN_OK)
-        backend->n_updates = step;
+        backend->n_updates[backend->model] = step;
     return st;
 }
 
 clrnn_status clrnn_backend_set_profiling(clrnn_backend *backend, int on, clrnn_error *err)
 {
+    if (backend->members) {
+        clrnn_status st = CLRNN_OK;
+        for (size_t k = 0; st == CLRNN_OK && k < backend->n_models; k++)
+            st = clrnn_backend_set_profiling(backend->members[k], on, err);
+        return st;
+    }
     if (!backend->ops->set_profiling)
         return clrnn__fail(err, CLRNN_E_UNSUPPORTED, "%s has no kernels to profile",
                            backend->description);
@@ -497,6 +619,7 @@ clrnn_status clrnn_backend_set_profiling(clrnn_backend *backend, int on, clrnn_e
 
 clrnn_status clrnn_backend_peak(clrnn_backend *backend, clrnn_peak *peak, clrnn_error *err)
 {
+    backend = MEMBER(backend);
     if (!backend->ops->peak)
         return clrnn__fail(err, CLRNN_E_UNSUPPORTED, "%s has no device peak to measure",
                            backend->description);
@@ -506,8 +629,112 @@ clrnn_status clrnn_backend_peak(clrnn_backend *backend, clrnn_peak *peak, clrnn_
 clrnn_status clrnn_backend_kernel_times(clrnn_backend *backend, clrnn_kernel_time *times, size_t *n,
                                         clrnn_error *err)
 {
+    backend = MEMBER(backend);
     if (!backend->ops->kernel_times)
         return clrnn__fail(err, CLRNN_E_UNSUPPORTED, "%s has no kernels to profile",
                            backend->description);
     return backend->ops->kernel_times(backend, times, n, err);
+}
+
+/* ------------------------------------------------------ model groups */
+
+size_t clrnn_backend_n_models(const clrnn_backend *backend)
+{
+    return backend->n_models;
+}
+
+int clrnn_backend_group_native(const clrnn_backend *backend)
+{
+    return backend->group_native;
+}
+
+clrnn_status clrnn_backend_select_model(clrnn_backend *backend, size_t model, clrnn_error *err)
+{
+    if (model >= backend->n_models)
+        return clrnn__fail(err, CLRNN_E_INPUT, "model %zu of a group of %zu", model,
+                           backend->n_models);
+    backend->model = model;
+    return CLRNN_OK;
+}
+
+size_t clrnn_backend_selected_model(const clrnn_backend *backend)
+{
+    return backend->model;
+}
+
+static int is_active(const unsigned char *active, size_t k)
+{
+    return !active || active[k];
+}
+
+clrnn_status clrnn_backend_gradients_group(clrnn_backend *backend, size_t first, size_t n_windows,
+                                           const unsigned char *active, clrnn_error *err)
+{
+    clrnn_backend *b = backend;
+    if (first > b->n_order || n_windows > b->n_order - first)
+        return clrnn__fail(err, CLRNN_E_INPUT,
+                           "windows %zu to %zu of a staged order of %zu (stage the orders first)",
+                           first, first + n_windows, b->n_order);
+    if (b->exchange && b->exchange->size > 1)
+        return clrnn__fail(err, CLRNN_E_UNSUPPORTED,
+                           "a group of models cannot share batches between ranks");
+    clrnn_status st = CLRNN_OK;
+    if (b->members) {
+        for (size_t k = 0; st == CLRNN_OK && k < b->n_models; k++)
+            if (is_active(active, k))
+                st = clrnn_backend_gradients_staged(b->members[k], first, n_windows, err);
+        b->have_gradients = st == CLRNN_OK;
+        return st;
+    }
+    st = check_batch_size(b, n_windows, err);
+    if (st != CLRNN_OK)
+        return st;
+    b->batch_first = first;
+    if (b->n_models == 1 || !b->ops->run_group) {
+        size_t keep = b->model;
+        for (size_t k = 0; st == CLRNN_OK && k < b->n_models; k++)
+            if (is_active(active, k)) {
+                b->model = k;
+                st = b->ops->run_batch(b, b->order + k * b->n_order + first, n_windows, 1, err);
+            }
+        b->model = keep;
+    } else {
+        st = b->ops->run_group(b, first, n_windows, active, err);
+    }
+    b->last_batch = st == CLRNN_OK ? n_windows : 0;
+    b->have_gradients = st == CLRNN_OK;
+    b->group_ran = b->n_models > 1;
+    return st;
+}
+
+clrnn_status clrnn_backend_update_group(clrnn_backend *backend, const clrnn_optimizer *optimizers,
+                                        const unsigned char *active, clrnn_error *err)
+{
+    clrnn_backend *b = backend;
+    for (size_t k = 0; k < b->n_models; k++)
+        if (is_active(active, k) && !(optimizers[k].lr > 0))
+            return clrnn__fail(err, CLRNN_E_INPUT, "model %zu: the learning rate must be positive",
+                               k);
+    clrnn_status st = CLRNN_OK;
+    if (b->members) {
+        for (size_t k = 0; st == CLRNN_OK && k < b->n_models; k++)
+            if (is_active(active, k))
+                st = clrnn_backend_update(b->members[k], &optimizers[k], err);
+        return st;
+    }
+    if (!b->have_gradients)
+        return clrnn__fail(err, CLRNN_E_INPUT, "an update needs gradients first");
+    for (size_t k = 0; k < b->n_models; k++)
+        if (is_active(active, k))
+            b->n_updates[k]++;
+    if (b->n_models > 1 && b->ops->update_group)
+        return b->ops->update_group(b, optimizers, b->n_updates, active, err);
+    size_t keep = b->model;
+    for (size_t k = 0; st == CLRNN_OK && k < b->n_models; k++)
+        if (is_active(active, k)) {
+            b->model = k;
+            st = b->ops->update(b, &optimizers[k], b->n_updates[k], err);
+        }
+    b->model = keep;
+    return st;
 }

@@ -62,6 +62,21 @@ typedef struct backend_ops {
     clrnn_status (*share_run)(clrnn_backend *b, const uint32_t *starts, size_t n, clrnn_error *err);
     clrnn_status (*share_fold)(clrnn_backend *b, void *acc, clrnn_error *err);
     clrnn_status (*share_finish)(clrnn_backend *b, const void *total, size_t B, clrnn_error *err);
+
+    /* Model groups (b->n_models = M > 1; docs/groups.md). An implementation
+     * that holds M models of one shape sets b->group_native in its init and
+     * then: the single-model operations above act on model b->model (the
+     * parameters, gradients, optimizer state and loss sum of each model its
+     * own), stage_order gets the (M, n) orders, and these two run every
+     * model whose active[k] is set, each as it would run alone. run_group:
+     * model k's windows order[k][first .. first + n - 1]. update_group:
+     * opts (M) and steps (M) per model. An implementation that does not set
+     * group_native holds one model, and backend.c runs a member backend a
+     * model, one after another. */
+    clrnn_status (*run_group)(clrnn_backend *b, size_t first, size_t n, const unsigned char *active,
+                              clrnn_error *err);
+    clrnn_status (*update_group)(clrnn_backend *b, const clrnn_optimizer *opts, const long *steps,
+                                 const unsigned char *active, clrnn_error *err);
 } backend_ops;
 
 struct clrnn_backend {
@@ -86,12 +101,12 @@ struct clrnn_backend {
 
     size_t n_rows;      /* rows staged, 0 before stage() */
     size_t last_batch;  /* B of the last run_batch, 0 before any */
-    uint32_t *order;    /* (n_order) the staged window order (stage_order) */
+    uint32_t *order;    /* (n_models, n_order) the staged window orders (stage_order) */
     size_t n_order;     /* 0: none staged */
     size_t batch_first; /* for run_batch: the batch is order[batch_first ..], or
                            BACKEND_NOT_STAGED */
     int have_gradients; /* the last run_batch computed gradients */
-    long n_updates;     /* optimizer steps since set_params */
+    long *n_updates;    /* (n_models) optimizer steps since set_params, a model */
     FILE *log;          /* for long diagnostics (a build log); may be NULL */
     FILE *verbose;      /* the compiler's messages of builds that succeed; may be NULL */
     int said_compiling; /* the log has said once that kernels are being compiled */
@@ -106,6 +121,13 @@ struct clrnn_backend {
     struct clrnn_exchange *exchange; /* data parallel (exchange.h); NULL alone */
     unsigned char *share_buffer;     /* (share_bytes) what crosses between ranks */
     size_t share_real;               /* bytes of a real in share_fold's sums: 4 or 8 */
+
+    /* Model groups (clrnn_backend_config.n_models). */
+    size_t n_models;         /* M, at least 1 */
+    size_t model;            /* the selected model (clrnn_backend_select_model) */
+    int group_native;        /* the implementation holds the M models (set by its init) */
+    clrnn_backend **members; /* (M) one backend a model where it does not; else NULL */
+    int group_ran;           /* the last batch was a group's: no activations to read */
 };
 
 #define BACKEND_NOT_STAGED SIZE_MAX

@@ -13,18 +13,23 @@
 #include "core/error.h"
 #include "reference/rnn_cpu.h"
 
+/* The selected model's (P) block of a (M, P) buffer. */
+#define MODEL(base) ((base) + b->model * b->n_params)
+
 typedef struct cpu_state {
     double *x_table, *y_table; /* (R, F), (R, K): the staged data */
-    double *params;            /* (P) */
-    double *grads;             /* (P) mean over the batch's windows */
-    double *opt_m, *opt_v;     /* (P) SGD velocity or Adam m; Adam v */
-    double *x0;                /* (B, T, F) layer 0's inputs, gathered */
-    double *target;            /* (B, T, K) gathered */
-    double **h, **y, **dy;     /* per layer: (B,T,H_l), (B,T,O_l), (B,T,O_l) */
-    double *window_loss;       /* (B) */
-    double *scratch;           /* (2 max H) */
-    double loss_sum;           /* window losses since the last take */
-    size_t share_windows;      /* windows of the last share_run */
+    /* A model each (M = b->n_models, the group's models in turn: the
+     * activations serve one model at a time). */
+    double *params;        /* (M, P) */
+    double *grads;         /* (M, P) mean over the batch's windows */
+    double *opt_m, *opt_v; /* (M, P) SGD velocity or Adam m; Adam v */
+    double *x0;            /* (B, T, F) layer 0's inputs, gathered */
+    double *target;        /* (B, T, K) gathered */
+    double **h, **y, **dy; /* per layer: (B,T,H_l), (B,T,O_l), (B,T,O_l) */
+    double *window_loss;   /* (B) */
+    double *scratch;       /* (2 max H) */
+    double *loss_sum;      /* (M) window losses since the last take */
+    size_t share_windows;  /* windows of the last share_run */
 } cpu_state;
 
 static void cpu_destroy(clrnn_backend *b)
@@ -53,6 +58,7 @@ static void cpu_destroy(clrnn_backend *b)
     free(s->target);
     free(s->window_loss);
     free(s->scratch);
+    free(s->loss_sum);
     free(s);
     b->impl = NULL;
 }
@@ -76,16 +82,16 @@ static clrnn_status cpu_stage(clrnn_backend *b, const double *x, const double *y
 static clrnn_status cpu_set_params(clrnn_backend *b, const double *params, clrnn_error *err)
 {
     cpu_state *s = b->impl;
-    memcpy(s->params, params, b->n_params * sizeof *params);
-    memset(s->opt_m, 0, b->n_params * sizeof *s->opt_m);
-    memset(s->opt_v, 0, b->n_params * sizeof *s->opt_v);
+    memcpy(MODEL(s->params), params, b->n_params * sizeof *params);
+    memset(MODEL(s->opt_m), 0, b->n_params * sizeof *MODEL(s->opt_m));
+    memset(MODEL(s->opt_v), 0, b->n_params * sizeof *MODEL(s->opt_v));
     return CLRNN_OK;
 }
 
 static clrnn_status cpu_get_params(clrnn_backend *b, double *params, clrnn_error *err)
 {
     cpu_state *s = b->impl;
-    memcpy(params, s->params, b->n_params * sizeof *params);
+    memcpy(params, MODEL(s->params), b->n_params * sizeof *params);
     return CLRNN_OK;
 }
 
@@ -109,25 +115,25 @@ static clrnn_status cpu_run_batch(clrnn_backend *b, const uint32_t *starts, size
     for (size_t l = 0; l < L; l++) {
         clrnn_layer_shape sh = b->layers[l];
         const double *x = l == 0 ? s->x0 : s->y[l - 1];
-        rnn_layer_forward_cpu(s->y[l], s->h[l], x, s->params + b->layer_offset[l], B, T, sh.n_in,
-                              sh.n_hidden, sh.n_out);
+        rnn_layer_forward_cpu(s->y[l], s->h[l], x, MODEL(s->params) + b->layer_offset[l], B, T,
+                              sh.n_in, sh.n_hidden, sh.n_out);
     }
-    s->loss_sum += mse_forward_cpu(s->window_loss, s->dy[L - 1], s->y[L - 1], s->target, B, T,
-                                   top.n_out, b->loss_steps);
+    s->loss_sum[b->model] += mse_forward_cpu(s->window_loss, s->dy[L - 1], s->y[L - 1], s->target,
+                                             B, T, top.n_out, b->loss_steps);
     if (!with_gradients)
         return CLRNN_OK;
 
-    memset(s->grads, 0, b->n_params * sizeof *s->grads);
+    memset(MODEL(s->grads), 0, b->n_params * sizeof *MODEL(s->grads));
     for (size_t l = L; l-- > 0;) {
         clrnn_layer_shape sh = b->layers[l];
         const double *x = l == 0 ? s->x0 : s->y[l - 1];
         double *dx = l == 0 ? NULL : s->dy[l - 1]; /* the layer below's dy */
-        rnn_layer_backward_cpu(s->grads + b->layer_offset[l], dx, s->scratch, s->dy[l], s->h[l], x,
-                               s->params + b->layer_offset[l], B, T, sh.n_in, sh.n_hidden,
-                               sh.n_out);
+        rnn_layer_backward_cpu(MODEL(s->grads) + b->layer_offset[l], dx, s->scratch, s->dy[l],
+                               s->h[l], x, MODEL(s->params) + b->layer_offset[l], B, T, sh.n_in,
+                               sh.n_hidden, sh.n_out);
     }
     for (size_t i = 0; i < b->n_params; i++)
-        s->grads[i] /= (double)B;
+        MODEL(s->grads)[i] /= (double)B;
     return CLRNN_OK;
 }
 
@@ -146,8 +152,8 @@ static clrnn_status cpu_share_run(clrnn_backend *b, const uint32_t *starts, size
     for (size_t l = 0; l < L; l++) {
         clrnn_layer_shape sh = b->layers[l];
         const double *x = l == 0 ? s->x0 : s->y[l - 1];
-        rnn_layer_forward_cpu(s->y[l], s->h[l], x, s->params + b->layer_offset[l], B, T, sh.n_in,
-                              sh.n_hidden, sh.n_out);
+        rnn_layer_forward_cpu(s->y[l], s->h[l], x, MODEL(s->params) + b->layer_offset[l], B, T,
+                              sh.n_in, sh.n_hidden, sh.n_out);
     }
     (void)mse_forward_cpu(s->window_loss, s->dy[L - 1], s->y[L - 1], s->target, B, T, top.n_out,
                           b->loss_steps);
@@ -163,19 +169,19 @@ static clrnn_status cpu_share_fold(clrnn_backend *b, void *acc, clrnn_error *err
     cpu_state *s = b->impl;
     size_t T = b->seq_len, L = b->n_layers, B = s->share_windows, P = b->n_params;
     double *sums = acc; /* (P + 1) */
-    memcpy(s->grads, sums, P * sizeof *sums);
+    memcpy(MODEL(s->grads), sums, P * sizeof *sums);
     for (size_t l = L; l-- > 0;) {
         clrnn_layer_shape sh = b->layers[l];
         const double *x = l == 0 ? s->x0 : s->y[l - 1];
         double *dx = l == 0 ? NULL : s->dy[l - 1];
-        rnn_layer_backward_cpu(s->grads + b->layer_offset[l], dx, s->scratch, s->dy[l], s->h[l], x,
-                               s->params + b->layer_offset[l], B, T, sh.n_in, sh.n_hidden,
-                               sh.n_out);
+        rnn_layer_backward_cpu(MODEL(s->grads) + b->layer_offset[l], dx, s->scratch, s->dy[l],
+                               s->h[l], x, MODEL(s->params) + b->layer_offset[l], B, T, sh.n_in,
+                               sh.n_hidden, sh.n_out);
     }
     double loss = sums[P];
     for (size_t i = 0; i < B; i++)
         loss += s->window_loss[i];
-    memcpy(sums, s->grads, P * sizeof *sums);
+    memcpy(sums, MODEL(s->grads), P * sizeof *sums);
     sums[P] = loss;
     return CLRNN_OK;
 }
@@ -186,8 +192,8 @@ static clrnn_status cpu_share_finish(clrnn_backend *b, const void *total, size_t
     cpu_state *s = b->impl;
     const double *sums = total;
     for (size_t i = 0; i < b->n_params; i++)
-        s->grads[i] = sums[i] / (double)B;
-    s->loss_sum += sums[b->n_params];
+        MODEL(s->grads)[i] = sums[i] / (double)B;
+    s->loss_sum[b->model] += sums[b->n_params];
     return CLRNN_OK;
 }
 
@@ -196,19 +202,21 @@ static clrnn_status cpu_update(clrnn_backend *b, const clrnn_optimizer *opt, lon
 {
     cpu_state *s = b->impl;
     if (opt->clip_norm > 0)
-        clip_grad_norm_cpu(s->grads, b->n_params, opt->clip_norm);
+        clip_grad_norm_cpu(MODEL(s->grads), b->n_params, opt->clip_norm);
     if (opt->kind == CLRNN_ADAM)
-        adam_update_cpu(s->params, s->opt_m, s->opt_v, s->grads, b->n_params, opt->lr, opt->beta1,
-                        opt->beta2, opt->eps, opt->weight_decay, step);
+        adam_update_cpu(MODEL(s->params), MODEL(s->opt_m), MODEL(s->opt_v), MODEL(s->grads),
+                        b->n_params, opt->lr, opt->beta1, opt->beta2, opt->eps, opt->weight_decay,
+                        step);
     else
-        sgd_update_cpu(s->params, s->opt_m, s->grads, b->n_params, opt->lr, opt->momentum);
+        sgd_update_cpu(MODEL(s->params), MODEL(s->opt_m), MODEL(s->grads), b->n_params, opt->lr,
+                       opt->momentum);
     return CLRNN_OK;
 }
 
 static clrnn_status cpu_get_grads(clrnn_backend *b, double *grads, clrnn_error *err)
 {
     cpu_state *s = b->impl;
-    memcpy(grads, s->grads, b->n_params * sizeof *grads);
+    memcpy(grads, MODEL(s->grads), b->n_params * sizeof *grads);
     return CLRNN_OK;
 }
 
@@ -236,16 +244,16 @@ static clrnn_status cpu_get_window_losses(clrnn_backend *b, double *losses, clrn
 static clrnn_status cpu_take_loss_sum(clrnn_backend *b, double *sum, clrnn_error *err)
 {
     cpu_state *s = b->impl;
-    *sum = s->loss_sum;
-    s->loss_sum = 0.0;
+    *sum = s->loss_sum[b->model];
+    s->loss_sum[b->model] = 0.0;
     return CLRNN_OK;
 }
 
 static clrnn_status cpu_get_opt_state(clrnn_backend *b, double *m, double *v, clrnn_error *err)
 {
     cpu_state *s = b->impl;
-    memcpy(m, s->opt_m, b->n_params * sizeof *m);
-    memcpy(v, s->opt_v, b->n_params * sizeof *v);
+    memcpy(m, MODEL(s->opt_m), b->n_params * sizeof *m);
+    memcpy(v, MODEL(s->opt_v), b->n_params * sizeof *v);
     return CLRNN_OK;
 }
 
@@ -253,8 +261,8 @@ static clrnn_status cpu_set_opt_state(clrnn_backend *b, const double *m, const d
                                       clrnn_error *err)
 {
     cpu_state *s = b->impl;
-    memcpy(s->opt_m, m, b->n_params * sizeof *m);
-    memcpy(s->opt_v, v, b->n_params * sizeof *v);
+    memcpy(MODEL(s->opt_m), m, b->n_params * sizeof *m);
+    memcpy(MODEL(s->opt_v), v, b->n_params * sizeof *v);
     return CLRNN_OK;
 }
 
@@ -285,17 +293,19 @@ clrnn_status backend_cpu_init(clrnn_backend *b, clrnn_error *err)
     b->impl = s;
     b->ops = &cpu_ops;
     size_t B = b->max_batch, T = b->seq_len, L = b->n_layers, P = b->n_params, max_h = 0;
-    s->params = calloc(P, sizeof *s->params);
-    s->grads = calloc(P, sizeof *s->grads);
-    s->opt_m = calloc(P, sizeof *s->opt_m);
-    s->opt_v = calloc(P, sizeof *s->opt_v);
+    size_t M = b->n_models, MP = M <= SIZE_MAX / sizeof(double) / P ? M * P : SIZE_MAX / 8;
+    s->params = calloc(MP, sizeof *s->params);
+    s->grads = calloc(MP, sizeof *s->grads);
+    s->opt_m = calloc(MP, sizeof *s->opt_m);
+    s->opt_v = calloc(MP, sizeof *s->opt_v);
+    s->loss_sum = calloc(M, sizeof *s->loss_sum);
     s->x0 = malloc(B * T * b->layers[0].n_in * sizeof *s->x0);
     s->target = malloc(B * T * b->layers[L - 1].n_out * sizeof *s->target);
     s->window_loss = malloc(B * sizeof *s->window_loss);
     s->h = calloc(L, sizeof *s->h);
     s->y = calloc(L, sizeof *s->y);
     s->dy = calloc(L, sizeof *s->dy);
-    int ok = s->params && s->grads && s->opt_m && s->opt_v && s->x0 && s->target &&
+    int ok = s->params && s->grads && s->opt_m && s->opt_v && s->loss_sum && s->x0 && s->target &&
              s->window_loss && s->h && s->y && s->dy;
     for (size_t l = 0; ok && l < L; l++) {
         clrnn_layer_shape sh = b->layers[l];
@@ -311,7 +321,7 @@ clrnn_status backend_cpu_init(clrnn_backend *b, clrnn_error *err)
     if (!ok) {
         /* Say which part is large: the model's four copies (parameters,
          * gradients, optimizer state) or the batch's activations. */
-        double model_mib = 4.0 * (double)P * sizeof(double) / 1048576.0;
+        double model_mib = 4.0 * (double)M * (double)P * sizeof(double) / 1048576.0;
         double batch_mib = 0.0;
         for (size_t l = 0; l < L; l++)
             batch_mib += (double)(B * T * (b->layers[l].n_hidden + 2 * b->layers[l].n_out)) *
@@ -319,10 +329,10 @@ clrnn_status backend_cpu_init(clrnn_backend *b, clrnn_error *err)
         cpu_destroy(b);
         b->ops = NULL;
         return clrnn__fail(err, CLRNN_E_NOMEM,
-                           "out of memory for the CPU backend's buffers: the model's %zu "
+                           "out of memory for the CPU backend's buffers: %zu model(s) of %zu "
                            "parameters take %.0f MiB (4 copies), a batch's activations %.0f MiB "
                            "(%s)",
-                           P, model_mib, batch_mib,
+                           M, P, model_mib, batch_mib,
                            model_mib > batch_mib ? "a smaller model: fewer or smaller `layers`"
                                                  : "try a smaller `max_batch`");
     }
@@ -331,5 +341,6 @@ clrnn_status backend_cpu_init(clrnn_backend *b, clrnn_error *err)
     b->kind = CLRNN_BACKEND_CPU;
     b->family = CLRNN_KERNELS_AUTO;
     b->share_real = sizeof(double);
+    b->group_native = 1; /* backend.c runs the models in turn, a loop */
     return CLRNN_OK;
 }

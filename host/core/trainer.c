@@ -524,3 +524,203 @@ clrnn_status clrnn_evaluate(clrnn_backend *backend, const clrnn_dataset *data, c
 {
     return clrnn_evaluate_outputs(backend, data, split, batch, metrics, NULL, err);
 }
+
+/* ------------------------------------------------------ model groups */
+
+/* One model of a group: what clrnn_train keeps in its locals. */
+typedef struct group_model {
+    best_state best;
+    size_t since_best;
+    long step, total_steps;
+    clrnn_epoch_stats stats;
+    int running; /* trains this epoch; 0 once stopped, diverged or done */
+} group_model;
+
+/* Model k's end as clrnn_train ends (st: how its training ended). */
+static clrnn_status finish_model(clrnn_backend *backend, const clrnn_train_config *config,
+                                 group_model *g, int stop, size_t n_train, clrnn_status st,
+                                 clrnn_train_report *report, clrnn_error *err)
+{
+    report->stopped_early = st == CLRNN_OK && stop && report->epochs_run < config->epochs;
+    if (st == CLRNN_OK && config->patience && report->best_epoch != report->epochs_run &&
+        report->best_epoch > config->start_epoch) {
+        st = restore_best(backend, &g->best, err);
+    } else if (st == CLRNN_E_NUMERIC && config->patience &&
+               report->best_epoch > config->start_epoch) {
+        clrnn_status restored = restore_best(backend, &g->best, NULL);
+        if (restored != CLRNN_OK)
+            st = clrnn__fail(err, restored, "a diverged run could not restore its best epoch");
+    } else {
+        report->best_epoch = report->epochs_run;
+    }
+    if (report->seconds > 0)
+        report->windows_per_second =
+            (double)(n_train * (report->epochs_run - config->start_epoch)) / report->seconds;
+    return st;
+}
+
+/*
+ * The group's models in lock-step: each epoch every running model gets its
+ * own window order (its seed), then the batches go for all at once
+ * (clrnn_backend_gradients_group, clrnn_backend_update_group), then each
+ * model's loss, validation and bookkeeping as clrnn_train does them. Model
+ * k sees the same calls on its own state, in the same order, as alone.
+ */
+clrnn_status clrnn_train_group(clrnn_backend *backend, const clrnn_dataset *data,
+                               const clrnn_train_config *configs, clrnn_train_report *reports,
+                               clrnn_status *status, clrnn_error *errors, clrnn_error *err)
+{
+    size_t M = clrnn_backend_n_models(backend), P = clrnn_backend_n_params(backend);
+    size_t n_train, n_val, batch = configs[0].batch, last_epoch = 0;
+    uint32_t *sorted = observed_starts(data, CLRNN_SPLIT_TRAIN, backend->loss_steps, &n_train);
+    uint32_t *val = observed_starts(data, CLRNN_SPLIT_VAL, backend->loss_steps, &n_val);
+    uint32_t *orders = malloc((n_train ? n_train : 1) * M * sizeof *orders);
+    double *grads = malloc(P * sizeof *grads);
+    group_model *g = calloc(M, sizeof *g);
+    clrnn_optimizer *opts = malloc(M * sizeof *opts);
+    unsigned char *active = malloc(M);
+    clrnn_error scratch[1];
+    clrnn_status st = CLRNN_OK;
+    size_t keep = clrnn_backend_selected_model(backend);
+    for (size_t k = 0; k < M; k++) {
+        reports[k] = (clrnn_train_report){
+            configs[k].start_epoch, configs[k].start_epoch, NAN, NAN, INFINITY, 0.0, 0.0, 0};
+        status[k] = CLRNN_OK;
+        if (errors)
+            errors[k] = (clrnn_error){CLRNN_OK, ""};
+    }
+    int ok = sorted && val && orders && grads && g && opts && active;
+    for (size_t k = 0; ok && k < M; k++) {
+        g[k].best = (best_state){malloc(P * sizeof(double)), malloc(P * sizeof(double)),
+                                 malloc(P * sizeof(double)), 0};
+        ok = g[k].best.params && g[k].best.opt_m && g[k].best.opt_v;
+    }
+    if (!ok) {
+        st = clrnn__fail(err, CLRNN_E_NOMEM,
+                         "out of memory: training a group keeps 4 host copies of each of its %zu "
+                         "models' %zu parameters and the window orders of %zu windows",
+                         M, P, n_train);
+        goto done;
+    }
+    if (n_train == 0 || batch == 0) {
+        st = clrnn__fail(err, CLRNN_E_INPUT,
+                         "no training windows (none with an observed target), or a batch of 0");
+        goto done;
+    }
+    long steps_per_epoch = (long)((n_train + batch - 1) / batch);
+    for (size_t k = 0; k < M; k++) {
+        if (configs[k].batch != batch) {
+            st = clrnn__fail(err, CLRNN_E_INPUT,
+                             "model %zu's batch of %zu: a group trains one batch size (%zu)", k,
+                             configs[k].batch, batch);
+            goto done;
+        }
+        g[k].total_steps = steps_per_epoch * (long)configs[k].epochs;
+        g[k].step = steps_per_epoch * (long)configs[k].start_epoch;
+        g[k].running = configs[k].start_epoch < configs[k].epochs;
+        if (configs[k].epochs > last_epoch)
+            last_epoch = configs[k].epochs;
+    }
+    for (size_t k = 0; st == CLRNN_OK && k < M; k++) {
+        double sum;
+        st = clrnn_backend_select_model(backend, k, err);
+        if (st == CLRNN_OK)
+            st = clrnn_backend_take_loss_sum(backend, &sum, err); /* start from zero */
+    }
+    for (size_t epoch = 0; st == CLRNN_OK && epoch < last_epoch; epoch++) {
+        size_t n_active = 0;
+        for (size_t k = 0; k < M; k++) {
+            active[k] = g[k].running && epoch >= configs[k].start_epoch;
+            n_active += active[k];
+            g[k].stats = (clrnn_epoch_stats){epoch + 1, NAN, NAN, NAN, NAN, 0, 0, 0};
+            /* a model that does not train this epoch keeps a valid order */
+            epoch_order(orders + k * n_train, sorted, n_train, active[k] && configs[k].shuffle,
+                        configs[k].seed, epoch);
+        }
+        if (n_active == 0)
+            continue;
+        double t0 = clock_seconds();
+        st = clrnn_backend_stage_orders(backend, orders, n_train, err);
+        for (size_t i = 0; st == CLRNN_OK && i < n_train; i += batch) {
+            size_t n = n_train - i < batch ? n_train - i : batch;
+            for (size_t k = 0; k < M; k++)
+                if (active[k]) {
+                    opts[k] = configs[k].optimizer;
+                    opts[k].lr = g[k].stats.lr =
+                        clrnn_lr_at(&configs[k], g[k].step++, steps_per_epoch, g[k].total_steps);
+                }
+            st = clrnn_backend_gradients_group(backend, i, n, active, err);
+            for (size_t k = 0; st == CLRNN_OK && i + n == n_train && k < M; k++)
+                if (active[k] && (st = clrnn_backend_select_model(backend, k, err)) == CLRNN_OK)
+                    st = grad_norm(backend, grads, &g[k].stats.grad_norm, err);
+            if (st == CLRNN_OK)
+                st = clrnn_backend_update_group(backend, opts, active, err);
+            for (size_t k = 0; st == CLRNN_OK && k < M; k++) {
+                if (active[k] && configs[k].on_batch)
+                    configs[k].on_batch(configs[k].context, epoch, i + n, n_train);
+                if (active[k] && configs[k].cancel && *configs[k].cancel)
+                    st = clrnn__fail(err, CLRNN_E_CANCELLED, "cancelled in epoch %zu", epoch + 1);
+            }
+        }
+        double seconds = clock_seconds() - t0;
+        for (size_t k = 0; st == CLRNN_OK && k < M; k++) {
+            if (!active[k])
+                continue;
+            clrnn_epoch_stats *stats = &g[k].stats;
+            clrnn_error *why = errors ? &errors[k] : scratch;
+            double loss_sum = 0.0;
+            int stop = 0;
+            st = clrnn_backend_select_model(backend, k, err);
+            if (st == CLRNN_OK)
+                st = clrnn_backend_take_loss_sum(backend, &loss_sum, err);
+            if (st != CLRNN_OK)
+                break;
+            stats->train_loss = loss_sum / (double)n_train;
+            stats->seconds = seconds;
+            stats->windows_per_second = seconds > 0 ? (double)n_train / seconds : 0.0;
+            clrnn_status mine = CLRNN_OK;
+            if (!isfinite(stats->train_loss))
+                mine = clrnn__fail(why, CLRNN_E_NUMERIC,
+                                   "the training loss is %s at epoch %zu: try a lower "
+                                   "`optimizer.lr` or `optimizer.clip_norm`",
+                                   isnan(stats->train_loss) ? "NaN" : "infinite", epoch + 1);
+            if (mine == CLRNN_OK)
+                st = split_loss(backend, val, n_val, batch, &stats->val_loss, err);
+            if (mine == CLRNN_OK && st == CLRNN_OK)
+                mine = after_epoch(backend, &configs[k], stats, n_val > 0, &g[k].best,
+                                   &g[k].since_best, &reports[k], &stop, why);
+            if (st != CLRNN_OK)
+                break;
+            if (mine == CLRNN_OK && !stop && epoch + 1 < configs[k].epochs)
+                continue;
+            g[k].running = 0; /* stopped, diverged, or done: its end now */
+            status[k] =
+                finish_model(backend, &configs[k], &g[k], stop, n_train, mine, &reports[k], why);
+        }
+    }
+    for (size_t k = 0; st != CLRNN_OK && k < M; k++)
+        if (g[k].running)
+            status[k] = st; /* the group failed while it trained */
+    /* A model with no epoch to train (start_epoch at its epochs) ends as
+     * clrnn_train ends it. */
+    for (size_t k = 0; st == CLRNN_OK && k < M; k++)
+        if (configs[k].start_epoch >= configs[k].epochs &&
+            (st = clrnn_backend_select_model(backend, k, err)) == CLRNN_OK)
+            status[k] = finish_model(backend, &configs[k], &g[k], 0, n_train, CLRNN_OK, &reports[k],
+                                     errors ? &errors[k] : scratch);
+done:
+    backend->model = keep;
+    free(sorted);
+    free(val);
+    free(orders);
+    free(grads);
+    for (size_t k = 0; g && k < M; k++) {
+        free(g[k].best.params);
+        free(g[k].best.opt_m);
+        free(g[k].best.opt_v);
+    }
+    free(g);
+    free(opts);
+    free(active);
+    return st;
+}

@@ -7,3 +7,6 @@ clrnn_add_test(test_optimizer LABEL unit SOURCES core/test_optimizer.c)
 # clrnn_forecast: the last window's prediction, with or without the
 # target columns (targets_optional).
 clrnn_add_test(test_forecast LABEL unit SOURCES core/test_forecast.c)
+# Model groups: each model of a group bitwise as itself alone (the CPU
+# reference here; each OpenCL family in opencl/tests.cmake).
+clrnn_add_test(test_group LABEL unit SOURCES core/test_group.c)

@@ -328,3 +328,11 @@ clrnn_add_test(test_tune_cache LABEL unit SOURCES opencl/test_tune_cache.c)
 # clrnn tune over the gpu family's tunables (tune_gpu_test.sh).
 add_test(NAME tune_gpu COMMAND ${CMAKE_CURRENT_LIST_DIR}/tune_gpu_test.sh $<TARGET_FILE:clrnn>)
 set_tests_properties(tune_gpu PROPERTIES LABELS cli SKIP_RETURN_CODE 77 TIMEOUT 300)
+
+# Model groups on each kernel family, fp32 and fp64: each model of a group
+# bitwise as itself alone (core/test_group.c).
+foreach(family group tile fused gpu)
+  add_test(NAME test_group_${family} COMMAND test_group opencl ${family})
+  set_tests_properties(test_group_${family} PROPERTIES LABELS parity SKIP_RETURN_CODE 77
+                       TIMEOUT 600)
+endforeach()

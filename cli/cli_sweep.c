@@ -1,9 +1,9 @@
 /* clrnn sweep and clrnn train --models N: the product of lists of settings,
- * trained one model after another through the library on one dataset (read
- * once, staged once a distinct shape: a backend per shape, given each
- * model's parameters with clrnn_backend_set_params), then their table, the
- * best by validation loss, every model's file and the mean of their
- * predictions.
+ * trained through the library on one dataset (read once), the models of
+ * one shape as one group (a backend of n_models, the data staged once,
+ * clrnn_train_group: each model as it trains alone, bit for bit), the
+ * groups one after another; then their table, the best by validation loss,
+ * every model's file and the mean of their predictions.
  *
  * Each model's options are clrnn train's own: the command line with each
  * list replaced by one of its values goes through train_parse, so a model
@@ -201,9 +201,11 @@ static const char about[] =
     "RMSE and MAE, the naive forecast's RMSE), sorted by validation loss;\n"
     "--log and --log-json write it (one row or JSON line a model).\n"
     "\n"
-    "The models currently train one after another (the data read once and staged\n"
-    "once a shape); training many models of one shape in one launch, the model\n"
-    "index a dimension of the kernels, is the next step.\n"
+    "The models of one shape train as one group, in lock-step: the data staged once,\n"
+    "each model its own window order from its own seed, and their work together\n"
+    "(the CPU reference a loop over the models, OpenCL families one after another\n"
+    "until a family has the model as a dimension of its kernels); the shapes one\n"
+    "after another. A group too large for the device is refused before training.\n"
     "\n";
 
 const cli_command cli_sweep_command = {
@@ -414,21 +416,13 @@ void cli_score_predictions(const clrnn_dataset *data, clrnn_split split, const d
 
 /* ---------------------------------------------------------- training */
 
-/* One backend a distinct shape, the data staged on it once. */
-typedef struct shape_backend {
-    clrnn_layer_shape shape[TRAIN_MAX_LAYERS];
-    size_t n_layers;
-    clrnn_backend *backend;
-} shape_backend;
-
 typedef struct sweep_run {
     const char *name;
     sweep_options *s;
     clrnn_dataset *data;
     sweep_model *models;
     size_t n_models, n_test, K;
-    shape_backend *backends;
-    size_t n_backends;
+    size_t n_groups; /* made so far: the first says "device auto:" */
 } sweep_run;
 
 static int model_shapes(const sweep_run *r, const train_options *o, clrnn_layer_shape *layers,
@@ -450,39 +444,6 @@ static int model_shapes(const sweep_run *r, const train_options *o, clrnn_layer_
         return 0;
     }
     return 1;
-}
-
-/* The backend of the model's shape, holding its initial parameters: a new
- * one (the data staged on it), or the one of an earlier model of the shape
- * given these parameters (set_params resets the optimizer state and step). */
-static clrnn_backend *backend_for(sweep_run *r, train_options *o, const clrnn_model *model,
-                                  const clrnn_layer_shape *layers, size_t n_layers)
-{
-    clrnn_error err;
-    for (size_t i = 0; i < r->n_backends; i++) {
-        shape_backend *b = &r->backends[i];
-        if (b->n_layers == n_layers && memcmp(b->shape, layers, n_layers * sizeof *layers) == 0) {
-            if (clrnn_backend_set_params(b->backend, clrnn_model_params_const(model), &err) !=
-                CLRNN_OK)
-                return cli_error(r->name, &err), NULL;
-            return b->backend;
-        }
-    }
-    shape_backend *b = &r->backends[r->n_backends];
-    memcpy(b->shape, layers, n_layers * sizeof *layers);
-    b->n_layers = n_layers;
-    o->backend.seq_len = clrnn_dataset_seq_len(r->data);
-    o->backend.max_batch = o->train.batch;
-    o->backend.log = o->quiet || r->n_backends ? NULL : stdout; /* "device auto:" once */
-    o->backend.verbose = o->verbose ? stderr : NULL;
-    if (clrnn_backend_create(&b->backend, model, &o->backend, &err) != CLRNN_OK ||
-        clrnn_backend_stage_dataset(b->backend, r->data, &err) != CLRNN_OK) {
-        clrnn_backend_free(b->backend);
-        b->backend = NULL;
-        return cli_error(r->name, &err), NULL;
-    }
-    r->n_backends++;
-    return b->backend;
 }
 
 static clrnn_status on_epoch(void *context, const clrnn_epoch_stats *s, clrnn_backend *backend,
@@ -525,61 +486,76 @@ static double naive_rmse(const clrnn_dataset *data, const double *pred)
     return ok && score.n_cells ? score.rmse : NAN;
 }
 
-static int train_model(sweep_run *r, size_t k)
+/* Model k's initial parameters (from its seed) into params (P). */
+static int initial_params(sweep_run *r, size_t k, const clrnn_layer_shape *layers, size_t n_layers,
+                          clrnn_model **model)
+{
+    clrnn_error err;
+    if (clrnn_model_create(model, layers, n_layers, &err) != CLRNN_OK)
+        return cli_error(r->name, &err), 0;
+    clrnn_rng rng;
+    clrnn_rng_seed(&rng, r->models[k].o.train.seed);
+    clrnn_model_init_uniform(*model, &rng);
+    return 1;
+}
+
+/* The group's backend (n models of the first's shape), the data staged on
+ * it once and each model's initial parameters set. */
+static clrnn_backend *group_backend(sweep_run *r, const size_t *ks, size_t n,
+                                    const clrnn_layer_shape *layers, size_t n_layers)
+{
+    train_options *o = &r->models[ks[0]].o;
+    clrnn_backend *b = NULL;
+    clrnn_model *model = NULL;
+    clrnn_error err;
+    if (!initial_params(r, ks[0], layers, n_layers, &model))
+        return NULL;
+    o->backend.seq_len = clrnn_dataset_seq_len(r->data);
+    o->backend.max_batch = o->train.batch;
+    o->backend.log = o->quiet || r->n_groups ? NULL : stdout; /* "device auto:" once */
+    o->backend.verbose = o->verbose ? stderr : NULL;
+    o->backend.n_models = n;
+    int ok = clrnn_backend_create(&b, model, &o->backend, &err) == CLRNN_OK &&
+             clrnn_backend_stage_dataset(b, r->data, &err) == CLRNN_OK;
+    clrnn_model_free(model);
+    r->n_groups++;
+    if (!ok)
+        cli_error(r->name, &err);
+    for (size_t j = 1; ok && j < n; j++) {
+        if (!(ok = initial_params(r, ks[j], layers, n_layers, &model)))
+            break;
+        ok = clrnn_backend_select_model(b, j, &err) == CLRNN_OK &&
+             clrnn_backend_set_params(b, clrnn_model_params_const(model), &err) == CLRNN_OK;
+        clrnn_model_free(model);
+        if (!ok)
+            cli_error(r->name, &err);
+    }
+    if (!ok) {
+        clrnn_backend_free(b);
+        return NULL;
+    }
+    return b;
+}
+
+/* Group member j (model k) after training: its test scores and checkpoint. */
+static int score_model(sweep_run *r, clrnn_backend *b, size_t j, size_t k,
+                       const clrnn_train_report *report)
 {
     sweep_model *m = &r->models[k];
     train_options *o = &m->o;
-    clrnn_layer_shape layers[TRAIN_MAX_LAYERS];
-    size_t n_layers;
-    clrnn_model *model = NULL;
     clrnn_error err;
-    clrnn_train_report report;
     char settings[512];
-    m->best_val = NAN;
     describe_settings(r->s, m, settings, sizeof settings);
-    if (!model_shapes(r, o, layers, &n_layers))
-        return 0;
-    describe_layers(o, layers[0].n_in, layers[n_layers - 1].n_out, m->layers, sizeof m->layers);
-    if (clrnn_model_create(&model, layers, n_layers, &err) != CLRNN_OK)
-        return cli_error(r->name, &err), 0;
-    clrnn_rng rng;
-    clrnn_rng_seed(&rng, o->train.seed);
-    clrnn_model_init_uniform(model, &rng);
-    clrnn_backend *backend = backend_for(r, o, model, layers, n_layers);
-    clrnn_model_free(model);
-    if (!backend)
-        return 0;
-    o->train.out = NULL;
-    o->train.on_epoch = on_epoch;
-    o->train.on_batch = NULL;
-    o->train.context = m;
-    o->train.cancel = &interrupted;
-    clrnn_status st = clrnn_train(backend, r->data, &o->train, &report, &err);
-    if (st == CLRNN_E_NUMERIC) {
-        char message[600];
-        cli_message(message, sizeof message, &err);
-        fprintf(stderr, "%s: model %zu (%s) diverged: %s; the others go on\n", r->name, k, settings,
-                message);
-        m->diverged = 1;
-        return 1;
-    }
-    if (st == CLRNN_E_CANCELLED) {
-        fprintf(stderr, "%s: interrupted in model %zu; nothing saved\n", r->name, k);
-        return 0;
-    }
-    if (st != CLRNN_OK)
-        return cli_error(r->name, &err), 0;
-    m->kept_epoch = report.best_epoch;
+    m->kept_epoch = report->best_epoch;
     clrnn_metrics test = {0};
     m->pred = malloc((r->n_test ? r->n_test : 1) * r->K * sizeof *m->pred);
     if (!m->pred)
         return fprintf(stderr, "%s: out of memory\n", r->name), 0;
-    if (clrnn_evaluate(backend, r->data, CLRNN_SPLIT_TEST, o->train.batch, &test, &err) !=
-            CLRNN_OK ||
-        clrnn_predict(backend, r->data, CLRNN_SPLIT_TEST, o->train.batch, m->pred, &err) !=
-            CLRNN_OK ||
-        clrnn_checkpoint_capture_data(&m->ckpt, backend, r->data, &o->data_cfg, o->data, &o->train,
-                                      report.best_epoch, &err) != CLRNN_OK)
+    if (clrnn_backend_select_model(b, j, &err) != CLRNN_OK ||
+        clrnn_evaluate(b, r->data, CLRNN_SPLIT_TEST, o->train.batch, &test, &err) != CLRNN_OK ||
+        clrnn_predict(b, r->data, CLRNN_SPLIT_TEST, o->train.batch, m->pred, &err) != CLRNN_OK ||
+        clrnn_checkpoint_capture_data(&m->ckpt, b, r->data, &o->data_cfg, o->data, &o->train,
+                                      report->best_epoch, &err) != CLRNN_OK)
         return cli_error(r->name, &err), 0;
     m->rmse = test.rmse;
     m->mae = test.mae;
@@ -590,6 +566,98 @@ static int train_model(sweep_run *r, size_t k)
                k, r->n_models, settings[0] ? " (" : "", settings, settings[0] ? ")" : "",
                m->best_val, m->best_val_epoch, m->rmse, m->mae);
     return 1;
+}
+
+/* Trains the models ks (n, one shape) as one group (clrnn_train_group:
+ * each model as it trains alone, bit for bit) and scores each. 0 after a
+ * message: the sweep stops (a diverging model does not stop it). */
+static int train_group(sweep_run *r, const size_t *ks, size_t n, const clrnn_layer_shape *layers,
+                       size_t n_layers)
+{
+    clrnn_train_config *configs = malloc(n * sizeof *configs);
+    clrnn_train_report *reports = malloc(n * sizeof *reports);
+    clrnn_status *status = malloc(n * sizeof *status);
+    clrnn_error *errors = malloc(n * sizeof *errors), err;
+    clrnn_backend *b = NULL;
+    int ok = configs && reports && status && errors;
+    if (!ok)
+        fprintf(stderr, "%s: out of memory\n", r->name);
+    for (size_t j = 0; ok && j < n; j++) {
+        sweep_model *m = &r->models[ks[j]];
+        m->best_val = NAN;
+        describe_layers(&m->o, layers[0].n_in, layers[n_layers - 1].n_out, m->layers,
+                        sizeof m->layers);
+        configs[j] = m->o.train;
+        configs[j].out = NULL;
+        configs[j].on_epoch = on_epoch;
+        configs[j].on_batch = NULL;
+        configs[j].context = m;
+        configs[j].cancel = &interrupted;
+    }
+    ok = ok && (b = group_backend(r, ks, n, layers, n_layers)) != NULL;
+    clrnn_status st =
+        ok ? clrnn_train_group(b, r->data, configs, reports, status, errors, &err) : CLRNN_OK;
+    if (ok && st == CLRNN_E_CANCELLED) {
+        fprintf(stderr, "%s: interrupted in model %zu%s; nothing saved\n", r->name, ks[0],
+                n > 1 ? " and the models of its group" : "");
+        ok = 0;
+    } else if (ok && st != CLRNN_OK) {
+        cli_error(r->name, &err);
+        ok = 0;
+    }
+    for (size_t j = 0; ok && j < n; j++) {
+        size_t k = ks[j];
+        if (status[j] == CLRNN_E_NUMERIC) {
+            char message[600], settings[512];
+            describe_settings(r->s, &r->models[k], settings, sizeof settings);
+            cli_message(message, sizeof message, &errors[j]);
+            fprintf(stderr, "%s: model %zu (%s) diverged: %s; the others go on\n", r->name, k,
+                    settings, message);
+            r->models[k].diverged = 1;
+        } else if (status[j] != CLRNN_OK) {
+            cli_error(r->name, &errors[j]);
+            ok = 0;
+        } else {
+            ok = score_model(r, b, j, k, &reports[j]);
+        }
+    }
+    clrnn_backend_free(b);
+    free(configs);
+    free(reports);
+    free(status);
+    free(errors);
+    return ok;
+}
+
+/* The models in groups of one shape each, in the order of their first
+ * model; a group trains in one go. */
+static int train_all(sweep_run *r)
+{
+    size_t *ks = malloc(r->n_models * sizeof *ks);
+    unsigned char *done = calloc(r->n_models, 1);
+    int ok = ks && done;
+    if (!ok)
+        fprintf(stderr, "%s: out of memory\n", r->name);
+    for (size_t first = 0; ok && first < r->n_models; first++) {
+        if (done[first])
+            continue;
+        clrnn_layer_shape layers[TRAIN_MAX_LAYERS], other[TRAIN_MAX_LAYERS];
+        size_t n_layers, n_other, n = 0;
+        if (!(ok = model_shapes(r, &r->models[first].o, layers, &n_layers)))
+            break;
+        for (size_t k = first; ok && k < r->n_models; k++) {
+            if (done[k] || !(ok = model_shapes(r, &r->models[k].o, other, &n_other)))
+                continue;
+            if (n_other == n_layers && memcmp(other, layers, n_layers * sizeof *layers) == 0) {
+                ks[n++] = k;
+                done[k] = 1;
+            }
+        }
+        ok = ok && train_group(r, ks, n, layers, n_layers);
+    }
+    free(ks);
+    free(done);
+    return ok;
 }
 
 /* ------------------------------------------------------------ results */
@@ -820,13 +888,10 @@ static int make_dirs_first(const sweep_run *r)
 
 static void run_free(sweep_run *r)
 {
-    for (size_t i = 0; i < r->n_backends; i++)
-        clrnn_backend_free(r->backends[i].backend);
     for (size_t k = 0; r->models && k < r->n_models; k++) {
         free(r->models[k].pred);
         clrnn_checkpoint_free(r->models[k].ckpt);
     }
-    free(r->backends);
     free(r->models);
     clrnn_dataset_free(r->data);
     for (int i = 0; i < N_AXES; i++)
@@ -928,8 +993,7 @@ static int prepare(sweep_run *r, int argc, char **argv)
         }
     r->n_models = n;
     r->models = calloc(n, sizeof *r->models);
-    r->backends = calloc(n, sizeof *r->backends);
-    if (!r->models || !r->backends)
+    if (!r->models)
         return fprintf(stderr, "%s: out of memory\n", r->name), 0;
     for (size_t k = 0; k < n; k++)
         if (!model_options(s, argc, argv, k, n, &r->models[k].o))
@@ -1001,8 +1065,7 @@ int cli_sweep(int argc, char **argv, int from_train)
     ok = prepare(&r, argc, argv) && make_dirs_first(&r);
     interrupted = 0;
     void (*previous)(int) = signal(SIGINT, on_interrupt);
-    for (size_t k = 0; ok && k < r.n_models; k++)
-        ok = train_model(&r, k);
+    ok = ok && train_all(&r);
     signal(SIGINT, previous);
     ok = ok && report(&r);
     int was_interrupted = interrupted;

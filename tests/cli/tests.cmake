@@ -213,7 +213,7 @@ set_tests_properties(cli_eval_baselines PROPERTIES LABELS cli)
 # value one line naming its flag; then the product, the table, --select
 # best, --save-each bit for bit equal to train alone, a diverging model,
 # the ensemble (sweep_test.sh), on the CPU reference and on OpenCL.
-clrnn_cli_test(help_sweep 0 "models currently train one after another" sweep --help)
+clrnn_cli_test(help_sweep 0 "models of one shape train as one group" sweep --help)
 clrnn_cli_test(help_train_models 0 "--models N trains N of them" train --help)
 clrnn_cli_test(sweep_bad_range 2 "^clrnn sweep: --seed '7-3': a range runs from low to high$" sweep --seed 7-3)
 clrnn_cli_test(sweep_bad_range_end 2 "^clrnn sweep: --hidden '9x': expected a whole number from 1 to 65536$" sweep --hidden 4-9x)

@@ -181,8 +181,8 @@ static void run_case(const char *device, clrnn_kernels kernels, clrnn_precision 
         init_params(model, k);
         ok = clrnn_backend_create(&one, model, &bc, NULL) == CLRNN_OK &&
              clrnn_backend_stage_dataset(one, data, NULL) == CLRNN_OK;
-        alone[k].status = ok ? clrnn_train(one, data, &configs[k], &alone[k].report, NULL)
-                             : CLRNN_E_DEVICE;
+        alone[k].status =
+            ok ? clrnn_train(one, data, &configs[k], &alone[k].report, NULL) : CLRNN_E_DEVICE;
         ok = ok && capture(one, data, &alone[k], P);
         clrnn_backend_free(one);
     }

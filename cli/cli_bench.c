@@ -28,10 +28,13 @@
 #include "cli_bench.h"
 #include "clrnn.h"
 #include "core/clock.h"
+#include "core/error.h"
 #include "io/files.h"
 
 #define MAX_SHAPES 16
 #define MAX_DEVICES 16
+#define MAX_MODEL_COUNTS 16
+#define MAX_GROUP 4096
 
 /* The suite: the notebook's run, the default `clrnn train`, and two larger
  * shapes where the device has work to share out. */
@@ -54,7 +57,9 @@ typedef struct bench_options {
     const char *csv;
     clrnn_kernels kernels;
     int no_tune_cache, verbose;
-    char device_names[512]; /* what devices[] points into */
+    char device_names[512];          /* what devices[] points into */
+    size_t models[MAX_MODEL_COUNTS]; /* --models: the group sizes measured */
+    size_t n_models;
 } bench_options;
 
 int bench_parse_shape(const cli_args *a, const char *text, bench_shape *shape)
@@ -107,6 +112,16 @@ static int parse_devices(const cli_args *a, const char *const *items, size_t n, 
     return 1;
 }
 
+static int parse_models(const cli_args *a, const char *const *items, size_t n, void *options)
+{
+    bench_options *o = options;
+    for (size_t i = 0; i < n; i++)
+        if (!cli_parse_size(a, items[i], 1, MAX_GROUP, &o->models[i]))
+            return 0;
+    o->n_models = n;
+    return 1;
+}
+
 int bench_parse_precisions(const cli_args *a, const char *const *items, size_t n, int *precisions)
 {
     static const char *const names[] = {"fp32", "fp64", NULL};
@@ -139,6 +154,9 @@ static const cli_option options[] = {
     {"--warmup", "N", CLI_SIZE, AT(warmup), 0, 1000000, .help = "untimed steps before timing (2)"},
     CLI_OPTION_KERNELS(bench_options, kernels),
     {"--no-profile", NULL, CLI_UNFLAG, AT(profile), .help = "skip the per-kernel times"},
+    {"--models", "LIST", CLI_LIST, 0, 0, MAX_MODEL_COUNTS, .list = parse_models,
+     .help = "groups of N same-shape models trained at once, e.g. 1,8,64\n"
+             "(default 1): aggregate window-steps/s = models x windows x steps"},
     {"--csv", "FILE", CLI_STRING, AT(csv), .help = "also write the table as CSV"},
     {"--no-tune-cache", NULL, CLI_FLAG, AT(no_tune_cache),
      .help = "ignore the tuning cache (clrnn tune): device-derived defaults"},
@@ -161,6 +179,9 @@ const cli_command cli_bench_command = {
              "  weather   n_in 3, n_hidden 16, seq-len 7, batch 32 (clrnn train's defaults)\n"
              "  medium    n_in 8, n_hidden 64, seq-len 32, batch 1024\n"
              "  large     n_in 32, n_hidden 256, seq-len 64, batch 256\n"
+             "With --models N, N models of the shape (each its own parameters and window\n"
+             "order) train as one group (clrnn_backend_gradients_group), and the rates are\n"
+             "the group's: N x windows x steps a second.\n"
              "\n"
              "options:\n",
     .options = options,
@@ -179,6 +200,8 @@ static cli_status parse(bench_options *o, int argc, char **argv)
     o->seconds = 1.0;
     o->warmup = 2;
     o->profile = 1;
+    o->models[0] = 1;
+    o->n_models = 1;
     cli_args a;
     return cli_parse(&a, &cli_bench_command, argc, argv, o);
 }
@@ -239,6 +262,27 @@ clrnn_status bench_run_steps(clrnn_backend *b, const bench_problem *p, const ben
     /* A small lr keeps the random model finite however long it runs. */
     clrnn_optimizer sgd = {.kind = CLRNN_SGD, .lr = 1e-6, .momentum = 0.9};
     clrnn_status st = CLRNN_OK;
+    const size_t M = clrnn_backend_n_models(b);
+    if (M > 1) { /* a group: every model a step at once, as clrnn_train_group */
+        clrnn_optimizer *opts = malloc(M * sizeof *opts);
+        if (!opts)
+            return CLRNN_E_NOMEM;
+        for (size_t k = 0; k < M; k++)
+            opts[k] = sgd;
+        for (size_t i = first; st == CLRNN_OK && i < first + n; i++) {
+            st = clrnn_backend_gradients_group(b, (i % N_BATCHES) * s->batch, s->batch, NULL, err);
+            if (st == CLRNN_OK)
+                st = clrnn_backend_update_group(b, opts, NULL, err);
+        }
+        free(opts);
+        double loss;
+        if (st == CLRNN_OK)
+            st = clrnn_backend_finish(b, err);
+        for (size_t k = 0; st == CLRNN_OK && k < M; k++)
+            if ((st = clrnn_backend_select_model(b, k, err)) == CLRNN_OK)
+                st = clrnn_backend_take_loss_sum(b, &loss, err);
+        return st;
+    }
     /* As clrnn train does: the batches' windows staged once (an epoch). */
     for (size_t i = first; st == CLRNN_OK && i < first + n; i++) {
         st = clrnn_backend_gradients_staged(b, (i % N_BATCHES) * s->batch, s->batch, err);
@@ -282,9 +326,36 @@ static double device_peak(clrnn_backend *b, const char *device, clrnn_precision 
     return gflops;
 }
 
+/* Each of the group's M models its own order: the ring rotated by k
+ * windows; the models' own parameters: model 0's perturbed by k. */
+static clrnn_status stage_group(clrnn_backend *b, const bench_problem *p, const bench_shape *s,
+                                size_t M, clrnn_error *err)
+{
+    const size_t n = N_BATCHES * s->batch, P = clrnn_model_n_params(p->model);
+    uint32_t *orders = malloc(M * n * sizeof *orders);
+    double *params = malloc(P * sizeof *params);
+    clrnn_status st = orders && params ? CLRNN_OK
+                                       : clrnn__fail(err, CLRNN_E_NOMEM,
+                                                     "out of memory for %zu models' orders", M);
+    for (size_t k = 0; st == CLRNN_OK && k < M; k++) {
+        for (size_t i = 0; i < n; i++)
+            orders[k * n + i] = p->starts[(i + k) % n];
+        for (size_t q = 0; q < P; q++)
+            params[q] = clrnn_model_params_const(p->model)[q] * (1.0 + 1e-3 * (double)k);
+        st = clrnn_backend_select_model(b, k, err);
+        if (st == CLRNN_OK)
+            st = clrnn_backend_set_params(b, params, err);
+    }
+    if (st == CLRNN_OK)
+        st = clrnn_backend_stage_orders(b, orders, n, err);
+    free(orders);
+    free(params);
+    return st;
+}
+
 static clrnn_status measure(bench_result *r, const bench_options *o, const bench_shape *s,
                             const bench_problem *p, const char *device, clrnn_precision precision,
-                            clrnn_error *err)
+                            size_t models, clrnn_error *err)
 {
     clrnn_backend_config cfg = {.device = device,
                                 .precision = precision,
@@ -293,13 +364,16 @@ static clrnn_status measure(bench_result *r, const bench_options *o, const bench
                                 .kernels = o->kernels,
                                 .no_tune_cache = o->no_tune_cache,
                                 .tune_log = stderr,
-                                .tune_verbose = o->verbose};
+                                .tune_verbose = o->verbose,
+                                .n_models = models};
     clrnn_backend *b = NULL;
     memset(r, 0, sizeof *r);
     clrnn_status st = clrnn_backend_create(&b, p->model, &cfg, err);
     if (st == CLRNN_OK)
         st = clrnn_backend_stage(b, p->x, p->y, p->rows, err);
-    if (st == CLRNN_OK)
+    if (st == CLRNN_OK && models > 1)
+        st = stage_group(b, p, s, models, err);
+    else if (st == CLRNN_OK)
         st = clrnn_backend_stage_order(b, p->starts, N_BATCHES * s->batch, err);
     r->peak_gflops =
         st == CLRNN_OK && clrnn_backend_is_opencl(b) ? device_peak(b, device, precision) : NAN;
@@ -327,9 +401,10 @@ static clrnn_status measure(bench_result *r, const bench_options *o, const bench
     if (st == CLRNN_OK) {
         r->steps = done;
         r->seconds = elapsed;
-        r->window_steps_per_second = (double)(done * s->batch * s->seq_len) / elapsed;
+        const double m = (double)(models ? models : 1);
+        r->window_steps_per_second = m * (double)(done * s->batch * s->seq_len) / elapsed;
         r->gflops =
-            flops_per_step(s, clrnn_model_n_params(p->model)) * (double)done / elapsed * 1e-9;
+            m * flops_per_step(s, clrnn_model_n_params(p->model)) * (double)done / elapsed * 1e-9;
         snprintf(r->description, sizeof r->description, "%s", clrnn_backend_device_name(b));
     }
     clrnn_backend_free(b);
@@ -360,9 +435,11 @@ int cli_bench(int argc, char **argv)
     FILE *csv = out.f;
     if (csv)
         fprintf(csv, "shape,n_in,n_hidden,n_out,seq_len,batch,device,precision,"
-                     "window_steps_per_second,gflops,speedup_vs_cpu,peak_gflops,share_of_peak\n");
-    printf("%-10s %-32s %-5s %16s %9s %9s %8s\n", "shape", "device", "prec", "window-steps/s",
-           "GFLOP/s", "vs CPU", "of peak");
+                     "window_steps_per_second,gflops,speedup_vs_cpu,peak_gflops,share_of_peak,"
+                     "models\n");
+    const int grouped = o.n_models > 1 || o.models[0] > 1;
+    printf("%-10s %-32s %-5s %s%16s %9s %9s %8s\n", "shape", "device", "prec",
+           grouped ? "models " : "", "window-steps/s", "GFLOP/s", "vs CPU", "of peak");
     int failed = 0;
     for (size_t i = 0; i < o.n_shapes; i++) {
         const bench_shape *s = &o.shapes[i];
@@ -376,40 +453,49 @@ int cli_bench(int argc, char **argv)
         }
         printf("%s: n_in %zu, n_hidden %zu, n_out %zu, seq-len %zu, batch %zu\n", s->name,
                s->layer.n_in, s->layer.n_hidden, s->layer.n_out, s->seq_len, s->batch);
-        double cpu_rate = NAN;
-        for (size_t d = 0; d < o.n_devices; d++) {
-            int is_cpu = strcmp(o.devices[d], "cpu") == 0;
-            for (int prec = 0; prec < 2; prec++) {
-                if (is_cpu ? prec != CLRNN_FP64 : !o.precisions[prec])
-                    continue;
-                bench_result r;
-                if (measure(&r, &o, s, &p, o.devices[d], (clrnn_precision)prec, &err) != CLRNN_OK) {
-                    char message[sizeof err.message + 256];
-                    printf("  %-8s %-32s %-5s %s\n", "", o.devices[d], prec ? "fp64" : "fp32",
-                           cli_message(message, sizeof message, &err));
-                    failed = 1;
-                    continue;
+        for (size_t g = 0; g < o.n_models; g++) {
+            const size_t models = o.models[g];
+            double cpu_rate = NAN;
+            for (size_t d = 0; d < o.n_devices; d++) {
+                int is_cpu = strcmp(o.devices[d], "cpu") == 0;
+                for (int prec = 0; prec < 2; prec++) {
+                    if (is_cpu ? prec != CLRNN_FP64 : !o.precisions[prec])
+                        continue;
+                    bench_result r;
+                    if (measure(&r, &o, s, &p, o.devices[d], (clrnn_precision)prec, models, &err) !=
+                        CLRNN_OK) {
+                        char message[sizeof err.message + 256];
+                        printf("  %-8s %-32s %-5s %s\n", "", o.devices[d], prec ? "fp64" : "fp32",
+                               cli_message(message, sizeof message, &err));
+                        failed = 1;
+                        continue;
+                    }
+                    if (is_cpu)
+                        cpu_rate = r.window_steps_per_second;
+                    /* The ratio needs the CPU reference in this run (--devices cpu,...). */
+                    double ratio = r.window_steps_per_second / cpu_rate;
+                    char ratio_text[16] = "-";
+                    if (isfinite(ratio))
+                        snprintf(ratio_text, sizeof ratio_text, "%.2fx", ratio);
+                    double share = r.gflops / r.peak_gflops;
+                    char share_text[16] = "-";
+                    if (isfinite(share))
+                        snprintf(share_text, sizeof share_text, "%.1f%%", 100.0 * share);
+                    char models_text[16] = "";
+                    if (grouped)
+                        snprintf(models_text, sizeof models_text, "%6zu ", models);
+                    printf("  %-8s %-32.32s %-5s %s%16.4g %9.3g %9s %8s\n", "", r.description,
+                           prec ? "fp64" : "fp32", models_text, r.window_steps_per_second, r.gflops,
+                           ratio_text, share_text);
+                    print_kernels(&r);
+                    if (csv)
+                        fprintf(csv,
+                                "%s,%zu,%zu,%zu,%zu,%zu,\"%s\",%s,%.6g,%.6g,%.4g,%.6g,%.4g,%zu\n",
+                                s->name, s->layer.n_in, s->layer.n_hidden, s->layer.n_out,
+                                s->seq_len, s->batch, r.description, prec ? "fp64" : "fp32",
+                                r.window_steps_per_second, r.gflops, ratio, r.peak_gflops, share,
+                                models);
                 }
-                if (is_cpu)
-                    cpu_rate = r.window_steps_per_second;
-                /* The ratio needs the CPU reference in this run (--devices cpu,...). */
-                double ratio = r.window_steps_per_second / cpu_rate;
-                char ratio_text[16] = "-";
-                if (isfinite(ratio))
-                    snprintf(ratio_text, sizeof ratio_text, "%.2fx", ratio);
-                double share = r.gflops / r.peak_gflops;
-                char share_text[16] = "-";
-                if (isfinite(share))
-                    snprintf(share_text, sizeof share_text, "%.1f%%", 100.0 * share);
-                printf("  %-8s %-32.32s %-5s %16.4g %9.3g %9s %8s\n", "", r.description,
-                       prec ? "fp64" : "fp32", r.window_steps_per_second, r.gflops, ratio_text,
-                       share_text);
-                print_kernels(&r);
-                if (csv)
-                    fprintf(csv, "%s,%zu,%zu,%zu,%zu,%zu,\"%s\",%s,%.6g,%.6g,%.4g,%.6g,%.4g\n",
-                            s->name, s->layer.n_in, s->layer.n_hidden, s->layer.n_out, s->seq_len,
-                            s->batch, r.description, prec ? "fp64" : "fp32",
-                            r.window_steps_per_second, r.gflops, ratio, r.peak_gflops, share);
             }
         }
         bench_free_problem(&p);

@@ -13,6 +13,10 @@
 #   Options go to `clrnn bench` as they are (--shapes, --devices, --precision,
 #   --seconds, --warmup, --no-profile); --shapes, --precision, --seconds and
 #   --warmup also go to bench_torch.py. --csv FILE writes the merged table.
+#   --models LIST (e.g. 1,8,64) goes to both: N same-shape models trained at
+#   once (clrnn's groups, PyTorch's stacked weights and batched products);
+#   the table gains a models column, rates are aggregate (models x windows x
+#   steps a second) and each device's column its ratio to its own N = 1.
 # environment:
 #   CLRNN          the clrnn binary (default: build/clrnn in the repo root)
 #   TORCH_PYTHON   the python that has torch (default: /usr/bin/python3)
@@ -41,10 +45,10 @@ while (($#)); do
             exit 0 ;;
         --csv) (($#)) || die "--csv needs a value"; merged_csv=$1; shift; continue ;;
         --csv=*) merged_csv=${arg#--csv=}; continue ;;
-        --shapes | --precision | --seconds | --warmup)
+        --shapes | --precision | --seconds | --warmup | --models)
             (($#)) || die "$arg needs a value"
             clrnn_args+=("$arg" "$1"); torch_args+=("$arg" "$1"); shift; continue ;;
-        --shapes=* | --precision=* | --seconds=* | --warmup=*)
+        --shapes=* | --precision=* | --seconds=* | --warmup=* | --models=*)
             torch_args+=("$arg") ;;
         --devices)
             (($#)) || die "$arg needs a value"
@@ -120,7 +124,8 @@ def read(path):
         return list(csv.DictReader(f))
 
 def key(r):
-    return (r["shape"], r["n_in"], r["n_hidden"], r["n_out"], r["seq_len"], r["batch"])
+    return (r["shape"], r["n_in"], r["n_hidden"], r["n_out"], r["seq_len"], r["batch"],
+            r.get("models") or "1")
 
 def rate(r):
     return float(r["window_steps_per_second"]) if r else math.nan
@@ -178,7 +183,10 @@ print()
 
 have_torch = bool(torch_csv)
 have_onednn = bool(onednn_csv)
-head = ["shape", "prec", "CPU ref"] + labels + (["PyTorch"] if have_torch else []) + \
+grouped = any(k[6] != "1" for k in shapes)
+def at_one(k):
+    return k[:6] + ("1",)
+head = ["shape", "prec"] + (["models"] if grouped else []) + ["CPU ref"] + labels + (["PyTorch"] if have_torch else []) + \
     (["oneDNN"] if have_onednn else [])
 for label in labels:
     if have_torch:
@@ -187,8 +195,12 @@ for label in labels:
         head.append(f"{label}/oneDNN")
     head.append(f"{label}/CPU")
     head.append(f"{label} of peak")
+    if grouped:
+        head.append(f"{label}/N=1")
 if have_torch:
     head.append("PyTorch/CPU")
+    if grouped:
+        head.append("PyTorch/N=1")
 table, merged = [], []
 for k in shapes:
     for p in precs:
@@ -198,7 +210,7 @@ for k in shapes:
         dn = rate(onednn.get((k, p)))
         if all(v != v for v in o) and t != t and dn != dn and not (p == "fp64" and c == c):
             continue
-        row = [k[0], p, fmt(c)] + [fmt(v) for v in o] + ([fmt(t)] if have_torch else []) + \
+        row = [k[0], p] + ([k[6]] if grouped else []) + [fmt(c)] + [fmt(v) for v in o] + ([fmt(t)] if have_torch else []) + \
             ([fmt(dn)] if have_onednn else [])
         for d, v in zip(devices, o):
             if have_torch:
@@ -212,10 +224,14 @@ for k in shapes:
             except ValueError:
                 share = math.nan
             row.append("-" if share != share else f"{100 * share:.1f}%")
+            if grouped:
+                row.append(ratio(v, rate(ocl.get((at_one(k), d, p)))))
         if have_torch:
             row.append(ratio(t, c))
+            if grouped:
+                row.append(ratio(t, rate(torch.get((at_one(k), p)))))
         table.append(row)
-        base = dict(zip(["shape", "n_in", "n_hidden", "n_out", "seq_len", "batch"], k))
+        base = dict(zip(["shape", "n_in", "n_hidden", "n_out", "seq_len", "batch", "models"], k))
         for d, v in zip(devices, o):
             merged.append({**base, "precision": p, "cpu_reference": c, "device": d, "opencl": v,
                            "pytorch": t})
@@ -236,10 +252,10 @@ if out_csv:
             "cpu_reference", "opencl", "pytorch", "opencl_vs_pytorch", "opencl_vs_cpu"]
     with open(out_csv, "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(cols + ["pytorch_device"])
+        w.writerow(cols + ["pytorch_device", "models"])
         for m in merged:
             o, t, c = m["opencl"], m["pytorch"], m["cpu_reference"]
             vals = [m[x] for x in cols[:8]] + [f"{c:.6g}", f"{o:.6g}", f"{t:.6g}",
                     f"{o / t:.4g}" if t == t and t else "nan", f"{o / c:.4g}" if c == c and c else "nan"]
-            w.writerow(vals + [torch_version or ""])
+            w.writerow(vals + [torch_version or "", m["models"]])
 PY

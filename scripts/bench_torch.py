@@ -28,6 +28,17 @@ waits; on a machine with other work on the same cores, 2+ threads can then run
 i.e. in the environment) or --threads 1 avoids that; the header line records
 the policy in force.
 
+--models N (a list, e.g. 1,8,64): N same-shape models trained at once, as
+`clrnn bench --models N` trains a group, the way one writes it in PyTorch for
+many small models: the weights stacked along a model dimension (W_i (N, I, H),
+W_h (N, H, H), b (N, 1, H), W_o (N, H, O), b_o (N, 1, O)), each model its own
+windows ((N, B, T, I) batches), the input projection and the output layer one
+torch.bmm each over all models and steps, one torch.baddbmm per step for the
+recurrence, the models' mean losses summed (each model's gradient its own),
+one autograd backward and one SGD(momentum 0.9) step for all; no Python loop
+over the models. N = 1 is nn.RNN as above. Rates are aggregate: models x
+windows x steps a second.
+
 Exit status: 0 ok, 2 bad arguments, 3 torch cannot be imported.
 """
 
@@ -130,6 +141,90 @@ def make_batches(torch, dims, dtype):
     return batches
 
 
+def make_group_batches(torch, dims, dtype, n_models):
+    """The ring of N_BATCHES (x, y) batches of (N, B, T, I) and (N, B, T, O):
+    each model its own windows of one seeded random table."""
+    I, H, O, T, B = dims
+    rows = B + T + 1000
+    gen = torch.Generator().manual_seed(SEED)
+    x_table = torch.rand(rows, I, generator=gen, dtype=torch.float64) * 2 - 1
+    y_table = torch.rand(rows, O, generator=gen, dtype=torch.float64) * 2 - 1
+    offsets = torch.arange(T)
+    batches = []
+    for _ in range(N_BATCHES):
+        starts = torch.randint(0, rows - T + 1, (n_models, B), generator=gen)
+        idx = starts[:, :, None] + offsets  # (N, B, T)
+        batches.append((x_table[idx].to(dtype).contiguous(),
+                        y_table[idx].to(dtype).contiguous()))
+    return batches
+
+
+def run_timed(run, seconds, warmup):
+    """The schedule of clrnn bench: warm-up, then doubling rounds."""
+    run(0, warmup)
+    n, done, elapsed = 1, 0, 0.0
+    while True:
+        t0 = time.perf_counter()
+        last = run(warmup + done, n)
+        elapsed += time.perf_counter() - t0
+        done += n
+        if elapsed >= seconds:
+            break
+        n = done
+    if last is None or last != last:
+        print(f"bench_torch: warning: loss is {last}", file=sys.stderr)
+    return done, elapsed
+
+
+def measure_group(torch, dims, precision, seconds, warmup, n_models, device="cpu"):
+    """N same-shape models at once: stacked weights, batched matrix products."""
+    I, H, O, T, B = dims
+    N = n_models
+    dtype = torch.float32 if precision == "fp32" else torch.float64
+    gen = torch.Generator().manual_seed(SEED)
+
+    def uniform(*shape, fan):
+        bound = 1.0 / fan ** 0.5  # nn.RNN's and nn.Linear's initialisation
+        w = (torch.rand(*shape, generator=gen, dtype=torch.float64) * 2 - 1) * bound
+        return w.to(device, dtype).requires_grad_()
+
+    W_i, W_h, b = uniform(N, I, H, fan=H), uniform(N, H, H, fan=H), uniform(N, 1, H, fan=H)
+    W_o, b_o = uniform(N, H, O, fan=H), uniform(N, 1, O, fan=H)
+    params = [W_i, W_h, b, W_o, b_o]
+    opt = torch.optim.SGD(params, lr=LR, momentum=MOMENTUM)
+    batches = [(x.to(device), y.to(device)) for x, y in make_group_batches(torch, dims, dtype, N)]
+
+    def step(x, y):
+        # (N, B*T, I) x (N, I, H): every model's input projection in one bmm
+        xw = torch.baddbmm(b, x.reshape(N, B * T, I), W_i).reshape(N, B, T, H)
+        h = torch.tanh(xw[:, :, 0])
+        hs = [h]
+        for t in range(1, T):
+            h = torch.tanh(torch.baddbmm(xw[:, :, t], h, W_h))  # (N, B, H)
+            hs.append(h)
+        out = torch.baddbmm(b_o, torch.stack(hs, 2).reshape(N, B * T, H), W_o)
+        # each model's mean loss; their sum gives each model its own gradient
+        return ((out.reshape(N, B, T, O) - y) ** 2).mean(dim=(1, 2, 3)).sum()
+
+    def run(first, n):
+        loss = None
+        for i in range(first, first + n):
+            x, y = batches[i % N_BATCHES]
+            loss = step(x, y)
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+        return None if loss is None else loss.item()
+
+    done, elapsed = run_timed(run, seconds, warmup)
+    return {
+        "steps": done,
+        "seconds": elapsed,
+        "window_steps_per_second": N * done * B * T / elapsed,
+        "gflops": N * flops_per_step(dims) * done / elapsed * 1e-9,
+    }
+
+
 def measure(torch, dims, precision, seconds, warmup, device="cpu"):
     I, H, O, T, B = dims
     dtype = torch.float32 if precision == "fp32" else torch.float64
@@ -216,6 +311,9 @@ def main():
                     help="torch.set_num_threads, and OpenBLAS's threads unless "
                          "OPENBLAS_NUM_THREADS is set (default: os.cpu_count(), here %(default)s)")
     ap.add_argument("--warmup", type=count, default=2, help="untimed steps before timing (2)")
+    ap.add_argument("--models", type=lambda t: [positive_int(v) for v in t.split(",")],
+                    default=[1], help="comma list of group sizes: N same-shape models "
+                                      "trained at once (default: 1)")
     ap.add_argument("--csv", metavar="FILE", help="also write the table as CSV")
     ap.add_argument("--device", default="cpu",
                     help="cpu (default) or cuda[:N]: cuDNN's RNN on an NVIDIA GPU")
@@ -245,22 +343,31 @@ def main():
               f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')}")
 
     rows = []
-    print(f"{'shape':<10} {'prec':<5} {'window-steps/s':>16} {'GFLOP/s':>9} {'steps':>8} {'seconds':>8}")
+    grouped = args.models != [1]
+    print(f"{'shape':<10} {'prec':<5} {'models ' if grouped else ''}{'window-steps/s':>16} "
+          f"{'GFLOP/s':>9} {'steps':>8} {'seconds':>8}")
     for name, dims in args.shapes:
         I, H, O, T, B = dims
         print(f"{name}: n_in {I}, n_hidden {H}, n_out {O}, seq-len {T}, batch {B}")
-        for prec in args.precision:
-            r = measure(torch, dims, prec, args.seconds, args.warmup, args.device)
-            print(f"{'':<10} {prec:<5} {r['window_steps_per_second']:>16.4g} "
-                  f"{r['gflops']:>9.3g} {r['steps']:>8} {r['seconds']:>8.3f}", flush=True)
-            rows.append([name, I, H, O, T, B, device, prec,
-                         f"{r['window_steps_per_second']:.6g}", f"{r['gflops']:.6g}"])
+        for n_models in args.models:
+            for prec in args.precision:
+                if n_models == 1:
+                    r = measure(torch, dims, prec, args.seconds, args.warmup, args.device)
+                else:
+                    r = measure_group(torch, dims, prec, args.seconds, args.warmup, n_models,
+                                      args.device)
+                models = f"{n_models:>6} " if grouped else ""
+                print(f"{'':<10} {prec:<5} {models}{r['window_steps_per_second']:>16.4g} "
+                      f"{r['gflops']:>9.3g} {r['steps']:>8} {r['seconds']:>8.3f}", flush=True)
+                rows.append([name, I, H, O, T, B, device, prec,
+                             f"{r['window_steps_per_second']:.6g}", f"{r['gflops']:.6g}",
+                             n_models])
 
     if args.csv:
         with open(args.csv, "w", newline="") as f:
             w = csv.writer(f)
             w.writerow(["shape", "n_in", "n_hidden", "n_out", "seq_len", "batch", "device",
-                        "precision", "window_steps_per_second", "gflops"])
+                        "precision", "window_steps_per_second", "gflops", "models"])
             w.writerows(rows)
     return 0
 

@@ -336,3 +336,10 @@ foreach(family group tile fused gpu)
   set_tests_properties(test_group_${family} PROPERTIES LABELS parity SKIP_RETURN_CODE 77
                        TIMEOUT 600)
 endforeach()
+# bench --models: groups of same-shape models, the CPU reference's and the
+# device's, their rates in a models column (speed is never asserted).
+add_test(NAME bench_models
+         COMMAND ${OPENCL_EXPECT} ${EXPECT} 0 "fp32       3 " $<TARGET_FILE:clrnn> bench
+                 --shapes tiny=1:3:1/2/5 --devices cpu,opencl --precision fp32 --models 1,3
+                 --seconds 0.01 --warmup 1 --no-profile)
+set_tests_properties(bench_models PROPERTIES LABELS cli SKIP_RETURN_CODE 77)

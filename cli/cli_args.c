@@ -322,6 +322,7 @@ static const struct {
     {"series_column", "--series"},
     {"split_by_series", "--split-by series"},
     {"scale_per_series", "--scale per-series"},
+    {"n_models", "--models"},
 };
 
 static const char *cli_term(const char *api, size_t len)

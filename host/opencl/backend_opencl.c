@@ -26,6 +26,7 @@
  * that reads or replaces the parameters, the gradient, the loss sum or the
  * optimizer state (settled).
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,6 +67,8 @@ typedef struct ocl_backend {
 
 /* ---------------------------------------------------- creation and teardown */
 
+static void group_release(ocl_state *s);
+
 static void ocl_destroy(clrnn_backend *b)
 {
     ocl_backend *o = b->impl;
@@ -94,6 +97,7 @@ static void ocl_destroy(clrnn_backend *b)
     free(s->h);
     free(s->y);
     free(s->dy);
+    group_release(s);
     cl_mem *buffers[] = {&s->x_table, &s->y_table,      &s->starts,      &s->order,
                          &s->params,  &s->grads,        &s->opt_m,       &s->opt_v,
                          &s->g,       &s->partial,      &s->window_loss, &s->loss_sum,
@@ -455,6 +459,9 @@ static clrnn_status open_device(clrnn_backend *b, ocl_state *s, const char *devi
     clGetDeviceInfo(s->device, CL_DEVICE_MAX_WORK_ITEM_SIZES, sizeof s->max_item_size,
                     s->max_item_size, NULL);
     s->max_alloc = (size_t)max_alloc;
+    cl_uint align_bits = 0;
+    clGetDeviceInfo(s->device, CL_DEVICE_MEM_BASE_ADDR_ALIGN, sizeof align_bits, &align_bits, NULL);
+    s->base_align = align_bits >= 8 ? align_bits / 8 : 0;
     clGetDeviceInfo(s->device, CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT, sizeof s->native_width[0],
                     &s->native_width[0], NULL);
     clGetDeviceInfo(s->device, CL_DEVICE_NATIVE_VECTOR_WIDTH_DOUBLE, sizeof s->native_width[1],
@@ -490,10 +497,14 @@ static clrnn_status settle(clrnn_backend *b, ocl_backend *o, clrnn_error *err)
 
 /* The state of an operation on the parameters, the gradient, the loss sum
  * or the optimizer state: the waiting step settled first (into *st). */
+static clrnn_status use_model(clrnn_backend *b, ocl_backend *o, clrnn_error *err);
+
 static ocl_state *settled(clrnn_backend *b, clrnn_status *st, clrnn_error *err)
 {
     ocl_backend *o = b->impl;
-    *st = settle(b, o, err);
+    *st = use_model(b, o, err);
+    if (*st == CLRNN_OK)
+        *st = settle(b, o, err);
     return &o->s;
 }
 
@@ -525,6 +536,7 @@ static clrnn_status ocl_stage_order(clrnn_backend *b, const uint32_t *order, siz
                                     clrnn_error *err)
 {
     ocl_state *s = &((ocl_backend *)b->impl)->s;
+    n *= b->n_models; /* (M, n): a row a model */
     if (n > s->order_capacity) {
         ocl_release_mem(&s->order);
         s->order_capacity = 0;
@@ -590,9 +602,12 @@ static clrnn_status ocl_run_batch(clrnn_backend *b, const uint32_t *starts, size
     void *self = f == o->family ? o->state : o->forward_state;
     const int takes_step =
         with_gradients && f->takes_waiting_step && f->takes_waiting_step(b, self, B);
-    clrnn_status st = takes_step ? CLRNN_OK : settle(b, o, err);
+    clrnn_status st = use_model(b, o, err);
+    if (st == CLRNN_OK && !takes_step)
+        st = settle(b, o, err);
     s->batch_starts = b->batch_first == BACKEND_NOT_STAGED ? s->starts : s->order;
-    s->batch_offset = b->batch_first == BACKEND_NOT_STAGED ? 0 : b->batch_first;
+    s->batch_offset =
+        b->batch_first == BACKEND_NOT_STAGED ? 0 : b->model * b->n_order + b->batch_first;
     if (st == CLRNN_OK && b->batch_first == BACKEND_NOT_STAGED)
         st = upload_starts(s, starts, B, err);
     o->ran = f;
@@ -609,9 +624,12 @@ static clrnn_status ocl_update(clrnn_backend *b, const clrnn_optimizer *opt, lon
                                clrnn_error *err)
 {
     ocl_backend *o = b->impl;
+    clrnn_status st = use_model(b, o, err);
+    if (st != CLRNN_OK)
+        return st;
     if (o->family->keeps_update && o->family->keeps_update(b, o->state, opt, step))
         return CLRNN_OK;
-    clrnn_status st = settle(b, o, err);
+    st = settle(b, o, err);
     return st == CLRNN_OK ? ocl_optimizer_step(b, &o->s, opt, step, err) : st;
 }
 
@@ -846,6 +864,266 @@ static clrnn_status ocl_share_finish(clrnn_backend *b, const void *total, size_t
     return st == CLRNN_OK ? ocl_flush(s, err) : st;
 }
 
+/* ------------------------------------------------------ model groups */
+
+/* A group (runtime.h: ocl_group) where the family has the model as a grid
+ * dimension: the M models' parameters, gradients, optimizer state and loss
+ * sums in one buffer each, a sub-buffer view of each model's part for its
+ * own operations (s->params, ... the selected model's), the batch buffers
+ * of the group's launches, and the models' rows. */
+
+static void point_at(ocl_state *s, const ocl_group *g, size_t k)
+{
+    s->params = g->views[k].params;
+    s->grads = g->views[k].grads;
+    s->opt_m = g->views[k].opt_m;
+    s->opt_v = g->views[k].opt_v;
+    s->loss_sum = g->views[k].loss_sum;
+}
+
+static void group_release(ocl_state *s)
+{
+    ocl_group *g = s->group;
+    if (!g)
+        return;
+    if (s->queue)
+        clFinish(s->queue);
+    s->params = s->grads = s->opt_m = s->opt_v = s->loss_sum = NULL; /* views */
+    for (size_t k = 0; g->views && k < g->M; k++) {
+        cl_mem *v[] = {&g->views[k].params, &g->views[k].grads, &g->views[k].opt_m,
+                       &g->views[k].opt_v, &g->views[k].loss_sum};
+        for (size_t i = 0; i < 5; i++)
+            ocl_release_mem(v[i]);
+    }
+    cl_mem *buffers[] = {&g->params,   &g->grads,   &g->opt_m, &g->opt_v,
+                         &g->loss_sum, &g->partial, &g->h,     &g->window_loss,
+                         &g->y,        &g->active,  &g->args,  &g->clip};
+    for (size_t i = 0; i < sizeof buffers / sizeof buffers[0]; i++)
+        ocl_release_mem(buffers[i]);
+    for (int i = 0; i < OCL_GROUP_SLOTS; i++) {
+        if (g->written[i])
+            clReleaseEvent(g->written[i]);
+        free(g->host[i]);
+    }
+    free(g->last_active);
+    free(g->last_args);
+    free(g->views);
+    free(g);
+    s->group = NULL;
+}
+
+/* The selected model's views in s, the last one's waiting step settled
+ * first (on its own views). */
+static clrnn_status use_model(clrnn_backend *b, ocl_backend *o, clrnn_error *err)
+{
+    ocl_group *g = o->s.group;
+    if (!g || g->current == b->model)
+        return CLRNN_OK;
+    clrnn_status st = settle(b, o, err);
+    if (st == CLRNN_OK) {
+        g->current = b->model;
+        point_at(&o->s, g, b->model);
+    }
+    return st;
+}
+
+static const char group_remedy[] = "a group of fewer models: a smaller `n_models`";
+
+static clrnn_status group_buffer(ocl_state *s, cl_mem *out, size_t n, const char *name,
+                                 clrnn_error *err)
+{
+    clrnn_status st =
+        ocl_make_sized_buffer(s, out, n, s->real_size, CL_MEM_READ_WRITE, name, group_remedy, err);
+    return st == CLRNN_OK ? ocl_zero_buffer(s, *out, n, name, err) : st;
+}
+
+static clrnn_status make_view(ocl_state *s, cl_mem big, size_t k, size_t stride, size_t n,
+                              cl_mem *out, clrnn_error *err)
+{
+    cl_buffer_region region = {k * stride * s->real_size, n * s->real_size};
+    cl_int rc;
+    *out = clCreateSubBuffer(big, CL_MEM_READ_WRITE, CL_BUFFER_CREATE_TYPE_REGION, &region, &rc);
+    return rc == CL_SUCCESS ? CLRNN_OK : ocl_fail(err, rc, "clCreateSubBuffer (a model's view)");
+}
+
+/* The group's buffers, refused before anything is allocated where the
+ * device's memory cannot hold them, saying how many models fit. */
+static clrnn_status group_init(clrnn_backend *b, ocl_state *s, clrnn_error *err)
+{
+    const size_t M = b->n_models, P = b->n_params, rs = s->real_size;
+    const size_t B = padded_batch(b), T = b->seq_len;
+    const clrnn_layer_shape sh = b->layers[0]; /* the group families run one layer */
+    ocl_group *g = calloc(1, sizeof *g);
+    if (!g)
+        return clrnn__fail(err, CLRNN_E_NOMEM, "out of memory for a group of %zu models", M);
+    s->group = g;
+    g->M = M;
+    g->stride_p = ocl_group_stride(s, P);
+    g->stride_loss = ocl_group_stride(s, 2);
+    g->stride_partial = chunks_of(B) * P;
+    g->stride_window = B;
+    g->stride_h = B * T * sh.n_hidden;
+    g->stride_y = B * T * sh.n_out;
+    const double per_model =
+        (double)rs * (double)(4 * g->stride_p + g->stride_loss + g->stride_partial +
+                              g->stride_window + g->stride_h + g->stride_y + 2 * OCL_GROUP_ARGS);
+    cl_ulong global_mem = 0;
+    clGetDeviceInfo(s->device, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof global_mem, &global_mem, NULL);
+    if (global_mem && per_model * (double)M > (double)global_mem) {
+        const size_t fit = (size_t)((double)global_mem / per_model);
+        return clrnn__fail(err, CLRNN_E_NOMEM,
+                           "a group of %zu models needs %.0f MiB of device memory, the device has "
+                           "%.0f MiB: %zu fit (a smaller `n_models`)",
+                           M, per_model * (double)M / 1048576.0, (double)global_mem / 1048576.0,
+                           fit);
+    }
+    clrnn_status st = CLRNN_OK;
+    struct {
+        cl_mem *mem;
+        size_t stride;
+        const char *name;
+    } big[] = {{&g->params, g->stride_p, "a group's parameters"},
+               {&g->grads, g->stride_p, "a group's gradients"},
+               {&g->opt_m, g->stride_p, "a group's optimizer state (velocity or m)"},
+               {&g->opt_v, g->stride_p, "a group's optimizer state (v)"},
+               {&g->loss_sum, g->stride_loss, "a group's loss sums"},
+               {&g->partial, g->stride_partial, "a group's gradient partial sums"},
+               {&g->window_loss, g->stride_window, "a group's window losses"},
+               {&g->h, g->stride_h, "a group's hidden states"},
+               {&g->y, g->stride_y, "a group's outputs"},
+               {&g->active, OCL_GROUP_ARGS, "a group's active models"},
+               {&g->args, OCL_GROUP_ARGS, "a group's optimizer rows"},
+               {&g->clip, 2, "a group's clipping norms"}};
+    for (size_t i = 0; st == CLRNN_OK && i < sizeof big / sizeof big[0]; i++)
+        st = group_buffer(s, big[i].mem, M * big[i].stride, big[i].name, err);
+    g->views = calloc(M, sizeof *g->views);
+    for (int i = 0; st == CLRNN_OK && i < OCL_GROUP_SLOTS; i++)
+        if (!(g->host[i] = calloc(M * OCL_GROUP_ARGS, rs)))
+            st = clrnn__fail(err, CLRNN_E_NOMEM, "out of memory for a group of %zu models", M);
+    g->last_active = malloc(M * OCL_GROUP_ARGS * sizeof *g->last_active);
+    g->last_args = malloc(M * OCL_GROUP_ARGS * sizeof *g->last_args);
+    if (st == CLRNN_OK && (!g->last_active || !g->last_args))
+        st = clrnn__fail(err, CLRNN_E_NOMEM, "out of memory for a group of %zu models", M);
+    for (size_t i = 0; st == CLRNN_OK && i < M * OCL_GROUP_ARGS; i++)
+        g->last_active[i] = g->last_args[i] = NAN;
+    if (st == CLRNN_OK && !g->views)
+        st = clrnn__fail(err, CLRNN_E_NOMEM, "out of memory for a group of %zu models", M);
+    for (size_t k = 0; st == CLRNN_OK && k < M; k++) {
+        ocl_model_views *v = &g->views[k];
+        st = make_view(s, g->params, k, g->stride_p, P, &v->params, err);
+        if (st == CLRNN_OK)
+            st = make_view(s, g->grads, k, g->stride_p, P, &v->grads, err);
+        if (st == CLRNN_OK)
+            st = make_view(s, g->opt_m, k, g->stride_p, P, &v->opt_m, err);
+        if (st == CLRNN_OK)
+            st = make_view(s, g->opt_v, k, g->stride_p, P, &v->opt_v, err);
+        if (st == CLRNN_OK)
+            st = make_view(s, g->loss_sum, k, g->stride_loss, 2, &v->loss_sum, err);
+    }
+    if (st != CLRNN_OK)
+        return st;
+    /* The single model's own buffers give way to model 0's views. */
+    cl_mem *own[] = {&s->params, &s->grads, &s->opt_m, &s->opt_v, &s->loss_sum};
+    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
+        ocl_release_mem(own[i]);
+    point_at(s, g, 0);
+    return CLRNN_OK;
+}
+
+/* rows (M, OCL_GROUP_ARGS) of doubles to buf, unless it holds them (last:
+ * what it last got), from a host slot without waiting for the device (the
+ * slot is reused once its last write is done). */
+static clrnn_status write_rows(ocl_state *s, cl_mem buf, double *last, const double *rows,
+                               clrnn_error *err)
+{
+    ocl_group *g = s->group;
+    const size_t n = g->M * OCL_GROUP_ARGS;
+    if (memcmp(last, rows, n * sizeof *rows) == 0)
+        return CLRNN_OK;
+    memcpy(last, rows, n * sizeof *rows);
+    const int slot = g->slot = (g->slot + 1) % OCL_GROUP_SLOTS;
+    if (g->written[slot]) {
+        cl_int rc = clWaitForEvents(1, &g->written[slot]);
+        clReleaseEvent(g->written[slot]);
+        g->written[slot] = NULL;
+        if (rc != CL_SUCCESS)
+            return ocl_fail(err, rc, "waiting for a group's rows to be written");
+    }
+    for (size_t i = 0; i < n; i++)
+        if (s->real_size == sizeof(double))
+            ((double *)g->host[slot])[i] = rows[i];
+        else
+            ((float *)g->host[slot])[i] = (float)rows[i];
+    cl_int rc = clEnqueueWriteBuffer(s->queue, buf, CL_FALSE, 0, n * s->real_size, g->host[slot], 0,
+                                     NULL, &g->written[slot]);
+    return rc == CL_SUCCESS ? CLRNN_OK : ocl_fail(err, rc, "writing a group's rows");
+}
+
+/* The rows as the group's kernels read them: model k's optimizer (kind 0
+ * where it does not step) and whether it runs. */
+static double *group_rows(const clrnn_backend *b, const clrnn_optimizer *opts, const long *steps,
+                          const unsigned char *active)
+{
+    double *rows = calloc(b->n_models * OCL_GROUP_ARGS, sizeof *rows);
+    for (size_t k = 0; rows && k < b->n_models; k++) {
+        double *r = rows + k * OCL_GROUP_ARGS;
+        const int on = !active || active[k];
+        r[9] = on;
+        if (!opts || !on)
+            continue;
+        const clrnn_optimizer *o = &opts[k];
+        r[0] = o->kind == CLRNN_ADAM ? 2 : 1;
+        r[1] = o->lr;
+        r[2] = o->momentum;
+        r[3] = o->beta1;
+        r[4] = o->beta2;
+        r[5] = o->eps;
+        r[6] = o->weight_decay;
+        r[7] = 1.0 - pow(o->beta1, (double)steps[k]);
+        r[8] = 1.0 - pow(o->beta2, (double)steps[k]);
+        r[10] = o->clip_norm > 0 ? o->clip_norm : 0;
+    }
+    return rows;
+}
+
+static clrnn_status ocl_run_group(clrnn_backend *b, size_t first, size_t n,
+                                  const unsigned char *active, clrnn_error *err)
+{
+    ocl_backend *o = b->impl;
+    ocl_state *s = &o->s;
+    clrnn_status st = settle(b, o, err); /* a single batch's waiting step, on its model */
+    double *rows = st == CLRNN_OK ? group_rows(b, NULL, NULL, active) : NULL;
+    if (st == CLRNN_OK && !rows)
+        st = clrnn__fail(err, CLRNN_E_NOMEM, "out of memory for a group's rows");
+    if (st == CLRNN_OK)
+        st = write_rows(s, s->group->active, s->group->last_active, rows, err);
+    free(rows);
+    if (st == CLRNN_OK)
+        st = o->family->run_group(b, s, o->state, first, n, err);
+    return st == CLRNN_OK ? ocl_flush(s, err) : st;
+}
+
+static clrnn_status ocl_update_group(clrnn_backend *b, const clrnn_optimizer *opts,
+                                     const long *steps, const unsigned char *active,
+                                     clrnn_error *err)
+{
+    ocl_backend *o = b->impl;
+    ocl_state *s = &o->s;
+    clrnn_status st = CLRNN_OK;
+    double *rows = st == CLRNN_OK ? group_rows(b, opts, steps, active) : NULL;
+    if (st == CLRNN_OK && !rows)
+        st = clrnn__fail(err, CLRNN_E_NOMEM, "out of memory for a group's rows");
+    if (st == CLRNN_OK)
+        st = write_rows(s, s->group->args, s->group->last_args, rows, err);
+    free(rows);
+    int clips = 0;
+    for (size_t k = 0; k < b->n_models; k++)
+        clips |= (!active || active[k]) && opts[k].clip_norm > 0;
+    if (st == CLRNN_OK)
+        st = o->family->step_group(b, s, o->state, clips, err);
+    return st == CLRNN_OK ? ocl_flush(s, err) : st;
+}
+
 static const backend_ops ocl_ops = {
     .destroy = ocl_destroy,
     .stage = ocl_stage,
@@ -868,6 +1146,8 @@ static const backend_ops ocl_ops = {
     .share_run = ocl_share_run,
     .share_fold = ocl_share_fold,
     .share_finish = ocl_share_finish,
+    .run_group = ocl_run_group,
+    .update_group = ocl_update_group,
 };
 
 clrnn_status backend_opencl_init(clrnn_backend *b, const char *device, clrnn_error *err)
@@ -901,11 +1181,22 @@ clrnn_status backend_opencl_init(clrnn_backend *b, const char *device, clrnn_err
         st = resolve_tuning(b, o, o->family, err);
     if (st == CLRNN_OK)
         st = allocate_buffers(b, s, err);
+    /* A group of models: one set of buffers where the family has the model
+     * as a grid dimension; else backend.c gives each model a backend. */
+    const int group = st == CLRNN_OK && b->n_models > 1 && o->family->run_group;
+    if (group)
+        st = group_init(b, s, err);
     const ocl_family *f[2];
     void **state[2];
     const size_t n_families = st == CLRNN_OK ? families_that_run(o, f, state) : 0;
     for (size_t i = 0; st == CLRNN_OK && i < n_families; i++)
         st = f[i]->init(b, s, state[i], err);
+    if (st == CLRNN_OK && group) {
+        b->group_native = 1;
+        size_t len = strlen(b->description);
+        snprintf(b->description + len, sizeof b->description - len, ", %zu models a launch",
+                 b->n_models);
+    }
     if (st != CLRNN_OK) {
         ocl_destroy(b);
         b->ops = NULL;

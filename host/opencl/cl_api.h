@@ -23,6 +23,7 @@
     X(clCreateContext)                                                                             \
     X(clCreateKernel)                                                                              \
     X(clCreateProgramWithSource)                                                                   \
+    X(clCreateSubBuffer)                                                                           \
     X(clEnqueueFillBuffer)                                                                         \
     X(clEnqueueNDRangeKernel)                                                                      \
     X(clEnqueueReadBuffer)                                                                         \
@@ -75,6 +76,7 @@ clrnn_status ocl_api_load(clrnn_error *err);
 #define clCreateContext (ocl_cl.clCreateContext)
 #define clCreateKernel (ocl_cl.clCreateKernel)
 #define clCreateProgramWithSource (ocl_cl.clCreateProgramWithSource)
+#define clCreateSubBuffer (ocl_cl.clCreateSubBuffer)
 #define clEnqueueFillBuffer (ocl_cl.clEnqueueFillBuffer)
 #define clEnqueueNDRangeKernel (ocl_cl.clEnqueueNDRangeKernel)
 #define clEnqueueReadBuffer (ocl_cl.clEnqueueReadBuffer)

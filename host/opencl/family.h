@@ -110,6 +110,19 @@ typedef struct ocl_family {
     size_t n_tunables;
     const char *(*tuning_misfit)(const clrnn_backend *b, const ocl_state *s, size_t layer,
                                  const int *values);
+
+    /* Model groups (runtime.h: ocl_group; NULL: the family has no model
+     * dimension, and a group runs a backend a model). run_group queues the
+     * training batch of every active model of s->group (its rows in
+     * g->active), model k's B windows at order[k n_order + first ..]: the
+     * mean gradients and loss sums as run_batch leaves them, no step and
+     * nothing waiting. step_group queues every active model's clipping
+     * and optimizer step (g->args, written). The family never defers a
+     * step in a group. */
+    clrnn_status (*run_group)(clrnn_backend *b, ocl_state *s, void *self, size_t first, size_t B,
+                              clrnn_error *err);
+    clrnn_status (*step_group)(clrnn_backend *b, ocl_state *s, void *self, int clips,
+                               clrnn_error *err);
 } ocl_family;
 
 /* The families (families.c), indexed by clrnn_kernels: NULL at

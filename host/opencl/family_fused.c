@@ -15,6 +15,7 @@
  */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/error.h"
 #include "core/model.h"
@@ -22,8 +23,18 @@
 
 /* Its program's sources and kernels. */
 static const char *const fused_files[] = {"common/common", "common/layer", "fused/rnn_fused"};
-enum { K_FUSED, K_FUSED_FINISH, N_FUSED_KERNELS };
-static const char *const fused_kernel_names[N_FUSED_KERNELS] = {"rnn_fused", "fused_finish"};
+enum {
+    K_FUSED,
+    K_FUSED_FINISH,
+    K_FUSED_MODELS,
+    K_FINISH_MODELS,
+    K_CLIP_MODELS,
+    K_STEP_MODELS,
+    N_FUSED_KERNELS
+};
+static const char *const fused_kernel_names[N_FUSED_KERNELS] = {
+    "rnn_fused",           "fused_finish",      "rnn_fused_models",
+    "fused_finish_models", "fused_clip_models", "fused_step_models"};
 
 /* The most hidden units rnn_fused runs. */
 #define FUSED_MAX_HIDDEN 16
@@ -146,6 +157,11 @@ static clrnn_status fused_init(clrnn_backend *b, ocl_state *s, void **self, clrn
              sh.n_hidden, sh.n_out, b->seq_len, WINDOWS_PER_CHUNK / fs->lanes,
              fs->tuning[T_FUSED_CONTRACT] ? " -cl-mad-enable" : "");
     ocl_tuning_options(options, sizeof options, &ocl_family_fused, fs->tuning);
+    if (b->n_models > 1) { /* a group's strides (runtime.h: ocl_group) */
+        size_t len = strlen(options);
+        snprintf(options + len, sizeof options - len, " -DSTRIDE_P=%zu -DSTRIDE_LOSS=%zu",
+                 ocl_group_stride(s, b->n_params), ocl_group_stride(s, 2));
+    }
     st = ocl_build(b, s, fused_files, sizeof fused_files / sizeof fused_files[0], options,
                    &fs->program, err);
     if (st == CLRNN_OK)
@@ -161,6 +177,10 @@ static clrnn_status fused_init(clrnn_backend *b, ocl_state *s, void **self, clrn
     if (st == CLRNN_OK)
         st = ocl_bound_private(&fs->kernels[K_FUSED], fused_reals * s->real_size, "rnn_fused",
                                "a tile's steps and gradient sums", "use `kernels` tile", err);
+    if (st == CLRNN_OK)
+        st = ocl_bound_private(&fs->kernels[K_FUSED_MODELS], fused_reals * s->real_size,
+                               "rnn_fused_models", "a tile's steps and gradient sums",
+                               "use `kernels` tile", err);
     /* The other halves, of the shared buffers' sizes. */
     const size_t B = padded_batch(b), P = b->n_params, rs = s->real_size;
     const cl_mem_flags rw = CL_MEM_READ_WRITE;
@@ -224,7 +244,7 @@ static clrnn_status fused_settle(clrnn_backend *b, ocl_state *s, void *self, clr
 static int fused_keeps_update(clrnn_backend *b, void *self, const clrnn_optimizer *opt, long step)
 {
     fused_state *fs = self;
-    if (!fs->finish_batch || fs->deferred || opt->clip_norm > 0)
+    if (!fs->finish_batch || fs->deferred || opt->clip_norm > 0 || b->n_models > 1)
         return 0;
     fs->deferred = 1; /* to the next training batch, or to settle */
     fs->deferred_opt = *opt;
@@ -237,7 +257,8 @@ static int fused_takes_waiting_step(const clrnn_backend *b, const void *self, si
     const fused_state *fs = self;
     const size_t n_chunks = chunks_of(B);
     const size_t done_chunks = chunks_of(fs->finish_batch);
-    return fs->deferred && n_chunks * (done_chunks + 4) * b->n_params <= FUSED_APPLY_BUDGET;
+    return fs->deferred && b->n_models == 1 &&
+           n_chunks * (done_chunks + 4) * b->n_params <= FUSED_APPLY_BUDGET;
 }
 
 static void swap_mem(cl_mem *x, cl_mem *y)
@@ -318,6 +339,86 @@ static clrnn_status fused_read_activations(clrnn_backend *b, ocl_state *s, void 
     return st;
 }
 
+/* A group's training batch: rnn_fused_models, a work-item a chunk of a
+ * model (the model the second dimension), then fused_finish_models. */
+static clrnn_status fused_run_group(clrnn_backend *b, ocl_state *s, void *self, size_t first,
+                                    size_t B, clrnn_error *err)
+{
+    fused_state *fs = self;
+    const ocl_group *g = s->group;
+    const size_t T = b->seq_len, n_chunks = chunks_of(B);
+    kernel_args a = args_for(s, fs->kernels[K_FUSED_MODELS]);
+    arg_mem(&a, g->partial);
+    arg_mem(&a, g->h);
+    arg_mem(&a, g->y);
+    arg_mem(&a, g->window_loss);
+    arg_mem(&a, s->x_table);
+    arg_mem(&a, s->y_table);
+    arg_mem(&a, s->order);
+    arg_uint(&a, b->n_order);
+    arg_uint(&a, first);
+    arg_uint(&a, B);
+    arg_uint(&a, b->loss_steps == CLRNN_LOSS_LAST ? T - 1 : 0);
+    arg_mem(&a, g->params);
+    arg_mem(&a, g->active);
+    arg_uint(&a, g->stride_partial);
+    arg_uint(&a, g->stride_h);
+    arg_uint(&a, g->stride_y);
+    arg_uint(&a, g->stride_window);
+    const size_t local[2] = {ocl_group_size(s, &a, (size_t)fs->tuning[T_FUSED_WG]), 1};
+    const size_t global[2] = {round_up(n_chunks, local[0]), g->M};
+    clrnn_status st = ocl_launch(s, &a, 2, global, local, err);
+    if (st != CLRNN_OK)
+        return st;
+    a = args_for(s, fs->kernels[K_FINISH_MODELS]);
+    arg_mem(&a, g->grads);
+    arg_mem(&a, g->loss_sum);
+    arg_mem(&a, g->partial);
+    arg_mem(&a, g->window_loss);
+    arg_uint(&a, n_chunks);
+    arg_uint(&a, B);
+    arg_mem(&a, g->active);
+    arg_uint(&a, g->stride_partial);
+    arg_uint(&a, g->stride_window);
+    const size_t flocal[2] = {ocl_group_size(s, &a, 64), 1};
+    const size_t fglobal[2] = {round_up(b->n_params, flocal[0]), g->M};
+    fs->finish_batch = 0;
+    fs->deferred = 0;
+    return ocl_launch(s, &a, 2, fglobal, flocal, err);
+}
+
+/* A group's optimizer steps: fused_clip_models (a work-item a model) where
+ * a model clips (clips: any does), then fused_step_models, a work-item a
+ * parameter of a model. */
+static clrnn_status fused_step_group(clrnn_backend *b, ocl_state *s, void *self, int clips,
+                                     clrnn_error *err)
+{
+    fused_state *fs = self;
+    const ocl_group *g = s->group;
+    kernel_args a;
+    if (clips) {
+        a = args_for(s, fs->kernels[K_CLIP_MODELS]);
+        arg_mem(&a, g->clip);
+        arg_mem(&a, g->grads);
+        arg_mem(&a, g->args);
+        arg_uint(&a, PARAMS_PER_SLICE);
+        const size_t one = 1, models = g->M;
+        clrnn_status st = ocl_launch(s, &a, 1, &models, &one, err);
+        if (st != CLRNN_OK)
+            return st;
+    }
+    a = args_for(s, fs->kernels[K_STEP_MODELS]);
+    arg_mem(&a, g->params);
+    arg_mem(&a, g->opt_m);
+    arg_mem(&a, g->opt_v);
+    arg_mem(&a, g->grads);
+    arg_mem(&a, g->args);
+    arg_mem(&a, g->clip);
+    const size_t local[2] = {ocl_group_size(s, &a, 64), 1};
+    const size_t global[2] = {round_up(b->n_params, local[0]), g->M};
+    return ocl_launch(s, &a, 2, global, local, err);
+}
+
 const ocl_family ocl_family_fused = {
     .name = "fused",
     .misfit = fused_misfit,
@@ -336,4 +437,6 @@ const ocl_family ocl_family_fused = {
     .tunables = fused_tunables,
     .n_tunables = N_FUSED_TUNABLES,
     .tuning_misfit = fused_tuning_misfit,
+    .run_group = fused_run_group,
+    .step_group = fused_step_group,
 };

@@ -149,7 +149,51 @@ typedef struct ocl_state {
     double slot_seconds[MAX_KERNEL_SLOTS];
     size_t slot_launches[MAX_KERNEL_SLOTS];
     size_t n_slots;
+    size_t base_align;       /* bytes: CL_DEVICE_MEM_BASE_ADDR_ALIGN, a sub-buffer's origin */
+    struct ocl_group *group; /* a model group's buffers (backend_opencl.c); NULL alone */
 } ocl_state;
+
+/* ---------------------------------------------------------- model groups */
+
+/* A model's row of a group's optimizer arguments (rnn_fused.cl's
+ * GROUP_ARGS): kind, lr, momentum, beta1, beta2, eps, weight_decay,
+ * correction1, correction2, active, clip_norm. */
+#define OCL_GROUP_ARGS 11
+#define OCL_GROUP_SLOTS 8
+/* A group of M models of one shape on a family with the model as a grid
+ * dimension (clrnn_backend_config.n_models, family.h: run_group): model
+ * k's parameters, gradients, optimizer state and loss sum lie at k times
+ * their stride in one buffer each, and a sub-buffer of each (views[k])
+ * serves the model's own operations (s->params, ... are the selected
+ * model's views); a group launch's batch buffers likewise, at their
+ * strides; `active` and `args` the models' rows. */
+typedef struct ocl_model_views {
+    cl_mem params, grads, opt_m, opt_v, loss_sum;
+} ocl_model_views;
+typedef struct ocl_group {
+    size_t M, current;
+    size_t stride_p, stride_loss; /* reals; sub-buffer origins aligned */
+    size_t stride_partial, stride_window, stride_h, stride_y;
+    cl_mem params, grads, opt_m, opt_v, loss_sum; /* (M, stride) */
+    cl_mem partial, window_loss, h, y;            /* (M, stride) */
+    cl_mem active, args;                          /* (M, OCL_GROUP_ARGS) */
+    cl_mem clip;                                  /* (M, 2) norm and scale */
+    ocl_model_views *views;                       /* (M) */
+    /* The host side of the last row writes (M, OCL_GROUP_ARGS reals each),
+     * a slot reused once its write is done: enough that the host runs a
+     * few steps ahead of the device; and what each buffer last got. */
+    void *host[OCL_GROUP_SLOTS];
+    cl_event written[OCL_GROUP_SLOTS];
+    int slot;
+    double *last_active, *last_args; /* (M, OCL_GROUP_ARGS); NaN before the first write */
+} ocl_group;
+
+/* n reals rounded up to whole sub-buffer alignments: a group's stride. */
+static inline size_t ocl_group_stride(const ocl_state *s, size_t n)
+{
+    size_t align = s->base_align ? s->base_align : s->real_size;
+    return (n * s->real_size + align - 1) / align * align / s->real_size;
+}
 
 static inline size_t round_up(size_t n, size_t multiple)
 {

@@ -115,11 +115,18 @@ real finish_value(const size_t q, __global const real *partial_done, const uint 
     return step_value(opt, params_in[q], m, v, *g);
 }
 
-/* Work-item c: chunk c's gradient sums into partial (n_chunks, NP), its
- * windows' losses into window_loss (LANES n_tiles), h and y lane-major.
- * Mirrors rnn_layer_forward_cpu, mse_forward_cpu and rnn_layer_backward_cpu
- * for the windows, then sums as the weight gradients of the last; with
- * apply, first what fused_finish does. */
+/* Chunk `chunk` of the batch with the parameters wp: its gradient sums into
+ * partial (n_chunks, NP), its windows' losses into window_loss (LANES
+ * n_tiles), h and y lane-major. Mirrors rnn_layer_forward_cpu,
+ * mse_forward_cpu and rnn_layer_backward_cpu for the windows, then sums as
+ * the weight gradients of the last. rnn_fused and rnn_fused_models. */
+void fused_chunk(__global real *partial, __global real *h_lanes, __global real *y_lanes,
+                 __global real *window_loss, __global const real *x,
+                 __global const real *targets, __global const uint *starts, const uint B,
+                 const uint first_loss_step, const size_t chunk, const real *wp);
+
+/* Work-item c: chunk c (fused_chunk); with apply, first what fused_finish
+ * does. */
 __kernel void rnn_fused(__global real *partial,      /* (n_chunks, NP) out */
                         __global real *h_lanes,      /* (n_tiles, NT, NH, LANES) out */
                         __global real *y_lanes,      /* (n_tiles, NT, NO, LANES) out */
@@ -137,7 +144,6 @@ __kernel void rnn_fused(__global real *partial,      /* (n_chunks, NP) out */
     const size_t chunk = get_global_id(0), tile_begin = chunk * TILES;
     if (tile_begin >= n_tiles) /* a work-item of the rounded-up launch */
         return;
-    const size_t tile_end = min(n_tiles, tile_begin + TILES);
 
     real wp[NP]; /* the parameters this batch runs with */
     const optimizer_args opt = OPTIMIZER_ARGS;
@@ -158,6 +164,17 @@ __kernel void rnn_fused(__global real *partial,      /* (n_chunks, NP) out */
     }
     if (apply && chunk == 0)
         add_batch_loss(loss_sum, window_loss_done, B_done);
+    fused_chunk(partial, h_lanes, y_lanes, window_loss, x, targets, starts, B, first_loss_step,
+                chunk, wp);
+}
+
+void fused_chunk(__global real *partial, __global real *h_lanes, __global real *y_lanes,
+                 __global real *window_loss, __global const real *x,
+                 __global const real *targets, __global const uint *starts, const uint B,
+                 const uint first_loss_step, const size_t chunk, const real *wp)
+{
+    const size_t n_tiles = (B + LANES - 1) / LANES;
+    const size_t tile_begin = chunk * TILES, tile_end = min(n_tiles, tile_begin + TILES);
     const real *const W_i = wp + LAYER_W_I(NI, NH, NO), *const W_h = wp + LAYER_W_H(NI, NH, NO),
                *const W_o = wp + LAYER_W_O(NI, NH, NO), *const b_o = wp + LAYER_B_O(NI, NH, NO),
                *const b_i = wp + LAYER_B_I(NI, NH, NO);
@@ -263,4 +280,127 @@ __kernel void fused_finish(FINISH_ARGS)
     params_out[q] = w;
     opt_m_out[q] = m;
     opt_v_out[q] = v;
+}
+
+/* ------------------------------------------------------------ model groups
+ *
+ * A group of M models of the layer's shape (clrnn_backend_config.n_models),
+ * the model the launch's second dimension: model k's buffers lie at k times
+ * their stride (-DSTRIDE_P for the parameters, gradients and optimizer
+ * state, -DSTRIDE_LOSS for the loss sums; the others' strides are
+ * arguments), its windows at order[k order_stride + starts_offset ..], its
+ * optimizer in args[k GROUP_ARGS ..] (GROUP_ARGS below; active 0: the model
+ * sits this batch out). Each model's work is exactly its own batch's alone
+ * (fused_chunk, finish_value, step_value on its own buffers; the clipping
+ * of reduce.cl's sumsq_partial, clip_scale and scale_grads), so each model
+ * gets the bits it gets alone. No deferred step: rnn_fused_models, then
+ * fused_finish_models (the mean gradient and the loss, no step), then
+ * fused_clip_models where a model clips, then fused_step_models.
+ */
+#ifndef STRIDE_P
+#define STRIDE_P NP
+#endif
+#ifndef STRIDE_LOSS
+#define STRIDE_LOSS 2
+#endif
+/* A model's row of args: kind (0 none, 1 SGD, 2 Adam), lr, momentum,
+ * beta1, beta2, eps, weight_decay, correction1, correction2, active,
+ * clip_norm (0: none). */
+#define GROUP_ARGS 11
+
+optimizer_args group_optimizer(__global const real *row);
+optimizer_args group_optimizer(__global const real *row)
+{
+    const optimizer_args opt = {(uint)row[0], row[1], row[2], row[3], row[4],
+                                row[5],       row[6], row[7], row[8]};
+    return opt;
+}
+
+/* Work-item (c, k): chunk c of model k's batch, as rnn_fused without apply. */
+__kernel void rnn_fused_models(__global real *partial, /* (M, stride_partial) out */
+                               __global real *h_lanes, /* (M, stride_h) out */
+                               __global real *y_lanes, /* (M, stride_y) out */
+                               __global real *window_loss, /* (M, stride_window) out */
+                               __global const real *x, __global const real *targets,
+                               __global const uint *order, /* (M, order_stride) */
+                               const uint order_stride, const uint starts_offset, const uint B,
+                               const uint first_loss_step, __global const real *params,
+                               __global const real *args, const uint stride_partial,
+                               const uint stride_h, const uint stride_y, const uint stride_window)
+{
+    const size_t k = get_global_id(1), chunk = get_global_id(0);
+    const size_t n_tiles = (B + LANES - 1) / LANES;
+    if (chunk * TILES >= n_tiles || args[k * GROUP_ARGS + 9] == 0)
+        return;
+    real wp[NP];
+    for (int q = 0; q < NP; q++)
+        wp[q] = params[k * STRIDE_P + q];
+    fused_chunk(partial + k * stride_partial, h_lanes + k * stride_h, y_lanes + k * stride_y,
+                window_loss + k * stride_window, x, targets,
+                order + k * order_stride + starts_offset, B, first_loss_step, chunk, wp);
+}
+
+/* Work-item (q, k): model k's mean gradient of parameter q (and its loss
+ * sum), as fused_finish without a step. */
+__kernel void fused_finish_models(__global real *grads, __global real *loss_sum,
+                                  __global const real *partial,
+                                  __global const real *window_loss, const uint n_chunks,
+                                  const uint B, __global const real *args,
+                                  const uint stride_partial, const uint stride_window)
+{
+    const size_t q = get_global_id(0), k = get_global_id(1);
+    if (args[k * GROUP_ARGS + 9] == 0)
+        return;
+    if (q == 0)
+        add_batch_loss(loss_sum + k * STRIDE_LOSS, window_loss + k * stride_window, B);
+    if (q >= NP)
+        return;
+    __global const real *part = partial + k * stride_partial;
+    real acc = 0;
+    for (uint c = 0; c < n_chunks; c++)
+        acc += part[c * NP + q];
+    grads[k * STRIDE_P + q] = acc / (real)B;
+}
+
+/* Work-item k: model k's gradient norm and clipping scale into clip (M,
+ * 2), as sumsq_partial over slices of `slice` parameters, then clip_scale. */
+__kernel void fused_clip_models(__global real *clip, __global const real *grads,
+                                __global const real *args, const uint slice)
+{
+    const size_t k = get_global_id(0);
+    __global const real *row = args + k * GROUP_ARGS;
+    if (row[9] == 0 || !(row[10] > 0))
+        return;
+    __global const real *g = grads + k * STRIDE_P;
+    real sum = 0;
+    for (size_t begin = 0; begin < NP; begin += slice) {
+        const size_t end = min((size_t)NP, begin + slice);
+        real acc = 0;
+        for (size_t i = begin; i < end; i++)
+            acc += g[i] * g[i];
+        sum += acc;
+    }
+    const real norm = sqrt(sum), max_norm = row[10];
+    clip[k * 2] = norm;
+    clip[k * 2 + 1] = norm > max_norm ? max_norm / norm : (real)1;
+}
+
+/* Work-item (q, k): model k's optimizer step of parameter q (step_value:
+ * sgd_update's and adam_update's arithmetic), its gradient first scaled as
+ * scale_grads does where the model clips. */
+__kernel void fused_step_models(__global real *params, __global real *opt_m,
+                                __global real *opt_v, __global real *grads,
+                                __global const real *args, __global const real *clip)
+{
+    const size_t q = get_global_id(0), k = get_global_id(1);
+    __global const real *row = args + k * GROUP_ARGS;
+    if (q >= NP || row[9] == 0)
+        return;
+    const size_t i = k * STRIDE_P + q;
+    if (row[10] > 0 && clip[k * 2 + 1] != (real)1)
+        grads[i] *= clip[k * 2 + 1];
+    real m = opt_m[i], v = opt_v[i];
+    params[i] = step_value(group_optimizer(row), params[i], &m, &v, grads[i]);
+    opt_m[i] = m;
+    opt_v[i] = v;
 }

@@ -343,3 +343,9 @@ add_test(NAME bench_models
                  --shapes tiny=1:3:1/2/5 --devices cpu,opencl --precision fp32 --models 1,3
                  --seconds 0.01 --warmup 1 --no-profile)
 set_tests_properties(bench_models PROPERTIES LABELS cli SKIP_RETURN_CODE 77)
+# The fused family's group kernels (the model a grid dimension) under
+# Oclgrind: a small group run, each model bitwise as alone.
+add_test(NAME oclgrind_group_fused
+         COMMAND ${OCLGRIND_CHECK} $<TARGET_FILE:test_group> opencl fused small)
+set_tests_properties(oclgrind_group_fused PROPERTIES LABELS oclgrind SKIP_RETURN_CODE 77
+                     TIMEOUT 600)

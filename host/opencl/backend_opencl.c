@@ -895,9 +895,8 @@ static void group_release(ocl_state *s)
         for (size_t i = 0; i < 5; i++)
             ocl_release_mem(v[i]);
     }
-    cl_mem *buffers[] = {&g->params,   &g->grads,   &g->opt_m, &g->opt_v,
-                         &g->loss_sum, &g->partial, &g->h,     &g->window_loss,
-                         &g->y,        &g->active,  &g->args,  &g->clip};
+    cl_mem *buffers[] = {&g->params,  &g->grads,       &g->opt_m,  &g->opt_v, &g->loss_sum,
+                         &g->partial, &g->window_loss, &g->active, &g->args,  &g->clip};
     for (size_t i = 0; i < sizeof buffers / sizeof buffers[0]; i++)
         ocl_release_mem(buffers[i]);
     for (int i = 0; i < OCL_GROUP_SLOTS; i++) {
@@ -951,8 +950,7 @@ static clrnn_status make_view(ocl_state *s, cl_mem big, size_t k, size_t stride,
 static clrnn_status group_init(clrnn_backend *b, ocl_state *s, clrnn_error *err)
 {
     const size_t M = b->n_models, P = b->n_params, rs = s->real_size;
-    const size_t B = padded_batch(b), T = b->seq_len;
-    const clrnn_layer_shape sh = b->layers[0]; /* the group families run one layer */
+    const size_t B = padded_batch(b);
     ocl_group *g = calloc(1, sizeof *g);
     if (!g)
         return clrnn__fail(err, CLRNN_E_NOMEM, "out of memory for a group of %zu models", M);
@@ -962,11 +960,10 @@ static clrnn_status group_init(clrnn_backend *b, ocl_state *s, clrnn_error *err)
     g->stride_loss = ocl_group_stride(s, 2);
     g->stride_partial = chunks_of(B) * P;
     g->stride_window = B;
-    g->stride_h = B * T * sh.n_hidden;
-    g->stride_y = B * T * sh.n_out;
     const double per_model =
         (double)rs * (double)(4 * g->stride_p + g->stride_loss + g->stride_partial +
-                              g->stride_window + g->stride_h + g->stride_y + 2 * OCL_GROUP_ARGS);
+                              g->stride_window + 2 * OCL_GROUP_ARGS + 2) +
+        (double)B * sizeof(cl_uint); /* about an order's row, an epoch of a few batches */
     cl_ulong global_mem = 0;
     clGetDeviceInfo(s->device, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof global_mem, &global_mem, NULL);
     if (global_mem && per_model * (double)M > (double)global_mem) {
@@ -989,8 +986,6 @@ static clrnn_status group_init(clrnn_backend *b, ocl_state *s, clrnn_error *err)
                {&g->loss_sum, g->stride_loss, "a group's loss sums"},
                {&g->partial, g->stride_partial, "a group's gradient partial sums"},
                {&g->window_loss, g->stride_window, "a group's window losses"},
-               {&g->h, g->stride_h, "a group's hidden states"},
-               {&g->y, g->stride_y, "a group's outputs"},
                {&g->active, OCL_GROUP_ARGS, "a group's active models"},
                {&g->args, OCL_GROUP_ARGS, "a group's optimizer rows"},
                {&g->clip, 2, "a group's clipping norms"}};

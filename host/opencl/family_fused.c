@@ -349,8 +349,6 @@ static clrnn_status fused_run_group(clrnn_backend *b, ocl_state *s, void *self, 
     const size_t T = b->seq_len, n_chunks = chunks_of(B);
     kernel_args a = args_for(s, fs->kernels[K_FUSED_MODELS]);
     arg_mem(&a, g->partial);
-    arg_mem(&a, g->h);
-    arg_mem(&a, g->y);
     arg_mem(&a, g->window_loss);
     arg_mem(&a, s->x_table);
     arg_mem(&a, s->y_table);
@@ -362,8 +360,6 @@ static clrnn_status fused_run_group(clrnn_backend *b, ocl_state *s, void *self, 
     arg_mem(&a, g->params);
     arg_mem(&a, g->active);
     arg_uint(&a, g->stride_partial);
-    arg_uint(&a, g->stride_h);
-    arg_uint(&a, g->stride_y);
     arg_uint(&a, g->stride_window);
     const size_t local[2] = {ocl_group_size(s, &a, (size_t)fs->tuning[T_FUSED_WG]), 1};
     const size_t global[2] = {round_up(n_chunks, local[0]), g->M};

@@ -173,9 +173,9 @@ typedef struct ocl_model_views {
 typedef struct ocl_group {
     size_t M, current;
     size_t stride_p, stride_loss; /* reals; sub-buffer origins aligned */
-    size_t stride_partial, stride_window, stride_h, stride_y;
+    size_t stride_partial, stride_window;
     cl_mem params, grads, opt_m, opt_v, loss_sum; /* (M, stride) */
-    cl_mem partial, window_loss, h, y;            /* (M, stride) */
+    cl_mem partial, window_loss;                  /* (M, stride); no activations kept */
     cl_mem active, args;                          /* (M, OCL_GROUP_ARGS) */
     cl_mem clip;                                  /* (M, 2) norm and scale */
     ocl_model_views *views;                       /* (M) */

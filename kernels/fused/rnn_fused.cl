@@ -117,13 +117,15 @@ real finish_value(const size_t q, __global const real *partial_done, const uint 
 
 /* Chunk `chunk` of the batch with the parameters wp: its gradient sums into
  * partial (n_chunks, NP), its windows' losses into window_loss (LANES
- * n_tiles), h and y lane-major. Mirrors rnn_layer_forward_cpu,
- * mse_forward_cpu and rnn_layer_backward_cpu for the windows, then sums as
- * the weight gradients of the last. rnn_fused and rnn_fused_models. */
+ * n_tiles), and where `store`, h and y lane-major. Mirrors
+ * rnn_layer_forward_cpu, mse_forward_cpu and rnn_layer_backward_cpu for the
+ * windows, then sums as the weight gradients of the last. rnn_fused and
+ * rnn_fused_models (which keeps no activations: store 0). */
 void fused_chunk(__global real *partial, __global real *h_lanes, __global real *y_lanes,
                  __global real *window_loss, __global const real *x,
                  __global const real *targets, __global const uint *starts, const uint B,
-                 const uint first_loss_step, const size_t chunk, const real *wp);
+                 const uint first_loss_step, const size_t chunk, const real *wp,
+                 const int store);
 
 /* Work-item c: chunk c (fused_chunk); with apply, first what fused_finish
  * does. */
@@ -165,13 +167,14 @@ __kernel void rnn_fused(__global real *partial,      /* (n_chunks, NP) out */
     if (apply && chunk == 0)
         add_batch_loss(loss_sum, window_loss_done, B_done);
     fused_chunk(partial, h_lanes, y_lanes, window_loss, x, targets, starts, B, first_loss_step,
-                chunk, wp);
+                chunk, wp, 1);
 }
 
 void fused_chunk(__global real *partial, __global real *h_lanes, __global real *y_lanes,
                  __global real *window_loss, __global const real *x,
                  __global const real *targets, __global const uint *starts, const uint B,
-                 const uint first_loss_step, const size_t chunk, const real *wp)
+                 const uint first_loss_step, const size_t chunk, const real *wp,
+                 const int store)
 {
     const size_t n_tiles = (B + LANES - 1) / LANES;
     const size_t tile_begin = chunk * TILES, tile_end = min(n_tiles, tile_begin + TILES);
@@ -198,8 +201,8 @@ void fused_chunk(__global real *partial, __global real *h_lanes, __global real *
             lane[w] = first + w < B ? 1 : 0;
         }
         const realv valid = vload_lanes(0, lane); /* 1 for a window of the batch, 0 for padding */
-        __global real *h_tile = h_lanes + tile * NT * NH * LANES;
-        __global real *y_tile = y_lanes + tile * NT * NO * LANES;
+        __global real *h_tile = store ? h_lanes + tile * NT * NH * LANES : 0;
+        __global real *y_tile = store ? y_lanes + tile * NT * NO * LANES : 0;
 
         /* Forward, loss and dy: rnn_layer_forward_cpu, mse_forward_cpu. */
         realv xs[NT][NI], hs[NT][NH], dys[NT][NO];
@@ -209,10 +212,12 @@ void fused_chunk(__global real *partial, __global real *h_lanes, __global real *
                 xs[t][i] = gather_v(x_win, t * NI + i);
             hidden_step_vp(hs[t], xs[t], hs[t > 0 ? t - 1 : 0], t == 0, W_i, W_h, b_i);
             for (int j = 0; j < NH; j++)
-                vstore_lanes(hs[t][j], t * NH + j, h_tile);
+                if (store)
+                    vstore_lanes(hs[t][j], t * NH + j, h_tile);
             for (int o = 0; o < NO; o++) {
                 const realv y_o = output_value_vp(hs[t], W_o, b_o, o, NH, NO);
-                vstore_lanes(y_o, t * NO + o, y_tile);
+                if (store)
+                    vstore_lanes(y_o, t * NO + o, y_tile);
                 if (t < (int)first_loss_step) {
                     dys[t][o] = 0;
                     continue;
@@ -316,17 +321,16 @@ optimizer_args group_optimizer(__global const real *row)
     return opt;
 }
 
-/* Work-item (c, k): chunk c of model k's batch, as rnn_fused without apply. */
+/* Work-item (c, k): chunk c of model k's batch, as rnn_fused without apply
+ * (and without h and y: a group's batch keeps no activations). */
 __kernel void rnn_fused_models(__global real *partial, /* (M, stride_partial) out */
-                               __global real *h_lanes, /* (M, stride_h) out */
-                               __global real *y_lanes, /* (M, stride_y) out */
                                __global real *window_loss, /* (M, stride_window) out */
                                __global const real *x, __global const real *targets,
                                __global const uint *order, /* (M, order_stride) */
                                const uint order_stride, const uint starts_offset, const uint B,
                                const uint first_loss_step, __global const real *params,
                                __global const real *args, const uint stride_partial,
-                               const uint stride_h, const uint stride_y, const uint stride_window)
+                               const uint stride_window)
 {
     const size_t k = get_global_id(1), chunk = get_global_id(0);
     const size_t n_tiles = (B + LANES - 1) / LANES;
@@ -335,9 +339,8 @@ __kernel void rnn_fused_models(__global real *partial, /* (M, stride_partial) ou
     real wp[NP];
     for (int q = 0; q < NP; q++)
         wp[q] = params[k * STRIDE_P + q];
-    fused_chunk(partial + k * stride_partial, h_lanes + k * stride_h, y_lanes + k * stride_y,
-                window_loss + k * stride_window, x, targets,
-                order + k * order_stride + starts_offset, B, first_loss_step, chunk, wp);
+    fused_chunk(partial + k * stride_partial, 0, 0, window_loss + k * stride_window, x, targets,
+                order + k * order_stride + starts_offset, B, first_loss_step, chunk, wp, 0);
 }
 
 /* Work-item (q, k): model k's mean gradient of parameter q (and its loss

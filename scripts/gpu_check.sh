@@ -13,7 +13,10 @@
 #      tile and gpu families in fp32 and fp64 (every tensor against the CPU
 #      reference), and the bitwise rerun check;
 #   4. clrnn tune (fp32, a short budget), then clrnn bench on the suite's shapes and PyTorch (cuDNN) on the same
-#      shapes, one table with the ratios (scripts/bench.sh style);
+#      shapes, one table with the ratios (scripts/bench.sh style); then groups
+#      of N = 1, 64 and 1024 same-shape models (bench --models, the fused
+#      family: the one with the model as a grid dimension) next to
+#      bench_torch.py --models (stacked weights, batched products);
 #   5. the environment: nvidia-smi, clinfo, lscpu, versions.
 #
 # On this machine (no GPU) the same script runs on PoCL, to test it:
@@ -157,6 +160,31 @@ EOF
   cat "$out/ratios.txt" >>"$summary"
 else
   say "bench_torch: no python here imports torch; clrnn's figures only"
+fi
+# Many models at once: N = 1, 64, 1024 (aggregate window-steps per second).
+models=${CLRNN_GPU_CHECK_MODELS:-1,64,1024}
+step bench_models 240 "$clrnn" bench --devices "$device" --kernels fused --shapes notebook,weather \
+  --precision fp32 --models "$models" --seconds "$seconds" --no-profile \
+  --csv "$out/bench_models_clrnn.csv"
+if [ -n "$python" ]; then
+  step bench_models_torch 240 "$python" "$root/scripts/bench_torch.py" --device "$torch_device" \
+    --shapes notebook,weather --precision fp32 --models "$models" --seconds "$seconds" \
+    --csv "$out/bench_models_torch.csv"
+  "$python" - "$out/bench_models_clrnn.csv" "$out/bench_models_torch.csv" \
+    >"$out/ratios_models.txt" 2>&1 <<'EOF'
+import csv, sys
+key = lambda r: (r["shape"], int(r["models"]))
+ours = {key(r): float(r["window_steps_per_second"]) for r in csv.DictReader(open(sys.argv[1]))
+        if r["device"] != "CPU reference"}
+theirs = {key(r): float(r["window_steps_per_second"]) for r in csv.DictReader(open(sys.argv[2]))}
+print(f"{'shape':<10} {'models':>6} {'clrnn':>12} {'pytorch':>12} {'ratio':>7} {'clrnn/N=1':>9}")
+for k in sorted(ours):
+    one = ours.get((k[0], 1), float("nan"))
+    t = theirs.get(k, float("nan"))
+    print(f"{k[0]:<10} {k[1]:>6} {ours[k]:>12.4g} {t:>12.4g} {ours[k] / t:>6.2f}x "
+          f"{ours[k] / one:>8.2f}x")
+EOF
+  cat "$out/ratios_models.txt" >>"$summary"
 fi
 command -v clinfo >/dev/null && clinfo >"$out/clinfo.txt" 2>&1
 say "done: $out"

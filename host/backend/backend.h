@@ -63,7 +63,7 @@ typedef struct backend_ops {
     clrnn_status (*share_fold)(clrnn_backend *b, void *acc, clrnn_error *err);
     clrnn_status (*share_finish)(clrnn_backend *b, const void *total, size_t B, clrnn_error *err);
 
-    /* Model groups (b->n_models = M > 1; docs/groups.md). An implementation
+    /* Model groups (b->n_models = M > 1; clrnn.h, "Model groups"). An implementation
      * that holds M models of one shape sets b->group_native in its init and
      * then: the single-model operations above act on model b->model (the
      * parameters, gradients, optimizer state and loss sum of each model its

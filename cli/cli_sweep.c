@@ -203,9 +203,10 @@ static const char about[] =
     "\n"
     "The models of one shape train as one group, in lock-step: the data staged once,\n"
     "each model its own window order from its own seed, and their work together\n"
-    "(the CPU reference a loop over the models, OpenCL families one after another\n"
-    "until a family has the model as a dimension of its kernels); the shapes one\n"
-    "after another. A group too large for the device is refused before training.\n"
+    "(the CPU reference a loop over the models; on OpenCL the fused kernels with the\n"
+    "model a dimension of their launches, the other families each model's launches\n"
+    "in turn); the shapes one after another. A group too large for the device is\n"
+    "refused before training, saying how many models fit.\n"
     "\n";
 
 const cli_command cli_sweep_command = {

@@ -943,10 +943,12 @@ CLRNN_API clrnn_status clrnn_forecast_series(clrnn_backend *backend, const clrnn
  * clrnn_evaluate, clrnn_predict and checkpoints serve each model in turn;
  * the group calls below run every active model in one go (active: M flags,
  * NULL for all), each model computing bitwise what it computes alone on the
- * same device and family. Where the implementation holds the models
- * (clrnn_backend_group_native: the CPU reference's loop, the kernel
- * families with the model as a grid dimension) their work goes as one;
- * elsewhere a backend a model runs them one after another.
+ * same device and family. The CPU reference runs the models in a loop; on
+ * OpenCL one set of buffers holds them (the data staged once) and the
+ * fused family's launches have the model as a grid dimension (a step for
+ * all models in 4 launches), the other families run each model's launches
+ * in turn. clrnn_backend_group_native: 1 where the implementation holds
+ * the models (else a backend a model, one after another).
  */
 CLRNN_API size_t clrnn_backend_n_models(const clrnn_backend *backend);
 CLRNN_API int clrnn_backend_group_native(const clrnn_backend *backend);

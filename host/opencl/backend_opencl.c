@@ -946,8 +946,9 @@ static clrnn_status make_view(ocl_state *s, cl_mem big, size_t k, size_t stride,
 }
 
 /* The group's buffers, refused before anything is allocated where the
- * device's memory cannot hold them, saying how many models fit. */
-static clrnn_status group_init(clrnn_backend *b, ocl_state *s, clrnn_error *err)
+ * device's memory cannot hold them, saying how many models fit; launches
+ * (the family has run_group): also those of its group launches. */
+static clrnn_status group_init(clrnn_backend *b, ocl_state *s, int launches, clrnn_error *err)
 {
     const size_t M = b->n_models, P = b->n_params, rs = s->real_size;
     const size_t B = padded_batch(b);
@@ -961,8 +962,10 @@ static clrnn_status group_init(clrnn_backend *b, ocl_state *s, clrnn_error *err)
     g->stride_partial = chunks_of(B) * P;
     g->stride_window = B;
     const double per_model =
-        (double)rs * (double)(4 * g->stride_p + g->stride_loss + g->stride_partial +
-                              g->stride_window + 2 * OCL_GROUP_ARGS + 2) +
+        (double)rs *
+            (double)(4 * g->stride_p + g->stride_loss +
+                     (launches ? g->stride_partial + g->stride_window + 2 * OCL_GROUP_ARGS + 2
+                               : 0)) +
         (double)B * sizeof(cl_uint); /* about an order's row, an epoch of a few batches */
     cl_ulong global_mem = 0;
     clGetDeviceInfo(s->device, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof global_mem, &global_mem, NULL);
@@ -989,7 +992,8 @@ static clrnn_status group_init(clrnn_backend *b, ocl_state *s, clrnn_error *err)
                {&g->active, OCL_GROUP_ARGS, "a group's active models"},
                {&g->args, OCL_GROUP_ARGS, "a group's optimizer rows"},
                {&g->clip, 2, "a group's clipping norms"}};
-    for (size_t i = 0; st == CLRNN_OK && i < sizeof big / sizeof big[0]; i++)
+    const size_t n_big = launches ? sizeof big / sizeof big[0] : 5; /* the models' own first */
+    for (size_t i = 0; st == CLRNN_OK && i < n_big; i++)
         st = group_buffer(s, big[i].mem, M * big[i].stride, big[i].name, err);
     g->views = calloc(M, sizeof *g->views);
     for (int i = 0; st == CLRNN_OK && i < OCL_GROUP_SLOTS; i++)
@@ -1081,11 +1085,29 @@ static double *group_rows(const clrnn_backend *b, const clrnn_optimizer *opts, c
     return rows;
 }
 
+/* A family without the model dimension: each active model's batch in turn,
+ * on its views (the data, program and scratch buffers shared). */
+static clrnn_status run_models_in_turn(clrnn_backend *b, size_t n, const unsigned char *active,
+                                       clrnn_error *err)
+{
+    const size_t keep = b->model;
+    clrnn_status st = CLRNN_OK;
+    for (size_t k = 0; st == CLRNN_OK && k < b->n_models; k++)
+        if (!active || active[k]) {
+            b->model = k;
+            st = ocl_run_batch(b, NULL, n, 1, err);
+        }
+    b->model = keep;
+    return st;
+}
+
 static clrnn_status ocl_run_group(clrnn_backend *b, size_t first, size_t n,
                                   const unsigned char *active, clrnn_error *err)
 {
     ocl_backend *o = b->impl;
     ocl_state *s = &o->s;
+    if (!o->family->run_group)
+        return run_models_in_turn(b, n, active, err);
     clrnn_status st = settle(b, o, err); /* a single batch's waiting step, on its model */
     double *rows = st == CLRNN_OK ? group_rows(b, NULL, NULL, active) : NULL;
     if (st == CLRNN_OK && !rows)
@@ -1105,6 +1127,16 @@ static clrnn_status ocl_update_group(clrnn_backend *b, const clrnn_optimizer *op
     ocl_backend *o = b->impl;
     ocl_state *s = &o->s;
     clrnn_status st = CLRNN_OK;
+    if (!o->family->run_group) { /* each model's step in turn, on its views */
+        const size_t keep = b->model;
+        for (size_t k = 0; st == CLRNN_OK && k < b->n_models; k++)
+            if (!active || active[k]) {
+                b->model = k;
+                st = ocl_update(b, &opts[k], steps[k], err);
+            }
+        b->model = keep;
+        return st;
+    }
     double *rows = st == CLRNN_OK ? group_rows(b, opts, steps, active) : NULL;
     if (st == CLRNN_OK && !rows)
         st = clrnn__fail(err, CLRNN_E_NOMEM, "out of memory for a group's rows");
@@ -1176,11 +1208,12 @@ clrnn_status backend_opencl_init(clrnn_backend *b, const char *device, clrnn_err
         st = resolve_tuning(b, o, o->family, err);
     if (st == CLRNN_OK)
         st = allocate_buffers(b, s, err);
-    /* A group of models: one set of buffers where the family has the model
-     * as a grid dimension; else backend.c gives each model a backend. */
-    const int group = st == CLRNN_OK && b->n_models > 1 && o->family->run_group;
+    /* A group of models: one set of buffers, the data staged once; the
+     * model a grid dimension of the launches where the family has one
+     * (run_group), else each model's launches in turn. */
+    const int group = st == CLRNN_OK && b->n_models > 1;
     if (group)
-        st = group_init(b, s, err);
+        st = group_init(b, s, o->family->run_group != NULL, err);
     const ocl_family *f[2];
     void **state[2];
     const size_t n_families = st == CLRNN_OK ? families_that_run(o, f, state) : 0;
@@ -1189,7 +1222,8 @@ clrnn_status backend_opencl_init(clrnn_backend *b, const char *device, clrnn_err
     if (st == CLRNN_OK && group) {
         b->group_native = 1;
         size_t len = strlen(b->description);
-        snprintf(b->description + len, sizeof b->description - len, ", %zu models a launch",
+        snprintf(b->description + len, sizeof b->description - len,
+                 o->family->run_group ? ", %zu models a launch" : ", %zu models in turn",
                  b->n_models);
     }
     if (st != CLRNN_OK) {

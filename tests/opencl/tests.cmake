@@ -343,9 +343,12 @@ add_test(NAME bench_models
                  --shapes tiny=1:3:1/2/5 --devices cpu,opencl --precision fp32 --models 1,3
                  --seconds 0.01 --warmup 1 --no-profile)
 set_tests_properties(bench_models PROPERTIES LABELS cli SKIP_RETURN_CODE 77)
-# The fused family's group kernels (the model a grid dimension) under
-# Oclgrind: a small group run, each model bitwise as alone.
-add_test(NAME oclgrind_group_fused
-         COMMAND ${OCLGRIND_CHECK} $<TARGET_FILE:test_group> opencl fused small)
-set_tests_properties(oclgrind_group_fused PROPERTIES LABELS oclgrind SKIP_RETURN_CODE 77
-                     TIMEOUT 600)
+# Model groups under Oclgrind, each family: a small group run, each model
+# bitwise as alone (fused: its group kernels, the model a grid dimension;
+# the others: each model's launches in turn on its sub-buffer views).
+foreach(family group tile fused gpu)
+  add_test(NAME oclgrind_group_${family}
+           COMMAND ${OCLGRIND_CHECK} $<TARGET_FILE:test_group> opencl ${family} small)
+  set_tests_properties(oclgrind_group_${family} PROPERTIES LABELS oclgrind SKIP_RETURN_CODE 77
+                       TIMEOUT 600)
+endforeach()

@@ -947,8 +947,8 @@ CLRNN_API clrnn_status clrnn_forecast_series(clrnn_backend *backend, const clrnn
  * OpenCL one set of buffers holds them (the data staged once) and the
  * fused family's launches have the model as a grid dimension (a step for
  * all models in 4 launches), the other families run each model's launches
- * in turn. clrnn_backend_group_native: 1 where the implementation holds
- * the models (else a backend a model, one after another).
+ * in turn. clrnn_backend_group_native: 1 for a backend made with
+ * n_models > 1 (both implementations hold groups).
  */
 CLRNN_API size_t clrnn_backend_n_models(const clrnn_backend *backend);
 CLRNN_API int clrnn_backend_group_native(const clrnn_backend *backend);

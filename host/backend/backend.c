@@ -8,10 +8,6 @@
 #include "core/error.h"
 #include "core/model.h"
 
-/* The backend that holds the selected model: its member, where the group
- * has members, else the backend itself. */
-#define MEMBER(b) ((b)->members ? (b)->members[(b)->model] : (b))
-
 static clrnn_status choose_and_init(clrnn_backend *b, const clrnn_backend_config *config,
                                     clrnn_error *err)
 {
@@ -63,43 +59,6 @@ size_t clrnn_kernels_count(void)
     return backend_opencl_family_slots();
 }
 
-/* The group's members where the implementation holds one model: the
- * implementation b was made with goes, and each model gets a backend of
- * its own (made as one alone is), which the group's calls pass on to. */
-static clrnn_status make_members(clrnn_backend *b, const clrnn_model *model,
-                                 const clrnn_backend_config *config, clrnn_error *err)
-{
-    b->ops->destroy(b);
-    b->ops = NULL;
-    if (!(b->members = calloc(b->n_models, sizeof *b->members)))
-        return clrnn__fail(err, CLRNN_E_NOMEM, "out of memory for a group of %zu models",
-                           b->n_models);
-    clrnn_backend_config one = *config;
-    one.n_models = 1;
-    one.log = NULL;
-    for (size_t k = 0; k < b->n_models; k++) {
-        clrnn_error why;
-        clrnn_status st = clrnn_backend_create(&b->members[k], model, &one, &why);
-        if (st == CLRNN_E_NOMEM || st == CLRNN_E_DEVICE)
-            return clrnn__fail(err, st,
-                               "a group of %zu models does not fit: %zu fit (try `n_models` %zu "
-                               "or fewer): %s",
-                               b->n_models, k, k, why.message);
-        if (st != CLRNN_OK) {
-            if (err)
-                *err = why;
-            return st;
-        }
-    }
-    const clrnn_backend *m = b->members[0];
-    b->kind = m->kind;
-    b->family = m->family;
-    memcpy(b->device_name, m->device_name, sizeof b->device_name);
-    snprintf(b->description, sizeof b->description, "%.200s, %zu models one after another",
-             m->description, b->n_models);
-    return CLRNN_OK;
-}
-
 clrnn_status clrnn_backend_create(clrnn_backend **out, const clrnn_model *model,
                                   const clrnn_backend_config *config, clrnn_error *err)
 {
@@ -144,8 +103,9 @@ clrnn_status clrnn_backend_create(clrnn_backend **out, const clrnn_model *model,
     }
     clrnn_status st = choose_and_init(b, config, err);
     if (st == CLRNN_OK && b->n_models > 1 && !b->group_native)
-        st = make_members(b, model, config, err);
-    for (size_t k = 0; st == CLRNN_OK && !b->members && k < b->n_models; k++) {
+        st = clrnn__fail(err, CLRNN_E_UNSUPPORTED, "%s cannot hold a group of models",
+                         b->description);
+    for (size_t k = 0; st == CLRNN_OK && k < b->n_models; k++) {
         b->model = k;
         st = b->ops->set_params(b, clrnn_model_params_const(model), err);
     }
@@ -166,9 +126,6 @@ void clrnn_backend_free(clrnn_backend *backend)
         return;
     if (backend->ops)
         backend->ops->destroy(backend);
-    for (size_t k = 0; backend->members && k < backend->n_models; k++)
-        clrnn_backend_free(backend->members[k]);
-    free(backend->members);
     free(backend->n_updates);
     free(backend->layers);
     free(backend->layer_offset);
@@ -215,14 +172,6 @@ size_t clrnn_backend_n_params(const clrnn_backend *backend)
 clrnn_status clrnn_backend_stage(clrnn_backend *backend, const double *x, const double *y,
                                  size_t n_rows, clrnn_error *err)
 {
-    if (backend->members) {
-        clrnn_status st = CLRNN_OK;
-        for (size_t k = 0; st == CLRNN_OK && k < backend->n_models; k++)
-            st = clrnn_backend_stage(backend->members[k], x, y, n_rows, err);
-        backend->n_rows = st == CLRNN_OK ? n_rows : 0;
-        backend->n_order = 0;
-        return st;
-    }
     if (n_rows < backend->seq_len)
         return clrnn__fail(err, CLRNN_E_INPUT, "%zu rows staged, fewer than one window of %zu",
                            n_rows, backend->seq_len);
@@ -237,14 +186,12 @@ clrnn_status clrnn_backend_stage(clrnn_backend *backend, const double *x, const 
 clrnn_status clrnn_backend_set_params(clrnn_backend *backend, const double *params,
                                       clrnn_error *err)
 {
-    backend = MEMBER(backend);
     backend->n_updates[backend->model] = 0;
     return backend->ops->set_params(backend, params, err);
 }
 
 clrnn_status clrnn_backend_get_params(clrnn_backend *backend, double *params, clrnn_error *err)
 {
-    backend = MEMBER(backend);
     return backend->ops->get_params(backend, params, err);
 }
 
@@ -291,13 +238,13 @@ static clrnn_status run_batch(clrnn_backend *b, const uint32_t *starts, size_t f
 clrnn_status clrnn_backend_forward(clrnn_backend *backend, const uint32_t *starts, size_t n_windows,
                                    clrnn_error *err)
 {
-    return run_batch(MEMBER(backend), starts, BACKEND_NOT_STAGED, n_windows, 0, err);
+    return run_batch(backend, starts, BACKEND_NOT_STAGED, n_windows, 0, err);
 }
 
 clrnn_status clrnn_backend_gradients(clrnn_backend *backend, const uint32_t *starts,
                                      size_t n_windows, clrnn_error *err)
 {
-    return run_batch(MEMBER(backend), starts, BACKEND_NOT_STAGED, n_windows, 1, err);
+    return run_batch(backend, starts, BACKEND_NOT_STAGED, n_windows, 1, err);
 }
 
 /* orders: (n_models, n) where `each` is set, else one order for every model. */
@@ -306,13 +253,6 @@ static clrnn_status stage_orders(clrnn_backend *backend, const uint32_t *order, 
 {
     size_t M = backend->n_models;
     backend->n_order = 0;
-    if (backend->members) {
-        clrnn_status st = CLRNN_OK;
-        for (size_t k = 0; st == CLRNN_OK && k < M; k++)
-            st = clrnn_backend_stage_order(backend->members[k], order + (each ? k * n : 0), n, err);
-        backend->n_order = st == CLRNN_OK ? n : 0;
-        return st;
-    }
     if (backend->n_rows == 0)
         return clrnn__fail(err, CLRNN_E_INPUT, "no data staged before the window order");
     if (n == 0 || n > UINT32_MAX)
@@ -352,8 +292,6 @@ clrnn_status clrnn_backend_stage_orders(clrnn_backend *backend, const uint32_t *
 void clrnn__backend_set_exchange(clrnn_backend *backend, clrnn_exchange *exchange)
 {
     backend->exchange = exchange;
-    for (size_t k = 0; backend->members && k < backend->n_models; k++)
-        backend->members[k]->exchange = exchange; /* each model's batches shared alone */
 }
 
 void clrnn__share_range(size_t B, int rank, int size, size_t *first, size_t *n)
@@ -482,7 +420,6 @@ static clrnn_status run_shared(clrnn_backend *b, size_t first, size_t B, clrnn_e
 clrnn_status clrnn_backend_gradients_staged(clrnn_backend *backend, size_t first, size_t n_windows,
                                             clrnn_error *err)
 {
-    backend = MEMBER(backend);
     if (first > backend->n_order || n_windows > backend->n_order - first)
         return clrnn__fail(err, CLRNN_E_INPUT,
                            "windows %zu to %zu of a staged order of %zu (stage the order first)",
@@ -509,7 +446,6 @@ clrnn_status clrnn_backend_gradients_staged(clrnn_backend *backend, size_t first
 clrnn_status clrnn_backend_update(clrnn_backend *backend, const clrnn_optimizer *optimizer,
                                   clrnn_error *err)
 {
-    backend = MEMBER(backend);
     if (!backend->have_gradients)
         return clrnn__fail(err, CLRNN_E_INPUT, "an update needs gradients first");
     if (!(optimizer->lr > 0))
@@ -519,7 +455,6 @@ clrnn_status clrnn_backend_update(clrnn_backend *backend, const clrnn_optimizer 
 
 clrnn_status clrnn_backend_get_grads(clrnn_backend *backend, double *grads, clrnn_error *err)
 {
-    backend = MEMBER(backend);
     if (!backend->have_gradients)
         return clrnn__fail(err, CLRNN_E_INPUT, "no gradients computed yet");
     return backend->ops->get_grads(backend, grads, err);
@@ -541,7 +476,6 @@ static clrnn_status check_layer_read(const clrnn_backend *b, size_t layer, clrnn
 clrnn_status clrnn_backend_get_outputs(clrnn_backend *backend, size_t layer, double *y,
                                        clrnn_error *err)
 {
-    backend = MEMBER(backend);
     clrnn_status st = check_layer_read(backend, layer, err);
     return st != CLRNN_OK ? st : backend->ops->get_outputs(backend, layer, y, err);
 }
@@ -549,7 +483,6 @@ clrnn_status clrnn_backend_get_outputs(clrnn_backend *backend, size_t layer, dou
 clrnn_status clrnn_backend_get_hidden(clrnn_backend *backend, size_t layer, double *h,
                                       clrnn_error *err)
 {
-    backend = MEMBER(backend);
     clrnn_status st = check_layer_read(backend, layer, err);
     return st != CLRNN_OK ? st : backend->ops->get_hidden(backend, layer, h, err);
 }
@@ -557,32 +490,23 @@ clrnn_status clrnn_backend_get_hidden(clrnn_backend *backend, size_t layer, doub
 clrnn_status clrnn_backend_get_window_losses(clrnn_backend *backend, double *losses,
                                              clrnn_error *err)
 {
-    backend = MEMBER(backend);
     clrnn_status st = check_layer_read(backend, 0, err);
     return st != CLRNN_OK ? st : backend->ops->get_window_losses(backend, losses, err);
 }
 
 clrnn_status clrnn_backend_finish(clrnn_backend *backend, clrnn_error *err)
 {
-    if (backend->members) {
-        clrnn_status st = CLRNN_OK;
-        for (size_t k = 0; st == CLRNN_OK && k < backend->n_models; k++)
-            st = clrnn_backend_finish(backend->members[k], err);
-        return st;
-    }
     return backend->ops->finish ? backend->ops->finish(backend, err) : CLRNN_OK;
 }
 
 clrnn_status clrnn_backend_take_loss_sum(clrnn_backend *backend, double *sum, clrnn_error *err)
 {
-    backend = MEMBER(backend);
     return backend->ops->take_loss_sum(backend, sum, err);
 }
 
 clrnn_status clrnn_backend_get_optimizer_state(clrnn_backend *backend, double *m, double *v,
                                                long *step, clrnn_error *err)
 {
-    backend = MEMBER(backend);
     if (!backend->ops->get_opt_state)
         return clrnn__fail(err, CLRNN_E_UNSUPPORTED, "this backend cannot save optimizer state");
     *step = backend->n_updates[backend->model];
@@ -592,7 +516,6 @@ clrnn_status clrnn_backend_get_optimizer_state(clrnn_backend *backend, double *m
 clrnn_status clrnn_backend_set_optimizer_state(clrnn_backend *backend, const double *m,
                                                const double *v, long step, clrnn_error *err)
 {
-    backend = MEMBER(backend);
     if (!backend->ops->set_opt_state)
         return clrnn__fail(err, CLRNN_E_UNSUPPORTED, "this backend cannot load optimizer state");
     if (step < 0)
@@ -605,12 +528,6 @@ clrnn_status clrnn_backend_set_optimizer_state(clrnn_backend *backend, const dou
 
 clrnn_status clrnn_backend_set_profiling(clrnn_backend *backend, int on, clrnn_error *err)
 {
-    if (backend->members) {
-        clrnn_status st = CLRNN_OK;
-        for (size_t k = 0; st == CLRNN_OK && k < backend->n_models; k++)
-            st = clrnn_backend_set_profiling(backend->members[k], on, err);
-        return st;
-    }
     if (!backend->ops->set_profiling)
         return clrnn__fail(err, CLRNN_E_UNSUPPORTED, "%s has no kernels to profile",
                            backend->description);
@@ -619,7 +536,6 @@ clrnn_status clrnn_backend_set_profiling(clrnn_backend *backend, int on, clrnn_e
 
 clrnn_status clrnn_backend_peak(clrnn_backend *backend, clrnn_peak *peak, clrnn_error *err)
 {
-    backend = MEMBER(backend);
     if (!backend->ops->peak)
         return clrnn__fail(err, CLRNN_E_UNSUPPORTED, "%s has no device peak to measure",
                            backend->description);
@@ -629,7 +545,6 @@ clrnn_status clrnn_backend_peak(clrnn_backend *backend, clrnn_peak *peak, clrnn_
 clrnn_status clrnn_backend_kernel_times(clrnn_backend *backend, clrnn_kernel_time *times, size_t *n,
                                         clrnn_error *err)
 {
-    backend = MEMBER(backend);
     if (!backend->ops->kernel_times)
         return clrnn__fail(err, CLRNN_E_UNSUPPORTED, "%s has no kernels to profile",
                            backend->description);
@@ -678,15 +593,7 @@ clrnn_status clrnn_backend_gradients_group(clrnn_backend *backend, size_t first,
     if (b->exchange && b->exchange->size > 1)
         return clrnn__fail(err, CLRNN_E_UNSUPPORTED,
                            "a group of models cannot share batches between ranks");
-    clrnn_status st = CLRNN_OK;
-    if (b->members) {
-        for (size_t k = 0; st == CLRNN_OK && k < b->n_models; k++)
-            if (is_active(active, k))
-                st = clrnn_backend_gradients_staged(b->members[k], first, n_windows, err);
-        b->have_gradients = st == CLRNN_OK;
-        return st;
-    }
-    st = check_batch_size(b, n_windows, err);
+    clrnn_status st = check_batch_size(b, n_windows, err);
     if (st != CLRNN_OK)
         return st;
     b->batch_first = first;
@@ -716,12 +623,6 @@ clrnn_status clrnn_backend_update_group(clrnn_backend *backend, const clrnn_opti
             return clrnn__fail(err, CLRNN_E_INPUT, "model %zu: the learning rate must be positive",
                                k);
     clrnn_status st = CLRNN_OK;
-    if (b->members) {
-        for (size_t k = 0; st == CLRNN_OK && k < b->n_models; k++)
-            if (is_active(active, k))
-                st = clrnn_backend_update(b->members[k], &optimizers[k], err);
-        return st;
-    }
     if (!b->have_gradients)
         return clrnn__fail(err, CLRNN_E_INPUT, "an update needs gradients first");
     for (size_t k = 0; k < b->n_models; k++)

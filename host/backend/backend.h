@@ -70,9 +70,9 @@ typedef struct backend_ops {
      * own), stage_order gets the (M, n) orders, and these two run every
      * model whose active[k] is set, each as it would run alone. run_group:
      * model k's windows order[k][first .. first + n - 1]. update_group:
-     * opts (M) and steps (M) per model. An implementation that does not set
-     * group_native holds one model, and backend.c runs a member backend a
-     * model, one after another. */
+     * opts (M) and steps (M) per model. NULL: backend.c runs each model's
+     * run_batch and update in turn. An implementation that does not set
+     * group_native cannot hold a group (CLRNN_E_UNSUPPORTED). */
     clrnn_status (*run_group)(clrnn_backend *b, size_t first, size_t n, const unsigned char *active,
                               clrnn_error *err);
     clrnn_status (*update_group)(clrnn_backend *b, const clrnn_optimizer *opts, const long *steps,
@@ -123,11 +123,10 @@ struct clrnn_backend {
     size_t share_real;               /* bytes of a real in share_fold's sums: 4 or 8 */
 
     /* Model groups (clrnn_backend_config.n_models). */
-    size_t n_models;         /* M, at least 1 */
-    size_t model;            /* the selected model (clrnn_backend_select_model) */
-    int group_native;        /* the implementation holds the M models (set by its init) */
-    clrnn_backend **members; /* (M) one backend a model where it does not; else NULL */
-    int group_ran;           /* the last batch was a group's: no activations to read */
+    size_t n_models;  /* M, at least 1 */
+    size_t model;     /* the selected model (clrnn_backend_select_model) */
+    int group_native; /* the implementation holds the M models (set by its init) */
+    int group_ran;    /* the last batch was a group's: no activations to read */
 };
 
 #define BACKEND_NOT_STAGED SIZE_MAX

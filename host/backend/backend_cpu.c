@@ -328,11 +328,17 @@ clrnn_status backend_cpu_init(clrnn_backend *b, clrnn_error *err)
                          sizeof(double) / 1048576.0;
         cpu_destroy(b);
         b->ops = NULL;
+        if (M > 1)
+            return clrnn__fail(err, CLRNN_E_NOMEM,
+                               "out of memory for the CPU backend's buffers: a group of %zu "
+                               "models of %zu parameters takes %.0f MiB (4 copies each), a "
+                               "batch's activations %.0f MiB (a smaller `n_models`)",
+                               M, P, model_mib, batch_mib);
         return clrnn__fail(err, CLRNN_E_NOMEM,
-                           "out of memory for the CPU backend's buffers: %zu model(s) of %zu "
+                           "out of memory for the CPU backend's buffers: the model's %zu "
                            "parameters take %.0f MiB (4 copies), a batch's activations %.0f MiB "
                            "(%s)",
-                           M, P, model_mib, batch_mib,
+                           P, model_mib, batch_mib,
                            model_mib > batch_mib ? "a smaller model: fewer or smaller `layers`"
                                                  : "try a smaller `max_batch`");
     }

@@ -112,7 +112,7 @@ typedef struct ocl_family {
                                  const int *values);
 
     /* Model groups (runtime.h: ocl_group; NULL: the family has no model
-     * dimension, and a group runs a backend a model). run_group queues the
+     * dimension: the group runs each model's batch in turn). run_group queues the
      * training batch of every active model of s->group (its rows in
      * g->active), model k's B windows at order[k n_order + first ..]: the
      * mean gradients and loss sums as run_batch leaves them, no step and

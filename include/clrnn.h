@@ -574,6 +574,33 @@ CLRNN_API clrnn_status clrnn_list_devices(FILE *out, clrnn_error *err);
 
 /* ---------------------------------------------------------------- trainer */
 
+/*
+ * Carried hidden state (truncated BPTT; README, "Stateful training"). Off
+ * by default: every window starts from h = 0, and the backend neither
+ * holds nor passes anything of what follows. On: window b of every batch
+ * starts each layer l from its initial state h0_l[b] (n_hidden of layer l
+ * values; all zero when turned on) instead of 0, in the forward and in the
+ * gradient (dW_h gets the step-0 term g_0 h0^T); no gradient flows into
+ * h0, which is a constant of the window. A stateful backend cannot share
+ * batches between ranks (CLRNN_E_UNSUPPORTED).
+ */
+CLRNN_API clrnn_status clrnn_backend_set_stateful(clrnn_backend *backend, int on, clrnn_error *err);
+CLRNN_API int clrnn_backend_is_stateful(const clrnn_backend *backend);
+/* Layer's initial states of windows 0 .. n_windows-1 from h0 (n_windows,
+ * n_hidden); h0 NULL: zeros. */
+CLRNN_API clrnn_status clrnn_backend_set_initial_state(clrnn_backend *backend, size_t layer,
+                                                       const double *h0, size_t n_windows,
+                                                       clrnn_error *err);
+CLRNN_API clrnn_status clrnn_backend_get_initial_state(clrnn_backend *backend, size_t layer,
+                                                       double *h0, size_t n_windows,
+                                                       clrnn_error *err);
+/* For the next batch, where the state lives (the device, no round trip of
+ * h): window b's initial state in every layer <- the last step's h of
+ * window b of the last batch, b < n_windows (at most that batch's size),
+ * or 0 where reset[b] is nonzero (reset may be NULL: none). */
+CLRNN_API clrnn_status clrnn_backend_carry_state(clrnn_backend *backend, const unsigned char *reset,
+                                                 size_t n_windows, clrnn_error *err);
+
 /* Stages a dataset's features and targets on the backend. */
 CLRNN_API clrnn_status clrnn_backend_stage_dataset(clrnn_backend *backend,
                                                    const clrnn_dataset *data, clrnn_error *err);

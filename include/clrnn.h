@@ -455,6 +455,7 @@ typedef struct clrnn_backend_config {
     int no_tune_cache;
     FILE *tune_log;   /* where a corrupt cache is reported in one line (NULL: not) */
     int tune_verbose; /* ... and, to tune_log, where the tunables came from */
+    int stateful;     /* made stateful at creation (clrnn_backend_set_stateful) */
 } clrnn_backend_config;
 
 /* Creates a backend for the model's shapes and uploads its parameters.
@@ -646,6 +647,14 @@ typedef struct clrnn_train_config {
     /* Read after each batch (may be NULL): nonzero stops the run with
      * CLRNN_E_CANCELLED, the epoch unfinished (a signal handler may set it). */
     const volatile sig_atomic_t *cancel;
+    /* Carried hidden state (truncated BPTT; README, "Stateful training"):
+     * each series' training rows cut into consecutive windows of seq_len,
+     * dealt into `batch` contiguous streams, each window starting from the
+     * last h of the one before it in its stream (0 at a series' start and
+     * each epoch); no shuffle. The backend is made stateful (and stays so:
+     * clrnn_predict, clrnn_evaluate and clrnn_forecast then warm up over
+     * each series' rows before the predicted one). 0: off. */
+    int stateful;
 } clrnn_train_config;
 
 /* Fills the defaults: 20 epochs, batch 32, Adam lr 0.003 (constants
@@ -884,13 +893,15 @@ CLRNN_API clrnn_optimizer clrnn_checkpoint_optimizer(const clrnn_checkpoint *ckp
 CLRNN_API long clrnn_checkpoint_step(const clrnn_checkpoint *ckpt);    /* optimizer steps taken */
 CLRNN_API size_t clrnn_checkpoint_epoch(const clrnn_checkpoint *ckpt); /* epochs completed */
 CLRNN_API uint32_t clrnn_checkpoint_seed(const clrnn_checkpoint *ckpt);
+/* Trained with carried hidden state (version 4; older files: 0). */
+CLRNN_API int clrnn_checkpoint_stateful(const clrnn_checkpoint *ckpt);
 /* F feature columns (the first layer's inputs are F plus two a date
  * feature) and K target columns (the last layer's outputs are K times the
  * number of horizons); without date features and horizons, the inputs and
  * outputs. */
 CLRNN_API size_t clrnn_checkpoint_n_features(const clrnn_checkpoint *ckpt); /* F */
 CLRNN_API size_t clrnn_checkpoint_n_targets(const clrnn_checkpoint *ckpt);  /* K */
-/* The format version of the file it was read from (the current one, 2,
+/* The format version of the file it was read from (the current one, 4,
  * when captured). */
 CLRNN_API uint32_t clrnn_checkpoint_format_version(const clrnn_checkpoint *ckpt);
 /* The data file it was trained on, as given to train (absolute 0) or as
@@ -909,7 +920,8 @@ CLRNN_API const char *clrnn_checkpoint_target_name(const clrnn_checkpoint *ckpt,
 /* Continues a run from a checkpoint: the backend (made for the checkpoint
  * model's shapes) gets its parameters, optimizer state and step; train
  * (may be NULL) gets its epoch count as start_epoch, its optimizer and its
- * seed. A backend of other shapes: CLRNN_E_INPUT. */
+ * seed, and stateful where the model was trained so. A backend of other
+ * shapes: CLRNN_E_INPUT. */
 CLRNN_API clrnn_status clrnn_checkpoint_restore(const clrnn_checkpoint *ckpt,
                                                 clrnn_backend *backend, clrnn_train_config *train,
                                                 clrnn_error *err);
@@ -924,7 +936,7 @@ CLRNN_API clrnn_status clrnn_checkpoint_restore(const clrnn_checkpoint *ckpt,
 CLRNN_API void clrnn_checkpoint_data_config(const clrnn_checkpoint *ckpt,
                                             clrnn_data_config *config);
 /* The backend settings a model was trained with: precision, seq_len, loss
- * steps; device, batch and kernels are left alone. */
+ * steps, stateful; device, batch and kernels are left alone. */
 CLRNN_API void clrnn_checkpoint_backend_config(const clrnn_checkpoint *ckpt,
                                                clrnn_backend_config *config);
 

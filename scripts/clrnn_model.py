@@ -183,13 +183,13 @@ def last_known(column, row):
 
 
 def load(path):
-    """Reads a .clrnn file (format version 1, 2 or 3) into a Model."""
+    """Reads a .clrnn file (format version 1 to 4) into a Model."""
     b = open(path, "rb").read()
     if b[:8] != MAGIC:
         raise FormatError(f"{path}: not a clrnn model file")
     version = struct.unpack_from("<I", b, 8)[0]
-    if version not in (1, 2, 3):
-        raise FormatError(f"{path}: model format version {version}; this script reads 1 to 3")
+    if version not in (1, 2, 3, 4):
+        raise FormatError(f"{path}: model format version {version}; this script reads 1 to 4")
     if struct.unpack_from("<Q", b, 12)[0] != len(b):
         raise FormatError(f"{path}: truncated or appended to")
     if zlib.crc32(b[:-4]) != struct.unpack_from("<I", b, len(b) - 4)[0]:
@@ -244,6 +244,7 @@ def load(path):
             if version >= 3:
                 m.series_column = text() or None
                 m.split_by_series, m.scale_per_series = take("2I")
+    m.stateful = take("I")[0] if version >= 4 else 0
     (P,) = take("Q")
     flat = [np.frombuffer(b, "<f8", P, pos + i * 8 * P).copy() for i in range(3)]
     m.params, m.state_m, m.state_v = flat

@@ -98,6 +98,8 @@ clrnn_status clrnn_backend_create(clrnn_backend **out, const clrnn_model *model,
     clrnn_status st = choose_and_init(b, config, err);
     if (st == CLRNN_OK)
         st = b->ops->set_params(b, clrnn_model_params_const(model), err);
+    if (st == CLRNN_OK && config->stateful)
+        st = clrnn_backend_set_stateful(b, 1, err);
     if (st != CLRNN_OK) {
         clrnn_backend_free(b);
         return st;

@@ -67,7 +67,7 @@ def main(clrnn, data, fixtures):
         "--layers", "2:5:3,3:4:1", "--epochs", "3", "--batch", "8", "--device", "cpu",
         "--quiet", "--save", model)
     m = clrnn_model.load(model)
-    assert m.version == 3 and m.series_column is None and m.layers == [(2, 5, 3), (3, 4, 1)] and m.seq_len == 6
+    assert m.version == 4 and not m.stateful and m.series_column is None and m.layers == [(2, 5, 3), (3, 4, 1)] and m.seq_len == 6
     assert m.features == ["a", "b"] and m.targets == ["y"] and m.horizons == [0]
     assert os.path.samefile(m.data_path_absolute, data) and m.train_fraction == 0.7
     print(f"model file version {m.version}: data {m.data_path}, split {m.train_fraction}/"

@@ -21,8 +21,8 @@ clrnn_status stateful_plan_make(stateful_plan *plan, const clrnn_dataset *data, 
 {
     memset(plan, 0, sizeof *plan);
     const size_t T = clrnn_dataset_seq_len(data), n = clrnn_dataset_n_windows(data, split);
-    uint32_t *kept = malloc((n ? n : 1) * sizeof *kept);      /* (W) in series order */
-    unsigned char *first = malloc(n ? n : 1);                 /* (W) a series' first */
+    uint32_t *kept = malloc((n ? n : 1) * sizeof *kept);     /* (W) in series order */
+    unsigned char *first = malloc(n ? n : 1);                /* (W) a series' first */
     plan->order = malloc((n ? n : 1) * sizeof *plan->order); /* W <= n */
     plan->reset = malloc(n ? n : 1);
     if (!kept || !first || !plan->order || !plan->reset) {
@@ -86,14 +86,15 @@ clrnn_status stateful_pass(clrnn_backend *backend, const clrnn_dataset *data, si
     const size_t T = clrnn_dataset_seq_len(data), K = clrnn_dataset_n_targets(data);
     const size_t L = backend->n_layers, n = end - first, full = n / T, tail = n % T;
     if (!backend->stateful)
-        return clrnn__fail(err, CLRNN_E_INPUT,
-                           "a stateful pass needs a stateful backend (`clrnn_backend_set_stateful`)");
+        return clrnn__fail(
+            err, CLRNN_E_INPUT,
+            "a stateful pass needs a stateful backend (`clrnn_backend_set_stateful`)");
     if (n < T)
         return clrnn__fail(err, CLRNN_E_INPUT,
                            "a series of %zu rows, fewer than one window of `seq_len` %zu", n, T);
-    double *y = malloc(T * K * sizeof *y);                         /* (1,T,K) */
-    double *h = malloc(T * widest_hidden(backend) * sizeof *h);    /* (1,T,H) */
-    double **h_tail = tail ? calloc(L, sizeof *h_tail) : NULL;     /* per layer (H_l) */
+    double *y = malloc(T * K * sizeof *y);                      /* (1,T,K) */
+    double *h = malloc(T * widest_hidden(backend) * sizeof *h); /* (1,T,H) */
+    double **h_tail = tail ? calloc(L, sizeof *h_tail) : NULL;  /* per layer (H_l) */
     clrnn_status st = y && h && (!tail || h_tail)
                           ? CLRNN_OK
                           : clrnn__fail(err, CLRNN_E_NOMEM, "out of memory for a stateful pass");

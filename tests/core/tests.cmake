@@ -7,3 +7,7 @@ clrnn_add_test(test_optimizer LABEL unit SOURCES core/test_optimizer.c)
 # clrnn_forecast: the last window's prediction, with or without the
 # target columns (targets_optional).
 clrnn_add_test(test_forecast LABEL unit SOURCES core/test_forecast.c)
+# Carried hidden state (--stateful) on the CPU reference: the training plan,
+# one stream of windows == one long window (bitwise), stateful training of
+# one whole-series window == full BPTT (bitwise), the model file.
+clrnn_add_test(test_stateful LABEL unit SOURCES core/test_stateful.c)

@@ -221,6 +221,18 @@ add_test(NAME bench_smoke
                  --shapes tiny=1:3:1/2/5 --seconds 0.01 --warmup 1)
 set_tests_properties(bench_smoke PROPERTIES LABELS cli SKIP_RETURN_CODE 77)
 
+# Carried hidden state on every family (tests/core/test_stateful.c): one
+# stream of windows == one long window, stateful training of one
+# whole-series window == full BPTT (both bitwise), the model file.
+foreach(family ${KERNEL_FAMILY_NAMES})
+  foreach(precision fp32 fp64)
+    add_test(NAME test_stateful_opencl_${family}_${precision}
+             COMMAND $<TARGET_FILE:test_stateful> opencl ${family} ${precision})
+    set_tests_properties(test_stateful_opencl_${family}_${precision} PROPERTIES LABELS parity
+                         SKIP_RETURN_CODE 77)
+  endforeach()
+endforeach()
+
 # Resuming on the device: 2 epochs, save, resume to 4 == 4 epochs straight,
 # byte for byte (fp32 parameters and optimizer state round-trip exactly
 # through the model file's doubles).

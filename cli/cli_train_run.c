@@ -182,6 +182,13 @@ static int apply_resume(const train_options *o, const clrnn_checkpoint *c, clrnn
     clrnn_optimizer opt = train->optimizer;
     if (!resume_optimizer(o, c, &opt))
         return 0;
+    if (train->stateful && !clrnn_checkpoint_stateful(c)) {
+        fprintf(stderr,
+                "clrnn train: --stateful: '%s' was trained without it (windows from h = 0); "
+                "resume it without --stateful, or train a new model\n",
+                o->resume);
+        return 0;
+    }
     if (clrnn_checkpoint_restore(c, backend, train, &err) != CLRNN_OK)
         return cli_error("clrnn train", &err), 0;
     train->optimizer = opt;

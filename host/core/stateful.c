@@ -51,8 +51,9 @@ clrnn_status stateful_plan_make(stateful_plan *plan, const clrnn_dataset *data, 
         free(first);
         stateful_plan_free(plan);
         return clrnn__fail(err, CLRNN_E_INPUT,
-                           "`stateful`: the training split cuts into %zu windows of `seq_len` %zu "
-                           "rows, fewer than one for each of the %zu streams of a `batch`",
+                           "`stateful`: the training rows cut into %zu back-to-back windows of "
+                           "`seq_len` %zu, fewer than the %zu streams of a batch (one window "
+                           "each): use a smaller `batch` or `seq_len`",
                            W, T, streams);
     }
     const size_t q = W / streams, r = W % streams;

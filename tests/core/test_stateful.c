@@ -200,8 +200,8 @@ static void test_pass_equals_long_window(void)
     clrnn_rng_seed(&rng, 5);
     if (!check_true(text && dataset_from_text(&d_short, text, &cfg_short, &err) == CLRNN_OK &&
                         dataset_from_text(&d_long, text, &cfg_long, &err) == CLRNN_OK &&
-                        clrnn_model_create(&model, fused ? &one : layers, fused ? 1 : 2,
-                                           &err) == CLRNN_OK,
+                        clrnn_model_create(&model, fused ? &one : layers, fused ? 1 : 2, &err) ==
+                            CLRNN_OK,
                     "pass: the table and the model")) {
         printf("  %s\n", err.message);
         goto done;
@@ -231,18 +231,18 @@ static void test_pass_equals_long_window(void)
     /* The predictions of the stateful backend are the pass's, in units. */
     size_t n = clrnn_dataset_n_windows(d_short, CLRNN_SPLIT_TRAIN);
     double *pred = malloc((n ? n : 1) * sizeof *pred), worst = 0;
-    ok = ok && pred &&
-         clrnn_predict(pass, d_short, CLRNN_SPLIT_TRAIN, 4, pred, &err) == CLRNN_OK;
+    ok = ok && pred && clrnn_predict(pass, d_short, CLRNN_SPLIT_TRAIN, 4, pred, &err) == CLRNN_OK;
     for (size_t i = 0; ok && i < n; i++) {
         size_t row = clrnn_dataset_window_start(d_short, CLRNN_SPLIT_TRAIN, i) + 6;
         double v = want[row] * clrnn_dataset_target_std(d_short, 0) +
                    clrnn_dataset_target_mean(d_short, 0);
         worst = fmax(worst, fabs(pred[i] - v) / fmax(fabs(v), 1e-300));
     }
-    snprintf(what, sizeof what,
-             "%s: a stateful model's predictions (41 windows) are the outputs warmed up over every row "
-             "before",
-             label);
+    snprintf(
+        what, sizeof what,
+        "%s: a stateful model's predictions (41 windows) are the outputs warmed up over every row "
+        "before",
+        label);
     check(ok && n > 0 && worst <= 1e-15, what, worst, 1e-15);
     free(pred);
     clrnn_backend_free(pass);
@@ -344,8 +344,8 @@ static void test_model_file(void)
              clrnn_checkpoint_save(saved, path, &err) == CLRNN_OK &&
              clrnn_checkpoint_load(&loaded, path, &err) == CLRNN_OK;
     }
-    clrnn_backend_config bcfg = {.device = device, .precision = precision, .max_batch = 3,
-                                 .kernels = kernels};
+    clrnn_backend_config bcfg = {
+        .device = device, .precision = precision, .max_batch = 3, .kernels = kernels};
     if (ok)
         clrnn_checkpoint_backend_config(loaded, &bcfg);
     ok = ok && clrnn_checkpoint_stateful(loaded) && clrnn_checkpoint_format_version(loaded) == 4 &&
@@ -382,8 +382,11 @@ int main(int argc, char **argv)
         clrnn_layer_shape probe = {1, 1, 1};
         clrnn_model *m = NULL;
         clrnn_backend *b = NULL;
-        clrnn_backend_config cfg = {.device = device, .seq_len = 1, .max_batch = 1,
-                                    .kernels = kernels, .precision = precision};
+        clrnn_backend_config cfg = {.device = device,
+                                    .seq_len = 1,
+                                    .max_batch = 1,
+                                    .kernels = kernels,
+                                    .precision = precision};
         clrnn_error err;
         int have = clrnn_model_create(&m, &probe, 1, &err) == CLRNN_OK &&
                    clrnn_backend_create(&b, m, &cfg, &err) == CLRNN_OK;

@@ -13,6 +13,7 @@
 #include "cli_train.h"
 #include "core/clock.h"
 #include "core/error.h"
+#include "core/stateful.h"
 
 /* The model's shapes: --layers as given (checked against the data), or one
  * layer of --hidden units from the features to the targets. */
@@ -393,6 +394,14 @@ static int run_training(train_job *job, clrnn_train_report *report)
             printf("device: %s\n", clrnn_backend_describe(job->backend));
         printf("model: %zu layer(s), %zu parameters\n", clrnn_model_n_layers(job->model),
                clrnn_model_n_params(job->model));
+        stateful_plan plan;
+        if (o->train.stateful && stateful_plan_make(&plan, job->data, CLRNN_SPLIT_TRAIN,
+                                                    o->train.batch, NULL) == CLRNN_OK) {
+            printf("stateful: %zu back-to-back training windows of %zu rows in %zu streams; "
+                   "h carried from batch to batch, 0 at a series' start and each epoch\n",
+                   plan.n_windows, clrnn_dataset_seq_len(job->data), plan.streams);
+            stateful_plan_free(&plan);
+        }
         if (o->resume)
             printf("resume: %s after epoch %zu (step %ld)\n", o->resume,
                    clrnn_checkpoint_epoch(job->resumed), clrnn_checkpoint_step(job->resumed));

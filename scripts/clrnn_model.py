@@ -2,7 +2,7 @@
 """clrnn_model.py: a clrnn model file (.clrnn) in numpy, without clrnn.
 
 Reads the file as docs/checkpoint-format.md describes it (format versions 1
-to 3): the layers and their weights, the scaler statistics, the feature and
+to 4): the layers and their weights, the scaler statistics, the feature and
 target columns, seq_len, horizons, differencing, and where recorded the data
 file and its settings; runs the forward pass of docs/model.md on the
 windows of a CSV table, as `clrnn predict` does.
@@ -160,8 +160,11 @@ class Model:
         xs = (x - self.feature_mean) / self.feature_std
         # a window for every row its farthest horizon predicts inside the table
         starts = np.arange(R - T - max(self.horizons) + 1)
-        windows = np.stack([xs[s:s + T] for s in starts])
-        out = self.forward(windows)[:, -1, :] * self.target_std + self.target_mean
+        if self.stateful:  # warmed up over every row before: one window of the whole table
+            out = self.forward(xs[None])[0][starts + T - 1] * self.target_std + self.target_mean
+        else:
+            windows = np.stack([xs[s:s + T] for s in starts])
+            out = self.forward(windows)[:, -1, :] * self.target_std + self.target_mean
         last = starts + T - 1
         rows = np.empty(out.shape, dtype=np.int64)
         truth = np.full(out.shape, np.nan)

@@ -17,7 +17,8 @@
  * windows of T back to back with the state carried (one stream), so the
  * output at every row has seen all the series' rows before it; a tail of
  * fewer than T rows runs as the window on the series' last T rows, from
- * the state the pass had before its first row.
+ * the state the pass had before its first row. stateful_outputs runs the
+ * series side by side, a stream each (as many as a batch holds).
  */
 #ifndef CLRNN_STATEFUL_H
 #define CLRNN_STATEFUL_H
@@ -45,7 +46,8 @@ void stateful_plan_free(stateful_plan *plan);
 clrnn_status stateful_pass(clrnn_backend *backend, const clrnn_dataset *data, size_t first,
                            size_t end, double *out, clrnn_error *err);
 
-/* out (R, K): stateful_pass over every series of the data. */
+/* out (R, K): stateful_pass over every series of the data (NaN in a series
+ * shorter than T), up to the backend's max_batch series at a time. */
 clrnn_status stateful_outputs(clrnn_backend *backend, const clrnn_dataset *data, double *out,
                               clrnn_error *err);
 

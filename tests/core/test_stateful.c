@@ -8,7 +8,8 @@
  *   - one stream over a series in windows of T, the state carried (the
  *     prediction pass, a tail shorter than T included), gives the outputs
  *     of one window over the whole series: bitwise, as the same products
- *     and sums in the same order (h0 is the h the long window holds);
+ *     and sums in the same order (h0 is the h the long window holds); and
+ *     so do many series side by side, a stream each;
  *   - with one stream and a window of the whole series, stateful training
  *     equals full BPTT (default training of that one window): bitwise
  *     equal parameters after the epochs, as h0 = 0 adds exact zeros;
@@ -254,6 +255,64 @@ done:
     free(text);
 }
 
+/* Many series side by side (stateful_outputs: a stream each, in groups of
+ * a batch, the tails last) == each series in one window of its own. */
+static void test_series_side_by_side(void)
+{
+    /* full windows of 5: 5 and a tail, 2 and none, none (3 rows: no
+     * window), 7 and a tail, 1 and a tail */
+    static const size_t lengths[5] = {27, 10, 3, 38, 9};
+    char *text = make_table(lengths, 5);
+    clrnn_data_config cfg = config(5, 1);
+    cfg.train_fraction = 1.0;
+    cfg.val_fraction = 0.0;
+    clrnn_dataset *d = NULL;
+    clrnn_error err;
+    clrnn_layer_shape layers[2] = {{2, 6, 2}, {2, 3, 1}}, one = {2, 6, 1};
+    const int fused = kernels == CLRNN_KERNELS_FUSED;
+    clrnn_model *model = NULL;
+    clrnn_rng rng;
+    clrnn_rng_seed(&rng, 21);
+    if (!check_true(text && dataset_from_text(&d, text, &cfg, &err) == CLRNN_OK &&
+                        clrnn_model_create(&model, fused ? &one : layers, fused ? 1 : 2, &err) ==
+                            CLRNN_OK,
+                    "series: the table and the model")) {
+        printf("  %s\n", err.message);
+        goto done;
+    }
+    clrnn_model_init_uniform(model, &rng);
+    const size_t R = clrnn_dataset_n_rows(d);
+    double *got = malloc(R * sizeof *got), *want = malloc(R * sizeof *want);
+    clrnn_backend *b = make_backend(model, d, 5, 2, 1); /* 4 series with windows: 2 groups */
+    int ok = got && want && b && stateful_outputs(b, d, got, &err) == CLRNN_OK;
+    for (size_t s = 0, first = 0; ok && s < 5; first += lengths[s++]) {
+        if (lengths[s] < 5) {
+            for (size_t r = first; r < first + lengths[s]; r++)
+                ok &= isnan(got[r]);
+            continue;
+        }
+        clrnn_backend *whole = make_backend(model, d, lengths[s], 1, 0);
+        uint32_t start = (uint32_t)first;
+        ok = whole && clrnn_backend_forward(whole, &start, 1, &err) == CLRNN_OK &&
+             clrnn_backend_get_outputs(whole, fused ? 0 : 1, want + first, &err) == CLRNN_OK &&
+             memcmp(got + first, want + first, lengths[s] * sizeof *got) == 0;
+        clrnn_backend_free(whole);
+    }
+    char what[256];
+    snprintf(what, sizeof what,
+             "%s: 5 series side by side in streams (2 a batch, tails last) == each in one window "
+             "of its own (bitwise; NaN in the one shorter than a window)",
+             label);
+    check_true(ok, what);
+    clrnn_backend_free(b);
+    free(got);
+    free(want);
+done:
+    clrnn_model_free(model);
+    clrnn_dataset_free(d);
+    free(text);
+}
+
 /* --------------------------------------- one stream, whole series == BPTT */
 
 static void test_training_equals_full_bptt(void)
@@ -400,6 +459,7 @@ int main(int argc, char **argv)
         test_plan();
     }
     test_pass_equals_long_window();
+    test_series_side_by_side();
     test_training_equals_full_bptt();
     test_model_file();
     return check_summary();

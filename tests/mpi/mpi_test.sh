@@ -106,7 +106,7 @@ fail)
   echo "rank 1 dies: exit $rc in ${SECONDS}s OK"
   ;;
 sweep)
-  data=$1; shift
+  data=$(realpath "$1"); shift
   opts=(--data "$data" --features a,b --target y --seq-len 5 --epochs 2 --batch 8 "$@")
   if ! "$clrnn" train "${opts[@]}" --hidden 2 --epochs 1 --quiet >/dev/null 2>"$dir/probe.err"; then
     cat "$dir/probe.err"
@@ -181,6 +181,14 @@ sweep_fail)
   SECONDS=0
   mpi 3 "$clrnn" "${run[@]}" --device cpu --layers 2:3:2 >/dev/null 2>"$dir/f.err"
   rc=$? check "every rank failing at its first model" "--layers takes 2 inputs and gives 2 outputs"
+  # 3 ranks, 2 models: rank 2 trains none, so its bad --device is never used.
+  two=(sweep --data "$data" --features a,b --target y --seq-len 5 --epochs 2 --batch 8 --seed 0-1
+       --device cpu)
+  "$clrnn" "${two[@]}" --log "$dir/one.csv" >/dev/null 2>&1 || fail "one process, 2 models"
+  mpi 2 "$clrnn" "${two[@]}" --log "$dir/r.csv" : -np 1 "$clrnn" "${two[@]}" --log "$dir/r.csv" \
+    --device opencl:9.9 >/dev/null 2>"$dir/f.err" || fail "rank 2 of 3 without a model: exit $?"
+  cmp "$dir/one.csv" "$dir/r.csv" || fail "rank 2 of 3 without a model: the table differs"
+  echo "3 ranks, 2 models: rank 2 trains none (its bad --device unused), the table as one process OK"
   if "$clrnn" train --data "$data" --features a,b --target y --seq-len 5 --epochs 1 --batch 8 \
     --hidden 2 --device opencl --quiet >/dev/null 2>&1; then
     SECONDS=0

@@ -106,7 +106,7 @@ fail)
   echo "rank 1 dies: exit $rc in ${SECONDS}s OK"
   ;;
 sweep)
-  data=$(realpath "$1"); shift
+  data=$(realpath "$1"); clrnn=$(realpath "$clrnn"); shift
   opts=(--data "$data" --features a,b --target y --seq-len 5 --epochs 2 --batch 8 "$@")
   if ! "$clrnn" train "${opts[@]}" --hidden 2 --epochs 1 --quiet >/dev/null 2>"$dir/probe.err"; then
     cat "$dir/probe.err"
@@ -116,8 +116,10 @@ sweep)
   run_in() { # NAME RANKS ARGS...: in $dir/NAME, at RANKS ranks (0: one process, no mpirun)
     local d=$dir/$1 r=$2; shift 2
     mkdir -p "$d"
-    if [ "$r" = 0 ]; then (cd "$d" && "$clrnn" "$@" >out 2>err)
-    else (cd "$d" && mpi "$r" "$clrnn" "$@" >out 2>err); fi || { cat "$d/err"; fail "$1: exit $?"; }
+    local rc=0
+    if [ "$r" = 0 ]; then (cd "$d" && "$clrnn" "$@" >out 2>err) || rc=$?
+    else (cd "$d" && mpi "$r" "$clrnn" "$@" >out 2>err) || rc=$?; fi
+    [ "$rc" = 0 ] || { cat "$d/err"; fail "${d##*/}: exit $rc"; }
     # the kernels' first build says so once, whichever run comes first
     grep -v '^compiling kernels' "$d/out" >"$d/printed"; rm "$d/out"
   }

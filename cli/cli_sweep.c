@@ -535,7 +535,9 @@ static double naive_rmse(const clrnn_dataset *data, const double *pred)
 }
 
 /* Model k's line once it has trained, and the line of a model that
- * diverged (under mpirun rank 0 says the other ranks' as they arrive). */
+ * diverged (under mpirun rank 0 says the other ranks' as they arrive; the
+ * line of a model that diverged elsewhere is not held there, so that a
+ * rank that fails later shows its one line). */
 static void say_trained(const sweep_run *r, size_t k)
 {
     const sweep_model *m = &r->models[k];
@@ -551,6 +553,8 @@ static void say_trained(const sweep_run *r, size_t k)
 static void say_diverged(const sweep_run *r, size_t k)
 {
     char settings[512];
+    if (cli_dist_rank() != 0)
+        return;
     describe_settings(r->s, &r->models[k], settings, sizeof settings);
     fprintf(stderr, "%s: model %zu (%s) diverged: %s; the others go on\n", r->name, k, settings,
             r->models[k].note);

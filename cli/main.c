@@ -67,12 +67,6 @@ static int run_command(int argc, char **argv)
     int many = 0; /* train --models N: a sweep over seeds */
     for (int i = 2; strcmp(cmd, "train") == 0 && i < argc; i++)
         many |= strcmp(argv[i], "--models") == 0 || strncmp(argv[i], "--models=", 9) == 0;
-    if ((many || strcmp(cmd, "sweep") == 0) && cli_dist_size() > 1) {
-        if (cli_dist_rank() == 0)
-            fprintf(stderr, "clrnn %s: %s runs in one process, not under mpirun\n", cmd,
-                    many ? "--models" : "a sweep");
-        return 2;
-    }
     if (many || strcmp(cmd, "sweep") == 0)
         return exit_code(cli_sweep(argc - 1, argv + 1, many));
     if (strcmp(cmd, "train") == 0)
@@ -102,6 +96,6 @@ int main(int argc, char **argv)
     /* Past a file-size limit (ulimit -f) a write then fails with EFBIG and
      * the command says which file, instead of dying with a core dump. */
     signal(SIGXFSZ, SIG_IGN);
-    cli_dist_init(&argc, &argv); /* under mpirun: one rank of a data parallel run */
+    cli_dist_init(&argc, &argv); /* under mpirun: one rank of a data parallel run or a sweep */
     return cli_dist_finish(run_command(argc, argv));
 }

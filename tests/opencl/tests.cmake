@@ -328,3 +328,22 @@ clrnn_add_test(test_tune_cache LABEL unit SOURCES opencl/test_tune_cache.c)
 # clrnn tune over the gpu family's tunables (tune_gpu_test.sh).
 add_test(NAME tune_gpu COMMAND ${CMAKE_CURRENT_LIST_DIR}/tune_gpu_test.sh $<TARGET_FILE:clrnn>)
 set_tests_properties(tune_gpu PROPERTIES LABELS cli SKIP_RETURN_CODE 77 TIMEOUT 300)
+
+# Input attributions (clrnn_backend_input_gradients, clrnn explain): each
+# family's dx of every output against the CPU reference on awkward shapes
+# in both precisions, and the call leaves what training uses bitwise as it
+# was; the first shapes again under Oclgrind.
+clrnn_add_test(test_input_gradients LABEL parity SOURCES opencl/test_input_gradients.c
+               ARGS group TIMEOUT 300)
+foreach(family ${KERNEL_FAMILY_NAMES})
+  if(NOT family STREQUAL "group")
+    add_test(NAME test_input_gradients_${family}
+             COMMAND $<TARGET_FILE:test_input_gradients> ${family})
+    set_tests_properties(test_input_gradients_${family} PROPERTIES LABELS parity
+                         SKIP_RETURN_CODE 77 TIMEOUT 300)
+  endif()
+  add_test(NAME oclgrind_input_gradients_${family}
+           COMMAND ${OCLGRIND_CHECK} $<TARGET_FILE:test_input_gradients> ${family} small)
+  set_tests_properties(oclgrind_input_gradients_${family} PROPERTIES LABELS oclgrind
+                       SKIP_RETURN_CODE 77 TIMEOUT 600)
+endforeach()

@@ -150,8 +150,8 @@ static void print_top(const cli_explain_job *job, const sums *s)
                     best = j;
             }
             taken[r] = (int)best;
-            printf("%s %s lag %zu %.4g", r ? "," : "", clrnn_dataset_feature_name(job->data, best / s->T),
-                   best % s->T, v[best]);
+            printf("%s %s lag %zu %.4g", r ? "," : "",
+                   clrnn_dataset_feature_name(job->data, best / s->T), best % s->T, v[best]);
         }
         printf("\n");
     }
@@ -176,8 +176,8 @@ int cli_explain_run(const cli_explain_job *job)
     if (ok) {
         printf("explain: gradients of %zu windows' predictions (%s split) with respect to %zu "
                "inputs at %zu lags, %zu output(s): %zu rows written to %s%s%s\n",
-               n, job->split_name, s.F, s.T, s.K, cells, job->out, job->plot ? ", heat map to " : "",
-               job->plot ? job->plot : "");
+               n, job->split_name, s.F, s.T, s.K, cells, job->out,
+               job->plot ? ", heat map to " : "", job->plot ? job->plot : "");
         printf("(gradients of the prediction in the target's units with respect to the "
                "standardised inputs; gradient x input with the standardised input)\n");
         print_top(job, &s);

@@ -7,14 +7,14 @@
 #include "clrnn.h"
 
 typedef struct cli_explain_job {
-    const char *command;              /* for messages: "clrnn explain" */
-    clrnn_backend *const *backends;   /* a model's, or an ensemble's members' */
-    size_t n_backends;                /* (the gradient of their mean prediction) */
-    const clrnn_dataset *data;        /* staged on every backend */
-    clrnn_split split;                /* whose windows */
-    const char *split_name;           /* "test", "all" ... */
-    size_t batch;                     /* windows a call, at most the backends' max_batch */
-    const char *out, *plot;           /* the CSV; the SVG heat map or NULL */
+    const char *command;            /* for messages: "clrnn explain" */
+    clrnn_backend *const *backends; /* a model's, or an ensemble's members' */
+    size_t n_backends;              /* (the gradient of their mean prediction) */
+    const clrnn_dataset *data;      /* staged on every backend */
+    clrnn_split split;              /* whose windows */
+    const char *split_name;         /* "test", "all" ... */
+    size_t batch;                   /* windows a call, at most the backends' max_batch */
+    const char *out, *plot;         /* the CSV; the SVG heat map or NULL */
 } cli_explain_job;
 
 /* For every output k, input feature f and lag (0: the window's last row,

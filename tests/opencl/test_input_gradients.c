@@ -119,8 +119,8 @@ static void inference_only(const clrnn_model *model, const shape *sh, const uint
 {
     const size_t B = sh->batch, T = sh->seq_len, F = sh->layers[0].n_in;
     const size_t P = clrnn_model_n_params(model);
-    clrnn_optimizer adam = {.kind = CLRNN_ADAM, .lr = 0.01, .beta1 = 0.9, .beta2 = 0.999,
-                            .eps = 1e-8};
+    clrnn_optimizer adam = {
+        .kind = CLRNN_ADAM, .lr = 0.01, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8};
     double *buf = calloc(9 * P + B * T * F, sizeof *buf);
     double *params[2] = {buf, buf + P}, *m[2] = {buf + 2 * P, buf + 3 * P};
     double *v[2] = {buf + 4 * P, buf + 5 * P}, *grads[2] = {buf + 6 * P, buf + 7 * P};
@@ -138,12 +138,12 @@ static void inference_only(const clrnn_model *model, const shape *sh, const uint
         if (ok && call) /* the call under test, between the step and the reads */
             ok = clrnn_backend_input_gradients(b, starts, B, 0, dx, &err) == CLRNN_OK &&
                  clrnn_backend_take_loss_sum(b, &untouched, &err) == CLRNN_OK;
-        ok = ok && clrnn_backend_get_params(b, params[call], &err) == CLRNN_OK &&
-             clrnn_backend_get_optimizer_state(b, m[call], v[call], &step[call], &err) ==
-                 CLRNN_OK &&
-             clrnn_backend_gradients(b, starts, B, &err) == CLRNN_OK &&
-             clrnn_backend_get_grads(b, grads[call], &err) == CLRNN_OK &&
-             clrnn_backend_take_loss_sum(b, &loss[call], &err) == CLRNN_OK;
+        ok =
+            ok && clrnn_backend_get_params(b, params[call], &err) == CLRNN_OK &&
+            clrnn_backend_get_optimizer_state(b, m[call], v[call], &step[call], &err) == CLRNN_OK &&
+            clrnn_backend_gradients(b, starts, B, &err) == CLRNN_OK &&
+            clrnn_backend_get_grads(b, grads[call], &err) == CLRNN_OK &&
+            clrnn_backend_take_loss_sum(b, &loss[call], &err) == CLRNN_OK;
         if (!ok && b)
             printf("%s: %s\n", device, err.message);
         clrnn_backend_free(b);

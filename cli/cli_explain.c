@@ -7,7 +7,8 @@
  * scaler; the prediction is in the target's units (the model's output
  * times the target's standard deviation). Summed over the windows: mean
  * |gradient| (how much a change of one standard deviation of that input
- * moves the prediction) and mean gradient x input (the input's first-order
+ * moves the prediction), the mean gradient (which way) and mean gradient x
+ * input (the input's first-order
  * share of the prediction's distance from the one at the inputs' means).
  */
 #include <math.h>
@@ -25,7 +26,7 @@
 
 typedef struct sums {
     size_t K, F, T;
-    double *abs_grad, *grad_x; /* (K, F, T) means over the windows, lag last */
+    double *abs_grad, *grad, *grad_x; /* (K, F, T) means over the windows, lag last */
 } sums;
 
 /* The attributions of every output over the job's windows. */
@@ -60,12 +61,14 @@ static clrnn_status attribute(const cli_explain_job *job, sums *s, clrnn_error *
                         const double v = g[(w * T + t) * F + f] * sd;
                         const size_t at = (k * F + f) * T + (T - 1 - t);
                         s->abs_grad[at] += fabs(v);
+                        s->grad[at] += v;
                         s->grad_x[at] += v * x[(start + t) * F + f];
                     }
             }
         }
     for (size_t j = 0; st == CLRNN_OK && j < K * F * T; j++) {
         s->abs_grad[j] /= (double)n;
+        s->grad[j] /= (double)n;
         s->grad_x[j] /= (double)n;
     }
     free(starts);
@@ -81,7 +84,7 @@ static int write_csv(const cli_explain_job *job, const sums *s)
     clrnn_error err;
     if (atomic_open(&out, job->out, &err) != CLRNN_OK)
         return cli_error(job->command, &err), 0;
-    fprintf(out.f, "output,feature,lag,mean_abs_grad,mean_grad_x_input\n");
+    fprintf(out.f, "output,feature,lag,mean_abs_grad,mean_grad,mean_grad_x_input\n");
     for (size_t k = 0; k < s->K; k++)
         for (size_t f = 0; f < s->F; f++)
             for (size_t lag = 0; lag < s->T; lag++) {
@@ -89,7 +92,8 @@ static int write_csv(const cli_explain_job *job, const sums *s)
                 cli_csv_field(out.f, clrnn_dataset_target_label(d, k));
                 fputc(',', out.f);
                 cli_csv_field(out.f, clrnn_dataset_feature_name(d, f));
-                fprintf(out.f, ",%zu,%.10g,%.10g\n", lag, s->abs_grad[at], s->grad_x[at]);
+                fprintf(out.f, ",%zu,%.10g,%.10g,%.10g\n", lag, s->abs_grad[at], s->grad[at],
+                        s->grad_x[at]);
             }
     if (atomic_commit(&out, &err) != CLRNN_OK)
         return cli_error(job->command, &err), 0;
@@ -160,14 +164,19 @@ static void print_top(const cli_explain_job *job, const sums *s)
 int cli_explain_run(const cli_explain_job *job)
 {
     const clrnn_dataset *d = job->data;
-    sums s = {clrnn_dataset_n_targets(d), clrnn_dataset_n_features(d), clrnn_dataset_seq_len(d),
-              NULL, NULL};
+    sums s = {clrnn_dataset_n_targets(d),
+              clrnn_dataset_n_features(d),
+              clrnn_dataset_seq_len(d),
+              NULL,
+              NULL,
+              NULL};
     const size_t n = clrnn_dataset_n_windows(d, job->split), cells = s.K * s.F * s.T;
     s.abs_grad = calloc(cells, sizeof *s.abs_grad);
+    s.grad = calloc(cells, sizeof *s.grad);
     s.grad_x = calloc(cells, sizeof *s.grad_x);
     clrnn_error err;
     int ok = 0;
-    if (!s.abs_grad || !s.grad_x)
+    if (!s.abs_grad || !s.grad || !s.grad_x)
         fprintf(stderr, "%s: out of memory\n", job->command);
     else if (attribute(job, &s, &err) != CLRNN_OK)
         cli_error(job->command, &err);
@@ -183,6 +192,7 @@ int cli_explain_run(const cli_explain_job *job)
         print_top(job, &s);
     }
     free(s.abs_grad);
+    free(s.grad);
     free(s.grad_x);
     return ok;
 }

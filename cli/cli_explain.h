@@ -18,8 +18,8 @@ typedef struct cli_explain_job {
 } cli_explain_job;
 
 /* For every output k, input feature f and lag (0: the window's last row,
- * up to seq_len - 1), over the split's windows: the mean of |g| and of
- * g x, g the gradient of the window's prediction of k (in the target's
+ * up to seq_len - 1), over the split's windows: the mean of |g|, of g and
+ * of g x, g the gradient of the window's prediction of k (in the target's
  * units) with respect to its input f at that lag as the model sees it
  * (scaled), x that scaled input. Writes the CSV (and the plot), prints a
  * summary; 0 after an error message. */

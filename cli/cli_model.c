@@ -188,8 +188,8 @@ const cli_command cli_explain_command = {
              "inputs as the model sees them: standardised by its scaler, so a gradient is\n"
              "the change of the prediction for one standard deviation of the input, and\n"
              "gradient x input uses the standardised input (0 at its mean). Writes\n"
-             "output,feature,lag,mean_abs_grad,mean_grad_x_input: the means over the\n"
-             "split's windows; prints each output's largest.\n"
+             "output,feature,lag,mean_abs_grad,mean_grad,mean_grad_x_input: the means\n"
+             "over the split's windows; prints each output's largest.\n"
              "\n"
              "options:\n",
     .options = explain_options,

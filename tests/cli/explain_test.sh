@@ -2,7 +2,8 @@
 # explain_test.sh CLRNN DATA: clrnn explain end to end (issue 16, item 3).
 # A tiny model of 2 outputs (horizons 1 and 3) on 2 features with windows
 # of 5 rows: the CSV has its header and exactly one row for each output,
-# feature and lag 0..4, finite values, mean |gradient| >= 0 and not all 0;
+# feature and lag 0..4, finite values, mean |gradient| not all 0 and at
+# least |mean gradient|;
 # the heat map has a cell for each; --split picks the windows eval counts;
 # on OpenCL (fp64) the same figures as the CPU reference; the model file
 # is left as it was; bad input is one line and exit code 2.
@@ -26,7 +27,7 @@ cp "$dir/m.clrnn" "$dir/before.clrnn"
 "$clrnn" explain --model "$dir/m.clrnn" --out "$dir/a.csv" --plot "$dir/a.svg" >"$dir/out.txt" ||
   { cat "$dir/out.txt"; fail "explain"; }
 cat "$dir/out.txt"
-[ "$(head -1 "$dir/a.csv")" = "output,feature,lag,mean_abs_grad,mean_grad_x_input" ] ||
+[ "$(head -1 "$dir/a.csv")" = "output,feature,lag,mean_abs_grad,mean_grad,mean_grad_x_input" ] ||
   fail "header: $(head -1 "$dir/a.csv")"
 [ "$(tail -n +2 "$dir/a.csv" | wc -l)" -eq 20 ] || fail "rows: $(tail -n +2 "$dir/a.csv" | wc -l), not 2 x 2 x 5"
 for out in y+1 y+3; do
@@ -36,7 +37,8 @@ for out in y+1 y+3; do
     done
   done
 done
-awk -F, 'NR > 1 { if ($4 !~ /^[0-9.e+-]+$/ || $5 !~ /^-?[0-9.e+-]+$/ || $4 < 0) bad = 1; if ($4 > 0) some = 1 }
+awk -F, 'NR > 1 { if ($4 !~ /^[0-9.e+-]+$/ || $5 !~ /^-?[0-9.e+-]+$/ || $6 !~ /^-?[0-9.e+-]+$/) bad = 1
+                   a = $5 < 0 ? -$5 : $5; if ($4 < 0 || a > $4 * (1 + 1e-9)) bad = 1; if ($4 > 0) some = 1 }
          END { exit bad || !some }' "$dir/a.csv" || fail "values not finite, negative or all 0"
 echo "explain: header, one row per output x feature x lag, finite values OK"
 grep -q "^explain: gradients of [0-9]* windows' predictions (test split)" "$dir/out.txt" || fail "summary line"
@@ -60,7 +62,7 @@ if "$clrnn" devices 2>/dev/null | grep -q "opencl:0\.0 "; then
   "$clrnn" explain --model "$dir/m.clrnn" --device opencl --precision fp64 --batch 7 \
     --out "$dir/o.csv" >/dev/null || fail "explain --device opencl"
   paste -d, "$dir/a.csv" "$dir/o.csv" | awk -F, 'NR > 1 {
-      for (c = 4; c <= 5; c++) { d = $c - $(c + 5); if (d < 0) d = -d; s = $c < 0 ? -$c : $c;
+      for (c = 4; c <= 6; c++) { d = $c - $(c + 6); if (d < 0) d = -d; s = $c < 0 ? -$c : $c;
         if (d > 1e-9 * (s > 1e-3 ? s : 1e-3)) bad = 1 } }
       END { exit bad }' || fail "OpenCL fp64 figures differ from the CPU reference's"
   echo "explain --device opencl --precision fp64 --batch 7: the CPU reference's figures OK"

@@ -70,6 +70,19 @@ else
   echo "no OpenCL device: the OpenCL comparison skipped"
 fi
 
+# An ensemble file: the gradient of the mean prediction, the mean of the
+# members' gradients (mean_grad is linear in them; mean |gradient| is not).
+"$clrnn" sweep --data "$data" --features a,b --target y --seq-len 5 --epochs 2 --device cpu \
+  --seed 1,2 --ensemble mean --save-each "$dir/each" --save "$dir/ens.txt" --quiet >/dev/null ||
+  fail "sweep --ensemble mean"
+for m in ens.txt each/model-0.clrnn each/model-1.clrnn; do
+  "$clrnn" explain --model "$dir/$m" --out "$dir/$(basename "$m").csv" >/dev/null || fail "explain $m"
+done
+paste -d, "$dir/model-0.clrnn.csv" "$dir/model-1.clrnn.csv" "$dir/ens.txt.csv" | awk -F, 'NR > 1 {
+    d = ($5 + $11) / 2 - $17; if (d < 0) d = -d; if (d > 1e-9) bad = 1; n++ }
+    END { exit bad || n != 10 }' || fail "the ensemble's mean gradient is not its members' mean"
+echo "explain of an ensemble: mean_grad the mean of its members' OK"
+
 refused "no --out" "^clrnn explain: --out is required" "$clrnn" explain --model "$dir/m.clrnn"
 refused "no --model" "^clrnn explain: --model is required" "$clrnn" explain --out "$dir/x.csv"
 refused "a model that does not exist" "no-such\.clrnn" \

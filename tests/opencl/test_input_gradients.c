@@ -170,7 +170,7 @@ static void inference_only(const clrnn_model *model, const shape *sh, const uint
 int main(int argc, char **argv)
 {
     if (argc < 2 || !clrnn_parse_kernels(argv[1], &kernels) || kernels == CLRNN_KERNELS_AUTO) {
-        printf("usage: test_input_gradients group|tile|fused|gpu [small]\n");
+        printf("usage: opencl_input_gradients group|tile|fused|gpu [small]\n");
         return 2;
     }
     family = argv[1];

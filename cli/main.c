@@ -23,6 +23,7 @@ static void usage(FILE *out)
             "  eval        loss, RMSE and MAE of a saved model on a split\n"
             "  predict     a saved model's predictions for every full window of a table\n"
             "  forecast    a saved model's predictions for the rows after the end of a table\n"
+            "  explain     which inputs and lags a saved model's predictions rely on\n"
             "  export      a saved model's parameters and settings as a numpy .npz\n"
             "  reproduce   the reference notebook's runs: 'reproduce toy', 'reproduce weather'\n"
             "  parity      run a batch on OpenCL and the CPU reference and compare every number\n"
@@ -75,7 +76,7 @@ static int run_command(int argc, char **argv)
     if (cli_dist_rank() != 0)
         return 0;
     if (strcmp(cmd, "eval") == 0 || strcmp(cmd, "predict") == 0 || strcmp(cmd, "export") == 0 ||
-        strcmp(cmd, "forecast") == 0)
+        strcmp(cmd, "forecast") == 0 || strcmp(cmd, "explain") == 0)
         return exit_code(cli_model(cmd, argc - 1, argv + 1));
     if (strcmp(cmd, "reproduce") == 0)
         return exit_code(cli_reproduce(argc - 1, argv + 1));

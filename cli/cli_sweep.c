@@ -19,9 +19,12 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_mpi.h"
 #include "cli_sweep.h"
 #include "cli_train.h"
 #include "core/error.h"
+#include "io/bytes.h"
+#include "io/checkpoint.h"
 
 /* ------------------------------------------------------------ options */
 
@@ -201,6 +204,10 @@ static const char about[] =
     "RMSE and MAE, the naive forecast's RMSE), sorted by validation loss;\n"
     "--log and --log-json write it (one row or JSON line a model).\n"
     "\n"
+    "Under mpirun the models are dealt out over the ranks (model K trains on rank\n"
+    "K mod R, alone on that rank's device); rank 0 prints and writes the one table\n"
+    "and the files, bit for bit those of one process (docs/scaling.md).\n"
+    "\n"
     "The models currently train one after another (the data read once and staged\n"
     "once a shape); training many models of one shape in one launch, the model\n"
     "index a dimension of the kernels, is the next step.\n"
@@ -281,6 +288,8 @@ typedef struct sweep_model {
     double *pred; /* (n_test, K) test predictions */
     clrnn_checkpoint *ckpt;
     int diverged;
+    char note[600];   /* why it diverged */
+    char device[256]; /* what trained it (clrnn_backend_describe) */
 } sweep_model;
 
 /* The argv of model m: the fixed part, then each list's value. */
@@ -525,6 +534,32 @@ static double naive_rmse(const clrnn_dataset *data, const double *pred)
     return ok && score.n_cells ? score.rmse : NAN;
 }
 
+/* Model k's line once it has trained, and the line of a model that
+ * diverged (under mpirun rank 0 says the other ranks' as they arrive; the
+ * line of a model that diverged elsewhere is not held there, so that a
+ * rank that fails later shows its one line). */
+static void say_trained(const sweep_run *r, size_t k)
+{
+    const sweep_model *m = &r->models[k];
+    char settings[512];
+    describe_settings(r->s, m, settings, sizeof settings);
+    if (!m->o.quiet)
+        printf("model %zu/%zu%s%s%s: best validation loss %.6g (epoch %zu), test RMSE %.4f, MAE "
+               "%.4f\n",
+               k, r->n_models, settings[0] ? " (" : "", settings, settings[0] ? ")" : "",
+               m->best_val, m->best_val_epoch, m->rmse, m->mae);
+}
+
+static void say_diverged(const sweep_run *r, size_t k)
+{
+    char settings[512];
+    if (cli_dist_rank() != 0)
+        return;
+    describe_settings(r->s, &r->models[k], settings, sizeof settings);
+    fprintf(stderr, "%s: model %zu (%s) diverged: %s; the others go on\n", r->name, k, settings,
+            r->models[k].note);
+}
+
 static int train_model(sweep_run *r, size_t k)
 {
     sweep_model *m = &r->models[k];
@@ -534,9 +569,7 @@ static int train_model(sweep_run *r, size_t k)
     clrnn_model *model = NULL;
     clrnn_error err;
     clrnn_train_report report;
-    char settings[512];
     m->best_val = NAN;
-    describe_settings(r->s, m, settings, sizeof settings);
     if (!model_shapes(r, o, layers, &n_layers))
         return 0;
     describe_layers(o, layers[0].n_in, layers[n_layers - 1].n_out, m->layers, sizeof m->layers);
@@ -556,10 +589,8 @@ static int train_model(sweep_run *r, size_t k)
     o->train.cancel = &interrupted;
     clrnn_status st = clrnn_train(backend, r->data, &o->train, &report, &err);
     if (st == CLRNN_E_NUMERIC) {
-        char message[600];
-        cli_message(message, sizeof message, &err);
-        fprintf(stderr, "%s: model %zu (%s) diverged: %s; the others go on\n", r->name, k, settings,
-                message);
+        cli_message(m->note, sizeof m->note, &err);
+        say_diverged(r, k);
         m->diverged = 1;
         return 1;
     }
@@ -584,11 +615,253 @@ static int train_model(sweep_run *r, size_t k)
     m->rmse = test.rmse;
     m->mae = test.mae;
     m->naive_rmse = naive_rmse(r->data, m->pred);
-    if (!o->quiet)
-        printf("model %zu/%zu%s%s%s: best validation loss %.6g (epoch %zu), test RMSE %.4f, MAE "
-               "%.4f\n",
-               k, r->n_models, settings[0] ? " (" : "", settings, settings[0] ? ")" : "",
-               m->best_val, m->best_val_epoch, m->rmse, m->mae);
+    say_trained(r, k);
+    return 1;
+}
+
+/* ------------------------------------------------------ under mpirun */
+
+/* Under mpirun (cli_mpi.h) the models are dealt out over the ranks: model
+ * k trains on rank k mod R, alone on that rank's device and exactly as one
+ * process trains it (train_model), so that its bits are one process's.
+ * They train in rounds of R models, round i models iR..iR+R-1 (rank 0 the
+ * first of each): after each round the ranks agree (a failure anywhere
+ * stops all of them there, with its rank's line) and rank 0 gathers the
+ * round's results (dist_pack: the numbers of the table, the test
+ * predictions for --ensemble, the model file's bytes for --save and
+ * --save-each), says their lines in order of K, as one process does, and
+ * keeps them; at the end rank 0 alone reports (docs/scaling.md). */
+
+static void put_text(byte_writer *w, const char *text)
+{
+    size_t n = strlen(text);
+    put_u64(w, n);
+    put_bytes(w, text, n);
+}
+
+static int get_text(byte_reader *in, char *text, size_t size)
+{
+    uint64_t n = get_u64(in);
+    const unsigned char *bytes = n < size ? get_bytes(in, (size_t)n) : NULL;
+    if (!bytes)
+        return 0;
+    memcpy(text, bytes, (size_t)n);
+    text[n] = '\0';
+    return 1;
+}
+
+/* What rank 0 needs of model k, trained here; then this rank lets go of
+ * its predictions and its checkpoint. */
+static int dist_pack(sweep_run *r, size_t k, byte_writer *w)
+{
+    sweep_model *m = &r->models[k];
+    clrnn_error err;
+    unsigned char *file = NULL;
+    size_t file_size = 0;
+    int send_pred = r->s->ensemble_given && !m->diverged && m->pred;
+    if ((r->s->t.save || r->s->save_each) && m->ckpt &&
+        clrnn__checkpoint_encode(m->ckpt, &file, &file_size, &err) != CLRNN_OK)
+        return cli_error(r->name, &err), 0;
+    put_u64(w, k);
+    put_u32(w, (uint32_t)m->diverged);
+    put_f64(w, m->best_val);
+    put_u64(w, m->best_val_epoch);
+    put_u64(w, m->kept_epoch);
+    put_f64(w, m->rmse);
+    put_f64(w, m->mae);
+    put_f64(w, m->naive_rmse);
+    put_text(w, m->layers);
+    put_text(w, m->device);
+    put_text(w, m->note);
+    put_u64(w, send_pred ? r->n_test * r->K : 0);
+    if (send_pred)
+        put_f64_array(w, m->pred, r->n_test * r->K);
+    put_u64(w, file_size);
+    put_bytes(w, file, file_size);
+    free(file);
+    free(m->pred);
+    clrnn_checkpoint_free(m->ckpt);
+    m->pred = NULL;
+    m->ckpt = NULL;
+    if (w->failed)
+        return fprintf(stderr, "%s: out of memory\n", r->name), 0;
+    return 1;
+}
+
+/* Model k's results from the rank that trained it (0: they came garbled,
+ * said). */
+static int dist_unpack(sweep_run *r, size_t k, byte_reader *in)
+{
+    sweep_model *m = &r->models[k];
+    clrnn_error err;
+    int ok = get_u64(in) == k;
+    m->diverged = get_u32(in) != 0;
+    m->best_val = get_f64(in);
+    m->best_val_epoch = (size_t)get_u64(in);
+    m->kept_epoch = (size_t)get_u64(in);
+    m->rmse = get_f64(in);
+    m->mae = get_f64(in);
+    m->naive_rmse = get_f64(in);
+    ok = ok && get_text(in, m->layers, sizeof m->layers) &&
+         get_text(in, m->device, sizeof m->device) && get_text(in, m->note, sizeof m->note);
+    uint64_t n_pred = get_u64(in);
+    if (ok && n_pred) {
+        m->pred = n_pred == r->n_test * r->K ? malloc((size_t)n_pred * sizeof *m->pred) : NULL;
+        if (!m->pred)
+            return fprintf(stderr, "%s: out of memory\n", r->name), 0;
+        get_f64_array(in, m->pred, (size_t)n_pred);
+    }
+    uint64_t file_size = get_u64(in);
+    const unsigned char *file = ok && file_size ? get_bytes(in, (size_t)file_size) : NULL;
+    if (file) {
+        char name[64];
+        snprintf(name, sizeof name, "model %zu from rank %d", k,
+                 (int)(k % (size_t)cli_dist_size()));
+        if (clrnn__checkpoint_decode(&m->ckpt, file, (size_t)file_size, name, &err) != CLRNN_OK)
+            return cli_error(r->name, &err), 0;
+    }
+    if (!ok || in->failed || bytes_left(in) || (file_size && !file))
+        return fprintf(stderr, "%s: internal: the results of model %zu arrived garbled\n", r->name,
+                       k),
+               0;
+    return 1;
+}
+
+/* The description of the backend that trained model k, on this rank. */
+static void note_device(sweep_run *r, size_t k)
+{
+    sweep_model *m = &r->models[k];
+    clrnn_layer_shape layers[TRAIN_MAX_LAYERS];
+    size_t n_layers;
+    if (!model_shapes(r, &m->o, layers, &n_layers))
+        return;
+    for (size_t i = 0; i < r->n_backends; i++) {
+        const shape_backend *b = &r->backends[i];
+        if (b->n_layers == n_layers && memcmp(b->shape, layers, n_layers * sizeof *layers) == 0)
+            snprintf(m->device, sizeof m->device, "%s", clrnn_backend_describe(b->backend));
+    }
+}
+
+/* The device of a description, without the kernel family that the shape
+ * chose: "OpenCL P / D (fp32, fused kernels)" is "OpenCL P / D (fp32". */
+static size_t device_part(const char *description)
+{
+    size_t n = strlen(description);
+    const char *comma = strrchr(description, ',');
+    if (comma && n > 9 && strcmp(description + n - 9, " kernels)") == 0)
+        return (size_t)(comma - description);
+    return n;
+}
+
+/* One process's bits need every rank on the same kind of device, kernels
+ * and precision: model k's description is that of the first model of its
+ * shape, and its device that of model 0 (rank 0's). */
+static int dist_same_device(const sweep_run *r, size_t k)
+{
+    size_t R = (size_t)cli_dist_size(), j = 0;
+    const sweep_model *m = &r->models[k];
+    while (j < k && strcmp(r->models[j].layers, m->layers) != 0)
+        j++;
+    const char *mine = m->device, *theirs = r->models[j].device;
+    int same = j < k ? strcmp(mine, theirs) == 0
+                     : device_part(mine) == device_part(theirs = r->models[0].device) &&
+                           strncmp(mine, theirs, device_part(mine)) == 0;
+    if (same)
+        return 1;
+    fprintf(stderr,
+            "%s: rank %zu trains on %s, rank %zu on %s; under mpirun every rank trains on the "
+            "same kind of device with the same kernels and precision\n",
+            r->name, k % R, mine, (j < k ? j : 0) % R, theirs);
+    return 0;
+}
+
+/* One round: this rank's model of it, then the results to rank 0. Every
+ * rank returns the same. */
+static int train_round(sweep_run *r, size_t first, size_t *sizes)
+{
+    size_t R = (size_t)cli_dist_size(), rank = (size_t)cli_dist_rank(), k = first + rank;
+    int ok = k >= r->n_models || train_model(r, k);
+    if (ok && k < r->n_models)
+        note_device(r, k);
+    if (!cli_dist_agree(ok))
+        return 0;
+    if (R == 1)
+        return 1;
+    byte_writer w = {0};
+    ok = rank == 0 || k >= r->n_models || dist_pack(r, k, &w);
+    unsigned char *all = NULL;
+    if (!cli_dist_gather_bytes(w.data, ok ? w.size : 0, &all, sizes))
+        ok = (fprintf(stderr, "%s: out of memory\n", r->name), 0);
+    byte_writer_free(&w);
+    if (!cli_dist_agree(ok)) { /* a rank could not send its results */
+        free(all);
+        return 0;
+    }
+    for (size_t i = 0, at = 0; ok && rank == 0 && i < R && first + i < r->n_models; i++) {
+        byte_reader in = {all + at, sizes[i], 0, 0};
+        at += sizes[i];
+        ok = (i == 0 || dist_unpack(r, first + i, &in)) && dist_same_device(r, first + i);
+        if (ok && i > 0 && r->models[first + i].diverged)
+            say_diverged(r, first + i);
+        else if (ok && i > 0)
+            say_trained(r, first + i);
+    }
+    free(all);
+    return cli_dist_agree(ok);
+}
+
+/* Every model, dealt out over the ranks (one process: one after another). */
+static int train_models(sweep_run *r)
+{
+    size_t R = (size_t)cli_dist_size();
+    size_t *sizes = malloc(R * sizeof *sizes);
+    int ok = cli_dist_agree(sizes != NULL);
+    if (!sizes)
+        fprintf(stderr, "%s: out of memory\n", r->name);
+    for (size_t first = 0; ok && first < r->n_models; first += R)
+        ok = train_round(r, first, sizes);
+    free(sizes);
+    return ok;
+}
+
+static uint64_t fnv1a(uint64_t h, const char *text)
+{
+    for (const char *c = text;; c++) {
+        h = (h ^ (unsigned char)*c) * 1099511628211u;
+        if (!*c)
+            return h;
+    }
+}
+
+/* Every rank must deal out the same models: the same command line but for
+ * --device (a rank's own). Without --device, where its node has GPUs, rank
+ * r takes its node's GPU number local rank (modulo the GPUs); local rank 0
+ * keeps the automatic choice, and its "device auto:" line. */
+static int dist_setup(sweep_run *r, const cli_args *a, int argc, char **argv)
+{
+    static char spec[64];
+    if (cli_dist_size() == 1)
+        return 1;
+    uint64_t h = 1469598103934665603u;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--device") == 0)
+            i++;
+        else if (strncmp(argv[i], "--device=", 9) != 0)
+            h = fnv1a(h, argv[i]);
+    }
+    int differs = cli_dist_differs(h);
+    if (differs >= 0) {
+        if (cli_dist_rank() == 0)
+            fprintf(stderr,
+                    "%s: rank %d runs another command than rank 0; under mpirun every rank runs "
+                    "the same sweep (but for --device)\n",
+                    r->name, differs);
+        return 0;
+    }
+    if (!cli_given(a, "--device") && cli_dist_local_rank() > 0 &&
+        clrnn__gpu_spec((size_t)cli_dist_local_rank(), spec, sizeof spec) > 0)
+        for (size_t k = 0; k < r->n_models; k++)
+            r->models[k].o.backend.device = spec;
     return 1;
 }
 
@@ -994,17 +1267,18 @@ int cli_sweep(int argc, char **argv, int from_train)
             snprintf(seeds->values[i], VALUE_CHARS, "%lu", first + i);
         seeds->n = s.models;
     }
-    if (st != CLI_OK) {
+    /* Under mpirun every rank stops where one does (cli_mpi.h). */
+    if (!cli_dist_agree(st == CLI_OK)) {
         run_free(&r);
-        return st;
+        return st == CLI_OK ? CLI_BAD_INPUT : st;
     }
-    ok = prepare(&r, argc, argv) && make_dirs_first(&r);
+    ok = cli_dist_agree(prepare(&r, argc, argv)) && dist_setup(&r, &a, argc, argv) &&
+         cli_dist_agree(cli_dist_rank() != 0 || make_dirs_first(&r));
     interrupted = 0;
     void (*previous)(int) = signal(SIGINT, on_interrupt);
-    for (size_t k = 0; ok && k < r.n_models; k++)
-        ok = train_model(&r, k);
+    ok = ok && train_models(&r);
     signal(SIGINT, previous);
-    ok = ok && report(&r);
+    ok = ok && (cli_dist_rank() != 0 || report(&r));
     int was_interrupted = interrupted;
     run_free(&r);
     return ok ? CLI_OK : was_interrupted ? CLI_INTERRUPTED : CLI_BAD_INPUT;

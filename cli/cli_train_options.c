@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "cli_mpi.h"
 #include "cli_train.h"
 #include "io/files.h"
 
@@ -257,9 +256,5 @@ cli_status train_parse(train_options *o, int argc, char **argv)
         return fprintf(stderr, "clrnn train: --data is required\n"), CLI_BAD_INPUT;
     if (!check_outputs(o))
         return CLI_BAD_INPUT;
-    if (o->train.stateful && cli_dist_size() > 1)
-        return fprintf(stderr, "clrnn train: --stateful runs in one process: its streams carry "
-                               "state from batch to batch, which mpirun's ranks do not share\n"),
-               CLI_BAD_INPUT;
     return CLI_OK;
 }

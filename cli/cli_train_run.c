@@ -524,6 +524,14 @@ int cli_train(int argc, char **argv)
 {
     train_options o;
     cli_status st = train_parse(&o, argc, argv);
+    /* One model's batches shared between ranks (a sweep's models, each
+     * trained by one rank alone, may be stateful). */
+    if (st == CLI_OK && o.train.stateful && cli_dist_size() > 1) {
+        if (cli_dist_rank() == 0)
+            fprintf(stderr, "clrnn train: --stateful runs in one process: its streams carry state "
+                            "from batch to batch, which mpirun's ranks do not share\n");
+        st = CLI_BAD_INPUT;
+    }
     if (!cli_dist_agree(st == CLI_OK || st == CLI_HELP_SHOWN))
         return st == CLI_OK || st == CLI_HELP_SHOWN ? CLI_BAD_INPUT : st;
     if (st != CLI_OK)

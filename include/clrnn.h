@@ -524,6 +524,20 @@ CLRNN_API clrnn_status clrnn_backend_get_window_losses(clrnn_backend *backend, d
 CLRNN_API clrnn_status clrnn_backend_take_loss_sum(clrnn_backend *backend, double *sum,
                                                    clrnn_error *err);
 
+/* Input attributions: for each of the n windows at start rows starts (of
+ * the staged table), the gradient of the top layer's output `output` (0 ..
+ * its n_out - 1) at the window's last step, the step a prediction is read
+ * from, with respect to layer 0's inputs at every step of the window, as
+ * staged (scaled): dx (n, T, F), dx[(w T + t) F + f] = d y_{T-1}[output] /
+ * d x_t[f] of window w (lag T-1-t). The BPTT of training with the loss
+ * gradient replaced by 1 at that output and step, 0 elsewhere, on the
+ * device for OpenCL. Inference only: parameters, gradients, the loss sum
+ * and the optimizer state are left as they were; the last batch (for
+ * clrnn_backend_get_outputs) is these windows. n at most max_batch. */
+CLRNN_API clrnn_status clrnn_backend_input_gradients(clrnn_backend *backend, const uint32_t *starts,
+                                                     size_t n, size_t output, double *dx,
+                                                     clrnn_error *err);
+
 /* Waits until the device has done all the work enqueued so far, for
  * progress displays: training only enqueues, so without it the host is an
  * epoch ahead of the device. One wait costs the device the time the host

@@ -235,6 +235,34 @@ clrnn_status clrnn_backend_gradients(clrnn_backend *backend, const uint32_t *sta
     return run_batch(backend, starts, BACKEND_NOT_STAGED, n_windows, 1, err);
 }
 
+clrnn_status clrnn_backend_input_gradients(clrnn_backend *backend, const uint32_t *starts, size_t n,
+                                           size_t output, double *dx, clrnn_error *err)
+{
+    clrnn_status st = check_batch_size(backend, n, err);
+    if (st == CLRNN_OK)
+        st = check_starts(backend, starts, n, err);
+    size_t n_out = backend->layers[backend->n_layers - 1].n_out;
+    if (st == CLRNN_OK && output >= n_out)
+        st = clrnn__fail(err, CLRNN_E_INPUT, "`output` %zu of a model of %zu outputs", output,
+                         n_out);
+    /* A stateful model's prediction depends on the state carried over its
+     * series' history, which a window's attribution does not follow. */
+    if (st == CLRNN_OK && backend->stateful)
+        st = clrnn__fail(err, CLRNN_E_UNSUPPORTED,
+                         "input gradients of a stateful backend (`stateful`): its predictions "
+                         "depend on the state carried over each series, not on one window alone");
+    if (st == CLRNN_OK && !backend->ops->input_gradients)
+        st = clrnn__fail(err, CLRNN_E_UNSUPPORTED, "%s has no input gradients",
+                         backend->description);
+    if (st != CLRNN_OK)
+        return st;
+    backend->batch_first = BACKEND_NOT_STAGED;
+    st = backend->ops->input_gradients(backend, starts, n, output, dx, err);
+    backend->last_batch = st == CLRNN_OK ? n : 0;
+    backend->have_gradients = 0; /* no weight gradient of these windows */
+    return st;
+}
+
 clrnn_status clrnn_backend_stage_order(clrnn_backend *backend, const uint32_t *order, size_t n,
                                        clrnn_error *err)
 {

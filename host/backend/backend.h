@@ -75,6 +75,13 @@ typedef struct backend_ops {
                                       clrnn_error *err);
     clrnn_status (*carry_state)(clrnn_backend *b, const unsigned char *reset, size_t n,
                                 clrnn_error *err);
+    /* Input attributions (clrnn_backend_input_gradients): the forward over
+     * the n windows at starts, then the BPTT of every layer from a seed
+     * in place of the loss gradient (dy of the top layer 1 at `output` of
+     * the last step, 0 elsewhere) down to layer 0's dx, into dx (n,T,F).
+     * No weight gradient, loss sum, parameter or optimizer state moves. */
+    clrnn_status (*input_gradients)(clrnn_backend *b, const uint32_t *starts, size_t n,
+                                    size_t output, double *dx, clrnn_error *err);
 } backend_ops;
 
 struct clrnn_backend {

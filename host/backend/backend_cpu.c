@@ -24,6 +24,7 @@ typedef struct cpu_state {
     double **h0;               /* per layer (B,H_l): initial states; NULL until stateful */
     double *window_loss;       /* (B) */
     double *scratch;           /* (2 max H) */
+    double *dparams_scratch;   /* (P) input_gradients' weight gradients, thrown away */
     double loss_sum;           /* window losses since the last take */
     size_t share_windows;      /* windows of the last share_run */
 } cpu_state;
@@ -57,6 +58,7 @@ static void cpu_destroy(clrnn_backend *b)
     free(s->target);
     free(s->window_loss);
     free(s->scratch);
+    free(s->dparams_scratch);
     free(s);
     b->impl = NULL;
 }
@@ -141,6 +143,40 @@ static clrnn_status cpu_run_batch(clrnn_backend *b, const uint32_t *starts, size
     }
     for (size_t i = 0; i < b->n_params; i++)
         s->grads[i] /= (double)B;
+    return CLRNN_OK;
+}
+
+/* The forward, then BPTT from a seed of 1 at (step T-1, output) of the top
+ * layer's dy instead of the loss gradient: layer 0's dx is the gradient of
+ * that output with respect to the inputs (rnn_layer_backward_cpu writes
+ * it where dx is not NULL). The weight gradients it adds up go to a
+ * scratch block, not to s->grads; the loss sum is not touched. */
+static clrnn_status cpu_input_gradients(clrnn_backend *b, const uint32_t *starts, size_t B,
+                                        size_t output, double *dx, clrnn_error *err)
+{
+    cpu_state *s = b->impl;
+    size_t T = b->seq_len, L = b->n_layers, O = b->layers[L - 1].n_out;
+    if (!s->dparams_scratch && !(s->dparams_scratch = malloc(b->n_params * sizeof(double))))
+        return clrnn__fail(err, CLRNN_E_NOMEM, "out of memory for the input gradients");
+    gather_windows(s->x0, s->x_table, starts, B, T, b->layers[0].n_in);
+    for (size_t l = 0; l < L; l++) {
+        clrnn_layer_shape sh = b->layers[l];
+        const double *x = l == 0 ? s->x0 : s->y[l - 1];
+        rnn_layer_forward_cpu(s->y[l], s->h[l], x, s->params + b->layer_offset[l], B, T, sh.n_in,
+                              sh.n_hidden, sh.n_out);
+    }
+    memset(s->dy[L - 1], 0, B * T * O * sizeof *s->dy[L - 1]);
+    for (size_t w = 0; w < B; w++)
+        s->dy[L - 1][(w * T + T - 1) * O + output] = 1.0;
+    memset(s->dparams_scratch, 0, b->n_params * sizeof *s->dparams_scratch);
+    for (size_t l = L; l-- > 0;) {
+        clrnn_layer_shape sh = b->layers[l];
+        const double *x = l == 0 ? s->x0 : s->y[l - 1];
+        double *dx_l = l == 0 ? dx : s->dy[l - 1];
+        rnn_layer_backward_cpu(s->dparams_scratch + b->layer_offset[l], dx_l, s->scratch, s->dy[l],
+                               s->h[l], x, s->params + b->layer_offset[l], B, T, sh.n_in,
+                               sh.n_hidden, sh.n_out);
+    }
     return CLRNN_OK;
 }
 
@@ -350,6 +386,7 @@ static const backend_ops cpu_ops = {
     .set_initial_state = cpu_set_initial_state,
     .get_initial_state = cpu_get_initial_state,
     .carry_state = cpu_carry_state,
+    .input_gradients = cpu_input_gradients,
 };
 
 clrnn_status backend_cpu_init(clrnn_backend *b, clrnn_error *err)

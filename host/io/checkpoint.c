@@ -311,6 +311,25 @@ clrnn_status clrnn_checkpoint_save(const clrnn_checkpoint *ckpt, const char *pat
     return st;
 }
 
+clrnn_status clrnn__checkpoint_encode(const clrnn_checkpoint *ckpt, unsigned char **bytes,
+                                      size_t *size, clrnn_error *err)
+{
+    *bytes = NULL;
+    *size = 0;
+    const char *why = inconsistency(ckpt);
+    if (why)
+        return clrnn__fail(err, CLRNN_E_INPUT, "cannot encode a checkpoint: %s", why);
+    byte_writer w = {0};
+    encode(&w, ckpt);
+    if (w.failed) {
+        byte_writer_free(&w);
+        return clrnn__fail(err, CLRNN_E_NOMEM, "out of memory encoding a checkpoint");
+    }
+    *bytes = w.data; /* the writer's buffer, handed over */
+    *size = w.size;
+    return CLRNN_OK;
+}
+
 /* ------------------------------------------------------------- decoding */
 
 /* Magic, version, declared size and CRC: whether the bytes are an intact
@@ -640,6 +659,26 @@ clrnn_status clrnn_checkpoint_load(clrnn_checkpoint **out, const char *path, clr
         st = decode(&r, ckpt, path, err);
     }
     free(data);
+    if (st != CLRNN_OK)
+        clrnn_checkpoint_free(ckpt);
+    else
+        *out = ckpt;
+    return st;
+}
+
+clrnn_status clrnn__checkpoint_decode(clrnn_checkpoint **out, const unsigned char *bytes,
+                                      size_t size, const char *name, clrnn_error *err)
+{
+    *out = NULL;
+    clrnn_checkpoint *ckpt = calloc(1, sizeof *ckpt);
+    if (!ckpt)
+        return clrnn__fail(err, CLRNN_E_NOMEM, "out of memory reading '%s'", name);
+    clrnn_status st = check_envelope(bytes, size, name, err);
+    if (st == CLRNN_OK) {
+        byte_reader r = {bytes + HEADER_SIZE, size - HEADER_SIZE - CRC_SIZE, 0, 0};
+        ckpt->version = load_u32(bytes + 8);
+        st = decode(&r, ckpt, name, err);
+    }
     if (st != CLRNN_OK)
         clrnn_checkpoint_free(ckpt);
     else

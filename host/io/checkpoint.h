@@ -60,4 +60,13 @@ struct clrnn_checkpoint {
     int stateful;
 };
 
+/* A checkpoint as the bytes of its file (what clrnn_checkpoint_save writes;
+ * *bytes malloc'ed) and back (what clrnn_checkpoint_load reads; name: what
+ * its messages call the bytes): how a checkpoint crosses between processes
+ * (clrnn sweep under mpirun, cli/cli_sweep.c) with the bits of its file. */
+clrnn_status clrnn__checkpoint_encode(const clrnn_checkpoint *ckpt, unsigned char **bytes,
+                                      size_t *size, clrnn_error *err);
+clrnn_status clrnn__checkpoint_decode(clrnn_checkpoint **out, const unsigned char *bytes,
+                                      size_t size, const char *name, clrnn_error *err);
+
 #endif

@@ -62,6 +62,7 @@ typedef struct ocl_backend {
     char cache_path[4096];
     char shape_class[256];
     int cache_warned;
+    cl_mem dx; /* (max B, T, F) layer 0's dx for input_gradients; made on its first call */
 } ocl_backend;
 
 /* ---------------------------------------------------- creation and teardown */
@@ -105,6 +106,7 @@ static void ocl_destroy(clrnn_backend *b)
                          &s->clip,    &s->norm_partial, &s->share_acc,   &s->share_loss_scratch};
     for (size_t i = 0; i < sizeof buffers / sizeof buffers[0]; i++)
         ocl_release_mem(buffers[i]);
+    ocl_release_mem(&o->dx);
     ocl_release_kernels(s->kernels, N_SHARED_KERNELS);
     ocl_release_program(&s->program);
     if (s->queue)
@@ -933,6 +935,35 @@ static clrnn_status ocl_carry_state(clrnn_backend *b, const unsigned char *reset
     return st;
 }
 
+/* Input attributions by the family (NULL there: by its forward family,
+ * as the fused family's batches without gradients are), the waiting step
+ * settled first so that they see the current parameters. */
+static clrnn_status ocl_input_gradients(clrnn_backend *b, const uint32_t *starts, size_t B,
+                                        size_t output, double *dx, clrnn_error *err)
+{
+    ocl_backend *o = b->impl;
+    ocl_state *s = &o->s;
+    const ocl_family *f = o->family->input_gradients ? o->family : o->forward;
+    void *self = f == o->family ? o->state : o->forward_state;
+    const size_t T = b->seq_len, F = b->layers[0].n_in;
+    if (!f->input_gradients)
+        return clrnn__fail(err, CLRNN_E_UNSUPPORTED, "the %s kernels have no input gradients",
+                           f->name);
+    clrnn_status st = settle(b, o, err);
+    if (st == CLRNN_OK && !o->dx)
+        st = ocl_make_buffer(s, &o->dx, padded_batch(b) * T * F, s->real_size, CL_MEM_READ_WRITE,
+                             "input gradients (B,T,F)", err);
+    s->batch_starts = s->starts;
+    s->batch_offset = 0;
+    if (st == CLRNN_OK)
+        st = upload_starts(s, starts, B, err);
+    o->ran = f;
+    o->ran_state = self;
+    if (st == CLRNN_OK)
+        st = f->input_gradients(b, s, self, B, output, o->dx, err);
+    return st == CLRNN_OK ? ocl_read_reals(s, dx, o->dx, B * T * F, "input gradients", err) : st;
+}
+
 static const backend_ops ocl_ops = {
     .destroy = ocl_destroy,
     .stage = ocl_stage,
@@ -959,6 +990,7 @@ static const backend_ops ocl_ops = {
     .set_initial_state = ocl_set_initial_state,
     .get_initial_state = ocl_get_initial_state,
     .carry_state = ocl_carry_state,
+    .input_gradients = ocl_input_gradients,
 };
 
 clrnn_status backend_opencl_init(clrnn_backend *b, const char *device, clrnn_error *err)

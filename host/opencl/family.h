@@ -113,6 +113,14 @@ typedef struct ocl_family {
     size_t n_tunables;
     const char *(*tuning_misfit)(const clrnn_backend *b, const ocl_state *s, size_t layer,
                                  const int *values);
+
+    /* Input attributions (backend.h: input_gradients): queues the forward
+     * of B windows (s->batch_starts), ocl_seed_outputs, then the BPTT of
+     * every layer from the top, layer 0 writing its dx into dx (B,T,F); no
+     * weight gradient and no loss sum (a top layer's kernel that adds the
+     * loss adds it to share_loss_scratch). NULL: its forward family's. */
+    clrnn_status (*input_gradients)(clrnn_backend *b, ocl_state *s, void *self, size_t B,
+                                    size_t output, cl_mem dx, clrnn_error *err);
 } ocl_family;
 
 /* The families (families.c), indexed by clrnn_kernels: NULL at

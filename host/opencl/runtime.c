@@ -871,3 +871,17 @@ clrnn_status ocl_measure_peak(clrnn_backend *b, ocl_state *s, clrnn_peak *peak, 
     ocl_release_program(&program);
     return st;
 }
+
+clrnn_status ocl_seed_outputs(const clrnn_backend *b, ocl_state *s, size_t B, size_t output,
+                              clrnn_error *err)
+{
+    const size_t T = b->seq_len, L = b->n_layers, O = b->layers[L - 1].n_out, n = B * T * O;
+    double *seed = calloc(n, sizeof *seed);
+    if (!seed)
+        return clrnn__fail(err, CLRNN_E_NOMEM, "out of host memory (%zu values)", n);
+    for (size_t w = 0; w < B; w++)
+        seed[(w * T + T - 1) * O + output] = 1.0;
+    clrnn_status st = ocl_write_reals(s, s->dy[L - 1], seed, n, "output seed", err);
+    free(seed);
+    return st;
+}

@@ -310,5 +310,9 @@ clrnn_status ocl_finish_gradient(const clrnn_backend *b, ocl_state *s, size_t B,
  * step counts updates made so far, this one included (Adam's t). */
 clrnn_status ocl_optimizer_step(const clrnn_backend *b, ocl_state *s, const clrnn_optimizer *opt,
                                 long step, clrnn_error *err);
+/* The top layer's dy (B,T,O) <- the seed of input attributions: 1 at
+ * (step T-1, output) of every window, 0 elsewhere (written from the host). */
+clrnn_status ocl_seed_outputs(const clrnn_backend *b, ocl_state *s, size_t B, size_t output,
+                              clrnn_error *err);
 
 #endif

@@ -3,8 +3,8 @@
 # command line: train --stateful on two series saves a stateful model
 # whose eval (from the model file alone) scores train's test RMSE, as eval
 # warms up over each series the same way; predict and forecast run from
-# it; a stateful model differs from the default one; the refusals are one
-# line naming the flag.
+# it; a stateful model differs from the default one; the refusals (explain
+# of a stateful model among them) are one line naming the flag.
 set -u
 clrnn=$1
 dir=$(mktemp -d); trap 'rm -rf "$dir"' EXIT
@@ -43,6 +43,11 @@ echo "the default model's test RMSE $default_rmse differs OK"
 grep -q north "$dir/f.csv" && grep -q south "$dir/f.csv" || { cat "$dir/f.csv"; fail "a forecast per series"; }
 echo "predict and forecast of the stateful model OK"
 
+if "$clrnn" explain --help >/dev/null 2>&1; then
+  refused "explain of a stateful model" \
+    "^clrnn explain: input gradients of a stateful backend \(--stateful\)" \
+    "$clrnn" explain --model "$dir/s.clrnn" --out "$dir/e.csv"
+fi
 refused "too few windows for the streams" \
   "^clrnn train: --stateful: the training rows cut into [0-9]+ back-to-back windows of --seq-len 4, fewer than the 60 streams" \
   "$clrnn" train $common --stateful --batch 60

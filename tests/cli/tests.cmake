@@ -253,3 +253,11 @@ set_tests_properties(cli_resume_finds_recorded_data PROPERTIES LABELS cli)
 # model, the refusals (stateful_test.sh).
 clrnn_script_test(stateful cli ${CMAKE_CURRENT_LIST_DIR}/stateful_test.sh $<TARGET_FILE:clrnn>)
 clrnn_cli_test(help_train_stateful 0 "--stateful +carry the hidden state" train --help)
+# clrnn explain (issue 16, item 3): input attributions end to end.
+clrnn_cli_test(help_explain 0 "usage: clrnn explain" explain --help)
+# The CPU reference alone (CI's sanitizer run checks it for leaks), then
+# with OpenCL's figures against it too.
+clrnn_script_test(explain cli ${CMAKE_CURRENT_LIST_DIR}/explain_test.sh $<TARGET_FILE:clrnn>
+                  ${FIX}/cli_small.csv)
+clrnn_script_test(explain_opencl cli ${CMAKE_CURRENT_LIST_DIR}/explain_test.sh
+                  $<TARGET_FILE:clrnn> ${FIX}/cli_small.csv opencl)

@@ -11,3 +11,6 @@ clrnn_add_test(test_forecast LABEL unit SOURCES core/test_forecast.c)
 # one stream of windows == one long window (bitwise), stateful training of
 # one whole-series window == full BPTT (bitwise), the model file.
 clrnn_add_test(test_stateful LABEL unit SOURCES core/test_stateful.c)
+# Input attributions of the CPU reference against central differences of
+# the model's own predictions.
+clrnn_add_test(test_input_gradients_fd LABEL unit SOURCES core/test_input_gradients_fd.c)

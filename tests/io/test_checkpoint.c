@@ -14,6 +14,9 @@
  *   version 4 with the same model.
  * - Capture records the data settings and the data path it is given, and
  *   clrnn_checkpoint_data_config gives them back.
+ * - In memory (how a checkpoint crosses between ranks under mpirun): the
+ *   encoded bytes are the saved file's, decoding them gives the checkpoint
+ *   bit for bit, and flipped or truncated bytes are refused by name.
  */
 #include "io_util.h"
 
@@ -443,6 +446,43 @@ static void test_save_refuses(void)
     clrnn_checkpoint_free(c);
 }
 
+static void test_in_memory(void)
+{
+    clrnn_checkpoint *c = NULL, *back = NULL;
+    clrnn_error err;
+    unsigned char *bytes = NULL;
+    size_t size = 0, file_size = 0;
+    if (!check_true(make_checkpoint(&c, CLRNN_ADAM), "build a checkpoint")) {
+        clrnn_checkpoint_free(c);
+        return;
+    }
+    unsigned char *file = saved_bytes(&file_size);
+    check_true(clrnn__checkpoint_encode(c, &bytes, &size, &err) == CLRNN_OK, "encode");
+    check_true(file && bytes && size == file_size && memcmp(bytes, file, size) == 0,
+               "the encoded bytes are the saved file's");
+    check_true(bytes && clrnn__checkpoint_decode(&back, bytes, size, "model 3", &err) == CLRNN_OK,
+               "decode");
+    if (back)
+        check_same_checkpoint("in memory", c, back);
+    clrnn_checkpoint_free(back);
+    back = NULL;
+    if (bytes && size > 40) {
+        bytes[size / 2] ^= 0x10;
+        check_true(clrnn__checkpoint_decode(&back, bytes, size, "model 3", &err) == CLRNN_E_INPUT &&
+                       !back && strstr(err.message, "'model 3'"),
+                   "a flipped byte is refused, naming the bytes");
+        bytes[size / 2] ^= 0x10;
+        check_true(clrnn__checkpoint_decode(&back, bytes, size - 1, "model 3", &err) ==
+                           CLRNN_E_INPUT &&
+                       !back,
+                   "truncated bytes are refused");
+    }
+    clrnn_checkpoint_free(back);
+    clrnn_checkpoint_free(c);
+    free(bytes);
+    free(file);
+}
+
 int main(void)
 {
     if (!make_test_dir("clrnn_test_checkpoint"))
@@ -457,6 +497,7 @@ int main(void)
     test_save_refuses();
     test_version_1();
     test_capture_data();
+    test_in_memory();
     static const char *const names[] = {"round.clrnn",   "again.clrnn",  "bad.clrnn",
                                         "small.clrnn",   "intact.clrnn", "upgraded.clrnn",
                                         "captured.clrnn"};

@@ -322,6 +322,8 @@ static const struct {
     {"series_column", "--series"},
     {"split_by_series", "--split-by series"},
     {"scale_per_series", "--scale per-series"},
+    {"stateful", "--stateful"},
+    {"batch", "--batch"},
 };
 
 static const char *cli_term(const char *api, size_t len)

@@ -98,6 +98,8 @@ clrnn_status clrnn_backend_create(clrnn_backend **out, const clrnn_model *model,
     clrnn_status st = choose_and_init(b, config, err);
     if (st == CLRNN_OK)
         st = b->ops->set_params(b, clrnn_model_params_const(model), err);
+    if (st == CLRNN_OK && config->stateful)
+        st = clrnn_backend_set_stateful(b, 1, err);
     if (st != CLRNN_OK) {
         clrnn_backend_free(b);
         return st;
@@ -243,6 +245,12 @@ clrnn_status clrnn_backend_input_gradients(clrnn_backend *backend, const uint32_
     if (st == CLRNN_OK && output >= n_out)
         st = clrnn__fail(err, CLRNN_E_INPUT, "`output` %zu of a model of %zu outputs", output,
                          n_out);
+    /* A stateful model's prediction depends on the state carried over its
+     * series' history, which a window's attribution does not follow. */
+    if (st == CLRNN_OK && backend->stateful)
+        st = clrnn__fail(err, CLRNN_E_UNSUPPORTED,
+                         "input gradients of a stateful backend (`stateful`): its predictions "
+                         "depend on the state carried over each series, not on one window alone");
     if (st == CLRNN_OK && !backend->ops->input_gradients)
         st = clrnn__fail(err, CLRNN_E_UNSUPPORTED, "%s has no input gradients",
                          backend->description);
@@ -419,6 +427,9 @@ clrnn_status clrnn_backend_gradients_staged(clrnn_backend *backend, size_t first
     if (!x || x->size <= 1)
         return run_batch(backend, backend->order + first, first, n_windows, 1, err);
     clrnn_status st = check_batch_size(backend, n_windows, err);
+    if (st == CLRNN_OK && backend->stateful)
+        st = clrnn__fail(err, CLRNN_E_UNSUPPORTED,
+                         "a stateful backend cannot share a batch between ranks");
     if (st == CLRNN_OK && !backend->ops->share_run)
         st = clrnn__fail(err, CLRNN_E_UNSUPPORTED, "%s cannot share a batch between ranks",
                          backend->description);
@@ -532,4 +543,66 @@ clrnn_status clrnn_backend_kernel_times(clrnn_backend *backend, clrnn_kernel_tim
         return clrnn__fail(err, CLRNN_E_UNSUPPORTED, "%s has no kernels to profile",
                            backend->description);
     return backend->ops->kernel_times(backend, times, n, err);
+}
+
+/* ------------------------------------------------ carried hidden state */
+
+clrnn_status clrnn_backend_set_stateful(clrnn_backend *backend, int on, clrnn_error *err)
+{
+    if (!backend->ops->set_stateful)
+        return clrnn__fail(err, CLRNN_E_UNSUPPORTED, "%s cannot carry hidden state",
+                           backend->description);
+    clrnn_status st = backend->ops->set_stateful(backend, on, err);
+    backend->stateful = on && st == CLRNN_OK;
+    return st;
+}
+
+int clrnn_backend_is_stateful(const clrnn_backend *backend)
+{
+    return backend->stateful;
+}
+
+static clrnn_status check_state_access(const clrnn_backend *b, size_t layer, size_t n,
+                                       clrnn_error *err)
+{
+    if (!b->stateful)
+        return clrnn__fail(err, CLRNN_E_INPUT,
+                           "initial states need a stateful backend (`clrnn_backend_set_stateful`)");
+    if (layer >= b->n_layers)
+        return clrnn__fail(err, CLRNN_E_INPUT, "layer %zu of %zu", layer, b->n_layers);
+    if (n > b->max_batch)
+        return clrnn__fail(err, CLRNN_E_INPUT, "initial states of %zu windows (allowed: 0 to %zu)",
+                           n, b->max_batch);
+    return CLRNN_OK;
+}
+
+clrnn_status clrnn_backend_set_initial_state(clrnn_backend *backend, size_t layer, const double *h0,
+                                             size_t n_windows, clrnn_error *err)
+{
+    clrnn_status st = check_state_access(backend, layer, n_windows, err);
+    if (st != CLRNN_OK || n_windows == 0)
+        return st;
+    return backend->ops->set_initial_state(backend, layer, h0, n_windows, err);
+}
+
+clrnn_status clrnn_backend_get_initial_state(clrnn_backend *backend, size_t layer, double *h0,
+                                             size_t n_windows, clrnn_error *err)
+{
+    clrnn_status st = check_state_access(backend, layer, n_windows, err);
+    if (st != CLRNN_OK || n_windows == 0)
+        return st;
+    return backend->ops->get_initial_state(backend, layer, h0, n_windows, err);
+}
+
+clrnn_status clrnn_backend_carry_state(clrnn_backend *backend, const unsigned char *reset,
+                                       size_t n_windows, clrnn_error *err)
+{
+    clrnn_status st = check_state_access(backend, 0, n_windows, err);
+    if (st != CLRNN_OK)
+        return st;
+    if (n_windows > backend->last_batch)
+        return clrnn__fail(err, CLRNN_E_INPUT,
+                           "carrying the state of %zu windows from a batch of %zu", n_windows,
+                           backend->last_batch);
+    return n_windows ? backend->ops->carry_state(backend, reset, n_windows, err) : CLRNN_OK;
 }

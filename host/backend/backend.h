@@ -63,6 +63,18 @@ typedef struct backend_ops {
     clrnn_status (*share_fold)(clrnn_backend *b, void *acc, clrnn_error *err);
     clrnn_status (*share_finish)(clrnn_backend *b, const void *total, size_t B, clrnn_error *err);
 
+    /* Carried hidden state (clrnn_backend_set_stateful and what follows it
+     * in clrnn.h; checked there): on makes every batch's window b start
+     * layer l from the initial state h0[l][b] (zeroed when turned on);
+     * carry_state sets h0[l][b], b < n, to the last step's h of window b
+     * of the last batch (0 where reset[b]) where the state lives. */
+    clrnn_status (*set_stateful)(clrnn_backend *b, int on, clrnn_error *err);
+    clrnn_status (*set_initial_state)(clrnn_backend *b, size_t layer, const double *h0, size_t n,
+                                      clrnn_error *err);
+    clrnn_status (*get_initial_state)(clrnn_backend *b, size_t layer, double *h0, size_t n,
+                                      clrnn_error *err);
+    clrnn_status (*carry_state)(clrnn_backend *b, const unsigned char *reset, size_t n,
+                                clrnn_error *err);
     /* Input attributions (clrnn_backend_input_gradients): the forward over
      * the n windows at starts, then the BPTT of every layer from a seed
      * in place of the loss gradient (dy of the top layer 1 at `output` of
@@ -114,6 +126,7 @@ struct clrnn_backend {
     struct clrnn_exchange *exchange; /* data parallel (exchange.h); NULL alone */
     unsigned char *share_buffer;     /* (share_bytes) what crosses between ranks */
     size_t share_real;               /* bytes of a real in share_fold's sums: 4 or 8 */
+    int stateful;                    /* clrnn_backend_set_stateful */
 };
 
 #define BACKEND_NOT_STAGED SIZE_MAX

@@ -56,6 +56,8 @@ struct clrnn_checkpoint {
     /* Many series (version 3; older files: one series, split by time, one scaler). */
     char *series_column; /* NULL: none */
     int split_by_series, scale_per_series;
+    /* Carried hidden state (version 4; older files: 0). */
+    int stateful;
 };
 
 /* A checkpoint as the bytes of its file (what clrnn_checkpoint_save writes;

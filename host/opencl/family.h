@@ -100,6 +100,9 @@ typedef struct ocl_family {
      * this family ran; NULL: the buffer holds (B,T,N) as it is. */
     clrnn_status (*read_activations)(clrnn_backend *b, ocl_state *s, void *self, double *out,
                                      cl_mem buffer, size_t N, const char *name, clrnn_error *err);
+    /* Windows a tile where the family writes h lane-major (state.cl's
+     * carry_state reads the last step there); NULL: (B,T,H). */
+    size_t (*activation_lanes)(const clrnn_backend *b, const void *self);
 
     /* Its tunables (NULL, 0: none), and why a set of values (one per
      * tunable, in table order) cannot run layer l (NULL: it can; NULL

@@ -557,6 +557,7 @@ static clrnn_status forward_layer(clrnn_backend *b, ocl_state *s, gpu_state *gs,
     arg_uint(&a, l == 0);
     arg_uint(&a, B);
     arg_uint(&a, b->loss_steps == CLRNN_LOSS_LAST ? T - 1 : 0);
+    arg_h0(&a, s, l);
     const size_t local = layer->tune.local;
     const size_t global = ceil_div(B, windows_of(&layer->tune)) * local;
     return ocl_launch(s, &a, 1, &global, &local, err);
@@ -610,6 +611,7 @@ static clrnn_status backward_layer(clrnn_backend *b, ocl_state *s, gpu_state *gs
     arg_uint(&a, b->n_params);
     arg_uint(&a, b->layer_offset[l]);
     arg_uint(&a, finish);
+    arg_h0(&a, s, l);
     const size_t n = clrnn__layer_n_params(b->layers[l]);
     const size_t per_group = layer->tune.glocal * layer->tune.gper;
     size_t local2[2] = {layer->tune.glocal, 1};

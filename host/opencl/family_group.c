@@ -141,6 +141,7 @@ static clrnn_status forward_layer(clrnn_backend *b, ocl_state *s, group_state *g
     arg_uint(&a, b->layer_offset[l]);
     arg_uint(&a, l == 0);
     arg_group_sizes(&a, b, l);
+    arg_h0(&a, s, l);
     /* One work-group per window. The layer's block is passed as an offset
      * into params: a sub-buffer would need an aligned origin. */
     size_t global = B * gs->group_size[l];
@@ -189,6 +190,7 @@ static clrnn_status backward_layer(clrnn_backend *b, ocl_state *s, group_state *
     arg_uint(&a, WINDOWS_PER_CHUNK);
     arg_uint(&a, b->n_params);
     arg_uint(&a, b->layer_offset[l]);
+    arg_h0(&a, s, l);
     size_t n_layer = clrnn__layer_n_params(sh);
     /* A chunk a group in dimension 1: grad_partial does not check it. */
     size_t local[2] = {ocl_group_size(s, &a, (size_t)gs->tuning[T_GRAD_WG]), 1};

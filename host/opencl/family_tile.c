@@ -326,6 +326,7 @@ static clrnn_status forward_layer(clrnn_backend *b, ocl_state *s, tile_state *ts
     arg_uint(&a, l == 0);
     arg_uint(&a, B);
     arg_uint(&a, b->loss_steps == CLRNN_LOSS_LAST ? T - 1 : 0);
+    arg_h0(&a, s, l);
     return ocl_launch_items(s, &a, (B + ts->tiles[l].windows - 1) / ts->tiles[l].windows, err);
 }
 
@@ -373,6 +374,7 @@ static clrnn_status backward_layer(clrnn_backend *b, ocl_state *s, tile_state *t
     arg_uint(&a, b->n_params);
     arg_uint(&a, b->layer_offset[l]);
     arg_uint(&a, finish);
+    arg_h0(&a, s, l);
     /* Rows in groups of up to GRAD_WG (work-items past the last row
      * return); a chunk a group, as grad_rows_tile does not check it. */
     size_t local[2] = {ocl_group_size(s, &a, (size_t)ts->tiles[l].tuning[T_GRAD_WG]), 1};

@@ -55,6 +55,12 @@ void arg_starts(kernel_args *a, const ocl_state *s)
     arg_uint(a, s->batch_offset);
 }
 
+void arg_h0(kernel_args *a, const ocl_state *s, size_t l)
+{
+    arg_mem(a, s->stateful ? s->h0[l] : s->h[l]); /* the latter never read */
+    arg_uint(a, s->stateful != 0);
+}
+
 void arg_local(kernel_args *a, size_t bytes)
 {
     if (a->rc == CL_SUCCESS)

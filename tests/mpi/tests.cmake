@@ -40,3 +40,14 @@ if(CLRNN_MPI)
       ENVIRONMENT "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1;OMPI_MCA_btl=self,vader")
   endforeach()
 endif()
+# --stateful carries state from batch to batch in one process: refused
+# under mpirun in one line from rank 0 (exit 2).
+if(CLRNN_MPI)
+  add_test(NAME mpi_stateful_refused
+           COMMAND ${EXPECT} 2 "^clrnn train: --stateful runs in one process"
+                   ${MPIEXEC_EXECUTABLE} --oversubscribe --quiet -np 2 $<TARGET_FILE:clrnn> train
+                   --data ${FIX}/cli_small.csv --features a,b --target y --stateful --batch 2
+                   --epochs 1 --device cpu --quiet)
+  set_tests_properties(mpi_stateful_refused PROPERTIES LABELS mpi TIMEOUT 120
+    ENVIRONMENT "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1;OMPI_MCA_btl=self,vader")
+endif()

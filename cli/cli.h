@@ -11,12 +11,13 @@ int cli_parity(int argc, char **argv);
 int cli_devices(int argc, char **argv);
 int cli_bench(int argc, char **argv);
 int cli_tune(int argc, char **argv);
-/* eval, predict, forecast and export */
+/* eval, predict, forecast, explain and export */
 int cli_model(const char *command, int argc, char **argv);
 
 /* The option tables, for the tests that check them. */
 extern const cli_command cli_train_command, cli_eval_command, cli_predict_command,
     cli_export_command, cli_reproduce_command, cli_parity_command, cli_devices_command,
-    cli_bench_command, cli_forecast_command, cli_tune_command, cli_sweep_command;
+    cli_bench_command, cli_forecast_command, cli_tune_command, cli_sweep_command,
+    cli_explain_command;
 
 #endif

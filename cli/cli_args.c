@@ -323,6 +323,8 @@ static const struct {
     {"split_by_series", "--split-by series"},
     {"scale_per_series", "--scale per-series"},
     {"n_models", "--models"},
+    {"stateful", "--stateful"},
+    {"batch", "--batch"},
 };
 
 static const char *cli_term(const char *api, size_t len)

@@ -21,12 +21,14 @@
 #include "cli_args.h"
 #include "cli_baselines.h"
 #include "cli_common.h"
+#include "cli_explain.h"
 #include "cli_sweep.h"
 #include "core/error.h"
 #include "io/files.h"
 
 typedef struct model_options {
     const char *model, *data, *out, *device;
+    const char *plot; /* explain */
     int split_choice; /* train, val, test or all */
     clrnn_split split;
     int all_rows;
@@ -104,6 +106,23 @@ static const cli_option forecast_options[] = {
     {0},
 };
 
+static const cli_option explain_options[] = {
+    OPTION_MODEL,
+    OPTION_DATA,
+    {"--split", "S", CLI_CHOICE, AT(split_choice), .choices = splits,
+     .help = "train, val, test (default) or all rows: whose windows"},
+    {"--out", "FILE", CLI_STRING, AT(out), .help = "the CSV to write (atomically)"},
+    {"--plot", "FILE", CLI_STRING, AT(plot),
+     .help = "an SVG heat map of mean |gradient| (features x lags)"},
+    {"--train-fraction", "F", CLI_DOUBLE, AT(data_cfg.train_fraction), 1e-9, 1.0,
+     .help = "and --val-fraction F: default the model's"},
+    {"--val-fraction", "F", CLI_DOUBLE, AT(data_cfg.val_fraction), 0.0, 0.999999, .hidden = 1},
+    {"--allow-split-change", NULL, CLI_FLAG, AT(allow_split_change),
+     .help = "explain a split that may hold rows the model was trained on"},
+    OPTIONS_FORWARD,
+    {0},
+};
+
 static const cli_option export_options[] = {
     OPTION_MODEL,
     {"--out", "FILE", CLI_STRING, AT(out), .help = "the .npz to write (atomically)"},
@@ -156,6 +175,27 @@ const cli_command cli_forecast_command = {
     .width = 21,
 };
 
+const cli_command cli_explain_command = {
+    .name = "clrnn explain",
+    .about = "usage: clrnn explain --model FILE [--data FILE] [--split S] --out attr.csv\n"
+             "                     [--plot attr.svg]\n"
+             "\n"
+             "Which inputs and lags a saved model relies on: for every window of the split,\n"
+             "the gradient of its prediction of each output (the window's last step) with\n"
+             "respect to each input feature at each lag (0: the window's last row, up to\n"
+             "seq-len - 1), by backpropagation on the device (--device) or the CPU\n"
+             "reference, no parameter changed. The prediction is in the target's units, the\n"
+             "inputs as the model sees them: standardised by its scaler, so a gradient is\n"
+             "the change of the prediction for one standard deviation of the input, and\n"
+             "gradient x input uses the standardised input (0 at its mean). Writes\n"
+             "output,feature,lag,mean_abs_grad,mean_grad,mean_grad_x_input: the means\n"
+             "over the split's windows; prints each output's largest.\n"
+             "\n"
+             "options:\n",
+    .options = explain_options,
+    .width = 23,
+};
+
 const cli_command cli_export_command = {
     .name = "clrnn export",
     .about = "usage: clrnn export --model FILE --out weights.npz\n"
@@ -186,6 +226,7 @@ static const cli_command *command_named(const char *command)
     return strcmp(command, "eval") == 0       ? &cli_eval_command
            : strcmp(command, "predict") == 0  ? &cli_predict_command
            : strcmp(command, "forecast") == 0 ? &cli_forecast_command
+           : strcmp(command, "explain") == 0  ? &cli_explain_command
                                               : &cli_export_command;
 }
 
@@ -208,7 +249,8 @@ static cli_status parse(model_options *o, const char *command, int argc, char **
     if (!o->model)
         return fprintf(stderr, "%s: --model is required (see %s --help)\n", c->name, c->name),
                CLI_BAD_INPUT;
-    if ((c == &cli_predict_command || c == &cli_export_command) && !o->out)
+    if ((c == &cli_predict_command || c == &cli_export_command || c == &cli_explain_command) &&
+        !o->out)
         return fprintf(stderr, "%s: --out is required (see %s --help)\n", c->name, c->name),
                CLI_BAD_INPUT;
     /* the output must not be written over what the command reads */
@@ -218,6 +260,14 @@ static cli_status parse(model_options *o, const char *command, int argc, char **
             return fprintf(stderr, "%s: --out '%s' is the same file as %s '%s'\n", c->name, o->out,
                            inputs[i][0], inputs[i][1]),
                    CLI_BAD_INPUT;
+    for (int i = 0; o->plot && i < 2; i++)
+        if (inputs[i][1] && path_same_file(o->plot, inputs[i][1]))
+            return fprintf(stderr, "%s: --plot '%s' is the same file as %s '%s'\n", c->name,
+                           o->plot, inputs[i][0], inputs[i][1]),
+                   CLI_BAD_INPUT;
+    if (o->plot && o->out && path_same_file(o->plot, o->out))
+        return fprintf(stderr, "%s: --plot '%s' is the same file as --out\n", c->name, o->plot),
+               CLI_BAD_INPUT;
     return CLI_OK;
 }
 
@@ -847,6 +897,38 @@ done:
     return code;
 }
 
+/* ------------------------------------------------------------- explain */
+
+static int run_explain(int argc, char **argv)
+{
+    model_options o;
+    int code = parse(&o, "explain", argc, argv);
+    if (code != CLI_OK)
+        return code;
+    loaded l;
+    code = CLI_BAD_INPUT;
+    if (load(&l, &o, "clrnn explain", 0)) {
+        clrnn_backend **backends = malloc((l.n_more + 1) * sizeof *backends);
+        if (!backends) {
+            fprintf(stderr, "clrnn explain: out of memory\n");
+        } else {
+            backends[0] = l.backend;
+            for (size_t i = 0; i < l.n_more; i++)
+                backends[i + 1] = l.more_backends[i];
+            if (!o.data && clrnn_checkpoint_data_path(l.ckpt, 0))
+                printf("data: %s (the model's)\n", l.data_path);
+            cli_explain_job job = {
+                "clrnn explain", backends, l.n_more + 1,
+                l.data,          o.split,  o.all_rows ? "all" : split_names[o.split],
+                o.batch,         o.out,    o.plot};
+            code = cli_explain_run(&job) ? CLI_OK : CLI_BAD_INPUT;
+        }
+        free(backends);
+    }
+    loaded_free(&l);
+    return code;
+}
+
 /* -------------------------------------------------------------- export */
 
 static int run_export(int argc, char **argv)
@@ -877,5 +959,7 @@ int cli_model(const char *command, int argc, char **argv)
         return run_predict(argc, argv);
     if (strcmp(command, "forecast") == 0)
         return run_forecast(argc, argv);
+    if (strcmp(command, "explain") == 0)
+        return run_explain(argc, argv);
     return run_export(argc, argv);
 }

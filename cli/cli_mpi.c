@@ -191,6 +191,66 @@ void cli_dist_gather(const double *mine, double *all, size_t n)
     MPI_Gather(mine, (int)n, MPI_DOUBLE, all, (int)n, MPI_DOUBLE, 0, MPI_COMM_WORLD);
 }
 
+/* The tag of cli_dist_gather_bytes's messages (the exchange's are 0), and
+ * the most one message carries (MPI counts are ints). */
+#define GATHER_TAG 1
+#define GATHER_PIECE ((size_t)1 << 30)
+
+int cli_dist_gather_bytes(const void *mine, size_t n, unsigned char **all, size_t *sizes)
+{
+    *all = NULL;
+    if (!dist.on || dist.size == 1) {
+        *all = malloc(n ? n : 1);
+        if (*all && n)
+            memcpy(*all, mine, n);
+        sizes[0] = n;
+        return *all != NULL;
+    }
+    uint64_t n64 = n, *each = malloc((size_t)dist.size * sizeof *each);
+    int ok = each != NULL, all_ok = 0;
+    /* Every rank learns every size: a rank without memory for them says so. */
+    MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+    if (!all_ok) {
+        free(each);
+        return 0;
+    }
+    MPI_Allgather(&n64, 1, MPI_UINT64_T, each, 1, MPI_UINT64_T, MPI_COMM_WORLD);
+    size_t total = 0;
+    for (int r = 0; r < dist.size; r++) {
+        sizes[r] = (size_t)each[r];
+        total += (size_t)each[r];
+    }
+    free(each);
+    ok = 1;
+    if (dist.rank == 0) {
+        *all = malloc(total ? total : 1);
+        ok = *all != NULL;
+    }
+    MPI_Bcast(&ok, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    if (!ok)
+        return 0;
+    if (dist.rank != 0) {
+        for (size_t at = 0; at < n; at += GATHER_PIECE) {
+            size_t piece = n - at < GATHER_PIECE ? n - at : GATHER_PIECE;
+            MPI_Send((const unsigned char *)mine + at, (int)piece, MPI_BYTE, 0, GATHER_TAG,
+                     MPI_COMM_WORLD);
+        }
+        return 1;
+    }
+    size_t at = 0;
+    if (n)
+        memcpy(*all, mine, n);
+    at = n;
+    for (int r = 1; r < dist.size; r++)
+        for (size_t done = 0; done < sizes[r]; done += GATHER_PIECE) {
+            size_t piece = sizes[r] - done < GATHER_PIECE ? sizes[r] - done : GATHER_PIECE;
+            MPI_Recv(*all + at, (int)piece, MPI_BYTE, r, GATHER_TAG, MPI_COMM_WORLD,
+                     MPI_STATUS_IGNORE);
+            at += piece;
+        }
+    return 1;
+}
+
 /* Waits for a non-blocking collective; a rank that failed waits at most
  * FINISH_WAIT_SECONDS (0: it timed out). */
 static int wait_for(MPI_Request *request, int failed)

@@ -33,6 +33,12 @@ int cli_dist_agree(int ok);
 int cli_dist_differs(uint64_t value);
 /* Per rank, gathered at rank 0: n values each into all (size * n) there. */
 void cli_dist_gather(const double *mine, double *all, size_t n);
+/* Per rank, n bytes (n may differ between ranks), gathered at rank 0:
+ * there *all (malloc'ed) holds the ranks' bytes one after another in rank
+ * order, sizes[r] (size entries) how many each sent; elsewhere *all is
+ * NULL. Every rank calls it at the same point, and every rank gets the
+ * same answer: 0 where rank 0 had no memory for them (nothing said). */
+int cli_dist_gather_bytes(const void *mine, size_t n, unsigned char **all, size_t *sizes);
 /* The exit code of the command on every rank: the worst one; MPI ended. A
  * rank that failed where the others are not (they wait inside training)
  * shows its message and aborts them all. */

@@ -3,7 +3,10 @@
  * OpenCL device and on the CPU reference and compares every number: per
  * layer the hidden states and outputs, the window losses and the loss sum,
  * per layer and parameter tensor the gradients, and after the steps the
- * parameters. Exits 1 when any comparison is past its tolerance.
+ * parameters. Exits 1 when any comparison is past its tolerance. With
+ * --stateful the windows start from random nonzero initial states, the
+ * state each carries to the next batch is compared, and every training
+ * step starts from the last one's carried state (some windows reset).
  *
  * A tensor's error is max_i |ocl_i - ref_i| / max(max_i |ref_i|, floor):
  * relative to the tensor's scale, so that an element that is the small
@@ -36,6 +39,7 @@ typedef struct parity_options {
     double tolerance, step_tolerance, floor;
     double masked; /* the share of target cells made NaN (masked) */
     int quiet;
+    int stateful; /* random initial states, carried between the batches */
 } parity_options;
 
 static const char *const precisions[] = {"fp32", "fp64", NULL};
@@ -75,6 +79,9 @@ static const cli_option options[] = {
     {"--masked", "X", CLI_DOUBLE, AT(masked), 0.0, 1.0,
      .help = "share of target cells left missing (NaN: masked out of the loss) (0)"},
     {"--quiet", NULL, CLI_FLAG, AT(quiet), .help = "print only the summary line"},
+    {"--stateful", NULL, CLI_FLAG, AT(stateful),
+     .help = "windows start from random initial states, carried (some reset) from batch to "
+             "batch"},
     {0},
 };
 
@@ -252,6 +259,61 @@ static clrnn_status compare_read(tally *t, const char *name, layer_reader get, c
     return st;
 }
 
+/* Stateful: random initial states in (-0.9, 0.9) for every layer, the same
+ * on both backends. */
+static clrnn_status random_initial_states(clrnn_backend *ocl, clrnn_backend *cpu,
+                                          const parity_options *o, clrnn_rng *rng, double *h0,
+                                          clrnn_error *err)
+{
+    clrnn_status st = clrnn_backend_set_stateful(ocl, 1, err);
+    if (st == CLRNN_OK)
+        st = clrnn_backend_set_stateful(cpu, 1, err);
+    for (size_t l = 0; st == CLRNN_OK && l < o->layers.n; l++) {
+        const size_t n = o->batch * o->layers.shape[l].n_hidden;
+        for (size_t i = 0; i < n; i++)
+            h0[i] = 1.8 * clrnn_rng_uniform(rng) - 0.9;
+        st = clrnn_backend_set_initial_state(ocl, l, h0, o->batch, err);
+        if (st == CLRNN_OK)
+            st = clrnn_backend_set_initial_state(cpu, l, h0, o->batch, err);
+    }
+    return st;
+}
+
+/* Stateful: both carry the last batch's state on (a random quarter of the
+ * windows reset to 0), the same resets on both. */
+static clrnn_status carry_both(clrnn_backend *ocl, clrnn_backend *cpu, const parity_options *o,
+                               clrnn_rng *rng, clrnn_error *err)
+{
+    unsigned char *reset = malloc(o->batch);
+    if (!reset)
+        return clrnn__fail(err, CLRNN_E_NOMEM, "out of memory");
+    for (size_t b = 0; b < o->batch; b++)
+        reset[b] = clrnn_rng_uniform(rng) < 0.25;
+    clrnn_status st = clrnn_backend_carry_state(ocl, reset, o->batch, err);
+    if (st == CLRNN_OK)
+        st = clrnn_backend_carry_state(cpu, reset, o->batch, err);
+    free(reset);
+    return st;
+}
+
+/* Stateful: the carried initial states of every layer, compared. */
+static clrnn_status compare_carried(tally *t, clrnn_backend *ocl, clrnn_backend *cpu, double *a,
+                                    double *r, clrnn_error *err)
+{
+    const parity_options *o = t->o;
+    clrnn_status st = CLRNN_OK;
+    char name[64];
+    for (size_t l = 0; st == CLRNN_OK && l < o->layers.n; l++) {
+        st = clrnn_backend_get_initial_state(ocl, l, a, o->batch, err);
+        if (st == CLRNN_OK)
+            st = clrnn_backend_get_initial_state(cpu, l, r, o->batch, err);
+        snprintf(name, sizeof name, "layer %zu carried h0 (B,H)", l);
+        if (st == CLRNN_OK)
+            compare(t, name, a, r, o->batch * o->layers.shape[l].n_hidden, o->tolerance);
+    }
+    return st;
+}
+
 /* Compares one batch: activations, losses, gradients. */
 static clrnn_status compare_batch(tally *t, clrnn_backend *ocl, clrnn_backend *cpu,
                                   const clrnn_model *model, double *a, double *r, clrnn_error *err)
@@ -304,7 +366,10 @@ static clrnn_status compare_steps(tally *t, clrnn_backend *ocl, clrnn_backend *c
         if (step > 0) {
             for (size_t b = 0; b < o->batch; b++)
                 p->starts[b] = clrnn_rng_below(rng, n_starts);
-            st = clrnn_backend_gradients(ocl, p->starts, o->batch, err);
+            if (o->stateful && step > 1) /* step 1 starts from the state compare_batch carried */
+                st = carry_both(ocl, cpu, o, rng, err);
+            if (st == CLRNN_OK)
+                st = clrnn_backend_gradients(ocl, p->starts, o->batch, err);
             if (st == CLRNN_OK)
                 st = clrnn_backend_gradients(cpu, p->starts, o->batch, err);
         }
@@ -368,6 +433,8 @@ int cli_parity(int argc, char **argv)
     }
     if (st == CLRNN_OK)
         st = make_backends(&ocl, &cpu, model, &o, &p, &err);
+    if (st == CLRNN_OK && o.stateful)
+        st = random_initial_states(ocl, cpu, &o, &rng, a, &err);
     if (st == CLRNN_OK)
         st = clrnn_backend_gradients(ocl, p.starts, o.batch, &err);
     if (st == CLRNN_OK)
@@ -376,20 +443,26 @@ int cli_parity(int argc, char **argv)
     char shape[256];
     describe(&o, shape, sizeof shape);
     if (st == CLRNN_OK && !o.quiet)
-        printf("parity: %s vs %s; layers %s, batch %zu, seq-len %zu, loss on %s steps\n",
+        printf("parity: %s vs %s; layers %s, batch %zu, seq-len %zu, loss on %s steps%s\n",
                clrnn_backend_describe(ocl), clrnn_backend_describe(cpu), shape, o.batch, o.seq_len,
-               o.loss_steps == CLRNN_LOSS_LAST ? "last" : "all");
+               o.loss_steps == CLRNN_LOSS_LAST ? "last" : "all",
+               o.stateful ? ", from random initial states (stateful)" : "");
     if (st == CLRNN_OK)
         st = compare_batch(&t, ocl, cpu, model, a, r, &err);
+    if (st == CLRNN_OK && o.stateful)
+        st = carry_both(ocl, cpu, &o, &rng, &err);
+    if (st == CLRNN_OK && o.stateful)
+        st = compare_carried(&t, ocl, cpu, a, r, &err);
     if (st == CLRNN_OK)
         st = compare_steps(&t, ocl, cpu, model, &p, &rng, a, r, &err);
     if (st != CLRNN_OK)
         code = cli_error("clrnn parity", &err);
     else {
-        printf("parity %s: %s %s B=%zu T=%zu steps=%zu: %d tensors compared, %d past tolerance, "
-               "worst relative error %.3e\n",
+        printf("parity %s: %s %s B=%zu T=%zu steps=%zu%s: %d tensors compared, %d past "
+               "tolerance, worst relative error %.3e\n",
                t.failed ? "FAILED" : "OK", o.precision == CLRNN_FP64 ? "fp64" : "fp32", shape,
-               o.batch, o.seq_len, o.steps, t.compared, t.failed, t.worst);
+               o.batch, o.seq_len, o.steps, o.stateful ? " stateful" : "", t.compared, t.failed,
+               t.worst);
         code = t.failed ? CLI_CHECK_FAILED : CLI_OK;
     }
     clrnn_backend_free(ocl);

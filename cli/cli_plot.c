@@ -717,3 +717,87 @@ int cli_plot_svg(const char *path, const cli_plot_data *d, clrnn_error *err)
     }
     return atomic_commit(&out, err) == CLRNN_OK;
 }
+
+/* ------------------------------------------------------------ heat map */
+
+enum {
+    HEAT_LEFT = 150,     /* feature names */
+    HEAT_CELL_MAX = 70,  /* a cell's width at most */
+    HEAT_CELL_H = 26,    /* and height */
+    HEAT_PANEL_TOP = 30, /* the panel's title */
+    HEAT_PANEL_BOTTOM = 44
+};
+
+/* The shade of v of a panel whose largest |value| is top: white to red
+ * (positive) or blue (negative) by |v| / top. */
+static void heat_colour(char *out, size_t size, double v, double top)
+{
+    double share = top > 0 && isfinite(v) ? fmin(1.0, fabs(v) / top) : 0.0;
+    const int full[2][3] = {{214, 39, 40}, {31, 119, 180}}; /* the report's red and blue */
+    const int *c = full[v < 0];
+    snprintf(out, size, "#%02x%02x%02x", (int)lround(255 - share * (255 - c[0])),
+             (int)lround(255 - share * (255 - c[1])), (int)lround(255 - share * (255 - c[2])));
+}
+
+int cli_plot_heatmap_svg(const char *path, const cli_heatmap *h, clrnn_error *err)
+{
+    const size_t F = h->n_features, L = h->n_lags;
+    const double avail = WIDTH - HEAT_LEFT - MARGIN_RIGHT;
+    const double cell_w = fmin(HEAT_CELL_MAX, avail / (double)(L ? L : 1));
+    const double panel_h = HEAT_PANEL_TOP + (double)F * HEAT_CELL_H + HEAT_PANEL_BOTTOM;
+    const double header = 34 + (h->subtitle ? LINE : 0) + 6;
+    const double height = header + (double)h->n_outputs * panel_h + 10;
+    atomic_out out;
+    if (atomic_open(&out, path, err) != CLRNN_OK)
+        return 0;
+    FILE *f = out.f;
+    fprintf(f,
+            "<?xml version='1.0' encoding='UTF-8'?>\n"
+            "<svg xmlns='http://www.w3.org/2000/svg' width='%d' height='%.0f' "
+            "viewBox='0 0 %d %.0f' font-family='sans-serif'>\n"
+            "<rect width='100%%' height='100%%' fill='white'/>\n",
+            WIDTH, ceil(height), WIDTH, ceil(height));
+    text_at(f, MARGIN_LEFT / 2, 26, 18, "start", "#000", h->title ? h->title : "clrnn explain");
+    if (h->subtitle)
+        text_at(f, MARGIN_LEFT / 2, 34 + LINE - 4, 13, "start", "#000", h->subtitle);
+    for (size_t k = 0; k < h->n_outputs; k++) {
+        const double y0 = header + (double)k * panel_h, top_y = y0 + HEAT_PANEL_TOP;
+        const double *v = h->values + k * F * L;
+        double top = 0;
+        for (size_t i = 0; i < F * L; i++)
+            top = isfinite(v[i]) ? fmax(top, fabs(v[i])) : top;
+        char title[256], label[64], colour[16];
+        snprintf(title, sizeof title, "%s (largest |value| %.3g)", h->output_names[k], top);
+        text_at(f, HEAT_LEFT, y0 + HEAT_PANEL_TOP - 10, 14, "start", "#000", title);
+        for (size_t fi = 0; fi < F; fi++) {
+            const double cy = top_y + (double)fi * HEAT_CELL_H;
+            text_at(f, HEAT_LEFT - 8, cy + HEAT_CELL_H / 2.0 + 4, 12, "end", "#000",
+                    h->feature_names[fi]);
+            for (size_t lag = 0; lag < L; lag++) {
+                const double cx = HEAT_LEFT + (double)lag * cell_w, value = v[fi * L + lag];
+                heat_colour(colour, sizeof colour, value, top);
+                fprintf(f,
+                        "<rect x='%.1f' y='%.1f' width='%.1f' height='%d' fill='%s' "
+                        "stroke='#ffffff'/>\n",
+                        cx, cy, cell_w, HEAT_CELL_H, colour);
+                if (cell_w >= 34) {
+                    const int dark = top > 0 && fabs(value) / top > 0.6;
+                    snprintf(label, sizeof label, "%.2g", value);
+                    text_at(f, cx + cell_w / 2, cy + HEAT_CELL_H / 2.0 + 4, 10, "middle",
+                            dark ? "#fff" : "#333", label);
+                }
+            }
+        }
+        const double by = top_y + (double)F * HEAT_CELL_H;
+        const size_t every = cell_w >= 24 ? 1 : (size_t)ceil(24 / cell_w);
+        for (size_t lag = 0; lag < L; lag += every) {
+            snprintf(label, sizeof label, "%zu", lag);
+            text_at(f, HEAT_LEFT + ((double)lag + 0.5) * cell_w, by + 14, 11, "middle", "#000",
+                    label);
+        }
+        text_at(f, HEAT_LEFT + cell_w * (double)L / 2, by + 32, 12, "middle", "#000",
+                "lag (rows before the window's last row)");
+    }
+    fprintf(f, "</svg>\n");
+    return atomic_commit(&out, err) == CLRNN_OK;
+}

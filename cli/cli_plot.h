@@ -53,4 +53,21 @@ typedef struct cli_plot_data {
 /* Writes the SVG atomically (temporary file, rename); 0 and err on failure. */
 int cli_plot_svg(const char *path, const cli_plot_data *data, clrnn_error *err);
 
+/* clrnn explain --plot: a heat map a panel an output, input features as
+ * rows and lags as columns (lag 0, the window's last row, on the left),
+ * each cell shaded by its value's share of the panel's largest |value|
+ * (white 0 to full red for a positive value, blue for a negative one),
+ * its value written in it. */
+typedef struct cli_heatmap {
+    const char *title;    /* of the figure */
+    const char *subtitle; /* a line under it: what the values are */
+    size_t n_outputs, n_features, n_lags;
+    const double *values;             /* (n_outputs, n_features, n_lags) */
+    const char *const *output_names;  /* (n_outputs) */
+    const char *const *feature_names; /* (n_features) */
+} cli_heatmap;
+
+/* Writes it atomically; 0 and err on failure. */
+int cli_plot_heatmap_svg(const char *path, const cli_heatmap *h, clrnn_error *err);
+
 #endif

@@ -8,6 +8,7 @@
  * Each model's options are clrnn train's own: the command line with each
  * list replaced by one of its values goes through train_parse, so a model
  * of a sweep is the model `clrnn train` makes of the same settings. */
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
@@ -19,9 +20,12 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_mpi.h"
 #include "cli_sweep.h"
 #include "cli_train.h"
 #include "core/error.h"
+#include "io/bytes.h"
+#include "io/checkpoint.h"
 
 /* ------------------------------------------------------------ options */
 
@@ -207,6 +211,11 @@ static const char about[] =
     "model a dimension of their launches, the other families each model's launches\n"
     "in turn); the shapes one after another. A group too large for the device is\n"
     "refused before training, saying how many models fit.\n"
+    "\n"
+    "Under mpirun the models are dealt out over the ranks (model K to rank K mod R;\n"
+    "a rank trains the models of one shape it holds as one group on its device);\n"
+    "rank 0 prints and writes the one table and the files, bit for bit those of\n"
+    "one process (docs/scaling.md).\n"
     "\n";
 
 const cli_command cli_sweep_command = {
@@ -284,6 +293,8 @@ typedef struct sweep_model {
     double *pred; /* (n_test, K) test predictions */
     clrnn_checkpoint *ckpt;
     int diverged;
+    char note[600];   /* why it diverged */
+    char device[256]; /* what trained it (clrnn_backend_describe) */
 } sweep_model;
 
 /* The argv of model m: the fixed part, then each list's value. */
@@ -423,7 +434,8 @@ typedef struct sweep_run {
     clrnn_dataset *data;
     sweep_model *models;
     size_t n_models, n_test, K;
-    size_t n_groups; /* made so far: the first says "device auto:" */
+    size_t n_groups;  /* made so far: the first says "device auto:" */
+    size_t *sequence; /* (n_models) the order one process trains and says them */
 } sweep_run;
 
 static int model_shapes(const sweep_run *r, const train_options *o, clrnn_layer_shape *layers,
@@ -485,6 +497,32 @@ static double naive_rmse(const clrnn_dataset *data, const double *pred)
         clrnn_baseline_compare(data, CLRNN_SPLIT_TEST, forecasts, pred, CLRNN_ALL_OUTPUTS, &score);
     free(forecasts);
     return ok && score.n_cells ? score.rmse : NAN;
+}
+
+/* Model k's line once it has trained, and the line of a model that
+ * diverged (under mpirun rank 0 says the other ranks' as they arrive; the
+ * line of a model that diverged elsewhere is not held there, so that a
+ * rank that fails later shows its one line). */
+static void say_trained(const sweep_run *r, size_t k)
+{
+    const sweep_model *m = &r->models[k];
+    char settings[512];
+    describe_settings(r->s, m, settings, sizeof settings);
+    if (!m->o.quiet)
+        printf("model %zu/%zu%s%s%s: best validation loss %.6g (epoch %zu), test RMSE %.4f, MAE "
+               "%.4f\n",
+               k, r->n_models, settings[0] ? " (" : "", settings, settings[0] ? ")" : "",
+               m->best_val, m->best_val_epoch, m->rmse, m->mae);
+}
+
+static void say_diverged(const sweep_run *r, size_t k)
+{
+    char settings[512];
+    if (cli_dist_rank() != 0)
+        return;
+    describe_settings(r->s, &r->models[k], settings, sizeof settings);
+    fprintf(stderr, "%s: model %zu (%s) diverged: %s; the others go on\n", r->name, k, settings,
+            r->models[k].note);
 }
 
 /* Model k's initial parameters (from its seed) into params (P). */
@@ -561,11 +599,233 @@ static int score_model(sweep_run *r, clrnn_backend *b, size_t j, size_t k,
     m->rmse = test.rmse;
     m->mae = test.mae;
     m->naive_rmse = naive_rmse(r->data, m->pred);
-    if (!o->quiet)
-        printf("model %zu/%zu%s%s%s: best validation loss %.6g (epoch %zu), test RMSE %.4f, MAE "
-               "%.4f\n",
-               k, r->n_models, settings[0] ? " (" : "", settings, settings[0] ? ")" : "",
-               m->best_val, m->best_val_epoch, m->rmse, m->mae);
+    if (cli_dist_size() == 1) /* under mpirun rank 0 says every model's after the gather */
+        say_trained(r, k);
+    return 1;
+}
+
+/* ------------------------------------------------------ under mpirun */
+
+/* Under mpirun (cli_mpi.h) the models are dealt out over the ranks: model
+ * k trains on rank k mod R, in a group of the models of its shape that rank
+ * holds (train_all), each bitwise as it trains alone, so that its bits are
+ * one process's. Then rank 0 gathers the results in rounds of R models
+ * (dist_pack: the numbers of the table, the test predictions for
+ * --ensemble, the model file's bytes for --save and --save-each), says the
+ * lines in one process's order and reports (train_models, docs/scaling.md). */
+
+static void put_text(byte_writer *w, const char *text)
+{
+    size_t n = strlen(text);
+    put_u64(w, n);
+    put_bytes(w, text, n);
+}
+
+static int get_text(byte_reader *in, char *text, size_t size)
+{
+    uint64_t n = get_u64(in);
+    const unsigned char *bytes = n < size ? get_bytes(in, (size_t)n) : NULL;
+    if (!bytes)
+        return 0;
+    memcpy(text, bytes, (size_t)n);
+    text[n] = '\0';
+    return 1;
+}
+
+/* What rank 0 needs of model k, trained here; then this rank lets go of
+ * its predictions and its checkpoint. */
+static int dist_pack(sweep_run *r, size_t k, byte_writer *w)
+{
+    sweep_model *m = &r->models[k];
+    clrnn_error err;
+    unsigned char *file = NULL;
+    size_t file_size = 0;
+    int send_pred = r->s->ensemble_given && !m->diverged && m->pred;
+    if ((r->s->t.save || r->s->save_each) && m->ckpt &&
+        clrnn__checkpoint_encode(m->ckpt, &file, &file_size, &err) != CLRNN_OK)
+        return cli_error(r->name, &err), 0;
+    put_u64(w, k);
+    put_u32(w, (uint32_t)m->diverged);
+    put_f64(w, m->best_val);
+    put_u64(w, m->best_val_epoch);
+    put_u64(w, m->kept_epoch);
+    put_f64(w, m->rmse);
+    put_f64(w, m->mae);
+    put_f64(w, m->naive_rmse);
+    put_text(w, m->layers);
+    put_text(w, m->device);
+    put_text(w, m->note);
+    put_u64(w, send_pred ? r->n_test * r->K : 0);
+    if (send_pred)
+        put_f64_array(w, m->pred, r->n_test * r->K);
+    put_u64(w, file_size);
+    put_bytes(w, file, file_size);
+    free(file);
+    free(m->pred);
+    clrnn_checkpoint_free(m->ckpt);
+    m->pred = NULL;
+    m->ckpt = NULL;
+    if (w->failed)
+        return fprintf(stderr, "%s: out of memory\n", r->name), 0;
+    return 1;
+}
+
+/* Model k's results from the rank that trained it (0: they came garbled,
+ * said). */
+static int dist_unpack(sweep_run *r, size_t k, byte_reader *in)
+{
+    sweep_model *m = &r->models[k];
+    clrnn_error err;
+    int ok = get_u64(in) == k;
+    m->diverged = get_u32(in) != 0;
+    m->best_val = get_f64(in);
+    m->best_val_epoch = (size_t)get_u64(in);
+    m->kept_epoch = (size_t)get_u64(in);
+    m->rmse = get_f64(in);
+    m->mae = get_f64(in);
+    m->naive_rmse = get_f64(in);
+    ok = ok && get_text(in, m->layers, sizeof m->layers) &&
+         get_text(in, m->device, sizeof m->device) && get_text(in, m->note, sizeof m->note);
+    uint64_t n_pred = get_u64(in);
+    if (ok && n_pred) {
+        m->pred = n_pred == r->n_test * r->K ? malloc((size_t)n_pred * sizeof *m->pred) : NULL;
+        if (!m->pred)
+            return fprintf(stderr, "%s: out of memory\n", r->name), 0;
+        get_f64_array(in, m->pred, (size_t)n_pred);
+    }
+    uint64_t file_size = get_u64(in);
+    const unsigned char *file = ok && file_size ? get_bytes(in, (size_t)file_size) : NULL;
+    if (file) {
+        char name[64];
+        snprintf(name, sizeof name, "model %zu from rank %d", k,
+                 (int)(k % (size_t)cli_dist_size()));
+        if (clrnn__checkpoint_decode(&m->ckpt, file, (size_t)file_size, name, &err) != CLRNN_OK)
+            return cli_error(r->name, &err), 0;
+    }
+    if (!ok || in->failed || bytes_left(in) || (file_size && !file))
+        return fprintf(stderr, "%s: internal: the results of model %zu arrived garbled\n", r->name,
+                       k),
+               0;
+    return 1;
+}
+
+/* A description without how many models its group holds (", 3 models a
+ * launch", ", 3 models in turn": the ranks' groups differ in that). */
+static size_t backend_part(const char *description)
+{
+    const char *comma = strrchr(description, ',');
+    size_t n = strlen(description);
+    if (comma && comma[1] == ' ' && isdigit((unsigned char)comma[2])) {
+        const char *rest = comma + 2;
+        while (isdigit((unsigned char)*rest))
+            rest++;
+        if (strcmp(rest, " models a launch") == 0 || strcmp(rest, " models in turn") == 0)
+            return (size_t)(comma - description);
+    }
+    return n;
+}
+
+static int same_part(const char *a, const char *b, size_t (*part)(const char *))
+{
+    size_t n = part(a);
+    return n == part(b) && strncmp(a, b, n) == 0;
+}
+
+/* The device of a description, without the kernel family that the shape
+ * chose: "OpenCL P / D (fp32, fused kernels)" is "OpenCL P / D (fp32". */
+static size_t device_part(const char *description)
+{
+    size_t n = backend_part(description), comma = n;
+    while (comma > 0 && description[comma - 1] != ',')
+        comma--;
+    if (comma > 0 && n > 9 && strncmp(description + n - 9, " kernels)", 9) == 0)
+        return comma - 1;
+    return n;
+}
+
+/* One process's bits need every rank on the same kind of device, kernels
+ * and precision: model k's description is that of the first model of its
+ * shape, and its device that of model 0 (rank 0's). */
+static int dist_same_device(const sweep_run *r, size_t k)
+{
+    size_t R = (size_t)cli_dist_size(), j = 0;
+    const sweep_model *m = &r->models[k];
+    while (j < k && strcmp(r->models[j].layers, m->layers) != 0)
+        j++;
+    const char *mine = m->device, *theirs = r->models[j].device;
+    int same = j < k ? same_part(mine, theirs, backend_part)
+                     : same_part(mine, theirs = r->models[0].device, device_part);
+    if (same)
+        return 1;
+    fprintf(stderr,
+            "%s: rank %zu trains on %s, rank %zu on %s; under mpirun every rank trains on the "
+            "same kind of device with the same kernels and precision\n",
+            r->name, k % R, mine, (j < k ? j : 0) % R, theirs);
+    return 0;
+}
+
+/* One round of the gather: model first + i from rank i to rank 0, which
+ * checks where it trained. Every rank returns the same. */
+static int gather_round(sweep_run *r, size_t first, size_t *sizes)
+{
+    size_t R = (size_t)cli_dist_size(), rank = (size_t)cli_dist_rank(), k = first + rank;
+    byte_writer w = {0};
+    int ok = rank == 0 || k >= r->n_models || dist_pack(r, k, &w);
+    unsigned char *all = NULL;
+    if (!cli_dist_gather_bytes(w.data, ok ? w.size : 0, &all, sizes))
+        ok = (fprintf(stderr, "%s: out of memory\n", r->name), 0);
+    byte_writer_free(&w);
+    if (!cli_dist_agree(ok)) { /* a rank could not send its results */
+        free(all);
+        return 0;
+    }
+    for (size_t i = 0, at = 0; ok && rank == 0 && i < R && first + i < r->n_models; i++) {
+        byte_reader in = {all + at, sizes[i], 0, 0};
+        at += sizes[i];
+        ok = (i == 0 || dist_unpack(r, first + i, &in)) && dist_same_device(r, first + i);
+    }
+    free(all);
+    return cli_dist_agree(ok);
+}
+
+static uint64_t fnv1a(uint64_t h, const char *text)
+{
+    for (const char *c = text;; c++) {
+        h = (h ^ (unsigned char)*c) * 1099511628211u;
+        if (!*c)
+            return h;
+    }
+}
+
+/* Every rank must deal out the same models: the same command line but for
+ * --device (a rank's own). Without --device, where its node has GPUs, rank
+ * r takes its node's GPU number local rank (modulo the GPUs); local rank 0
+ * keeps the automatic choice, and its "device auto:" line. */
+static int dist_setup(sweep_run *r, const cli_args *a, int argc, char **argv)
+{
+    static char spec[64];
+    if (cli_dist_size() == 1)
+        return 1;
+    uint64_t h = 1469598103934665603u;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--device") == 0)
+            i++;
+        else if (strncmp(argv[i], "--device=", 9) != 0)
+            h = fnv1a(h, argv[i]);
+    }
+    int differs = cli_dist_differs(h);
+    if (differs >= 0) {
+        if (cli_dist_rank() == 0)
+            fprintf(stderr,
+                    "%s: rank %d runs another command than rank 0; under mpirun every rank runs "
+                    "the same sweep (but for --device)\n",
+                    r->name, differs);
+        return 0;
+    }
+    if (!cli_given(a, "--device") && cli_dist_local_rank() > 0 &&
+        clrnn__gpu_spec((size_t)cli_dist_local_rank(), spec, sizeof spec) > 0)
+        for (size_t k = 0; k < r->n_models; k++)
+            r->models[k].o.backend.device = spec;
     return 1;
 }
 
@@ -596,6 +856,9 @@ static int train_group(sweep_run *r, const size_t *ks, size_t n, const clrnn_lay
         configs[j].cancel = &interrupted;
     }
     ok = ok && (b = group_backend(r, ks, n, layers, n_layers)) != NULL;
+    for (size_t j = 0; ok && j < n; j++) /* what trained it, for the checks under mpirun */
+        snprintf(r->models[ks[j]].device, sizeof r->models[ks[j]].device, "%s",
+                 clrnn_backend_describe(b));
     clrnn_status st =
         ok ? clrnn_train_group(b, r->data, configs, reports, status, errors, &err) : CLRNN_OK;
     if (ok && st == CLRNN_E_CANCELLED) {
@@ -609,12 +872,10 @@ static int train_group(sweep_run *r, const size_t *ks, size_t n, const clrnn_lay
     for (size_t j = 0; ok && j < n; j++) {
         size_t k = ks[j];
         if (status[j] == CLRNN_E_NUMERIC) {
-            char message[600], settings[512];
-            describe_settings(r->s, &r->models[k], settings, sizeof settings);
-            cli_message(message, sizeof message, &errors[j]);
-            fprintf(stderr, "%s: model %zu (%s) diverged: %s; the others go on\n", r->name, k,
-                    settings, message);
+            cli_message(r->models[k].note, sizeof r->models[k].note, &errors[j]);
             r->models[k].diverged = 1;
+            if (cli_dist_size() == 1)
+                say_diverged(r, k);
         } else if (status[j] != CLRNN_OK) {
             cli_error(r->name, &errors[j]);
             ok = 0;
@@ -631,9 +892,11 @@ static int train_group(sweep_run *r, const size_t *ks, size_t n, const clrnn_lay
 }
 
 /* The models in groups of one shape each, in the order of their first
- * model; a group trains in one go. */
+ * model (r->sequence); a group trains in one go, under mpirun the part
+ * of it that is this rank's. */
 static int train_all(sweep_run *r)
 {
+    size_t R = (size_t)cli_dist_size(), rank = (size_t)cli_dist_rank(), n_seq = 0;
     size_t *ks = malloc(r->n_models * sizeof *ks);
     unsigned char *done = calloc(r->n_models, 1);
     int ok = ks && done;
@@ -646,7 +909,10 @@ static int train_all(sweep_run *r)
         size_t n_layers, n_other, n = 0;
         if (!(ok = model_shapes(r, &r->models[first].o, layers, &n_layers)))
             break;
-        for (size_t k = first; ok && k < r->n_models; k++) {
+        /* A stateful model carries its state alone (a group cannot): a
+         * group of one. */
+        const size_t last = r->models[first].o.train.stateful ? first + 1 : r->n_models;
+        for (size_t k = first; ok && k < last; k++) {
             if (done[k] || !(ok = model_shapes(r, &r->models[k].o, other, &n_other)))
                 continue;
             if (n_other == n_layers && memcmp(other, layers, n_layers * sizeof *layers) == 0) {
@@ -654,10 +920,43 @@ static int train_all(sweep_run *r)
                 done[k] = 1;
             }
         }
-        ok = ok && train_group(r, ks, n, layers, n_layers);
+        memcpy(r->sequence + n_seq, ks, n * sizeof *ks);
+        n_seq += n;
+        size_t mine = 0; /* under mpirun, model K is rank K mod R's */
+        for (size_t j = 0; j < n; j++)
+            if (ks[j] % R == rank)
+                ks[mine++] = ks[j];
+        ok = ok && (mine == 0 || train_group(r, ks, mine, layers, n_layers));
     }
     free(ks);
     free(done);
+    return ok;
+}
+
+/* Every model, dealt out over the ranks: each rank trains its own (in
+ * groups of a shape), the ranks agree (a failure anywhere stops all, with
+ * its rank's line), rank 0 gathers the results in rounds of R models
+ * (dist_pack) and says every model's line in the order one process says
+ * them; at the end rank 0 alone reports (docs/scaling.md). */
+static int train_models(sweep_run *r)
+{
+    size_t R = (size_t)cli_dist_size();
+    size_t *sizes = malloc(R * sizeof *sizes);
+    r->sequence = malloc(r->n_models * sizeof *r->sequence);
+    int ok = sizes && r->sequence;
+    if (!ok)
+        fprintf(stderr, "%s: out of memory\n", r->name);
+    ok = cli_dist_agree(ok && train_all(r));
+    for (size_t first = 0; ok && R > 1 && first < r->n_models; first += R)
+        ok = gather_round(r, first, sizes);
+    for (size_t i = 0; ok && R > 1 && cli_dist_rank() == 0 && i < r->n_models; i++) {
+        size_t k = r->sequence[i];
+        if (r->models[k].diverged)
+            say_diverged(r, k);
+        else
+            say_trained(r, k);
+    }
+    free(sizes);
     return ok;
 }
 
@@ -894,6 +1193,7 @@ static void run_free(sweep_run *r)
         clrnn_checkpoint_free(r->models[k].ckpt);
     }
     free(r->models);
+    free(r->sequence);
     clrnn_dataset_free(r->data);
     for (int i = 0; i < N_AXES; i++)
         free(r->s->axes[i].values);
@@ -1059,16 +1359,18 @@ int cli_sweep(int argc, char **argv, int from_train)
             snprintf(seeds->values[i], VALUE_CHARS, "%lu", first + i);
         seeds->n = s.models;
     }
-    if (st != CLI_OK) {
+    /* Under mpirun every rank stops where one does (cli_mpi.h). */
+    if (!cli_dist_agree(st == CLI_OK)) {
         run_free(&r);
-        return st;
+        return st == CLI_OK ? CLI_BAD_INPUT : st;
     }
-    ok = prepare(&r, argc, argv) && make_dirs_first(&r);
+    ok = cli_dist_agree(prepare(&r, argc, argv)) && dist_setup(&r, &a, argc, argv) &&
+         cli_dist_agree(cli_dist_rank() != 0 || make_dirs_first(&r));
     interrupted = 0;
     void (*previous)(int) = signal(SIGINT, on_interrupt);
-    ok = ok && train_all(&r);
+    ok = ok && train_models(&r);
     signal(SIGINT, previous);
-    ok = ok && report(&r);
+    ok = ok && (cli_dist_rank() != 0 || report(&r));
     int was_interrupted = interrupted;
     run_free(&r);
     return ok ? CLI_OK : was_interrupted ? CLI_INTERRUPTED : CLI_BAD_INPUT;

@@ -132,6 +132,13 @@ static const cli_option options[] = {
              "keep the best weights (0: off)"},
     {"--no-shuffle", NULL, CLI_UNFLAG, AT(train.shuffle),
      .help = "keep the windows in order (default: shuffled each epoch)"},
+    {"--stateful", NULL, CLI_FLAG, AT(train.stateful),
+     .help = "carry the hidden state (truncated BPTT): each series cut into\n"
+             "back-to-back windows of --seq-len rows, dealt into --batch\n"
+             "streams in order; a window starts from the last h of the one\n"
+             "before it in its stream (0 at a series' start, each epoch);\n"
+             "no shuffle. eval, predict and forecast then warm up over\n"
+             "each series' rows before the one predicted"},
     {"--loss-on", "all|last", CLI_CHOICE, AT(backend.loss_steps), .choices = loss_on,
      .help = "loss on every step of a window (default) or the last"},
     {"files:", .kind = CLI_SECTION},

@@ -13,6 +13,7 @@
 #include "cli_train.h"
 #include "core/clock.h"
 #include "core/error.h"
+#include "core/stateful.h"
 
 /* The model's shapes: --layers as given (checked against the data), or one
  * layer of --hidden units from the features to the targets. */
@@ -182,6 +183,13 @@ static int apply_resume(const train_options *o, const clrnn_checkpoint *c, clrnn
     clrnn_optimizer opt = train->optimizer;
     if (!resume_optimizer(o, c, &opt))
         return 0;
+    if (train->stateful && !clrnn_checkpoint_stateful(c)) {
+        fprintf(stderr,
+                "clrnn train: --stateful: '%s' was trained without it (windows from h = 0); "
+                "resume it without --stateful, or train a new model\n",
+                o->resume);
+        return 0;
+    }
     if (clrnn_checkpoint_restore(c, backend, train, &err) != CLRNN_OK)
         return cli_error("clrnn train", &err), 0;
     train->optimizer = opt;
@@ -386,6 +394,14 @@ static int run_training(train_job *job, clrnn_train_report *report)
             printf("device: %s\n", clrnn_backend_describe(job->backend));
         printf("model: %zu layer(s), %zu parameters\n", clrnn_model_n_layers(job->model),
                clrnn_model_n_params(job->model));
+        stateful_plan plan;
+        if (o->train.stateful && stateful_plan_make(&plan, job->data, CLRNN_SPLIT_TRAIN,
+                                                    o->train.batch, NULL) == CLRNN_OK) {
+            printf("stateful: %zu back-to-back training windows of %zu rows in %zu streams; "
+                   "h carried from batch to batch, 0 at a series' start and each epoch\n",
+                   plan.n_windows, clrnn_dataset_seq_len(job->data), plan.streams);
+            stateful_plan_free(&plan);
+        }
         if (o->resume)
             printf("resume: %s after epoch %zu (step %ld)\n", o->resume,
                    clrnn_checkpoint_epoch(job->resumed), clrnn_checkpoint_step(job->resumed));
@@ -508,6 +524,14 @@ int cli_train(int argc, char **argv)
 {
     train_options o;
     cli_status st = train_parse(&o, argc, argv);
+    /* One model's batches shared between ranks (a sweep's models, each
+     * trained by one rank alone, may be stateful). */
+    if (st == CLI_OK && o.train.stateful && cli_dist_size() > 1) {
+        if (cli_dist_rank() == 0)
+            fprintf(stderr, "clrnn train: --stateful runs in one process: its streams carry state "
+                            "from batch to batch, which mpirun's ranks do not share\n");
+        st = CLI_BAD_INPUT;
+    }
     if (!cli_dist_agree(st == CLI_OK || st == CLI_HELP_SHOWN))
         return st == CLI_OK || st == CLI_HELP_SHOWN ? CLI_BAD_INPUT : st;
     if (st != CLI_OK)

@@ -23,6 +23,7 @@ static void usage(FILE *out)
             "  eval        loss, RMSE and MAE of a saved model on a split\n"
             "  predict     a saved model's predictions for every full window of a table\n"
             "  forecast    a saved model's predictions for the rows after the end of a table\n"
+            "  explain     which inputs and lags a saved model's predictions rely on\n"
             "  export      a saved model's parameters and settings as a numpy .npz\n"
             "  reproduce   the reference notebook's runs: 'reproduce toy', 'reproduce weather'\n"
             "  parity      run a batch on OpenCL and the CPU reference and compare every number\n"
@@ -67,12 +68,6 @@ static int run_command(int argc, char **argv)
     int many = 0; /* train --models N: a sweep over seeds */
     for (int i = 2; strcmp(cmd, "train") == 0 && i < argc; i++)
         many |= strcmp(argv[i], "--models") == 0 || strncmp(argv[i], "--models=", 9) == 0;
-    if ((many || strcmp(cmd, "sweep") == 0) && cli_dist_size() > 1) {
-        if (cli_dist_rank() == 0)
-            fprintf(stderr, "clrnn %s: %s runs in one process, not under mpirun\n", cmd,
-                    many ? "--models" : "a sweep");
-        return 2;
-    }
     if (many || strcmp(cmd, "sweep") == 0)
         return exit_code(cli_sweep(argc - 1, argv + 1, many));
     if (strcmp(cmd, "train") == 0)
@@ -81,7 +76,7 @@ static int run_command(int argc, char **argv)
     if (cli_dist_rank() != 0)
         return 0;
     if (strcmp(cmd, "eval") == 0 || strcmp(cmd, "predict") == 0 || strcmp(cmd, "export") == 0 ||
-        strcmp(cmd, "forecast") == 0)
+        strcmp(cmd, "forecast") == 0 || strcmp(cmd, "explain") == 0)
         return exit_code(cli_model(cmd, argc - 1, argv + 1));
     if (strcmp(cmd, "reproduce") == 0)
         return exit_code(cli_reproduce(argc - 1, argv + 1));
@@ -102,6 +97,6 @@ int main(int argc, char **argv)
     /* Past a file-size limit (ulimit -f) a write then fails with EFBIG and
      * the command says which file, instead of dying with a core dump. */
     signal(SIGXFSZ, SIG_IGN);
-    cli_dist_init(&argc, &argv); /* under mpirun: one rank of a data parallel run */
+    cli_dist_init(&argc, &argv); /* under mpirun: one rank of a data parallel run or a sweep */
     return cli_dist_finish(run_command(argc, argv));
 }

@@ -458,6 +458,7 @@ typedef struct clrnn_backend_config {
     /* Models of the model's shape the backend holds (0 or 1: one); see
      * "Model groups" below. Each starts with the model's parameters. */
     size_t n_models;
+    int stateful; /* made stateful at creation (clrnn_backend_set_stateful) */
 } clrnn_backend_config;
 
 /* Creates a backend for the model's shapes and uploads its parameters.
@@ -526,6 +527,20 @@ CLRNN_API clrnn_status clrnn_backend_get_window_losses(clrnn_backend *backend, d
 CLRNN_API clrnn_status clrnn_backend_take_loss_sum(clrnn_backend *backend, double *sum,
                                                    clrnn_error *err);
 
+/* Input attributions: for each of the n windows at start rows starts (of
+ * the staged table), the gradient of the top layer's output `output` (0 ..
+ * its n_out - 1) at the window's last step, the step a prediction is read
+ * from, with respect to layer 0's inputs at every step of the window, as
+ * staged (scaled): dx (n, T, F), dx[(w T + t) F + f] = d y_{T-1}[output] /
+ * d x_t[f] of window w (lag T-1-t). The BPTT of training with the loss
+ * gradient replaced by 1 at that output and step, 0 elsewhere, on the
+ * device for OpenCL. Inference only: parameters, gradients, the loss sum
+ * and the optimizer state are left as they were; the last batch (for
+ * clrnn_backend_get_outputs) is these windows. n at most max_batch. */
+CLRNN_API clrnn_status clrnn_backend_input_gradients(clrnn_backend *backend, const uint32_t *starts,
+                                                     size_t n, size_t output, double *dx,
+                                                     clrnn_error *err);
+
 /* Waits until the device has done all the work enqueued so far, for
  * progress displays: training only enqueues, so without it the host is an
  * epoch ahead of the device. One wait costs the device the time the host
@@ -577,6 +592,33 @@ CLRNN_API clrnn_status clrnn_list_devices(FILE *out, clrnn_error *err);
 
 /* ---------------------------------------------------------------- trainer */
 
+/*
+ * Carried hidden state (truncated BPTT; README, "Stateful training"). Off
+ * by default: every window starts from h = 0, and the backend neither
+ * holds nor passes anything of what follows. On: window b of every batch
+ * starts each layer l from its initial state h0_l[b] (n_hidden of layer l
+ * values; all zero when turned on) instead of 0, in the forward and in the
+ * gradient (dW_h gets the step-0 term g_0 h0^T); no gradient flows into
+ * h0, which is a constant of the window. A stateful backend cannot share
+ * batches between ranks (CLRNN_E_UNSUPPORTED).
+ */
+CLRNN_API clrnn_status clrnn_backend_set_stateful(clrnn_backend *backend, int on, clrnn_error *err);
+CLRNN_API int clrnn_backend_is_stateful(const clrnn_backend *backend);
+/* Layer's initial states of windows 0 .. n_windows-1 from h0 (n_windows,
+ * n_hidden); h0 NULL: zeros. */
+CLRNN_API clrnn_status clrnn_backend_set_initial_state(clrnn_backend *backend, size_t layer,
+                                                       const double *h0, size_t n_windows,
+                                                       clrnn_error *err);
+CLRNN_API clrnn_status clrnn_backend_get_initial_state(clrnn_backend *backend, size_t layer,
+                                                       double *h0, size_t n_windows,
+                                                       clrnn_error *err);
+/* For the next batch, where the state lives (the device, no round trip of
+ * h): window b's initial state in every layer <- the last step's h of
+ * window b of the last batch, b < n_windows (at most that batch's size),
+ * or 0 where reset[b] is nonzero (reset may be NULL: none). */
+CLRNN_API clrnn_status clrnn_backend_carry_state(clrnn_backend *backend, const unsigned char *reset,
+                                                 size_t n_windows, clrnn_error *err);
+
 /* Stages a dataset's features and targets on the backend. */
 CLRNN_API clrnn_status clrnn_backend_stage_dataset(clrnn_backend *backend,
                                                    const clrnn_dataset *data, clrnn_error *err);
@@ -622,6 +664,14 @@ typedef struct clrnn_train_config {
     /* Read after each batch (may be NULL): nonzero stops the run with
      * CLRNN_E_CANCELLED, the epoch unfinished (a signal handler may set it). */
     const volatile sig_atomic_t *cancel;
+    /* Carried hidden state (truncated BPTT; README, "Stateful training"):
+     * each series' training rows cut into consecutive windows of seq_len,
+     * dealt into `batch` contiguous streams, each window starting from the
+     * last h of the one before it in its stream (0 at a series' start and
+     * each epoch); no shuffle. The backend is made stateful (and stays so:
+     * clrnn_predict, clrnn_evaluate and clrnn_forecast then warm up over
+     * each series' rows before the predicted one). 0: off. */
+    int stateful;
 } clrnn_train_config;
 
 /* Fills the defaults: 20 epochs, batch 32, Adam lr 0.003 (constants
@@ -860,13 +910,15 @@ CLRNN_API clrnn_optimizer clrnn_checkpoint_optimizer(const clrnn_checkpoint *ckp
 CLRNN_API long clrnn_checkpoint_step(const clrnn_checkpoint *ckpt);    /* optimizer steps taken */
 CLRNN_API size_t clrnn_checkpoint_epoch(const clrnn_checkpoint *ckpt); /* epochs completed */
 CLRNN_API uint32_t clrnn_checkpoint_seed(const clrnn_checkpoint *ckpt);
+/* Trained with carried hidden state (version 4; older files: 0). */
+CLRNN_API int clrnn_checkpoint_stateful(const clrnn_checkpoint *ckpt);
 /* F feature columns (the first layer's inputs are F plus two a date
  * feature) and K target columns (the last layer's outputs are K times the
  * number of horizons); without date features and horizons, the inputs and
  * outputs. */
 CLRNN_API size_t clrnn_checkpoint_n_features(const clrnn_checkpoint *ckpt); /* F */
 CLRNN_API size_t clrnn_checkpoint_n_targets(const clrnn_checkpoint *ckpt);  /* K */
-/* The format version of the file it was read from (the current one, 2,
+/* The format version of the file it was read from (the current one, 4,
  * when captured). */
 CLRNN_API uint32_t clrnn_checkpoint_format_version(const clrnn_checkpoint *ckpt);
 /* The data file it was trained on, as given to train (absolute 0) or as
@@ -885,7 +937,8 @@ CLRNN_API const char *clrnn_checkpoint_target_name(const clrnn_checkpoint *ckpt,
 /* Continues a run from a checkpoint: the backend (made for the checkpoint
  * model's shapes) gets its parameters, optimizer state and step; train
  * (may be NULL) gets its epoch count as start_epoch, its optimizer and its
- * seed. A backend of other shapes: CLRNN_E_INPUT. */
+ * seed, and stateful where the model was trained so. A backend of other
+ * shapes: CLRNN_E_INPUT. */
 CLRNN_API clrnn_status clrnn_checkpoint_restore(const clrnn_checkpoint *ckpt,
                                                 clrnn_backend *backend, clrnn_train_config *train,
                                                 clrnn_error *err);
@@ -900,7 +953,7 @@ CLRNN_API clrnn_status clrnn_checkpoint_restore(const clrnn_checkpoint *ckpt,
 CLRNN_API void clrnn_checkpoint_data_config(const clrnn_checkpoint *ckpt,
                                             clrnn_data_config *config);
 /* The backend settings a model was trained with: precision, seq_len, loss
- * steps; device, batch and kernels are left alone. */
+ * steps, stateful; device, batch and kernels are left alone. */
 CLRNN_API void clrnn_checkpoint_backend_config(const clrnn_checkpoint *ckpt,
                                                clrnn_backend_config *config);
 

@@ -2,7 +2,7 @@
 """clrnn_model.py: a clrnn model file (.clrnn) in numpy, without clrnn.
 
 Reads the file as docs/checkpoint-format.md describes it (format versions 1
-to 3): the layers and their weights, the scaler statistics, the feature and
+to 4): the layers and their weights, the scaler statistics, the feature and
 target columns, seq_len, horizons, differencing, and where recorded the data
 file and its settings; runs the forward pass of docs/model.md on the
 windows of a CSV table, as `clrnn predict` does.
@@ -160,8 +160,11 @@ class Model:
         xs = (x - self.feature_mean) / self.feature_std
         # a window for every row its farthest horizon predicts inside the table
         starts = np.arange(R - T - max(self.horizons) + 1)
-        windows = np.stack([xs[s:s + T] for s in starts])
-        out = self.forward(windows)[:, -1, :] * self.target_std + self.target_mean
+        if self.stateful:  # warmed up over every row before: one window of the whole table
+            out = self.forward(xs[None])[0][starts + T - 1] * self.target_std + self.target_mean
+        else:
+            windows = np.stack([xs[s:s + T] for s in starts])
+            out = self.forward(windows)[:, -1, :] * self.target_std + self.target_mean
         last = starts + T - 1
         rows = np.empty(out.shape, dtype=np.int64)
         truth = np.full(out.shape, np.nan)
@@ -183,13 +186,13 @@ def last_known(column, row):
 
 
 def load(path):
-    """Reads a .clrnn file (format version 1, 2 or 3) into a Model."""
+    """Reads a .clrnn file (format version 1 to 4) into a Model."""
     b = open(path, "rb").read()
     if b[:8] != MAGIC:
         raise FormatError(f"{path}: not a clrnn model file")
     version = struct.unpack_from("<I", b, 8)[0]
-    if version not in (1, 2, 3):
-        raise FormatError(f"{path}: model format version {version}; this script reads 1 to 3")
+    if version not in (1, 2, 3, 4):
+        raise FormatError(f"{path}: model format version {version}; this script reads 1 to 4")
     if struct.unpack_from("<Q", b, 12)[0] != len(b):
         raise FormatError(f"{path}: truncated or appended to")
     if zlib.crc32(b[:-4]) != struct.unpack_from("<I", b, len(b) - 4)[0]:
@@ -244,6 +247,7 @@ def load(path):
             if version >= 3:
                 m.series_column = text() or None
                 m.split_by_series, m.scale_per_series = take("2I")
+    m.stateful = take("I")[0] if version >= 4 else 0
     (P,) = take("Q")
     flat = [np.frombuffer(b, "<f8", P, pos + i * 8 * P).copy() for i in range(3)]
     m.params, m.state_m, m.state_v = flat

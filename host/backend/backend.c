@@ -110,6 +110,8 @@ clrnn_status clrnn_backend_create(clrnn_backend **out, const clrnn_model *model,
         st = b->ops->set_params(b, clrnn_model_params_const(model), err);
     }
     b->model = 0;
+    if (st == CLRNN_OK && config->stateful)
+        st = clrnn_backend_set_stateful(b, 1, err);
     if (st != CLRNN_OK) {
         clrnn_backend_free(b);
         return st;
@@ -245,6 +247,34 @@ clrnn_status clrnn_backend_gradients(clrnn_backend *backend, const uint32_t *sta
                                      size_t n_windows, clrnn_error *err)
 {
     return run_batch(backend, starts, BACKEND_NOT_STAGED, n_windows, 1, err);
+}
+
+clrnn_status clrnn_backend_input_gradients(clrnn_backend *backend, const uint32_t *starts, size_t n,
+                                           size_t output, double *dx, clrnn_error *err)
+{
+    clrnn_status st = check_batch_size(backend, n, err);
+    if (st == CLRNN_OK)
+        st = check_starts(backend, starts, n, err);
+    size_t n_out = backend->layers[backend->n_layers - 1].n_out;
+    if (st == CLRNN_OK && output >= n_out)
+        st = clrnn__fail(err, CLRNN_E_INPUT, "`output` %zu of a model of %zu outputs", output,
+                         n_out);
+    /* A stateful model's prediction depends on the state carried over its
+     * series' history, which a window's attribution does not follow. */
+    if (st == CLRNN_OK && backend->stateful)
+        st = clrnn__fail(err, CLRNN_E_UNSUPPORTED,
+                         "input gradients of a stateful backend (`stateful`): its predictions "
+                         "depend on the state carried over each series, not on one window alone");
+    if (st == CLRNN_OK && !backend->ops->input_gradients)
+        st = clrnn__fail(err, CLRNN_E_UNSUPPORTED, "%s has no input gradients",
+                         backend->description);
+    if (st != CLRNN_OK)
+        return st;
+    backend->batch_first = BACKEND_NOT_STAGED;
+    st = backend->ops->input_gradients(backend, starts, n, output, dx, err);
+    backend->last_batch = st == CLRNN_OK ? n : 0;
+    backend->have_gradients = 0; /* no weight gradient of these windows */
+    return st;
 }
 
 /* orders: (n_models, n) where `each` is set, else one order for every model. */
@@ -433,6 +463,9 @@ clrnn_status clrnn_backend_gradients_staged(clrnn_backend *backend, size_t first
         st = clrnn__fail(err, CLRNN_E_UNSUPPORTED,
                          "a group of models cannot share batches between "
                          "ranks");
+    if (st == CLRNN_OK && backend->stateful)
+        st = clrnn__fail(err, CLRNN_E_UNSUPPORTED,
+                         "a stateful backend cannot share a batch between ranks");
     if (st == CLRNN_OK && !backend->ops->share_run)
         st = clrnn__fail(err, CLRNN_E_UNSUPPORTED, "%s cannot share a batch between ranks",
                          backend->description);
@@ -638,4 +671,71 @@ clrnn_status clrnn_backend_update_group(clrnn_backend *backend, const clrnn_opti
         }
     b->model = keep;
     return st;
+}
+
+/* ------------------------------------------------ carried hidden state */
+
+clrnn_status clrnn_backend_set_stateful(clrnn_backend *backend, int on, clrnn_error *err)
+{
+    if (!backend->ops->set_stateful)
+        return clrnn__fail(err, CLRNN_E_UNSUPPORTED, "%s cannot carry hidden state",
+                           backend->description);
+    if (on && backend->n_models > 1)
+        return clrnn__fail(err, CLRNN_E_UNSUPPORTED,
+                           "a group of models (`n_models` %zu) cannot carry hidden state "
+                           "(`stateful`): train stateful models one at a time",
+                           backend->n_models);
+    clrnn_status st = backend->ops->set_stateful(backend, on, err);
+    backend->stateful = on && st == CLRNN_OK;
+    return st;
+}
+
+int clrnn_backend_is_stateful(const clrnn_backend *backend)
+{
+    return backend->stateful;
+}
+
+static clrnn_status check_state_access(const clrnn_backend *b, size_t layer, size_t n,
+                                       clrnn_error *err)
+{
+    if (!b->stateful)
+        return clrnn__fail(err, CLRNN_E_INPUT,
+                           "initial states need a stateful backend (`clrnn_backend_set_stateful`)");
+    if (layer >= b->n_layers)
+        return clrnn__fail(err, CLRNN_E_INPUT, "layer %zu of %zu", layer, b->n_layers);
+    if (n > b->max_batch)
+        return clrnn__fail(err, CLRNN_E_INPUT, "initial states of %zu windows (allowed: 0 to %zu)",
+                           n, b->max_batch);
+    return CLRNN_OK;
+}
+
+clrnn_status clrnn_backend_set_initial_state(clrnn_backend *backend, size_t layer, const double *h0,
+                                             size_t n_windows, clrnn_error *err)
+{
+    clrnn_status st = check_state_access(backend, layer, n_windows, err);
+    if (st != CLRNN_OK || n_windows == 0)
+        return st;
+    return backend->ops->set_initial_state(backend, layer, h0, n_windows, err);
+}
+
+clrnn_status clrnn_backend_get_initial_state(clrnn_backend *backend, size_t layer, double *h0,
+                                             size_t n_windows, clrnn_error *err)
+{
+    clrnn_status st = check_state_access(backend, layer, n_windows, err);
+    if (st != CLRNN_OK || n_windows == 0)
+        return st;
+    return backend->ops->get_initial_state(backend, layer, h0, n_windows, err);
+}
+
+clrnn_status clrnn_backend_carry_state(clrnn_backend *backend, const unsigned char *reset,
+                                       size_t n_windows, clrnn_error *err)
+{
+    clrnn_status st = check_state_access(backend, 0, n_windows, err);
+    if (st != CLRNN_OK)
+        return st;
+    if (n_windows > backend->last_batch)
+        return clrnn__fail(err, CLRNN_E_INPUT,
+                           "carrying the state of %zu windows from a batch of %zu", n_windows,
+                           backend->last_batch);
+    return n_windows ? backend->ops->carry_state(backend, reset, n_windows, err) : CLRNN_OK;
 }

@@ -77,6 +77,25 @@ typedef struct backend_ops {
                               clrnn_error *err);
     clrnn_status (*update_group)(clrnn_backend *b, const clrnn_optimizer *opts, const long *steps,
                                  const unsigned char *active, clrnn_error *err);
+    /* Carried hidden state (clrnn_backend_set_stateful and what follows it
+     * in clrnn.h; checked there): on makes every batch's window b start
+     * layer l from the initial state h0[l][b] (zeroed when turned on);
+     * carry_state sets h0[l][b], b < n, to the last step's h of window b
+     * of the last batch (0 where reset[b]) where the state lives. */
+    clrnn_status (*set_stateful)(clrnn_backend *b, int on, clrnn_error *err);
+    clrnn_status (*set_initial_state)(clrnn_backend *b, size_t layer, const double *h0, size_t n,
+                                      clrnn_error *err);
+    clrnn_status (*get_initial_state)(clrnn_backend *b, size_t layer, double *h0, size_t n,
+                                      clrnn_error *err);
+    clrnn_status (*carry_state)(clrnn_backend *b, const unsigned char *reset, size_t n,
+                                clrnn_error *err);
+    /* Input attributions (clrnn_backend_input_gradients): the forward over
+     * the n windows at starts, then the BPTT of every layer from a seed
+     * in place of the loss gradient (dy of the top layer 1 at `output` of
+     * the last step, 0 elsewhere) down to layer 0's dx, into dx (n,T,F).
+     * No weight gradient, loss sum, parameter or optimizer state moves. */
+    clrnn_status (*input_gradients)(clrnn_backend *b, const uint32_t *starts, size_t n,
+                                    size_t output, double *dx, clrnn_error *err);
 } backend_ops;
 
 struct clrnn_backend {
@@ -127,6 +146,7 @@ struct clrnn_backend {
     size_t model;     /* the selected model (clrnn_backend_select_model) */
     int group_native; /* the implementation holds the M models (set by its init) */
     int group_ran;    /* the last batch was a group's: no activations to read */
+    int stateful;     /* clrnn_backend_set_stateful */
 };
 
 #define BACKEND_NOT_STAGED SIZE_MAX

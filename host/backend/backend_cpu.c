@@ -20,16 +20,18 @@ typedef struct cpu_state {
     double *x_table, *y_table; /* (R, F), (R, K): the staged data */
     /* A model each (M = b->n_models, the group's models in turn: the
      * activations serve one model at a time). */
-    double *params;        /* (M, P) */
-    double *grads;         /* (M, P) mean over the batch's windows */
-    double *opt_m, *opt_v; /* (M, P) SGD velocity or Adam m; Adam v */
-    double *x0;            /* (B, T, F) layer 0's inputs, gathered */
-    double *target;        /* (B, T, K) gathered */
-    double **h, **y, **dy; /* per layer: (B,T,H_l), (B,T,O_l), (B,T,O_l) */
-    double *window_loss;   /* (B) */
-    double *scratch;       /* (2 max H) */
-    double *loss_sum;      /* (M) window losses since the last take */
-    size_t share_windows;  /* windows of the last share_run */
+    double *params;          /* (M, P) */
+    double *grads;           /* (M, P) mean over the batch's windows */
+    double *opt_m, *opt_v;   /* (M, P) SGD velocity or Adam m; Adam v */
+    double *x0;              /* (B, T, F) layer 0's inputs, gathered */
+    double *target;          /* (B, T, K) gathered */
+    double **h, **y, **dy;   /* per layer: (B,T,H_l), (B,T,O_l), (B,T,O_l) */
+    double *window_loss;     /* (B) */
+    double **h0;             /* per layer (B,H_l): initial states; NULL until stateful */
+    double *scratch;         /* (2 max H) */
+    double *dparams_scratch; /* (P) input_gradients' weight gradients, thrown away */
+    double *loss_sum;        /* (M) window losses since the last take */
+    size_t share_windows;    /* windows of the last share_run */
 } cpu_state;
 
 static void cpu_destroy(clrnn_backend *b)
@@ -45,6 +47,9 @@ static void cpu_destroy(clrnn_backend *b)
         if (s->dy)
             free(s->dy[l]);
     }
+    for (size_t l = 0; s->h0 && l < b->n_layers; l++)
+        free(s->h0[l]);
+    free(s->h0);
     free(s->h);
     free(s->y);
     free(s->dy);
@@ -59,6 +64,7 @@ static void cpu_destroy(clrnn_backend *b)
     free(s->window_loss);
     free(s->scratch);
     free(s->loss_sum);
+    free(s->dparams_scratch);
     free(s);
     b->impl = NULL;
 }
@@ -103,6 +109,13 @@ static void gather_windows(double *rows, const double *table, const uint32_t *st
         memcpy(rows + b * T * width, table + (size_t)starts[b] * width, T * width * sizeof *rows);
 }
 
+/* Layer l's initial states (B,H_l) when stateful, else NULL (h_{-1} = 0). */
+static const double *initial_state(const clrnn_backend *b, size_t l)
+{
+    const cpu_state *s = b->impl;
+    return b->stateful ? s->h0[l] : NULL;
+}
+
 static clrnn_status cpu_run_batch(clrnn_backend *b, const uint32_t *starts, size_t B,
                                   int with_gradients, clrnn_error *err)
 {
@@ -115,8 +128,9 @@ static clrnn_status cpu_run_batch(clrnn_backend *b, const uint32_t *starts, size
     for (size_t l = 0; l < L; l++) {
         clrnn_layer_shape sh = b->layers[l];
         const double *x = l == 0 ? s->x0 : s->y[l - 1];
-        rnn_layer_forward_cpu(s->y[l], s->h[l], x, MODEL(s->params) + b->layer_offset[l], B, T,
-                              sh.n_in, sh.n_hidden, sh.n_out);
+        rnn_layer_forward_state_cpu(s->y[l], s->h[l], x, initial_state(b, l),
+                                    MODEL(s->params) + b->layer_offset[l], B, T, sh.n_in,
+                                    sh.n_hidden, sh.n_out);
     }
     s->loss_sum[b->model] += mse_forward_cpu(s->window_loss, s->dy[L - 1], s->y[L - 1], s->target,
                                              B, T, top.n_out, b->loss_steps);
@@ -128,12 +142,47 @@ static clrnn_status cpu_run_batch(clrnn_backend *b, const uint32_t *starts, size
         clrnn_layer_shape sh = b->layers[l];
         const double *x = l == 0 ? s->x0 : s->y[l - 1];
         double *dx = l == 0 ? NULL : s->dy[l - 1]; /* the layer below's dy */
-        rnn_layer_backward_cpu(MODEL(s->grads) + b->layer_offset[l], dx, s->scratch, s->dy[l],
-                               s->h[l], x, MODEL(s->params) + b->layer_offset[l], B, T, sh.n_in,
-                               sh.n_hidden, sh.n_out);
+        rnn_layer_backward_state_cpu(MODEL(s->grads) + b->layer_offset[l], dx, s->scratch, s->dy[l],
+                                     s->h[l], x, initial_state(b, l),
+                                     MODEL(s->params) + b->layer_offset[l], B, T, sh.n_in,
+                                     sh.n_hidden, sh.n_out);
     }
     for (size_t i = 0; i < b->n_params; i++)
         MODEL(s->grads)[i] /= (double)B;
+    return CLRNN_OK;
+}
+
+/* The forward, then BPTT from a seed of 1 at (step T-1, output) of the top
+ * layer's dy instead of the loss gradient: layer 0's dx is the gradient of
+ * that output with respect to the inputs (rnn_layer_backward_cpu writes
+ * it where dx is not NULL). The weight gradients it adds up go to a
+ * scratch block, not to s->grads; the loss sum is not touched. */
+static clrnn_status cpu_input_gradients(clrnn_backend *b, const uint32_t *starts, size_t B,
+                                        size_t output, double *dx, clrnn_error *err)
+{
+    cpu_state *s = b->impl;
+    size_t T = b->seq_len, L = b->n_layers, O = b->layers[L - 1].n_out;
+    if (!s->dparams_scratch && !(s->dparams_scratch = malloc(b->n_params * sizeof(double))))
+        return clrnn__fail(err, CLRNN_E_NOMEM, "out of memory for the input gradients");
+    gather_windows(s->x0, s->x_table, starts, B, T, b->layers[0].n_in);
+    for (size_t l = 0; l < L; l++) {
+        clrnn_layer_shape sh = b->layers[l];
+        const double *x = l == 0 ? s->x0 : s->y[l - 1];
+        rnn_layer_forward_cpu(s->y[l], s->h[l], x, MODEL(s->params) + b->layer_offset[l], B, T,
+                              sh.n_in, sh.n_hidden, sh.n_out);
+    }
+    memset(s->dy[L - 1], 0, B * T * O * sizeof *s->dy[L - 1]);
+    for (size_t w = 0; w < B; w++)
+        s->dy[L - 1][(w * T + T - 1) * O + output] = 1.0;
+    memset(s->dparams_scratch, 0, b->n_params * sizeof *s->dparams_scratch);
+    for (size_t l = L; l-- > 0;) {
+        clrnn_layer_shape sh = b->layers[l];
+        const double *x = l == 0 ? s->x0 : s->y[l - 1];
+        double *dx_l = l == 0 ? dx : s->dy[l - 1];
+        rnn_layer_backward_cpu(s->dparams_scratch + b->layer_offset[l], dx_l, s->scratch, s->dy[l],
+                               s->h[l], x, MODEL(s->params) + b->layer_offset[l], B, T, sh.n_in,
+                               sh.n_hidden, sh.n_out);
+    }
     return CLRNN_OK;
 }
 
@@ -152,8 +201,9 @@ static clrnn_status cpu_share_run(clrnn_backend *b, const uint32_t *starts, size
     for (size_t l = 0; l < L; l++) {
         clrnn_layer_shape sh = b->layers[l];
         const double *x = l == 0 ? s->x0 : s->y[l - 1];
-        rnn_layer_forward_cpu(s->y[l], s->h[l], x, MODEL(s->params) + b->layer_offset[l], B, T,
-                              sh.n_in, sh.n_hidden, sh.n_out);
+        rnn_layer_forward_state_cpu(s->y[l], s->h[l], x, initial_state(b, l),
+                                    MODEL(s->params) + b->layer_offset[l], B, T, sh.n_in,
+                                    sh.n_hidden, sh.n_out);
     }
     (void)mse_forward_cpu(s->window_loss, s->dy[L - 1], s->y[L - 1], s->target, B, T, top.n_out,
                           b->loss_steps);
@@ -174,9 +224,10 @@ static clrnn_status cpu_share_fold(clrnn_backend *b, void *acc, clrnn_error *err
         clrnn_layer_shape sh = b->layers[l];
         const double *x = l == 0 ? s->x0 : s->y[l - 1];
         double *dx = l == 0 ? NULL : s->dy[l - 1];
-        rnn_layer_backward_cpu(MODEL(s->grads) + b->layer_offset[l], dx, s->scratch, s->dy[l],
-                               s->h[l], x, MODEL(s->params) + b->layer_offset[l], B, T, sh.n_in,
-                               sh.n_hidden, sh.n_out);
+        rnn_layer_backward_state_cpu(MODEL(s->grads) + b->layer_offset[l], dx, s->scratch, s->dy[l],
+                                     s->h[l], x, initial_state(b, l),
+                                     MODEL(s->params) + b->layer_offset[l], B, T, sh.n_in,
+                                     sh.n_hidden, sh.n_out);
     }
     double loss = sums[P];
     for (size_t i = 0; i < B; i++)
@@ -266,6 +317,62 @@ static clrnn_status cpu_set_opt_state(clrnn_backend *b, const double *m, const d
     return CLRNN_OK;
 }
 
+/* ------------------------------------------------ carried hidden state */
+
+static clrnn_status cpu_set_stateful(clrnn_backend *b, int on, clrnn_error *err)
+{
+    cpu_state *s = b->impl;
+    if (on && !s->h0) {
+        if (!(s->h0 = calloc(b->n_layers, sizeof *s->h0)))
+            return clrnn__fail(err, CLRNN_E_NOMEM, "out of memory for the initial states");
+        for (size_t l = 0; l < b->n_layers; l++)
+            if (!(s->h0[l] = calloc(b->max_batch * b->layers[l].n_hidden, sizeof **s->h0)))
+                return clrnn__fail(err, CLRNN_E_NOMEM, "out of memory for the initial states");
+    }
+    for (size_t l = 0; on && l < b->n_layers; l++)
+        memset(s->h0[l], 0, b->max_batch * b->layers[l].n_hidden * sizeof **s->h0);
+    return CLRNN_OK;
+}
+
+static clrnn_status cpu_set_initial_state(clrnn_backend *b, size_t layer, const double *h0,
+                                          size_t n, clrnn_error *err)
+{
+    cpu_state *s = b->impl;
+    const size_t count = n * b->layers[layer].n_hidden;
+    if (h0)
+        memcpy(s->h0[layer], h0, count * sizeof *h0);
+    else
+        memset(s->h0[layer], 0, count * sizeof *h0);
+    return CLRNN_OK;
+}
+
+static clrnn_status cpu_get_initial_state(clrnn_backend *b, size_t layer, double *h0, size_t n,
+                                          clrnn_error *err)
+{
+    cpu_state *s = b->impl;
+    memcpy(h0, s->h0[layer], n * b->layers[layer].n_hidden * sizeof *h0);
+    return CLRNN_OK;
+}
+
+/* h0[l][w] <- h[l][w, T-1] of the last batch, or 0 where reset[w]. */
+static clrnn_status cpu_carry_state(clrnn_backend *b, const unsigned char *reset, size_t n,
+                                    clrnn_error *err)
+{
+    cpu_state *s = b->impl;
+    const size_t T = b->seq_len;
+    for (size_t l = 0; l < b->n_layers; l++) {
+        const size_t H = b->layers[l].n_hidden;
+        for (size_t w = 0; w < n; w++) {
+            double *h0 = s->h0[l] + w * H;
+            if (reset && reset[w])
+                memset(h0, 0, H * sizeof *h0);
+            else
+                memcpy(h0, s->h[l] + (w * T + T - 1) * H, H * sizeof *h0);
+        }
+    }
+    return CLRNN_OK;
+}
+
 static const backend_ops cpu_ops = {
     .destroy = cpu_destroy,
     .stage = cpu_stage,
@@ -283,6 +390,11 @@ static const backend_ops cpu_ops = {
     .share_run = cpu_share_run,
     .share_fold = cpu_share_fold,
     .share_finish = cpu_share_finish,
+    .set_stateful = cpu_set_stateful,
+    .set_initial_state = cpu_set_initial_state,
+    .get_initial_state = cpu_get_initial_state,
+    .carry_state = cpu_carry_state,
+    .input_gradients = cpu_input_gradients,
 };
 
 clrnn_status backend_cpu_init(clrnn_backend *b, clrnn_error *err)

@@ -10,14 +10,20 @@
  * window's last row for h >= 1, the row before it for a pre-shifted target
  * (h = 0), as clrnn_dataset_y_base defines it for the rows of the data.
  *
+ * A stateful model (clrnn_backend_is_stateful) warms up instead: one
+ * stateful pass over the series' rows (stateful.h), its output at the last.
+ *
  * T = seq_len, K = outputs (target columns times horizons), R = rows.
  */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "backend/backend.h"
 #include "clrnn.h"
 #include "core/error.h"
+#include "core/stateful.h"
 
 /* The last value of column v at or before row `row`, and not before row
  * `first`, that is not NaN. */
@@ -43,9 +49,19 @@ static clrnn_status forecast_rows(clrnn_backend *backend, const clrnn_dataset *d
     double *y = malloc(T * K * sizeof *y); /* (1, T, K) */
     if (!y)
         return clrnn__fail(err, CLRNN_E_NOMEM, "out of memory for a forecast of %zu outputs", K);
-    clrnn_status st = clrnn_backend_forward(backend, &start, 1, err);
-    if (st == CLRNN_OK)
-        st = clrnn_backend_get_outputs(backend, clrnn_backend_n_layers(backend) - 1, y, err);
+    clrnn_status st = CLRNN_OK;
+    if (backend->stateful) { /* warmed up over all the rows before: one pass */
+        double *out = malloc((R - first) * K * sizeof *out);
+        st = out ? stateful_pass(backend, data, first, R, out, err)
+                 : clrnn__fail(err, CLRNN_E_NOMEM, "out of memory for a stateful pass");
+        if (st == CLRNN_OK)
+            memcpy(y + (T - 1) * K, out + (R - 1 - first) * K, K * sizeof *y);
+        free(out);
+    } else {
+        st = clrnn_backend_forward(backend, &start, 1, err);
+        if (st == CLRNN_OK)
+            st = clrnn_backend_get_outputs(backend, clrnn_backend_n_layers(backend) - 1, y, err);
+    }
     int differenced = clrnn_dataset_differenced(data);
     for (size_t k = 0; st == CLRNN_OK && k < K; k++) {
         double value = y[(T - 1) * K + k] * clrnn_dataset_row_target_std(data, R - 1, k) +

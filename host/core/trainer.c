@@ -11,6 +11,7 @@
 #include "clrnn.h"
 #include "core/clock.h"
 #include "core/error.h"
+#include "core/stateful.h"
 
 clrnn_status clrnn_backend_stage_dataset(clrnn_backend *backend, const clrnn_dataset *data,
                                          clrnn_error *err)
@@ -128,6 +129,50 @@ static clrnn_status split_loss(clrnn_backend *backend, const uint32_t *starts, s
     return st;
 }
 
+/* Stateful: out (R,K) <- every row's output from stateful passes, and the
+ * mean window loss of a split's windows (those with an observed cell)
+ * from them, each window's loss over its steps as mse_forward_cpu's. */
+static double rows_split_loss(const clrnn_dataset *data, clrnn_split split,
+                              clrnn_loss_steps loss_steps, const double *out)
+{
+    size_t n = clrnn_dataset_n_windows(data, split), T = clrnn_dataset_seq_len(data);
+    size_t K = clrnn_dataset_n_targets(data), n_loss = 0;
+    const double *y = clrnn_dataset_y(data);
+    double total = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        size_t start = clrnn_dataset_window_start(data, split, i), seen = 0;
+        double acc = 0.0;
+        for (size_t t = loss_steps == CLRNN_LOSS_LAST ? T - 1 : 0; t < T; t++)
+            for (size_t k = 0; k < K; k++) {
+                size_t at = (start + t) * K + k;
+                if (isnan(y[at]))
+                    continue;
+                double diff = out[at] - y[at];
+                acc += 0.5 * diff * diff;
+                seen++;
+            }
+        if (seen) {
+            total += acc / (double)seen;
+            n_loss++;
+        }
+    }
+    return n_loss ? total / (double)n_loss : NAN;
+}
+
+static clrnn_status stateful_split_loss(clrnn_backend *backend, const clrnn_dataset *data,
+                                        clrnn_split split, double *loss, clrnn_error *err)
+{
+    size_t RK = clrnn_dataset_n_rows(data) * clrnn_dataset_n_targets(data);
+    double *out = malloc(RK * sizeof *out), sum;
+    clrnn_status st = out ? stateful_outputs(backend, data, out, err)
+                          : clrnn__fail(err, CLRNN_E_NOMEM, "out of memory for %zu outputs", RK);
+    if (st == CLRNN_OK) /* the pass's losses are not the split's */
+        st = clrnn_backend_take_loss_sum(backend, &sum, err);
+    *loss = st == CLRNN_OK ? rows_split_loss(data, split, backend->loss_steps, out) : NAN;
+    free(out);
+    return st;
+}
+
 /* L2 norm of the gradient the backend holds (P values read back). */
 static clrnn_status grad_norm(clrnn_backend *backend, double *grads, double *norm, clrnn_error *err)
 {
@@ -142,10 +187,30 @@ static clrnn_status grad_norm(clrnn_backend *backend, double *grads, double *nor
 /* One epoch of shuffled mini-batches; the loss comes back once, at the end.
  * The gradient norm is read on the last batch, before its update (so before
  * clipping): one read-back an epoch. */
+/* Stateful: before the batch of n windows at position i of the plan,
+ * each window's initial state: 0 in the epoch's first batch, else the
+ * last batch's, carried (0 where the plan resets). */
+static clrnn_status start_states(clrnn_backend *backend, const stateful_plan *plan, size_t i,
+                                 size_t n, clrnn_error *err)
+{
+    clrnn_status st = CLRNN_OK;
+    if (i == 0) {
+        for (size_t l = 0; st == CLRNN_OK && l < clrnn_backend_n_layers(backend); l++)
+            st = clrnn_backend_set_initial_state(backend, l, NULL, n, err);
+        return st;
+    }
+    const unsigned char *reset = NULL; /* none: no flags cross to the device */
+    for (size_t b = 0; b < n && !reset; b++)
+        if (plan->reset[i + b])
+            reset = plan->reset + i;
+    return clrnn_backend_carry_state(backend, reset, n, err);
+}
+
 static clrnn_status train_epoch(clrnn_backend *backend, const clrnn_train_config *config,
                                 const uint32_t *order, size_t n_train, size_t epoch, long *step,
                                 long steps_per_epoch, long total_steps, double *grads,
-                                clrnn_epoch_stats *stats, clrnn_error *err)
+                                const stateful_plan *plan, clrnn_epoch_stats *stats,
+                                clrnn_error *err)
 {
     clrnn_optimizer opt = config->optimizer;
     double loss_sum = 0.0;
@@ -154,7 +219,10 @@ static clrnn_status train_epoch(clrnn_backend *backend, const clrnn_train_config
     for (size_t i = 0; st == CLRNN_OK && i < n_train; i += config->batch) {
         size_t n = n_train - i < config->batch ? n_train - i : config->batch;
         opt.lr = stats->lr = clrnn_lr_at(config, (*step)++, steps_per_epoch, total_steps);
-        st = clrnn_backend_gradients_staged(backend, i, n, err);
+        if (plan)
+            st = start_states(backend, plan, i, n, err);
+        if (st == CLRNN_OK)
+            st = clrnn_backend_gradients_staged(backend, i, n, err);
         if (st == CLRNN_OK && i + n == n_train)
             st = grad_norm(backend, grads, &stats->grad_norm, err);
         if (st == CLRNN_OK)
@@ -241,7 +309,25 @@ clrnn_status clrnn_train(clrnn_backend *backend, const clrnn_dataset *data,
                          clrnn_error *err)
 {
     size_t n_train, n_val, P = clrnn_backend_n_params(backend);
+    stateful_plan plan = {0};
+    if (config->stateful) {
+        clrnn_status st = clrnn_backend_set_stateful(backend, 1, err);
+        if (st == CLRNN_OK)
+            st = stateful_plan_make(&plan, data, CLRNN_SPLIT_TRAIN, config->batch, err);
+        if (st != CLRNN_OK) {
+            *report = (clrnn_train_report){
+                config->start_epoch, config->start_epoch, NAN, NAN, INFINITY, 0.0, 0.0, 0};
+            return st;
+        }
+    }
     uint32_t *sorted = observed_starts(data, CLRNN_SPLIT_TRAIN, backend->loss_steps, &n_train);
+    if (config->stateful && sorted) { /* the plan's windows, in the plan's order */
+        free(sorted);
+        sorted = malloc(plan.n_windows * sizeof *sorted);
+        if (sorted)
+            memcpy(sorted, plan.order, plan.n_windows * sizeof *sorted);
+        n_train = plan.n_windows;
+    }
     uint32_t *val = observed_starts(data, CLRNN_SPLIT_VAL, backend->loss_steps, &n_val);
     uint32_t *order = malloc((n_train ? n_train : 1) * sizeof *order);
     double *grads = malloc(P * sizeof *grads);
@@ -273,9 +359,10 @@ clrnn_status clrnn_train(clrnn_backend *backend, const clrnn_dataset *data,
          epoch++) {
         double t0 = clock_seconds();
         clrnn_epoch_stats stats = {epoch + 1, NAN, NAN, NAN, NAN, 0, 0, 0};
-        epoch_order(order, sorted, n_train, config->shuffle, config->seed, epoch);
+        epoch_order(order, sorted, n_train, config->shuffle && !config->stateful, config->seed,
+                    epoch);
         st = train_epoch(backend, config, order, n_train, epoch, &step, steps_per_epoch,
-                         total_steps, grads, &stats, err);
+                         total_steps, grads, config->stateful ? &plan : NULL, &stats, err);
         stats.seconds = clock_seconds() - t0;
         stats.windows_per_second = stats.seconds > 0 ? (double)n_train / stats.seconds : 0.0;
         if (st == CLRNN_OK && !isfinite(stats.train_loss))
@@ -283,7 +370,9 @@ clrnn_status clrnn_train(clrnn_backend *backend, const clrnn_dataset *data,
                              "the training loss is %s at epoch %zu: try a lower "
                              "`optimizer.lr` or `optimizer.clip_norm`",
                              isnan(stats.train_loss) ? "NaN" : "infinite", epoch + 1);
-        if (st == CLRNN_OK)
+        if (st == CLRNN_OK && config->stateful)
+            st = stateful_split_loss(backend, data, CLRNN_SPLIT_VAL, &stats.val_loss, err);
+        else if (st == CLRNN_OK)
             st = split_loss(backend, val, n_val, config->batch, &stats.val_loss, err);
         if (st == CLRNN_OK)
             st = after_epoch(backend, config, &stats, n_val > 0, &best, &since_best, report, &stop,
@@ -307,6 +396,7 @@ clrnn_status clrnn_train(clrnn_backend *backend, const clrnn_dataset *data,
         report->windows_per_second =
             (double)(n_train * (report->epochs_run - config->start_epoch)) / report->seconds;
 done:
+    stateful_plan_free(&plan);
     free(sorted);
     free(val);
     free(order);
@@ -332,6 +422,21 @@ clrnn_status clrnn_predict(clrnn_backend *backend, const clrnn_dataset *data, cl
                          batch);
     /* A differenced output's change goes on its last known value. */
     const double *base = clrnn_dataset_differenced(data) ? clrnn_dataset_y_base(data) : NULL;
+    if (st == CLRNN_OK && backend->stateful) { /* every row from the series' history */
+        size_t RK = clrnn_dataset_n_rows(data) * K;
+        double *out = malloc(RK * sizeof *out);
+        st = out ? stateful_outputs(backend, data, out, err)
+                 : clrnn__fail(err, CLRNN_E_NOMEM, "out of memory for %zu outputs", RK);
+        for (size_t i = 0; st == CLRNN_OK && i < n; i++)
+            for (size_t k = 0; k < K; k++) {
+                size_t row = starts[i] + T - 1;
+                double v = out[row * K + k] * clrnn_dataset_row_target_std(data, row, k) +
+                           clrnn_dataset_row_target_mean(data, row, k);
+                predictions[i * K + k] = base ? v + base[row * K + k] : v;
+            }
+        free(out);
+        n = 0; /* done */
+    }
     for (size_t i = 0; st == CLRNN_OK && i < n; i += batch) {
         size_t nb = n - i < batch ? n - i : batch;
         st = clrnn_backend_forward(backend, starts + i, nb, err);
@@ -430,6 +535,9 @@ clrnn_status clrnn_evaluate_outputs(clrnn_backend *backend, const clrnn_dataset 
         st = clrnn_predict(backend, data, split, batch, pred, err);
     if (st == CLRNN_OK)
         st = clrnn_backend_take_loss_sum(backend, &loss_sum, err);
+    double stateful_loss = NAN; /* the pass's own losses are not the split's */
+    if (st == CLRNN_OK && backend->stateful)
+        st = stateful_split_loss(backend, data, split, &stateful_loss, err);
     const double *y_raw = clrnn_dataset_y_raw(data);
     for (size_t i = 0; st == CLRNN_OK && i < n; i++) {
         size_t start = clrnn_dataset_window_start(data, split, i), row = start + T - 1;
@@ -448,7 +556,9 @@ clrnn_status clrnn_evaluate_outputs(clrnn_backend *backend, const clrnn_dataset 
     }
     if (st == CLRNN_OK && n > 0) {
         metrics->n_scored = scored;
-        metrics->loss = n_loss ? loss_sum / (double)n_loss : NAN;
+        metrics->loss = backend->stateful ? stateful_loss
+                        : n_loss          ? loss_sum / (double)n_loss
+                                          : NAN;
         metrics->rmse = scored ? sqrt(sq / (double)scored) : NAN;
         metrics->mae = scored ? abs_sum / (double)scored : NAN;
         for (size_t k = 0; outputs && k < K; k++)

@@ -16,7 +16,8 @@
  * date column, fractions, missing-value policy, scaler fit); version 1
  * files still load, with none of it. Version 3 added, at the end of the
  * data settings, the series column, how series are split and scaled;
- * version 2 files load as one series.
+ * version 2 files load as one series. Version 4 added, before P, whether
+ * the model carries its hidden state (stateful); older files load as not.
  *
  * P = number of parameters, F = feature columns, K = target columns,
  * I = the first layer's inputs, O = the last layer's outputs, L = layers.
@@ -41,7 +42,7 @@
  * 7-bit or text-mode transfer is told apart from "not a model" at once. */
 static const unsigned char MAGIC[8] = {0x89, 'C', 'L', 'R', 'N', 'N', '\r', '\n'};
 enum {
-    FORMAT_VERSION = 3, /* what this code writes */
+    FORMAT_VERSION = 4, /* what this code writes */
     OLDEST_VERSION = 1, /* the oldest it reads */
     HEADER_SIZE = 20,   /* magic (8), version (4), file size (8) */
     CRC_SIZE = 4,
@@ -288,6 +289,7 @@ static void encode(byte_writer *w, const clrnn_checkpoint *c)
     put_u64(w, (uint64_t)c->epoch);
     put_u32(w, c->seed);
     put_framing(w, c);
+    put_u32(w, (uint32_t)c->stateful); /* version 4 */
     put_u64(w, (uint64_t)P);
     put_f64_array(w, clrnn_model_params_const(m), P);
     put_f64_array(w, c->opt_m, P); /* NULL: zeros */
@@ -307,6 +309,25 @@ clrnn_status clrnn_checkpoint_save(const clrnn_checkpoint *ckpt, const char *pat
                                : atomic_write_file(path, w.data, w.size, err);
     byte_writer_free(&w);
     return st;
+}
+
+clrnn_status clrnn__checkpoint_encode(const clrnn_checkpoint *ckpt, unsigned char **bytes,
+                                      size_t *size, clrnn_error *err)
+{
+    *bytes = NULL;
+    *size = 0;
+    const char *why = inconsistency(ckpt);
+    if (why)
+        return clrnn__fail(err, CLRNN_E_INPUT, "cannot encode a checkpoint: %s", why);
+    byte_writer w = {0};
+    encode(&w, ckpt);
+    if (w.failed) {
+        byte_writer_free(&w);
+        return clrnn__fail(err, CLRNN_E_NOMEM, "out of memory encoding a checkpoint");
+    }
+    *bytes = w.data; /* the writer's buffer, handed over */
+    *size = w.size;
+    return CLRNN_OK;
 }
 
 /* ------------------------------------------------------------- decoding */
@@ -584,6 +605,12 @@ static clrnn_status decode(byte_reader *r, clrnn_checkpoint *c, const char *path
         return clrnn__fail(err, CLRNN_E_NOMEM, "out of memory reading '%s'", path);
     if (!problem && !r->failed && c->version == 1)
         c->n_horizons = 1; /* version 1: the target columns as they are */
+    if (!problem && !r->failed && c->version >= 4) {
+        uint32_t stateful = get_u32(r);
+        if (stateful > 1)
+            problem = "the stateful flag is out of range";
+        c->stateful = (int)stateful;
+    }
     if (!problem && !r->failed)
         problem = get_tensors(r, c);
     if (!problem && r->failed)
@@ -632,6 +659,26 @@ clrnn_status clrnn_checkpoint_load(clrnn_checkpoint **out, const char *path, clr
         st = decode(&r, ckpt, path, err);
     }
     free(data);
+    if (st != CLRNN_OK)
+        clrnn_checkpoint_free(ckpt);
+    else
+        *out = ckpt;
+    return st;
+}
+
+clrnn_status clrnn__checkpoint_decode(clrnn_checkpoint **out, const unsigned char *bytes,
+                                      size_t size, const char *name, clrnn_error *err)
+{
+    *out = NULL;
+    clrnn_checkpoint *ckpt = calloc(1, sizeof *ckpt);
+    if (!ckpt)
+        return clrnn__fail(err, CLRNN_E_NOMEM, "out of memory reading '%s'", name);
+    clrnn_status st = check_envelope(bytes, size, name, err);
+    if (st == CLRNN_OK) {
+        byte_reader r = {bytes + HEADER_SIZE, size - HEADER_SIZE - CRC_SIZE, 0, 0};
+        ckpt->version = load_u32(bytes + 8);
+        st = decode(&r, ckpt, name, err);
+    }
     if (st != CLRNN_OK)
         clrnn_checkpoint_free(ckpt);
     else
@@ -773,6 +820,7 @@ clrnn_status clrnn_checkpoint_capture_data(clrnn_checkpoint **out, clrnn_backend
     size_t P = clrnn_model_n_params(ckpt->model);
     size_t n_date = config ? 2 * count_bits(config->date_features) : 0;
     ckpt->version = FORMAT_VERSION;
+    ckpt->stateful = backend->stateful;
     ckpt->precision = backend->precision;
     ckpt->seq_len = clrnn_dataset_seq_len(data);
     ckpt->loss_steps = backend->loss_steps;
@@ -835,10 +883,13 @@ clrnn_status clrnn_checkpoint_restore(const clrnn_checkpoint *ckpt, clrnn_backen
     clrnn_status st = clrnn_backend_set_params(backend, clrnn_model_params_const(ckpt->model), err);
     if (st == CLRNN_OK)
         st = clrnn_backend_set_optimizer_state(backend, ckpt->opt_m, ckpt->opt_v, ckpt->step, err);
+    if (st == CLRNN_OK && ckpt->stateful)
+        st = clrnn_backend_set_stateful(backend, 1, err);
     if (st == CLRNN_OK && train) {
         train->start_epoch = ckpt->epoch;
         train->optimizer = ckpt->optimizer;
         train->seed = ckpt->seed;
+        train->stateful = train->stateful || ckpt->stateful;
     }
     return st;
 }
@@ -877,6 +928,7 @@ void clrnn_checkpoint_backend_config(const clrnn_checkpoint *ckpt, clrnn_backend
     config->precision = ckpt->precision;
     config->seq_len = ckpt->seq_len;
     config->loss_steps = ckpt->loss_steps;
+    config->stateful = ckpt->stateful;
 }
 
 /* ------------------------------------------------------------ accessors */
@@ -939,6 +991,11 @@ const char *clrnn_checkpoint_feature_name(const clrnn_checkpoint *ckpt, size_t f
 const char *clrnn_checkpoint_target_name(const clrnn_checkpoint *ckpt, size_t k)
 {
     return k < ckpt->n_targets ? ckpt->target_names[k] : NULL;
+}
+
+int clrnn_checkpoint_stateful(const clrnn_checkpoint *ckpt)
+{
+    return ckpt->stateful;
 }
 
 uint32_t clrnn_checkpoint_format_version(const clrnn_checkpoint *ckpt)

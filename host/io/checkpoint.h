@@ -56,6 +56,17 @@ struct clrnn_checkpoint {
     /* Many series (version 3; older files: one series, split by time, one scaler). */
     char *series_column; /* NULL: none */
     int split_by_series, scale_per_series;
+    /* Carried hidden state (version 4; older files: 0). */
+    int stateful;
 };
+
+/* A checkpoint as the bytes of its file (what clrnn_checkpoint_save writes;
+ * *bytes malloc'ed) and back (what clrnn_checkpoint_load reads; name: what
+ * its messages call the bytes): how a checkpoint crosses between processes
+ * (clrnn sweep under mpirun, cli/cli_sweep.c) with the bits of its file. */
+clrnn_status clrnn__checkpoint_encode(const clrnn_checkpoint *ckpt, unsigned char **bytes,
+                                      size_t *size, clrnn_error *err);
+clrnn_status clrnn__checkpoint_decode(clrnn_checkpoint **out, const unsigned char *bytes,
+                                      size_t size, const char *name, clrnn_error *err);
 
 #endif

@@ -42,11 +42,11 @@
  * these (kernels/<name>.cl, name with its folder), and its kernels (in the
  * order of runtime.h's K_ enum). */
 static const char *const shared_files[] = {"common/reduce", "common/loss", "common/optimizer",
-                                           "common/share"};
+                                           "common/share", "common/state"};
 #define N_SHARED_FILES (sizeof shared_files / sizeof shared_files[0])
 static const char *const shared_kernel_names[N_SHARED_KERNELS] = {
-    "grad_finish",   "mse_loss",   "loss_accumulate", "sgd_update", "adam_update",
-    "sumsq_partial", "clip_scale", "scale_grads",     "share_fold", "share_spread"};
+    "grad_finish", "mse_loss",    "loss_accumulate", "sgd_update",   "adam_update", "sumsq_partial",
+    "clip_scale",  "scale_grads", "share_fold",      "share_spread", "carry_state"};
 
 typedef struct ocl_backend {
     ocl_state s;
@@ -63,6 +63,7 @@ typedef struct ocl_backend {
     char cache_path[4096];
     char shape_class[256];
     int cache_warned;
+    cl_mem dx; /* (max B, T, F) layer 0's dx for input_gradients; made on its first call */
 } ocl_backend;
 
 /* ---------------------------------------------------- creation and teardown */
@@ -94,6 +95,11 @@ static void ocl_destroy(clrnn_backend *b)
         if (s->dy)
             ocl_release_mem(&s->dy[l]);
     }
+    for (size_t l = 0; s->h0 && l < b->n_layers; l++)
+        ocl_release_mem(&s->h0[l]);
+    free(s->h0);
+    free(s->reset_host);
+    ocl_release_mem(&s->state_reset);
     free(s->h);
     free(s->y);
     free(s->dy);
@@ -104,6 +110,7 @@ static void ocl_destroy(clrnn_backend *b)
                          &s->clip,    &s->norm_partial, &s->share_acc,   &s->share_loss_scratch};
     for (size_t i = 0; i < sizeof buffers / sizeof buffers[0]; i++)
         ocl_release_mem(buffers[i]);
+    ocl_release_mem(&o->dx);
     ocl_release_kernels(s->kernels, N_SHARED_KERNELS);
     ocl_release_program(&s->program);
     if (s->queue)
@@ -1151,6 +1158,119 @@ static clrnn_status ocl_update_group(clrnn_backend *b, const clrnn_optimizer *op
     return st == CLRNN_OK ? ocl_flush(s, err) : st;
 }
 
+/* ------------------------------------------------- carried hidden state */
+
+/* The initial-state buffers, made the first time the backend is made
+ * stateful (the default path has none), zeroed each time. */
+static clrnn_status ocl_set_stateful(clrnn_backend *b, int on, clrnn_error *err)
+{
+    ocl_state *s = &((ocl_backend *)b->impl)->s;
+    const size_t B = padded_batch(b);
+    clrnn_status st = CLRNN_OK;
+    if (on && !s->h0) {
+        s->h0 = calloc(b->n_layers, sizeof *s->h0);
+        s->reset_host = malloc(B * sizeof *s->reset_host);
+        if (!s->h0 || !s->reset_host)
+            return clrnn__fail(err, CLRNN_E_NOMEM, "out of memory for the initial states");
+        for (size_t l = 0; st == CLRNN_OK && l < b->n_layers; l++) {
+            char name[64];
+            snprintf(name, sizeof name, "layer %zu initial states (B,H)", l);
+            st = ocl_make_buffer(s, &s->h0[l], B * b->layers[l].n_hidden, s->real_size,
+                                 CL_MEM_READ_WRITE, name, err);
+        }
+        if (st == CLRNN_OK)
+            st = ocl_make_buffer(s, &s->state_reset, B, sizeof(cl_uint), CL_MEM_READ_ONLY,
+                                 "state resets", err);
+    }
+    for (size_t l = 0; on && st == CLRNN_OK && l < b->n_layers; l++)
+        st = ocl_zero_buffer(s, s->h0[l], B * b->layers[l].n_hidden, "initial states", err);
+    s->stateful = on && st == CLRNN_OK;
+    return st;
+}
+
+static clrnn_status ocl_set_initial_state(clrnn_backend *b, size_t layer, const double *h0,
+                                          size_t n, clrnn_error *err)
+{
+    ocl_state *s = &((ocl_backend *)b->impl)->s;
+    const size_t count = n * b->layers[layer].n_hidden;
+    return h0 ? ocl_write_reals(s, s->h0[layer], h0, count, "initial states", err)
+              : ocl_zero_buffer(s, s->h0[layer], count, "initial states", err);
+}
+
+static clrnn_status ocl_get_initial_state(clrnn_backend *b, size_t layer, double *h0, size_t n,
+                                          clrnn_error *err)
+{
+    ocl_state *s = &((ocl_backend *)b->impl)->s;
+    return ocl_read_reals(s, h0, s->h0[layer], n * b->layers[layer].n_hidden, "initial states",
+                          err);
+}
+
+/* h0[l][b] <- the last step's h of window b of the last batch, or 0 where
+ * reset[b], every layer, on the device (carry_state, state.cl). Only the
+ * B reset flags cross from the host, and only when there are any. */
+static clrnn_status ocl_carry_state(clrnn_backend *b, const unsigned char *reset, size_t n,
+                                    clrnn_error *err)
+{
+    ocl_backend *o = b->impl;
+    ocl_state *s = &o->s;
+    if (reset) {
+        for (size_t i = 0; i < n; i++)
+            s->reset_host[i] = reset[i] != 0;
+        cl_int rc = clEnqueueWriteBuffer(s->queue, s->state_reset, CL_TRUE, 0, n * sizeof(cl_uint),
+                                         s->reset_host, 0, NULL, NULL);
+        if (rc != CL_SUCCESS)
+            return ocl_fail(err, rc, "writing the state resets");
+    }
+    const size_t lanes =
+        o->ran && o->ran->activation_lanes ? o->ran->activation_lanes(b, o->ran_state) : 0;
+    clrnn_status st = CLRNN_OK;
+    for (size_t l = 0; st == CLRNN_OK && l < b->n_layers; l++) {
+        const size_t H = b->layers[l].n_hidden;
+        kernel_args a = args_for(s, s->kernels[K_CARRY_STATE]);
+        arg_mem(&a, s->h0[l]);
+        arg_mem(&a, s->h[l]);
+        arg_mem(&a, s->state_reset);
+        arg_uint(&a, reset != NULL);
+        arg_uint(&a, n);
+        arg_uint(&a, b->seq_len);
+        arg_uint(&a, H);
+        arg_uint(&a, lanes);
+        st = ocl_launch_1d(s, &a, n * H, err);
+    }
+    return st;
+}
+
+/* Input attributions by the family (NULL there: by its forward family,
+ * as the fused family's batches without gradients are), the waiting step
+ * settled first so that they see the current parameters. */
+static clrnn_status ocl_input_gradients(clrnn_backend *b, const uint32_t *starts, size_t B,
+                                        size_t output, double *dx, clrnn_error *err)
+{
+    ocl_backend *o = b->impl;
+    ocl_state *s = &o->s;
+    const ocl_family *f = o->family->input_gradients ? o->family : o->forward;
+    void *self = f == o->family ? o->state : o->forward_state;
+    const size_t T = b->seq_len, F = b->layers[0].n_in;
+    if (!f->input_gradients)
+        return clrnn__fail(err, CLRNN_E_UNSUPPORTED, "the %s kernels have no input gradients",
+                           f->name);
+    clrnn_status st = use_model(b, o, err);
+    if (st == CLRNN_OK)
+        st = settle(b, o, err);
+    if (st == CLRNN_OK && !o->dx)
+        st = ocl_make_buffer(s, &o->dx, padded_batch(b) * T * F, s->real_size, CL_MEM_READ_WRITE,
+                             "input gradients (B,T,F)", err);
+    s->batch_starts = s->starts;
+    s->batch_offset = 0;
+    if (st == CLRNN_OK)
+        st = upload_starts(s, starts, B, err);
+    o->ran = f;
+    o->ran_state = self;
+    if (st == CLRNN_OK)
+        st = f->input_gradients(b, s, self, B, output, o->dx, err);
+    return st == CLRNN_OK ? ocl_read_reals(s, dx, o->dx, B * T * F, "input gradients", err) : st;
+}
+
 static const backend_ops ocl_ops = {
     .destroy = ocl_destroy,
     .stage = ocl_stage,
@@ -1175,6 +1295,11 @@ static const backend_ops ocl_ops = {
     .share_finish = ocl_share_finish,
     .run_group = ocl_run_group,
     .update_group = ocl_update_group,
+    .set_stateful = ocl_set_stateful,
+    .set_initial_state = ocl_set_initial_state,
+    .get_initial_state = ocl_get_initial_state,
+    .carry_state = ocl_carry_state,
+    .input_gradients = ocl_input_gradients,
 };
 
 clrnn_status backend_opencl_init(clrnn_backend *b, const char *device, clrnn_error *err)

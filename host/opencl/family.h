@@ -100,6 +100,9 @@ typedef struct ocl_family {
      * this family ran; NULL: the buffer holds (B,T,N) as it is. */
     clrnn_status (*read_activations)(clrnn_backend *b, ocl_state *s, void *self, double *out,
                                      cl_mem buffer, size_t N, const char *name, clrnn_error *err);
+    /* Windows a tile where the family writes h lane-major (state.cl's
+     * carry_state reads the last step there); NULL: (B,T,H). */
+    size_t (*activation_lanes)(const clrnn_backend *b, const void *self);
 
     /* Its tunables (NULL, 0: none), and why a set of values (one per
      * tunable, in table order) cannot run layer l (NULL: it can; NULL
@@ -123,6 +126,13 @@ typedef struct ocl_family {
                               clrnn_error *err);
     clrnn_status (*step_group)(clrnn_backend *b, ocl_state *s, void *self, int clips,
                                clrnn_error *err);
+    /* Input attributions (backend.h: input_gradients): queues the forward
+     * of B windows (s->batch_starts), ocl_seed_outputs, then the BPTT of
+     * every layer from the top, layer 0 writing its dx into dx (B,T,F); no
+     * weight gradient and no loss sum (a top layer's kernel that adds the
+     * loss adds it to share_loss_scratch). NULL: its forward family's. */
+    clrnn_status (*input_gradients)(clrnn_backend *b, ocl_state *s, void *self, size_t B,
+                                    size_t output, cl_mem dx, clrnn_error *err);
 } ocl_family;
 
 /* The families (families.c), indexed by clrnn_kernels: NULL at

@@ -290,6 +290,7 @@ static clrnn_status fused_run_batch(clrnn_backend *b, ocl_state *s, void *self, 
     arg_uint(&a, b->loss_steps == CLRNN_LOSS_LAST ? T - 1 : 0);
     arg_uint(&a, apply);
     arg_finish(&a, s, fs, fs->params_alt, fs->opt_m_alt, fs->opt_v_alt);
+    arg_h0(&a, s, 0);
     /* On a CPU a work-group a work-item; elsewhere groups of up to 64
      * (work-items past the last chunk return). */
     const size_t local = ocl_group_size(s, &a, (size_t)fs->tuning[T_FUSED_WG]);
@@ -415,6 +416,12 @@ static clrnn_status fused_step_group(clrnn_backend *b, ocl_state *s, void *self,
     return ocl_launch(s, &a, 2, global, local, err);
 }
 
+/* rnn_fused writes h lane-major, fs->lanes windows a tile (carry_state). */
+static size_t fused_activation_lanes(const clrnn_backend *b, const void *self)
+{
+    return ((const fused_state *)self)->lanes;
+}
+
 const ocl_family ocl_family_fused = {
     .name = "fused",
     .misfit = fused_misfit,
@@ -430,6 +437,7 @@ const ocl_family ocl_family_fused = {
     .takes_waiting_step = fused_takes_waiting_step,
     .share_waits = fused_share_waits,
     .read_activations = fused_read_activations,
+    .activation_lanes = fused_activation_lanes,
     .tunables = fused_tunables,
     .n_tunables = N_FUSED_TUNABLES,
     .tuning_misfit = fused_tuning_misfit,

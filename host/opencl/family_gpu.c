@@ -557,6 +557,29 @@ static clrnn_status forward_layer(clrnn_backend *b, ocl_state *s, gpu_state *gs,
     arg_uint(&a, l == 0);
     arg_uint(&a, B);
     arg_uint(&a, b->loss_steps == CLRNN_LOSS_LAST ? T - 1 : 0);
+    arg_h0(&a, s, l);
+    const size_t local = layer->tune.local;
+    const size_t global = ceil_div(B, windows_of(&layer->tune)) * local;
+    return ocl_launch(s, &a, 1, &global, &local, err);
+}
+
+/* rnn_backward_gpu of layer l: g, dx into dx where want_dx, and (the top
+ * layer) the batch's loss added to loss_sum. */
+static clrnn_status bptt_layer(clrnn_backend *b, ocl_state *s, gpu_state *gs, size_t l, size_t B,
+                               cl_mem dx, int want_dx, cl_mem loss_sum, clrnn_error *err)
+{
+    const gpu_layer *layer = &gs->layers[l];
+    kernel_args a = args_for(s, layer->kernels[K_BACKWARD_GPU]);
+    arg_mem(&a, s->g);
+    arg_mem(&a, dx);
+    arg_mem(&a, loss_sum);
+    arg_mem(&a, s->window_loss);
+    arg_mem(&a, s->dy[l]);
+    arg_mem(&a, s->h[l]);
+    arg_mem(&a, s->params);
+    arg_uint(&a, b->layer_offset[l]);
+    arg_uint(&a, want_dx);
+    arg_uint(&a, B);
     const size_t local = layer->tune.local;
     const size_t global = ceil_div(B, windows_of(&layer->tune)) * local;
     return ocl_launch(s, &a, 1, &global, &local, err);
@@ -566,28 +589,17 @@ static clrnn_status backward_layer(clrnn_backend *b, ocl_state *s, gpu_state *gs
                                    size_t B, clrnn_error *err)
 {
     const gpu_layer *layer = &gs->layers[l];
-    kernel_args a = args_for(s, layer->kernels[K_BACKWARD_GPU]);
-    arg_mem(&a, s->g);
-    arg_mem(&a, l == 0 ? s->g : s->dy[l - 1]); /* layer 0 writes no dx */
-    /* the top layer adds the batch's loss (a rank's share: to a scratch) */
-    arg_mem(&a, s->partials_only ? s->share_loss_scratch : s->loss_sum);
-    arg_mem(&a, s->window_loss);
-    arg_mem(&a, s->dy[l]);
-    arg_mem(&a, s->h[l]);
-    arg_mem(&a, s->params);
-    arg_uint(&a, b->layer_offset[l]);
-    arg_uint(&a, l > 0);
-    arg_uint(&a, B);
-    const size_t local = layer->tune.local;
-    const size_t global = ceil_div(B, windows_of(&layer->tune)) * local;
-    clrnn_status st = ocl_launch(s, &a, 1, &global, &local, err);
+    /* layer 0 writes no dx; the top layer adds the batch's loss (a rank's
+     * share: to a scratch) */
+    clrnn_status st = bptt_layer(b, s, gs, l, B, l == 0 ? s->g : s->dy[l - 1], l > 0,
+                                 s->partials_only ? s->share_loss_scratch : s->loss_sum, err);
     if (st != CLRNN_OK)
         return st;
 
     /* The mean, written here, where one group holds the batch; else (and
      * for a rank's share of a batch) the chunks' sums, finished later. */
     const int finish = gpu_window_groups(gs, B) == 1 && !s->partials_only;
-    a = args_for(s, layer->kernels[K_GRAD_GPU]);
+    kernel_args a = args_for(s, layer->kernels[K_GRAD_GPU]);
     arg_mem(&a, finish ? s->grads : s->partial);
     arg_mem(&a, s->g);
     arg_mem(&a, s->h[l]);
@@ -599,6 +611,7 @@ static clrnn_status backward_layer(clrnn_backend *b, ocl_state *s, gpu_state *gs
     arg_uint(&a, b->n_params);
     arg_uint(&a, b->layer_offset[l]);
     arg_uint(&a, finish);
+    arg_h0(&a, s, l);
     const size_t n = clrnn__layer_n_params(b->layers[l]);
     const size_t per_group = layer->tune.glocal * layer->tune.gper;
     size_t local2[2] = {layer->tune.glocal, 1};
@@ -624,6 +637,24 @@ static clrnn_status gpu_run_batch(clrnn_backend *b, ocl_state *s, void *self, si
     return ocl_finish_gradient(b, s, B, err);
 }
 
+/* Input attributions: the forward (the top layer's loss and dy, which the
+ * seed replaces), rnn_backward_gpu of every layer (layer 0's dx into dx;
+ * the loss to a scratch sum), no weight gradient. */
+static clrnn_status gpu_input_gradients(clrnn_backend *b, ocl_state *s, void *self, size_t B,
+                                        size_t output, cl_mem dx, clrnn_error *err)
+{
+    gpu_state *gs = self;
+    const size_t L = b->n_layers;
+    clrnn_status st = CLRNN_OK;
+    for (size_t l = 0; st == CLRNN_OK && l < L; l++)
+        st = forward_layer(b, s, gs, l, B, err);
+    if (st == CLRNN_OK)
+        st = ocl_seed_outputs(b, s, B, output, err);
+    for (size_t l = L; st == CLRNN_OK && l-- > 0;)
+        st = bptt_layer(b, s, gs, l, B, l == 0 ? dx : s->dy[l - 1], 1, s->share_loss_scratch, err);
+    return st;
+}
+
 const ocl_family ocl_family_gpu = {
     .name = "gpu",
     .suitability = gpu_suitability,
@@ -633,4 +664,5 @@ const ocl_family ocl_family_gpu = {
     .tunables = gpu_tunable_table,
     .n_tunables = N_GPU_TUNABLES,
     .tuning_misfit = gpu_tuning_misfit,
+    .input_gradients = gpu_input_gradients,
 };

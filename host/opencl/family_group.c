@@ -141,8 +141,26 @@ static clrnn_status forward_layer(clrnn_backend *b, ocl_state *s, group_state *g
     arg_uint(&a, b->layer_offset[l]);
     arg_uint(&a, l == 0);
     arg_group_sizes(&a, b, l);
+    arg_h0(&a, s, l);
     /* One work-group per window. The layer's block is passed as an offset
      * into params: a sub-buffer would need an aligned origin. */
+    size_t global = B * gs->group_size[l];
+    return ocl_launch(s, &a, 1, &global, &gs->group_size[l], err);
+}
+
+/* rnn_backward of layer l: g, and dx into dx where want_dx. */
+static clrnn_status bptt_layer(clrnn_backend *b, ocl_state *s, group_state *gs, size_t l, size_t B,
+                               cl_mem dx, int want_dx, clrnn_error *err)
+{
+    kernel_args a = args_for(s, gs->kernels[K_BACKWARD]);
+    arg_mem(&a, s->g);
+    arg_mem(&a, dx);
+    arg_mem(&a, s->dy[l]);
+    arg_mem(&a, s->h[l]);
+    arg_mem(&a, s->params);
+    arg_uint(&a, b->layer_offset[l]);
+    arg_uint(&a, want_dx);
+    arg_group_sizes(&a, b, l);
     size_t global = B * gs->group_size[l];
     return ocl_launch(s, &a, 1, &global, &gs->group_size[l], err);
 }
@@ -151,21 +169,12 @@ static clrnn_status backward_layer(clrnn_backend *b, ocl_state *s, group_state *
                                    size_t B, clrnn_error *err)
 {
     clrnn_layer_shape sh = b->layers[l];
-    kernel_args a = args_for(s, gs->kernels[K_BACKWARD]);
-    arg_mem(&a, s->g);
-    arg_mem(&a, l == 0 ? s->g : s->dy[l - 1]); /* layer 0 writes no dx */
-    arg_mem(&a, s->dy[l]);
-    arg_mem(&a, s->h[l]);
-    arg_mem(&a, s->params);
-    arg_uint(&a, b->layer_offset[l]);
-    arg_uint(&a, l > 0);
-    arg_group_sizes(&a, b, l);
-    size_t global = B * gs->group_size[l];
-    clrnn_status st = ocl_launch(s, &a, 1, &global, &gs->group_size[l], err);
+    /* layer 0 writes no dx */
+    clrnn_status st = bptt_layer(b, s, gs, l, B, l == 0 ? s->g : s->dy[l - 1], l > 0, err);
     if (st != CLRNN_OK)
         return st;
 
-    a = args_for(s, gs->kernels[K_GRAD_PARTIAL]);
+    kernel_args a = args_for(s, gs->kernels[K_GRAD_PARTIAL]);
     arg_mem(&a, s->partial);
     arg_mem(&a, s->g);
     arg_mem(&a, s->h[l]);
@@ -181,6 +190,7 @@ static clrnn_status backward_layer(clrnn_backend *b, ocl_state *s, group_state *
     arg_uint(&a, WINDOWS_PER_CHUNK);
     arg_uint(&a, b->n_params);
     arg_uint(&a, b->layer_offset[l]);
+    arg_h0(&a, s, l);
     size_t n_layer = clrnn__layer_n_params(sh);
     /* A chunk a group in dimension 1: grad_partial does not check it. */
     size_t local[2] = {ocl_group_size(s, &a, (size_t)gs->tuning[T_GRAD_WG]), 1};
@@ -225,6 +235,23 @@ static clrnn_status group_run_batch(clrnn_backend *b, ocl_state *s, void *self, 
     return st == CLRNN_OK && !s->partials_only ? ocl_finish_gradient(b, s, B, err) : st;
 }
 
+/* Input attributions: the forward, the seed, rnn_backward of every layer
+ * (layer 0's dx into dx), no weight gradient. */
+static clrnn_status group_input_gradients(clrnn_backend *b, ocl_state *s, void *self, size_t B,
+                                          size_t output, cl_mem dx, clrnn_error *err)
+{
+    group_state *gs = self;
+    const size_t L = b->n_layers;
+    clrnn_status st = CLRNN_OK;
+    for (size_t l = 0; st == CLRNN_OK && l < L; l++)
+        st = forward_layer(b, s, gs, l, B, err);
+    if (st == CLRNN_OK)
+        st = ocl_seed_outputs(b, s, B, output, err);
+    for (size_t l = L; st == CLRNN_OK && l-- > 0;)
+        st = bptt_layer(b, s, gs, l, B, l == 0 ? dx : s->dy[l - 1], 1, err);
+    return st;
+}
+
 const ocl_family ocl_family_group = {
     .name = "group",
     .suitability = group_suitability,
@@ -237,4 +264,5 @@ const ocl_family ocl_family_group = {
     .run_batch = group_run_batch,
     .tunables = group_tunables,
     .n_tunables = N_GROUP_TUNABLES,
+    .input_gradients = group_input_gradients,
 };

@@ -326,32 +326,42 @@ static clrnn_status forward_layer(clrnn_backend *b, ocl_state *s, tile_state *ts
     arg_uint(&a, l == 0);
     arg_uint(&a, B);
     arg_uint(&a, b->loss_steps == CLRNN_LOSS_LAST ? T - 1 : 0);
+    arg_h0(&a, s, l);
+    return ocl_launch_items(s, &a, (B + ts->tiles[l].windows - 1) / ts->tiles[l].windows, err);
+}
+
+/* rnn_backward_tile of layer l: g, dx into dx where want_dx, and (the top
+ * layer) the batch's loss added to loss_sum. */
+static clrnn_status bptt_layer(clrnn_backend *b, ocl_state *s, tile_state *ts, size_t l, size_t B,
+                               cl_mem dx, int want_dx, cl_mem loss_sum, clrnn_error *err)
+{
+    kernel_args a = args_for(s, ts->tiles[l].kernels[K_BACKWARD_TILE]);
+    arg_mem(&a, s->g);
+    arg_mem(&a, dx);
+    arg_mem(&a, loss_sum);
+    arg_mem(&a, s->window_loss);
+    arg_mem(&a, s->dy[l]);
+    arg_mem(&a, s->h[l]);
+    arg_mem(&a, ts->wt);
+    arg_uint(&a, b->layer_offset[l]);
+    arg_uint(&a, want_dx);
+    arg_uint(&a, B);
     return ocl_launch_items(s, &a, (B + ts->tiles[l].windows - 1) / ts->tiles[l].windows, err);
 }
 
 static clrnn_status backward_layer(clrnn_backend *b, ocl_state *s, tile_state *ts, size_t l,
                                    size_t B, clrnn_error *err)
 {
-    kernel_args a = args_for(s, ts->tiles[l].kernels[K_BACKWARD_TILE]);
-    arg_mem(&a, s->g);
-    arg_mem(&a, l == 0 ? s->g : s->dy[l - 1]); /* layer 0 writes no dx */
-    /* the top layer adds the batch's loss (a rank's share: to a scratch) */
-    arg_mem(&a, s->partials_only ? s->share_loss_scratch : s->loss_sum);
-    arg_mem(&a, s->window_loss);
-    arg_mem(&a, s->dy[l]);
-    arg_mem(&a, s->h[l]);
-    arg_mem(&a, ts->wt);
-    arg_uint(&a, b->layer_offset[l]);
-    arg_uint(&a, l > 0);
-    arg_uint(&a, B);
-    clrnn_status st =
-        ocl_launch_items(s, &a, (B + ts->tiles[l].windows - 1) / ts->tiles[l].windows, err);
+    /* layer 0 writes no dx; the top layer adds the batch's loss (a rank's
+     * share: to a scratch) */
+    clrnn_status st = bptt_layer(b, s, ts, l, B, l == 0 ? s->g : s->dy[l - 1], l > 0,
+                                 s->partials_only ? s->share_loss_scratch : s->loss_sum, err);
     if (st != CLRNN_OK)
         return st;
 
     const size_t n_chunks = chunks_of(B);
     const int finish = n_chunks == 1 && !s->partials_only; /* the mean, written here */
-    a = args_for(s, ts->tiles[l].kernels[K_GRAD_ROWS_TILE]);
+    kernel_args a = args_for(s, ts->tiles[l].kernels[K_GRAD_ROWS_TILE]);
     arg_mem(&a, finish ? s->grads : s->partial);
     arg_mem(&a, s->g);
     arg_mem(&a, s->h[l]);
@@ -364,6 +374,7 @@ static clrnn_status backward_layer(clrnn_backend *b, ocl_state *s, tile_state *t
     arg_uint(&a, b->n_params);
     arg_uint(&a, b->layer_offset[l]);
     arg_uint(&a, finish);
+    arg_h0(&a, s, l);
     /* Rows in groups of up to GRAD_WG (work-items past the last row
      * return); a chunk a group, as grad_rows_tile does not check it. */
     size_t local[2] = {ocl_group_size(s, &a, (size_t)ts->tiles[l].tuning[T_GRAD_WG]), 1};
@@ -388,6 +399,24 @@ static clrnn_status tile_run_batch(clrnn_backend *b, ocl_state *s, void *self, s
     return ocl_finish_gradient(b, s, B, err);
 }
 
+/* Input attributions: the forward (the top layer's loss and dy, which the
+ * seed replaces), rnn_backward_tile of every layer (layer 0's dx into dx;
+ * the loss to a scratch sum), no weight gradient. */
+static clrnn_status tile_input_gradients(clrnn_backend *b, ocl_state *s, void *self, size_t B,
+                                         size_t output, cl_mem dx, clrnn_error *err)
+{
+    tile_state *ts = self;
+    const size_t L = b->n_layers;
+    clrnn_status st = CLRNN_OK;
+    for (size_t l = 0; st == CLRNN_OK && l < L; l++)
+        st = forward_layer(b, s, ts, l, B, err);
+    if (st == CLRNN_OK)
+        st = ocl_seed_outputs(b, s, B, output, err);
+    for (size_t l = L; st == CLRNN_OK && l-- > 0;)
+        st = bptt_layer(b, s, ts, l, B, l == 0 ? dx : s->dy[l - 1], 1, s->share_loss_scratch, err);
+    return st;
+}
+
 const ocl_family ocl_family_tile = {
     .name = "tile",
     .tunables = tile_tunables,
@@ -397,4 +426,5 @@ const ocl_family ocl_family_tile = {
     .init = tile_init,
     .destroy = tile_destroy,
     .run_batch = tile_run_batch,
+    .input_gradients = tile_input_gradients,
 };

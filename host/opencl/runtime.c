@@ -55,6 +55,12 @@ void arg_starts(kernel_args *a, const ocl_state *s)
     arg_uint(a, s->batch_offset);
 }
 
+void arg_h0(kernel_args *a, const ocl_state *s, size_t l)
+{
+    arg_mem(a, s->stateful ? s->h0[l] : s->h[l]); /* the latter never read */
+    arg_uint(a, s->stateful != 0);
+}
+
 void arg_local(kernel_args *a, size_t bytes)
 {
     if (a->rc == CL_SUCCESS)
@@ -863,5 +869,19 @@ clrnn_status ocl_measure_peak(clrnn_backend *b, ocl_state *s, clrnn_peak *peak, 
     ocl_release_mem(&out);
     ocl_release_kernels(&kernel, 1);
     ocl_release_program(&program);
+    return st;
+}
+
+clrnn_status ocl_seed_outputs(const clrnn_backend *b, ocl_state *s, size_t B, size_t output,
+                              clrnn_error *err)
+{
+    const size_t T = b->seq_len, L = b->n_layers, O = b->layers[L - 1].n_out, n = B * T * O;
+    double *seed = calloc(n, sizeof *seed);
+    if (!seed)
+        return clrnn__fail(err, CLRNN_E_NOMEM, "out of host memory (%zu values)", n);
+    for (size_t w = 0; w < B; w++)
+        seed[(w * T + T - 1) * O + output] = 1.0;
+    clrnn_status st = ocl_write_reals(s, s->dy[L - 1], seed, n, "output seed", err);
+    free(seed);
     return st;
 }

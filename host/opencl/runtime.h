@@ -43,6 +43,7 @@ enum {
     K_SCALE_GRADS,
     K_SHARE_FOLD,
     K_SHARE_SPREAD,
+    K_CARRY_STATE,
     N_SHARED_KERNELS
 };
 
@@ -136,7 +137,15 @@ typedef struct ocl_state {
     cl_mem share_acc, share_loss_scratch;
     int partials_only;
     size_t share_windows;
-    void *host; /* conversion scratch: host_size reals */
+    /* Carried hidden state (backend_opencl.c, state.cl): with stateful,
+     * window b of a batch starts layer l from h0[l][b]; NULL until the
+     * backend is first made stateful, so the default path allocates and
+     * passes nothing of it (its kernels get has_h0 = 0). */
+    int stateful;
+    cl_mem *h0;           /* per layer: (B, H_l), B rounded up to BATCH_PADDING */
+    cl_mem state_reset;   /* (B) uint: carry_state's resets */
+    uint32_t *reset_host; /* (B) the host side of state_reset */
+    void *host;           /* conversion scratch: host_size reals */
     size_t host_size;
 
     /* Profiling (clrnn bench): launches' events until harvested, and the
@@ -238,6 +247,9 @@ void arg_real(kernel_args *a, double value);
 void arg_starts(kernel_args *a, const ocl_state *s);
 /* Local memory of so many bytes. */
 void arg_local(kernel_args *a, size_t bytes);
+/* Layer l's initial states and has_h0: h0[l] and 1 when stateful, else
+ * an unread buffer and 0. */
+void arg_h0(kernel_args *a, const ocl_state *s, size_t l);
 
 /* Launches the kernel whose arguments `a` set, with the local size the
  * host chose (every launch has one: left to itself PoCL makes one group of
@@ -342,5 +354,9 @@ clrnn_status ocl_finish_gradient(const clrnn_backend *b, ocl_state *s, size_t B,
  * step counts updates made so far, this one included (Adam's t). */
 clrnn_status ocl_optimizer_step(const clrnn_backend *b, ocl_state *s, const clrnn_optimizer *opt,
                                 long step, clrnn_error *err);
+/* The top layer's dy (B,T,O) <- the seed of input attributions: 1 at
+ * (step T-1, output) of every window, 0 elsewhere (written from the host). */
+clrnn_status ocl_seed_outputs(const clrnn_backend *b, ocl_state *s, size_t B, size_t output,
+                              clrnn_error *err);
 
 #endif

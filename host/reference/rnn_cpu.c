@@ -18,13 +18,22 @@ rnn_layer_params rnn_layer_point(double *block, size_t I, size_t H, size_t O)
 void rnn_layer_forward_cpu(double *y, double *h, const double *x, const double *params, size_t B,
                            size_t T, size_t I, size_t H, size_t O)
 {
+    rnn_layer_forward_state_cpu(y, h, x, NULL, params, B, T, I, H, O);
+}
+
+void rnn_layer_forward_state_cpu(double *y, double *h, const double *x, const double *h0,
+                                 const double *params, size_t B, size_t T, size_t I, size_t H,
+                                 size_t O)
+{
     rnn_layer_params p = rnn_layer_point((double *)params, I, H, O);
     for (size_t b = 0; b < B; b++) {
         for (size_t t = 0; t < T; t++) {
-            const double *x_t = x + (b * T + t) * I;                       /* (I) */
-            const double *h_prev = t > 0 ? h + (b * T + t - 1) * H : NULL; /* (H) */
-            double *h_t = h + (b * T + t) * H;                             /* (H) */
-            double *y_t = y + (b * T + t) * O;                             /* (O) */
+            const double *x_t = x + (b * T + t) * I;               /* (I) */
+            const double *h_prev = t > 0 ? h + (b * T + t - 1) * H /* (H) */
+                                   : h0  ? h0 + b * H
+                                         : NULL;
+            double *h_t = h + (b * T + t) * H; /* (H) */
+            double *y_t = y + (b * T + t) * O; /* (O) */
             for (size_t j = 0; j < H; j++) {
                 /* The notebook's order: (x W_i + h_{t-1} W_h) + b_i */
                 double from_input = 0.0, from_hidden = 0.0;
@@ -48,6 +57,14 @@ void rnn_layer_forward_cpu(double *y, double *h, const double *x, const double *
 void rnn_layer_backward_cpu(double *dparams, double *dx, double *scratch, const double *dy,
                             const double *h, const double *x, const double *params, size_t B,
                             size_t T, size_t I, size_t H, size_t O)
+{
+    rnn_layer_backward_state_cpu(dparams, dx, scratch, dy, h, x, NULL, params, B, T, I, H, O);
+}
+
+void rnn_layer_backward_state_cpu(double *dparams, double *dx, double *scratch, const double *dy,
+                                  const double *h, const double *x, const double *h0,
+                                  const double *params, size_t B, size_t T, size_t I, size_t H,
+                                  size_t O)
 {
     rnn_layer_params p = rnn_layer_point((double *)params, I, H, O);
     rnn_layer_params d = rnn_layer_point(dparams, I, H, O);
@@ -74,8 +91,10 @@ void rnn_layer_backward_cpu(double *dparams, double *dx, double *scratch, const 
                     from_next += g_next[k] * p.W_h[j * H + k];
                 g[j] = (from_output + from_next) * (1.0 - h_t[j] * h_t[j]);
             }
-            if (t > 0) {
-                const double *h_prev = h + (b * T + t - 1) * H;
+            /* h_{-1} = h0 is a constant of the window: the term at t = 0
+             * counts, and nothing flows into h0 (truncated BPTT). */
+            const double *h_prev = t > 0 ? h + (b * T + t - 1) * H : h0 ? h0 + b * H : NULL;
+            if (h_prev) {
                 for (size_t k = 0; k < H; k++)
                     for (size_t j = 0; j < H; j++)
                         d.W_h[k * H + j] += h_prev[k] * g[j];

@@ -28,6 +28,13 @@ rnn_layer_params rnn_layer_point(double *block, size_t I, size_t H, size_t O);
 void rnn_layer_forward_cpu(double *y, double *h, const double *x, const double *params, size_t B,
                            size_t T, size_t I, size_t H, size_t O);
 
+/* rnn_layer_forward_cpu from an initial state: h_{-1} = h0[b] (B,H) for
+ * window b instead of 0 (carried hidden state, truncated BPTT); h0 NULL:
+ * rnn_layer_forward_cpu itself. */
+void rnn_layer_forward_state_cpu(double *y, double *h, const double *x, const double *h0,
+                                 const double *params, size_t B, size_t T, size_t I, size_t H,
+                                 size_t O);
+
 /* Reverse-time BPTT of a layer over B windows. Adds the gradients of all
  * windows into dparams (same block layout as params) and, when dx is not
  * NULL, writes dx (B,T,I), the gradient passed to the layer below.
@@ -35,6 +42,13 @@ void rnn_layer_forward_cpu(double *y, double *h, const double *x, const double *
 void rnn_layer_backward_cpu(double *dparams, double *dx, double *scratch, const double *dy,
                             const double *h, const double *x, const double *params, size_t B,
                             size_t T, size_t I, size_t H, size_t O);
+
+/* rnn_layer_backward_cpu for windows that started from h0 (B,H) (NULL: 0):
+ * dW_h gets g_0 h0^T at t = 0; no gradient flows into h0. */
+void rnn_layer_backward_state_cpu(double *dparams, double *dx, double *scratch, const double *dy,
+                                  const double *h, const double *x, const double *h0,
+                                  const double *params, size_t B, size_t T, size_t I, size_t H,
+                                  size_t O);
 
 /* Window losses (B) and the loss gradient dy (B,T,O) from predictions y and
  * targets (B,T,O). With loss_steps ALL, a window's loss is the mean over T

@@ -3,7 +3,7 @@
  * order so that two runs give identical bits (no atomics):
  *
  *   dW_i[i,j] = sum_b sum_t x[b,t,i] g[b,t,j]      db_i[j] = sum_b sum_t g[b,t,j]
- *   dW_h[k,j] = sum_b sum_{t>0} h[b,t-1,k] g[b,t,j]
+ *   dW_h[k,j] = sum_b sum_{t>0} h[b,t-1,k] g[b,t,j]   (+ h0[b,k] g[b,0,j] with has_h0)
  *   dW_o[j,o] = sum_b sum_t h[b,t,j] dy[b,t,o]     db_o[o] = sum_b sum_t dy[b,t,o]
  *
  * Mirrors the weight-gradient sums of rnn_layer_backward_cpu.
@@ -22,7 +22,9 @@ __kernel void grad_partial(__global real *partial,      /* (n_chunks, P) */
                            const uint starts_offset, /* the batch: order[starts_offset ..] */
                            const uint x_is_table, const uint B, const uint T, const uint I,
                            const uint H, const uint O, const uint chunk, const uint P,
-                           const uint layer_offset)
+                           const uint layer_offset,
+                           __global const real *h0, /* (B,H) initial states, when has_h0 */
+                           const uint has_h0)
 {
     __global const uint *starts = order + starts_offset; /* (B) */
     const size_t p = get_global_id(0), c = get_global_id(1);
@@ -43,9 +45,12 @@ __kernel void grad_partial(__global real *partial,      /* (n_chunks, P) */
         }
     } else if (p < at_wo) {
         const size_t k = (p - at_wh) / H, j = (p - at_wh) % H;
-        for (size_t b = b_begin; b < b_end; b++)
+        for (size_t b = b_begin; b < b_end; b++) {
             for (size_t t = T; t-- > 1;)
                 acc += h[(b * T + t - 1) * H + k] * g[(b * T + t) * H + j];
+            if (has_h0)
+                acc += h0[b * H + k] * g[(b * T) * H + j];
+        }
     } else if (p < at_bo) {
         const size_t j = (p - at_wo) / O, o = (p - at_wo) % O;
         for (size_t b = b_begin; b < b_end; b++)

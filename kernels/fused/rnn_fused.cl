@@ -120,12 +120,13 @@ real finish_value(const size_t q, __global const real *partial_done, const uint 
  * n_tiles), and where `store`, h and y lane-major. Mirrors
  * rnn_layer_forward_cpu, mse_forward_cpu and rnn_layer_backward_cpu for the
  * windows, then sums as the weight gradients of the last. rnn_fused and
- * rnn_fused_models (which keeps no activations: store 0). */
+ * rnn_fused_models (which keeps no activations: store 0, and carries no
+ * state: has_h0 0). With has_h0, window b starts from h0 (B,H). */
 void fused_chunk(__global real *partial, __global real *h_lanes, __global real *y_lanes,
                  __global real *window_loss, __global const real *x,
                  __global const real *targets, __global const uint *starts, const uint B,
                  const uint first_loss_step, const size_t chunk, const real *wp,
-                 const int store);
+                 const int store, __global const real *h0, const uint has_h0);
 
 /* Work-item c: chunk c (fused_chunk); with apply, first what fused_finish
  * does. */
@@ -139,7 +140,9 @@ __kernel void rnn_fused(__global real *partial,      /* (n_chunks, NP) out */
                         const uint starts_offset, /* the batch: order[starts_offset ..] */
                         const uint B, const uint first_loss_step,
                         const uint apply, /* 1: first the last batch's finishing step */
-                        FINISH_ARGS)
+                        FINISH_ARGS,
+                        __global const real *h0, /* (B,H) initial states, when has_h0 */
+                        const uint has_h0)
 {
     __global const uint *starts = order + starts_offset; /* (B) */
     const size_t n_tiles = (B + LANES - 1) / LANES;
@@ -167,14 +170,14 @@ __kernel void rnn_fused(__global real *partial,      /* (n_chunks, NP) out */
     if (apply && chunk == 0)
         add_batch_loss(loss_sum, window_loss_done, B_done);
     fused_chunk(partial, h_lanes, y_lanes, window_loss, x, targets, starts, B, first_loss_step,
-                chunk, wp, 1);
+                chunk, wp, 1, h0, has_h0);
 }
 
 void fused_chunk(__global real *partial, __global real *h_lanes, __global real *y_lanes,
                  __global real *window_loss, __global const real *x,
                  __global const real *targets, __global const uint *starts, const uint B,
                  const uint first_loss_step, const size_t chunk, const real *wp,
-                 const int store)
+                 const int store, __global const real *h0, const uint has_h0)
 {
     const size_t n_tiles = (B + LANES - 1) / LANES;
     const size_t tile_begin = chunk * TILES, tile_end = min(n_tiles, tile_begin + TILES);
@@ -192,12 +195,13 @@ void fused_chunk(__global real *partial, __global real *h_lanes, __global real *
 
     for (size_t tile = tile_begin; tile < tile_end; tile++) {
         const size_t first = tile * LANES;
-        __global const real *x_win[LANES], *target_win[LANES];
+        __global const real *x_win[LANES], *target_win[LANES], *h0_win[LANES];
         real lane[LANES];
         for (int w = 0; w < LANES; w++) {
             const size_t b = min(first + w, (size_t)B - 1);
             x_win[w] = x + (size_t)starts[b] * NI;
             target_win[w] = targets + (size_t)starts[b] * NO;
+            h0_win[w] = h0 + b * NH; /* read with has_h0 only */
             lane[w] = first + w < B ? 1 : 0;
         }
         const realv valid = vload_lanes(0, lane); /* 1 for a window of the batch, 0 for padding */
@@ -206,11 +210,15 @@ void fused_chunk(__global real *partial, __global real *h_lanes, __global real *
 
         /* Forward, loss and dy: rnn_layer_forward_cpu, mse_forward_cpu. */
         realv xs[NT][NI], hs[NT][NH], dys[NT][NO];
+        realv hs0[NH]; /* h_{-1}: h0 with has_h0 */
+        for (int j = 0; j < NH; j++)
+            hs0[j] = has_h0 ? gather_v(h0_win, j) : 0;
         realv loss = 0, seen = 0;
         for (int t = 0; t < NT; t++) {
             for (int i = 0; i < NI; i++)
                 xs[t][i] = gather_v(x_win, t * NI + i);
-            hidden_step_vp(hs[t], xs[t], hs[t > 0 ? t - 1 : 0], t == 0, W_i, W_h, b_i);
+            hidden_step_vp(hs[t], xs[t], t > 0 ? hs[t - 1] : hs0, t == 0 && !has_h0, W_i, W_h,
+                           b_i);
             for (int j = 0; j < NH; j++)
                 if (store)
                     vstore_lanes(hs[t][j], t * NH + j, h_tile);
@@ -241,9 +249,9 @@ void fused_chunk(__global real *partial, __global real *h_lanes, __global real *
             for (int j = 0; j < NH; j++) /* d_j: row j of W_o and of W_h */
                 g[j] = bptt_value_v(dot_vp(dys[t], W_o + j * NO, 1, NO),
                                     dot_vp(g_next, W_h + j * NH, 1, NH), hs[t][j]);
-            if (t > 0)
+            if (t > 0 || has_h0)
                 for (int k = 0; k < NH; k++)
-                    axpy_vv(dW_h + k * NH, hs[t - 1][k], g, NH);
+                    axpy_vv(dW_h + k * NH, t > 0 ? hs[t - 1][k] : hs0[k], g, NH);
             for (int i = 0; i < NI; i++)
                 axpy_vv(dW_i + i * NH, xs[t][i], g, NH);
             for (int j = 0; j < NH; j++) {
@@ -340,7 +348,7 @@ __kernel void rnn_fused_models(__global real *partial, /* (M, stride_partial) ou
     for (int q = 0; q < NP; q++)
         wp[q] = params[k * STRIDE_P + q];
     fused_chunk(partial + k * stride_partial, 0, 0, window_loss + k * stride_window, x, targets,
-                order + k * order_stride + starts_offset, B, first_loss_step, chunk, wp, 0);
+                order + k * order_stride + starts_offset, B, first_loss_step, chunk, wp, 0, 0, 0);
 }
 
 /* Work-item (q, k): model k's mean gradient of parameter q (and its loss

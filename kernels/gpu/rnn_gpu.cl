@@ -97,7 +97,9 @@ __kernel void rnn_forward_gpu(__global real *y,              /* (B,T,O) out */
                               const uint starts_offset,      /* the batch: order[starts_offset ..] */
                               __global const real *params,   /* (P) all layers */
                               const uint param_offset, const uint x_is_table, const uint B,
-                              const uint first_loss_step)
+                              const uint first_loss_step,
+                              __global const real *h0, /* (B,H) initial states, when has_h0 */
+                              const uint has_h0)
 {
     __local real w_i[NI * NH], b_i[NH], w_o[NH * NO], b_o[NO]; /* the layer's weights */
     __local real w_h[WROWS * NH]; /* rows kt .. kt+WROWS-1 of W_h (all of it: WLOCAL) */
@@ -120,7 +122,10 @@ __kernel void rnn_forward_gpu(__global real *y,              /* (B,T,O) out */
         start[w] = starts[min(first + w, (size_t)B - 1)];
         loss[w] = seen[w] = 0;
     }
-    barrier(CLK_LOCAL_MEM_FENCE); /* the start rows in place */
+    if (has_h0) /* h_{-1} = h0 */
+        for (uint q = lid; q < WT * NH; q += LOCAL)
+            h_buf[q] = h0[min(first + q / NH, (size_t)B - 1) * NH + q % NH];
+    barrier(CLK_LOCAL_MEM_FENCE); /* the start rows (and h0) in place */
     load_inputs(x_tile, x, start, first, B, 0, x_is_table);
     barrier(CLK_LOCAL_MEM_FENCE); /* x_0 and the weights in place */
     for (int t = 0; t < NT; t++) {
@@ -134,7 +139,7 @@ __kernel void rnn_forward_gpu(__global real *y,              /* (B,T,O) out */
                 for (int r = 0; r < RH; r++)
                     from_input[s][r] += xv * w_i[i * NH + UNIT(uh, r)];
             }
-        if (t > 0)
+        if (t > 0 || has_h0)
             for (int kt = 0; kt < NH; kt += WROWS) {
                 const int rows = min(WROWS, NH - kt);
                 if (!WLOCAL) { /* the next tile of rows of W_h */
@@ -320,7 +325,7 @@ __kernel void rnn_backward_gpu(__global real *g,                 /* (B,T,H) out 
  * each (parameters e GLOCAL GPER + n GLOCAL + lid), every one in a fixed
  * order, rnn_layer_backward_cpu's: windows in order, each window's steps in
  * reverse time (no atomics: reruns give identical bits). h_{-1} = 0 adds
- * exact zeros. A group's GCW windows are GCW / CHUNK chunks of the batch
+ * exact zeros (h0 with has_h0). A group's GCW windows are GCW / CHUNK chunks of the batch
  * (CHUNK: the runtime's WINDOWS_PER_CHUNK), each summed from 0, so that the
  * sums are those of the batch's chunks whatever GCW is (and a rank's share
  * of a batch under MPI, whole chunks, sums to the same bits). Where one
@@ -344,7 +349,9 @@ __kernel void grad_gpu(__global real *partial,     /* (chunks_of(B), P), or grad
                        __global const uint *order, /* window start rows */
                        const uint starts_offset,   /* the batch: order[starts_offset ..] */
                        const uint x_is_table, const uint B, const uint P,
-                       const uint param_offset, const uint finish)
+                       const uint param_offset, const uint finish,
+                       __global const real *h0, /* (B,H) initial states, when has_h0 */
+                       const uint has_h0)
 {
     __local real rows[(GTS + 1) * RS]; /* slot 0: h_{t_lo-1}; slot 1 + t - t_lo: step t */
     __local uint start[GCW];
@@ -391,6 +398,8 @@ __kernel void grad_gpu(__global real *partial,     /* (chunks_of(B), P), or grad
                 if (col >= R_H && col < R_G) {
                     if (t >= 0)
                         v = h[(b * NT + t) * NH + col - R_H];
+                    else if (has_h0) /* h_{-1} = h0 */
+                        v = h0[b * NH + col - R_H];
                 } else if (slot == 0) {
                     continue; /* slot 0 holds h alone */
                 } else if (col < R_H) {

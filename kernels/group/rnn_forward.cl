@@ -11,6 +11,8 @@
  *
  * Layer 0 reads its inputs straight from the staged table (x_is_table): row
  * starts[b] + t of x (R,I). Higher layers read the layer below's y (B,T,I).
+ * With has_h0, window b starts from h_{-1} = h0[b] instead of 0 (carried
+ * state, state.cl).
  */
 __kernel void rnn_forward(__global real *y,            /* (B,T,O) out */
                           __global real *h,            /* (B,T,H) out, kept for backward */
@@ -21,7 +23,9 @@ __kernel void rnn_forward(__global real *y,            /* (B,T,O) out */
                           const uint param_offset,     /* where this layer's block starts */
                           const uint x_is_table, const uint T, const uint I, const uint H,
                           const uint O,
-                          __local real *h_buf)         /* (2,H): h_{t-1}, h_t alternately */
+                          __local real *h_buf,         /* (2,H): h_{t-1}, h_t alternately */
+                          __global const real *h0,     /* (B,H) initial states, when has_h0 */
+                          const uint has_h0)
 {
     __global const uint *starts = order + starts_offset; /* (B) */
     const size_t b = get_group_id(0), lid = get_local_id(0), lsz = get_local_size(0);
@@ -34,7 +38,9 @@ __kernel void rnn_forward(__global real *y,            /* (B,T,O) out */
         __global const real *x_t = x_win + (size_t)t * I; /* (I) */
         for (size_t j = lid; j < H; j += lsz) { /* z_j: column j of W_i and of W_h */
             const real from_input = dot_gg(x_t, p.W_i + j, H, I);
-            const real from_hidden = t > 0 ? dot_lg(h_prev, p.W_h + j, H, H) : 0;
+            const real from_hidden = t > 0    ? dot_lg(h_prev, p.W_h + j, H, H)
+                                     : has_h0 ? dot_gg(h0 + b * H, p.W_h + j, H, H)
+                                              : 0;
             const real v = hidden_value(from_input, from_hidden, p.b_i[j]);
             h_cur[j] = v;
             h[(b * T + t) * H + j] = v;

@@ -206,7 +206,9 @@ void store_window_losses(__global real *window_loss, const real *loss, const rea
         __global const uint *order,   /* window start rows */                                    \
         const uint starts_offset,     /* the batch: order[starts_offset ..] */                   \
         __global const real *params,  /* (P) all layers */                                       \
-        const uint param_offset, const uint x_is_table, const uint B, const uint first_loss_step
+        const uint param_offset, const uint x_is_table, const uint B, const uint first_loss_step, \
+        __global const real *h0, /* (B,H) initial states, when has_h0 (state.cl) */            \
+        const uint has_h0
 
 /* Mirrors rnn_layer_forward_cpu for WB windows per work-item, one after
  * another; in the top layer also mse_forward_cpu. */
@@ -221,11 +223,15 @@ __kernel void rnn_forward_tile(FORWARD_TILE_ARGS)
     real loss[WB], seen[WB]; /* the windows' loss sums and observed cells (top layer) */
     for (int w = 0; w < WB; w++)
         loss[w] = seen[w] = 0;
+    if (has_h0) /* h_{-1} = h0 */
+        for (int w = 0; w < WB; w++)
+            for (int j = 0; j < NH; j++)
+                h_prev[w][j] = h0[min(first + w, (size_t)B - 1) * NH + j];
     for (int t = 0; t < NT; t++) {
         for (int w = 0; w < WB; w++)
             for (int j = 0; j < NH; j++)
                 from_hidden[w][j] = 0;
-        if (t > 0) /* k outer, windows inner: each row of W_h is read once a tile */
+        if (t > 0 || has_h0) /* k outer, windows inner: each row of W_h is read once a tile */
             for (int k = 0; k < NH; k++)
                 for (int w = 0; w < WB; w++)
                     axpy_g(from_hidden[w], h_prev[w][k], p.W_h + k * NH, NH);
@@ -277,11 +283,18 @@ __kernel void rnn_forward_tile_lanes(FORWARD_TILE_ARGS)
     realv h_prev[NH]; /* h_{t-1}, then h_t */
     real lane[TILE_LANES];
     realv loss = 0, seen = 0;
+    if (has_h0) { /* h_{-1} = h0 */
+        __global const real *h0_win[TILE_LANES];
+        for (int w = 0; w < TILE_LANES; w++)
+            h0_win[w] = h0 + b[w] * NH;
+        for (int j = 0; j < NH; j++)
+            h_prev[j] = gather_v(h0_win, j);
+    }
     for (int t = 0; t < NT; t++) {
         realv x_t[NI];
         for (int i = 0; i < NI; i++)
             x_t[i] = gather_v(x_win, t * NI + i);
-        hidden_step_vg(h_prev, x_t, h_prev, t == 0, p.W_i, p.W_h, p.b_i);
+        hidden_step_vg(h_prev, x_t, h_prev, t == 0 && !has_h0, p.W_i, p.W_h, p.b_i);
         for (int j = 0; j < NH; j++) {
             vstore8(h_prev[j], 0, lane);
             for (int w = 0; w < n_valid; w++)
@@ -324,6 +337,10 @@ __kernel void rnn_forward_tile_vec(FORWARD_TILE_ARGS)
     real loss[WB], seen[WB]; /* the windows' loss sums and observed cells (top layer) */
     for (int w = 0; w < WB; w++)
         loss[w] = seen[w] = 0;
+    if (has_h0) /* h_{-1} = h0 */
+        for (int w = 0; w < WB; w++)
+            for (int j = 0; j < NH; j++)
+                h_prev[w][j] = h0[min(first + w, (size_t)B - 1) * NH + j];
     for (int t = 0; t < NT; t++) {
         for (int w = 0; w < WB; w++) {
             const size_t b = min(first + w, (size_t)B - 1);
@@ -338,7 +355,7 @@ __kernel void rnn_forward_tile_vec(FORWARD_TILE_ARGS)
         }
         for (int jb = 0; jb < NJ; jb += JB) {
             realj acc[WB][JB]; /* h_{t-1} W_h */
-            block_product(acc, h_prev, p.W_h, jb, t > 0);
+            block_product(acc, h_prev, p.W_h, jb, t > 0 || has_h0);
             #pragma unroll
             for (int w = 0; w < WB; w++)
                 #pragma unroll
@@ -485,7 +502,8 @@ __kernel void rnn_backward_tile_vec(BACKWARD_TILE_ARGS)
  * window's steps in reverse time (rnn_layer_backward_cpu's order), as
  * rank-1 updates along contiguous rows of g or h (axpy):
  *   rows 0..I-1         dW_i[i][:] += x[b,t,i] g[b,t,:]
- *   rows I..I+H-1       dW_h[k][:] += h[b,t-1,k] g[b,t,:]   (t > 0)
+ *   rows I..I+H-1       dW_h[k][:] += h[b,t-1,k] g[b,t,:]   (t > 0; t = 0 too with
+ *                       has_h0, h[b,-1,k] = h0[b,k])
  *   rows I+H..I+H+O-1   dW_o[:][o] += h[b,t,:] dy[b,t,o]
  *   row  I+H+O          db_i[:]    += g[b,t,:]
  *   row  I+H+O+1        db_o[:]    += dy[b,t,:]
@@ -507,12 +525,13 @@ real grad_value(const real sum, const uint finish, const uint B)
 void grad_row(__global real *out, const size_t r, __global const real *g,
               __global const real *h, __global const real *dy, __global const real *x,
               __global const uint *starts, const uint x_is_table, const size_t b_begin,
-              const size_t b_end, const uint B, const uint finish)
-    __attribute__((always_inline));
+              const size_t b_end, const uint B, const uint finish, __global const real *h0,
+              const uint has_h0) __attribute__((always_inline));
 void grad_row(__global real *out, const size_t r, __global const real *g,
               __global const real *h, __global const real *dy, __global const real *x,
               __global const uint *starts, const uint x_is_table, const size_t b_begin,
-              const size_t b_end, const uint B, const uint finish)
+              const size_t b_end, const uint B, const uint finish, __global const real *h0,
+              const uint has_h0)
 {
     real acc[NH];
     for (int j = 0; j < NH; j++)
@@ -520,8 +539,10 @@ void grad_row(__global real *out, const size_t r, __global const real *g,
     if (r < NI + NH) { /* a row of dW_i or dW_h: scalar times a row of g */
         for (size_t b = b_begin; b < b_end; b++) {
             __global const real *x_win = x_is_table ? x + (size_t)starts[b] * NI : x + b * NT * NI;
-            for (int t = NT - 1; t >= (r < NI ? 0 : 1); t--) {
-                const real sv = r < NI ? x_win[t * NI + r] : h[(b * NT + t - 1) * NH + (r - NI)];
+            for (int t = NT - 1; t >= (r < NI || has_h0 ? 0 : 1); t--) {
+                const real sv = r < NI ? x_win[t * NI + r]
+                                : t > 0 ? h[(b * NT + t - 1) * NH + (r - NI)]
+                                        : h0[b * NH + (r - NI)]; /* h_{-1} = h0 */
                 axpy_g(acc, sv, g + (b * NT + t) * NH, NH);
             }
         }
@@ -568,11 +589,11 @@ void grad_row(__global real *out, const size_t r, __global const real *g,
 void grad_block(__global real *out, __global const real *g, __global const real *h,
                 __global const real *x, __global const uint *starts, const uint x_is_table,
                 const size_t b_begin, const size_t b_end, const size_t r0, const size_t jb,
-                const uint B, const uint finish);
+                const uint B, const uint finish, __global const real *h0, const uint has_h0);
 void grad_block(__global real *out, __global const real *g, __global const real *h,
                 __global const real *x, __global const uint *starts, const uint x_is_table,
                 const size_t b_begin, const size_t b_end, const size_t r0, const size_t jb,
-                const uint B, const uint finish)
+                const uint B, const uint finish, __global const real *h0, const uint has_h0)
 {
     realj acc[RB][JB];
     #pragma unroll
@@ -583,6 +604,7 @@ void grad_block(__global real *out, __global const real *g, __global const real 
     for (size_t b = b_begin; b < b_end; b++) {
         __global const real *x_win = x_is_table ? x + (size_t)starts[b] * NI : x + b * NT * NI;
         __global const real *h_win = h + b * NT * NH;
+        __global const real *h0_win = h0 + b * NH; /* read with has_h0 only */
         __global const real *g_win = g + b * NT * NH + jb * JB * JW;
         /* acc[u][.] += (row u's value at step t) g[b,t,block] */
 #define GRAD_STEP(VALUE)                                                                   \
@@ -598,13 +620,19 @@ void grad_block(__global real *out, __global const real *g, __global const real 
         if (r0 + RB <= NI) /* rows of dW_i: x[b,t,r] */
             for (int t = NT - 1; t >= 0; t--)
                 GRAD_STEP(x_win[t * NI + r0 + u])
-        else if (r0 >= NI) /* rows of dW_h: h[b,t-1,k], no step 0; past the last row, a copy */
+        else if (r0 >= NI) { /* rows of dW_h: h[b,t-1,k], no step 0 without h0; past the
+                                last row, a copy */
             for (int t = NT - 1; t >= 1; t--)
                 GRAD_STEP(h_win[(t - 1) * NH + min(r0 - NI + u, (size_t)NH - 1)])
-        else /* the block across both: h's step 0 adds an exact 0 */
+            if (has_h0) {
+                const int t = 0;
+                GRAD_STEP(h0_win[min(r0 - NI + u, (size_t)NH - 1)])
+            }
+        } else /* the block across both: h's step 0 adds an exact 0, or h0's term */
             for (int t = NT - 1; t >= 0; t--)
                 GRAD_STEP(r0 + u < NI  ? x_win[t * NI + r0 + u]
                           : t > 0      ? h_win[(t - 1) * NH + min(r0 + u - NI, (size_t)NH - 1)]
+                          : has_h0     ? h0_win[min(r0 + u - NI, (size_t)NH - 1)]
                                        : (real)0)
 #undef GRAD_STEP
     }
@@ -628,7 +656,9 @@ void grad_block(__global real *out, __global const real *g, __global const real 
         __global const uint *order, /* window start rows */                                      \
         const uint starts_offset,   /* the batch: order[starts_offset ..] */                     \
         const uint x_is_table, const uint B, const uint chunk, const uint P,                     \
-        const uint param_offset, const uint finish
+        const uint param_offset, const uint finish,                                           \
+        __global const real *h0, /* (B,H) initial states, when has_h0 */                       \
+        const uint has_h0
 
 /* Mirrors the weight-gradient sums of rnn_layer_backward_cpu: work-item
  * (r, c) row r of the table above over chunk c (grad_row). */
@@ -639,7 +669,7 @@ __kernel void grad_rows_tile(GRAD_ROWS_TILE_ARGS)
     const size_t b_begin = c * chunk, b_end = min((size_t)B, b_begin + chunk);
     if (r < NI + NH + NO + 2)
         grad_row(partial + c * P + param_offset, r, g, h, dy, x, starts, x_is_table, b_begin,
-                 b_end, B, finish);
+                 b_end, B, finish, h0, has_h0);
 }
 
 /* grad_rows_tile with [dW_i; dW_h] in register blocks on explicit vectors:
@@ -655,10 +685,10 @@ __kernel void grad_rows_tile_vec(GRAD_ROWS_TILE_ARGS)
     __global real *out = partial + c * P + param_offset;
     if (m < NRB * NJB) {
         grad_block(out, g, h, x, starts, x_is_table, b_begin, b_end, m % NRB * RB, m / NRB, B,
-                   finish);
+                   finish, h0, has_h0);
         return;
     }
     const size_t r = NI + NH + (m - NRB * NJB);
     if (r < NI + NH + NO + 2)
-        grad_row(out, r, g, h, dy, x, starts, x_is_table, b_begin, b_end, B, finish);
+        grad_row(out, r, g, h, dy, x, starts, x_is_table, b_begin, b_end, B, finish, h0, has_h0);
 }

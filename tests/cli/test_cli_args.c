@@ -17,7 +17,7 @@
 static const cli_command *const commands[] = {
     &cli_train_command,     &cli_eval_command,   &cli_predict_command, &cli_export_command,
     &cli_reproduce_command, &cli_parity_command, &cli_devices_command, &cli_bench_command,
-    &cli_forecast_command,  &cli_tune_command,
+    &cli_forecast_command,  &cli_tune_command,   &cli_explain_command,
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

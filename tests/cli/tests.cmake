@@ -249,3 +249,15 @@ add_test(NAME cli_resume_finds_recorded_data
          COMMAND sh -c "set -e; o='--features a,b --target y --device cpu --lr-schedule constant --quiet'; \"$0\" train --data \"$1\" $o --epochs 2 --save \"$2.a\" >/dev/null; \"$0\" train --resume \"$2.a\" --epochs 3 --lr-schedule constant --device cpu --save \"$2.b\" | grep -q 'cli_small.csv'; \"$0\" train --data \"$1\" $o --epochs 3 --save \"$2.c\" >/dev/null; cmp \"$2.b\" \"$2.c\""
                  $<TARGET_FILE:clrnn> ${FIX}/cli_small.csv ${CMAKE_CURRENT_BINARY_DIR}/resume_recorded)
 set_tests_properties(cli_resume_finds_recorded_data PROPERTIES LABELS cli)
+# Carried hidden state: train --stateful, eval, predict and forecast of the
+# model, the refusals (stateful_test.sh).
+clrnn_script_test(stateful cli ${CMAKE_CURRENT_LIST_DIR}/stateful_test.sh $<TARGET_FILE:clrnn>)
+clrnn_cli_test(help_train_stateful 0 "--stateful +carry the hidden state" train --help)
+# clrnn explain (issue 16, item 3): input attributions end to end.
+clrnn_cli_test(help_explain 0 "usage: clrnn explain" explain --help)
+# The CPU reference alone (CI's sanitizer run checks it for leaks), then
+# with OpenCL's figures against it too.
+clrnn_script_test(explain cli ${CMAKE_CURRENT_LIST_DIR}/explain_test.sh $<TARGET_FILE:clrnn>
+                  ${FIX}/cli_small.csv)
+clrnn_script_test(explain_opencl cli ${CMAKE_CURRENT_LIST_DIR}/explain_test.sh
+                  $<TARGET_FILE:clrnn> ${FIX}/cli_small.csv opencl)

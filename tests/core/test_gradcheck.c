@@ -5,6 +5,8 @@
  * objective differentiated numerically is J = (terms / B) * sum of window
  * losses, terms being the number of (step, output) pairs a window's loss
  * averages over. Per tensor: ||numeric - analytic|| / ||analytic|| < 1e-6.
+ * The same stacks again from random nonzero initial states (a stateful
+ * backend: h_{-1} = h0, held constant, so dW_h has the step-0 term).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +28,7 @@ static double objective(clrnn_backend *b, const double *params, const uint32_t *
 }
 
 static void gradcheck(const clrnn_layer_shape *layers, size_t n_layers, size_t T, size_t B,
-                      clrnn_loss_steps loss_steps, uint32_t seed)
+                      clrnn_loss_steps loss_steps, uint32_t seed, int stateful)
 {
     clrnn_rng rng;
     clrnn_rng_seed(&rng, seed);
@@ -57,7 +59,20 @@ static void gradcheck(const clrnn_layer_shape *layers, size_t n_layers, size_t T
                                 .loss_steps = loss_steps};
     if (clrnn_backend_create(&b, model, &cfg, &err) != CLRNN_OK ||
         clrnn_backend_stage(b, x, y, ROWS, &err) != CLRNN_OK ||
-        clrnn_backend_gradients(b, starts, B, &err) != CLRNN_OK ||
+        (stateful && clrnn_backend_set_stateful(b, 1, &err) != CLRNN_OK)) {
+        check_true(0, err.message);
+        goto done;
+    }
+    for (size_t l = 0; stateful && l < n_layers; l++) {
+        double h0[8 * 6]; /* (B,H): B <= 8, H <= 6 */
+        for (size_t i = 0; i < B * layers[l].n_hidden; i++)
+            h0[i] = 1.6 * clrnn_rng_uniform(&rng) - 0.8;
+        if (clrnn_backend_set_initial_state(b, l, h0, B, &err) != CLRNN_OK) {
+            check_true(0, err.message);
+            goto done;
+        }
+    }
+    if (clrnn_backend_gradients(b, starts, B, &err) != CLRNN_OK ||
         clrnn_backend_get_grads(b, grads, &err) != CLRNN_OK) {
         check_true(0, err.message);
         goto done;
@@ -86,8 +101,8 @@ static void gradcheck(const clrnn_layer_shape *layers, size_t n_layers, size_t T
             }
             double rel = sqrt(diff) / fmax(sqrt(norm), 1e-12);
             char what[128];
-            snprintf(what, sizeof what, "L%zu T%zu B%zu %s layer %zu %s rel err", n_layers, T, B,
-                     loss_steps == CLRNN_LOSS_LAST ? "last" : "all", l,
+            snprintf(what, sizeof what, "L%zu T%zu B%zu %s%s layer %zu %s rel err", n_layers, T, B,
+                     loss_steps == CLRNN_LOSS_LAST ? "last" : "all", stateful ? " from h0" : "", l,
                      clrnn_param_name((clrnn_param)p));
             check(rel < 1e-6, what, rel, 1e-6);
         }
@@ -104,21 +119,24 @@ done:
 
 int main(void)
 {
-    clrnn_rng shapes;
-    clrnn_rng_seed(&shapes, 1234);
-    for (size_t n_layers = 1; n_layers <= 3; n_layers++) {
-        for (int mode = 0; mode < 2; mode++) {
-            clrnn_layer_shape layers[3];
-            size_t n_in = 1 + clrnn_rng_below(&shapes, 4);
-            for (size_t l = 0; l < n_layers; l++) {
-                layers[l].n_in = n_in;
-                layers[l].n_hidden = 1 + clrnn_rng_below(&shapes, 6);
-                layers[l].n_out = 1 + clrnn_rng_below(&shapes, 3);
-                n_in = layers[l].n_out;
+    for (int stateful = 0; stateful < 2; stateful++) {
+        clrnn_rng shapes;
+        clrnn_rng_seed(&shapes, 1234);
+        for (size_t n_layers = 1; n_layers <= 3; n_layers++) {
+            for (int mode = 0; mode < 2; mode++) {
+                clrnn_layer_shape layers[3];
+                size_t n_in = 1 + clrnn_rng_below(&shapes, 4);
+                for (size_t l = 0; l < n_layers; l++) {
+                    layers[l].n_in = n_in;
+                    layers[l].n_hidden = 1 + clrnn_rng_below(&shapes, 6);
+                    layers[l].n_out = 1 + clrnn_rng_below(&shapes, 3);
+                    n_in = layers[l].n_out;
+                }
+                size_t T = 1 + clrnn_rng_below(&shapes, 6);
+                size_t B = 1 + clrnn_rng_below(&shapes, 4);
+                gradcheck(layers, n_layers, T, B, (clrnn_loss_steps)mode, 100 + (uint32_t)n_layers,
+                          stateful);
             }
-            size_t T = 1 + clrnn_rng_below(&shapes, 6);
-            size_t B = 1 + clrnn_rng_below(&shapes, 4);
-            gradcheck(layers, n_layers, T, B, (clrnn_loss_steps)mode, 100 + (uint32_t)n_layers);
         }
     }
     return check_summary();

@@ -10,3 +10,10 @@ clrnn_add_test(test_forecast LABEL unit SOURCES core/test_forecast.c)
 # Model groups: each model of a group bitwise as itself alone (the CPU
 # reference here; each OpenCL family in opencl/tests.cmake).
 clrnn_add_test(test_group LABEL unit SOURCES core/test_group.c)
+# Carried hidden state (--stateful) on the CPU reference: the training plan,
+# one stream of windows == one long window (bitwise), stateful training of
+# one whole-series window == full BPTT (bitwise), the model file.
+clrnn_add_test(test_stateful LABEL unit SOURCES core/test_stateful.c)
+# Input attributions of the CPU reference against central differences of
+# the model's own predictions.
+clrnn_add_test(test_input_gradients_fd LABEL unit SOURCES core/test_input_gradients_fd.c)

@@ -1,6 +1,6 @@
 """clrnn_model_test.py CLRNN DATA FIXTURES: scripts/clrnn_model.py against clrnn.
 
-1. A model trained and saved by clrnn (format version 3, two layers): the
+1. A model trained and saved by clrnn (format version 4, two layers): the
    script's forward pass on the table gives `clrnn predict`'s predictions to
    1e-9 relative (predict prints 10 significant digits), on the same rows.
 2. Without --data: the script finds the recorded data file, as clrnn does.
@@ -11,6 +11,9 @@
    model file.
 6. Where clrnn has the forecast framing (`train --horizon`): a model of two
    horizons, differenced, with date features, to 1e-9 relative too.
+7. A stateful model (`train --stateful`): clrnn's predictions, warmed up in
+   windows of seq_len with the state carried, are the script's single
+   forward pass over the whole table, to 1e-9 relative.
 Exits non-zero on any failure.
 """
 import csv
@@ -67,14 +70,14 @@ def main(clrnn, data, fixtures):
         "--layers", "2:5:3,3:4:1", "--epochs", "3", "--batch", "8", "--device", "cpu",
         "--quiet", "--save", model)
     m = clrnn_model.load(model)
-    assert m.version == 3 and m.series_column is None and m.layers == [(2, 5, 3), (3, 4, 1)] and m.seq_len == 6
+    assert m.version == 4 and not m.stateful and m.series_column is None and m.layers == [(2, 5, 3), (3, 4, 1)] and m.seq_len == 6
     assert m.features == ["a", "b"] and m.targets == ["y"] and m.horizons == [0]
     assert os.path.samefile(m.data_path_absolute, data) and m.train_fraction == 0.7
     print(f"model file version {m.version}: data {m.data_path}, split {m.train_fraction}/"
           f"{m.val_fraction}, rows {m.data_rows} (train to {m.train_rows}) OK")
 
     run("predict", "--model", model, "--out", preds)  # the recorded data
-    compare("version 3, the recorded data", m, clrnn_model.data_file(m, model), preds)
+    compare("version 4, the recorded data", m, clrnn_model.data_file(m, model), preds)
 
     no_target = os.path.join(d, "no_target.csv")
     with open(data, newline="") as f, open(no_target, "w", newline="") as g:
@@ -112,6 +115,16 @@ def main(clrnn, data, fixtures):
         assert f.horizons == [1, 3] and f.difference == 1 and f.date_features == 1 | 2 | 4
         run("predict", "--model", framed, "--out", preds)
         compare("horizons 1 and 3, differenced, date features", f, data, preds)
+    if "--stateful" in usage:
+        carried = os.path.join(d, "stateful.clrnn")
+        run("train", "--data", data, "--features", "a,b", "--target", "y", "--seq-len", "4",
+            "--layers", "2:5:3,3:4:1", "--stateful", "--epochs", "3", "--batch", "2",
+            "--device", "cpu", "--quiet", "--save", carried)
+        s = clrnn_model.load(carried)
+        assert s.version == 4 and s.stateful == 1
+        run("predict", "--model", carried, "--out", preds)
+        compare("stateful: one pass over the table", s, data, preds)
+        print("stateful: clrnn predict == one forward pass over the whole table OK")
     for f in os.listdir(d):
         os.remove(os.path.join(d, f))
     os.rmdir(d)

@@ -26,7 +26,7 @@ def read_clrnn(path):
     b = open(path, "rb").read()
     assert b[:8] == b"\x89CLRNN\r\n", "magic"
     version = struct.unpack_from("<I", b, 8)[0]
-    assert version in (1, 2, 3), "version"
+    assert version in (1, 2, 3, 4), "version"
     assert struct.unpack_from("<Q", b, 12)[0] == len(b), "file size"
     assert zlib.crc32(b[:-4]) == struct.unpack_from("<I", b, len(b) - 4)[0], "CRC32"
     pos = 20
@@ -76,6 +76,8 @@ def read_clrnn(path):
                 m["series_column"] = b[pos:pos + n].decode()
                 pos += n
                 m["split_by_series"], m["scale_per_series"] = take("2I")
+    if version >= 4:  # carried hidden state
+        (m["stateful"],) = take("I")
     (P,) = take("Q")
     m["params"], m["state_m"], m["state_v"] = (np.frombuffer(b, "<f8", P, pos + i * 8 * P)
                                                for i in range(3))

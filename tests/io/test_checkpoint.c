@@ -11,9 +11,12 @@
  * - Saving refuses an inconsistent checkpoint and leaves no file behind.
  * - Version 2's framing and data settings are refused when out of range; a
  *   version 1 file made by an earlier clrnn still loads, and saves as
- *   version 3 with the same model.
+ *   version 4 with the same model.
  * - Capture records the data settings and the data path it is given, and
  *   clrnn_checkpoint_data_config gives them back.
+ * - In memory (how a checkpoint crosses between ranks under mpirun): the
+ *   encoded bytes are the saved file's, decoding them gives the checkpoint
+ *   bit for bit, and flipped or truncated bytes are refused by name.
  */
 #include "io_util.h"
 
@@ -172,13 +175,13 @@ static void test_magic_version(void)
     bytes[1] = 'X';
     check_true(refused(bytes, size, "not a clrnn model file"), "wrong magic is refused");
     bytes[1] = 'C';
-    put_le32(bytes + 8, 4);
+    put_le32(bytes + 8, 5);
     reseal(bytes, size);
-    check_true(refused(bytes, size, "version 4; this clrnn reads versions 1 to 3"),
-               "version 4 (with a valid CRC) is refused by its version");
+    check_true(refused(bytes, size, "version 5; this clrnn reads versions 1 to 4"),
+               "version 5 (with a valid CRC) is refused by its version");
     put_le32(bytes + 8, 0);
     reseal(bytes, size);
-    check_true(refused(bytes, size, "version 0; this clrnn reads versions 1 to 3"),
+    check_true(refused(bytes, size, "version 0; this clrnn reads versions 1 to 4"),
                "version 0 (with a valid CRC) is refused by its version");
     free(bytes);
     const unsigned char csv[] = ",tmax,tmin\n1970-01-01,60,35\n";
@@ -241,11 +244,13 @@ static void test_inconsistent(void)
         P += layers[l].n_in * layers[l].n_hidden + layers[l].n_hidden * layers[l].n_hidden +
              layers[l].n_hidden * layers[l].n_out + layers[l].n_out + layers[l].n_hidden;
     /* version 2's framing and data settings lie between the seed and P,
-     * then version 3's series column (none: 4 bytes) and two flags */
+     * then version 3's series column (none: 4 bytes) and two flags, then
+     * version 4's stateful flag */
     size_t framing = 4 + 4 + 4 + 4 + 4 + 4 + (4 + strlen("data/weather é.csv")) +
                      (4 + strlen("/srv/clrnn/data/weather é.csv")) + (4 + strlen("timestamp")) +
                      2 * 8 + 3 * 4 + 3 * 8 + 4 + 2 * 4;
-    size_t at_p = size - 4 - 3 * P * 8 - 8, at_framing = at_p - framing;
+    size_t at_p = size - 4 - 3 * P * 8 - 8, at_stateful = at_p - 4,
+           at_framing = at_stateful - framing;
     size_t at_kind = at_framing - 4 - 8 - 8 - 7 * 8 - 4;
     free(bytes);
     refused_with_u32("a parameter count the layers do not give is refused", (size_t)at_p,
@@ -279,6 +284,7 @@ static void test_inconsistent(void)
     refused_with_u32("split-by-series 2 is refused", at_series + 4, 2, "series split");
     refused_with_u32("per-series scaling without a series column is refused", at_series + 8, 1,
                      "without a series column");
+    refused_with_u32("a stateful flag of 2 is refused", at_stateful, 2, "stateful flag");
 }
 
 /* The version 1 file committed in tests/fixtures, written by the clrnn of
@@ -311,10 +317,11 @@ static void test_version_1(void)
     path_in(path, sizeof path, "upgraded.clrnn");
     check_true(clrnn_checkpoint_save(c, path, &err) == CLRNN_OK &&
                    clrnn_checkpoint_load(&again, path, &err) == CLRNN_OK &&
-                   clrnn_checkpoint_format_version(again) == 3,
-               "version 1 saved again is version 3");
+                   clrnn_checkpoint_format_version(again) == 4 && !clrnn_checkpoint_stateful(c) &&
+                   !clrnn_checkpoint_stateful(again),
+               "version 1 saved again is version 4, not stateful");
     if (again)
-        check_same_checkpoint("version 1 -> 3", c, again);
+        check_same_checkpoint("version 1 -> 4", c, again);
     clrnn_checkpoint_free(c);
     clrnn_checkpoint_free(again);
 }
@@ -439,6 +446,43 @@ static void test_save_refuses(void)
     clrnn_checkpoint_free(c);
 }
 
+static void test_in_memory(void)
+{
+    clrnn_checkpoint *c = NULL, *back = NULL;
+    clrnn_error err;
+    unsigned char *bytes = NULL;
+    size_t size = 0, file_size = 0;
+    if (!check_true(make_checkpoint(&c, CLRNN_ADAM), "build a checkpoint")) {
+        clrnn_checkpoint_free(c);
+        return;
+    }
+    unsigned char *file = saved_bytes(&file_size);
+    check_true(clrnn__checkpoint_encode(c, &bytes, &size, &err) == CLRNN_OK, "encode");
+    check_true(file && bytes && size == file_size && memcmp(bytes, file, size) == 0,
+               "the encoded bytes are the saved file's");
+    check_true(bytes && clrnn__checkpoint_decode(&back, bytes, size, "model 3", &err) == CLRNN_OK,
+               "decode");
+    if (back)
+        check_same_checkpoint("in memory", c, back);
+    clrnn_checkpoint_free(back);
+    back = NULL;
+    if (bytes && size > 40) {
+        bytes[size / 2] ^= 0x10;
+        check_true(clrnn__checkpoint_decode(&back, bytes, size, "model 3", &err) == CLRNN_E_INPUT &&
+                       !back && strstr(err.message, "'model 3'"),
+                   "a flipped byte is refused, naming the bytes");
+        bytes[size / 2] ^= 0x10;
+        check_true(clrnn__checkpoint_decode(&back, bytes, size - 1, "model 3", &err) ==
+                           CLRNN_E_INPUT &&
+                       !back,
+                   "truncated bytes are refused");
+    }
+    clrnn_checkpoint_free(back);
+    clrnn_checkpoint_free(c);
+    free(bytes);
+    free(file);
+}
+
 int main(void)
 {
     if (!make_test_dir("clrnn_test_checkpoint"))
@@ -453,6 +497,7 @@ int main(void)
     test_save_refuses();
     test_version_1();
     test_capture_data();
+    test_in_memory();
     static const char *const names[] = {"round.clrnn",   "again.clrnn",  "bad.clrnn",
                                         "small.clrnn",   "intact.clrnn", "upgraded.clrnn",
                                         "captured.clrnn"};

@@ -1,6 +1,7 @@
 # Data parallel training under mpirun (CLRNN_MPI): bitwise equal to one
 # process for 1-3 ranks on the CPU reference and on PoCL (each rank its own
-# context), resuming across rank counts, and failures that stop every rank.
+# context), resuming across rank counts, and failures that stop every rank;
+# sweeps dealt out over 1-3 ranks, every file as one process's.
 if(CLRNN_MPI)
   set(MPI_TEST ${CMAKE_CURRENT_LIST_DIR}/mpi_test.sh)
   function(clrnn_mpi_test name)
@@ -22,6 +23,10 @@ if(CLRNN_MPI)
   clrnn_mpi_test(resume_cpu resume ${CLRNN_MPI_RUN} --device cpu)
   clrnn_mpi_test(resume_pocl resume ${CLRNN_MPI_RUN} --device opencl)
   clrnn_mpi_test(failures fail ${CLRNN_MPI_RUN})
+  # Distributed sweeps: models dealt out over the ranks, one table (issue 15).
+  clrnn_mpi_test(sweep_cpu sweep ${CLRNN_MPI_RUN} ${FIX}/cli_small.csv --device cpu)
+  clrnn_mpi_test(sweep_pocl sweep ${CLRNN_MPI_RUN} ${FIX}/cli_small.csv --device opencl)
+  clrnn_mpi_test(sweep_failures sweep_fail ${CLRNN_MPI_RUN} ${FIX}/cli_small.csv)
   # Each family's shared batches (its kernels stopping at the chunks' sums,
   # the fold and the spread of kernels/common/share.cl) under Oclgrind's
   # race and memory checks, at 2 ranks with a chunk and a part each.
@@ -34,4 +39,15 @@ if(CLRNN_MPI)
     set_tests_properties(mpi_oclgrind_${family} PROPERTIES LABELS oclgrind TIMEOUT 300
       ENVIRONMENT "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1;OMPI_MCA_btl=self,vader")
   endforeach()
+endif()
+# --stateful carries state from batch to batch in one process: refused
+# under mpirun in one line from rank 0 (exit 2).
+if(CLRNN_MPI)
+  add_test(NAME mpi_stateful_refused
+           COMMAND ${EXPECT} 2 "^clrnn train: --stateful runs in one process"
+                   ${MPIEXEC_EXECUTABLE} --oversubscribe --quiet -np 2 $<TARGET_FILE:clrnn> train
+                   --data ${FIX}/cli_small.csv --features a,b --target y --stateful --batch 2
+                   --epochs 1 --device cpu --quiet)
+  set_tests_properties(mpi_stateful_refused PROPERTIES LABELS mpi TIMEOUT 120
+    ENVIRONMENT "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1;OMPI_MCA_btl=self,vader")
 endif()

@@ -63,7 +63,17 @@ set(PARITY_GRID
     "masked|--layers 5:17:2 --batch 64 --seq-len 7 --masked 0.3"
     "masked_lanes|--layers 3:4:3 --batch 257 --seq-len 2 --masked 0.6"
     "masked_last|--layers 3:17:2,2:4:1 --batch 64 --seq-len 7 --loss-on last --masked 0.5"
-    "masked_vector_rows|--layers 4:48:3,3:32:1 --batch 70 --seq-len 5 --masked 0.3")
+    "masked_vector_rows|--layers 4:48:3,3:32:1 --batch 70 --seq-len 5 --masked 0.3"
+    # Carried hidden state (--stateful): random nonzero initial states, the
+    # state carried to the next batch compared, each step from the last
+    # one's (a quarter reset): B=1 T=1 H=1, the lanes forward with padding,
+    # a stack of 3, the vector rows (gradient blocks of dW_h only and
+    # across dW_i and dW_h).
+    "state_tiny|--layers 1:1:1 --batch 1 --seq-len 1 --stateful"
+    "state_lanes|--layers 3:4:3 --batch 257 --seq-len 2 --stateful"
+    "state_medium|--layers 5:17:2 --batch 64 --seq-len 7 --stateful"
+    "state_three_layers|--layers 5:4:2,2:64:3,3:1:1 --batch 3 --seq-len 33 --stateful"
+    "state_vector_rows|--layers 4:48:3,3:32:1 --batch 70 --seq-len 5 --stateful")
 # The gpu family (slow on PoCL: a work-group's work-items run one after
 # another) on the parity grid's awkward shapes less those that test other
 # families' code or the shared optimizer: B=1, T=1 and a hidden unit (tiny,
@@ -82,7 +92,10 @@ set(GPU_GRID
     "vector_wide|--layers 7:256:1 --batch 33 --seq-len 4"
     "masked_tiny|--layers 1:1:1 --batch 1 --seq-len 1 --masked 0.5"
     "masked|--layers 5:17:2 --batch 64 --seq-len 7 --masked 0.3"
-    "masked_last|--layers 3:17:2,2:4:1 --batch 64 --seq-len 7 --loss-on last --masked 0.5")
+    "masked_last|--layers 3:17:2,2:4:1 --batch 64 --seq-len 7 --loss-on last --masked 0.5"
+    "state_tiny|--layers 1:1:1 --batch 1 --seq-len 1 --stateful"
+    "state_two_layers|--layers 3:17:3,3:4:1 --batch 257 --seq-len 2 --stateful"
+    "state_three_layers|--layers 5:4:2,2:64:3,3:1:1 --batch 3 --seq-len 33 --stateful")
 # The fused family runs one layer of at most 16 hidden units: B in
 # {1,3,17,64,257} (tiles of 8 or 16 windows, chunks of 32, padding), T in
 # {1,2,3,7,33}, n_hidden in {1,4,7,13,16}, both optimizers, clipping (which
@@ -103,7 +116,12 @@ set(FUSED_GRID
     # Missing targets (NaN: masked), windows with none observed among them.
     "masked_tiny|--layers 1:1:1 --batch 1 --seq-len 1 --masked 0.5"
     "masked|--layers 3:13:3 --batch 257 --seq-len 7 --masked 0.3"
-    "masked_last|--layers 5:16:3 --batch 17 --seq-len 33 --loss-on last --masked 0.6")
+    "masked_last|--layers 5:16:3 --batch 17 --seq-len 33 --loss-on last --masked 0.6"
+    # Carried hidden state: B=1, padding in the last tile, the step taken
+    # inside rnn_fused and with clipping in fused_finish.
+    "state_tiny|--layers 1:1:1 --batch 1 --seq-len 1 --stateful"
+    "state_notebook|--layers 3:4:1 --batch 257 --seq-len 7 --stateful"
+    "state_adam_clip|--layers 2:13:2 --batch 17 --seq-len 7 --optimizer adam --lr 0.003 --clip-norm 0.05 --stateful")
 
 # Determinism (bitwise equal runs), device choice, errors, optimizer state.
 clrnn_add_test(test_opencl LABEL parity SOURCES opencl/test_opencl.c)
@@ -126,7 +144,10 @@ set(OCLGRIND_GRID
     "chunks|--layers 1:2:1 --batch 33 --seq-len 2"
     "vector_rows|--layers 7:24:2,2:32:1 --batch 6 --seq-len 3"
     "masked|--layers 3:5:2 --batch 3 --seq-len 4 --masked 0.4"
-    "masked_wider|--layers 2:17:2 --batch 2 --seq-len 3 --masked 0.4 --loss-on last")
+    "masked_wider|--layers 2:17:2 --batch 2 --seq-len 3 --masked 0.4 --loss-on last"
+    "state_stack|--layers 2:3:2,2:7:1 --batch 5 --seq-len 3 --stateful"
+    "state_wider|--layers 2:17:2 --batch 33 --seq-len 3 --stateful"
+    "state_vector_rows|--layers 7:24:2,2:32:1 --batch 6 --seq-len 3 --stateful")
 # The fused family: padding in the last tile, two chunks of windows (two
 # work-items: the step taken inside rnn_fused must not race with the
 # batch), and Adam with clipping (the step in fused_finish). Three steps:
@@ -136,7 +157,8 @@ set(OCLGRIND_FUSED_GRID
     "one_tile|--layers 2:5:2 --batch 3 --seq-len 3"
     "two_items|--layers 2:5:2 --batch 40 --seq-len 3"
     "chunks|--layers 1:3:1 --batch 35 --seq-len 2 --optimizer adam --clip-norm 0.1 --loss-on last"
-    "masked|--layers 2:5:2 --batch 40 --seq-len 3 --masked 0.4")
+    "masked|--layers 2:5:2 --batch 40 --seq-len 3 --masked 0.4"
+    "state_two_items|--layers 2:5:2 --batch 40 --seq-len 3 --stateful")
 
 # The kernel families (host/opencl/families.c), one line each: the family,
 # the parity grid and the Oclgrind grid it runs (each grid with its
@@ -198,6 +220,18 @@ add_test(NAME bench_smoke
          COMMAND ${OPENCL_EXPECT} ${EXPECT} 0 "tiny: n_in 1, n_hidden 3" $<TARGET_FILE:clrnn> bench
                  --shapes tiny=1:3:1/2/5 --seconds 0.01 --warmup 1)
 set_tests_properties(bench_smoke PROPERTIES LABELS cli SKIP_RETURN_CODE 77)
+
+# Carried hidden state on every family (tests/core/test_stateful.c): one
+# stream of windows == one long window, stateful training of one
+# whole-series window == full BPTT (both bitwise), the model file.
+foreach(family ${KERNEL_FAMILY_NAMES})
+  foreach(precision fp32 fp64)
+    add_test(NAME test_stateful_opencl_${family}_${precision}
+             COMMAND $<TARGET_FILE:test_stateful> opencl ${family} ${precision})
+    set_tests_properties(test_stateful_opencl_${family}_${precision} PROPERTIES LABELS parity
+                         SKIP_RETURN_CODE 77)
+  endforeach()
+endforeach()
 
 # Resuming on the device: 2 epochs, save, resume to 4 == 4 epochs straight,
 # byte for byte (fp32 parameters and optimizer state round-trip exactly
@@ -289,7 +323,7 @@ foreach(precision fp32 fp64)
                      $<TARGET_FILE:clrnn> parity --device opencl --kernels gpu
                      --precision ${precision} ${flags})
     set_tests_properties(parity_opencl_gpu_streamed_${name}_${precision} PROPERTIES
-                         LABELS parity SKIP_RETURN_CODE 77 TIMEOUT 300)
+                         LABELS parity SKIP_RETURN_CODE 77 TIMEOUT 600)
   endforeach()
   add_test(NAME oclgrind_gpu_streamed_${precision}
            COMMAND ${CMAKE_COMMAND} -E env CLRNN_GPU_LOCAL_MEM=1500 ${OCLGRIND_CHECK}
@@ -323,11 +357,11 @@ set_tests_properties(opencl_auto_on_cpu_is_not_gpu PROPERTIES LABELS parity SKIP
 # folder): read back, a candidate failing parity never stored, corrupt cache
 # ignored, --no-tune-cache honoured, cached values within parity.
 add_test(NAME tune_cache COMMAND ${CMAKE_CURRENT_LIST_DIR}/tune_test.sh $<TARGET_FILE:clrnn>)
-set_tests_properties(tune_cache PROPERTIES LABELS cli SKIP_RETURN_CODE 77 TIMEOUT 300)
+set_tests_properties(tune_cache PROPERTIES LABELS cli SKIP_RETURN_CODE 77 TIMEOUT 600)
 clrnn_add_test(test_tune_cache LABEL unit SOURCES opencl/test_tune_cache.c)
 # clrnn tune over the gpu family's tunables (tune_gpu_test.sh).
 add_test(NAME tune_gpu COMMAND ${CMAKE_CURRENT_LIST_DIR}/tune_gpu_test.sh $<TARGET_FILE:clrnn>)
-set_tests_properties(tune_gpu PROPERTIES LABELS cli SKIP_RETURN_CODE 77 TIMEOUT 300)
+set_tests_properties(tune_gpu PROPERTIES LABELS cli SKIP_RETURN_CODE 77 TIMEOUT 600)
 
 # Model groups on each kernel family, fp32 and fp64: each model of a group
 # bitwise as itself alone (core/test_group.c).
@@ -351,4 +385,25 @@ foreach(family group tile fused gpu)
            COMMAND ${OCLGRIND_CHECK} $<TARGET_FILE:test_group> opencl ${family} small)
   set_tests_properties(oclgrind_group_${family} PROPERTIES LABELS oclgrind SKIP_RETURN_CODE 77
                        TIMEOUT 600)
+endforeach()
+
+# Input attributions (clrnn_backend_input_gradients, clrnn explain): each
+# family's dx of every output against the CPU reference on awkward shapes
+# in both precisions, and the call leaves what training uses bitwise as it
+# was; the first shapes again under Oclgrind.
+# Named opencl_* so that CI's sanitizer run takes them with the parity tests
+# (there, on PoCL, the fused and gpu families' took 105 to 250 s).
+clrnn_add_test(opencl_input_gradients LABEL parity SOURCES opencl/test_input_gradients.c
+               ARGS group TIMEOUT 600)
+foreach(family ${KERNEL_FAMILY_NAMES})
+  if(NOT family STREQUAL "group")
+    add_test(NAME opencl_input_gradients_${family}
+             COMMAND $<TARGET_FILE:opencl_input_gradients> ${family})
+    set_tests_properties(opencl_input_gradients_${family} PROPERTIES LABELS parity
+                         SKIP_RETURN_CODE 77 TIMEOUT 600)
+  endif()
+  add_test(NAME oclgrind_input_gradients_${family}
+           COMMAND ${OCLGRIND_CHECK} $<TARGET_FILE:opencl_input_gradients> ${family} small)
+  set_tests_properties(oclgrind_input_gradients_${family} PROPERTIES LABELS oclgrind
+                       SKIP_RETURN_CODE 77 TIMEOUT 600)
 endforeach()

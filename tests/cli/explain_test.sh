@@ -10,16 +10,7 @@
 # is left as it was; bad input is one line and exit code 2.
 set -u
 clrnn=$(cd "$(dirname "$1")" && pwd)/$(basename "$1"); data=$2; opencl=${3:-}
-dir=$(mktemp -d); trap 'rm -rf "$dir"' EXIT
-fail() { echo "NOT OK: $*"; exit 1; }
-refused() { # what, regex, then the command line: exit 2, one line on stderr matching
-  what=$1; regex=$2; shift 2
-  "$@" >"$dir/stdout" 2>"$dir/stderr"; code=$?
-  [ $code -eq 2 ] || { cat "$dir/stderr"; fail "$what: exit $code"; }
-  [ "$(wc -l <"$dir/stderr")" -eq 1 ] || { cat "$dir/stderr"; fail "$what: not one line"; }
-  grep -Eq -- "$regex" "$dir/stderr" || { cat "$dir/stderr"; fail "$what: message"; }
-  echo "$what: $(cat "$dir/stderr") OK"
-}
+. "$(dirname "$0")/lib.sh" # $dir, fail, refused
 
 "$clrnn" train --data "$data" --features a,b --target y --horizon 1,3 --seq-len 5 --epochs 3 \
   --batch 8 --device cpu --quiet --save "$dir/m.clrnn" >"$dir/train.txt" || fail train

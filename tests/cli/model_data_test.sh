@@ -5,16 +5,7 @@
 # and forecast do without the target column; version 1 files still work.
 set -u
 clrnn=$(cd "$(dirname "$1")" && pwd)/$(basename "$1"); data=$2; fixtures=$3
-dir=$(mktemp -d); trap 'rm -rf "$dir"' EXIT
-fail() { echo "NOT OK: $*"; exit 1; }
-refused() { # what, regex, then the command line: exit 2, one line on stderr matching
-  what=$1; regex=$2; shift 2
-  "$@" >"$dir/stdout" 2>"$dir/stderr"; code=$?
-  [ $code -eq 2 ] || { cat "$dir/stderr"; fail "$what: exit $code"; }
-  [ "$(wc -l <"$dir/stderr")" -eq 1 ] || { cat "$dir/stderr"; fail "$what: not one line"; }
-  grep -Eq -- "$regex" "$dir/stderr" || { cat "$dir/stderr"; fail "$what: message"; }
-  echo "$what: $(cat "$dir/stderr") OK"
-}
+. "$(dirname "$0")/lib.sh" # $dir, fail, refused
 # eval's RMSE: its split's line, not the baselines' lines after it.
 rmse() { sed -n 's/^[a-z]* split: .*RMSE \([0-9.]*\),.*/\1/p' "$1"; }
 

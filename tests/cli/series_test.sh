@@ -7,16 +7,7 @@
 # line naming the flag.
 set -u
 clrnn=$1
-dir=$(mktemp -d); trap 'rm -rf "$dir"' EXIT
-fail() { echo "NOT OK: $*"; exit 1; }
-refused() { # what, regex, then the command line: exit 2, one line on stderr matching
-  what=$1; regex=$2; shift 2
-  "$@" >"$dir/stdout" 2>"$dir/stderr"; code=$?
-  [ $code -eq 2 ] || { cat "$dir/stderr"; fail "$what: exit $code"; }
-  [ "$(wc -l <"$dir/stderr")" -eq 1 ] || { cat "$dir/stderr"; fail "$what: not one line"; }
-  grep -Eq -- "$regex" "$dir/stderr" || { cat "$dir/stderr"; fail "$what: message"; }
-  echo "$what: $(cat "$dir/stderr") OK"
-}
+. "$(dirname "$0")/lib.sh" # $dir, fail, refused
 
 # Four series of 30 rows, ids of text and a number, each from 2021-01-01,
 # each at its own level (per-series scaling has something to do).

@@ -1027,7 +1027,9 @@ CLRNN_API clrnn_status clrnn_backend_update_group(clrnn_backend *backend,
  * CLRNN_E_NUMERIC, errors[k] (may be NULL) why, and the others go on.
  * reports (M) and status (M) are filled for every model; the return value
  * is CLRNN_OK unless the group as a whole failed (the device, memory, a
- * cancel). Model k ends as clrnn_train leaves it alone, bitwise. */
+ * cancel). Model k ends as clrnn_train leaves it alone, bitwise. A
+ * stateful config (`stateful`) trains only in a group of one (clrnn_train
+ * itself); in a larger group it is CLRNN_E_UNSUPPORTED. */
 CLRNN_API clrnn_status clrnn_train_group(clrnn_backend *backend, const clrnn_dataset *data,
                                          const clrnn_train_config *configs,
                                          clrnn_train_report *reports, clrnn_status *status,

@@ -681,6 +681,23 @@ clrnn_status clrnn_train_group(clrnn_backend *backend, const clrnn_dataset *data
                                clrnn_status *status, clrnn_error *errors, clrnn_error *err)
 {
     size_t M = clrnn_backend_n_models(backend), P = clrnn_backend_n_params(backend);
+    for (size_t k = 0; k < M; k++)
+        if (configs[k].stateful && M > 1)
+            return clrnn__fail(err, CLRNN_E_UNSUPPORTED,
+                               "model %zu is stateful (`stateful`): a group of models "
+                               "(`n_models` %zu) cannot carry hidden state; train it alone",
+                               k, M);
+    if (M == 1 && configs[0].stateful) { /* one model: clrnn_train's stateful training */
+        clrnn_error one;
+        status[0] = clrnn_train(backend, data, &configs[0], &reports[0], &one);
+        if (errors)
+            errors[0] = status[0] == CLRNN_OK ? (clrnn_error){CLRNN_OK, ""} : one;
+        if (status[0] == CLRNN_OK || status[0] == CLRNN_E_NUMERIC)
+            return CLRNN_OK; /* a model that diverges is the model's, as in a group */
+        if (err)
+            *err = one;
+        return status[0];
+    }
     size_t n_train, n_val, batch = configs[0].batch, last_epoch = 0;
     uint32_t *sorted = observed_starts(data, CLRNN_SPLIT_TRAIN, backend->loss_steps, &n_train);
     uint32_t *val = observed_starts(data, CLRNN_SPLIT_VAL, backend->loss_steps, &n_val);

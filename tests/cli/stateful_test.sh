@@ -34,6 +34,15 @@ echo "the default model's test RMSE $default_rmse differs OK"
 grep -q north "$dir/f.csv" && grep -q south "$dir/f.csv" || { cat "$dir/f.csv"; fail "a forecast per series"; }
 echo "predict and forecast of the stateful model OK"
 
+# train --models (a sweep) trains stateful models too, each as train alone.
+"$clrnn" train $common --stateful --models 2 --seed 5 --save-each "$dir/each" >/dev/null ||
+  fail "train --stateful --models 2"
+"$clrnn" train $common --stateful --seed 6 --save "$dir/s6.clrnn" >/dev/null || fail "train --seed 6"
+cmp -s "$dir/each/model-1.clrnn" "$dir/s6.clrnn" || fail "--models 2's model 1 is not train --seed 6's"
+"$clrnn" train $common --seed 6 --save "$dir/d6.clrnn" >/dev/null || fail "train --seed 6 (default)"
+cmp -s "$dir/each/model-1.clrnn" "$dir/d6.clrnn" && fail "--models 2 --stateful trained without it"
+echo "train --stateful --models 2: each model bitwise train --stateful alone OK"
+
 if "$clrnn" explain --help >/dev/null 2>&1; then
   refused "explain of a stateful model" \
     "^clrnn explain: input gradients of a stateful backend \(--stateful\)" \

@@ -29,31 +29,12 @@
 #include "check.h"
 #include "clrnn.h"
 #include "core/stateful.h"
+#include "table_util.h"
 
 static const char *device = "cpu";
 static clrnn_kernels kernels = CLRNN_KERNELS_AUTO;
 static clrnn_precision precision = CLRNN_FP64;
 static char label[64] = "cpu";
-
-static clrnn_status dataset_from_text(clrnn_dataset **data, const char *text,
-                                      const clrnn_data_config *cfg, clrnn_error *err)
-{
-    char path[64] = "/tmp/clrnn_test_stateful_XXXXXX";
-    *data = NULL;
-    int fd = mkstemp(path);
-    FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
-    if (!f || fputs(text, f) < 0 || fclose(f) != 0) {
-        snprintf(err->message, sizeof err->message, "cannot write a temporary file");
-        return CLRNN_E_IO;
-    }
-    clrnn_table *table = NULL;
-    clrnn_status st = clrnn_table_read_csv(&table, path, err);
-    unlink(path);
-    if (st == CLRNN_OK)
-        st = clrnn_dataset_create(data, table, cfg, err);
-    clrnn_table_free(table);
-    return st;
-}
 
 /* n_series series of the given lengths (rows), columns date,id,a,b,y. */
 static char *make_table(const size_t *lengths, size_t n_series)

@@ -614,16 +614,9 @@ static int score_model(sweep_run *r, clrnn_backend *b, size_t j, size_t k,
  * --ensemble, the model file's bytes for --save and --save-each), says the
  * lines in one process's order and reports (train_models, docs/scaling.md). */
 
-static void put_text(byte_writer *w, const char *text)
-{
-    size_t n = strlen(text);
-    put_u64(w, n);
-    put_bytes(w, text, n);
-}
-
 static int get_text(byte_reader *in, char *text, size_t size)
 {
-    uint64_t n = get_u64(in);
+    uint32_t n = get_u32(in); /* put_text's */
     const unsigned char *bytes = n < size ? get_bytes(in, (size_t)n) : NULL;
     if (!bytes)
         return 0;

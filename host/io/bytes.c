@@ -86,6 +86,13 @@ void put_f64_array(byte_writer *w, const double *values, size_t n)
         put_f64(w, values ? values[i] : 0.0);
 }
 
+void put_text(byte_writer *w, const char *text)
+{
+    size_t len = text ? strlen(text) : 0;
+    put_u32(w, (uint32_t)len);
+    put_bytes(w, text, len);
+}
+
 void patch_u64(byte_writer *w, size_t offset, uint64_t v)
 {
     if (w->failed || offset > w->size || w->size - offset < 8)

@@ -29,6 +29,8 @@ void put_u64(byte_writer *w, uint64_t v);
 void put_f64(byte_writer *w, double v);
 /* values (n) as consecutive f64; NULL writes n zeros */
 void put_f64_array(byte_writer *w, const double *values, size_t n);
+/* text as its u32 length, then its bytes (no terminator); NULL as "" */
+void put_text(byte_writer *w, const char *text);
 /* Overwrites 8 bytes at offset (already written), for a size known later. */
 void patch_u64(byte_writer *w, size_t offset, uint64_t v);
 

@@ -213,13 +213,6 @@ static void put_names(byte_writer *w, char *const *names, size_t n)
 }
 
 /* A text that may be empty (NULL is empty): u32 bytes, then the bytes. */
-static void put_text(byte_writer *w, const char *text)
-{
-    size_t len = text ? strlen(text) : 0;
-    put_u32(w, (uint32_t)len);
-    put_bytes(w, text, len);
-}
-
 /* Version 2's forecast framing and data settings. */
 static void put_framing(byte_writer *w, const clrnn_checkpoint *c)
 {

@@ -41,12 +41,14 @@
 /* The shared program: common.cl, the sources the families add, then
  * these (kernels/<name>.cl, name with its folder), and its kernels (in the
  * order of runtime.h's K_ enum). */
-static const char *const shared_files[] = {"common/reduce", "common/loss", "common/optimizer",
-                                           "common/share", "common/state"};
+static const char *const shared_files[] = {"common/reduce", "common/loss",  "common/optimizer",
+                                           "common/share",  "common/state", "common/group"};
 #define N_SHARED_FILES (sizeof shared_files / sizeof shared_files[0])
 static const char *const shared_kernel_names[N_SHARED_KERNELS] = {
-    "grad_finish", "mse_loss",    "loss_accumulate", "sgd_update",   "adam_update", "sumsq_partial",
-    "clip_scale",  "scale_grads", "share_fold",      "share_spread", "carry_state"};
+    "grad_finish",       "mse_loss",         "loss_accumulate", "sgd_update",
+    "adam_update",       "sumsq_partial",    "clip_scale",      "scale_grads",
+    "share_fold",        "share_spread",     "carry_state",     "group_finish_models",
+    "group_clip_models", "group_step_models"};
 
 typedef struct ocl_backend {
     ocl_state s;
@@ -1154,7 +1156,8 @@ static clrnn_status ocl_update_group(clrnn_backend *b, const clrnn_optimizer *op
     for (size_t k = 0; k < b->n_models; k++)
         clips |= (!active || active[k]) && opts[k].clip_norm > 0;
     if (st == CLRNN_OK)
-        st = o->family->step_group(b, s, o->state, clips, err);
+        st = o->family->step_group ? o->family->step_group(b, s, o->state, clips, err)
+                                   : ocl_group_step(b, s, clips, err);
     return st == CLRNN_OK ? ocl_flush(s, err) : st;
 }
 

@@ -119,9 +119,10 @@ typedef struct ocl_family {
      * training batch of every active model of s->group (its rows in
      * g->active), model k's B windows at order[k n_order + first ..]: the
      * mean gradients and loss sums as run_batch leaves them, no step and
-     * nothing waiting. step_group queues every active model's clipping
-     * and optimizer step (g->args, written). The family never defers a
-     * step in a group. */
+     * nothing waiting (ocl_group_finish finishes chunk sums laid out as
+     * the group's partial). step_group queues every active model's
+     * clipping and optimizer step (g->args, written); NULL: the shared
+     * ocl_group_step. The family never defers a step in a group. */
     clrnn_status (*run_group)(clrnn_backend *b, ocl_state *s, void *self, size_t first, size_t B,
                               clrnn_error *err);
     clrnn_status (*step_group)(clrnn_backend *b, ocl_state *s, void *self, int clips,

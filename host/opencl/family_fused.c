@@ -23,18 +23,9 @@
 
 /* Its program's sources and kernels. */
 static const char *const fused_files[] = {"common/common", "common/layer", "fused/rnn_fused"};
-enum {
-    K_FUSED,
-    K_FUSED_FINISH,
-    K_FUSED_MODELS,
-    K_FINISH_MODELS,
-    K_CLIP_MODELS,
-    K_STEP_MODELS,
-    N_FUSED_KERNELS
-};
-static const char *const fused_kernel_names[N_FUSED_KERNELS] = {
-    "rnn_fused",           "fused_finish",      "rnn_fused_models",
-    "fused_finish_models", "fused_clip_models", "fused_step_models"};
+enum { K_FUSED, K_FUSED_FINISH, K_FUSED_MODELS, N_FUSED_KERNELS };
+static const char *const fused_kernel_names[N_FUSED_KERNELS] = {"rnn_fused", "fused_finish",
+                                                                "rnn_fused_models"};
 
 /* The most hidden units rnn_fused runs. */
 #define FUSED_MAX_HIDDEN 16
@@ -159,8 +150,8 @@ static clrnn_status fused_init(clrnn_backend *b, ocl_state *s, void **self, clrn
     ocl_tuning_options(options, sizeof options, &ocl_family_fused, fs->tuning);
     if (b->n_models > 1) { /* a group's strides (runtime.h: ocl_group) */
         size_t len = strlen(options);
-        snprintf(options + len, sizeof options - len, " -DSTRIDE_P=%zu -DSTRIDE_LOSS=%zu",
-                 ocl_group_stride(s, b->n_params), ocl_group_stride(s, 2));
+        snprintf(options + len, sizeof options - len, " -DSTRIDE_P=%zu",
+                 ocl_group_stride(s, b->n_params));
     }
     st = ocl_build(b, s, fused_files, sizeof fused_files / sizeof fused_files[0], options,
                    &fs->program, err);
@@ -341,7 +332,7 @@ static clrnn_status fused_read_activations(clrnn_backend *b, ocl_state *s, void 
 }
 
 /* A group's training batch: rnn_fused_models, a work-item a chunk of a
- * model (the model the second dimension), then fused_finish_models. */
+ * model (the model the second dimension), then the shared finish. */
 static clrnn_status fused_run_group(clrnn_backend *b, ocl_state *s, void *self, size_t first,
                                     size_t B, clrnn_error *err)
 {
@@ -364,56 +355,10 @@ static clrnn_status fused_run_group(clrnn_backend *b, ocl_state *s, void *self, 
     arg_uint(&a, g->stride_window);
     const size_t local[2] = {ocl_group_size(s, &a, (size_t)fs->tuning[T_FUSED_WG]), 1};
     const size_t global[2] = {round_up(n_chunks, local[0]), g->M};
-    clrnn_status st = ocl_launch(s, &a, 2, global, local, err);
-    if (st != CLRNN_OK)
-        return st;
-    a = args_for(s, fs->kernels[K_FINISH_MODELS]);
-    arg_mem(&a, g->grads);
-    arg_mem(&a, g->loss_sum);
-    arg_mem(&a, g->partial);
-    arg_mem(&a, g->window_loss);
-    arg_uint(&a, n_chunks);
-    arg_uint(&a, B);
-    arg_mem(&a, g->active);
-    arg_uint(&a, g->stride_partial);
-    arg_uint(&a, g->stride_window);
-    const size_t flocal[2] = {ocl_group_size(s, &a, 64), 1};
-    const size_t fglobal[2] = {round_up(b->n_params, flocal[0]), g->M};
     fs->finish_batch = 0;
     fs->deferred = 0;
-    return ocl_launch(s, &a, 2, fglobal, flocal, err);
-}
-
-/* A group's optimizer steps: fused_clip_models (a work-item a model) where
- * a model clips (clips: any does), then fused_step_models, a work-item a
- * parameter of a model. */
-static clrnn_status fused_step_group(clrnn_backend *b, ocl_state *s, void *self, int clips,
-                                     clrnn_error *err)
-{
-    fused_state *fs = self;
-    const ocl_group *g = s->group;
-    kernel_args a;
-    if (clips) {
-        a = args_for(s, fs->kernels[K_CLIP_MODELS]);
-        arg_mem(&a, g->clip);
-        arg_mem(&a, g->grads);
-        arg_mem(&a, g->args);
-        arg_uint(&a, PARAMS_PER_SLICE);
-        const size_t one = 1, models = g->M;
-        clrnn_status st = ocl_launch(s, &a, 1, &models, &one, err);
-        if (st != CLRNN_OK)
-            return st;
-    }
-    a = args_for(s, fs->kernels[K_STEP_MODELS]);
-    arg_mem(&a, g->params);
-    arg_mem(&a, g->opt_m);
-    arg_mem(&a, g->opt_v);
-    arg_mem(&a, g->grads);
-    arg_mem(&a, g->args);
-    arg_mem(&a, g->clip);
-    const size_t local[2] = {ocl_group_size(s, &a, 64), 1};
-    const size_t global[2] = {round_up(b->n_params, local[0]), g->M};
-    return ocl_launch(s, &a, 2, global, local, err);
+    clrnn_status st = ocl_launch(s, &a, 2, global, local, err);
+    return st == CLRNN_OK ? ocl_group_finish(b, s, n_chunks, B, err) : st;
 }
 
 /* rnn_fused writes h lane-major, fs->lanes windows a tile (carry_state). */
@@ -442,5 +387,4 @@ const ocl_family ocl_family_fused = {
     .n_tunables = N_FUSED_TUNABLES,
     .tuning_misfit = fused_tuning_misfit,
     .run_group = fused_run_group,
-    .step_group = fused_step_group,
 };

@@ -738,6 +738,59 @@ static clrnn_status clip_gradient(const clrnn_backend *b, ocl_state *s, double m
     return ocl_launch_1d(s, &a, P, err);
 }
 
+clrnn_status ocl_group_finish(const clrnn_backend *b, ocl_state *s, size_t n_chunks, size_t B,
+                              clrnn_error *err)
+{
+    const ocl_group *g = s->group;
+    kernel_args a = args_for(s, s->kernels[K_GROUP_FINISH]);
+    arg_mem(&a, g->grads);
+    arg_mem(&a, g->loss_sum);
+    arg_mem(&a, g->partial);
+    arg_mem(&a, g->window_loss);
+    arg_uint(&a, n_chunks);
+    arg_uint(&a, B);
+    arg_uint(&a, b->n_params);
+    arg_mem(&a, g->active);
+    arg_uint(&a, g->stride_p);
+    arg_uint(&a, g->stride_loss);
+    arg_uint(&a, g->stride_partial);
+    arg_uint(&a, g->stride_window);
+    const size_t local[2] = {ocl_group_size(s, &a, 64), 1};
+    const size_t global[2] = {round_up(b->n_params, local[0]), g->M};
+    return ocl_launch(s, &a, 2, global, local, err);
+}
+
+clrnn_status ocl_group_step(const clrnn_backend *b, ocl_state *s, int clips, clrnn_error *err)
+{
+    const ocl_group *g = s->group;
+    kernel_args a;
+    if (clips) { /* a work-item a model */
+        a = args_for(s, s->kernels[K_GROUP_CLIP]);
+        arg_mem(&a, g->clip);
+        arg_mem(&a, g->grads);
+        arg_mem(&a, g->args);
+        arg_uint(&a, b->n_params);
+        arg_uint(&a, g->stride_p);
+        arg_uint(&a, PARAMS_PER_SLICE);
+        const size_t one = 1, models = g->M;
+        clrnn_status st = ocl_launch(s, &a, 1, &models, &one, err);
+        if (st != CLRNN_OK)
+            return st;
+    }
+    a = args_for(s, s->kernels[K_GROUP_STEP]);
+    arg_mem(&a, g->params);
+    arg_mem(&a, g->opt_m);
+    arg_mem(&a, g->opt_v);
+    arg_mem(&a, g->grads);
+    arg_mem(&a, g->args);
+    arg_mem(&a, g->clip);
+    arg_uint(&a, b->n_params);
+    arg_uint(&a, g->stride_p);
+    const size_t local[2] = {ocl_group_size(s, &a, 64), 1};
+    const size_t global[2] = {round_up(b->n_params, local[0]), g->M};
+    return ocl_launch(s, &a, 2, global, local, err);
+}
+
 clrnn_status ocl_optimizer_step(const clrnn_backend *b, ocl_state *s, const clrnn_optimizer *opt,
                                 long step, clrnn_error *err)
 {

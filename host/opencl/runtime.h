@@ -44,6 +44,9 @@ enum {
     K_SHARE_FOLD,
     K_SHARE_SPREAD,
     K_CARRY_STATE,
+    K_GROUP_FINISH,
+    K_GROUP_CLIP,
+    K_GROUP_STEP,
     N_SHARED_KERNELS
 };
 
@@ -352,6 +355,16 @@ clrnn_status ocl_accumulate_loss(ocl_state *s, size_t B, clrnn_error *err);
 clrnn_status ocl_finish_gradient(const clrnn_backend *b, ocl_state *s, size_t B, clrnn_error *err);
 /* The optimizer's step on the gradient, clipped first where opt says so;
  * step counts updates made so far, this one included (Adam's t). */
+/* A model group's batch finished (family.h: run_group), every active
+ * model at once: its mean gradient from the chunk sums of s->group's
+ * partial (n_chunks chunks of a batch of B, a chunk's P sums together) and
+ * its loss sum from the group's window losses (common/group.cl). */
+clrnn_status ocl_group_finish(const clrnn_backend *b, ocl_state *s, size_t n_chunks, size_t B,
+                              clrnn_error *err);
+/* Every active model's clipping (clips: some model clips) and optimizer
+ * step from the group's args, in one or two launches: what a family with
+ * run_group and no step_group gets. */
+clrnn_status ocl_group_step(const clrnn_backend *b, ocl_state *s, int clips, clrnn_error *err);
 clrnn_status ocl_optimizer_step(const clrnn_backend *b, ocl_state *s, const clrnn_optimizer *opt,
                                 long step, clrnn_error *err);
 /* The top layer's dy (B,T,O) <- the seed of input attributions: 1 at

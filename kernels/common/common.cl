@@ -79,6 +79,21 @@ real step_value(const optimizer_args opt, real w, real *m, real *v, real g)
     return w;
 }
 
+/* A model's row of args: kind (0 none, 1 SGD, 2 Adam), lr, momentum,
+ * beta1, beta2, eps, weight_decay, correction1, correction2, active,
+ * clip_norm (0: none): runtime.h's OCL_GROUP_ARGS, group_rows in
+ * backend_opencl.c. A model group's kernels (common/group.cl, a family's
+ * run_group) read it. */
+#define GROUP_ARGS 11
+
+optimizer_args group_optimizer(__global const real *row);
+optimizer_args group_optimizer(__global const real *row)
+{
+    const optimizer_args opt = {(uint)row[0], row[1], row[2], row[3], row[4],
+                                row[5],       row[6], row[7], row[8]};
+    return opt;
+}
+
 /* loss_sum (2: the sum and its Kahan compensation) += the window losses of
  * a batch, added in window order; read back once an epoch, so an epoch of
  * thousands of batches loses nothing in fp32. One work-item calls it. */

@@ -298,36 +298,18 @@ __kernel void fused_finish(FINISH_ARGS)
 /* ------------------------------------------------------------ model groups
  *
  * A group of M models of the layer's shape (clrnn_backend_config.n_models),
- * the model the launch's second dimension: model k's buffers lie at k times
- * their stride (-DSTRIDE_P for the parameters, gradients and optimizer
- * state, -DSTRIDE_LOSS for the loss sums; the others' strides are
- * arguments), its windows at order[k order_stride + starts_offset ..], its
- * optimizer in args[k GROUP_ARGS ..] (GROUP_ARGS below; active 0: the model
- * sits this batch out). Each model's work is exactly its own batch's alone
- * (fused_chunk, finish_value, step_value on its own buffers; the clipping
- * of reduce.cl's sumsq_partial, clip_scale and scale_grads), so each model
- * gets the bits it gets alone. No deferred step: rnn_fused_models, then
- * fused_finish_models (the mean gradient and the loss, no step), then
- * fused_clip_models where a model clips, then fused_step_models.
+ * the model the launch's second dimension: model k's parameters at k
+ * -DSTRIDE_P, its chunk sums and window losses at k times their strides
+ * (arguments), its windows at order[k order_stride + starts_offset ..], its
+ * row in active (common/group.cl: GROUP_ARGS; active 0: the model sits this
+ * batch out). Each model's work is exactly its own batch's alone
+ * (fused_chunk), so each model gets the bits it gets alone. No deferred
+ * step: rnn_fused_models, then the shared group_finish_models (the mean
+ * gradient and the loss) and the group's step (common/group.cl).
  */
 #ifndef STRIDE_P
 #define STRIDE_P NP
 #endif
-#ifndef STRIDE_LOSS
-#define STRIDE_LOSS 2
-#endif
-/* A model's row of args: kind (0 none, 1 SGD, 2 Adam), lr, momentum,
- * beta1, beta2, eps, weight_decay, correction1, correction2, active,
- * clip_norm (0: none). */
-#define GROUP_ARGS 11
-
-optimizer_args group_optimizer(__global const real *row);
-optimizer_args group_optimizer(__global const real *row)
-{
-    const optimizer_args opt = {(uint)row[0], row[1], row[2], row[3], row[4],
-                                row[5],       row[6], row[7], row[8]};
-    return opt;
-}
 
 /* Work-item (c, k): chunk c of model k's batch, as rnn_fused without apply
  * (and without h and y: a group's batch keeps no activations). */
@@ -337,81 +319,16 @@ __kernel void rnn_fused_models(__global real *partial, /* (M, stride_partial) ou
                                __global const uint *order, /* (M, order_stride) */
                                const uint order_stride, const uint starts_offset, const uint B,
                                const uint first_loss_step, __global const real *params,
-                               __global const real *args, const uint stride_partial,
+                               __global const real *active, const uint stride_partial,
                                const uint stride_window)
 {
     const size_t k = get_global_id(1), chunk = get_global_id(0);
     const size_t n_tiles = (B + LANES - 1) / LANES;
-    if (chunk * TILES >= n_tiles || args[k * GROUP_ARGS + 9] == 0)
+    if (chunk * TILES >= n_tiles || active[k * GROUP_ARGS + 9] == 0)
         return;
     real wp[NP];
     for (int q = 0; q < NP; q++)
         wp[q] = params[k * STRIDE_P + q];
     fused_chunk(partial + k * stride_partial, 0, 0, window_loss + k * stride_window, x, targets,
                 order + k * order_stride + starts_offset, B, first_loss_step, chunk, wp, 0, 0, 0);
-}
-
-/* Work-item (q, k): model k's mean gradient of parameter q (and its loss
- * sum), as fused_finish without a step. */
-__kernel void fused_finish_models(__global real *grads, __global real *loss_sum,
-                                  __global const real *partial,
-                                  __global const real *window_loss, const uint n_chunks,
-                                  const uint B, __global const real *args,
-                                  const uint stride_partial, const uint stride_window)
-{
-    const size_t q = get_global_id(0), k = get_global_id(1);
-    if (args[k * GROUP_ARGS + 9] == 0)
-        return;
-    if (q == 0)
-        add_batch_loss(loss_sum + k * STRIDE_LOSS, window_loss + k * stride_window, B);
-    if (q >= NP)
-        return;
-    __global const real *part = partial + k * stride_partial;
-    real acc = 0;
-    for (uint c = 0; c < n_chunks; c++)
-        acc += part[c * NP + q];
-    grads[k * STRIDE_P + q] = acc / (real)B;
-}
-
-/* Work-item k: model k's gradient norm and clipping scale into clip (M,
- * 2), as sumsq_partial over slices of `slice` parameters, then clip_scale. */
-__kernel void fused_clip_models(__global real *clip, __global const real *grads,
-                                __global const real *args, const uint slice)
-{
-    const size_t k = get_global_id(0);
-    __global const real *row = args + k * GROUP_ARGS;
-    if (row[9] == 0 || !(row[10] > 0))
-        return;
-    __global const real *g = grads + k * STRIDE_P;
-    real sum = 0;
-    for (size_t begin = 0; begin < NP; begin += slice) {
-        const size_t end = min((size_t)NP, begin + slice);
-        real acc = 0;
-        for (size_t i = begin; i < end; i++)
-            acc += g[i] * g[i];
-        sum += acc;
-    }
-    const real norm = sqrt(sum), max_norm = row[10];
-    clip[k * 2] = norm;
-    clip[k * 2 + 1] = norm > max_norm ? max_norm / norm : (real)1;
-}
-
-/* Work-item (q, k): model k's optimizer step of parameter q (step_value:
- * sgd_update's and adam_update's arithmetic), its gradient first scaled as
- * scale_grads does where the model clips. */
-__kernel void fused_step_models(__global real *params, __global real *opt_m,
-                                __global real *opt_v, __global real *grads,
-                                __global const real *args, __global const real *clip)
-{
-    const size_t q = get_global_id(0), k = get_global_id(1);
-    __global const real *row = args + k * GROUP_ARGS;
-    if (q >= NP || row[9] == 0)
-        return;
-    const size_t i = k * STRIDE_P + q;
-    if (row[10] > 0 && clip[k * 2 + 1] != (real)1)
-        grads[i] *= clip[k * 2 + 1];
-    real m = opt_m[i], v = opt_v[i];
-    params[i] = step_value(group_optimizer(row), params[i], &m, &v, grads[i]);
-    opt_m[i] = m;
-    opt_v[i] = v;
 }

@@ -13,6 +13,12 @@
  * without gradients adds its loss up with loss_accumulate. The layer's
  * sizes (gpu_tunables) are built into one program per layer shape.
  *
+ * A group of models (s->group: run_group) runs the same three launches a
+ * layer for all of them, the model the launches' last dimension (the
+ * *_models kernels: the same work-groups, model k's slices of the group's
+ * buffers and of the family's activations), then ocl_group_finish where
+ * grad_gpu leaves the chunks' sums; the backend takes the steps.
+ *
  * The sizes come from the family's tunables (gpu_tunable_table: family.h,
  * `clrnn tune`, the tuning cache) and, where those leave them to it, from
  * the device's reported properties (local memory, work-group limits, the
@@ -27,9 +33,20 @@
 #include "opencl/family.h"
 
 static const char *const gpu_files[] = {"common/common", "common/layer", "gpu/rnn_gpu"};
-enum { K_FORWARD_GPU, K_BACKWARD_GPU, K_GRAD_GPU, N_GPU_KERNELS };
-static const char *const gpu_kernel_names[N_GPU_KERNELS] = {"rnn_forward_gpu", "rnn_backward_gpu",
-                                                            "grad_gpu"};
+/* The kernels of one model, then those of a group (created in a group only). */
+enum {
+    K_FORWARD_GPU,
+    K_BACKWARD_GPU,
+    K_GRAD_GPU,
+    N_MODEL_KERNELS,
+    K_FORWARD_MODELS = N_MODEL_KERNELS,
+    K_BACKWARD_MODELS,
+    K_GRAD_MODELS,
+    N_GPU_KERNELS
+};
+static const char *const gpu_kernel_names[N_GPU_KERNELS] = {
+    "rnn_forward_gpu",        "rnn_backward_gpu",        "grad_gpu",
+    "rnn_forward_gpu_models", "rnn_backward_gpu_models", "grad_gpu_models"};
 
 /* The family's tunables for one layer, each a build-time define of
  * rnn_gpu.cl (named in brackets). */
@@ -68,6 +85,12 @@ typedef struct gpu_layer {
 typedef struct gpu_state {
     size_t n_layers;
     gpu_layer *layers; /* (n_layers) */
+    size_t n_kernels;  /* a layer's: N_MODEL_KERNELS, N_GPU_KERNELS in a group */
+    /* A group's (s->group; NULL alone): every model's activations, a slice
+     * of model_windows windows each, (M, model_windows, T, N): per layer h
+     * (N = H_l), y and dy (O_l), and the BPTT's g (max H). */
+    cl_mem *h, *y, *dy, g;
+    size_t model_windows;
 } gpu_state;
 
 /* What the device reports that the defaults derive from. */
@@ -97,6 +120,18 @@ static void gpu_destroy(clrnn_backend *b, void *self)
         ocl_release_kernels(gs->layers[l].kernels, N_GPU_KERNELS);
         ocl_release_program(&gs->layers[l].program);
     }
+    for (size_t l = 0; l < gs->n_layers; l++) {
+        if (gs->h)
+            ocl_release_mem(&gs->h[l]);
+        if (gs->y)
+            ocl_release_mem(&gs->y[l]);
+        if (gs->dy)
+            ocl_release_mem(&gs->dy[l]);
+    }
+    ocl_release_mem(&gs->g);
+    free(gs->h);
+    free(gs->y);
+    free(gs->dy);
     free(gs->layers);
     free(gs);
 }
@@ -422,13 +457,13 @@ static clrnn_status build_layer(clrnn_backend *b, ocl_state *s, gpu_state *gs, s
     clrnn_status st = ocl_build(b, s, gpu_files, sizeof gpu_files / sizeof gpu_files[0], options,
                                 &layer->program, err);
     if (st == CLRNN_OK)
-        st = ocl_create_kernels(s, layer->program, gpu_kernel_names, N_GPU_KERNELS, layer->kernels,
+        st = ocl_create_kernels(s, layer->program, gpu_kernel_names, gs->n_kernels, layer->kernels,
                                 err);
     /* Private arrays: the register blocks (2 RW RH) and grad_gpu's 4 GPER. */
     const size_t counted = (2 * t->rw * t->rh + 4 * t->gper + 2 * t->rw) * s->real_size;
     char holds[96];
     snprintf(holds, sizeof holds, "layer %zu: a block of %zu windows x %zu units", l, t->rw, t->rh);
-    for (int k = 0; st == CLRNN_OK && k < N_GPU_KERNELS; k++)
+    for (size_t k = 0; st == CLRNN_OK && k < gs->n_kernels; k++)
         st = ocl_bound_private(&layer->kernels[k], counted, gpu_kernel_names[k], holds,
                                "a smaller model", err);
     return st;
@@ -477,6 +512,74 @@ static clrnn_status layer_sizes(const clrnn_backend *b, const ocl_state *s, cons
                        l, b->layers[l].n_hidden, d->local_mem / 1024, d->max_group, why);
 }
 
+/* The largest work-groups layer's kernels can run (CL_KERNEL_WORK_GROUP_SIZE):
+ * fits of the forward and backward ones, grad_fits of the gradient's (a
+ * group's kernels too: the same work-groups). */
+static void group_limits(const gpu_state *gs, const gpu_layer *layer, size_t *fits,
+                         size_t *grad_fits)
+{
+    *fits = *grad_fits = SIZE_MAX;
+    for (size_t k = 0; k < gs->n_kernels; k++) {
+        size_t *limit = k % N_MODEL_KERNELS == K_GRAD_GPU ? grad_fits : fits;
+        if (layer->kernels[k].max_group < *limit)
+            *limit = layer->kernels[k].max_group;
+    }
+}
+
+/* A group's activations (gpu_state), model_windows windows a model. */
+static clrnn_status group_buffers(clrnn_backend *b, ocl_state *s, gpu_state *gs, clrnn_error *err)
+{
+    static const char remedy[] = "a group of fewer models (`n_models`) or a smaller `max_batch`";
+    const size_t M = s->group->M, L = b->n_layers, T = b->seq_len;
+    gs->model_windows = padded_batch(b);
+    gs->h = calloc(L, sizeof *gs->h);
+    gs->y = calloc(L, sizeof *gs->y);
+    gs->dy = calloc(L, sizeof *gs->dy);
+    if (!gs->h || !gs->y || !gs->dy)
+        return clrnn__fail(err, CLRNN_E_NOMEM, "out of memory creating the OpenCL backend");
+    const size_t n = M * gs->model_windows * T;
+    const cl_mem_flags rw = CL_MEM_READ_WRITE;
+    size_t max_h = 0, reals = 0; /* a window-step's, every layer */
+    for (size_t l = 0; l < L; l++) {
+        reals += b->layers[l].n_hidden + 2 * b->layers[l].n_out;
+        if (b->layers[l].n_hidden > max_h)
+            max_h = b->layers[l].n_hidden;
+    }
+    /* With the group's own buffers (backend_opencl.c: group_init, which
+     * has checked those alone): refused where the device cannot hold
+     * them, saying how many models fit. */
+    const ocl_group *g = s->group;
+    const double per_model =
+        (double)s->real_size * ((double)(gs->model_windows * T) * (double)(reals + max_h) +
+                                (double)(4 * g->stride_p + g->stride_loss + g->stride_partial +
+                                         g->stride_window + 2 * OCL_GROUP_ARGS + 2));
+    cl_ulong global_mem = 0;
+    clGetDeviceInfo(s->device, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof global_mem, &global_mem, NULL);
+    if (global_mem && per_model * (double)M > (double)global_mem)
+        return clrnn__fail(err, CLRNN_E_NOMEM,
+                           "a group of %zu models needs %.0f MiB of device memory with the gpu "
+                           "kernels' activations, the device has %.0f MiB: %zu fit (a smaller "
+                           "`n_models` or `max_batch`)",
+                           M, per_model * (double)M / 1048576.0, (double)global_mem / 1048576.0,
+                           (size_t)((double)global_mem / per_model));
+    clrnn_status st = CLRNN_OK;
+    for (size_t l = 0; st == CLRNN_OK && l < L; l++) {
+        const clrnn_layer_shape sh = b->layers[l];
+        st = ocl_make_sized_buffer(s, &gs->h[l], n * sh.n_hidden, s->real_size, rw,
+                                   "a group's hidden states", remedy, err);
+        if (st == CLRNN_OK)
+            st = ocl_make_sized_buffer(s, &gs->y[l], n * sh.n_out, s->real_size, rw,
+                                       "a group's layer outputs", remedy, err);
+        if (st == CLRNN_OK)
+            st = ocl_make_sized_buffer(s, &gs->dy[l], n * sh.n_out, s->real_size, rw,
+                                       "a group's output gradients", remedy, err);
+    }
+    if (st == CLRNN_OK)
+        st = ocl_make_sized_buffer(s, &gs->g, n * max_h, s->real_size, rw,
+                                   "a group's hidden-state gradients", remedy, err);
+    return st;
+}
+
 static clrnn_status gpu_init(clrnn_backend *b, ocl_state *s, void **self, clrnn_error *err)
 {
     gpu_state *gs = calloc(1, sizeof *gs);
@@ -487,9 +590,10 @@ static clrnn_status gpu_init(clrnn_backend *b, ocl_state *s, void **self, clrnn_
     }
     if (!gs || !gs->layers)
         return clrnn__fail(err, CLRNN_E_NOMEM, "out of memory creating the OpenCL backend");
+    gs->n_kernels = s->group ? N_GPU_KERNELS : N_MODEL_KERNELS;
     gpu_device d;
     query_device(s, &d);
-    clrnn_status st = CLRNN_OK;
+    clrnn_status st = s->group ? group_buffers(b, s, gs, err) : CLRNN_OK;
     /* Each layer's values (clrnn tune's, the cache's or the derived ones);
      * one chunking for the model: grad_finish adds every parameter's
      * chunks, and GCW is derived as the least of the layers'. */
@@ -510,17 +614,15 @@ static clrnn_status gpu_init(clrnn_backend *b, ocl_state *s, void **self, clrnn_
          * fewer work-items (the counts derived again under that limit),
          * rebuilt. */
         gpu_layer *layer = &gs->layers[l];
-        while (st == CLRNN_OK && layer->owner &&
-               (layer->kernels[K_FORWARD_GPU].max_group < layer->tune.local ||
-                layer->kernels[K_BACKWARD_GPU].max_group < layer->tune.local ||
-                layer->kernels[K_GRAD_GPU].max_group < layer->tune.glocal)) {
-            size_t fits = layer->kernels[K_FORWARD_GPU].max_group;
-            if (layer->kernels[K_BACKWARD_GPU].max_group < fits)
-                fits = layer->kernels[K_BACKWARD_GPU].max_group;
+        while (st == CLRNN_OK && layer->owner) {
+            size_t fits, grad_fits;
+            group_limits(gs, layer, &fits, &grad_fits);
+            if (fits >= layer->tune.local && grad_fits >= layer->tune.glocal)
+                break;
             if (fits < d.max_group)
                 d.max_group = fits;
-            if (layer->kernels[K_GRAD_GPU].max_group < d.max_group)
-                d.max_group = layer->kernels[K_GRAD_GPU].max_group;
+            if (grad_fits < d.max_group)
+                d.max_group = grad_fits;
             ocl_release_kernels(layer->kernels, N_GPU_KERNELS);
             ocl_release_program(&layer->program);
             values[l][T_NUW] = values[l][T_GLOCAL] = values[l][T_GPER] = 0;
@@ -637,6 +739,119 @@ static clrnn_status gpu_run_batch(clrnn_backend *b, ocl_state *s, void *self, si
     return ocl_finish_gradient(b, s, B, err);
 }
 
+/* ------------------------------------------------------ model groups */
+
+/* Layer l's forward for every model of the group (rnn_forward_gpu_models):
+ * the launch of one model with the model as its second dimension. */
+static clrnn_status forward_models(clrnn_backend *b, ocl_state *s, gpu_state *gs, size_t l,
+                                   size_t first, size_t B, clrnn_error *err)
+{
+    const ocl_group *grp = s->group;
+    const size_t T = b->seq_len;
+    const gpu_layer *layer = &gs->layers[l];
+    kernel_args a = args_for(s, layer->kernels[K_FORWARD_MODELS]);
+    arg_mem(&a, gs->y[l]);
+    arg_mem(&a, gs->h[l]);
+    arg_mem(&a, grp->window_loss); /* the loss and dy: top layer only */
+    arg_mem(&a, gs->dy[l]);
+    arg_mem(&a, l == 0 ? s->x_table : gs->y[l - 1]);
+    arg_mem(&a, s->y_table);
+    arg_mem(&a, s->order);
+    arg_uint(&a, b->n_order);
+    arg_uint(&a, first);
+    arg_mem(&a, grp->params);
+    arg_uint(&a, grp->stride_p);
+    arg_uint(&a, b->layer_offset[l]);
+    arg_uint(&a, l == 0);
+    arg_uint(&a, B);
+    arg_uint(&a, b->loss_steps == CLRNN_LOSS_LAST ? T - 1 : 0);
+    arg_mem(&a, grp->active);
+    arg_uint(&a, gs->model_windows);
+    arg_uint(&a, grp->stride_window);
+    const size_t local[2] = {layer->tune.local, 1};
+    const size_t global[2] = {ceil_div(B, windows_of(&layer->tune)) * local[0], grp->M};
+    return ocl_launch(s, &a, 2, global, local, err);
+}
+
+/* Layer l's BPTT and weight gradients for every model (the
+ * rnn_backward_gpu_models and grad_gpu_models launches), as backward_layer
+ * for one: the mean where one group of grad_gpu's holds the batch, the
+ * top layer adding the loss; else the chunks' sums, which
+ * ocl_group_finish adds up with the loss. */
+static clrnn_status backward_models(clrnn_backend *b, ocl_state *s, gpu_state *gs, size_t l,
+                                    size_t first, size_t B, clrnn_error *err)
+{
+    const ocl_group *grp = s->group;
+    const gpu_layer *layer = &gs->layers[l];
+    const int finish = gpu_window_groups(gs, B) == 1;
+    kernel_args a = args_for(s, layer->kernels[K_BACKWARD_MODELS]);
+    arg_mem(&a, gs->g);
+    arg_mem(&a, l == 0 ? gs->g : gs->dy[l - 1]); /* layer 0 writes no dx */
+    arg_mem(&a, grp->loss_sum);
+    arg_mem(&a, grp->window_loss);
+    arg_mem(&a, gs->dy[l]);
+    arg_mem(&a, gs->h[l]);
+    arg_mem(&a, grp->params);
+    arg_uint(&a, grp->stride_p);
+    arg_uint(&a, b->layer_offset[l]);
+    arg_uint(&a, l > 0);
+    arg_uint(&a, B);
+    arg_uint(&a, finish);
+    arg_mem(&a, grp->active);
+    arg_uint(&a, gs->model_windows);
+    arg_uint(&a, grp->stride_window);
+    arg_uint(&a, grp->stride_loss);
+    const size_t local[2] = {layer->tune.local, 1};
+    const size_t global[2] = {ceil_div(B, windows_of(&layer->tune)) * local[0], grp->M};
+    clrnn_status st = ocl_launch(s, &a, 2, global, local, err);
+    if (st != CLRNN_OK)
+        return st;
+
+    a = args_for(s, layer->kernels[K_GRAD_MODELS]);
+    arg_mem(&a, finish ? grp->grads : grp->partial);
+    arg_mem(&a, gs->g);
+    arg_mem(&a, gs->h[l]);
+    arg_mem(&a, gs->dy[l]);
+    arg_mem(&a, l == 0 ? s->x_table : gs->y[l - 1]);
+    arg_mem(&a, s->order);
+    arg_uint(&a, b->n_order);
+    arg_uint(&a, first);
+    arg_uint(&a, l == 0);
+    arg_uint(&a, B);
+    arg_uint(&a, b->n_params);
+    arg_uint(&a, b->layer_offset[l]);
+    arg_uint(&a, finish);
+    arg_uint(&a, finish ? grp->stride_p : grp->stride_partial);
+    arg_mem(&a, grp->active);
+    arg_uint(&a, gs->model_windows);
+    const size_t n = clrnn__layer_n_params(b->layers[l]);
+    const size_t per_group = layer->tune.glocal * layer->tune.gper;
+    const size_t glocal[3] = {layer->tune.glocal, 1, 1};
+    const size_t grid[3] = {ceil_div(n, per_group) * layer->tune.glocal, gpu_window_groups(gs, B),
+                            grp->M};
+    return ocl_launch(s, &a, 3, grid, glocal, err);
+}
+
+/* A group's training batch (family.h: run_group): each launch of
+ * gpu_run_batch once for all the models, model k's B windows at
+ * order[k n_order + first ..]; then, where grad_gpu leaves the chunks'
+ * sums, ocl_group_finish. The optimizer step is the backend's
+ * (ocl_group_step). */
+static clrnn_status gpu_run_group(clrnn_backend *b, ocl_state *s, void *self, size_t first,
+                                  size_t B, clrnn_error *err)
+{
+    gpu_state *gs = self;
+    const size_t L = b->n_layers;
+    clrnn_status st = CLRNN_OK;
+    for (size_t l = 0; st == CLRNN_OK && l < L; l++)
+        st = forward_models(b, s, gs, l, first, B, err);
+    for (size_t l = L; st == CLRNN_OK && l-- > 0;)
+        st = backward_models(b, s, gs, l, first, B, err);
+    if (st != CLRNN_OK || gpu_window_groups(gs, B) == 1)
+        return st;
+    return ocl_group_finish(b, s, chunks_of(B), B, err);
+}
+
 /* Input attributions: the forward (the top layer's loss and dy, which the
  * seed replaces), rnn_backward_gpu of every layer (layer 0's dx into dx;
  * the loss to a scratch sum), no weight gradient. */
@@ -665,4 +880,5 @@ const ocl_family ocl_family_gpu = {
     .n_tunables = N_GPU_TUNABLES,
     .tuning_misfit = gpu_tuning_misfit,
     .input_gradients = gpu_input_gradients,
+    .run_group = gpu_run_group,
 };

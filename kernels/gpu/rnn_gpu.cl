@@ -5,7 +5,8 @@
  * layer, rnn_forward_gpu (the top one with the loss and dy), then from the
  * top rnn_backward_gpu (the top one adds the loss up) and grad_gpu, then
  * grad_finish where a batch is more than one grad_gpu group. The maths of a step is
- * layer.cl's; every sum runs in the CPU reference's order.
+ * layer.cl's; every sum runs in the CPU reference's order. The *_models
+ * kernels (at the end) run the same tiles for every model of a group.
  *
  * Build-time sizes: NI, NH, NO, NT (the layer, T), TOP_LAYER;
  *   LOCAL  work-items of a forward or backward work-group, NUH x NUW:
@@ -83,33 +84,38 @@ void load_inputs(__local real *x_tile, __global const real *x, __local const uin
     }
 }
 
+/* rnn_forward_gpu's local memory. */
+typedef struct forward_local {
+    real w_i[NI * NH], b_i[NH], w_o[NH * NO], b_o[NO]; /* the layer's weights */
+    real w_h[WROWS * NH]; /* rows kt .. kt+WROWS-1 of W_h (all of it: WLOCAL) */
+    real h_buf[WT * NH];  /* (WT,H): h_{t-1}, then h_t */
+    real x_tile[WT * NI]; /* (WT,I): x_t */
+    real loss[WT];        /* the windows' loss sums (top layer) */
+    real seen[WT];        /* the windows' observed loss cells (top layer) */
+    uint start[WT];       /* the windows' start rows */
+} forward_local;
+
 /* Mirrors rnn_layer_forward_cpu for a work-group's WT windows, all T steps;
  * in the top layer also mse_forward_cpu (the loss and dy). Two barriers a
  * step: the sums of h_t (from h_buf = h_{t-1} and x_tile = x_t) in
- * registers | h_buf <- h_t, x_tile <- x_{t+1} | the outputs from h_buf. */
-__kernel void rnn_forward_gpu(__global real *y,              /* (B,T,O) out */
-                              __global real *h,              /* (B,T,H) out */
-                              __global real *window_loss,    /* (B) out, top layer */
-                              __global real *dy,             /* (B,T,O) out, top layer */
-                              __global const real *x,        /* (R,I) table or (B,T,I) */
-                              __global const real *targets,  /* (R,O) table, top layer */
-                              __global const uint *order,    /* window start rows */
-                              const uint starts_offset,      /* the batch: order[starts_offset ..] */
-                              __global const real *params,   /* (P) all layers */
-                              const uint param_offset, const uint x_is_table, const uint B,
-                              const uint first_loss_step,
-                              __global const real *h0, /* (B,H) initial states, when has_h0 */
-                              const uint has_h0)
+ * registers | h_buf <- h_t, x_tile <- x_{t+1} | the outputs from h_buf.
+ * One model's buffers (rnn_forward_gpu, rnn_forward_gpu_models). */
+void forward_tile(__local forward_local *mem, __global real *y, __global real *h,
+                  __global real *window_loss, __global real *dy, __global const real *x,
+                  __global const real *targets, __global const uint *starts,
+                  __global const real *layer, const uint x_is_table, const uint B,
+                  const uint first_loss_step, __global const real *h0, const uint has_h0);
+void forward_tile(__local forward_local *mem, __global real *y, __global real *h,
+                  __global real *window_loss, __global real *dy, __global const real *x,
+                  __global const real *targets, __global const uint *starts,
+                  __global const real *layer, const uint x_is_table, const uint B,
+                  const uint first_loss_step, __global const real *h0, const uint has_h0)
 {
-    __local real w_i[NI * NH], b_i[NH], w_o[NH * NO], b_o[NO]; /* the layer's weights */
-    __local real w_h[WROWS * NH]; /* rows kt .. kt+WROWS-1 of W_h (all of it: WLOCAL) */
-    __local real h_buf[WT * NH];  /* (WT,H): h_{t-1}, then h_t */
-    __local real x_tile[WT * NI]; /* (WT,I): x_t */
-    __local real loss[WT];        /* the windows' loss sums (top layer) */
-    __local real seen[WT];        /* the windows' observed loss cells (top layer) */
-    __local uint start[WT];       /* the windows' start rows */
-    __global const uint *starts = order + starts_offset; /* (B) */
-    const layer_params p = point_layer(params + param_offset, NI, NH, NO);
+    __local real *w_i = mem->w_i, *b_i = mem->b_i, *w_o = mem->w_o, *b_o = mem->b_o;
+    __local real *w_h = mem->w_h, *h_buf = mem->h_buf, *x_tile = mem->x_tile;
+    __local real *loss = mem->loss, *seen = mem->seen;
+    __local uint *start = mem->start;
+    const layer_params p = point_layer(layer, NI, NH, NO);
     const uint lid = get_local_id(0), uh = lid % NUH, uw = lid / NUH;
     const size_t first = get_group_id(0) * (size_t)WT;
     copy_to_local(w_i, p.W_i, NI * NH);
@@ -206,6 +212,27 @@ __kernel void rnn_forward_gpu(__global real *y,              /* (B,T,O) out */
                 window_loss[first + w] = window_loss_value(loss[w], seen[w]);
 }
 
+/* The forward of one layer for a batch's tiles of WT windows (a work-group
+ * a tile; forward_tile). */
+__kernel void rnn_forward_gpu(__global real *y,              /* (B,T,O) out */
+                              __global real *h,              /* (B,T,H) out */
+                              __global real *window_loss,    /* (B) out, top layer */
+                              __global real *dy,             /* (B,T,O) out, top layer */
+                              __global const real *x,        /* (R,I) table or (B,T,I) */
+                              __global const real *targets,  /* (R,O) table, top layer */
+                              __global const uint *order,    /* window start rows */
+                              const uint starts_offset,      /* the batch: order[starts_offset ..] */
+                              __global const real *params,   /* (P) all layers */
+                              const uint param_offset, const uint x_is_table, const uint B,
+                              const uint first_loss_step,
+                              __global const real *h0, /* (B,H) initial states, when has_h0 */
+                              const uint has_h0)
+{
+    __local forward_local mem;
+    forward_tile(&mem, y, h, window_loss, dy, x, targets, order + starts_offset,
+                 params + param_offset, x_is_table, B, first_loss_step, h0, has_h0);
+}
+
 /* dy_t of the group's windows into dy_tile (WT,O). */
 void load_output_grads(__local real *dy_tile, __global const real *dy, const size_t first,
                        const uint B, const int t);
@@ -218,28 +245,36 @@ void load_output_grads(__local real *dy_tile, __global const real *dy, const siz
     }
 }
 
+/* rnn_backward_gpu's local memory. */
+typedef struct backward_local {
+    real w_i[NI * NH];     /* W_i (I,H), for dx */
+    real w_ot[NO * NH];    /* W_o^T (O,H) */
+    real w_ht[WROWS * NH]; /* rows kt .. of W_h^T: w_ht[k][j] = W_h[j][kt + k] */
+    real g_buf[WT * NH];   /* (WT,H): g_{t+1}, then g_t */
+    real dy_tile[WT * NO]; /* (WT,O): dy_t */
+} backward_local;
+
 /* Mirrors the time loop of rnn_layer_backward_cpu for a work-group's WT
- * windows: g (B,T,H) and dx. In the top layer work-item 0 first adds the
- * window losses to loss_sum (add_batch_loss, as loss_accumulate does).
- * Two barriers a step, as in the forward: the sums of g_t (from g_buf =
- * g_{t+1} and dy_tile = dy_t) | g_buf <- g_t, dy_tile <- dy_{t-1} | dx. */
-__kernel void rnn_backward_gpu(__global real *g,                 /* (B,T,H) out */
-                               __global real *dx,                /* (B,T,I) out when want_dx */
-                               __global real *loss_sum,          /* (2) in/out, top layer */
-                               __global const real *window_loss, /* (B), top layer */
-                               __global const real *dy,          /* (B,T,O) */
-                               __global const real *h,           /* (B,T,H) */
-                               __global const real *params,      /* (P) all layers */
-                               const uint param_offset, const uint want_dx, const uint B)
+ * windows: g (B,T,H) and dx. In the top layer, where add_loss, work-item 0
+ * first adds the window losses to loss_sum (add_batch_loss, as
+ * loss_accumulate does). Two barriers a step, as in the forward: the sums
+ * of g_t (from g_buf = g_{t+1} and dy_tile = dy_t) | g_buf <- g_t, dy_tile
+ * <- dy_{t-1} | dx. One model's buffers (rnn_backward_gpu,
+ * rnn_backward_gpu_models). */
+void backward_tile(__local backward_local *mem, __global real *g, __global real *dx,
+                   __global real *loss_sum, __global const real *window_loss,
+                   __global const real *dy, __global const real *h, __global const real *layer,
+                   const uint want_dx, const uint B, const uint add_loss);
+void backward_tile(__local backward_local *mem, __global real *g, __global real *dx,
+                   __global real *loss_sum, __global const real *window_loss,
+                   __global const real *dy, __global const real *h, __global const real *layer,
+                   const uint want_dx, const uint B, const uint add_loss)
 {
-    if (TOP_LAYER && get_global_id(0) == 0)
+    if (TOP_LAYER && add_loss && get_global_id(0) == 0)
         add_batch_loss(loss_sum, window_loss, B);
-    __local real w_i[NI * NH];     /* W_i (I,H), for dx */
-    __local real w_ot[NO * NH];    /* W_o^T (O,H) */
-    __local real w_ht[WROWS * NH]; /* rows kt .. of W_h^T: w_ht[k][j] = W_h[j][kt + k] */
-    __local real g_buf[WT * NH];   /* (WT,H): g_{t+1}, then g_t */
-    __local real dy_tile[WT * NO]; /* (WT,O): dy_t */
-    const layer_params p = point_layer(params + param_offset, NI, NH, NO);
+    __local real *w_i = mem->w_i, *w_ot = mem->w_ot, *w_ht = mem->w_ht;
+    __local real *g_buf = mem->g_buf, *dy_tile = mem->dy_tile;
+    const layer_params p = point_layer(layer, NI, NH, NO);
     const uint lid = get_local_id(0), uh = lid % NUH, uw = lid / NUH;
     const size_t first = get_group_id(0) * (size_t)WT;
     if (want_dx)
@@ -312,6 +347,21 @@ __kernel void rnn_backward_gpu(__global real *g,                 /* (B,T,H) out 
     }
 }
 
+/* The BPTT of one layer for a batch's tiles (backward_tile), the top
+ * layer adding the batch's loss. */
+__kernel void rnn_backward_gpu(__global real *g,                 /* (B,T,H) out */
+                               __global real *dx,                /* (B,T,I) out when want_dx */
+                               __global real *loss_sum,          /* (2) in/out, top layer */
+                               __global const real *window_loss, /* (B), top layer */
+                               __global const real *dy,          /* (B,T,O) */
+                               __global const real *h,           /* (B,T,H) */
+                               __global const real *params,      /* (P) all layers */
+                               const uint param_offset, const uint want_dx, const uint B)
+{
+    __local backward_local mem;
+    backward_tile(&mem, g, dx, loss_sum, window_loss, dy, h, params + param_offset, want_dx, B, 1);
+}
+
 /*
  * The weight gradients of one layer over a chunk of GCW windows, as one
  * product over windows x steps: with the row of window b at step t
@@ -341,21 +391,25 @@ __kernel void rnn_backward_gpu(__global real *g,                 /* (B,T,H) out 
 #define R_DY (NI + 2 * NH)
 #define R_ONE (RS - 1)
 
-__kernel void grad_gpu(__global real *partial,     /* (chunks_of(B), P), or grads (P) */
-                       __global const real *g,     /* (B,T,H) */
-                       __global const real *h,     /* (B,T,H) */
-                       __global const real *dy,    /* (B,T,O) */
-                       __global const real *x,     /* (R,I) table or (B,T,I) */
-                       __global const uint *order, /* window start rows */
-                       const uint starts_offset,   /* the batch: order[starts_offset ..] */
-                       const uint x_is_table, const uint B, const uint P,
-                       const uint param_offset, const uint finish,
-                       __global const real *h0, /* (B,H) initial states, when has_h0 */
-                       const uint has_h0)
+/* grad_gpu's local memory. */
+typedef struct grad_local {
+    real rows[(GTS + 1) * RS]; /* slot 0: h_{t_lo-1}; slot 1 + t - t_lo: step t */
+    uint start[GCW];
+} grad_local;
+
+/* One model's chunk sums (or mean: finish) of a layer (grad_gpu,
+ * grad_gpu_models); out is partial, or grads, at the layer's offset. */
+void grad_tile(__local grad_local *mem, __global real *out, __global const real *g,
+               __global const real *h, __global const real *dy, __global const real *x,
+               __global const uint *starts, const uint x_is_table, const uint B, const uint P,
+               const uint finish, __global const real *h0, const uint has_h0);
+void grad_tile(__local grad_local *mem, __global real *out, __global const real *g,
+               __global const real *h, __global const real *dy, __global const real *x,
+               __global const uint *starts, const uint x_is_table, const uint B, const uint P,
+               const uint finish, __global const real *h0, const uint has_h0)
 {
-    __local real rows[(GTS + 1) * RS]; /* slot 0: h_{t_lo-1}; slot 1 + t - t_lo: step t */
-    __local uint start[GCW];
-    __global const uint *starts = order + starts_offset; /* (B) */
+    __local real *rows = mem->rows;
+    __local uint *start = mem->start;
     const uint lid = get_local_id(0);
     const size_t c = get_group_id(1);
     const size_t b_begin = c * GCW, b_end = min((size_t)B, b_begin + GCW);
@@ -385,7 +439,6 @@ __kernel void grad_gpu(__global real *partial,     /* (chunks_of(B), P), or grad
             right[n] = R_G + min(e - AT_B_I, (uint)(NH - 1));
         }
     }
-    __global real *out = partial + param_offset;
     for (size_t b = b_begin; b < b_end; b++) {
         const uint w = b - b_begin;
         for (int t_hi = NT; t_hi > 0; t_hi -= GTS) {
@@ -443,4 +496,93 @@ __kernel void grad_gpu(__global real *partial,     /* (chunks_of(B), P), or grad
         if (finish && e < N_LAYER)
             out[e] = total[n] / (real)B;
     }
+}
+
+/* A layer's weight gradients over a batch: work-group (e, c) sums GLOCAL
+ * GPER parameters over the GCW windows from c GCW (grad_tile). */
+__kernel void grad_gpu(__global real *partial,     /* (chunks_of(B), P), or grads (P) */
+                       __global const real *g,     /* (B,T,H) */
+                       __global const real *h,     /* (B,T,H) */
+                       __global const real *dy,    /* (B,T,O) */
+                       __global const real *x,     /* (R,I) table or (B,T,I) */
+                       __global const uint *order, /* window start rows */
+                       const uint starts_offset,   /* the batch: order[starts_offset ..] */
+                       const uint x_is_table, const uint B, const uint P,
+                       const uint param_offset, const uint finish,
+                       __global const real *h0, /* (B,H) initial states, when has_h0 */
+                       const uint has_h0)
+{
+    __local grad_local mem;
+    grad_tile(&mem, partial + param_offset, g, h, dy, x, order + starts_offset, x_is_table, B, P,
+              finish, h0, has_h0);
+}
+
+/*
+ * A group of M models of the layer's shape (clrnn_backend_config.n_models,
+ * runtime.h: ocl_group), the model k the launch's last dimension (work-group
+ * shape and local memory as one model's): model k's parameters at k
+ * stride_p, its windows at order[k order_stride + starts_offset ..], its
+ * window losses at k stride_window, its loss sum at k stride_loss, its
+ * chunk sums at k stride_out (or its gradient: finish), and its
+ * activations, each a slice of model_windows windows (the family's
+ * buffers, (M, model_windows, T, N)); the table is every model's. A model
+ * whose row of active (GROUP_ARGS reals, [9]) is 0 does nothing: its
+ * work-groups return before any barrier. Each model runs the tiles above,
+ * so it gets the bits it gets alone.
+ */
+#ifndef GROUP_ARGS
+#define GROUP_ARGS 11 /* runtime.h: OCL_GROUP_ARGS */
+#endif
+
+__kernel void rnn_forward_gpu_models(__global real *y, __global real *h, __global real *window_loss,
+                                     __global real *dy, __global const real *x,
+                                     __global const real *targets, __global const uint *order,
+                                     const uint order_stride, const uint starts_offset,
+                                     __global const real *params, const uint stride_p,
+                                     const uint param_offset, const uint x_is_table, const uint B,
+                                     const uint first_loss_step, __global const real *active,
+                                     const uint model_windows, const uint stride_window)
+{
+    __local forward_local mem;
+    const size_t k = get_group_id(1), steps = (size_t)model_windows * NT;
+    if (active[k * GROUP_ARGS + 9] == 0)
+        return;
+    forward_tile(&mem, y + k * steps * NO, h + k * steps * NH, window_loss + k * stride_window,
+                 dy + k * steps * NO, x_is_table ? x : x + k * steps * NI, targets,
+                 order + k * order_stride + starts_offset, params + k * stride_p + param_offset,
+                 x_is_table, B, first_loss_step, h, 0);
+}
+
+__kernel void rnn_backward_gpu_models(__global real *g, __global real *dx, __global real *loss_sum,
+                                      __global const real *window_loss, __global const real *dy,
+                                      __global const real *h, __global const real *params,
+                                      const uint stride_p, const uint param_offset,
+                                      const uint want_dx, const uint B, const uint add_loss,
+                                      __global const real *active, const uint model_windows,
+                                      const uint stride_window, const uint stride_loss)
+{
+    __local backward_local mem;
+    const size_t k = get_group_id(1), steps = (size_t)model_windows * NT;
+    if (active[k * GROUP_ARGS + 9] == 0)
+        return;
+    backward_tile(&mem, g + k * steps * NH, want_dx ? dx + k * steps * NI : dx,
+                  loss_sum + k * stride_loss, window_loss + k * stride_window, dy + k * steps * NO,
+                  h + k * steps * NH, params + k * stride_p + param_offset, want_dx, B, add_loss);
+}
+
+__kernel void grad_gpu_models(__global real *partial, __global const real *g,
+                              __global const real *h, __global const real *dy,
+                              __global const real *x, __global const uint *order,
+                              const uint order_stride, const uint starts_offset,
+                              const uint x_is_table, const uint B, const uint P,
+                              const uint param_offset, const uint finish, const uint stride_out,
+                              __global const real *active, const uint model_windows)
+{
+    __local grad_local mem;
+    const size_t k = get_group_id(2), steps = (size_t)model_windows * NT;
+    if (active[k * GROUP_ARGS + 9] == 0)
+        return;
+    grad_tile(&mem, partial + k * stride_out + param_offset, g + k * steps * NH, h + k * steps * NH,
+              dy + k * steps * NO, x_is_table ? x : x + k * steps * NI,
+              order + k * order_stride + starts_offset, x_is_table, B, P, finish, h, 0);
 }

@@ -163,6 +163,12 @@ static void run_case(const char *device, clrnn_kernels kernels, clrnn_precision 
     snprintf(what, sizeof what, "%s: a group of %d models (%s)", name, M,
              ok ? clrnn_backend_describe(group) : "not made");
     check_true(ok && clrnn_backend_n_models(group) == M, what);
+    if (ok && kernels == CLRNN_KERNELS_GPU) { /* the model a grid dimension (run_group) */
+        char launch[32];
+        snprintf(launch, sizeof launch, ", %d models a launch", M);
+        snprintf(what, sizeof what, "%s: the gpu kernels run the %d models a launch", name, M);
+        check_true(strstr(clrnn_backend_describe(group), launch) != NULL, what);
+    }
     for (size_t k = 0; ok && k < M; k++) {
         model_config(&configs[k], k, batch);
         init_params(model, k);
@@ -271,11 +277,37 @@ int main(int argc, char **argv)
         clrnn_backend_free(b);
         clrnn_model_free(model);
     }
+    if (opencl && kernels == CLRNN_KERNELS_GPU) {
+        /* The gpu kernels keep every model's activations: a group whose
+         * activations the device cannot hold (64 models of 20000 windows
+         * of 1000 steps, 2.7 GB each), though the group's own buffers fit,
+         * is refused at creation, saying how many fit. */
+        static const clrnn_layer_shape weather[1] = {{3, 16, 1}};
+        clrnn_model *model = NULL;
+        clrnn_backend *b = NULL;
+        clrnn_error err = {CLRNN_OK, ""};
+        clrnn_backend_config bc = {.device = device,
+                                   .seq_len = 1000,
+                                   .max_batch = 20000,
+                                   .kernels = kernels,
+                                   .n_models = 64};
+        clrnn_status st = clrnn_model_create(&model, weather, 1, NULL);
+        if (st == CLRNN_OK)
+            st = clrnn_backend_create(&b, model, &bc, &err);
+        printf("%s\n", err.message);
+        check_true(st == CLRNN_E_NOMEM && strstr(err.message, "activations") != NULL &&
+                       strstr(err.message, "fit") != NULL,
+                   "gpu: a group whose activations the device cannot hold: refused, saying how "
+                   "many fit");
+        clrnn_backend_free(b);
+        clrnn_model_free(model);
+    }
     clrnn_dataset *data = open_data();
     if (!check_true(data != NULL, "the small table"))
         return check_summary();
     static const clrnn_layer_shape single[1] = {{2, 5, 1}};
     static const clrnn_layer_shape stack[2] = {{2, 6, 3}, {3, 4, 1}};
+    static const clrnn_layer_shape narrow[2] = {{2, 1, 3}, {3, 7, 1}};
     for (int p = opencl ? 0 : 1; p < 2; p++) {
         clrnn_precision precision = p ? CLRNN_FP64 : CLRNN_FP32;
         char name[64];
@@ -288,6 +320,10 @@ int main(int argc, char **argv)
         if (kernels != CLRNN_KERNELS_FUSED && !small) { /* fused: one layer */
             snprintf(name, sizeof name, "%s 2:6:3,3:4:1 batch 8", p ? "fp64" : "fp32");
             run_case(device, kernels, precision, stack, 2, 8, name, data);
+        }
+        if (kernels == CLRNN_KERNELS_GPU) { /* a stack with 1 hidden unit, two chunks */
+            snprintf(name, sizeof name, "%s 2:1:3,3:7:1 batch 37", p ? "fp64" : "fp32");
+            run_case(device, kernels, precision, narrow, 2, 37, name, data);
         }
     }
     clrnn_dataset_free(data);

@@ -526,14 +526,10 @@ __kernel void grad_gpu(__global real *partial,     /* (chunks_of(B), P), or grad
  * chunk sums at k stride_out (or its gradient: finish), and its
  * activations, each a slice of model_windows windows (the family's
  * buffers, (M, model_windows, T, N)); the table is every model's. A model
- * whose row of active (GROUP_ARGS reals, [9]) is 0 does nothing: its
+ * whose row of active (common.cl: GROUP_ARGS reals, [9]) is 0 does nothing: its
  * work-groups return before any barrier. Each model runs the tiles above,
  * so it gets the bits it gets alone.
  */
-#ifndef GROUP_ARGS
-#define GROUP_ARGS 11 /* runtime.h: OCL_GROUP_ARGS */
-#endif
-
 __kernel void rnn_forward_gpu_models(__global real *y, __global real *h, __global real *window_loss,
                                      __global real *dy, __global const real *x,
                                      __global const real *targets, __global const uint *order,

@@ -15,8 +15,9 @@
 #   4. clrnn tune (fp32, a short budget), then clrnn bench on the suite's shapes and PyTorch (cuDNN) on the same
 #      shapes, one table with the ratios (scripts/bench.sh style); then groups
 #      of N = 1, 64 and 1024 same-shape models (bench --models, the fused
-#      family: the one with the model as a grid dimension) next to
-#      bench_torch.py --models (stacked weights, batched products);
+#      family, and the gpu family, both with the model as a grid
+#      dimension) next to bench_torch.py --models (stacked weights, batched
+#      products);
 #   5. the environment: nvidia-smi, clinfo, lscpu, versions.
 #
 # On this machine (no GPU) the same script runs on PoCL, to test it:
@@ -166,12 +167,22 @@ models=${CLRNN_GPU_CHECK_MODELS:-1,64,1024}
 step bench_models 240 "$clrnn" bench --devices "$device" --kernels fused --shapes notebook,weather \
   --precision fp32 --models "$models" --seconds "$seconds" --no-profile \
   --csv "$out/bench_models_clrnn.csv"
+# The same groups on the gpu family (what auto takes on a GPU; the model a
+# grid dimension of its launches too).
+step bench_models_gpu 180 "$clrnn" bench --devices "$device" --kernels gpu --shapes notebook,weather \
+  --precision fp32 --models "$models" --seconds "$seconds" --no-profile \
+  --csv "$out/bench_models_gpu.csv"
 if [ -n "$python" ]; then
   step bench_models_torch 240 "$python" "$root/scripts/bench_torch.py" --device "$torch_device" \
     --shapes notebook,weather --precision fp32 --models "$models" --seconds "$seconds" \
     --csv "$out/bench_models_torch.csv"
-  "$python" - "$out/bench_models_clrnn.csv" "$out/bench_models_torch.csv" \
-    >"$out/ratios_models.txt" 2>&1 <<'EOF'
+  for family in fused gpu; do # the fused table keeps its names
+    csv=$out/bench_models_clrnn.csv ratios=$out/ratios_models.txt
+    if [ "$family" = gpu ]; then
+      csv=$out/bench_models_gpu.csv ratios=$out/ratios_models_gpu.txt
+    fi
+    [ -s "$csv" ] || continue
+    "$python" - "$csv" "$out/bench_models_torch.csv" >"$ratios" 2>&1 <<'EOF'
 import csv, sys
 key = lambda r: (r["shape"], int(r["models"]))
 ours = {key(r): float(r["window_steps_per_second"]) for r in csv.DictReader(open(sys.argv[1]))
@@ -184,7 +195,8 @@ for k in sorted(ours):
     print(f"{k[0]:<10} {k[1]:>6} {ours[k]:>12.4g} {t:>12.4g} {ours[k] / t:>6.2f}x "
           f"{ours[k] / one:>8.2f}x")
 EOF
-  cat "$out/ratios_models.txt" >>"$summary"
+    { echo "models, $family kernels:"; cat "$ratios"; } >>"$summary"
+  done
 fi
 command -v clinfo >/dev/null && clinfo >"$out/clinfo.txt" 2>&1
 say "done: $out"

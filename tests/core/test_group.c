@@ -279,19 +279,20 @@ int main(int argc, char **argv)
     }
     if (opencl && kernels == CLRNN_KERNELS_GPU) {
         /* The gpu kernels keep every model's activations: a group whose
-         * activations the device cannot hold (64 models of 20000 windows
-         * of 1000 steps, 2.7 GB each), though the group's own buffers fit,
-         * is refused at creation, saying how many fit. */
-        static const clrnn_layer_shape weather[1] = {{3, 16, 1}};
+         * activations no device holds (8192 models of 1000 windows of 2000
+         * steps, 32 MB each: 262 GB), though the group's own buffers fit
+         * (77 MB: Oclgrind's 128 MiB too), is refused at creation, saying
+         * how many fit. */
+        static const clrnn_layer_shape narrowest[1] = {{1, 1, 1}};
         clrnn_model *model = NULL;
         clrnn_backend *b = NULL;
         clrnn_error err = {CLRNN_OK, ""};
         clrnn_backend_config bc = {.device = device,
-                                   .seq_len = 1000,
-                                   .max_batch = 20000,
+                                   .seq_len = 2000,
+                                   .max_batch = 1000,
                                    .kernels = kernels,
-                                   .n_models = 64};
-        clrnn_status st = clrnn_model_create(&model, weather, 1, NULL);
+                                   .n_models = 8192};
+        clrnn_status st = clrnn_model_create(&model, narrowest, 1, NULL);
         if (st == CLRNN_OK)
             st = clrnn_backend_create(&b, model, &bc, &err);
         printf("%s\n", err.message);

@@ -84,13 +84,9 @@ typedef struct gpu_layer {
 
 typedef struct gpu_state {
     size_t n_layers;
-    gpu_layer *layers; /* (n_layers) */
-    size_t n_kernels;  /* a layer's: N_MODEL_KERNELS, N_GPU_KERNELS in a group */
-    /* A group's (s->group; NULL alone): every model's activations, a slice
-     * of model_windows windows each, (M, model_windows, T, N): per layer h
-     * (N = H_l), y and dy (O_l), and the BPTT's g (max H). */
-    cl_mem *h, *y, *dy, g;
-    size_t model_windows;
+    gpu_layer *layers;          /* (n_layers) */
+    size_t n_kernels;           /* a layer's: N_MODEL_KERNELS, N_GPU_KERNELS in a group */
+    ocl_group_activations acts; /* a group's (s->group; none alone) */
 } gpu_state;
 
 /* What the device reports that the defaults derive from. */
@@ -120,18 +116,7 @@ static void gpu_destroy(clrnn_backend *b, void *self)
         ocl_release_kernels(gs->layers[l].kernels, N_GPU_KERNELS);
         ocl_release_program(&gs->layers[l].program);
     }
-    for (size_t l = 0; l < gs->n_layers; l++) {
-        if (gs->h)
-            ocl_release_mem(&gs->h[l]);
-        if (gs->y)
-            ocl_release_mem(&gs->y[l]);
-        if (gs->dy)
-            ocl_release_mem(&gs->dy[l]);
-    }
-    ocl_release_mem(&gs->g);
-    free(gs->h);
-    free(gs->y);
-    free(gs->dy);
+    ocl_release_group_activations(&gs->acts);
     free(gs->layers);
     free(gs);
 }
@@ -526,60 +511,6 @@ static void group_limits(const gpu_state *gs, const gpu_layer *layer, size_t *fi
     }
 }
 
-/* A group's activations (gpu_state), model_windows windows a model. */
-static clrnn_status group_buffers(clrnn_backend *b, ocl_state *s, gpu_state *gs, clrnn_error *err)
-{
-    static const char remedy[] = "a group of fewer models (`n_models`) or a smaller `max_batch`";
-    const size_t M = s->group->M, L = b->n_layers, T = b->seq_len;
-    gs->model_windows = padded_batch(b);
-    gs->h = calloc(L, sizeof *gs->h);
-    gs->y = calloc(L, sizeof *gs->y);
-    gs->dy = calloc(L, sizeof *gs->dy);
-    if (!gs->h || !gs->y || !gs->dy)
-        return clrnn__fail(err, CLRNN_E_NOMEM, "out of memory creating the OpenCL backend");
-    const size_t n = M * gs->model_windows * T;
-    const cl_mem_flags rw = CL_MEM_READ_WRITE;
-    size_t max_h = 0, reals = 0; /* a window-step's, every layer */
-    for (size_t l = 0; l < L; l++) {
-        reals += b->layers[l].n_hidden + 2 * b->layers[l].n_out;
-        if (b->layers[l].n_hidden > max_h)
-            max_h = b->layers[l].n_hidden;
-    }
-    /* With the group's own buffers (backend_opencl.c: group_init, which
-     * has checked those alone): refused where the device cannot hold
-     * them, saying how many models fit. */
-    const ocl_group *g = s->group;
-    const double per_model =
-        (double)s->real_size * ((double)(gs->model_windows * T) * (double)(reals + max_h) +
-                                (double)(4 * g->stride_p + g->stride_loss + g->stride_partial +
-                                         g->stride_window + 2 * OCL_GROUP_ARGS + 2));
-    cl_ulong global_mem = 0;
-    clGetDeviceInfo(s->device, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof global_mem, &global_mem, NULL);
-    if (global_mem && per_model * (double)M > (double)global_mem)
-        return clrnn__fail(err, CLRNN_E_NOMEM,
-                           "a group of %zu models needs %.0f MiB of device memory with the gpu "
-                           "kernels' activations, the device has %.0f MiB: %zu fit (a smaller "
-                           "`n_models` or `max_batch`)",
-                           M, per_model * (double)M / 1048576.0, (double)global_mem / 1048576.0,
-                           (size_t)((double)global_mem / per_model));
-    clrnn_status st = CLRNN_OK;
-    for (size_t l = 0; st == CLRNN_OK && l < L; l++) {
-        const clrnn_layer_shape sh = b->layers[l];
-        st = ocl_make_sized_buffer(s, &gs->h[l], n * sh.n_hidden, s->real_size, rw,
-                                   "a group's hidden states", remedy, err);
-        if (st == CLRNN_OK)
-            st = ocl_make_sized_buffer(s, &gs->y[l], n * sh.n_out, s->real_size, rw,
-                                       "a group's layer outputs", remedy, err);
-        if (st == CLRNN_OK)
-            st = ocl_make_sized_buffer(s, &gs->dy[l], n * sh.n_out, s->real_size, rw,
-                                       "a group's output gradients", remedy, err);
-    }
-    if (st == CLRNN_OK)
-        st = ocl_make_sized_buffer(s, &gs->g, n * max_h, s->real_size, rw,
-                                   "a group's hidden-state gradients", remedy, err);
-    return st;
-}
-
 static clrnn_status gpu_init(clrnn_backend *b, ocl_state *s, void **self, clrnn_error *err)
 {
     gpu_state *gs = calloc(1, sizeof *gs);
@@ -593,7 +524,7 @@ static clrnn_status gpu_init(clrnn_backend *b, ocl_state *s, void **self, clrnn_
     gs->n_kernels = s->group ? N_GPU_KERNELS : N_MODEL_KERNELS;
     gpu_device d;
     query_device(s, &d);
-    clrnn_status st = s->group ? group_buffers(b, s, gs, err) : CLRNN_OK;
+    clrnn_status st = s->group ? ocl_make_group_activations(b, s, "gpu", &gs->acts, err) : CLRNN_OK;
     /* Each layer's values (clrnn tune's, the cache's or the derived ones);
      * one chunking for the model: grad_finish adds every parameter's
      * chunks, and GCW is derived as the least of the layers'. */
@@ -750,11 +681,11 @@ static clrnn_status forward_models(clrnn_backend *b, ocl_state *s, gpu_state *gs
     const size_t T = b->seq_len;
     const gpu_layer *layer = &gs->layers[l];
     kernel_args a = args_for(s, layer->kernels[K_FORWARD_MODELS]);
-    arg_mem(&a, gs->y[l]);
-    arg_mem(&a, gs->h[l]);
+    arg_mem(&a, gs->acts.y[l]);
+    arg_mem(&a, gs->acts.h[l]);
     arg_mem(&a, grp->window_loss); /* the loss and dy: top layer only */
-    arg_mem(&a, gs->dy[l]);
-    arg_mem(&a, l == 0 ? s->x_table : gs->y[l - 1]);
+    arg_mem(&a, gs->acts.dy[l]);
+    arg_mem(&a, l == 0 ? s->x_table : gs->acts.y[l - 1]);
     arg_mem(&a, s->y_table);
     arg_mem(&a, s->order);
     arg_uint(&a, b->n_order);
@@ -766,7 +697,7 @@ static clrnn_status forward_models(clrnn_backend *b, ocl_state *s, gpu_state *gs
     arg_uint(&a, B);
     arg_uint(&a, b->loss_steps == CLRNN_LOSS_LAST ? T - 1 : 0);
     arg_mem(&a, grp->active);
-    arg_uint(&a, gs->model_windows);
+    arg_uint(&a, gs->acts.model_windows);
     arg_uint(&a, grp->stride_window);
     const size_t local[2] = {layer->tune.local, 1};
     const size_t global[2] = {ceil_div(B, windows_of(&layer->tune)) * local[0], grp->M};
@@ -785,12 +716,12 @@ static clrnn_status backward_models(clrnn_backend *b, ocl_state *s, gpu_state *g
     const gpu_layer *layer = &gs->layers[l];
     const int finish = gpu_window_groups(gs, B) == 1;
     kernel_args a = args_for(s, layer->kernels[K_BACKWARD_MODELS]);
-    arg_mem(&a, gs->g);
-    arg_mem(&a, l == 0 ? gs->g : gs->dy[l - 1]); /* layer 0 writes no dx */
+    arg_mem(&a, gs->acts.g);
+    arg_mem(&a, l == 0 ? gs->acts.g : gs->acts.dy[l - 1]); /* layer 0 writes no dx */
     arg_mem(&a, grp->loss_sum);
     arg_mem(&a, grp->window_loss);
-    arg_mem(&a, gs->dy[l]);
-    arg_mem(&a, gs->h[l]);
+    arg_mem(&a, gs->acts.dy[l]);
+    arg_mem(&a, gs->acts.h[l]);
     arg_mem(&a, grp->params);
     arg_uint(&a, grp->stride_p);
     arg_uint(&a, b->layer_offset[l]);
@@ -798,7 +729,7 @@ static clrnn_status backward_models(clrnn_backend *b, ocl_state *s, gpu_state *g
     arg_uint(&a, B);
     arg_uint(&a, finish);
     arg_mem(&a, grp->active);
-    arg_uint(&a, gs->model_windows);
+    arg_uint(&a, gs->acts.model_windows);
     arg_uint(&a, grp->stride_window);
     arg_uint(&a, grp->stride_loss);
     const size_t local[2] = {layer->tune.local, 1};
@@ -809,10 +740,10 @@ static clrnn_status backward_models(clrnn_backend *b, ocl_state *s, gpu_state *g
 
     a = args_for(s, layer->kernels[K_GRAD_MODELS]);
     arg_mem(&a, finish ? grp->grads : grp->partial);
-    arg_mem(&a, gs->g);
-    arg_mem(&a, gs->h[l]);
-    arg_mem(&a, gs->dy[l]);
-    arg_mem(&a, l == 0 ? s->x_table : gs->y[l - 1]);
+    arg_mem(&a, gs->acts.g);
+    arg_mem(&a, gs->acts.h[l]);
+    arg_mem(&a, gs->acts.dy[l]);
+    arg_mem(&a, l == 0 ? s->x_table : gs->acts.y[l - 1]);
     arg_mem(&a, s->order);
     arg_uint(&a, b->n_order);
     arg_uint(&a, first);
@@ -823,7 +754,7 @@ static clrnn_status backward_models(clrnn_backend *b, ocl_state *s, gpu_state *g
     arg_uint(&a, finish);
     arg_uint(&a, finish ? grp->stride_p : grp->stride_partial);
     arg_mem(&a, grp->active);
-    arg_uint(&a, gs->model_windows);
+    arg_uint(&a, gs->acts.model_windows);
     const size_t n = clrnn__layer_n_params(b->layers[l]);
     const size_t per_group = layer->tune.glocal * layer->tune.gper;
     const size_t glocal[3] = {layer->tune.glocal, 1, 1};

@@ -200,6 +200,24 @@ typedef struct ocl_group {
     double *last_active, *last_args; /* (M, OCL_GROUP_ARGS); NaN before the first write */
 } ocl_group;
 
+/* A group's activations, for a family with the model as a grid dimension
+ * that keeps them (family.h: run_group): every model's, a slice of
+ * model_windows windows each, (M, model_windows, T, N): per layer h (N =
+ * H_l), y and dy (O_l), and the BPTT's g (the largest H); model k's slice
+ * of a layer's tensor at k model_windows T N. */
+typedef struct ocl_group_activations {
+    cl_mem *h, *y, *dy; /* (n_layers) */
+    cl_mem g;
+    size_t model_windows, n_layers;
+} ocl_group_activations;
+/* Allocates them (model_windows: the padded batch), refused, saying how
+ * many models fit, where the device's memory cannot hold them with the
+ * group's own buffers (family: "NAME kernels" in the message). */
+clrnn_status ocl_make_group_activations(const clrnn_backend *b, ocl_state *s, const char *family,
+                                        ocl_group_activations *a, clrnn_error *err);
+/* Releases what it made (and accepts what it did not). */
+void ocl_release_group_activations(ocl_group_activations *a);
+
 /* n reals rounded up to whole sub-buffer alignments: a group's stride. */
 static inline size_t ocl_group_stride(const ocl_state *s, size_t n)
 {

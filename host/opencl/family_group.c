@@ -5,7 +5,11 @@
  * mse_loss and loss_accumulate, then per layer from the top one
  * rnn_backward and one grad_partial launch, and one grad_finish. Its
  * kernels take their sizes as arguments, so they are built into the shared
- * program.
+ * program. A group of models (s->group: run_group) runs the same launches
+ * for all of them, the model the launches' last dimension (the *_models
+ * kernels: the same work-groups, each model's slices of the group's
+ * buffers and of its activations), then ocl_group_finish; the backend
+ * takes the steps.
  */
 #include <stdlib.h>
 
@@ -19,6 +23,11 @@ static const char *const group_files[] = {"group/rnn_forward", "group/rnn_backwa
 enum { K_FORWARD, K_BACKWARD, K_GRAD_PARTIAL, N_GROUP_KERNELS };
 static const char *const group_kernel_names[N_GROUP_KERNELS] = {"rnn_forward", "rnn_backward",
                                                                 "grad_partial"};
+/* A group's (common/loss.cl and common/reduce.cl for the loss and the
+ * gradient sums), created in a group only. */
+enum { K_FORWARD_MODELS, K_BACKWARD_MODELS, K_GRAD_MODELS, K_MSE_MODELS, N_MODELS_KERNELS };
+static const char *const models_kernel_names[N_MODELS_KERNELS] = {
+    "rnn_forward_models", "rnn_backward_models", "grad_partial_models", "mse_loss_models"};
 
 /* The tunables (family.h), launch sizes: its kernels are built into the
  * shared program. The most work-items a work-group of rnn_forward and
@@ -52,6 +61,8 @@ extern const ocl_family ocl_family_group;
 
 typedef struct group_state {
     ocl_kernel kernels[N_GROUP_KERNELS];
+    ocl_kernel models[N_MODELS_KERNELS]; /* a group's (s->group) */
+    ocl_group_activations acts;          /* a group's */
     int tuning[N_GROUP_TUNABLES];
     size_t *group_size; /* (n_layers) work-group size of forward/backward */
 } group_state;
@@ -74,6 +85,8 @@ static void group_destroy(clrnn_backend *b, void *self)
     if (!gs)
         return;
     ocl_release_kernels(gs->kernels, N_GROUP_KERNELS);
+    ocl_release_kernels(gs->models, N_MODELS_KERNELS);
+    ocl_release_group_activations(&gs->acts);
     free(gs->group_size);
     free(gs);
 }
@@ -90,6 +103,9 @@ static clrnn_status choose_group_sizes(clrnn_backend *b, ocl_state *s, group_sta
     size_t limit = gs->kernels[K_FORWARD].max_group;
     if (gs->kernels[K_BACKWARD].max_group < limit)
         limit = gs->kernels[K_BACKWARD].max_group;
+    for (int k = K_FORWARD_MODELS; s->group && k <= K_BACKWARD_MODELS; k++)
+        if (gs->models[k].max_group < limit) /* a group's: the same work-groups */
+            limit = gs->models[k].max_group;
     if ((size_t)gs->tuning[T_ROW_WG] < limit)
         limit = (size_t)gs->tuning[T_ROW_WG];
     for (size_t l = 0; l < b->n_layers; l++) {
@@ -114,6 +130,11 @@ static clrnn_status group_init(clrnn_backend *b, ocl_state *s, void **self, clrn
         return clrnn__fail(err, CLRNN_E_NOMEM, "out of memory creating the OpenCL backend");
     clrnn_status st =
         ocl_create_kernels(s, s->program, group_kernel_names, N_GROUP_KERNELS, gs->kernels, err);
+    if (st == CLRNN_OK && s->group)
+        st = ocl_create_kernels(s, s->program, models_kernel_names, N_MODELS_KERNELS, gs->models,
+                                err);
+    if (st == CLRNN_OK && s->group)
+        st = ocl_make_group_activations(b, s, "group", &gs->acts, err);
     return st == CLRNN_OK ? choose_group_sizes(b, s, gs, err) : st;
 }
 
@@ -235,6 +256,129 @@ static clrnn_status group_run_batch(clrnn_backend *b, ocl_state *s, void *self, 
     return st == CLRNN_OK && !s->partials_only ? ocl_finish_gradient(b, s, B, err) : st;
 }
 
+/* ------------------------------------------------------ model groups */
+
+/* Layer l's forward for every model of the group (rnn_forward_models). */
+static clrnn_status forward_models(clrnn_backend *b, ocl_state *s, group_state *gs, size_t l,
+                                   size_t first, size_t B, clrnn_error *err)
+{
+    const ocl_group *grp = s->group;
+    kernel_args a = args_for(s, gs->models[K_FORWARD_MODELS]);
+    arg_mem(&a, gs->acts.y[l]);
+    arg_mem(&a, gs->acts.h[l]);
+    arg_mem(&a, l == 0 ? s->x_table : gs->acts.y[l - 1]);
+    arg_mem(&a, s->order);
+    arg_uint(&a, b->n_order);
+    arg_uint(&a, first);
+    arg_mem(&a, grp->params);
+    arg_uint(&a, grp->stride_p);
+    arg_uint(&a, b->layer_offset[l]);
+    arg_uint(&a, l == 0);
+    arg_group_sizes(&a, b, l);
+    arg_mem(&a, grp->active);
+    arg_uint(&a, gs->acts.model_windows);
+    const size_t local[2] = {gs->group_size[l], 1};
+    const size_t global[2] = {B * gs->group_size[l], grp->M};
+    return ocl_launch(s, &a, 2, global, local, err);
+}
+
+/* The window losses and the top layer's dy for every model (mse_loss_models). */
+static clrnn_status loss_models(clrnn_backend *b, ocl_state *s, group_state *gs, size_t first,
+                                size_t B, clrnn_error *err)
+{
+    const ocl_group *grp = s->group;
+    const size_t L = b->n_layers, T = b->seq_len;
+    kernel_args a = args_for(s, gs->models[K_MSE_MODELS]);
+    arg_mem(&a, grp->window_loss);
+    arg_mem(&a, gs->acts.dy[L - 1]);
+    arg_mem(&a, gs->acts.y[L - 1]);
+    arg_mem(&a, s->y_table);
+    arg_mem(&a, s->order);
+    arg_uint(&a, b->n_order);
+    arg_uint(&a, first);
+    arg_uint(&a, B);
+    arg_uint(&a, T);
+    arg_uint(&a, b->layers[L - 1].n_out);
+    arg_uint(&a, b->loss_steps == CLRNN_LOSS_LAST ? T - 1 : 0);
+    arg_mem(&a, grp->active);
+    arg_uint(&a, gs->acts.model_windows);
+    arg_uint(&a, grp->stride_window);
+    const size_t local[2] = {ocl_group_size(s, &a, 64), 1};
+    const size_t global[2] = {round_up(B, local[0]), grp->M};
+    return ocl_launch(s, &a, 2, global, local, err);
+}
+
+/* Layer l's BPTT and chunk sums for every model (rnn_backward_models,
+ * grad_partial_models), as backward_layer for one. */
+static clrnn_status backward_models(clrnn_backend *b, ocl_state *s, group_state *gs, size_t l,
+                                    size_t first, size_t B, clrnn_error *err)
+{
+    const ocl_group *grp = s->group;
+    const clrnn_layer_shape sh = b->layers[l];
+    kernel_args a = args_for(s, gs->models[K_BACKWARD_MODELS]);
+    arg_mem(&a, gs->acts.g);
+    arg_mem(&a, l == 0 ? gs->acts.g : gs->acts.dy[l - 1]); /* layer 0 writes no dx */
+    arg_mem(&a, gs->acts.dy[l]);
+    arg_mem(&a, gs->acts.h[l]);
+    arg_mem(&a, grp->params);
+    arg_uint(&a, grp->stride_p);
+    arg_uint(&a, b->layer_offset[l]);
+    arg_uint(&a, l > 0);
+    arg_group_sizes(&a, b, l);
+    arg_mem(&a, grp->active);
+    arg_uint(&a, gs->acts.model_windows);
+    const size_t local[2] = {gs->group_size[l], 1};
+    const size_t global[2] = {B * gs->group_size[l], grp->M};
+    clrnn_status st = ocl_launch(s, &a, 2, global, local, err);
+    if (st != CLRNN_OK)
+        return st;
+
+    a = args_for(s, gs->models[K_GRAD_MODELS]);
+    arg_mem(&a, grp->partial);
+    arg_mem(&a, gs->acts.g);
+    arg_mem(&a, gs->acts.h[l]);
+    arg_mem(&a, gs->acts.dy[l]);
+    arg_mem(&a, l == 0 ? s->x_table : gs->acts.y[l - 1]);
+    arg_mem(&a, s->order);
+    arg_uint(&a, b->n_order);
+    arg_uint(&a, first);
+    arg_uint(&a, l == 0);
+    arg_uint(&a, B);
+    arg_uint(&a, b->seq_len);
+    arg_uint(&a, sh.n_in);
+    arg_uint(&a, sh.n_hidden);
+    arg_uint(&a, sh.n_out);
+    arg_uint(&a, WINDOWS_PER_CHUNK);
+    arg_uint(&a, b->n_params);
+    arg_uint(&a, b->layer_offset[l]);
+    arg_mem(&a, grp->active);
+    arg_uint(&a, gs->acts.model_windows);
+    arg_uint(&a, grp->stride_partial);
+    const size_t n_layer = clrnn__layer_n_params(sh);
+    const size_t glocal[3] = {ocl_group_size(s, &a, (size_t)gs->tuning[T_GRAD_WG]), 1, 1};
+    const size_t grid[3] = {round_up(n_layer, glocal[0]), chunks_of(B), grp->M};
+    return ocl_launch(s, &a, 3, grid, glocal, err);
+}
+
+/* A group's training batch (family.h: run_group): each launch of
+ * group_run_batch once for all the models, model k's B windows at
+ * order[k n_order + first ..], then ocl_group_finish (the mean gradients
+ * and the loss sums); the steps are the backend's (ocl_group_step). */
+static clrnn_status group_run_group(clrnn_backend *b, ocl_state *s, void *self, size_t first,
+                                    size_t B, clrnn_error *err)
+{
+    group_state *gs = self;
+    const size_t L = b->n_layers;
+    clrnn_status st = CLRNN_OK;
+    for (size_t l = 0; st == CLRNN_OK && l < L; l++)
+        st = forward_models(b, s, gs, l, first, B, err);
+    if (st == CLRNN_OK)
+        st = loss_models(b, s, gs, first, B, err);
+    for (size_t l = L; st == CLRNN_OK && l-- > 0;)
+        st = backward_models(b, s, gs, l, first, B, err);
+    return st == CLRNN_OK ? ocl_group_finish(b, s, chunks_of(B), B, err) : st;
+}
+
 /* Input attributions: the forward, the seed, rnn_backward of every layer
  * (layer 0's dx into dx), no weight gradient. */
 static clrnn_status group_input_gradients(clrnn_backend *b, ocl_state *s, void *self, size_t B,
@@ -265,4 +409,5 @@ const ocl_family ocl_family_group = {
     .tunables = group_tunables,
     .n_tunables = N_GROUP_TUNABLES,
     .input_gradients = group_input_gradients,
+    .run_group = group_run_group,
 };

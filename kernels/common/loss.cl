@@ -6,15 +6,13 @@
  * with first = T-1 only the last step does and dy is 0 elsewhere. A NaN
  * target is a masked cell (loss_term): no loss, dy 0.
  */
-__kernel void mse_loss(__global real *window_loss,    /* (B) out */
-                       __global real *dy,             /* (B,T,O) out: y - target */
-                       __global const real *y,        /* (B,T,O) */
-                       __global const real *targets,  /* (R,O) the staged table */
-                       __global const uint *order,   /* window start rows */
-                       const uint starts_offset, /* the batch: order[starts_offset ..] */
-                       const uint B, const uint T, const uint O, const uint first)
+void mse_window(__global real *window_loss, __global real *dy, __global const real *y,
+                __global const real *targets, __global const uint *starts, const uint B,
+                const uint T, const uint O, const uint first);
+void mse_window(__global real *window_loss, __global real *dy, __global const real *y,
+                __global const real *targets, __global const uint *starts, const uint B,
+                const uint T, const uint O, const uint first)
 {
-    __global const uint *starts = order + starts_offset; /* (B) */
     const size_t b = get_global_id(0);
     if (b >= B)
         return;
@@ -30,6 +28,36 @@ __kernel void mse_loss(__global real *window_loss,    /* (B) out */
             dy[at] = loss_term(&acc, &seen, y[at], target_win[t * O + o]);
         }
     window_loss[b] = window_loss_value(acc, seen);
+}
+
+__kernel void mse_loss(__global real *window_loss,    /* (B) out */
+                       __global real *dy,             /* (B,T,O) out: y - target */
+                       __global const real *y,        /* (B,T,O) */
+                       __global const real *targets,  /* (R,O) the staged table */
+                       __global const uint *order,   /* window start rows */
+                       const uint starts_offset, /* the batch: order[starts_offset ..] */
+                       const uint B, const uint T, const uint O, const uint first)
+{
+    mse_window(window_loss, dy, y, targets, order + starts_offset, B, T, O, first);
+}
+
+/* The same for every model of a group (the group family's run_group), the
+ * model k the second dimension: its windows at order[k order_stride +
+ * starts_offset ..], its window losses at k stride_window, its y and dy
+ * slices of model_windows windows (runtime.h: ocl_group_activations); a
+ * model whose row of active (common.cl: GROUP_ARGS) is 0 does nothing. */
+__kernel void mse_loss_models(__global real *window_loss, __global real *dy,
+                              __global const real *y, __global const real *targets,
+                              __global const uint *order, const uint order_stride,
+                              const uint starts_offset, const uint B, const uint T, const uint O,
+                              const uint first, __global const real *active,
+                              const uint model_windows, const uint stride_window)
+{
+    const size_t k = get_global_id(1), steps = (size_t)model_windows * T;
+    if (active[k * GROUP_ARGS + 9] == 0)
+        return;
+    mse_window(window_loss + k * stride_window, dy + k * steps * O, y + k * steps * O, targets,
+               order + k * order_stride + starts_offset, B, T, O, first);
 }
 
 /* Adds the batch's window losses to the running sum (add_batch_loss,

@@ -13,20 +13,17 @@
  * adds them. Stage 2, grad_finish: each parameter's chunk sums are added in
  * chunk order and divided by B (the batch mean, docs/model.md).
  */
-__kernel void grad_partial(__global real *partial,      /* (n_chunks, P) */
-                           __global const real *g,      /* (B,T,H) */
-                           __global const real *h,      /* (B,T,H) */
-                           __global const real *dy,     /* (B,T,O) */
-                           __global const real *x,      /* (R,I) table or (B,T,I) */
-                           __global const uint *order, /* window start rows */
-                           const uint starts_offset, /* the batch: order[starts_offset ..] */
-                           const uint x_is_table, const uint B, const uint T, const uint I,
-                           const uint H, const uint O, const uint chunk, const uint P,
-                           const uint layer_offset,
-                           __global const real *h0, /* (B,H) initial states, when has_h0 */
-                           const uint has_h0)
+void grad_chunk(__global real *partial, __global const real *g, __global const real *h,
+                __global const real *dy, __global const real *x, __global const uint *starts,
+                const uint x_is_table, const uint B, const uint T, const uint I, const uint H,
+                const uint O, const uint chunk, const uint P, const uint layer_offset,
+                __global const real *h0, const uint has_h0);
+void grad_chunk(__global real *partial, __global const real *g, __global const real *h,
+                __global const real *dy, __global const real *x, __global const uint *starts,
+                const uint x_is_table, const uint B, const uint T, const uint I, const uint H,
+                const uint O, const uint chunk, const uint P, const uint layer_offset,
+                __global const real *h0, const uint has_h0)
 {
-    __global const uint *starts = order + starts_offset; /* (B) */
     const size_t p = get_global_id(0), c = get_global_id(1);
     /* Which tensor p is in, and where (layer.cl's layout). */
     const size_t i_n = I, h_n = H, o_n = O;
@@ -68,6 +65,47 @@ __kernel void grad_partial(__global real *partial,      /* (n_chunks, P) */
                 acc += g[(b * T + t) * H + j];
     }
     partial[c * P + layer_offset + p] = acc;
+}
+
+__kernel void grad_partial(__global real *partial,      /* (n_chunks, P) */
+                           __global const real *g,      /* (B,T,H) */
+                           __global const real *h,      /* (B,T,H) */
+                           __global const real *dy,     /* (B,T,O) */
+                           __global const real *x,      /* (R,I) table or (B,T,I) */
+                           __global const uint *order, /* window start rows */
+                           const uint starts_offset, /* the batch: order[starts_offset ..] */
+                           const uint x_is_table, const uint B, const uint T, const uint I,
+                           const uint H, const uint O, const uint chunk, const uint P,
+                           const uint layer_offset,
+                           __global const real *h0, /* (B,H) initial states, when has_h0 */
+                           const uint has_h0)
+{
+    grad_chunk(partial, g, h, dy, x, order + starts_offset, x_is_table, B, T, I, H, O, chunk, P,
+               layer_offset, h0, has_h0);
+}
+
+/* The same for every model of a group (the group family's run_group), the
+ * model k the third dimension: its windows at order[k order_stride +
+ * starts_offset ..], its chunk sums at k stride_partial, its g, h, dy and
+ * input (above layer 0) slices of model_windows windows (runtime.h:
+ * ocl_group_activations); a model whose row of active (common.cl:
+ * GROUP_ARGS) is 0 does nothing. */
+__kernel void grad_partial_models(__global real *partial, __global const real *g,
+                                  __global const real *h, __global const real *dy,
+                                  __global const real *x, __global const uint *order,
+                                  const uint order_stride, const uint starts_offset,
+                                  const uint x_is_table, const uint B, const uint T, const uint I,
+                                  const uint H, const uint O, const uint chunk, const uint P,
+                                  const uint layer_offset, __global const real *active,
+                                  const uint model_windows, const uint stride_partial)
+{
+    const size_t k = get_global_id(2), steps = (size_t)model_windows * T;
+    if (active[k * GROUP_ARGS + 9] == 0)
+        return;
+    grad_chunk(partial + k * stride_partial, g + k * steps * H, h + k * steps * H,
+               dy + k * steps * O, x_is_table ? x : x + k * steps * I,
+               order + k * order_stride + starts_offset, x_is_table, B, T, I, H, O, chunk, P,
+               layer_offset, h, 0);
 }
 
 /* grads (P) <- the batch mean of the chunk sums, chunks added in order.

@@ -10,19 +10,15 @@
  * One work-group per window; work-item j handles hidden units j, j+S, ...;
  * g_{t+1} and g_t live in local memory.
  */
-__kernel void rnn_backward(__global real *g,            /* (B,T,H) out */
-                           __global real *dx,           /* (B,T,I) out when want_dx */
-                           __global const real *dy,     /* (B,T,O) dL/dy */
-                           __global const real *h,      /* (B,T,H) from rnn_forward */
-                           __global const real *params, /* (P) all layers */
-                           const uint param_offset,     /* where this layer's block starts */
-                           const uint want_dx, const uint T, const uint I, const uint H,
-                           const uint O,
-                           __local real *g_buf)         /* (2,H): g_{t+1}, g_t alternately */
+void backward_window(__global real *g, __global real *dx, __global const real *dy,
+                     __global const real *h, __global const real *layer, const uint want_dx,
+                     const uint T, const uint I, const uint H, const uint O, __local real *g_buf);
+void backward_window(__global real *g, __global real *dx, __global const real *dy,
+                     __global const real *h, __global const real *layer, const uint want_dx,
+                     const uint T, const uint I, const uint H, const uint O, __local real *g_buf)
 {
     const size_t b = get_group_id(0), lid = get_local_id(0), lsz = get_local_size(0);
-    const layer_params p = point_layer(params + param_offset, I, H, O);
-
+    const layer_params p = point_layer(layer, I, H, O);
     for (uint s = 0; s < T; s++) {
         const size_t t = T - 1 - s;
         __local const real *g_next = g_buf + ((s + 1) & 1) * H;
@@ -42,4 +38,34 @@ __kernel void rnn_backward(__global real *g,            /* (B,T,H) out */
             for (size_t i = lid; i < I; i += lsz) /* g_t W_i^T: row i of W_i */
                 dx[(b * T + t) * I + i] = dot_lg(g_cur, p.W_i + i * H, 1, H);
     }
+}
+
+__kernel void rnn_backward(__global real *g,            /* (B,T,H) out */
+                           __global real *dx,           /* (B,T,I) out when want_dx */
+                           __global const real *dy,     /* (B,T,O) dL/dy */
+                           __global const real *h,      /* (B,T,H) from rnn_forward */
+                           __global const real *params, /* (P) all layers */
+                           const uint param_offset,     /* where this layer's block starts */
+                           const uint want_dx, const uint T, const uint I, const uint H,
+                           const uint O,
+                           __local real *g_buf)         /* (2,H): g_{t+1}, g_t alternately */
+{
+    backward_window(g, dx, dy, h, params + param_offset, want_dx, T, I, H, O, g_buf);
+}
+
+/* The same for every model of a group, the model k the second dimension
+ * (as rnn_forward_models). */
+__kernel void rnn_backward_models(__global real *g, __global real *dx, __global const real *dy,
+                                  __global const real *h, __global const real *params,
+                                  const uint stride_p, const uint param_offset,
+                                  const uint want_dx, const uint T, const uint I, const uint H,
+                                  const uint O, __local real *g_buf, __global const real *active,
+                                  const uint model_windows)
+{
+    const size_t k = get_group_id(1), steps = (size_t)model_windows * T;
+    if (active[k * GROUP_ARGS + 9] == 0)
+        return;
+    backward_window(g + k * steps * H, want_dx ? dx + k * steps * I : dx, dy + k * steps * O,
+                    h + k * steps * H, params + k * stride_p + param_offset, want_dx, T, I, H, O,
+                    g_buf);
 }

@@ -163,10 +163,12 @@ static void run_case(const char *device, clrnn_kernels kernels, clrnn_precision 
     snprintf(what, sizeof what, "%s: a group of %d models (%s)", name, M,
              ok ? clrnn_backend_describe(group) : "not made");
     check_true(ok && clrnn_backend_n_models(group) == M, what);
-    if (ok && kernels == CLRNN_KERNELS_GPU) { /* the model a grid dimension (run_group) */
+    /* the model a grid dimension (run_group) */
+    if (ok && (kernels == CLRNN_KERNELS_GPU || kernels == CLRNN_KERNELS_GROUP)) {
         char launch[32];
         snprintf(launch, sizeof launch, ", %d models a launch", M);
-        snprintf(what, sizeof what, "%s: the gpu kernels run the %d models a launch", name, M);
+        snprintf(what, sizeof what, "%s: the %s kernels run the %d models a launch", name,
+                 kernels == CLRNN_KERNELS_GPU ? "gpu" : "group", M);
         check_true(strstr(clrnn_backend_describe(group), launch) != NULL, what);
     }
     for (size_t k = 0; ok && k < M; k++) {
@@ -277,8 +279,8 @@ int main(int argc, char **argv)
         clrnn_backend_free(b);
         clrnn_model_free(model);
     }
-    if (opencl && kernels == CLRNN_KERNELS_GPU) {
-        /* The gpu kernels keep every model's activations: a group whose
+    if (opencl && (kernels == CLRNN_KERNELS_GPU || kernels == CLRNN_KERNELS_GROUP)) {
+        /* The gpu and group kernels keep every model's activations: a group whose
          * activations no device holds (8192 models of 1000 windows of 2000
          * steps, 32 MB each: 262 GB), though the group's own buffers fit
          * (77 MB: Oclgrind's 128 MiB too), is refused at creation, saying
@@ -298,8 +300,8 @@ int main(int argc, char **argv)
         printf("%s\n", err.message);
         check_true(st == CLRNN_E_NOMEM && strstr(err.message, "activations") != NULL &&
                        strstr(err.message, "fit") != NULL,
-                   "gpu: a group whose activations the device cannot hold: refused, saying how "
-                   "many fit");
+                   "a group whose activations the device cannot hold: refused, saying how many "
+                   "fit");
         clrnn_backend_free(b);
         clrnn_model_free(model);
     }
@@ -322,7 +324,8 @@ int main(int argc, char **argv)
             snprintf(name, sizeof name, "%s 2:6:3,3:4:1 batch 8", p ? "fp64" : "fp32");
             run_case(device, kernels, precision, stack, 2, 8, name, data);
         }
-        if (kernels == CLRNN_KERNELS_GPU) { /* a stack with 1 hidden unit, two chunks */
+        /* a stack with 1 hidden unit, two chunks */
+        if (kernels == CLRNN_KERNELS_GPU || kernels == CLRNN_KERNELS_GROUP) {
             snprintf(name, sizeof name, "%s 2:1:3,3:7:1 batch 37", p ? "fp64" : "fp32");
             run_case(device, kernels, precision, narrow, 2, 37, name, data);
         }

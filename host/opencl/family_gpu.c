@@ -77,6 +77,7 @@ typedef struct gpu_tunables {
 
 typedef struct gpu_layer {
     cl_program program;
+    cl_program group_program; /* a group's *_models kernels (NULL alone) */
     ocl_kernel kernels[N_GPU_KERNELS];
     gpu_tunables tune;
     int owner; /* this layer built it (and releases it) */
@@ -115,6 +116,7 @@ static void gpu_destroy(clrnn_backend *b, void *self)
             continue;
         ocl_release_kernels(gs->layers[l].kernels, N_GPU_KERNELS);
         ocl_release_program(&gs->layers[l].program);
+        ocl_release_program(&gs->layers[l].group_program);
     }
     ocl_release_group_activations(&gs->acts);
     free(gs->layers);
@@ -439,10 +441,23 @@ static clrnn_status build_layer(clrnn_backend *b, ocl_state *s, gpu_state *gs, s
              b->precision == CLRNN_FP64, sh.n_in, sh.n_hidden, sh.n_out, b->seq_len, top, t->local,
              t->nuh, t->rw, t->rh, t->wrows, t->glocal, t->gper, t->gts, t->gcw, WINDOWS_PER_CHUNK);
     layer->owner = 1;
-    clrnn_status st = ocl_build(b, s, gpu_files, sizeof gpu_files / sizeof gpu_files[0], options,
-                                &layer->program, err);
+    const size_t n_files = sizeof gpu_files / sizeof gpu_files[0];
+    clrnn_status st = ocl_build(b, s, gpu_files, n_files, options, &layer->program, err);
     if (st == CLRNN_OK)
-        st = ocl_create_kernels(s, layer->program, gpu_kernel_names, gs->n_kernels, layer->kernels,
+        st = ocl_create_kernels(s, layer->program, gpu_kernel_names, N_MODEL_KERNELS,
+                                layer->kernels, err);
+    /* A group's kernels: a program of their own (-DMODELS=1), so that the
+     * one model's is as it is alone (Oclgrind counts the local memory of
+     * every kernel in a program that calls a body for each kernel that
+     * does). */
+    if (st == CLRNN_OK && gs->n_kernels > N_MODEL_KERNELS) {
+        const size_t len = strlen(options);
+        snprintf(options + len, sizeof options - len, " -DMODELS=1");
+        st = ocl_build(b, s, gpu_files, n_files, options, &layer->group_program, err);
+    }
+    if (st == CLRNN_OK && gs->n_kernels > N_MODEL_KERNELS)
+        st = ocl_create_kernels(s, layer->group_program, gpu_kernel_names + N_MODEL_KERNELS,
+                                N_GPU_KERNELS - N_MODEL_KERNELS, layer->kernels + N_MODEL_KERNELS,
                                 err);
     /* Private arrays: the register blocks (2 RW RH) and grad_gpu's 4 GPER. */
     const size_t counted = (2 * t->rw * t->rh + 4 * t->gper + 2 * t->rw) * s->real_size;
@@ -556,6 +571,7 @@ static clrnn_status gpu_init(clrnn_backend *b, ocl_state *s, void **self, clrnn_
                 d.max_group = grad_fits;
             ocl_release_kernels(layer->kernels, N_GPU_KERNELS);
             ocl_release_program(&layer->program);
+            ocl_release_program(&layer->group_program);
             values[l][T_NUW] = values[l][T_GLOCAL] = values[l][T_GPER] = 0;
             st = layer_sizes(b, s, &d, l, values[l], gcw, &layer->tune, err);
             if (st == CLRNN_OK)

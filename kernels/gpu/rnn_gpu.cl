@@ -43,6 +43,9 @@
 #ifndef TOP_LAYER
 #define TOP_LAYER 0
 #endif
+#ifndef MODELS
+#define MODELS 0 /* 1: the *_models kernels (a group's), not the one model's */
+#endif
 #define NUW (LOCAL / NUH)
 #define WT (RW * NUW)
 #define WLOCAL (WROWS >= NH)
@@ -212,6 +215,7 @@ void forward_tile(__local forward_local *mem, __global real *y, __global real *h
                 window_loss[first + w] = window_loss_value(loss[w], seen[w]);
 }
 
+#if !MODELS
 /* The forward of one layer for a batch's tiles of WT windows (a work-group
  * a tile; forward_tile). */
 __kernel void rnn_forward_gpu(__global real *y,              /* (B,T,O) out */
@@ -232,6 +236,7 @@ __kernel void rnn_forward_gpu(__global real *y,              /* (B,T,O) out */
     forward_tile(&mem, y, h, window_loss, dy, x, targets, order + starts_offset,
                  params + param_offset, x_is_table, B, first_loss_step, h0, has_h0);
 }
+#endif
 
 /* dy_t of the group's windows into dy_tile (WT,O). */
 void load_output_grads(__local real *dy_tile, __global const real *dy, const size_t first,
@@ -347,6 +352,7 @@ void backward_tile(__local backward_local *mem, __global real *g, __global real 
     }
 }
 
+#if !MODELS
 /* The BPTT of one layer for a batch's tiles (backward_tile), the top
  * layer adding the batch's loss. */
 __kernel void rnn_backward_gpu(__global real *g,                 /* (B,T,H) out */
@@ -361,6 +367,7 @@ __kernel void rnn_backward_gpu(__global real *g,                 /* (B,T,H) out 
     __local backward_local mem;
     backward_tile(&mem, g, dx, loss_sum, window_loss, dy, h, params + param_offset, want_dx, B, 1);
 }
+#endif
 
 /*
  * The weight gradients of one layer over a chunk of GCW windows, as one
@@ -498,6 +505,7 @@ void grad_tile(__local grad_local *mem, __global real *out, __global const real 
     }
 }
 
+#if !MODELS
 /* A layer's weight gradients over a batch: work-group (e, c) sums GLOCAL
  * GPER parameters over the GCW windows from c GCW (grad_tile). */
 __kernel void grad_gpu(__global real *partial,     /* (chunks_of(B), P), or grads (P) */
@@ -516,10 +524,12 @@ __kernel void grad_gpu(__global real *partial,     /* (chunks_of(B), P), or grad
     grad_tile(&mem, partial + param_offset, g, h, dy, x, order + starts_offset, x_is_table, B, P,
               finish, h0, has_h0);
 }
+#endif
 
 /*
  * A group of M models of the layer's shape (clrnn_backend_config.n_models,
- * runtime.h: ocl_group), the model k the launch's last dimension (work-group
+ * runtime.h: ocl_group), built with -DMODELS=1 (a program without the
+ * kernels above), the model k the launch's last dimension (work-group
  * shape and local memory as one model's): model k's parameters at k
  * stride_p, its windows at order[k order_stride + starts_offset ..], its
  * window losses at k stride_window, its loss sum at k stride_loss, its
@@ -530,6 +540,7 @@ __kernel void grad_gpu(__global real *partial,     /* (chunks_of(B), P), or grad
  * work-groups return before any barrier. Each model runs the tiles above,
  * so it gets the bits it gets alone.
  */
+#if MODELS
 __kernel void rnn_forward_gpu_models(__global real *y, __global real *h, __global real *window_loss,
                                      __global real *dy, __global const real *x,
                                      __global const real *targets, __global const uint *order,
@@ -582,3 +593,4 @@ __kernel void grad_gpu_models(__global real *partial, __global const real *g,
               dy + k * steps * NO, x_is_table ? x : x + k * steps * NI,
               order + k * order_stride + starts_offset, x_is_table, B, P, finish, h, 0);
 }
+#endif

@@ -92,12 +92,24 @@ typedef float8 realj;
 #define NRB ((NI + NH + RB - 1) / RB)
 #define NJB (NJ / JB)
 
-/* layer.cl's maths on the lanes of realv (weights global) and on realj. */
+/* layer.cl's maths on the lanes of realv (weights global) and on realj.
+ * The lanes' instances unroll where rnn_forward_tile_lanes runs (layers
+ * of at most 16 units: layer.cl's RNN_LOOP_HINT), so that their arrays
+ * live in registers; wider layers build them rolled. */
+#if NH <= 16
+#undef RNN_LOOP_HINT
+#define RNN_LOOP_HINT _Pragma("unroll")
+#define LANES_LOOP_HINT _Pragma("unroll")
+#else
+#define LANES_LOOP_HINT
+#endif
 RNN_STEP_VALUES(_v, realv)
 RNN_AXPY(_vg, realv, real, __global)
 RNN_DOT(_vg, realv, __private, __global)
 RNN_HIDDEN_STEP(_vg, _v, realv, __global, NI, NH)
 RNN_GATHER(_v, realv, TILE_LANES, vload8)
+#undef RNN_LOOP_HINT
+#define RNN_LOOP_HINT
 RNN_STEP_VALUES(_j, realj)
 
 /* The layer's offsets in its block (layer.cl), at the build-time sizes. */
@@ -293,6 +305,7 @@ __kernel void rnn_forward_tile_lanes(FORWARD_TILE_ARGS)
     size_t b[TILE_LANES];
     __global const real *x_win[TILE_LANES];      /* each window's first row of inputs */
     __global const real *target_win[TILE_LANES]; /* ... and of targets (top layer) */
+    LANES_LOOP_HINT
     for (int w = 0; w < TILE_LANES; w++) {
         b[w] = min(first + w, (size_t)B - 1);
         x_win[w] = x_is_table ? x + (size_t)starts[b[w]] * NI : x + b[w] * NT * NI;
@@ -304,34 +317,43 @@ __kernel void rnn_forward_tile_lanes(FORWARD_TILE_ARGS)
     realv loss = 0, seen = 0;
     if (has_h0) { /* h_{-1} = h0 */
         __global const real *h0_win[TILE_LANES];
+        LANES_LOOP_HINT
         for (int w = 0; w < TILE_LANES; w++)
             h0_win[w] = h0 + b[w] * NH;
+        LANES_LOOP_HINT
         for (int j = 0; j < NH; j++)
             h_prev[j] = gather_v(h0_win, j);
     }
     for (int t = 0; t < NT; t++) {
         realv x_t[NI];
+        LANES_LOOP_HINT
         for (int i = 0; i < NI; i++)
             x_t[i] = gather_v(x_win, t * NI + i);
         hidden_step_vg(h_prev, x_t, h_prev, t == 0 && !has_h0, p.W_i, p.W_h, p.b_i);
+        LANES_LOOP_HINT
         for (int j = 0; j < NH; j++) {
             vstore8(h_prev[j], 0, lane);
+            LANES_LOOP_HINT
             for (int w = 0; w < n_valid; w++)
                 h[(b[w] * NT + t) * NH + j] = lane[w];
         }
+        LANES_LOOP_HINT
         for (int o = 0; o < NO; o++) {
             const realv y_o = output_value_vg(h_prev, p.W_o, p.b_o, o, NH, NO);
             vstore8(y_o, 0, lane);
+            LANES_LOOP_HINT
             for (int w = 0; w < n_valid; w++)
                 y[(b[w] * NT + t) * NO + o] = lane[w];
             if (!TOP_LAYER)
                 continue;
             if (t < first_loss_step) {
+                LANES_LOOP_HINT
                 for (int w = 0; w < n_valid; w++)
                     dy[(b[w] * NT + t) * NO + o] = 0;
                 continue;
             }
             vstore8(loss_term_v(&loss, &seen, y_o, gather_v(target_win, t * NO + o)), 0, lane);
+            LANES_LOOP_HINT
             for (int w = 0; w < n_valid; w++)
                 dy[(b[w] * NT + t) * NO + o] = lane[w];
         }
@@ -339,6 +361,7 @@ __kernel void rnn_forward_tile_lanes(FORWARD_TILE_ARGS)
     if (!TOP_LAYER)
         return;
     vstore8(window_loss_value_v(loss, seen), 0, lane);
+    LANES_LOOP_HINT
     for (int w = 0; w < n_valid; w++)
         window_loss[first + w] = lane[w];
 }

@@ -258,18 +258,38 @@ static clrnn_status group_run_batch(clrnn_backend *b, ocl_state *s, void *self, 
 
 /* ------------------------------------------------------ model groups */
 
+/* Where a group launch's windows are: model k's at order[k stride +
+ * offset ..] (a training batch: each model's own order; a batch without
+ * gradients: the same starts for all, stride 0). */
+typedef struct group_windows {
+    cl_mem order;
+    size_t stride, offset;
+} group_windows;
+
+static group_windows own_orders(const clrnn_backend *b, const ocl_state *s, size_t first)
+{
+    group_windows w = {s->order, b->n_order, first};
+    return w;
+}
+
+static group_windows same_starts(const ocl_state *s)
+{
+    group_windows w = {s->batch_starts, 0, s->batch_offset};
+    return w;
+}
+
 /* Layer l's forward for every model of the group (rnn_forward_models). */
 static clrnn_status forward_models(clrnn_backend *b, ocl_state *s, group_state *gs, size_t l,
-                                   size_t first, size_t B, clrnn_error *err)
+                                   group_windows w, size_t B, clrnn_error *err)
 {
     const ocl_group *grp = s->group;
     kernel_args a = args_for(s, gs->models[K_FORWARD_MODELS]);
     arg_mem(&a, gs->acts.y[l]);
     arg_mem(&a, gs->acts.h[l]);
     arg_mem(&a, l == 0 ? s->x_table : gs->acts.y[l - 1]);
-    arg_mem(&a, s->order);
-    arg_uint(&a, b->n_order);
-    arg_uint(&a, first);
+    arg_mem(&a, w.order);
+    arg_uint(&a, w.stride);
+    arg_uint(&a, w.offset);
     arg_mem(&a, grp->params);
     arg_uint(&a, grp->stride_p);
     arg_uint(&a, b->layer_offset[l]);
@@ -283,7 +303,7 @@ static clrnn_status forward_models(clrnn_backend *b, ocl_state *s, group_state *
 }
 
 /* The window losses and the top layer's dy for every model (mse_loss_models). */
-static clrnn_status loss_models(clrnn_backend *b, ocl_state *s, group_state *gs, size_t first,
+static clrnn_status loss_models(clrnn_backend *b, ocl_state *s, group_state *gs, group_windows w,
                                 size_t B, clrnn_error *err)
 {
     const ocl_group *grp = s->group;
@@ -293,9 +313,9 @@ static clrnn_status loss_models(clrnn_backend *b, ocl_state *s, group_state *gs,
     arg_mem(&a, gs->acts.dy[L - 1]);
     arg_mem(&a, gs->acts.y[L - 1]);
     arg_mem(&a, s->y_table);
-    arg_mem(&a, s->order);
-    arg_uint(&a, b->n_order);
-    arg_uint(&a, first);
+    arg_mem(&a, w.order);
+    arg_uint(&a, w.stride);
+    arg_uint(&a, w.offset);
     arg_uint(&a, B);
     arg_uint(&a, T);
     arg_uint(&a, b->layers[L - 1].n_out);
@@ -371,12 +391,27 @@ static clrnn_status group_run_group(clrnn_backend *b, ocl_state *s, void *self, 
     const size_t L = b->n_layers;
     clrnn_status st = CLRNN_OK;
     for (size_t l = 0; st == CLRNN_OK && l < L; l++)
-        st = forward_models(b, s, gs, l, first, B, err);
+        st = forward_models(b, s, gs, l, own_orders(b, s, first), B, err);
     if (st == CLRNN_OK)
-        st = loss_models(b, s, gs, first, B, err);
+        st = loss_models(b, s, gs, own_orders(b, s, first), B, err);
     for (size_t l = L; st == CLRNN_OK && l-- > 0;)
         st = backward_models(b, s, gs, l, first, B, err);
     return st == CLRNN_OK ? ocl_group_finish(b, s, chunks_of(B), B, err) : st;
+}
+
+/* A group's batch without gradients (family.h: forward_group): the
+ * forward and loss launches for every model on the same B windows, then
+ * each model's losses added (ocl_group_add_losses), as group_run_batch's. */
+static clrnn_status group_forward_group(clrnn_backend *b, ocl_state *s, void *self, size_t B,
+                                        clrnn_error *err)
+{
+    group_state *gs = self;
+    clrnn_status st = CLRNN_OK;
+    for (size_t l = 0; st == CLRNN_OK && l < b->n_layers; l++)
+        st = forward_models(b, s, gs, l, same_starts(s), B, err);
+    if (st == CLRNN_OK)
+        st = loss_models(b, s, gs, same_starts(s), B, err);
+    return st == CLRNN_OK ? ocl_group_add_losses(s, B, err) : st;
 }
 
 /* Input attributions: the forward, the seed, rnn_backward of every layer
@@ -410,4 +445,5 @@ const ocl_family ocl_family_group = {
     .n_tunables = N_GROUP_TUNABLES,
     .input_gradients = group_input_gradients,
     .run_group = group_run_group,
+    .forward_group = group_forward_group,
 };

@@ -10,7 +10,9 @@
  * test_group [DEVICE [FAMILY [small]]]: DEVICE cpu (default) or opencl,
  * FAMILY an OpenCL kernel family; OpenCL runs fp32 and fp64, and skips (77)
  * without a device outside CI. small (for Oclgrind): 2 epochs, the batch
- * of 37 only, and no early stop to check.
+ * of 37 only (tile: also a stack of two layers), and no early stop to
+ * check. Families with the model as a grid dimension (fused, tile) say
+ * so in the backend's description.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -163,6 +165,13 @@ static void run_case(const char *device, clrnn_kernels kernels, clrnn_precision 
     snprintf(what, sizeof what, "%s: a group of %d models (%s)", name, M,
              ok ? clrnn_backend_describe(group) : "not made");
     check_true(ok && clrnn_backend_n_models(group) == M, what);
+    if (ok && (kernels == CLRNN_KERNELS_TILE || kernels == CLRNN_KERNELS_FUSED)) {
+        /* the model a grid dimension of its launches, not each model's in turn */
+        char launch[32];
+        snprintf(launch, sizeof launch, ", %d models a launch", M);
+        snprintf(what, sizeof what, "%s: the group runs as one (\"%s\")", name, launch);
+        check_true(strstr(clrnn_backend_describe(group), launch) != NULL, what);
+    }
     for (size_t k = 0; ok && k < M; k++) {
         model_config(&configs[k], k, batch);
         init_params(model, k);
@@ -276,6 +285,12 @@ int main(int argc, char **argv)
         return check_summary();
     static const clrnn_layer_shape single[1] = {{2, 5, 1}};
     static const clrnn_layer_shape stack[2] = {{2, 6, 3}, {3, 4, 1}};
+    /* Awkward sizes: one hidden unit, 19 (no multiple of a work-group size
+     * or of the lanes: tile's windows one after another) and 32 (tile's
+     * explicit vectors), a middle layer that takes and gives gradients;
+     * and a small stack for the Oclgrind run. */
+    static const clrnn_layer_shape awkward[3] = {{2, 1, 3}, {3, 19, 5}, {5, 32, 1}};
+    static const clrnn_layer_shape small_stack[2] = {{2, 1, 3}, {3, 3, 1}};
     for (int p = opencl ? 0 : 1; p < 2; p++) {
         clrnn_precision precision = p ? CLRNN_FP64 : CLRNN_FP32;
         char name[64];
@@ -288,6 +303,12 @@ int main(int argc, char **argv)
         if (kernels != CLRNN_KERNELS_FUSED && !small) { /* fused: one layer */
             snprintf(name, sizeof name, "%s 2:6:3,3:4:1 batch 8", p ? "fp64" : "fp32");
             run_case(device, kernels, precision, stack, 2, 8, name, data);
+            snprintf(name, sizeof name, "%s 2:1:3,3:19:5,5:32:1 batch 37", p ? "fp64" : "fp32");
+            run_case(device, kernels, precision, awkward, 3, 37, name, data);
+        }
+        if (kernels == CLRNN_KERNELS_TILE && small) {
+            snprintf(name, sizeof name, "%s 2:1:3,3:3:1 batch 37", p ? "fp64" : "fp32");
+            run_case(device, kernels, precision, small_stack, 2, 37, name, data);
         }
     }
     clrnn_dataset_free(data);

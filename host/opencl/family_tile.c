@@ -339,34 +339,73 @@ static clrnn_status build_layer(clrnn_backend *b, ocl_state *s, tile_state *ts, 
     return st == CLRNN_OK ? bound_private(b, s, &ts->tiles[l], l, err) : st;
 }
 
-/* A group's batch buffers, (M, B padded, T, N) each (tile_state). */
+static const char group_remedy[] = "a group of fewer models: a smaller `n_models`";
+
+/* A group's batch buffers, (M, B padded, T, N) each (tile_state).
+ * Refused before any is allocated where the device's memory cannot hold
+ * them, the transposes and the group's own buffers (what group_init counts,
+ * in backend_opencl.c), saying how many models fit: a model's activations
+ * are most of what a group of tile's holds. */
 static clrnn_status group_buffers(clrnn_backend *b, ocl_state *s, tile_state *ts, clrnn_error *err)
 {
-    static const char remedy[] = "a group of fewer models: a smaller `n_models`";
-    const size_t L = b->n_layers, rows = s->group->M * padded_batch(b) * b->seq_len;
+    const ocl_group *g = s->group;
+    const size_t L = b->n_layers, M = g->M, rows = M * padded_batch(b) * b->seq_len;
     const cl_mem_flags rw = CL_MEM_READ_WRITE;
+    size_t reals = 0, max_h = 0; /* a model's row of (B,T,.) tensors */
+    for (size_t l = 0; l < L; l++) {
+        reals += b->layers[l].n_hidden + 2 * b->layers[l].n_out;
+        max_h = b->layers[l].n_hidden > max_h ? b->layers[l].n_hidden : max_h;
+    }
+    const double own =
+        (double)s->real_size * (double)(4 * g->stride_p + g->stride_loss + g->stride_partial +
+                                        g->stride_window + 2 * OCL_GROUP_ARGS + 2) +
+        (double)padded_batch(b) * sizeof(cl_uint);
+    const double per_model =
+        own +
+        (double)s->real_size * ((double)(rows / M) * (double)(reals + max_h) + (double)g->stride_p);
+    /* and the largest of them, max H a row (the hidden states and g) */
+    size_t widest = max_h;
+    for (size_t l = 0; l < L; l++)
+        widest = b->layers[l].n_out > widest ? b->layers[l].n_out : widest;
+    const double largest = (double)s->real_size * (double)(rows / M) * (double)widest;
+    cl_ulong global_mem = 0;
+    clGetDeviceInfo(s->device, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof global_mem, &global_mem, NULL);
+    size_t fit = global_mem ? (size_t)((double)global_mem / per_model) : M;
+    if (s->max_alloc && (size_t)((double)s->max_alloc / largest) < fit)
+        fit = (size_t)((double)s->max_alloc / largest);
+    if (fit < M && global_mem && per_model * (double)M > (double)global_mem)
+        return clrnn__fail(err, CLRNN_E_NOMEM,
+                           "a group of %zu models needs %.0f MiB of device memory, the device has "
+                           "%.0f MiB: %zu fit (a smaller `n_models`)",
+                           M, per_model * (double)M / 1048576.0, (double)global_mem / 1048576.0,
+                           fit);
+    if (fit < M)
+        return clrnn__fail(err, CLRNN_E_NOMEM,
+                           "a group of %zu models needs %.0f MiB in one device buffer (their "
+                           "activations), the device allows %.0f MiB: %zu fit (a smaller "
+                           "`n_models`)",
+                           M, largest * (double)M / 1048576.0, (double)s->max_alloc / 1048576.0,
+                           fit);
     ts->gh = calloc(L, sizeof *ts->gh);
     ts->gy = calloc(L, sizeof *ts->gy);
     ts->gdy = calloc(L, sizeof *ts->gdy);
     if (!ts->gh || !ts->gy || !ts->gdy)
         return clrnn__fail(err, CLRNN_E_NOMEM, "out of memory creating the OpenCL backend");
-    size_t max_h = 0;
     clrnn_status st = CLRNN_OK;
     for (size_t l = 0; st == CLRNN_OK && l < L; l++) {
         const size_t H = b->layers[l].n_hidden, O = b->layers[l].n_out;
-        max_h = H > max_h ? H : max_h;
         st = ocl_make_sized_buffer(s, &ts->gh[l], rows * H, s->real_size, rw,
-                                   "a group's hidden states", remedy, err);
+                                   "a group's hidden states", group_remedy, err);
         if (st == CLRNN_OK)
             st = ocl_make_sized_buffer(s, &ts->gy[l], rows * O, s->real_size, rw,
-                                       "a group's layer outputs", remedy, err);
+                                       "a group's layer outputs", group_remedy, err);
         if (st == CLRNN_OK)
             st = ocl_make_sized_buffer(s, &ts->gdy[l], rows * O, s->real_size, rw,
-                                       "a group's output gradients", remedy, err);
+                                       "a group's output gradients", group_remedy, err);
     }
     if (st == CLRNN_OK)
         st = ocl_make_sized_buffer(s, &ts->gg, rows * max_h, s->real_size, rw,
-                                   "a group's BPTT scratch", remedy, err);
+                                   "a group's BPTT scratch", group_remedy, err);
     return st;
 }
 
@@ -381,15 +420,16 @@ static clrnn_status tile_init(clrnn_backend *b, ocl_state *s, void **self, clrnn
     if (!ts || !ts->tiles)
         return clrnn__fail(err, CLRNN_E_NOMEM, "out of memory creating the OpenCL backend");
     ts->group = s->group && ocl_family_at(b->family) == &ocl_family_tile;
-    clrnn_status st = CLRNN_OK;
+    /* a group's buffers first: one too large is refused before any build */
+    clrnn_status st = ts->group ? group_buffers(b, s, ts, err) : CLRNN_OK;
     for (size_t l = 0; st == CLRNN_OK && l < b->n_layers; l++)
         st = build_layer(b, s, ts, l, err);
-    const size_t M = ts->group ? s->group->M : 1;
     if (st == CLRNN_OK)
-        st = ocl_make_sized_buffer(s, &ts->wt, ts->group ? M * s->group->stride_p : b->n_params,
+        st = ocl_make_sized_buffer(s, &ts->wt,
+                                   ts->group ? s->group->M * s->group->stride_p : b->n_params,
                                    s->real_size, CL_MEM_READ_WRITE, "transposed weights",
-                                   OCL_SIZED_BY_MODEL, err);
-    return st == CLRNN_OK && ts->group ? group_buffers(b, s, ts, err) : st;
+                                   ts->group ? group_remedy : OCL_SIZED_BY_MODEL, err);
+    return st;
 }
 
 /* A group build's two more arguments (rnn_tile.cl's GROUP_TILE_ARGS): the

@@ -280,6 +280,29 @@ int main(int argc, char **argv)
         clrnn_backend_free(b);
         clrnn_model_free(model);
     }
+    if (opencl && kernels == CLRNN_KERNELS_TILE) {
+        /* A group whose activations the device cannot hold (each model's
+         * (B,T,H) tensors; the group's own buffers are small): refused at
+         * creation, before any build, saying how many models fit. */
+        static const clrnn_layer_shape weather[1] = {{3, 16, 1}};
+        clrnn_model *model = NULL;
+        clrnn_backend *b = NULL;
+        clrnn_error err = {CLRNN_OK, ""};
+        clrnn_backend_config bc = {.device = device,
+                                   .seq_len = 16384,
+                                   .max_batch = 32,
+                                   .kernels = kernels,
+                                   .n_models = 4096};
+        clrnn_status st = clrnn_model_create(&model, weather, 1, NULL);
+        if (st == CLRNN_OK)
+            st = clrnn_backend_create(&b, model, &bc, &err);
+        printf("%s\n", err.message);
+        check_true(st == CLRNN_E_NOMEM && strstr(err.message, "fit (a smaller `n_models`)") != NULL,
+                   "a tile group of 4096 models of 32 windows of 16384 steps: refused, saying "
+                   "how many fit");
+        clrnn_backend_free(b);
+        clrnn_model_free(model);
+    }
     clrnn_dataset *data = open_data();
     if (!check_true(data != NULL, "the small table"))
         return check_summary();

@@ -378,8 +378,9 @@ add_test(NAME bench_models
                  --seconds 0.01 --warmup 1 --no-profile)
 set_tests_properties(bench_models PROPERTIES LABELS cli SKIP_RETURN_CODE 77)
 # Model groups under Oclgrind, each family: a small group run, each model
-# bitwise as alone (fused: its group kernels, the model a grid dimension;
-# the others: each model's launches in turn on its sub-buffer views).
+# bitwise as alone (fused and tile: the model a grid dimension of their
+# launches, tile also on a stack; the others: each model's launches in turn
+# on its sub-buffer views).
 foreach(family group tile fused gpu)
   add_test(NAME oclgrind_group_${family}
            COMMAND ${OCLGRIND_CHECK} $<TARGET_FILE:test_group> opencl ${family} small)

@@ -755,8 +755,9 @@ clrnn_status ocl_group_finish(const clrnn_backend *b, ocl_state *s, size_t n_chu
     arg_uint(&a, g->stride_loss);
     arg_uint(&a, g->stride_partial);
     arg_uint(&a, g->stride_window);
-    const size_t local[2] = {ocl_group_size(s, &a, 64), 1};
-    const size_t global[2] = {round_up(b->n_params, local[0]), g->M};
+    const size_t blocks = (b->n_params + OCL_GROUP_BLOCK - 1) / OCL_GROUP_BLOCK;
+    const size_t local[2] = {ocl_group_size(s, &a, 16), 1};
+    const size_t global[2] = {round_up(blocks, local[0]), g->M};
     return ocl_launch(s, &a, 2, global, local, err);
 }
 
@@ -786,8 +787,9 @@ clrnn_status ocl_group_step(const clrnn_backend *b, ocl_state *s, int clips, clr
     arg_mem(&a, g->clip);
     arg_uint(&a, b->n_params);
     arg_uint(&a, g->stride_p);
-    const size_t local[2] = {ocl_group_size(s, &a, 64), 1};
-    const size_t global[2] = {round_up(b->n_params, local[0]), g->M};
+    const size_t blocks = (b->n_params + OCL_GROUP_BLOCK - 1) / OCL_GROUP_BLOCK;
+    const size_t local[2] = {ocl_group_size(s, &a, 16), 1};
+    const size_t global[2] = {round_up(blocks, local[0]), g->M};
     return ocl_launch(s, &a, 2, global, local, err);
 }
 

@@ -172,6 +172,9 @@ typedef struct ocl_state {
  * correction1, correction2, active, clip_norm. */
 #define OCL_GROUP_ARGS 11
 #define OCL_GROUP_SLOTS 8
+/* Parameters a work-item of a group's finish and step takes (common/
+ * group.cl: GROUP_BLOCK). */
+#define OCL_GROUP_BLOCK 32
 /* A group of M models of one shape on a family with the model as a grid
  * dimension (clrnn_backend_config.n_models, family.h: run_group): model
  * k's parameters, gradients, optimizer state and loss sum lie at k times

@@ -11,9 +11,17 @@
  * model gets the bits it gets alone.
  */
 
-/* Work-item (p, k): model k's mean gradient of parameter p, the chunk sums
- * added in order and divided by B (grad_finish); work-item (0, k) also
- * adds its window losses to its loss sum (loss_accumulate). */
+/* Parameters a work-item of group_finish_models and group_step_models
+ * takes, one after another: a model's row is read and tested once for
+ * them, and the loop over them is plain enough to become SIMD code (a
+ * work-item a parameter left PoCL's work-item loops scalar). The host's
+ * launches: runtime.h's OCL_GROUP_BLOCK. */
+#define GROUP_BLOCK 32
+
+/* Work-item (q, k): model k's mean gradients of parameters q GROUP_BLOCK
+ * .. (q + 1) GROUP_BLOCK - 1, each its chunk sums added in order and
+ * divided by B (grad_finish); work-item (0, k) also adds its window losses
+ * to its loss sum (loss_accumulate). */
 __kernel void group_finish_models(__global real *grads, __global real *loss_sum,
                                   __global const real *partial,
                                   __global const real *window_loss, const uint n_chunks,
@@ -21,18 +29,23 @@ __kernel void group_finish_models(__global real *grads, __global real *loss_sum,
                                   const uint stride_p, const uint stride_loss,
                                   const uint stride_partial, const uint stride_window)
 {
-    const size_t p = get_global_id(0), k = get_global_id(1);
-    if (active[k * GROUP_ARGS + 9] == 0)
+    const size_t q = get_global_id(0), k = get_global_id(1);
+    const size_t begin = q * GROUP_BLOCK;
+    if (active[k * GROUP_ARGS + 9] == 0 || begin >= P)
         return;
-    if (p == 0)
+    if (q == 0)
         add_batch_loss(loss_sum + k * stride_loss, window_loss + k * stride_window, B);
-    if (p >= P)
-        return;
-    __global const real *part = partial + k * stride_partial;
-    real acc = 0;
+    const size_t n = min((size_t)GROUP_BLOCK, P - begin);
+    __global const real *part = partial + k * stride_partial + begin;
+    real acc[GROUP_BLOCK];
+    for (size_t i = 0; i < GROUP_BLOCK; i++)
+        acc[i] = 0;
     for (uint c = 0; c < n_chunks; c++)
-        acc += part[c * P + p];
-    grads[k * stride_p + p] = acc / (real)B;
+        for (size_t i = 0; i < n; i++)
+            acc[i] += part[c * P + i];
+    __global real *out = grads + k * stride_p + begin;
+    for (size_t i = 0; i < n; i++)
+        out[i] = acc[i] / (real)B;
 }
 
 /* Work-item k: model k's gradient norm and clipping scale into clip (M,
@@ -59,23 +72,31 @@ __kernel void group_clip_models(__global real *clip, __global const real *grads,
     clip[k * 2 + 1] = norm > max_norm ? max_norm / norm : (real)1;
 }
 
-/* Work-item (p, k): model k's optimizer step of parameter p (step_value:
- * sgd_update's and adam_update's arithmetic), its gradient first scaled
- * as scale_grads does where the model clips. */
+/* Work-item (q, k): model k's optimizer step of parameters q GROUP_BLOCK
+ * .. (q + 1) GROUP_BLOCK - 1 (step_value: sgd_update's and adam_update's
+ * arithmetic), each gradient first scaled as scale_grads does where the
+ * model clips. */
 __kernel void group_step_models(__global real *params, __global real *opt_m,
                                 __global real *opt_v, __global real *grads,
                                 __global const real *args, __global const real *clip,
                                 const uint P, const uint stride_p)
 {
-    const size_t p = get_global_id(0), k = get_global_id(1);
+    const size_t q = get_global_id(0), k = get_global_id(1);
+    const size_t begin = q * GROUP_BLOCK;
     __global const real *row = args + k * GROUP_ARGS;
-    if (p >= P || row[9] == 0)
+    if (begin >= P || row[9] == 0)
         return;
-    const size_t i = k * stride_p + p;
-    if (row[10] > 0 && clip[k * 2 + 1] != (real)1)
-        grads[i] *= clip[k * 2 + 1];
-    real m = opt_m[i], v = opt_v[i];
-    params[i] = step_value(group_optimizer(row), params[i], &m, &v, grads[i]);
-    opt_m[i] = m;
-    opt_v[i] = v;
+    const size_t n = min((size_t)GROUP_BLOCK, P - begin), at = k * stride_p + begin;
+    const optimizer_args opt = group_optimizer(row);
+    const real scale = row[10] > 0 ? clip[k * 2 + 1] : (real)1;
+    __global real *w = params + at, *m = opt_m + at, *v = opt_v + at, *g = grads + at;
+    if (scale != (real)1)
+        for (size_t i = 0; i < n; i++)
+            g[i] *= scale;
+    for (size_t i = 0; i < n; i++) {
+        real m_i = m[i], v_i = v[i];
+        w[i] = step_value(opt, w[i], &m_i, &v_i, g[i]);
+        m[i] = m_i;
+        v[i] = v_i;
+    }
 }

@@ -93,13 +93,22 @@ layer_params point_layer(__global const real *block, uint I, uint H, uint O)
         return (from_output + from_next) * (1 - h * h);                                          \
     }
 
+/* A hint before the loops of the templates below, expanded where a family
+ * stamps them out: empty, or (a family of small build-time sizes, which
+ * redefines it first) _Pragma("unroll"), so that loops of constant length
+ * unroll and their private arrays live in registers. Only the schedule
+ * changes, never the order of the operations. */
+#ifndef RNN_LOOP_HINT
+#define RNN_LOOP_HINT
+#endif
+
 /* acc[j] += a m[j], j = 0..n-1 in order: a rank-1 update of a row (m of
  * element type M_T in M_SPACE; acc private). */
 #define RNN_AXPY(S, T, M_T, M_SPACE)                                                             \
     void axpy##S(T *acc, const T a, M_SPACE const M_T *m, const uint n);                         \
     void axpy##S(T *acc, const T a, M_SPACE const M_T *m, const uint n)                          \
     {                                                                                            \
-        for (uint j = 0; j < n; j++)                                                             \
+        RNN_LOOP_HINT for (uint j = 0; j < n; j++)                                               \
             acc[j] += a * m[j];                                                                  \
     }
 
@@ -112,7 +121,7 @@ layer_params point_layer(__global const real *block, uint I, uint H, uint O)
     T dot##S(A_SPACE const T *a, M_SPACE const real *m, const size_t stride, const uint n)       \
     {                                                                                            \
         T acc = 0;                                                                               \
-        for (uint k = 0; k < n; k++)                                                             \
+        RNN_LOOP_HINT for (uint k = 0; k < n; k++)                                               \
             acc += a[k] * m[k * stride];                                                         \
         return acc;                                                                              \
     }                                                                                            \
@@ -140,14 +149,14 @@ layer_params point_layer(__global const real *block, uint I, uint H, uint O)
                         W_SPACE const real *b_i)                                                 \
     {                                                                                            \
         T from_input[H], from_hidden[H];                                                         \
-        for (int j = 0; j < (H); j++)                                                            \
+        RNN_LOOP_HINT for (int j = 0; j < (H); j++)                                              \
             from_input[j] = from_hidden[j] = 0;                                                  \
-        for (int i = 0; i < (I); i++)                                                            \
+        RNN_LOOP_HINT for (int i = 0; i < (I); i++)                                              \
             axpy##S(from_input, x_t[i], W_i + i * (H), H);                                       \
         if (!first_step)                                                                         \
-            for (int k = 0; k < (H); k++)                                                        \
+            RNN_LOOP_HINT for (int k = 0; k < (H); k++)                                          \
                 axpy##S(from_hidden, h_prev[k], W_h + k * (H), H);                               \
-        for (int j = 0; j < (H); j++)                                                            \
+        RNN_LOOP_HINT for (int j = 0; j < (H); j++)                                              \
             h_t[j] = hidden_value##V(from_input[j], from_hidden[j], b_i[j]);                     \
     }
 
@@ -158,7 +167,7 @@ layer_params point_layer(__global const real *block, uint I, uint H, uint O)
     T gather##S(__global const real *const row[N], const size_t offset)                          \
     {                                                                                            \
         real lane[N];                                                                            \
-        for (int w = 0; w < (N); w++)                                                            \
+        RNN_LOOP_HINT for (int w = 0; w < (N); w++)                                              \
             lane[w] = row[w][offset];                                                            \
         return VLOAD(0, lane);                                                                   \
     }

@@ -68,6 +68,11 @@ typedef float16 realv;
 #define vstore_lanes vstore16
 #endif
 
+/* Every loop of a tile's maths has a build-time length: unrolled, so that
+ * the tile's arrays live in registers (layer.cl: RNN_LOOP_HINT). */
+#undef RNN_LOOP_HINT
+#define RNN_LOOP_HINT _Pragma("unroll")
+
 /* layer.cl's maths on the lanes, the weights and their gradients private:
  * axpy_vp, dot_vp, output_value_vp, hidden_step_vp take rows of scalar
  * weights, axpy_vv rows of the lanes' gradient sums; gather_v a vector of
@@ -186,6 +191,7 @@ void fused_chunk(__global real *partial, __global real *h_lanes, __global real *
                *const b_i = wp + LAYER_B_I(NI, NH, NO);
 
     realv grad[NP]; /* the layer's gradient sums, one lane a window */
+    RNN_LOOP_HINT
     for (int q = 0; q < NP; q++)
         grad[q] = 0;
     realv *const dW_i = grad + LAYER_W_I(NI, NH, NO), *const dW_h = grad + LAYER_W_H(NI, NH, NO),
@@ -197,6 +203,7 @@ void fused_chunk(__global real *partial, __global real *h_lanes, __global real *
         const size_t first = tile * LANES;
         __global const real *x_win[LANES], *target_win[LANES], *h0_win[LANES];
         real lane[LANES];
+        RNN_LOOP_HINT
         for (int w = 0; w < LANES; w++) {
             const size_t b = min(first + w, (size_t)B - 1);
             x_win[w] = x + (size_t)starts[b] * NI;
@@ -211,17 +218,22 @@ void fused_chunk(__global real *partial, __global real *h_lanes, __global real *
         /* Forward, loss and dy: rnn_layer_forward_cpu, mse_forward_cpu. */
         realv xs[NT][NI], hs[NT][NH], dys[NT][NO];
         realv hs0[NH]; /* h_{-1}: h0 with has_h0 */
+        RNN_LOOP_HINT
         for (int j = 0; j < NH; j++)
             hs0[j] = has_h0 ? gather_v(h0_win, j) : 0;
         realv loss = 0, seen = 0;
+        RNN_LOOP_HINT
         for (int t = 0; t < NT; t++) {
+            RNN_LOOP_HINT
             for (int i = 0; i < NI; i++)
                 xs[t][i] = gather_v(x_win, t * NI + i);
             hidden_step_vp(hs[t], xs[t], t > 0 ? hs[t - 1] : hs0, t == 0 && !has_h0, W_i, W_h,
                            b_i);
+            RNN_LOOP_HINT
             for (int j = 0; j < NH; j++)
                 if (store)
                     vstore_lanes(hs[t][j], t * NH + j, h_tile);
+            RNN_LOOP_HINT
             for (int o = 0; o < NO; o++) {
                 const realv y_o = output_value_vp(hs[t], W_o, b_o, o, NH, NO);
                 if (store)
@@ -238,22 +250,30 @@ void fused_chunk(__global real *partial, __global real *h_lanes, __global real *
         /* BPTT, as rnn_layer_backward_cpu: g_t = (dy_t W_o^T + g_{t+1} W_h^T)
          * (1 - h_t^2), and the gradient sums of step t. */
         realv g_next[NH];
+        RNN_LOOP_HINT
         for (int j = 0; j < NH; j++)
             g_next[j] = 0;
+        RNN_LOOP_HINT
         for (int t = NT - 1; t >= 0; t--) {
+            RNN_LOOP_HINT
             for (int j = 0; j < NH; j++)
                 axpy_vv(dW_o + j * NO, hs[t][j], dys[t], NO);
+            RNN_LOOP_HINT
             for (int o = 0; o < NO; o++)
                 db_o[o] += dys[t][o];
             realv g[NH];
+            RNN_LOOP_HINT
             for (int j = 0; j < NH; j++) /* d_j: row j of W_o and of W_h */
                 g[j] = bptt_value_v(dot_vp(dys[t], W_o + j * NO, 1, NO),
                                     dot_vp(g_next, W_h + j * NH, 1, NH), hs[t][j]);
             if (t > 0 || has_h0)
+                RNN_LOOP_HINT
                 for (int k = 0; k < NH; k++)
                     axpy_vv(dW_h + k * NH, t > 0 ? hs[t - 1][k] : hs0[k], g, NH);
+            RNN_LOOP_HINT
             for (int i = 0; i < NI; i++)
                 axpy_vv(dW_i + i * NH, xs[t][i], g, NH);
+            RNN_LOOP_HINT
             for (int j = 0; j < NH; j++) {
                 db_i[j] += g[j];
                 g_next[j] = g[j];
@@ -262,10 +282,12 @@ void fused_chunk(__global real *partial, __global real *h_lanes, __global real *
     }
 
     __global real *out = partial + chunk * NP;
+    RNN_LOOP_HINT
     for (int q = 0; q < NP; q++) {
         real lane[LANES];
         vstore_lanes(grad[q], 0, lane);
         real sum = lane[0];
+        RNN_LOOP_HINT
         for (int w = 1; w < LANES; w++)
             sum += lane[w];
         out[q] = sum;

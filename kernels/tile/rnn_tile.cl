@@ -164,12 +164,24 @@ typedef float8 realj;
 #define GRAD_MODEL
 #endif
 
-/* layer.cl's maths on the lanes of realv (weights global) and on realj. */
+/* layer.cl's maths on the lanes of realv (weights global) and on realj.
+ * The lanes' instances unroll where rnn_forward_tile_lanes runs (layers
+ * of at most 16 units: layer.cl's RNN_LOOP_HINT), so that their arrays
+ * live in registers; wider layers build them rolled. */
+#if NH <= 16
+#undef RNN_LOOP_HINT
+#define RNN_LOOP_HINT _Pragma("unroll")
+#define LANES_LOOP_HINT _Pragma("unroll")
+#else
+#define LANES_LOOP_HINT
+#endif
 RNN_STEP_VALUES(_v, realv)
 RNN_AXPY(_vg, realv, real, __global)
 RNN_DOT(_vg, realv, __private, __global)
 RNN_HIDDEN_STEP(_vg, _v, realv, __global, NI, NH)
 RNN_GATHER(_v, realv, TILE_LANES, vload8)
+#undef RNN_LOOP_HINT
+#define RNN_LOOP_HINT
 RNN_STEP_VALUES(_j, realj)
 
 /* The layer's offsets in its block (layer.cl), at the build-time sizes. */
@@ -230,26 +242,45 @@ void block_product(realj acc[WB][JB], real a[WB][NH], __global const real *M, co
     }
 }
 
-/* Mirrors the output of rnn_layer_forward_cpu for window b at step t,
- * from its h_t (private), and in the top layer mse_forward_cpu's dy and
- * the window's loss sum and count of observed cells. */
-void output_step(__global real *y, __global real *dy, real *loss, real *seen,
-                 __global const real *targets, __global const uint *starts, const layer_params p,
-                 const real *h_t, const size_t b, const int t, const uint first_loss_step);
-void output_step(__global real *y, __global real *dy, real *loss, real *seen,
-                 __global const real *targets, __global const uint *starts, const layer_params p,
-                 const real *h_t, const size_t b, const int t, const uint first_loss_step)
+/* Mirrors the output of rnn_layer_forward_cpu for the tile's windows
+ * first .. first + WB - 1 at step t, from their h_t (private), and in the
+ * top layer mse_forward_cpu's dy and each window's loss sum and count of
+ * observed cells. Each y_o is output_value's sum, k in order, then + b_o;
+ * the windows' sums go side by side (WB independent chains, where one
+ * window's is a chain of NH dependent adds), and windows past B write
+ * nothing. */
+void output_steps(__global real *y, __global real *dy, real *loss, real *seen,
+                  __global const real *targets, __global const uint *starts, const layer_params p,
+                  real h_t[WB][NH], const size_t first, const uint B, const int t,
+                  const uint first_loss_step);
+void output_steps(__global real *y, __global real *dy, real *loss, real *seen,
+                  __global const real *targets, __global const uint *starts, const layer_params p,
+                  real h_t[WB][NH], const size_t first, const uint B, const int t,
+                  const uint first_loss_step)
 {
     for (int o = 0; o < NO; o++) {
-        const size_t at = (b * NT + t) * NO + o;
-        const real y_o = output_value_pg(h_t, p.W_o, p.b_o, o, NH, NO);
-        y[at] = y_o;
-        if (!TOP_LAYER)
-            continue;
-        if (t < (int)first_loss_step)
-            dy[at] = 0;
-        else
-            dy[at] = loss_term(loss, seen, y_o, targets[((size_t)starts[b] + t) * NO + o]);
+        real y_o[WB];
+        #pragma unroll
+        for (int w = 0; w < WB; w++)
+            y_o[w] = 0;
+        for (int k = 0; k < NH; k++) {
+            const real m = p.W_o[k * NO + o];
+            #pragma unroll
+            for (int w = 0; w < WB; w++)
+                y_o[w] += h_t[w][k] * m;
+        }
+        for (int w = 0; w < WB && first + w < B; w++) {
+            const size_t b = first + w, at = (b * NT + t) * NO + o;
+            const real value = y_o[w] + p.b_o[o];
+            y[at] = value;
+            if (!TOP_LAYER)
+                continue;
+            if (t < (int)first_loss_step)
+                dy[at] = 0;
+            else
+                dy[at] = loss_term(&loss[w], &seen[w], value,
+                                   targets[((size_t)starts[b] + t) * NO + o]);
+        }
     }
 }
 
@@ -324,9 +355,9 @@ __kernel void rnn_forward_tile(FORWARD_TILE_ARGS)
             __global real *h_t = h + (b * NT + t) * NH;
             for (int j = 0; j < NH; j++)
                 h_t[j] = h_prev[w][j];
-            output_step(y, dy, &loss[w], &seen[w], targets, starts, p, h_prev[w], b, t,
-                        first_loss_step);
         }
+        output_steps(y, dy, loss, seen, targets, starts, p, h_prev, first, B, t,
+                     first_loss_step);
     }
     store_window_losses(window_loss, loss, seen, first, B);
 }
@@ -348,6 +379,7 @@ __kernel void rnn_forward_tile_lanes(FORWARD_TILE_ARGS)
     size_t b[TILE_LANES];
     __global const real *x_win[TILE_LANES];      /* each window's first row of inputs */
     __global const real *target_win[TILE_LANES]; /* ... and of targets (top layer) */
+    LANES_LOOP_HINT
     for (int w = 0; w < TILE_LANES; w++) {
         b[w] = min(first + w, (size_t)B - 1);
         x_win[w] = x_is_table ? x + (size_t)starts[b[w]] * NI : x + b[w] * NT * NI;
@@ -359,34 +391,43 @@ __kernel void rnn_forward_tile_lanes(FORWARD_TILE_ARGS)
     realv loss = 0, seen = 0;
     if (has_h0) { /* h_{-1} = h0 */
         __global const real *h0_win[TILE_LANES];
+        LANES_LOOP_HINT
         for (int w = 0; w < TILE_LANES; w++)
             h0_win[w] = h0 + b[w] * NH;
+        LANES_LOOP_HINT
         for (int j = 0; j < NH; j++)
             h_prev[j] = gather_v(h0_win, j);
     }
     for (int t = 0; t < NT; t++) {
         realv x_t[NI];
+        LANES_LOOP_HINT
         for (int i = 0; i < NI; i++)
             x_t[i] = gather_v(x_win, t * NI + i);
         hidden_step_vg(h_prev, x_t, h_prev, t == 0 && !has_h0, p.W_i, p.W_h, p.b_i);
+        LANES_LOOP_HINT
         for (int j = 0; j < NH; j++) {
             vstore8(h_prev[j], 0, lane);
+            LANES_LOOP_HINT
             for (int w = 0; w < n_valid; w++)
                 h[(b[w] * NT + t) * NH + j] = lane[w];
         }
+        LANES_LOOP_HINT
         for (int o = 0; o < NO; o++) {
             const realv y_o = output_value_vg(h_prev, p.W_o, p.b_o, o, NH, NO);
             vstore8(y_o, 0, lane);
+            LANES_LOOP_HINT
             for (int w = 0; w < n_valid; w++)
                 y[(b[w] * NT + t) * NO + o] = lane[w];
             if (!TOP_LAYER)
                 continue;
             if (t < first_loss_step) {
+                LANES_LOOP_HINT
                 for (int w = 0; w < n_valid; w++)
                     dy[(b[w] * NT + t) * NO + o] = 0;
                 continue;
             }
             vstore8(loss_term_v(&loss, &seen, y_o, gather_v(target_win, t * NO + o)), 0, lane);
+            LANES_LOOP_HINT
             for (int w = 0; w < n_valid; w++)
                 dy[(b[w] * NT + t) * NO + o] = lane[w];
         }
@@ -394,6 +435,7 @@ __kernel void rnn_forward_tile_lanes(FORWARD_TILE_ARGS)
     if (!TOP_LAYER)
         return;
     vstore8(window_loss_value_v(loss, seen), 0, lane);
+    LANES_LOOP_HINT
     for (int w = 0; w < n_valid; w++)
         window_loss[first + w] = lane[w];
 }
@@ -421,12 +463,19 @@ __kernel void rnn_forward_tile_vec(FORWARD_TILE_ARGS)
             const size_t b = min(first + w, (size_t)B - 1);
             __global const real *x_t = x_is_table ? x + ((size_t)starts[b] + t) * NI
                                                   : x + (b * NT + t) * NI;
-            for (int jv = 0; jv < NJ; jv++) {
-                realj acc = 0;
-                for (int i = 0; i < NI; i++)
-                    acc += x_t[i] * vload_j(jv, p.W_i + i * NH);
-                vstore_j(acc, jv, from_input[w]);
+            realj acc[NJ]; /* x_t W_i: NJ independent chains, i in order in each */
+            #pragma unroll
+            for (int jv = 0; jv < NJ; jv++)
+                acc[jv] = 0;
+            for (int i = 0; i < NI; i++) {
+                const real x_i = x_t[i];
+                #pragma unroll
+                for (int jv = 0; jv < NJ; jv++)
+                    acc[jv] += x_i * vload_j(jv, p.W_i + i * NH);
             }
+            #pragma unroll
+            for (int jv = 0; jv < NJ; jv++)
+                vstore_j(acc[jv], jv, from_input[w]);
         }
         for (int jb = 0; jb < NJ; jb += JB) {
             realj acc[WB][JB]; /* h_{t-1} W_h */
@@ -449,9 +498,9 @@ __kernel void rnn_forward_tile_vec(FORWARD_TILE_ARGS)
             __global real *h_t = h + (b * NT + t) * NH;
             for (int jv = 0; jv < NJ; jv++)
                 vstore_j(vload_j(jv, h_prev[w]), jv, h_t);
-            output_step(y, dy, &loss[w], &seen[w], targets, starts, p, h_prev[w], b, t,
-                        first_loss_step);
         }
+        output_steps(y, dy, loss, seen, targets, starts, p, h_prev, first, B, t,
+                     first_loss_step);
     }
     store_window_losses(window_loss, loss, seen, first, B);
 }

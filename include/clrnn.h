@@ -1016,6 +1016,13 @@ CLRNN_API clrnn_status clrnn_backend_stage_orders(clrnn_backend *backend, const 
 CLRNN_API clrnn_status clrnn_backend_gradients_group(clrnn_backend *backend, size_t first,
                                                      size_t n_windows, const unsigned char *active,
                                                      clrnn_error *err);
+/* Forward and loss of the same n_windows windows (starts, as
+ * clrnn_backend_forward's) for each active model: each model's loss sum
+ * gets its window losses, bitwise as clrnn_backend_forward alone gives
+ * them (a group's validation). Keeps no activations to read. */
+CLRNN_API clrnn_status clrnn_backend_forward_group(clrnn_backend *backend, const uint32_t *starts,
+                                                   size_t n_windows, const unsigned char *active,
+                                                   clrnn_error *err);
 /* One optimizer step of each active model k with optimizers[k] (M). */
 CLRNN_API clrnn_status clrnn_backend_update_group(clrnn_backend *backend,
                                                   const clrnn_optimizer *optimizers,

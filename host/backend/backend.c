@@ -647,6 +647,34 @@ clrnn_status clrnn_backend_gradients_group(clrnn_backend *backend, size_t first,
     return st;
 }
 
+clrnn_status clrnn_backend_forward_group(clrnn_backend *backend, const uint32_t *starts,
+                                         size_t n_windows, const unsigned char *active,
+                                         clrnn_error *err)
+{
+    clrnn_backend *b = backend;
+    clrnn_status st = check_batch_size(b, n_windows, err);
+    if (st == CLRNN_OK)
+        st = check_starts(b, starts, n_windows, err);
+    if (st != CLRNN_OK)
+        return st;
+    b->batch_first = BACKEND_NOT_STAGED;
+    if (b->n_models == 1 || !b->ops->forward_group) {
+        size_t keep = b->model;
+        for (size_t k = 0; st == CLRNN_OK && k < b->n_models; k++)
+            if (is_active(active, k)) {
+                b->model = k;
+                st = b->ops->run_batch(b, starts, n_windows, 0, err);
+            }
+        b->model = keep;
+    } else {
+        st = b->ops->forward_group(b, starts, n_windows, active, err);
+    }
+    b->last_batch = st == CLRNN_OK ? n_windows : 0;
+    b->have_gradients = 0;
+    b->group_ran = b->n_models > 1;
+    return st;
+}
+
 clrnn_status clrnn_backend_update_group(clrnn_backend *backend, const clrnn_optimizer *optimizers,
                                         const unsigned char *active, clrnn_error *err)
 {

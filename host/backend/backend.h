@@ -77,6 +77,11 @@ typedef struct backend_ops {
                               clrnn_error *err);
     clrnn_status (*update_group)(clrnn_backend *b, const clrnn_optimizer *opts, const long *steps,
                                  const unsigned char *active, clrnn_error *err);
+    /* forward_group: run_batch without gradients of the same n windows at
+     * starts for every active model (each model's loss sum gets its
+     * window losses). NULL: backend.c runs each model's run_batch. */
+    clrnn_status (*forward_group)(clrnn_backend *b, const uint32_t *starts, size_t n,
+                                  const unsigned char *active, clrnn_error *err);
     /* Carried hidden state (clrnn_backend_set_stateful and what follows it
      * in clrnn.h; checked there): on makes every batch's window b start
      * layer l from the initial state h0[l][b] (zeroed when turned on);

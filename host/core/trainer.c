@@ -705,7 +705,7 @@ clrnn_status clrnn_train_group(clrnn_backend *backend, const clrnn_dataset *data
     double *grads = malloc(P * sizeof *grads);
     group_model *g = calloc(M, sizeof *g);
     clrnn_optimizer *opts = malloc(M * sizeof *opts);
-    unsigned char *active = malloc(M);
+    unsigned char *active = malloc(M), *validating = calloc(M, 1);
     clrnn_error scratch[1];
     clrnn_status st = CLRNN_OK;
     size_t keep = clrnn_backend_selected_model(backend);
@@ -716,7 +716,7 @@ clrnn_status clrnn_train_group(clrnn_backend *backend, const clrnn_dataset *data
         if (errors)
             errors[k] = (clrnn_error){CLRNN_OK, ""};
     }
-    int ok = sorted && val && orders && grads && g && opts && active;
+    int ok = sorted && val && orders && grads && g && opts && active && validating;
     for (size_t k = 0; ok && k < M; k++) {
         g[k].best = (best_state){malloc(P * sizeof(double)), malloc(P * sizeof(double)),
                                  malloc(P * sizeof(double)), 0};
@@ -790,29 +790,44 @@ clrnn_status clrnn_train_group(clrnn_backend *backend, const clrnn_dataset *data
             }
         }
         double seconds = clock_seconds() - t0;
+        /* Each model's training loss (taking it zeroes the sum), then the
+         * validation of those whose loss is finite, all at once
+         * (split_loss's batches, clrnn_backend_forward_group). */
+        for (size_t k = 0; st == CLRNN_OK && k < M; k++) {
+            double loss_sum = 0.0;
+            if (!active[k])
+                continue;
+            st = clrnn_backend_select_model(backend, k, err);
+            if (st == CLRNN_OK)
+                st = clrnn_backend_take_loss_sum(backend, &loss_sum, err);
+            g[k].stats.train_loss = loss_sum / (double)n_train;
+            validating[k] = isfinite(g[k].stats.train_loss);
+        }
+        for (size_t i = 0; st == CLRNN_OK && i < n_val; i += batch)
+            st = clrnn_backend_forward_group(
+                backend, val + i, n_val - i < batch ? n_val - i : batch, validating, err);
         for (size_t k = 0; st == CLRNN_OK && k < M; k++) {
             if (!active[k])
                 continue;
             clrnn_epoch_stats *stats = &g[k].stats;
             clrnn_error *why = errors ? &errors[k] : scratch;
-            double loss_sum = 0.0;
             int stop = 0;
             st = clrnn_backend_select_model(backend, k, err);
-            if (st == CLRNN_OK)
-                st = clrnn_backend_take_loss_sum(backend, &loss_sum, err);
             if (st != CLRNN_OK)
                 break;
-            stats->train_loss = loss_sum / (double)n_train;
             stats->seconds = seconds;
             stats->windows_per_second = seconds > 0 ? (double)n_train / seconds : 0.0;
             clrnn_status mine = CLRNN_OK;
-            if (!isfinite(stats->train_loss))
+            if (!validating[k])
                 mine = clrnn__fail(why, CLRNN_E_NUMERIC,
                                    "the training loss is %s at epoch %zu: try a lower "
                                    "`optimizer.lr` or `optimizer.clip_norm`",
                                    isnan(stats->train_loss) ? "NaN" : "infinite", epoch + 1);
-            if (mine == CLRNN_OK)
-                st = split_loss(backend, val, n_val, batch, &stats->val_loss, err);
+            if (mine == CLRNN_OK) {
+                double sum = 0.0;
+                st = clrnn_backend_take_loss_sum(backend, &sum, err);
+                stats->val_loss = n_val ? sum / (double)n_val : NAN;
+            }
             if (mine == CLRNN_OK && st == CLRNN_OK)
                 mine = after_epoch(backend, &configs[k], stats, n_val > 0, &g[k].best,
                                    &g[k].since_best, &reports[k], &stop, why);
@@ -849,5 +864,6 @@ done:
     free(g);
     free(opts);
     free(active);
+    free(validating);
     return st;
 }

@@ -1129,6 +1129,43 @@ static clrnn_status ocl_run_group(clrnn_backend *b, size_t first, size_t n,
     return st == CLRNN_OK ? ocl_flush(s, err) : st;
 }
 
+/* A group's forward of the same B windows (validation): one set of
+ * launches for all models where the family that runs batches without
+ * gradients has forward_group, else each model's batch in turn. */
+static clrnn_status ocl_forward_group(clrnn_backend *b, const uint32_t *starts, size_t B,
+                                      const unsigned char *active, clrnn_error *err)
+{
+    ocl_backend *o = b->impl;
+    ocl_state *s = &o->s;
+    if (!o->forward->forward_group) {
+        const size_t keep = b->model;
+        clrnn_status st = CLRNN_OK;
+        for (size_t k = 0; st == CLRNN_OK && k < b->n_models; k++)
+            if (!active || active[k]) {
+                b->model = k;
+                st = ocl_run_batch(b, starts, B, 0, err);
+            }
+        b->model = keep;
+        return st;
+    }
+    clrnn_status st = settle(b, o, err);
+    double *rows = st == CLRNN_OK ? group_rows(b, NULL, NULL, active) : NULL;
+    if (st == CLRNN_OK && !rows)
+        st = clrnn__fail(err, CLRNN_E_NOMEM, "out of memory for a group's rows");
+    if (st == CLRNN_OK)
+        st = write_rows(s, s->group->active, s->group->last_active, rows, err);
+    free(rows);
+    s->batch_starts = s->starts;
+    s->batch_offset = 0;
+    if (st == CLRNN_OK)
+        st = upload_starts(s, starts, B, err);
+    o->ran = o->forward;
+    o->ran_state = o->forward_state;
+    if (st == CLRNN_OK)
+        st = o->forward->forward_group(b, s, o->forward_state, B, err);
+    return st == CLRNN_OK ? ocl_flush(s, err) : st;
+}
+
 static clrnn_status ocl_update_group(clrnn_backend *b, const clrnn_optimizer *opts,
                                      const long *steps, const unsigned char *active,
                                      clrnn_error *err)
@@ -1298,6 +1335,7 @@ static const backend_ops ocl_ops = {
     .share_finish = ocl_share_finish,
     .run_group = ocl_run_group,
     .update_group = ocl_update_group,
+    .forward_group = ocl_forward_group,
     .set_stateful = ocl_set_stateful,
     .set_initial_state = ocl_set_initial_state,
     .get_initial_state = ocl_get_initial_state,
@@ -1341,7 +1379,7 @@ clrnn_status backend_opencl_init(clrnn_backend *b, const char *device, clrnn_err
      * (run_group), else each model's launches in turn. */
     const int group = st == CLRNN_OK && b->n_models > 1;
     if (group)
-        st = group_init(b, s, o->family->run_group != NULL, err);
+        st = group_init(b, s, o->family->run_group || o->forward->forward_group, err);
     const ocl_family *f[2];
     void **state[2];
     const size_t n_families = st == CLRNN_OK ? families_that_run(o, f, state) : 0;

@@ -127,6 +127,13 @@ typedef struct ocl_family {
                               clrnn_error *err);
     clrnn_status (*step_group)(clrnn_backend *b, ocl_state *s, void *self, int clips,
                                clrnn_error *err);
+    /* A group's batch without gradients (NULL: each model's run_batch in
+     * turn): queues the forward and the loss of the B windows at
+     * s->batch_starts for every active model of s->group (g->active), each
+     * model's window losses added to its loss sum (ocl_group_add_losses),
+     * bitwise as its run_batch without gradients alone. */
+    clrnn_status (*forward_group)(clrnn_backend *b, ocl_state *s, void *self, size_t B,
+                                  clrnn_error *err);
     /* Input attributions (backend.h: input_gradients): queues the forward
      * of B windows (s->batch_starts), ocl_seed_outputs, then the BPTT of
      * every layer from the top, layer 0 writing its dx into dx (B,T,F); no

@@ -738,8 +738,9 @@ static clrnn_status clip_gradient(const clrnn_backend *b, ocl_state *s, double m
     return ocl_launch_1d(s, &a, P, err);
 }
 
-clrnn_status ocl_group_finish(const clrnn_backend *b, ocl_state *s, size_t n_chunks, size_t B,
-                              clrnn_error *err)
+/* group_finish_models of P parameters (0: the losses alone). */
+static clrnn_status group_finish(ocl_state *s, size_t P, size_t n_chunks, size_t B,
+                                 clrnn_error *err)
 {
     const ocl_group *g = s->group;
     kernel_args a = args_for(s, s->kernels[K_GROUP_FINISH]);
@@ -749,16 +750,27 @@ clrnn_status ocl_group_finish(const clrnn_backend *b, ocl_state *s, size_t n_chu
     arg_mem(&a, g->window_loss);
     arg_uint(&a, n_chunks);
     arg_uint(&a, B);
-    arg_uint(&a, b->n_params);
+    arg_uint(&a, P);
     arg_mem(&a, g->active);
     arg_uint(&a, g->stride_p);
     arg_uint(&a, g->stride_loss);
     arg_uint(&a, g->stride_partial);
     arg_uint(&a, g->stride_window);
-    const size_t blocks = (b->n_params + OCL_GROUP_BLOCK - 1) / OCL_GROUP_BLOCK;
+    const size_t blocks = P ? (P + OCL_GROUP_BLOCK - 1) / OCL_GROUP_BLOCK : 1;
     const size_t local[2] = {ocl_group_size(s, &a, 16), 1};
     const size_t global[2] = {round_up(blocks, local[0]), g->M};
     return ocl_launch(s, &a, 2, global, local, err);
+}
+
+clrnn_status ocl_group_finish(const clrnn_backend *b, ocl_state *s, size_t n_chunks, size_t B,
+                              clrnn_error *err)
+{
+    return group_finish(s, b->n_params, n_chunks, B, err);
+}
+
+clrnn_status ocl_group_add_losses(ocl_state *s, size_t B, clrnn_error *err)
+{
+    return group_finish(s, 0, 0, B, err);
 }
 
 clrnn_status ocl_group_step(const clrnn_backend *b, ocl_state *s, int clips, clrnn_error *err)

@@ -364,6 +364,9 @@ clrnn_status ocl_finish_gradient(const clrnn_backend *b, ocl_state *s, size_t B,
  * its loss sum from the group's window losses (common/group.cl). */
 clrnn_status ocl_group_finish(const clrnn_backend *b, ocl_state *s, size_t n_chunks, size_t B,
                               clrnn_error *err);
+/* Each active model's loss sum += its B window losses in the group's
+ * window_loss (a batch without gradients: family.h, forward_group). */
+clrnn_status ocl_group_add_losses(ocl_state *s, size_t B, clrnn_error *err);
 /* Every active model's clipping (clips: some model clips) and optimizer
  * step from the group's args, in one or two launches: what a family with
  * run_group and no step_group gets. */

@@ -31,10 +31,12 @@ __kernel void group_finish_models(__global real *grads, __global real *loss_sum,
 {
     const size_t q = get_global_id(0), k = get_global_id(1);
     const size_t begin = q * GROUP_BLOCK;
-    if (active[k * GROUP_ARGS + 9] == 0 || begin >= P)
+    if (active[k * GROUP_ARGS + 9] == 0)
         return;
     if (q == 0)
         add_batch_loss(loss_sum + k * stride_loss, window_loss + k * stride_window, B);
+    if (begin >= P) /* P = 0: the losses alone (ocl_group_add_losses) */
+        return;
     const size_t n = min((size_t)GROUP_BLOCK, P - begin);
     __global const real *part = partial + k * stride_partial + begin;
     real acc[GROUP_BLOCK];

@@ -1160,9 +1160,9 @@ static clrnn_status ocl_forward_group(clrnn_backend *b, const uint32_t *starts, 
     if (st == CLRNN_OK)
         st = upload_starts(s, starts, B, err);
     o->ran = o->forward;
-    o->ran_state = o->forward_state;
+    o->ran_state = o->forward == o->family ? o->state : o->forward_state;
     if (st == CLRNN_OK)
-        st = o->forward->forward_group(b, s, o->forward_state, B, err);
+        st = o->forward->forward_group(b, s, o->ran_state, B, err);
     return st == CLRNN_OK ? ocl_flush(s, err) : st;
 }
 

@@ -177,11 +177,12 @@ typedef struct tile_state {
     size_t n_layers;
     tile_program *tiles; /* (n_layers) */
     cl_mem wt;           /* (P) transposed weights; a group's (M, stride_p) */
-    /* Where tile runs a model group (s->group, and tile the family that
-     * runs): its programs are built for the group (rnn_tile.cl's model
-     * groups) and its group launches' batch buffers are these, (M, B padded,
-     * T, N) each; NULL alone, and in a group's forward family. */
-    int group;
+    /* In a model group (s->group; tile the family that runs, or the one
+     * that runs its batches without gradients): its programs are built for
+     * the group (rnn_tile.cl's model groups) and its group launches' batch
+     * buffers are these, (M, B padded, T, N) each, gg only where tile
+     * trains (trains); NULL alone. */
+    int group, trains;
     cl_mem *gh, *gy, *gdy; /* per layer: H_l, O_l, O_l */
     cl_mem gg;             /* max H */
 } tile_state;
@@ -356,13 +357,14 @@ static clrnn_status group_buffers(clrnn_backend *b, ocl_state *s, tile_state *ts
         reals += b->layers[l].n_hidden + 2 * b->layers[l].n_out;
         max_h = b->layers[l].n_hidden > max_h ? b->layers[l].n_hidden : max_h;
     }
+    if (ts->trains)
+        reals += max_h; /* gg */
     const double own =
         (double)s->real_size * (double)(4 * g->stride_p + g->stride_loss + g->stride_partial +
                                         g->stride_window + 2 * OCL_GROUP_ARGS + 2) +
         (double)padded_batch(b) * sizeof(cl_uint);
     const double per_model =
-        own +
-        (double)s->real_size * ((double)(rows / M) * (double)(reals + max_h) + (double)g->stride_p);
+        own + (double)s->real_size * ((double)(rows / M) * (double)reals + (double)g->stride_p);
     /* and the largest of them, max H a row (the hidden states and g) */
     size_t widest = max_h;
     for (size_t l = 0; l < L; l++)
@@ -403,7 +405,7 @@ static clrnn_status group_buffers(clrnn_backend *b, ocl_state *s, tile_state *ts
             st = ocl_make_sized_buffer(s, &ts->gdy[l], rows * O, s->real_size, rw,
                                        "a group's output gradients", group_remedy, err);
     }
-    if (st == CLRNN_OK)
+    if (st == CLRNN_OK && ts->trains)
         st = ocl_make_sized_buffer(s, &ts->gg, rows * max_h, s->real_size, rw,
                                    "a group's BPTT scratch", group_remedy, err);
     return st;
@@ -419,7 +421,8 @@ static clrnn_status tile_init(clrnn_backend *b, ocl_state *s, void **self, clrnn
     }
     if (!ts || !ts->tiles)
         return clrnn__fail(err, CLRNN_E_NOMEM, "out of memory creating the OpenCL backend");
-    ts->group = s->group && ocl_family_at(b->family) == &ocl_family_tile;
+    ts->group = s->group != NULL;
+    ts->trains = ocl_family_at(b->family) == &ocl_family_tile;
     /* a group's buffers first: one too large is refused before any build */
     clrnn_status st = ts->group ? group_buffers(b, s, ts, err) : CLRNN_OK;
     for (size_t l = 0; st == CLRNN_OK && l < b->n_layers; l++)
@@ -603,6 +606,31 @@ static clrnn_status tile_run_group(clrnn_backend *b, ocl_state *s, void *self, s
     return st == CLRNN_OK ? ocl_group_finish(b, s, chunks_of(B), B, err) : st;
 }
 
+/* A group's batch without gradients (family.h: forward_group): the
+ * forward of every layer for every active model at once, each on the same
+ * B windows (s->batch_starts), then each model's loss sum as
+ * loss_accumulate adds it alone (ocl_group_add_losses). Tile runs these
+ * for the fused family's groups too. */
+static clrnn_status tile_forward_group(clrnn_backend *b, ocl_state *s, void *self, size_t B,
+                                       clrnn_error *err)
+{
+    tile_state *ts = self;
+    const ocl_group *g = s->group;
+    const tile_batch t = {.models = g->M,
+                          .h = ts->gh,
+                          .y = ts->gy,
+                          .dy = ts->gdy,
+                          .params = g->params,
+                          .wt = ts->wt,
+                          .window_loss = g->window_loss,
+                          .order = s->batch_starts,
+                          .offset = s->batch_offset};
+    clrnn_status st = CLRNN_OK;
+    for (size_t l = 0; st == CLRNN_OK && l < b->n_layers; l++)
+        st = forward_layer(b, s, ts, &t, l, B, err);
+    return st == CLRNN_OK ? ocl_group_add_losses(s, B, err) : st;
+}
+
 /* Input attributions: the forward (the top layer's loss and dy, which the
  * seed replaces), rnn_backward_tile of every layer (layer 0's dx into dx;
  * the loss to a scratch sum), no weight gradient. */
@@ -634,4 +662,5 @@ const ocl_family ocl_family_tile = {
     .run_batch = tile_run_batch,
     .input_gradients = tile_input_gradients,
     .run_group = tile_run_group,
+    .forward_group = tile_forward_group,
 };

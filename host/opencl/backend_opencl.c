@@ -1159,13 +1159,10 @@ static clrnn_status ocl_forward_group(clrnn_backend *b, const uint32_t *starts, 
     s->batch_offset = 0;
     if (st == CLRNN_OK)
         st = upload_starts(s, starts, B, err);
-    /* a family that runs its own batches without gradients has no
-     * forward_state: its state is o->state */
-    void *self = o->forward == o->family ? o->state : o->forward_state;
     o->ran = o->forward;
-    o->ran_state = self;
+    o->ran_state = o->forward == o->family ? o->state : o->forward_state;
     if (st == CLRNN_OK)
-        st = o->forward->forward_group(b, s, self, B, err);
+        st = o->forward->forward_group(b, s, o->ran_state, B, err);
     return st == CLRNN_OK ? ocl_flush(s, err) : st;
 }
 

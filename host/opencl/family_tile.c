@@ -5,7 +5,8 @@
  * dy), then from the top rnn_backward_tile (the top one adds the loss up)
  * and grad_rows_tile, which finishes the gradient itself when the batch is
  * one chunk; else grad_finish. A batch without gradients adds its loss up
- * with loss_accumulate.
+ * with loss_accumulate. A model group (tile_run_group) runs each of those
+ * launches for every model at once, then ocl_group_finish.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -175,8 +176,44 @@ typedef struct tile_program {
 typedef struct tile_state {
     size_t n_layers;
     tile_program *tiles; /* (n_layers) */
-    cl_mem wt;           /* (P) transposed weights */
+    cl_mem wt;           /* (P) transposed weights; a group's (M, stride_p) */
+    /* In a model group (s->group; tile the family that runs, or the one
+     * that runs its batches without gradients): its programs are built for
+     * the group (rnn_tile.cl's model groups) and its group launches' batch
+     * buffers are these, (M, B padded, T, N) each, gg only where tile
+     * trains (trains); NULL alone. */
+    int group, trains;
+    cl_mem *gh, *gy, *gdy; /* per layer: H_l, O_l, O_l */
+    cl_mem gg;             /* max H */
 } tile_state;
+
+/* The buffers a batch's launches read and write, the model's own (one
+ * model: s's, as run_batch has them) or the group's, model k of the
+ * launch's model axis at its stride (tile_run_group). */
+typedef struct tile_batch {
+    size_t models;         /* along the model axis: 1, or the group's M */
+    cl_mem *h, *y, *dy, g; /* per layer; scratch of BPTT */
+    cl_mem params, wt, window_loss, partial, grads;
+    cl_mem order; /* the window starts: order[offset ..] (model k: + k order_stride) */
+    size_t offset, order_stride;
+} tile_batch;
+
+static tile_batch model_batch(ocl_state *s, tile_state *ts)
+{
+    tile_batch t = {.models = 1,
+                    .h = s->h,
+                    .y = s->y,
+                    .dy = s->dy,
+                    .g = s->g,
+                    .params = s->params,
+                    .wt = ts->wt,
+                    .window_loss = s->window_loss,
+                    .partial = s->partial,
+                    .grads = s->grads,
+                    .order = s->batch_starts,
+                    .offset = s->batch_offset};
+    return t;
+}
 
 /* Anywhere second: after the fused family on a CPU; on a GPU after the
  * gpu family (and the group family, for a layer of 32 units or more). */
@@ -198,6 +235,13 @@ static void tile_destroy(clrnn_backend *b, void *self)
     }
     free(ts->tiles);
     ocl_release_mem(&ts->wt);
+    cl_mem *per_layer[] = {ts->gh, ts->gy, ts->gdy};
+    for (size_t i = 0; i < 3; i++) {
+        for (size_t l = 0; per_layer[i] && l < ts->n_layers; l++)
+            ocl_release_mem(&per_layer[i][l]);
+        free(per_layer[i]);
+    }
+    ocl_release_mem(&ts->gg);
     free(ts);
 }
 
@@ -274,11 +318,18 @@ static clrnn_status build_layer(clrnn_backend *b, ocl_state *s, tile_state *ts, 
     const size_t nj = jvec ? sh.n_hidden / jvec : 0, jb = (size_t)v[T_JB];
     tile->grad_rows = jvec ? (sh.n_in + sh.n_hidden + rb - 1) / rb * (nj / jb) + sh.n_out + 2
                            : sh.n_in + sh.n_hidden + sh.n_out + 2;
-    char options[384];
+    char options[512];
     snprintf(options, sizeof options,
              "-DCLRNN_FP64=%d -DNI=%zu -DNH=%zu -DNO=%zu -DNT=%zu -DTOP_LAYER=%d%s", fp64, sh.n_in,
              sh.n_hidden, sh.n_out, b->seq_len, top, v[T_CONTRACT] ? " -cl-mad-enable" : "");
     ocl_tuning_options(options, sizeof options, &ocl_family_tile, v);
+    if (ts->group) { /* rnn_tile.cl's model groups */
+        const ocl_group *g = s->group;
+        size_t len = strlen(options);
+        snprintf(options + len, sizeof options - len,
+                 " -DGROUP_BATCH=%zu -DSTRIDE_P=%zu -DSTRIDE_PARTIAL=%zu", g->stride_window,
+                 g->stride_p, g->stride_partial);
+    }
     ts->tiles[l].owner = 1;
     ts->tiles[l].variant = v[T_LANES] ? TILE_LANES : jvec ? TILE_VEC : TILE_PLAIN;
     st = ocl_build(b, s, tile_files, sizeof tile_files / sizeof tile_files[0], options,
@@ -287,6 +338,77 @@ static clrnn_status build_layer(clrnn_backend *b, ocl_state *s, tile_state *ts, 
         st = ocl_create_kernels(s, ts->tiles[l].program, tile_variant_names[ts->tiles[l].variant],
                                 N_TILE_KERNELS, ts->tiles[l].kernels, err);
     return st == CLRNN_OK ? bound_private(b, s, &ts->tiles[l], l, err) : st;
+}
+
+static const char group_remedy[] = "a group of fewer models: a smaller `n_models`";
+
+/* A group's batch buffers, (M, B padded, T, N) each (tile_state).
+ * Refused before any is allocated where the device's memory cannot hold
+ * them, the transposes and the group's own buffers (what group_init counts,
+ * in backend_opencl.c), saying how many models fit: a model's activations
+ * are most of what a group of tile's holds. */
+static clrnn_status group_buffers(clrnn_backend *b, ocl_state *s, tile_state *ts, clrnn_error *err)
+{
+    const ocl_group *g = s->group;
+    const size_t L = b->n_layers, M = g->M, rows = M * padded_batch(b) * b->seq_len;
+    const cl_mem_flags rw = CL_MEM_READ_WRITE;
+    size_t reals = 0, max_h = 0; /* a model's row of (B,T,.) tensors */
+    for (size_t l = 0; l < L; l++) {
+        reals += b->layers[l].n_hidden + 2 * b->layers[l].n_out;
+        max_h = b->layers[l].n_hidden > max_h ? b->layers[l].n_hidden : max_h;
+    }
+    if (ts->trains)
+        reals += max_h; /* gg */
+    const double own =
+        (double)s->real_size * (double)(4 * g->stride_p + g->stride_loss + g->stride_partial +
+                                        g->stride_window + 2 * OCL_GROUP_ARGS + 2) +
+        (double)padded_batch(b) * sizeof(cl_uint);
+    const double per_model =
+        own + (double)s->real_size * ((double)(rows / M) * (double)reals + (double)g->stride_p);
+    /* and the largest of them, max H a row (the hidden states and g) */
+    size_t widest = max_h;
+    for (size_t l = 0; l < L; l++)
+        widest = b->layers[l].n_out > widest ? b->layers[l].n_out : widest;
+    const double largest = (double)s->real_size * (double)(rows / M) * (double)widest;
+    cl_ulong global_mem = 0;
+    clGetDeviceInfo(s->device, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof global_mem, &global_mem, NULL);
+    size_t fit = global_mem ? (size_t)((double)global_mem / per_model) : M;
+    if (s->max_alloc && (size_t)((double)s->max_alloc / largest) < fit)
+        fit = (size_t)((double)s->max_alloc / largest);
+    if (fit < M && global_mem && per_model * (double)M > (double)global_mem)
+        return clrnn__fail(err, CLRNN_E_NOMEM,
+                           "a group of %zu models needs %.0f MiB of device memory, the device has "
+                           "%.0f MiB: %zu fit (a smaller `n_models`)",
+                           M, per_model * (double)M / 1048576.0, (double)global_mem / 1048576.0,
+                           fit);
+    if (fit < M)
+        return clrnn__fail(err, CLRNN_E_NOMEM,
+                           "a group of %zu models needs %.0f MiB in one device buffer (their "
+                           "activations), the device allows %.0f MiB: %zu fit (a smaller "
+                           "`n_models`)",
+                           M, largest * (double)M / 1048576.0, (double)s->max_alloc / 1048576.0,
+                           fit);
+    ts->gh = calloc(L, sizeof *ts->gh);
+    ts->gy = calloc(L, sizeof *ts->gy);
+    ts->gdy = calloc(L, sizeof *ts->gdy);
+    if (!ts->gh || !ts->gy || !ts->gdy)
+        return clrnn__fail(err, CLRNN_E_NOMEM, "out of memory creating the OpenCL backend");
+    clrnn_status st = CLRNN_OK;
+    for (size_t l = 0; st == CLRNN_OK && l < L; l++) {
+        const size_t H = b->layers[l].n_hidden, O = b->layers[l].n_out;
+        st = ocl_make_sized_buffer(s, &ts->gh[l], rows * H, s->real_size, rw,
+                                   "a group's hidden states", group_remedy, err);
+        if (st == CLRNN_OK)
+            st = ocl_make_sized_buffer(s, &ts->gy[l], rows * O, s->real_size, rw,
+                                       "a group's layer outputs", group_remedy, err);
+        if (st == CLRNN_OK)
+            st = ocl_make_sized_buffer(s, &ts->gdy[l], rows * O, s->real_size, rw,
+                                       "a group's output gradients", group_remedy, err);
+    }
+    if (st == CLRNN_OK && ts->trains)
+        st = ocl_make_sized_buffer(s, &ts->gg, rows * max_h, s->real_size, rw,
+                                   "a group's BPTT scratch", group_remedy, err);
+    return st;
 }
 
 static clrnn_status tile_init(clrnn_backend *b, ocl_state *s, void **self, clrnn_error *err)
@@ -299,75 +421,123 @@ static clrnn_status tile_init(clrnn_backend *b, ocl_state *s, void **self, clrnn
     }
     if (!ts || !ts->tiles)
         return clrnn__fail(err, CLRNN_E_NOMEM, "out of memory creating the OpenCL backend");
-    clrnn_status st = CLRNN_OK;
+    ts->group = s->group != NULL;
+    ts->trains = ocl_family_at(b->family) == &ocl_family_tile;
+    /* a group's buffers first: one too large is refused before any build */
+    clrnn_status st = ts->group ? group_buffers(b, s, ts, err) : CLRNN_OK;
     for (size_t l = 0; st == CLRNN_OK && l < b->n_layers; l++)
         st = build_layer(b, s, ts, l, err);
     if (st == CLRNN_OK)
-        st = ocl_make_sized_buffer(s, &ts->wt, b->n_params, s->real_size, CL_MEM_READ_WRITE,
-                                   "transposed weights", OCL_SIZED_BY_MODEL, err);
+        st = ocl_make_sized_buffer(s, &ts->wt,
+                                   ts->group ? s->group->M * s->group->stride_p : b->n_params,
+                                   s->real_size, CL_MEM_READ_WRITE, "transposed weights",
+                                   ts->group ? group_remedy : OCL_SIZED_BY_MODEL, err);
     return st;
 }
 
-static clrnn_status forward_layer(clrnn_backend *b, ocl_state *s, tile_state *ts, size_t l,
-                                  size_t B, clrnn_error *err)
+/* A group build's two more arguments (rnn_tile.cl's GROUP_TILE_ARGS): the
+ * window orders' stride and the models' rows (read by group launches
+ * only). */
+static void group_args(kernel_args *a, const ocl_state *s, const tile_state *ts,
+                       const tile_batch *t)
+{
+    if (!ts->group)
+        return;
+    arg_uint(a, t->order_stride);
+    arg_mem(a, s->group->active);
+}
+
+/* n work-items along axis 0 of each of t's models: one model as
+ * ocl_launch_items launches them; a group's on a CPU in groups that give
+ * every compute unit a work-group across the models (each work-item
+ * computes alone: the split changes no bits), elsewhere of up to 64. */
+static clrnn_status launch_items(ocl_state *s, const kernel_args *a, size_t n, const tile_batch *t,
+                                 clrnn_error *err)
+{
+    if (t->models == 1)
+        return ocl_launch_items(s, a, n, err);
+    size_t local;
+    if (s->cpu_device) {
+        const size_t limit = ocl_group_size(s, a, SIZE_MAX);
+        const size_t share = (s->compute_units + t->models - 1) / t->models;
+        size_t groups = (n + limit - 1) / limit;
+        if (groups < share)
+            groups = share;
+        local = (n + groups - 1) / groups;
+    } else
+        local = ocl_group_size(s, a, n < 64 ? n : 64);
+    if (local == 0)
+        local = 1;
+    const size_t global[2] = {round_up(n, local), t->models}, locals[2] = {local, 1};
+    return ocl_launch(s, a, 2, global, locals, err);
+}
+
+static clrnn_status forward_layer(clrnn_backend *b, ocl_state *s, tile_state *ts,
+                                  const tile_batch *t, size_t l, size_t B, clrnn_error *err)
 {
     const size_t T = b->seq_len;
     kernel_args a = args_for(s, ts->tiles[l].kernels[K_FORWARD_TILE]);
-    arg_mem(&a, s->y[l]);
-    arg_mem(&a, s->h[l]);
-    arg_mem(&a, ts->wt);
-    arg_mem(&a, s->window_loss); /* the loss and dy: top layer only */
-    arg_mem(&a, s->dy[l]);
-    arg_mem(&a, l == 0 ? s->x_table : s->y[l - 1]);
+    arg_mem(&a, t->y[l]);
+    arg_mem(&a, t->h[l]);
+    arg_mem(&a, t->wt);
+    arg_mem(&a, t->window_loss); /* the loss and dy: top layer only */
+    arg_mem(&a, t->dy[l]);
+    arg_mem(&a, l == 0 ? s->x_table : t->y[l - 1]);
     arg_mem(&a, s->y_table);
-    arg_starts(&a, s);
-    arg_mem(&a, s->params);
+    arg_mem(&a, t->order);
+    arg_uint(&a, t->offset);
+    arg_mem(&a, t->params);
     arg_uint(&a, b->layer_offset[l]);
     arg_uint(&a, l == 0);
     arg_uint(&a, B);
     arg_uint(&a, b->loss_steps == CLRNN_LOSS_LAST ? T - 1 : 0);
     arg_h0(&a, s, l);
-    return ocl_launch_items(s, &a, (B + ts->tiles[l].windows - 1) / ts->tiles[l].windows, err);
+    group_args(&a, s, ts, t);
+    return launch_items(s, &a, (B + ts->tiles[l].windows - 1) / ts->tiles[l].windows, t, err);
 }
 
 /* rnn_backward_tile of layer l: g, dx into dx where want_dx, and (the top
- * layer) the batch's loss added to loss_sum. */
-static clrnn_status bptt_layer(clrnn_backend *b, ocl_state *s, tile_state *ts, size_t l, size_t B,
-                               cl_mem dx, int want_dx, cl_mem loss_sum, clrnn_error *err)
+ * layer, one model) the batch's loss added to loss_sum. */
+static clrnn_status bptt_layer(clrnn_backend *b, ocl_state *s, tile_state *ts, const tile_batch *t,
+                               size_t l, size_t B, cl_mem dx, int want_dx, cl_mem loss_sum,
+                               clrnn_error *err)
 {
     kernel_args a = args_for(s, ts->tiles[l].kernels[K_BACKWARD_TILE]);
-    arg_mem(&a, s->g);
+    arg_mem(&a, t->g);
     arg_mem(&a, dx);
     arg_mem(&a, loss_sum);
-    arg_mem(&a, s->window_loss);
-    arg_mem(&a, s->dy[l]);
-    arg_mem(&a, s->h[l]);
-    arg_mem(&a, ts->wt);
+    arg_mem(&a, t->window_loss);
+    arg_mem(&a, t->dy[l]);
+    arg_mem(&a, t->h[l]);
+    arg_mem(&a, t->wt);
     arg_uint(&a, b->layer_offset[l]);
     arg_uint(&a, want_dx);
     arg_uint(&a, B);
-    return ocl_launch_items(s, &a, (B + ts->tiles[l].windows - 1) / ts->tiles[l].windows, err);
+    group_args(&a, s, ts, t);
+    return launch_items(s, &a, (B + ts->tiles[l].windows - 1) / ts->tiles[l].windows, t, err);
 }
 
-static clrnn_status backward_layer(clrnn_backend *b, ocl_state *s, tile_state *ts, size_t l,
-                                   size_t B, clrnn_error *err)
+static clrnn_status backward_layer(clrnn_backend *b, ocl_state *s, tile_state *ts,
+                                   const tile_batch *t, size_t l, size_t B, clrnn_error *err)
 {
     /* layer 0 writes no dx; the top layer adds the batch's loss (a rank's
-     * share: to a scratch) */
-    clrnn_status st = bptt_layer(b, s, ts, l, B, l == 0 ? s->g : s->dy[l - 1], l > 0,
+     * share: to a scratch; a group's: ocl_group_finish) */
+    clrnn_status st = bptt_layer(b, s, ts, t, l, B, l == 0 ? t->g : t->dy[l - 1], l > 0,
                                  s->partials_only ? s->share_loss_scratch : s->loss_sum, err);
     if (st != CLRNN_OK)
         return st;
 
     const size_t n_chunks = chunks_of(B);
-    const int finish = n_chunks == 1 && !s->partials_only; /* the mean, written here */
+    /* the mean, written here (one model's batch of one chunk) */
+    const int finish = n_chunks == 1 && !s->partials_only && t->models == 1;
     kernel_args a = args_for(s, ts->tiles[l].kernels[K_GRAD_ROWS_TILE]);
-    arg_mem(&a, finish ? s->grads : s->partial);
-    arg_mem(&a, s->g);
-    arg_mem(&a, s->h[l]);
-    arg_mem(&a, s->dy[l]);
-    arg_mem(&a, l == 0 ? s->x_table : s->y[l - 1]);
-    arg_starts(&a, s);
+    arg_mem(&a, finish ? t->grads : t->partial);
+    arg_mem(&a, t->g);
+    arg_mem(&a, t->h[l]);
+    arg_mem(&a, t->dy[l]);
+    arg_mem(&a, l == 0 ? s->x_table : t->y[l - 1]);
+    arg_mem(&a, t->order);
+    arg_uint(&a, t->offset);
     arg_uint(&a, l == 0);
     arg_uint(&a, B);
     arg_uint(&a, WINDOWS_PER_CHUNK);
@@ -375,28 +545,90 @@ static clrnn_status backward_layer(clrnn_backend *b, ocl_state *s, tile_state *t
     arg_uint(&a, b->layer_offset[l]);
     arg_uint(&a, finish);
     arg_h0(&a, s, l);
+    group_args(&a, s, ts, t);
     /* Rows in groups of up to GRAD_WG (work-items past the last row
-     * return); a chunk a group, as grad_rows_tile does not check it. */
-    size_t local[2] = {ocl_group_size(s, &a, (size_t)ts->tiles[l].tuning[T_GRAD_WG]), 1};
-    size_t grid[2] = {round_up(ts->tiles[l].grad_rows, local[0]), n_chunks};
-    return ocl_launch(s, &a, 2, grid, local, err);
+     * return); a chunk a group, as grad_rows_tile does not check it; a
+     * group's models along the third axis. */
+    size_t local[3] = {ocl_group_size(s, &a, (size_t)ts->tiles[l].tuning[T_GRAD_WG]), 1, 1};
+    size_t grid[3] = {round_up(ts->tiles[l].grad_rows, local[0]), n_chunks, t->models};
+    return ocl_launch(s, &a, t->models == 1 ? 2 : 3, grid, local, err);
 }
 
 static clrnn_status tile_run_batch(clrnn_backend *b, ocl_state *s, void *self, size_t B,
                                    int with_gradients, clrnn_error *err)
 {
     tile_state *ts = self;
+    const tile_batch t = model_batch(s, ts);
     const size_t L = b->n_layers;
     clrnn_status st = CLRNN_OK;
     for (size_t l = 0; st == CLRNN_OK && l < L; l++)
-        st = forward_layer(b, s, ts, l, B, err);
+        st = forward_layer(b, s, ts, &t, l, B, err);
     if (st != CLRNN_OK || !with_gradients)
         return st == CLRNN_OK ? ocl_accumulate_loss(s, B, err) : st;
     for (size_t l = L; st == CLRNN_OK && l-- > 0;)
-        st = backward_layer(b, s, ts, l, B, err);
+        st = backward_layer(b, s, ts, &t, l, B, err);
     if (st != CLRNN_OK || chunks_of(B) == 1 || s->partials_only)
         return st;
     return ocl_finish_gradient(b, s, B, err);
+}
+
+/* A group's training batch (family.h: run_group): run_batch's launches,
+ * each for every model of the group at once (the model axis; a model not
+ * active returns), on the group's buffers, model k's windows at
+ * order[k n_order + first ..]; the chunks' sums then finished for every
+ * active model by ocl_group_finish (the mean gradient, as grad_finish or
+ * grad_rows_tile's finish gives it, and the loss sum, as the top layer's
+ * BPTT adds it alone). */
+static clrnn_status tile_run_group(clrnn_backend *b, ocl_state *s, void *self, size_t first,
+                                   size_t B, clrnn_error *err)
+{
+    tile_state *ts = self;
+    const ocl_group *g = s->group;
+    const tile_batch t = {.models = g->M,
+                          .h = ts->gh,
+                          .y = ts->gy,
+                          .dy = ts->gdy,
+                          .g = ts->gg,
+                          .params = g->params,
+                          .wt = ts->wt,
+                          .window_loss = g->window_loss,
+                          .partial = g->partial,
+                          .grads = g->grads,
+                          .order = s->order,
+                          .offset = first,
+                          .order_stride = b->n_order};
+    const size_t L = b->n_layers;
+    clrnn_status st = CLRNN_OK;
+    for (size_t l = 0; st == CLRNN_OK && l < L; l++)
+        st = forward_layer(b, s, ts, &t, l, B, err);
+    for (size_t l = L; st == CLRNN_OK && l-- > 0;)
+        st = backward_layer(b, s, ts, &t, l, B, err);
+    return st == CLRNN_OK ? ocl_group_finish(b, s, chunks_of(B), B, err) : st;
+}
+
+/* A group's batch without gradients (family.h: forward_group): the
+ * forward of every layer for every active model at once, each on the same
+ * B windows (s->batch_starts), then each model's loss sum as
+ * loss_accumulate adds it alone (ocl_group_add_losses). Tile runs these
+ * for the fused family's groups too. */
+static clrnn_status tile_forward_group(clrnn_backend *b, ocl_state *s, void *self, size_t B,
+                                       clrnn_error *err)
+{
+    tile_state *ts = self;
+    const ocl_group *g = s->group;
+    const tile_batch t = {.models = g->M,
+                          .h = ts->gh,
+                          .y = ts->gy,
+                          .dy = ts->gdy,
+                          .params = g->params,
+                          .wt = ts->wt,
+                          .window_loss = g->window_loss,
+                          .order = s->batch_starts,
+                          .offset = s->batch_offset};
+    clrnn_status st = CLRNN_OK;
+    for (size_t l = 0; st == CLRNN_OK && l < b->n_layers; l++)
+        st = forward_layer(b, s, ts, &t, l, B, err);
+    return st == CLRNN_OK ? ocl_group_add_losses(s, B, err) : st;
 }
 
 /* Input attributions: the forward (the top layer's loss and dy, which the
@@ -406,14 +638,16 @@ static clrnn_status tile_input_gradients(clrnn_backend *b, ocl_state *s, void *s
                                          size_t output, cl_mem dx, clrnn_error *err)
 {
     tile_state *ts = self;
+    const tile_batch t = model_batch(s, ts);
     const size_t L = b->n_layers;
     clrnn_status st = CLRNN_OK;
     for (size_t l = 0; st == CLRNN_OK && l < L; l++)
-        st = forward_layer(b, s, ts, l, B, err);
+        st = forward_layer(b, s, ts, &t, l, B, err);
     if (st == CLRNN_OK)
         st = ocl_seed_outputs(b, s, B, output, err);
     for (size_t l = L; st == CLRNN_OK && l-- > 0;)
-        st = bptt_layer(b, s, ts, l, B, l == 0 ? dx : s->dy[l - 1], 1, s->share_loss_scratch, err);
+        st = bptt_layer(b, s, ts, &t, l, B, l == 0 ? dx : s->dy[l - 1], 1, s->share_loss_scratch,
+                        err);
     return st;
 }
 
@@ -427,4 +661,6 @@ const ocl_family ocl_family_tile = {
     .destroy = tile_destroy,
     .run_batch = tile_run_batch,
     .input_gradients = tile_input_gradients,
+    .run_group = tile_run_group,
+    .forward_group = tile_forward_group,
 };

@@ -92,6 +92,78 @@ typedef float8 realj;
 #define NRB ((NI + NH + RB - 1) / RB)
 #define NJB (NJ / JB)
 
+/*
+ * Model groups (host/opencl/family_tile.c: tile_run_group). A program built
+ * for a group (-DGROUP_BATCH, the batch buffers' B rounded up, -DSTRIDE_P
+ * and -DSTRIDE_PARTIAL, the group's strides: runtime.h, ocl_group) takes
+ * two more arguments, the window orders' stride and the models' rows
+ * (common.cl's GROUP_ARGS reals each, active the 10th), and runs, where
+ * the launch has the model axis (the forward and the BPTT 1, the weight
+ * gradient 2), model k = its id there on model k's slices: parameters and
+ * transposes at k STRIDE_P, (B,T,N) activations at k GROUP_BATCH NT N,
+ * window losses at k GROUP_BATCH, partial sums at k STRIDE_PARTIAL, the
+ * windows at order[k order_stride + starts_offset ..]. A model whose row
+ * is not active returns. Only the addressing changes: each model's work
+ * is its batch's alone, and so its bits. A launch of one model (width 1
+ * along the axis, as every launch of a program built alone) is model 0,
+ * the selected model's own buffers.
+ */
+#ifndef GROUP_BATCH
+#define GROUP_BATCH 0
+#endif
+#if GROUP_BATCH
+#define GROUP_TILE_ARGS , const uint order_stride, __global const real *models
+#define GROUP_ROWS(N) ((size_t)GROUP_BATCH * NT * (N))
+#define GROUP_LAUNCH(axis) (get_global_size(axis) > 1)
+#define GROUP_SKIP(axis)                                                     \
+    if (GROUP_LAUNCH(axis) && models[get_global_id(axis) * GROUP_ARGS + 9] == 0) \
+        return;
+/* The forward's slices of model k (axis 1). */
+#define FORWARD_MODEL                                            \
+    GROUP_SKIP(1)                                                \
+    {                                                            \
+        const size_t k_ = get_global_id(1);                      \
+        y += k_ * GROUP_ROWS(NO);                                \
+        h += k_ * GROUP_ROWS(NH);                                \
+        wt += k_ * STRIDE_P;                                     \
+        window_loss += k_ * GROUP_BATCH;                         \
+        dy += k_ * GROUP_ROWS(NO);                               \
+        x += x_is_table ? 0 : k_ * GROUP_ROWS(NI);               \
+        order += k_ * order_stride;                              \
+        params += k_ * STRIDE_P;                                 \
+    }
+/* The BPTT's (axis 1); dx where want_dx. */
+#define BACKWARD_MODEL                                           \
+    GROUP_SKIP(1)                                                \
+    {                                                            \
+        const size_t k_ = get_global_id(1);                      \
+        g += k_ * GROUP_ROWS(NH);                                \
+        dx += want_dx ? k_ * GROUP_ROWS(NI) : 0;                 \
+        window_loss += k_ * GROUP_BATCH;                         \
+        dy += k_ * GROUP_ROWS(NO);                               \
+        h += k_ * GROUP_ROWS(NH);                                \
+        wt += k_ * STRIDE_P;                                     \
+    }
+/* The weight gradient's (axis 2): a group's partial sums, never the mean. */
+#define GRAD_MODEL                                               \
+    GROUP_SKIP(2)                                                \
+    {                                                            \
+        const size_t k_ = get_global_id(2);                      \
+        partial += k_ * STRIDE_PARTIAL;                          \
+        g += k_ * GROUP_ROWS(NH);                                \
+        h += k_ * GROUP_ROWS(NH);                                \
+        dy += k_ * GROUP_ROWS(NO);                               \
+        x += x_is_table ? 0 : k_ * GROUP_ROWS(NI);               \
+        order += k_ * order_stride;                              \
+    }
+#else
+#define GROUP_TILE_ARGS
+#define GROUP_LAUNCH(axis) 0
+#define FORWARD_MODEL
+#define BACKWARD_MODEL
+#define GRAD_MODEL
+#endif
+
 /* layer.cl's maths on the lanes of realv (weights global) and on realj.
  * The lanes' instances unroll where rnn_forward_tile_lanes runs (layers
  * of at most 16 units: layer.cl's RNN_LOOP_HINT), so that their arrays
@@ -239,12 +311,13 @@ void store_window_losses(__global real *window_loss, const real *loss, const rea
         __global const real *params,  /* (P) all layers */                                       \
         const uint param_offset, const uint x_is_table, const uint B, const uint first_loss_step, \
         __global const real *h0, /* (B,H) initial states, when has_h0 (state.cl) */            \
-        const uint has_h0
+        const uint has_h0 GROUP_TILE_ARGS
 
 /* Mirrors rnn_layer_forward_cpu for WB windows per work-item, one after
  * another; in the top layer also mse_forward_cpu. */
 __kernel void rnn_forward_tile(FORWARD_TILE_ARGS)
 {
+    FORWARD_MODEL
     __global const uint *starts = order + starts_offset; /* (B) */
     const layer_params p = point_layer(params + param_offset, NI, NH, NO);
     write_transposes(wt, p, param_offset);
@@ -296,6 +369,7 @@ __kernel void rnn_forward_tile(FORWARD_TILE_ARGS)
  * each lane. */
 __kernel void rnn_forward_tile_lanes(FORWARD_TILE_ARGS)
 {
+    FORWARD_MODEL
     __global const uint *starts = order + starts_offset; /* (B) */
     const layer_params p = point_layer(params + param_offset, NI, NH, NO);
     write_transposes(wt, p, param_offset);
@@ -371,6 +445,7 @@ __kernel void rnn_forward_tile_lanes(FORWARD_TILE_ARGS)
  * rnn_layer_forward_cpu (in the top layer also mse_forward_cpu). */
 __kernel void rnn_forward_tile_vec(FORWARD_TILE_ARGS)
 {
+    FORWARD_MODEL
     __global const uint *starts = order + starts_offset; /* (B) */
     const layer_params p = point_layer(params + param_offset, NI, NH, NO);
     write_transposes(wt, p, param_offset);
@@ -439,7 +514,7 @@ __kernel void rnn_forward_tile_vec(FORWARD_TILE_ARGS)
         __global const real *dy,          /* (B,T,O) */                                          \
         __global const real *h,           /* (B,T,H) */                                          \
         __global const real *wt,          /* (P) transposes */                                   \
-        const uint param_offset, const uint want_dx, const uint B
+        const uint param_offset, const uint want_dx, const uint B GROUP_TILE_ARGS
 
 /* Mirrors the time loop of rnn_layer_backward_cpu for WB windows per
  * work-item, one after another: g (B,T,H) and dx; wt holds the transposes
@@ -447,7 +522,8 @@ __kernel void rnn_forward_tile_vec(FORWARD_TILE_ARGS)
  * losses to loss_sum (add_batch_loss, as loss_accumulate does). */
 __kernel void rnn_backward_tile(BACKWARD_TILE_ARGS)
 {
-    if (TOP_LAYER && get_global_id(0) == 0)
+    BACKWARD_MODEL
+    if (TOP_LAYER && get_global_id(0) == 0 && !GROUP_LAUNCH(1)) /* a group: ocl_group_finish */
         add_batch_loss(loss_sum, window_loss, B);
     __global const real *wt_i = wt + param_offset + AT_W_I, *wt_h = wt + param_offset + AT_W_H,
                         *wt_o = wt + param_offset + AT_W_O;
@@ -497,7 +573,8 @@ __kernel void rnn_backward_tile(BACKWARD_TILE_ARGS)
  * Mirrors the time loop of rnn_layer_backward_cpu. */
 __kernel void rnn_backward_tile_vec(BACKWARD_TILE_ARGS)
 {
-    if (TOP_LAYER && get_global_id(0) == 0)
+    BACKWARD_MODEL
+    if (TOP_LAYER && get_global_id(0) == 0 && !GROUP_LAUNCH(1)) /* a group: ocl_group_finish */
         add_batch_loss(loss_sum, window_loss, B);
     __global const real *wt_i = wt + param_offset + AT_W_I, *wt_h = wt + param_offset + AT_W_H,
                         *wt_o = wt + param_offset + AT_W_O;
@@ -707,12 +784,13 @@ void grad_block(__global real *out, __global const real *g, __global const real 
         const uint x_is_table, const uint B, const uint chunk, const uint P,                     \
         const uint param_offset, const uint finish,                                           \
         __global const real *h0, /* (B,H) initial states, when has_h0 */                       \
-        const uint has_h0
+        const uint has_h0 GROUP_TILE_ARGS
 
 /* Mirrors the weight-gradient sums of rnn_layer_backward_cpu: work-item
  * (r, c) row r of the table above over chunk c (grad_row). */
 __kernel void grad_rows_tile(GRAD_ROWS_TILE_ARGS)
 {
+    GRAD_MODEL
     __global const uint *starts = order + starts_offset; /* (B) */
     const size_t r = get_global_id(0), c = get_global_id(1);
     const size_t b_begin = c * chunk, b_end = min((size_t)B, b_begin + chunk);
@@ -728,6 +806,7 @@ __kernel void grad_rows_tile(GRAD_ROWS_TILE_ARGS)
  * rnn_layer_backward_cpu. */
 __kernel void grad_rows_tile_vec(GRAD_ROWS_TILE_ARGS)
 {
+    GRAD_MODEL
     __global const uint *starts = order + starts_offset; /* (B) */
     const size_t m = get_global_id(0), c = get_global_id(1);
     const size_t b_begin = c * chunk, b_end = min((size_t)B, b_begin + chunk);

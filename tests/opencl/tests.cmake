@@ -378,8 +378,8 @@ add_test(NAME bench_models
                  --seconds 0.01 --warmup 1 --no-profile)
 set_tests_properties(bench_models PROPERTIES LABELS cli SKIP_RETURN_CODE 77)
 # Model groups under Oclgrind, each family: a small group run, each model
-# bitwise as alone (a family with the model as a grid dimension: its group
-# kernels; the others: each model's launches in turn on its sub-buffer views).
+# bitwise as alone (every family has the model as a grid dimension of its
+# launches; tile, group and gpu also on a stack).
 foreach(family group tile fused gpu)
   add_test(NAME oclgrind_group_${family}
            COMMAND ${OCLGRIND_CHECK} $<TARGET_FILE:test_group> opencl ${family} small)

@@ -989,7 +989,7 @@ clrnn_status ocl_make_group_activations(const clrnn_backend *b, ocl_state *s, co
         return clrnn__fail(err, CLRNN_E_NOMEM,
                            "a group of %zu models needs %.0f MiB of device memory with the %s "
                            "kernels' activations, the device has %.0f MiB: %zu fit (a smaller "
-                           "`n_models` or `max_batch`)",
+                           "`n_models`)",
                            M, per_model * (double)M / 1048576.0, family,
                            (double)global_mem / 1048576.0,
                            (size_t)((double)global_mem / per_model));

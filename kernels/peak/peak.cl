@@ -48,11 +48,13 @@ __kernel void peak_fma(__global real *out, /* (global size) */
 {
     const size_t id = get_global_id(0);
     realv acc[CHAINS];
-    for (int c = 0; c < CHAINS; c++)
+    _Pragma("unroll") for (int c = 0; c < CHAINS; c++)
         acc[c] = SPLAT((real)(id + c) * (real)1e-7);
     const realv va = SPLAT(a), vb = SPLAT(b);
+    /* Unrolled, so that the chains live in registers: rolled, PoCL kept
+     * acc in memory and measured a store and a load a multiply-add. */
     for (uint i = 0; i < iters; i++)
-        for (int c = 0; c < CHAINS; c++)
+        _Pragma("unroll") for (int c = 0; c < CHAINS; c++)
             acc[c] = fma(acc[c], va, vb); /* 2 flops a lane */
     real total = 0;
     for (int c = 0; c < CHAINS; c++)

@@ -997,11 +997,11 @@ CLRNN_API clrnn_status clrnn_forecast_series(clrnn_backend *backend, const clrnn
  * the group calls below run every active model in one go (active: M flags,
  * NULL for all), each model computing bitwise what it computes alone on the
  * same device and family. The CPU reference runs the models in a loop; on
- * OpenCL one set of buffers holds them (the data staged once) and the
- * fused family's launches have the model as a grid dimension (a step for
- * all models in 4 launches), the other families run each model's launches
- * in turn. clrnn_backend_group_native: 1 for a backend made with
- * n_models > 1 (both implementations hold groups).
+ * OpenCL one set of buffers holds them (the data staged once) and every
+ * kernel family's launches have the model as a grid dimension: a training
+ * step, and a validation batch (clrnn_backend_forward_group), is one set
+ * of launches for all the models. clrnn_backend_group_native: 1 for a
+ * backend made with n_models > 1 (both implementations hold groups).
  */
 CLRNN_API size_t clrnn_backend_n_models(const clrnn_backend *backend);
 CLRNN_API int clrnn_backend_group_native(const clrnn_backend *backend);

@@ -1095,8 +1095,10 @@ static double *group_rows(const clrnn_backend *b, const clrnn_optimizer *opts, c
 }
 
 /* A family without the model dimension: each active model's batch in turn,
- * on its views (the data, program and scratch buffers shared). */
-static clrnn_status run_models_in_turn(clrnn_backend *b, size_t n, const unsigned char *active,
+ * on its views (the data, program and scratch buffers shared): starts NULL
+ * each model's own order (a training batch), else the same windows. */
+static clrnn_status run_models_in_turn(clrnn_backend *b, const uint32_t *starts, size_t n,
+                                       int with_gradients, const unsigned char *active,
                                        clrnn_error *err)
 {
     const size_t keep = b->model;
@@ -1104,9 +1106,24 @@ static clrnn_status run_models_in_turn(clrnn_backend *b, size_t n, const unsigne
     for (size_t k = 0; st == CLRNN_OK && k < b->n_models; k++)
         if (!active || active[k]) {
             b->model = k;
-            st = ocl_run_batch(b, NULL, n, 1, err);
+            st = ocl_run_batch(b, starts, n, with_gradients, err);
         }
     b->model = keep;
+    return st;
+}
+
+/* The models' rows as a group launch reads which ones run (g->active),
+ * after a single batch's waiting step (on its model). */
+static clrnn_status write_active(clrnn_backend *b, ocl_backend *o, const unsigned char *active,
+                                 clrnn_error *err)
+{
+    clrnn_status st = settle(b, o, err);
+    double *rows = st == CLRNN_OK ? group_rows(b, NULL, NULL, active) : NULL;
+    if (st == CLRNN_OK && !rows)
+        st = clrnn__fail(err, CLRNN_E_NOMEM, "out of memory for a group's rows");
+    if (st == CLRNN_OK)
+        st = write_rows(&o->s, o->s.group->active, o->s.group->last_active, rows, err);
+    free(rows);
     return st;
 }
 
@@ -1116,14 +1133,8 @@ static clrnn_status ocl_run_group(clrnn_backend *b, size_t first, size_t n,
     ocl_backend *o = b->impl;
     ocl_state *s = &o->s;
     if (!o->family->run_group)
-        return run_models_in_turn(b, n, active, err);
-    clrnn_status st = settle(b, o, err); /* a single batch's waiting step, on its model */
-    double *rows = st == CLRNN_OK ? group_rows(b, NULL, NULL, active) : NULL;
-    if (st == CLRNN_OK && !rows)
-        st = clrnn__fail(err, CLRNN_E_NOMEM, "out of memory for a group's rows");
-    if (st == CLRNN_OK)
-        st = write_rows(s, s->group->active, s->group->last_active, rows, err);
-    free(rows);
+        return run_models_in_turn(b, NULL, n, 1, active, err);
+    clrnn_status st = write_active(b, o, active, err);
     if (st == CLRNN_OK)
         st = o->family->run_group(b, s, o->state, first, n, err);
     return st == CLRNN_OK ? ocl_flush(s, err) : st;
@@ -1137,24 +1148,9 @@ static clrnn_status ocl_forward_group(clrnn_backend *b, const uint32_t *starts, 
 {
     ocl_backend *o = b->impl;
     ocl_state *s = &o->s;
-    if (!o->forward->forward_group) {
-        const size_t keep = b->model;
-        clrnn_status st = CLRNN_OK;
-        for (size_t k = 0; st == CLRNN_OK && k < b->n_models; k++)
-            if (!active || active[k]) {
-                b->model = k;
-                st = ocl_run_batch(b, starts, B, 0, err);
-            }
-        b->model = keep;
-        return st;
-    }
-    clrnn_status st = settle(b, o, err);
-    double *rows = st == CLRNN_OK ? group_rows(b, NULL, NULL, active) : NULL;
-    if (st == CLRNN_OK && !rows)
-        st = clrnn__fail(err, CLRNN_E_NOMEM, "out of memory for a group's rows");
-    if (st == CLRNN_OK)
-        st = write_rows(s, s->group->active, s->group->last_active, rows, err);
-    free(rows);
+    if (!o->forward->forward_group)
+        return run_models_in_turn(b, starts, B, 0, active, err);
+    clrnn_status st = write_active(b, o, active, err);
     s->batch_starts = s->starts;
     s->batch_offset = 0;
     if (st == CLRNN_OK)

@@ -688,30 +688,10 @@ static clrnn_status gpu_run_batch(clrnn_backend *b, ocl_state *s, void *self, si
 
 /* ------------------------------------------------------ model groups */
 
-/* Where a group launch's windows are: model k's at order[k stride +
- * offset ..] (a training batch: each model's own order; a batch without
- * gradients: the same starts for all, stride 0). */
-typedef struct group_windows {
-    cl_mem order;
-    size_t stride, offset;
-} group_windows;
-
-static group_windows own_orders(const clrnn_backend *b, const ocl_state *s, size_t first)
-{
-    group_windows w = {s->order, b->n_order, first};
-    return w;
-}
-
-static group_windows same_starts(const ocl_state *s)
-{
-    group_windows w = {s->batch_starts, 0, s->batch_offset};
-    return w;
-}
-
 /* Layer l's forward for every model of the group (rnn_forward_gpu_models):
  * the launch of one model with the model as its second dimension. */
 static clrnn_status forward_models(clrnn_backend *b, ocl_state *s, gpu_state *gs, size_t l,
-                                   group_windows w, size_t B, clrnn_error *err)
+                                   ocl_group_windows w, size_t B, clrnn_error *err)
 {
     const ocl_group *grp = s->group;
     const size_t T = b->seq_len;
@@ -811,7 +791,7 @@ static clrnn_status gpu_run_group(clrnn_backend *b, ocl_state *s, void *self, si
     const size_t L = b->n_layers;
     clrnn_status st = CLRNN_OK;
     for (size_t l = 0; st == CLRNN_OK && l < L; l++)
-        st = forward_models(b, s, gs, l, own_orders(b, s, first), B, err);
+        st = forward_models(b, s, gs, l, ocl_own_orders(b, s, first), B, err);
     for (size_t l = L; st == CLRNN_OK && l-- > 0;)
         st = backward_models(b, s, gs, l, first, B, err);
     if (st != CLRNN_OK || gpu_window_groups(gs, B) == 1)
@@ -828,7 +808,7 @@ static clrnn_status gpu_forward_group(clrnn_backend *b, ocl_state *s, void *self
     gpu_state *gs = self;
     clrnn_status st = CLRNN_OK;
     for (size_t l = 0; st == CLRNN_OK && l < b->n_layers; l++)
-        st = forward_models(b, s, gs, l, same_starts(s), B, err);
+        st = forward_models(b, s, gs, l, ocl_same_starts(s), B, err);
     return st == CLRNN_OK ? ocl_group_add_losses(s, B, err) : st;
 }
 

@@ -258,29 +258,9 @@ static clrnn_status group_run_batch(clrnn_backend *b, ocl_state *s, void *self, 
 
 /* ------------------------------------------------------ model groups */
 
-/* Where a group launch's windows are: model k's at order[k stride +
- * offset ..] (a training batch: each model's own order; a batch without
- * gradients: the same starts for all, stride 0). */
-typedef struct group_windows {
-    cl_mem order;
-    size_t stride, offset;
-} group_windows;
-
-static group_windows own_orders(const clrnn_backend *b, const ocl_state *s, size_t first)
-{
-    group_windows w = {s->order, b->n_order, first};
-    return w;
-}
-
-static group_windows same_starts(const ocl_state *s)
-{
-    group_windows w = {s->batch_starts, 0, s->batch_offset};
-    return w;
-}
-
 /* Layer l's forward for every model of the group (rnn_forward_models). */
 static clrnn_status forward_models(clrnn_backend *b, ocl_state *s, group_state *gs, size_t l,
-                                   group_windows w, size_t B, clrnn_error *err)
+                                   ocl_group_windows w, size_t B, clrnn_error *err)
 {
     const ocl_group *grp = s->group;
     kernel_args a = args_for(s, gs->models[K_FORWARD_MODELS]);
@@ -303,8 +283,8 @@ static clrnn_status forward_models(clrnn_backend *b, ocl_state *s, group_state *
 }
 
 /* The window losses and the top layer's dy for every model (mse_loss_models). */
-static clrnn_status loss_models(clrnn_backend *b, ocl_state *s, group_state *gs, group_windows w,
-                                size_t B, clrnn_error *err)
+static clrnn_status loss_models(clrnn_backend *b, ocl_state *s, group_state *gs,
+                                ocl_group_windows w, size_t B, clrnn_error *err)
 {
     const ocl_group *grp = s->group;
     const size_t L = b->n_layers, T = b->seq_len;
@@ -391,9 +371,9 @@ static clrnn_status group_run_group(clrnn_backend *b, ocl_state *s, void *self, 
     const size_t L = b->n_layers;
     clrnn_status st = CLRNN_OK;
     for (size_t l = 0; st == CLRNN_OK && l < L; l++)
-        st = forward_models(b, s, gs, l, own_orders(b, s, first), B, err);
+        st = forward_models(b, s, gs, l, ocl_own_orders(b, s, first), B, err);
     if (st == CLRNN_OK)
-        st = loss_models(b, s, gs, own_orders(b, s, first), B, err);
+        st = loss_models(b, s, gs, ocl_own_orders(b, s, first), B, err);
     for (size_t l = L; st == CLRNN_OK && l-- > 0;)
         st = backward_models(b, s, gs, l, first, B, err);
     return st == CLRNN_OK ? ocl_group_finish(b, s, chunks_of(B), B, err) : st;
@@ -408,9 +388,9 @@ static clrnn_status group_forward_group(clrnn_backend *b, ocl_state *s, void *se
     group_state *gs = self;
     clrnn_status st = CLRNN_OK;
     for (size_t l = 0; st == CLRNN_OK && l < b->n_layers; l++)
-        st = forward_models(b, s, gs, l, same_starts(s), B, err);
+        st = forward_models(b, s, gs, l, ocl_same_starts(s), B, err);
     if (st == CLRNN_OK)
-        st = loss_models(b, s, gs, same_starts(s), B, err);
+        st = loss_models(b, s, gs, ocl_same_starts(s), B, err);
     return st == CLRNN_OK ? ocl_group_add_losses(s, B, err) : st;
 }
 

@@ -221,6 +221,27 @@ clrnn_status ocl_make_group_activations(const clrnn_backend *b, ocl_state *s, co
 /* Releases what it made (and accepts what it did not). */
 void ocl_release_group_activations(ocl_group_activations *a);
 
+/* Where a group launch's windows are: model k's at order[k stride +
+ * offset ..] (a training batch: each model's own order; a batch without
+ * gradients: the same starts for all, stride 0). */
+typedef struct ocl_group_windows {
+    cl_mem order;
+    size_t stride, offset;
+} ocl_group_windows;
+
+static inline ocl_group_windows ocl_own_orders(const clrnn_backend *b, const ocl_state *s,
+                                               size_t first)
+{
+    ocl_group_windows w = {s->order, b->n_order, first};
+    return w;
+}
+
+static inline ocl_group_windows ocl_same_starts(const ocl_state *s)
+{
+    ocl_group_windows w = {s->batch_starts, 0, s->batch_offset};
+    return w;
+}
+
 /* n reals rounded up to whole sub-buffer alignments: a group's stride. */
 static inline size_t ocl_group_stride(const ocl_state *s, size_t n)
 {

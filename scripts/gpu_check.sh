@@ -22,7 +22,11 @@
 #
 # On this machine (no GPU) the same script runs on PoCL, to test it:
 #   CLRNN_GPU_CHECK_DEVICE=opencl bash scripts/gpu_check.sh
-# Each step has its own time limit so that one hang cannot eat the lease.
+# Each step has its own time limit so that one hang cannot eat the lease,
+# and the whole script a budget (CLRNN_GPU_CHECK_BUDGET seconds, 570 by
+# default, under the device's 10 minutes a command): a step gets at most
+# what is left of it, and once it is spent the steps left are skipped, each
+# saying so in the summary.
 set -uo pipefail
 root=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
 out=${OUT:-$root/gpu-check}
@@ -30,9 +34,19 @@ mkdir -p "$out"
 summary=$out/summary.txt
 : >"$summary"
 say() { echo "$*" | tee -a "$summary"; }
+budget=${CLRNN_GPU_CHECK_BUDGET:-570}
+cap() { # seconds: at most what is left of the budget (0 once it is spent)
+  local left=$((budget - SECONDS))
+  [ "$left" -lt 5 ] && left=0
+  echo $(($1 < left ? $1 : left))
+}
 step() { # name seconds command...: runs with a limit, logs to $out/name.log
-  local name=$1 limit=$2; shift 2
+  local name=$1 limit; limit=$(cap "$2"); shift 2
   local t0=$SECONDS
+  if [ "$limit" -eq 0 ]; then
+    say "$name: skipped, the script's budget of $budget s is spent"
+    return 124
+  fi
   timeout "$limit" "$@" >"$out/$name.log" 2>&1
   local rc=$?
   say "$name: exit $rc in $((SECONDS - t0)) s"
@@ -88,7 +102,7 @@ if [ -z "$device" ]; then # the first GPU that clrnn devices lists, else the fir
 fi
 [ -n "$device" ] || { say "parity: no OpenCL device (see devices.log)"; exit 1; }
 say "device: $device"
-parity_ok=0 parity_failed=0
+parity_ok=0 parity_failed=0 parity_skipped=0
 : >"$out/parity.log"
 # Shapes of the parity grid (tests/opencl/tests.cmake): not multiples of any
 # work-group size, 1 included, stacks, clipping, Adam.
@@ -105,8 +119,9 @@ shapes=(
 for family in group tile gpu; do
   for precision in fp32 fp64; do
     for shape in "${shapes[@]}"; do
+      [ "$(cap 120)" -eq 0 ] && { parity_skipped=$((parity_skipped + 1)); continue; }
       # shellcheck disable=SC2086
-      if timeout 120 "$clrnn" parity --device "$device" --kernels $family --precision $precision \
+      if timeout "$(cap 120)" "$clrnn" parity --device "$device" --kernels $family --precision $precision \
            --steps 20 $shape >>"$out/parity.log" 2>&1; then
         parity_ok=$((parity_ok + 1))
       else
@@ -116,13 +131,16 @@ for family in group tile gpu; do
     done
   done
 done
-say "parity: $parity_ok passed, $parity_failed failed (group, tile and gpu, fp32 and fp64, ${#shapes[@]} shapes)"
+say "parity: $parity_ok passed, $parity_failed failed, $parity_skipped skipped (out of the budget) (group, tile and gpu, fp32 and fp64, ${#shapes[@]} shapes)"
 for family in group tile gpu; do
   for run in 1 2; do
-    timeout 120 "$clrnn" train --device "$device" --kernels $family --epochs 3 --quiet \
+    [ "$(cap 120)" -eq 0 ] && break
+    timeout "$(cap 120)" "$clrnn" train --device "$device" --kernels $family --epochs 3 --quiet \
       --optimizer adam --clip-norm 0.5 --save "$out/rerun_${family}_$run.clrnn" >/dev/null 2>&1
   done
-  if cmp -s "$out/rerun_${family}_1.clrnn" "$out/rerun_${family}_2.clrnn"; then
+  if [ "$(cap 120)" -eq 0 ] && [ ! -s "$out/rerun_${family}_2.clrnn" ]; then
+    say "determinism: $family: skipped, the script's budget of $budget s is spent"
+  elif cmp -s "$out/rerun_${family}_1.clrnn" "$out/rerun_${family}_2.clrnn"; then
     say "determinism: $family: two runs, the same model file (bits)"
   else
     say "determinism: $family: NOT OK, two runs differ (or did not run)"
@@ -146,6 +164,7 @@ done
 if [ -n "$python" ]; then
   step bench_torch 240 "$python" "$root/scripts/bench_torch.py" --device "$torch_device" \
     --seconds "$seconds" --csv "$out/bench_torch.csv"
+  [ -s "$out/bench_clrnn.csv" ] && [ -s "$out/bench_torch.csv" ] &&
   "$python" - "$out/bench_clrnn.csv" "$out/bench_torch.csv" >"$out/ratios.txt" 2>&1 <<'EOF'
 import csv, sys
 ours = {(r["shape"], r["precision"]): float(r["window_steps_per_second"])
@@ -158,7 +177,7 @@ for key in sorted(ours):
         print(f"{key[0]:<10} {key[1]:<5} {ours[key]:>12.4g} {theirs[key]:>12.4g} "
               f"{ours[key] / theirs[key]:>6.2f}x")
 EOF
-  cat "$out/ratios.txt" >>"$summary"
+  [ -s "$out/ratios.txt" ] && cat "$out/ratios.txt" >>"$summary"
 else
   say "bench_torch: no python here imports torch; clrnn's figures only"
 fi

@@ -55,6 +55,7 @@ typedef struct bench_options {
     size_t warmup;
     int profile;
     const char *csv;
+    const char *tuning; /* --tuning: the family's tunables, NAME=V ... */
     clrnn_kernels kernels;
     int no_tune_cache, verbose;
     char device_names[512];          /* what devices[] points into */
@@ -160,6 +161,9 @@ static const cli_option options[] = {
     {"--csv", "FILE", CLI_STRING, AT(csv), .help = "also write the table as CSV"},
     {"--no-tune-cache", NULL, CLI_FLAG, AT(no_tune_cache),
      .help = "ignore the tuning cache (clrnn tune): device-derived defaults"},
+    {"--tuning", "TEXT", CLI_STRING, AT(tuning),
+     .help = "the kernel family's tunables, e.g. 'WB=8 JB=2' (clrnn tune\n"
+             "--verbose lists them), the rest derived from the device"},
     {"--verbose", NULL, CLI_FLAG, AT(verbose),
      .help = "say where each family's tunables came from"},
     {0},
@@ -363,6 +367,7 @@ static clrnn_status measure(bench_result *r, const bench_options *o, const bench
                                 .max_batch = s->batch,
                                 .kernels = o->kernels,
                                 .no_tune_cache = o->no_tune_cache,
+                                .tuning = o->tuning,
                                 .tune_log = stderr,
                                 .tune_verbose = o->verbose,
                                 .n_models = models};

@@ -36,6 +36,7 @@ typedef struct parity_options {
     clrnn_optimizer optimizer;
     clrnn_loss_steps loss_steps;
     clrnn_kernels kernels;
+    const char *tuning; /* --tuning: the family's tunables, NAME=V ... */
     double tolerance, step_tolerance, floor;
     double masked; /* the share of target cells made NaN (masked) */
     int quiet;
@@ -60,6 +61,9 @@ static const cli_option options[] = {
     {"--device", "D", CLI_STRING, AT(device),
      .help = "opencl (the automatic choice) or opencl:P.D"},
     CLI_OPTION_KERNELS(parity_options, kernels),
+    {"--tuning", "TEXT", CLI_STRING, AT(tuning),
+     .help = "the kernel family's tunables, e.g. 'WB=2 RP=1' (clrnn tune\n"
+             "--verbose lists them), the rest derived from the device"},
     {"--steps", "N", CLI_SIZE, AT(steps), 0, 1000000,
      .help = "training steps to compare after the batch (0)"},
     {"--optimizer", "O", CLI_CHOICE, AT(optimizer.kind), .choices = optimizers,
@@ -215,9 +219,11 @@ static clrnn_status make_backends(clrnn_backend **ocl, clrnn_backend **cpu,
                                 .seq_len = o->seq_len,
                                 .max_batch = o->batch,
                                 .loss_steps = o->loss_steps,
-                                .kernels = o->kernels};
+                                .kernels = o->kernels,
+                                .tuning = o->tuning};
     clrnn_status st = clrnn_backend_create(ocl, model, &cfg, err);
     cfg.device = "cpu";
+    cfg.tuning = NULL;
     cfg.precision = CLRNN_FP64;
     if (st == CLRNN_OK)
         st = clrnn_backend_create(cpu, model, &cfg, err);

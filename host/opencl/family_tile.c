@@ -45,9 +45,11 @@ static const char *const tile_variant_names[][N_TILE_KERNELS] = {
  * registers, a narrower one 16 (AVX-512 and AVX2, NEON and SVE alike),
  * and a vector of JVEC reals takes JVEC / native width of them.
  */
-enum { T_LANES, T_WB, T_JVEC, T_JB, T_RB, T_GRAD_WG, T_CONTRACT, N_TILE_TUNABLES };
+enum { T_LANES, T_WB, T_JVEC, T_JB, T_RB, T_GPACK, T_RP, T_GRAD_WG, T_CONTRACT, N_TILE_TUNABLES };
+_Static_assert(N_TILE_TUNABLES <= OCL_MAX_TUNABLES, "the tile family's tunables fit ocl_tuning");
 static const int lanes_values[] = {0, 1}, wb_values[] = {1, 2, 4, 8}, jvec_values[] = {0, 8, 16},
                  jb_values[] = {1, 2, 4}, rb_values[] = {1, 2, 3, 4, 5, 6, 7, 8},
+                 rp_values[] = {0, 1, 2, 4, 8, 16}, gpack_values[] = {0, 1},
                  grad_wg_values[] = {1, 4, 16, 64}, contract_values[] = {0, 1};
 
 static int derive_lanes(const clrnn_backend *b, const ocl_state *s, size_t l, const int *v)
@@ -116,6 +118,50 @@ static int derive_rb(const clrnn_backend *b, const ocl_state *s, size_t l, const
     return rb < GRAD_ROW_BLOCK_MAX ? (int)rb : GRAD_ROW_BLOCK_MAX;
 }
 
+/* GPACK: the reals of grad_rows_tile_vec's padded copies of a window's g
+ * and hidden states (rnn_tile.cl), 0 without them. */
+static size_t gpack_reals(const clrnn_backend *b, size_t l, const int *v)
+{
+    if (!v[T_JVEC] || !v[T_GPACK])
+        return 0;
+    const size_t ld = b->layers[l].n_hidden + (b->precision == CLRNN_FP64 ? 8 : 16);
+    return (2 * b->seq_len - 1) * ld + 1;
+}
+
+/* On where the copies take at most GPACK_MAX_REALS (each window's rows
+ * then reused from the L1 cache: the large shape's weight gradient 1.xx
+ * faster on AVX-512). */
+#define GPACK_MAX_REALS 40960
+static int derive_gpack(const clrnn_backend *b, const ocl_state *s, size_t l, const int *v)
+{
+    int on[N_TILE_TUNABLES];
+    memcpy(on, v, sizeof on);
+    on[T_GPACK] = 1;
+    return v[T_JVEC] && gpack_reals(b, l, on) <= GPACK_MAX_REALS;
+}
+
+/* RP: row blocks a work-item of grad_rows_tile_vec (0: all), each window's
+ * g columns reused from the L1 cache by all of them: all, unless the
+ * largest batch's chunks and column blocks alone would leave a compute
+ * unit without two work-items; then the most of rp_values that do not. */
+static int derive_rp(const clrnn_backend *b, const ocl_state *s, size_t l, const int *v)
+{
+    if (!v[T_JVEC])
+        return 0;
+    const clrnn_layer_shape sh = b->layers[l];
+    const size_t nrb = (sh.n_in + sh.n_hidden + (size_t)v[T_RB] - 1) / (size_t)v[T_RB];
+    const size_t column_items = v[T_GPACK] ? 1 : sh.n_hidden / (size_t)v[T_JVEC] / (size_t)v[T_JB];
+    const size_t items = column_items * chunks_of(b->max_batch);
+    const size_t want = 2 * (s->compute_units ? s->compute_units : 1);
+    if (items >= want)
+        return 0;
+    const size_t n = sizeof rp_values / sizeof rp_values[0];
+    for (size_t i = n; i-- > 1;)
+        if ((nrb + (size_t)rp_values[i] - 1) / (size_t)rp_values[i] * items >= want)
+            return rp_values[i];
+    return 1;
+}
+
 /* grad_rows_tile's work-group: on a CPU a work-item (PoCL's own choice of
  * groups halves the speed of the blocked sums, measured on the large
  * shape); elsewhere up to 64 rows. */
@@ -141,6 +187,10 @@ static const ocl_tunable tile_tunables[N_TILE_TUNABLES] = {
                 3, derive_jvec},
     [T_JB] = {"JB", "vectors a register block (JVEC only)", jb_values, 3, derive_jb},
     [T_RB] = {"RB", "weight-gradient rows a register block (JVEC only)", rb_values, 8, derive_rb},
+    [T_GPACK] = {"GPACK", "weight gradient: a window's rows copied with padded rows (JVEC only)",
+                 gpack_values, 2, derive_gpack},
+    [T_RP] = {"RP", "weight-gradient row blocks a work-item (JVEC only; 0: all)", rp_values, 6,
+              derive_rp},
     [T_GRAD_WG] = {"GRAD_WG", "work-items a work-group of grad_rows_tile", grad_wg_values, 4,
                    derive_grad_wg},
     [T_CONTRACT] = {"CONTRACT", "fp32: let the compiler fuse multiply-adds (-cl-mad-enable)",
@@ -159,8 +209,8 @@ static const char *tile_tuning_misfit(const clrnn_backend *b, const ocl_state *s
         return "JVEC must divide n_hidden";
     if (v[T_JVEC] && (H / (size_t)v[T_JVEC]) % (size_t)v[T_JB] != 0)
         return "JB must divide n_hidden / JVEC";
-    if (!v[T_JVEC] && (v[T_JB] != 1 || v[T_RB] != 1))
-        return "JB and RB are for JVEC 8 or 16 (else 1)";
+    if (!v[T_JVEC] && (v[T_JB] != 1 || v[T_RB] != 1 || v[T_RP] != 0 || v[T_GPACK] != 0))
+        return "JB, RB, RP and GPACK are for JVEC 8 or 16 (else 1, 1, 0 and 0)";
     return NULL;
 }
 
@@ -269,9 +319,15 @@ static clrnn_status bound_private(const clrnn_backend *b, const ocl_state *s, ti
     const clrnn_layer_shape sh = b->layers[l];
     const size_t WB = tile->windows, rs = s->real_size;
     const size_t RB = (size_t)tile->tuning[T_RB], blocks = 3 * WB > RB ? 3 * WB : RB;
-    const size_t counted = tile_private_reals(sh, WB, RB) * rs;
-    const size_t fixed = tile_private_reals((clrnn_layer_shape){sh.n_in, 0, sh.n_out}, WB, RB) * rs;
-    const size_t widest = fixed < ITEM_PRIVATE_MAX ? (ITEM_PRIVATE_MAX - fixed) / (blocks * rs) : 0;
+    /* and the weight gradient's padded copies (GPACK), 2 NT - 1 reals a hidden unit */
+    const size_t pack = gpack_reals(b, l, tile->tuning);
+    const size_t per_unit = blocks + (pack ? 2 * b->seq_len - 1 : 0);
+    const size_t counted = (tile_private_reals(sh, WB, RB) + pack) * rs;
+    const size_t fixed = (tile_private_reals((clrnn_layer_shape){sh.n_in, 0, sh.n_out}, WB, RB) +
+                          (pack ? pack - (2 * b->seq_len - 1) * sh.n_hidden : 0)) *
+                         rs;
+    const size_t widest =
+        fixed < ITEM_PRIVATE_MAX ? (ITEM_PRIVATE_MAX - fixed) / (per_unit * rs) : 0;
     char holds[96], instead[128];
     snprintf(holds, sizeof holds, "layer %zu: %zu window%s of %zu hidden units", l, WB,
              WB == 1 ? "" : "s", sh.n_hidden);
@@ -319,7 +375,9 @@ static clrnn_status build_layer(clrnn_backend *b, ocl_state *s, tile_state *ts, 
     tile->windows = (size_t)v[T_WB];
     const size_t jvec = (size_t)v[T_JVEC], rb = (size_t)v[T_RB];
     const size_t nj = jvec ? sh.n_hidden / jvec : 0, jb = (size_t)v[T_JB];
-    tile->grad_rows = jvec ? (sh.n_in + sh.n_hidden + rb - 1) / rb * (nj / jb) + sh.n_out + 2
+    const size_t nrb = jvec ? (sh.n_in + sh.n_hidden + rb - 1) / rb : 0;
+    const size_t rp = v[T_RP] ? (size_t)v[T_RP] : nrb;
+    tile->grad_rows = jvec ? (nrb + rp - 1) / rp * (v[T_GPACK] ? 1 : nj / jb) + sh.n_out + 2
                            : sh.n_in + sh.n_hidden + sh.n_out + 2;
     char options[512];
     snprintf(options, sizeof options,

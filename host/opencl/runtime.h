@@ -55,7 +55,7 @@ enum {
 
 /* A family's build-time tunables (family.h: ocl_tunable), at most this
  * many, and families with tunings, at most this many (clrnn_kernels). */
-#define OCL_MAX_TUNABLES 8
+#define OCL_MAX_TUNABLES 16
 #define OCL_MAX_FAMILIES 8
 
 /* Values for a family's tunables that override the device-derived ones

@@ -91,6 +91,30 @@ typedef float8 realj;
 /* grad_rows_tile_vec's blocks: of RB rows of [dW_i; dW_h], of JB vectors. */
 #define NRB ((NI + NH + RB - 1) / RB)
 #define NJB (NJ / JB)
+/* and its work-items' panels of RP row blocks (-DRP; 0: all of them). */
+#ifndef RP
+#define RP 0
+#endif
+#if RP == 0
+#undef RP
+#define RP NRB
+#endif
+#define NRP ((NRB + RP - 1) / RP)
+/* -DGPACK=1: grad_panel first copies each window's g and hidden
+ * states into private arrays whose rows are a cache line longer than the
+ * data (GP_LD). Rows of NH reals lie a power of two apart for the
+ * usual NH, so the column of a few reals that a row block reads from each
+ * of the window's NT rows falls into a few sets of the L1 cache and evicts
+ * itself before the next row block reads it again; padded, the rows spread
+ * over all the sets. The host counts the arrays' (2 NT - 1) GP_LD + 1 reals. */
+#ifndef GPACK
+#define GPACK 0
+#endif
+#define GPACK_PAD (CLRNN_FP64 ? 8 : 16)
+#define GP_LD (NH + GPACK_PAD)
+/* A work-item's column blocks: with GPACK all (the copies serve them all),
+ * else one. */
+#define NJB_ITEMS (GPACK ? 1 : NJB)
 
 /*
  * Model groups (host/opencl/family_tile.c: tile_run_group). A program built
@@ -218,7 +242,7 @@ void write_transposes(__global real *wt, const layer_params p, const uint param_
  * a row of M serves the WB windows. The _vec kernels' register-blocked
  * form of layer.cl's axpy. */
 void block_product(realj acc[WB][JB], real a[WB][NH], __global const real *M, const int jb,
-                   const int nonzero);
+                   const int nonzero) __attribute__((always_inline));
 void block_product(realj acc[WB][JB], real a[WB][NH], __global const real *M, const int jb,
                    const int nonzero)
 {
@@ -707,69 +731,101 @@ void grad_row(__global real *out, const size_t r, __global const real *g,
     }
 }
 
-/* grad_rows_tile_vec's sums for the rows r0.. r0+RB-1 of [dW_i; dW_h] (those
- * that exist) and the columns of the jb-th block of JB vectors, each
- * element in the same order as grad_row: windows in order, each window's
- * steps in reverse time. One vector load of g serves RB rows, one scalar
- * of x or h serves JB vectors. */
-void grad_block(__global real *out, __global const real *g, __global const real *h,
+/* grad_rows_tile_vec's sums for the row blocks rb_begin .. rb_end - 1 (RB
+ * rows each, of [dW_i; dW_h], those that exist) and the column blocks
+ * jb_begin .. jb_end - 1 (JB vectors each), each element in the same order
+ * as grad_row: windows in order, each window's steps in reverse time.
+ * Windows are the outer loop: a window's g columns (NT JB vectors) stay in
+ * the L1 cache while every row block of the panel takes them, its sums in
+ * registers over the window's steps and in out between windows (out is
+ * the work-item's own, and a real stored is the real read back: the bits
+ * are those of sums kept in registers throughout). One vector load of g
+ * serves RB rows, one scalar of x or h serves JB vectors. With GPACK the
+ * window's rows come from the padded copies. */
+void grad_panel(__global real *out, __global const real *g, __global const real *h,
                 __global const real *x, __global const uint *starts, const uint x_is_table,
-                const size_t b_begin, const size_t b_end, const size_t r0, const size_t jb,
-                const uint B, const uint finish, __global const real *h0, const uint has_h0);
-void grad_block(__global real *out, __global const real *g, __global const real *h,
+                const size_t b_begin, const size_t b_end, const size_t rb_begin,
+                const size_t rb_end, const size_t jb_begin, const size_t jb_end, const uint B,
+                const uint finish, __global const real *h0, const uint has_h0);
+void grad_panel(__global real *out, __global const real *g, __global const real *h,
                 __global const real *x, __global const uint *starts, const uint x_is_table,
-                const size_t b_begin, const size_t b_end, const size_t r0, const size_t jb,
-                const uint B, const uint finish, __global const real *h0, const uint has_h0)
+                const size_t b_begin, const size_t b_end, const size_t rb_begin,
+                const size_t rb_end, const size_t jb_begin, const size_t jb_end, const uint B,
+                const uint finish, __global const real *h0, const uint has_h0)
 {
-    realj acc[RB][JB];
-    #pragma unroll
-    for (int u = 0; u < RB; u++)
-        #pragma unroll
-        for (int v = 0; v < JB; v++)
-            acc[u][v] = 0;
+#if GPACK
+    real gp[NT * GP_LD], hp[(NT - 1) * GP_LD + 1]; /* h's rows 0 .. NT-2 */
+#endif
     for (size_t b = b_begin; b < b_end; b++) {
         __global const real *x_win = x_is_table ? x + (size_t)starts[b] * NI : x + b * NT * NI;
-        __global const real *h_win = h + b * NT * NH;
         __global const real *h0_win = h0 + b * NH; /* read with has_h0 only */
-        __global const real *g_win = g + b * NT * NH + jb * JB * JW;
-        /* acc[u][.] += (row u's value at step t) g[b,t,block] */
+#if GPACK
+        for (int t = 0; t < NT; t++)
+            for (int j = 0; j < NH; j++)
+                gp[t * GP_LD + j] = g[(b * NT + t) * NH + j];
+        for (int t = 0; t + 1 < NT; t++)
+            for (int j = 0; j < NH; j++)
+                hp[t * GP_LD + j] = h[(b * NT + t) * NH + j];
+        const real *g_rows = gp, *h_win = hp;
+#define G_LD GP_LD
+#else
+        __global const real *h_win = h + b * NT * NH;
+        __global const real *g_rows = g + b * NT * NH;
+#define G_LD NH
+#endif
+        const int first = b == b_begin;
+        for (size_t jb = jb_begin; jb < jb_end; jb++)
+        for (size_t rb = rb_begin; rb < rb_end; rb++) {
+            const size_t r0 = rb * RB;
+            __global real *dW = out + AT_W_I + jb * JB * JW; /* W_i then W_h, row-major (., H) */
+            realj acc[RB][JB];
+            _Pragma("unroll") for (int u = 0; u < RB; u++)
+                _Pragma("unroll") for (int v = 0; v < JB; v++)
+                    acc[u][v] = first || r0 + u >= NI + NH ? 0 : vload_j(v, dW + (r0 + u) * NH);
+            /* acc[u][.] += (row u's value at step t) g[b,t,block] */
 #define GRAD_STEP(VALUE)                                                                   \
     {                                                                                      \
         realj gv[JB];                                                                      \
-        _Pragma("unroll") for (int v = 0; v < JB; v++) gv[v] = vload_j(v, g_win + t * NH); \
+        _Pragma("unroll") for (int v = 0; v < JB; v++)                                     \
+            gv[v] = vload_j(jb * JB + v, g_rows + t * G_LD);                               \
         _Pragma("unroll") for (int u = 0; u < RB; u++)                                     \
         {                                                                                  \
             const real sv = (VALUE);                                                       \
             _Pragma("unroll") for (int v = 0; v < JB; v++) acc[u][v] += sv * gv[v];        \
         }                                                                                  \
     }
-        if (r0 + RB <= NI) /* rows of dW_i: x[b,t,r] */
-            for (int t = NT - 1; t >= 0; t--)
-                GRAD_STEP(x_win[t * NI + r0 + u])
-        else if (r0 >= NI) { /* rows of dW_h: h[b,t-1,k], no step 0 without h0; past the
-                                last row, a copy */
-            for (int t = NT - 1; t >= 1; t--)
-                GRAD_STEP(h_win[(t - 1) * NH + min(r0 - NI + u, (size_t)NH - 1)])
-            if (has_h0) {
-                const int t = 0;
-                GRAD_STEP(h0_win[min(r0 - NI + u, (size_t)NH - 1)])
-            }
-        } else /* the block across both: h's step 0 adds an exact 0, or h0's term */
-            for (int t = NT - 1; t >= 0; t--)
-                GRAD_STEP(r0 + u < NI  ? x_win[t * NI + r0 + u]
-                          : t > 0      ? h_win[(t - 1) * NH + min(r0 + u - NI, (size_t)NH - 1)]
-                          : has_h0     ? h0_win[min(r0 + u - NI, (size_t)NH - 1)]
-                                       : (real)0)
+            if (r0 + RB <= NI) /* rows of dW_i: x[b,t,r] */
+                for (int t = NT - 1; t >= 0; t--)
+                    GRAD_STEP(x_win[t * NI + r0 + u])
+            else if (r0 >= NI && r0 + RB <= NI + NH) { /* whole rows of dW_h: h[b,t-1,k],
+                                                          no step 0 without h0 */
+                for (int t = NT - 1; t >= 1; t--)
+                    GRAD_STEP(h_win[(t - 1) * G_LD + r0 - NI + u])
+                if (has_h0) {
+                    const int t = 0;
+                    GRAD_STEP(h0_win[r0 - NI + u])
+                }
+            } else /* across both, or past the last row (a copy): h's step 0 adds an exact
+                      0, or h0's term */
+                for (int t = NT - 1; t >= 0; t--)
+                    GRAD_STEP(r0 + u < NI ? x_win[t * NI + r0 + u]
+                              : t > 0     ? h_win[(t - 1) * G_LD + min(r0 + u - NI, (size_t)NH - 1)]
+                              : has_h0    ? h0_win[min(r0 + u - NI, (size_t)NH - 1)]
+                                          : (real)0)
 #undef GRAD_STEP
+            _Pragma("unroll") for (int u = 0; u < RB; u++)
+                _Pragma("unroll") for (int v = 0; v < JB; v++)
+                    if (r0 + u < NI + NH)
+                        vstore_j(acc[u][v], v, dW + (r0 + u) * NH);
+        }
+#undef G_LD
     }
-    __global real *dW = out + AT_W_I; /* W_i then W_h, both row-major (., H) */
-    #pragma unroll
-    for (int u = 0; u < RB; u++)
-        #pragma unroll
-        for (int v = 0; v < JB; v++)
-            if (r0 + u < NI + NH)
-                vstore_j(finish ? acc[u][v] / (real)B : acc[u][v], jb * JB + v,
-                         dW + (r0 + u) * NH);
+    if (!finish) /* else the batch mean, in a pass of its own: a division in the loop
+                    above would run for every window (the compiler computes both sides) */
+        return;
+    for (size_t r = rb_begin * RB; r < min(rb_end * RB, (size_t)(NI + NH)); r++)
+        for (size_t j = jb_begin * JB * JW; j < jb_end * JB * JW; j++)
+            out[AT_W_I + r * NH + j] /= (real)B;
 }
 
 /* The arguments of both weight-gradient kernels. */
@@ -800,10 +856,11 @@ __kernel void grad_rows_tile(GRAD_ROWS_TILE_ARGS)
 }
 
 /* grad_rows_tile with [dW_i; dW_h] in register blocks on explicit vectors:
- * work-items 0 .. NRB NJB - 1 take the blocks (grad_block), neighbours the
- * same columns (of g: they share its cache lines), the rest one row each
- * of dW_o, db_i, db_o (grad_row). Mirrors the weight-gradient sums of
- * rnn_layer_backward_cpu. */
+ * work-items 0 .. NRP NJB_ITEMS - 1 take panels of RP row blocks
+ * (grad_panel), neighbours the same columns (of g: they share its cache
+ * lines), the rest
+ * one row each of dW_o, db_i, db_o (grad_row). Mirrors the weight-gradient
+ * sums of rnn_layer_backward_cpu. */
 __kernel void grad_rows_tile_vec(GRAD_ROWS_TILE_ARGS)
 {
     GRAD_MODEL
@@ -811,12 +868,14 @@ __kernel void grad_rows_tile_vec(GRAD_ROWS_TILE_ARGS)
     const size_t m = get_global_id(0), c = get_global_id(1);
     const size_t b_begin = c * chunk, b_end = min((size_t)B, b_begin + chunk);
     __global real *out = partial + c * P + param_offset;
-    if (m < NRB * NJB) {
-        grad_block(out, g, h, x, starts, x_is_table, b_begin, b_end, m % NRB * RB, m / NRB, B,
+    if (m < NRP * NJB_ITEMS) {
+        const size_t rb_begin = m % NRP * RP, jb_begin = GPACK ? 0 : m / NRP;
+        grad_panel(out, g, h, x, starts, x_is_table, b_begin, b_end, rb_begin,
+                   min(rb_begin + RP, (size_t)NRB), jb_begin, GPACK ? NJB : jb_begin + 1, B,
                    finish, h0, has_h0);
         return;
     }
-    const size_t r = NI + NH + (m - NRB * NJB);
+    const size_t r = NI + NH + (m - NRP * NJB_ITEMS);
     if (r < NI + NH + NO + 2)
         grad_row(out, r, g, h, dy, x, starts, x_is_table, b_begin, b_end, B, finish, h0, has_h0);
 }

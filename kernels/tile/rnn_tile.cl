@@ -207,6 +207,30 @@ RNN_GATHER(_v, realv, TILE_LANES, vload8)
 #undef RNN_LOOP_HINT
 #define RNN_LOOP_HINT
 RNN_STEP_VALUES(_j, realj)
+/* The _vec forward's h_t in fp32: tanh(z) as z + z^3 P(z^2) for |z| < 0.55
+ * (P a least-squares fit of degree 4, about 1 unit in the last place) and
+ * 1 - 2 / (exp(2|z|) + 1) with z's sign above (|z| capped at 9, where tanh
+ * rounds to 1; a NaN stays NaN): one division, against two in PoCL's tanh,
+ * which computes both of its branches for a vector. The parity grid holds
+ * it to fp32's tolerance; fp64 keeps tanh, the reference's function. */
+#if JVEC != 0 && !CLRNN_FP64
+realj hidden_value_fast_j(const realj from_input, const realj from_hidden, const realj b_i);
+realj hidden_value_fast_j(const realj from_input, const realj from_hidden, const realj b_i)
+{
+    const realj z = from_input + from_hidden + b_i, a = fabs(z), u = a * a;
+    const realj p =
+        a + a * u *
+                (-0.33333319425582886f +
+                 u * (0.13332632184028625f +
+                      u * (-0.053856655955314636f +
+                           u * (0.021088143810629845f + u * -0.006295950151979923f))));
+    const realj q = 1 - 2 / (exp(2 * select(a, (realj)9, a > 9)) + 1);
+    return copysign(select(q, p, a < 0.55f), z);
+}
+#define HIDDEN_VALUE_J hidden_value_fast_j
+#else
+#define HIDDEN_VALUE_J hidden_value_j
+#endif
 
 /* The layer's offsets in its block (layer.cl), at the build-time sizes. */
 #define AT_W_I LAYER_W_I(NI, NH, NO)
@@ -266,13 +290,31 @@ void block_product(realj acc[WB][JB], real a[WB][NH], __global const real *M, co
     }
 }
 
+/* The _vec kernels' fp32 output sums of one output (OUTPUT_VEC), and the
+ * sum of a realj's lanes. fp64 keeps the reference's order. */
+#define OUTPUT_VEC (JVEC != 0 && !CLRNN_FP64 && NO == 1)
+#if OUTPUT_VEC
+real sum_j(const realj v);
+real sum_j(const realj v)
+{
+#if JW == 16
+    const float8 a = v.lo + v.hi;
+#else
+    const realj a = v;
+#endif
+    const float4 b = a.lo + a.hi;
+    const float2 c = b.lo + b.hi;
+    return c.x + c.y;
+}
+#endif
+
 /* Mirrors the output of rnn_layer_forward_cpu for the tile's windows
  * first .. first + WB - 1 at step t, from their h_t (private), and in the
  * top layer mse_forward_cpu's dy and each window's loss sum and count of
- * observed cells. Each y_o is output_value's sum, k in order, then + b_o;
- * the windows' sums go side by side (WB independent chains, where one
- * window's is a chain of NH dependent adds), and windows past B write
- * nothing. */
+ * observed cells. Each y_o is output_value's sum, k in order, then + b_o
+ * (but for OUTPUT_VEC's); the windows' sums go side by side (WB
+ * independent chains, where one window's is a chain of NH dependent adds),
+ * and windows past B write nothing. */
 void output_steps(__global real *y, __global real *dy, real *loss, real *seen,
                   __global const real *targets, __global const uint *starts, const layer_params p,
                   real h_t[WB][NH], const size_t first, const uint B, const int t,
@@ -284,6 +326,19 @@ void output_steps(__global real *y, __global real *dy, real *loss, real *seen,
 {
     for (int o = 0; o < NO; o++) {
         real y_o[WB];
+#if OUTPUT_VEC
+        /* fp32, one output: each window's sum NJ vectors of partial sums,
+         * then added across (not the reference's order: within fp32's
+         * tolerance, and NH / JW times shorter than one chain) */
+        #pragma unroll
+        for (int w = 0; w < WB; w++) {
+            realj acc = 0;
+            #pragma unroll
+            for (int jv = 0; jv < NJ; jv++)
+                acc += vload_j(jv, h_t[w]) * vload_j(jv, p.W_o);
+            y_o[w] = sum_j(acc);
+        }
+#else
         #pragma unroll
         for (int w = 0; w < WB; w++)
             y_o[w] = 0;
@@ -293,6 +348,7 @@ void output_steps(__global real *y, __global real *dy, real *loss, real *seen,
             for (int w = 0; w < WB; w++)
                 y_o[w] += h_t[w][k] * m;
         }
+#endif
         for (int w = 0; w < WB && first + w < B; w++) {
             const size_t b = first + w, at = (b * NT + t) * NO + o;
             const real value = y_o[w] + p.b_o[o];
@@ -508,7 +564,7 @@ __kernel void rnn_forward_tile_vec(FORWARD_TILE_ARGS)
             for (int w = 0; w < WB; w++)
                 #pragma unroll
                 for (int u = 0; u < JB; u++) {
-                    const realj v = hidden_value_j(vload_j(jb + u, from_input[w]), acc[w][u],
+                    const realj v = HIDDEN_VALUE_J(vload_j(jb + u, from_input[w]), acc[w][u],
                                                    vload_j(jb + u, p.b_i));
                     vstore_j(v, jb + u, from_input[w]); /* h_t, until h_prev takes it */
                 }

@@ -72,6 +72,13 @@ typedef float16 realv;
  * the tile's arrays live in registers (layer.cl: RNN_LOOP_HINT). */
 #undef RNN_LOOP_HINT
 #define RNN_LOOP_HINT _Pragma("unroll")
+/* ... but for the loops over steps and over the parameters at the end:
+ * each step's arrays stay in registers without them, and unrolled they
+ * made the program several times longer to compile (the weather shape's
+ * first run waited 14 s for it on the 2-core AVX-512 machine). */
+#ifndef TIME_LOOP_HINT
+#define TIME_LOOP_HINT _Pragma("unroll 1")
+#endif
 
 /* layer.cl's maths on the lanes, the weights and their gradients private:
  * axpy_vp, dot_vp, output_value_vp, hidden_step_vp take rows of scalar
@@ -222,7 +229,7 @@ void fused_chunk(__global real *partial, __global real *h_lanes, __global real *
         for (int j = 0; j < NH; j++)
             hs0[j] = has_h0 ? gather_v(h0_win, j) : 0;
         realv loss = 0, seen = 0;
-        RNN_LOOP_HINT
+        TIME_LOOP_HINT
         for (int t = 0; t < NT; t++) {
             RNN_LOOP_HINT
             for (int i = 0; i < NI; i++)
@@ -253,7 +260,7 @@ void fused_chunk(__global real *partial, __global real *h_lanes, __global real *
         RNN_LOOP_HINT
         for (int j = 0; j < NH; j++)
             g_next[j] = 0;
-        RNN_LOOP_HINT
+        TIME_LOOP_HINT
         for (int t = NT - 1; t >= 0; t--) {
             RNN_LOOP_HINT
             for (int j = 0; j < NH; j++)
@@ -282,7 +289,7 @@ void fused_chunk(__global real *partial, __global real *h_lanes, __global real *
     }
 
     __global real *out = partial + chunk * NP;
-    RNN_LOOP_HINT
+    TIME_LOOP_HINT
     for (int q = 0; q < NP; q++) {
         real lane[LANES];
         vstore_lanes(grad[q], 0, lane);

@@ -488,7 +488,8 @@ __kernel void rnn_forward_tile_lanes(FORWARD_TILE_ARGS)
         for (int j = 0; j < NH; j++) {
             vstore8(h_prev[j], 0, lane);
             LANES_LOOP_HINT
-            for (int w = 0; w < n_valid; w++)
+            for (int w = 0; w < TILE_LANES; w++)
+                if (w < n_valid)
                 h[(b[w] * NT + t) * NH + j] = lane[w];
         }
         LANES_LOOP_HINT
@@ -496,19 +497,22 @@ __kernel void rnn_forward_tile_lanes(FORWARD_TILE_ARGS)
             const realv y_o = output_value_vg(h_prev, p.W_o, p.b_o, o, NH, NO);
             vstore8(y_o, 0, lane);
             LANES_LOOP_HINT
-            for (int w = 0; w < n_valid; w++)
+            for (int w = 0; w < TILE_LANES; w++)
+                if (w < n_valid)
                 y[(b[w] * NT + t) * NO + o] = lane[w];
             if (!TOP_LAYER)
                 continue;
             if (t < first_loss_step) {
                 LANES_LOOP_HINT
-                for (int w = 0; w < n_valid; w++)
+                for (int w = 0; w < TILE_LANES; w++)
+                if (w < n_valid)
                     dy[(b[w] * NT + t) * NO + o] = 0;
                 continue;
             }
             vstore8(loss_term_v(&loss, &seen, y_o, gather_v(target_win, t * NO + o)), 0, lane);
             LANES_LOOP_HINT
-            for (int w = 0; w < n_valid; w++)
+            for (int w = 0; w < TILE_LANES; w++)
+                if (w < n_valid)
                 dy[(b[w] * NT + t) * NO + o] = lane[w];
         }
     }
@@ -516,7 +520,8 @@ __kernel void rnn_forward_tile_lanes(FORWARD_TILE_ARGS)
         return;
     vstore8(window_loss_value_v(loss, seen), 0, lane);
     LANES_LOOP_HINT
-    for (int w = 0; w < n_valid; w++)
+    for (int w = 0; w < TILE_LANES; w++)
+                if (w < n_valid)
         window_loss[first + w] = lane[w];
 }
 

@@ -128,16 +128,35 @@ static size_t gpack_reals(const clrnn_backend *b, size_t l, const int *v)
     return (2 * b->seq_len - 1) * ld + 1;
 }
 
-/* On where the copies take at most GPACK_MAX_REALS (each window's rows
- * then reused from the L1 cache: the large shape's weight gradient 1.xx
- * faster on AVX-512). */
+/* On where a column of a window's rows would crowd the L1 cache, and the
+ * copies take at most GPACK_MAX_REALS. A row block reads a few reals from
+ * each of the window's NT rows of g and h; rows S cache lines apart land in
+ * 64 / gcd(S, 64) of an L1 cache's 64 sets (48 KiB 12-way or 32 KiB 8-way,
+ * 64-byte lines: current x86 cores; OpenCL does not report the L1), and
+ * more than 8 rows a set evict each other before the next row block reads
+ * them. The large shape (rows of 256 floats, 16 lines: 16 rows a set) took
+ * its weight gradient in 24 ms a step with the copies against 31 without
+ * (best of 3 on the 2-core AVX-512 machine); the medium one (64 floats, 2
+ * rows a set) 2.43 against 2.31. */
 #define GPACK_MAX_REALS 40960
+#define GPACK_ROWS_A_SET 8
 static int derive_gpack(const clrnn_backend *b, const ocl_state *s, size_t l, const int *v)
 {
+    if (!v[T_JVEC])
+        return 0;
+    const size_t row_bytes = b->layers[l].n_hidden * s->real_size;
+    if (row_bytes % 64 != 0)
+        return 0; /* rows not whole lines apart spread over the sets */
+    size_t lines = row_bytes / 64, g = 64;
+    while (lines % 2 == 0 && g > 1) { /* gcd(lines, 64) */
+        lines /= 2;
+        g /= 2;
+    }
+    const size_t sets = g; /* 64 / gcd: g halved once for each factor 2 */
     int on[N_TILE_TUNABLES];
     memcpy(on, v, sizeof on);
     on[T_GPACK] = 1;
-    return v[T_JVEC] && gpack_reals(b, l, on) <= GPACK_MAX_REALS;
+    return b->seq_len > GPACK_ROWS_A_SET * sets && gpack_reals(b, l, on) <= GPACK_MAX_REALS;
 }
 
 /* RP: row blocks a work-item of grad_rows_tile_vec (0: all), each window's

@@ -180,16 +180,23 @@ foreach(entry ${KERNEL_FAMILIES})
   list(APPEND KERNEL_FAMILY_NAMES ${family})
 endforeach()
 
-# The tile family's weight-gradient tunables away from what the device
-# derives (rnn_tile.cl's grad_panel): without the padded copies (GPACK=0, a
-# work-item a column block), panels of one row block and of two with row
-# blocks of 5 (a partial last block, a panel across dW_i and dW_h).
+# The tile family's weight-gradient tunables (rnn_tile.cl's grad_panel):
+# the padded copies (GPACK) as the device derives them (rows of 256 units,
+# 40 steps) and asked for on a stack, panels of one row block with them,
+# and panels of two row blocks of 5 without them (a partial last block, a
+# panel across dW_i and dW_h); under Oclgrind, the copies.
 set(TILE_TUNING_GRID
-    "vector_rows_nopack|--layers 4:48:3,3:32:1 --batch 70 --seq-len 5 --tuning GPACK=0"
-    "vector_wide_panels|--layers 7:256:1 --batch 33 --seq-len 4 --tuning RP=1"
+    "vector_long|--layers 2:256:1 --batch 5 --seq-len 40"
+    "vector_rows_pack|--layers 4:48:3,3:32:1 --batch 70 --seq-len 5 --tuning GPACK=1"
+    "vector_wide_panels|--layers 7:256:1 --batch 33 --seq-len 4 --tuning 'GPACK=1 RP=1'"
     "vector_rows_panels|--layers 4:48:3,3:32:1 --batch 70 --seq-len 5 --stateful --tuning 'RP=2 RB=5'")
 clrnn_parity_grid(parity_opencl_tuned parity ${OPENCL_EXPECT} ${PARITY_GRID_STEPS} 300 tile
                   ${TILE_TUNING_GRID})
+set(OCLGRIND_TILE_TUNING_GRID
+    "vector_rows_pack|--layers 7:24:2,2:32:1 --batch 6 --seq-len 3 --tuning 'GPACK=1 RP=2'"
+    "state_vector_rows_pack|--layers 7:24:2,2:32:1 --batch 6 --seq-len 3 --stateful --tuning GPACK=1")
+clrnn_parity_grid(oclgrind_tuned oclgrind ${OCLGRIND_CHECK} ${OCLGRIND_GRID_STEPS} 600 tile
+                  ${OCLGRIND_TILE_TUNING_GRID})
 
 # The commands around the backend: devices, parity and bench input checks,
 # and a bench run small enough for a test (speed is never asserted).

@@ -88,6 +88,15 @@ typedef float8 realj;
 #define vstore_j vstore8
 #endif
 #define NJ (NH / JW)
+/* A window's row of NH reals in the _vec kernels' private memory, as NJ
+ * vectors and as reals (a union: C's way to read one type's bytes as
+ * another's). PoCL loads and stores a vector of a private real array
+ * (vload_j) in pieces of 8 or 16 bytes; as a vector array it moves whole
+ * registers. */
+typedef union tile_row {
+    realj v[NJ ? NJ : 1];
+    real s[NH];
+} tile_row;
 /* grad_rows_tile_vec's blocks: of RB rows of [dW_i; dW_h], of JB vectors. */
 #define NRB ((NI + NH + RB - 1) / RB)
 #define NJB (NJ / JB)
@@ -209,11 +218,26 @@ RNN_GATHER(_v, realv, TILE_LANES, vload8)
 RNN_STEP_VALUES(_j, realj)
 /* The _vec forward's h_t in fp32: tanh(z) as z + z^3 P(z^2) for |z| < 0.55
  * (P a least-squares fit of degree 4, about 1 unit in the last place) and
- * 1 - 2 / (exp(2|z|) + 1) with z's sign above (|z| capped at 9, where tanh
- * rounds to 1; a NaN stays NaN): one division, against two in PoCL's tanh,
- * which computes both of its branches for a vector. The parity grid holds
- * it to fp32's tolerance; fp64 keeps tanh, the reference's function. */
+ * 1 - 2 / (e + 1) with z's sign above, e = exp(2|z|) = 2^n 2^f (|z| capped
+ * at 9, where tanh rounds to 1; 2^f on [0, 1) a fit of degree 6, 1.4 ulp;
+ * a NaN stays NaN): within 4 units in the last place (a numpy emulation
+ * over [-12, 12]), one division where PoCL's vector tanh computes both of
+ * its branches, each with a division and its own exp (the medium shape's
+ * forward 3.6 -> 2.9 ms a step with the output sums). The parity grid
+ * holds it to fp32's tolerance; fp64 keeps tanh, the reference's
+ * function. */
 #if JVEC != 0 && !CLRNN_FP64
+#if JW == 16
+typedef int16 intj;
+#define as_realj as_float16
+#define as_intj as_int16
+#define convert_intj convert_int16
+#else
+typedef int8 intj;
+#define as_realj as_float8
+#define as_intj as_int8
+#define convert_intj convert_int8
+#endif
 realj hidden_value_fast_j(const realj from_input, const realj from_hidden, const realj b_i);
 realj hidden_value_fast_j(const realj from_input, const realj from_hidden, const realj b_i)
 {
@@ -224,8 +248,17 @@ realj hidden_value_fast_j(const realj from_input, const realj from_hidden, const
                  u * (0.13332632184028625f +
                       u * (-0.053856655955314636f +
                            u * (0.021088143810629845f + u * -0.006295950151979923f))));
-    const realj q = 1 - 2 / (exp(2 * select(a, (realj)9, a > 9)) + 1);
-    return copysign(select(q, p, a < 0.55f), z);
+    const realj y = select(a, (realj)9, a > 9) * 2.8853900817779268f; /* 2|z| log2(e) */
+    const realj n = floor(y), f = y - n;
+    const realj two_f =
+        1.0f +
+        f * (0.6931470036506653f +
+             f * (0.2402298003435135f +
+                  f * (0.05548352748155594f +
+                       f * (0.009678471833467484f +
+                            f * (0.0012443085433915257f + f * 0.0002169061335735023f)))));
+    const realj e = as_realj(as_intj(two_f) + (convert_intj(n) << 23)); /* 2^n 2^f */
+    return copysign(select(1 - 2 / (e + 1), p, a < 0.55f), z);
 }
 #define HIDDEN_VALUE_J hidden_value_fast_j
 #else
@@ -261,13 +294,13 @@ void write_transposes(__global real *wt, const layer_params p, const uint param_
 }
 
 /* acc[w][u] = sum_k a[w][k] M[k][(jb + u) JW ...], k in order: the block
- * of JB column vectors from jb of the product of a (WB windows' rows of
- * NH) and M (NH,NH) row-major, in registers; 0 where !nonzero. One load of
+ * of JB column vectors from jb of the product of a (WB windows' rows) and
+ * M (NH,NH) row-major, in registers; 0 where !nonzero. One load of
  * a row of M serves the WB windows. The _vec kernels' register-blocked
  * form of layer.cl's axpy. */
-void block_product(realj acc[WB][JB], real a[WB][NH], __global const real *M, const int jb,
+void block_product(realj acc[WB][JB], const tile_row *a, __global const real *M, const int jb,
                    const int nonzero) __attribute__((always_inline));
-void block_product(realj acc[WB][JB], real a[WB][NH], __global const real *M, const int jb,
+void block_product(realj acc[WB][JB], const tile_row *a, __global const real *M, const int jb,
                    const int nonzero)
 {
     #pragma unroll
@@ -286,7 +319,7 @@ void block_product(realj acc[WB][JB], real a[WB][NH], __global const real *M, co
         for (int w = 0; w < WB; w++)
             #pragma unroll
             for (int u = 0; u < JB; u++)
-                acc[w][u] += a[w][k] * row[u];
+                acc[w][u] += a[w].s[k] * row[u];
     }
 }
 
@@ -309,60 +342,68 @@ real sum_j(const realj v)
 #endif
 
 /* Mirrors the output of rnn_layer_forward_cpu for the tile's windows
- * first .. first + WB - 1 at step t, from their h_t (private), and in the
- * top layer mse_forward_cpu's dy and each window's loss sum and count of
- * observed cells. Each y_o is output_value's sum, k in order, then + b_o
- * (but for OUTPUT_VEC's); the windows' sums go side by side (WB
- * independent chains, where one window's is a chain of NH dependent adds),
- * and windows past B write nothing. */
-void output_steps(__global real *y, __global real *dy, real *loss, real *seen,
+ * first .. first + WB - 1 at step t, given y_o[w] = sum_k h_t[w][k]
+ * W_o[k][o] (output_sums, output_sums_j), and in the top layer
+ * mse_forward_cpu's dy and each window's loss sum and count of observed
+ * cells; windows past B write nothing. */
+void output_store(__global real *y, __global real *dy, real *loss, real *seen,
                   __global const real *targets, __global const uint *starts, const layer_params p,
-                  real h_t[WB][NH], const size_t first, const uint B, const int t,
+                  const real *y_o, const int o, const size_t first, const uint B, const int t,
                   const uint first_loss_step);
-void output_steps(__global real *y, __global real *dy, real *loss, real *seen,
+void output_store(__global real *y, __global real *dy, real *loss, real *seen,
                   __global const real *targets, __global const uint *starts, const layer_params p,
-                  real h_t[WB][NH], const size_t first, const uint B, const int t,
+                  const real *y_o, const int o, const size_t first, const uint B, const int t,
                   const uint first_loss_step)
 {
-    for (int o = 0; o < NO; o++) {
-        real y_o[WB];
-#if OUTPUT_VEC
-        /* fp32, one output: each window's sum NJ vectors of partial sums,
-         * then added across (not the reference's order: within fp32's
-         * tolerance, and NH / JW times shorter than one chain) */
-        #pragma unroll
-        for (int w = 0; w < WB; w++) {
-            realj acc = 0;
-            #pragma unroll
-            for (int jv = 0; jv < NJ; jv++)
-                acc += vload_j(jv, h_t[w]) * vload_j(jv, p.W_o);
-            y_o[w] = sum_j(acc);
-        }
-#else
-        #pragma unroll
-        for (int w = 0; w < WB; w++)
-            y_o[w] = 0;
-        for (int k = 0; k < NH; k++) {
-            const real m = p.W_o[k * NO + o];
-            #pragma unroll
-            for (int w = 0; w < WB; w++)
-                y_o[w] += h_t[w][k] * m;
-        }
-#endif
-        for (int w = 0; w < WB && first + w < B; w++) {
-            const size_t b = first + w, at = (b * NT + t) * NO + o;
-            const real value = y_o[w] + p.b_o[o];
-            y[at] = value;
-            if (!TOP_LAYER)
-                continue;
-            if (t < (int)first_loss_step)
-                dy[at] = 0;
-            else
-                dy[at] = loss_term(&loss[w], &seen[w], value,
-                                   targets[((size_t)starts[b] + t) * NO + o]);
-        }
+    for (int w = 0; w < WB && first + w < B; w++) {
+        const size_t b = first + w, at = (b * NT + t) * NO + o;
+        const real value = y_o[w] + p.b_o[o];
+        y[at] = value;
+        if (!TOP_LAYER)
+            continue;
+        if (t < (int)first_loss_step)
+            dy[at] = 0;
+        else
+            dy[at] = loss_term(&loss[w], &seen[w], value,
+                               targets[((size_t)starts[b] + t) * NO + o]);
     }
 }
+
+/* output_value's sums of output o for the WB windows, k in order, side by
+ * side (WB independent chains, where one window's is a chain of NH
+ * dependent adds). */
+#define OUTPUT_SUMS(S, ROW)                                                                      \
+    void output_sums##S(real *y_o, ROW, const layer_params p, const int o);                      \
+    void output_sums##S(real *y_o, ROW, const layer_params p, const int o)                       \
+    {                                                                                            \
+        _Pragma("unroll") for (int w = 0; w < WB; w++) y_o[w] = 0;                               \
+        for (int k = 0; k < NH; k++) {                                                           \
+            const real m = p.W_o[k * NO + o];                                                    \
+            _Pragma("unroll") for (int w = 0; w < WB; w++) y_o[w] += OUTPUT_H(w, k) * m;         \
+        }                                                                                        \
+    }
+#define OUTPUT_H(w, k) h_t[w][k]
+OUTPUT_SUMS(, real h_t[WB][NH])
+#undef OUTPUT_H
+#define OUTPUT_H(w, k) h_t[w].s[k]
+#if !OUTPUT_VEC
+OUTPUT_SUMS(_j, const tile_row *h_t)
+#else
+/* fp32, one output: each window's sum NJ vectors of partial sums, then
+ * added across (not the reference's order: within fp32's tolerance, and
+ * NH / JW times shorter than one chain). */
+void output_sums_j(real *y_o, const tile_row *h_t, const layer_params p, const int o);
+void output_sums_j(real *y_o, const tile_row *h_t, const layer_params p, const int o)
+{
+    _Pragma("unroll") for (int w = 0; w < WB; w++)
+    {
+        realj acc = 0;
+        _Pragma("unroll") for (int jv = 0; jv < NJ; jv++) acc += h_t[w].v[jv] * vload_j(jv, p.W_o);
+        y_o[w] = sum_j(acc);
+    }
+}
+#endif
+#undef OUTPUT_H
 
 /* The top layer's window losses (window_loss_value, mse_forward_cpu). */
 void store_window_losses(__global real *window_loss, const real *loss, const real *seen,
@@ -436,8 +477,12 @@ __kernel void rnn_forward_tile(FORWARD_TILE_ARGS)
             for (int j = 0; j < NH; j++)
                 h_t[j] = h_prev[w][j];
         }
-        output_steps(y, dy, loss, seen, targets, starts, p, h_prev, first, B, t,
-                     first_loss_step);
+        for (int o = 0; o < NO; o++) {
+            real y_o[WB];
+            output_sums(y_o, h_prev, p, o);
+            output_store(y, dy, loss, seen, targets, starts, p, y_o, o, first, B, t,
+                         first_loss_step);
+        }
     }
     store_window_losses(window_loss, loss, seen, first, B);
 }
@@ -535,14 +580,14 @@ __kernel void rnn_forward_tile_vec(FORWARD_TILE_ARGS)
     const layer_params p = point_layer(params + param_offset, NI, NH, NO);
     write_transposes(wt, p, param_offset);
     const size_t first = get_global_id(0) * WB;
-    real h_prev[WB][NH], from_input[WB][NH];
+    tile_row h_prev[WB], from_input[WB];
     real loss[WB], seen[WB]; /* the windows' loss sums and observed cells (top layer) */
     for (int w = 0; w < WB; w++)
         loss[w] = seen[w] = 0;
     if (has_h0) /* h_{-1} = h0 */
         for (int w = 0; w < WB; w++)
-            for (int j = 0; j < NH; j++)
-                h_prev[w][j] = h0[min(first + w, (size_t)B - 1) * NH + j];
+            for (int jv = 0; jv < NJ; jv++)
+                h_prev[w].v[jv] = vload_j(jv, h0 + min(first + w, (size_t)B - 1) * NH);
     for (int t = 0; t < NT; t++) {
         for (int w = 0; w < WB; w++) {
             const size_t b = min(first + w, (size_t)B - 1);
@@ -560,7 +605,7 @@ __kernel void rnn_forward_tile_vec(FORWARD_TILE_ARGS)
             }
             #pragma unroll
             for (int jv = 0; jv < NJ; jv++)
-                vstore_j(acc[jv], jv, from_input[w]);
+                from_input[w].v[jv] = acc[jv];
         }
         for (int jb = 0; jb < NJ; jb += JB) {
             realj acc[WB][JB]; /* h_{t-1} W_h */
@@ -568,24 +613,24 @@ __kernel void rnn_forward_tile_vec(FORWARD_TILE_ARGS)
             #pragma unroll
             for (int w = 0; w < WB; w++)
                 #pragma unroll
-                for (int u = 0; u < JB; u++) {
-                    const realj v = HIDDEN_VALUE_J(vload_j(jb + u, from_input[w]), acc[w][u],
-                                                   vload_j(jb + u, p.b_i));
-                    vstore_j(v, jb + u, from_input[w]); /* h_t, until h_prev takes it */
-                }
+                for (int u = 0; u < JB; u++) /* h_t, until h_prev takes it */
+                    from_input[w].v[jb + u] = HIDDEN_VALUE_J(from_input[w].v[jb + u], acc[w][u],
+                                                             vload_j(jb + u, p.b_i));
         }
         for (int w = 0; w < WB; w++) {
-            for (int j = 0; j < NH; j++)
-                h_prev[w][j] = from_input[w][j];
+            h_prev[w] = from_input[w];
             if (first + w >= B)
                 continue;
-            const size_t b = first + w;
-            __global real *h_t = h + (b * NT + t) * NH;
-            for (int jv = 0; jv < NJ; jv++)
-                vstore_j(vload_j(jv, h_prev[w]), jv, h_t);
+            __global real *h_t = h + ((first + w) * NT + t) * NH;
+            for (int j = 0; j < NH; j++) /* (PoCL stores a vstore_j's vector in pieces) */
+                h_t[j] = h_prev[w].s[j];
         }
-        output_steps(y, dy, loss, seen, targets, starts, p, h_prev, first, B, t,
-                     first_loss_step);
+        for (int o = 0; o < NO; o++) {
+            real y_o[WB];
+            output_sums_j(y_o, h_prev, p, o);
+            output_store(y, dy, loss, seen, targets, starts, p, y_o, o, first, B, t,
+                         first_loss_step);
+        }
     }
     store_window_losses(window_loss, loss, seen, first, B);
 }
@@ -664,8 +709,8 @@ __kernel void rnn_backward_tile_vec(BACKWARD_TILE_ARGS)
     __global const real *wt_i = wt + param_offset + AT_W_I, *wt_h = wt + param_offset + AT_W_H,
                         *wt_o = wt + param_offset + AT_W_O;
     const size_t first = get_global_id(0) * WB;
-    real g_next[WB][NH];
-    real g_new[WB][NH]; /* dy_t W_o^T, then g_t */
+    tile_row g_next[WB];
+    tile_row g_new[WB]; /* dy_t W_o^T, then g_t */
     for (int s = 0; s < NT; s++) {
         const int t = NT - 1 - s;
         for (int w = 0; w < WB; w++) {
@@ -674,7 +719,7 @@ __kernel void rnn_backward_tile_vec(BACKWARD_TILE_ARGS)
                 realj acc = 0;
                 for (int o = 0; o < NO; o++)
                     acc += dy_t[o] * vload_j(jv, wt_o + o * NH);
-                vstore_j(acc, jv, g_new[w]);
+                g_new[w].v[jv] = acc;
             }
         }
         for (int jb = 0; jb < NJ; jb += JB) {
@@ -684,25 +729,22 @@ __kernel void rnn_backward_tile_vec(BACKWARD_TILE_ARGS)
             for (int w = 0; w < WB; w++) {
                 __global const real *h_t = h + (min(first + w, (size_t)B - 1) * NT + t) * NH;
                 #pragma unroll
-                for (int u = 0; u < JB; u++) {
-                    const realj g_j = bptt_value_j(vload_j(jb + u, g_new[w]), acc[w][u],
-                                                   vload_j(jb + u, h_t));
-                    vstore_j(g_j, jb + u, g_new[w]);
-                }
+                for (int u = 0; u < JB; u++)
+                    g_new[w].v[jb + u] =
+                        bptt_value_j(g_new[w].v[jb + u], acc[w][u], vload_j(jb + u, h_t));
             }
         }
         for (int w = 0; w < WB; w++) {
-            for (int j = 0; j < NH; j++)
-                g_next[w][j] = g_new[w][j];
+            g_next[w] = g_new[w];
             if (first + w >= B)
                 continue;
             const size_t b = first + w;
             __global real *g_t = g + (b * NT + t) * NH;
-            for (int jv = 0; jv < NJ; jv++)
-                vstore_j(vload_j(jv, g_next[w]), jv, g_t);
+            for (int j = 0; j < NH; j++) /* (PoCL stores a vstore_j's vector in pieces) */
+                g_t[j] = g_next[w].s[j];
             if (want_dx) /* dx_t[i] = sum_j W_i[i][j] g_t[j], j in order */
                 for (int i = 0; i < NI; i++)
-                    dx[(b * NT + t) * NI + i] = dot_pg(g_next[w], wt_i + i, NI, NH);
+                    dx[(b * NT + t) * NI + i] = dot_pg(g_next[w].s, wt_i + i, NI, NH);
         }
     }
 }
@@ -792,58 +834,29 @@ void grad_row(__global real *out, const size_t r, __global const real *g,
     }
 }
 
-/* grad_rows_tile_vec's sums for the row blocks rb_begin .. rb_end - 1 (RB
- * rows each, of [dW_i; dW_h], those that exist) and the column blocks
- * jb_begin .. jb_end - 1 (JB vectors each), each element in the same order
- * as grad_row: windows in order, each window's steps in reverse time.
- * Windows are the outer loop: a window's g columns (NT JB vectors) stay in
- * the L1 cache while every row block of the panel takes them, its sums in
- * registers over the window's steps and in out between windows (out is
- * the work-item's own, and a real stored is the real read back: the bits
- * are those of sums kept in registers throughout). One vector load of g
- * serves RB rows, one scalar of x or h serves JB vectors. With GPACK the
- * window's rows come from the padded copies. */
-void grad_panel(__global real *out, __global const real *g, __global const real *h,
-                __global const real *x, __global const uint *starts, const uint x_is_table,
-                const size_t b_begin, const size_t b_end, const size_t rb_begin,
-                const size_t rb_end, const size_t jb_begin, const size_t jb_end, const uint B,
-                const uint finish, __global const real *h0, const uint has_h0);
-void grad_panel(__global real *out, __global const real *g, __global const real *h,
-                __global const real *x, __global const uint *starts, const uint x_is_table,
-                const size_t b_begin, const size_t b_end, const size_t rb_begin,
-                const size_t rb_end, const size_t jb_begin, const size_t jb_end, const uint B,
-                const uint finish, __global const real *h0, const uint has_h0)
-{
+/* The rows grad_window reads g and h from: the padded copies (GPACK, rows
+ * GP_LD apart) or the activations themselves (NH apart). */
 #if GPACK
-    real gp[NT * GP_LD], hp[(NT - 1) * GP_LD + 1]; /* h's rows 0 .. NT-2 */
-#endif
-    for (size_t b = b_begin; b < b_end; b++) {
-        __global const real *x_win = x_is_table ? x + (size_t)starts[b] * NI : x + b * NT * NI;
-        __global const real *h0_win = h0 + b * NH; /* read with has_h0 only */
-#if GPACK
-        for (int t = 0; t < NT; t++)
-            for (int j = 0; j < NH; j++)
-                gp[t * GP_LD + j] = g[(b * NT + t) * NH + j];
-        for (int t = 0; t + 1 < NT; t++)
-            for (int j = 0; j < NH; j++)
-                hp[t * GP_LD + j] = h[(b * NT + t) * NH + j];
-        const real *g_rows = gp, *h_win = hp;
+#define GRAD_SPACE __private
 #define G_LD GP_LD
 #else
-        __global const real *h_win = h + b * NT * NH;
-        __global const real *g_rows = g + b * NT * NH;
+#define GRAD_SPACE __global
 #define G_LD NH
 #endif
-        const int first = b == b_begin;
-        for (size_t jb = jb_begin; jb < jb_end; jb++)
-        for (size_t rb = rb_begin; rb < rb_end; rb++) {
-            const size_t r0 = rb * RB;
-            __global real *dW = out + AT_W_I + jb * JB * JW; /* W_i then W_h, row-major (., H) */
-            realj acc[RB][JB];
-            _Pragma("unroll") for (int u = 0; u < RB; u++)
-                _Pragma("unroll") for (int v = 0; v < JB; v++)
-                    acc[u][v] = first || r0 + u >= NI + NH ? 0 : vload_j(v, dW + (r0 + u) * NH);
-            /* acc[u][.] += (row u's value at step t) g[b,t,block] */
+
+/* acc[u][v] += one window's terms of rows r0 .. r0 + RB - 1 and the
+ * column block jb, its steps in reverse time: g_rows (NT, G_LD) the
+ * window's g, h_win (NT - 1, G_LD) its hidden states, x_win its inputs,
+ * h0_win its h_{-1} (has_h0). One vector load of g serves RB rows, one
+ * scalar of x or h serves JB vectors. */
+void grad_window(realj acc[RB][JB], GRAD_SPACE const real *g_rows, GRAD_SPACE const real *h_win,
+                 __global const real *x_win, __global const real *h0_win, const size_t r0,
+                 const size_t jb, const uint has_h0) __attribute__((always_inline));
+void grad_window(realj acc[RB][JB], GRAD_SPACE const real *g_rows, GRAD_SPACE const real *h_win,
+                 __global const real *x_win, __global const real *h0_win, const size_t r0,
+                 const size_t jb, const uint has_h0)
+{
+    /* acc[u][.] += (row u's value at step t) g[b,t,block] */
 #define GRAD_STEP(VALUE)                                                                   \
     {                                                                                      \
         realj gv[JB];                                                                      \
@@ -855,39 +868,101 @@ void grad_panel(__global real *out, __global const real *g, __global const real 
             _Pragma("unroll") for (int v = 0; v < JB; v++) acc[u][v] += sv * gv[v];        \
         }                                                                                  \
     }
-            if (r0 + RB <= NI) /* rows of dW_i: x[b,t,r] */
-                for (int t = NT - 1; t >= 0; t--)
-                    GRAD_STEP(x_win[t * NI + r0 + u])
-            else if (r0 >= NI && r0 + RB <= NI + NH) { /* whole rows of dW_h: h[b,t-1,k],
-                                                          no step 0 without h0 */
-                for (int t = NT - 1; t >= 1; t--)
-                    GRAD_STEP(h_win[(t - 1) * G_LD + r0 - NI + u])
-                if (has_h0) {
-                    const int t = 0;
-                    GRAD_STEP(h0_win[r0 - NI + u])
-                }
-            } else /* across both, or past the last row (a copy): h's step 0 adds an exact
-                      0, or h0's term */
-                for (int t = NT - 1; t >= 0; t--)
-                    GRAD_STEP(r0 + u < NI ? x_win[t * NI + r0 + u]
-                              : t > 0     ? h_win[(t - 1) * G_LD + min(r0 + u - NI, (size_t)NH - 1)]
-                              : has_h0    ? h0_win[min(r0 + u - NI, (size_t)NH - 1)]
-                                          : (real)0)
+    if (r0 + RB <= NI) /* rows of dW_i: x[b,t,r] */
+        for (int t = NT - 1; t >= 0; t--)
+            GRAD_STEP(x_win[t * NI + r0 + u])
+    else if (r0 >= NI && r0 + RB <= NI + NH) { /* whole rows of dW_h: h[b,t-1,k], no step 0
+                                                  without h0 */
+        for (int t = NT - 1; t >= 1; t--)
+            GRAD_STEP(h_win[(t - 1) * G_LD + r0 - NI + u])
+        if (has_h0) {
+            const int t = 0;
+            GRAD_STEP(h0_win[r0 - NI + u])
+        }
+    } else /* across both, or past the last row (a copy): h's step 0 adds an exact 0, or
+              h0's term */
+        for (int t = NT - 1; t >= 0; t--)
+            GRAD_STEP(r0 + u < NI ? x_win[t * NI + r0 + u]
+                      : t > 0     ? h_win[(t - 1) * G_LD + min(r0 + u - NI, (size_t)NH - 1)]
+                      : has_h0    ? h0_win[min(r0 + u - NI, (size_t)NH - 1)]
+                                  : (real)0)
 #undef GRAD_STEP
+}
+
+/* grad_rows_tile_vec's sums for the row blocks rb_begin .. rb_end - 1 (RB
+ * rows each, of [dW_i; dW_h], those that exist) and the column blocks
+ * jb_begin .. jb_end - 1 (JB vectors each), each element in the same order
+ * as grad_row: windows in order, each window's steps in reverse time.
+ * Without GPACK each block's sums stay in registers over all the chunk's
+ * windows. With it windows are the outer loop: each window's rows are
+ * copied once and taken from the L1 cache by every block, the blocks' sums
+ * kept in out between windows (out is the work-item's own, and a real
+ * stored is the real read back: the same bits). */
+void grad_panel(__global real *out, __global const real *g, __global const real *h,
+                __global const real *x, __global const uint *starts, const uint x_is_table,
+                const size_t b_begin, const size_t b_end, const size_t rb_begin,
+                const size_t rb_end, const size_t jb_begin, const size_t jb_end, const uint B,
+                const uint finish, __global const real *h0, const uint has_h0);
+void grad_panel(__global real *out, __global const real *g, __global const real *h,
+                __global const real *x, __global const uint *starts, const uint x_is_table,
+                const size_t b_begin, const size_t b_end, const size_t rb_begin,
+                const size_t rb_end, const size_t jb_begin, const size_t jb_end, const uint B,
+                const uint finish, __global const real *h0, const uint has_h0)
+{
+#define X_WIN(b) (x_is_table ? x + (size_t)starts[b] * NI : x + (b) * NT * NI)
+#if GPACK
+    real gp[NT * GP_LD], hp[(NT - 1) * GP_LD + 1]; /* h's rows 0 .. NT-2 */
+    for (size_t b = b_begin; b < b_end; b++) {
+        for (int t = 0; t < NT; t++)
+            for (int j = 0; j < NH; j++)
+                gp[t * GP_LD + j] = g[(b * NT + t) * NH + j];
+        for (int t = 0; t + 1 < NT; t++)
+            for (int j = 0; j < NH; j++)
+                hp[t * GP_LD + j] = h[(b * NT + t) * NH + j];
+        for (size_t jb = jb_begin; jb < jb_end; jb++)
+            for (size_t rb = rb_begin; rb < rb_end; rb++) {
+                const size_t r0 = rb * RB;
+                __global real *dW = out + AT_W_I + jb * JB * JW; /* W_i then W_h, (., H) */
+                realj acc[RB][JB];
+                _Pragma("unroll") for (int u = 0; u < RB; u++)
+                    _Pragma("unroll") for (int v = 0; v < JB; v++)
+                        acc[u][v] = b == b_begin || r0 + u >= NI + NH
+                                        ? 0 : vload_j(v, dW + (r0 + u) * NH);
+                grad_window(acc, gp, hp, X_WIN(b), h0 + b * NH, r0, jb, has_h0);
+                _Pragma("unroll") for (int u = 0; u < RB; u++)
+                    _Pragma("unroll") for (int v = 0; v < JB; v++)
+                        if (r0 + u < NI + NH)
+                            vstore_j(acc[u][v], v, dW + (r0 + u) * NH);
+            }
+    }
+#else
+    for (size_t jb = jb_begin; jb < jb_end; jb++)
+        for (size_t rb = rb_begin; rb < rb_end; rb++) {
+            const size_t r0 = rb * RB;
+            realj acc[RB][JB];
+            _Pragma("unroll") for (int u = 0; u < RB; u++)
+                _Pragma("unroll") for (int v = 0; v < JB; v++)
+                    acc[u][v] = 0;
+            for (size_t b = b_begin; b < b_end; b++)
+                grad_window(acc, g + b * NT * NH, h + b * NT * NH, X_WIN(b), h0 + b * NH, r0, jb,
+                            has_h0);
+            __global real *dW = out + AT_W_I + jb * JB * JW; /* W_i then W_h, (., H) */
             _Pragma("unroll") for (int u = 0; u < RB; u++)
                 _Pragma("unroll") for (int v = 0; v < JB; v++)
                     if (r0 + u < NI + NH)
                         vstore_j(acc[u][v], v, dW + (r0 + u) * NH);
         }
-#undef G_LD
-    }
-    if (!finish) /* else the batch mean, in a pass of its own: a division in the loop
-                    above would run for every window (the compiler computes both sides) */
+#endif
+#undef X_WIN
+    if (!finish) /* else the batch mean, in a pass of its own: a division in the loops
+                    above would run for every block (the compiler computes both sides) */
         return;
     for (size_t r = rb_begin * RB; r < min(rb_end * RB, (size_t)(NI + NH)); r++)
         for (size_t j = jb_begin * JB * JW; j < jb_end * JB * JW; j++)
             out[AT_W_I + r * NH + j] /= (real)B;
 }
+#undef GRAD_SPACE
+#undef G_LD
 
 /* The arguments of both weight-gradient kernels. */
 #define GRAD_ROWS_TILE_ARGS                                                                      \

@@ -159,6 +159,12 @@ static int derive_gpack(const clrnn_backend *b, const ocl_state *s, size_t l, co
     return b->seq_len > GPACK_ROWS_A_SET * sets && gpack_reals(b, l, on) <= GPACK_MAX_REALS;
 }
 
+/* grad_rows_tile_vec's blocks of RB rows: of dW_i, then of dW_h (rnn_tile.cl's NRB). */
+static size_t grad_row_blocks(clrnn_layer_shape sh, size_t rb)
+{
+    return (sh.n_in + rb - 1) / rb + (sh.n_hidden + rb - 1) / rb;
+}
+
 /* RP: row blocks a work-item of grad_rows_tile_vec (0: all), each window's
  * g columns reused from the L1 cache by all of them: all, unless the
  * largest batch's chunks and column blocks alone would leave a compute
@@ -168,7 +174,7 @@ static int derive_rp(const clrnn_backend *b, const ocl_state *s, size_t l, const
     if (!v[T_JVEC])
         return 0;
     const clrnn_layer_shape sh = b->layers[l];
-    const size_t nrb = (sh.n_in + sh.n_hidden + (size_t)v[T_RB] - 1) / (size_t)v[T_RB];
+    const size_t nrb = grad_row_blocks(sh, (size_t)v[T_RB]);
     const size_t column_items = v[T_GPACK] ? 1 : sh.n_hidden / (size_t)v[T_JVEC] / (size_t)v[T_JB];
     const size_t items = column_items * chunks_of(b->max_batch);
     const size_t want = 2 * (s->compute_units ? s->compute_units : 1);
@@ -394,7 +400,7 @@ static clrnn_status build_layer(clrnn_backend *b, ocl_state *s, tile_state *ts, 
     tile->windows = (size_t)v[T_WB];
     const size_t jvec = (size_t)v[T_JVEC], rb = (size_t)v[T_RB];
     const size_t nj = jvec ? sh.n_hidden / jvec : 0, jb = (size_t)v[T_JB];
-    const size_t nrb = jvec ? (sh.n_in + sh.n_hidden + rb - 1) / rb : 0;
+    const size_t nrb = jvec ? grad_row_blocks(sh, rb) : 0;
     const size_t rp = v[T_RP] ? (size_t)v[T_RP] : nrb;
     tile->grad_rows = jvec ? (nrb + rp - 1) / rp * (v[T_GPACK] ? 1 : nj / jb) + sh.n_out + 2
                            : sh.n_in + sh.n_hidden + sh.n_out + 2;

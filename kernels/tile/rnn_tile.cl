@@ -97,8 +97,14 @@ typedef union tile_row {
     realj v[NJ ? NJ : 1];
     real s[NH];
 } tile_row;
-/* grad_rows_tile_vec's blocks: of RB rows of [dW_i; dW_h], of JB vectors. */
-#define NRB ((NI + NH + RB - 1) / RB)
+/* grad_rows_tile_vec's blocks: of RB rows of dW_i (NXB of them), then of
+ * dW_h (no block takes rows of both: each block's rows come from x or h
+ * alone), of JB vectors. Block rb's first row, and whether its row u is
+ * one (the last block of each may hold fewer than RB). */
+#define NXB ((NI + RB - 1) / RB)
+#define NRB (NXB + (NH + RB - 1) / RB)
+#define BLOCK_ROW0(rb) ((rb) < NXB ? (rb) * RB : NI + ((rb) - NXB) * RB)
+#define BLOCK_HAS_ROW(rb, r0, u) ((rb) < NXB ? (r0) + (u) < NI : (r0) + (u) < NI + NH)
 #define NJB (NJ / JB)
 /* and its work-items' panels of RP row blocks (-DRP; 0: all of them). */
 #ifndef RP
@@ -844,8 +850,9 @@ void grad_row(__global real *out, const size_t r, __global const real *g,
 #define G_LD NH
 #endif
 
-/* acc[u][v] += one window's terms of rows r0 .. r0 + RB - 1 and the
- * column block jb, its steps in reverse time: g_rows (NT, G_LD) the
+/* acc[u][v] += one window's terms of rows r0 .. r0 + RB - 1 (all of dW_i
+ * or all of dW_h: BLOCK_ROW0) and the column block jb, its steps in
+ * reverse time: g_rows (NT, G_LD) the
  * window's g, h_win (NT - 1, G_LD) its hidden states, x_win its inputs,
  * h0_win its h_{-1} (has_h0). One vector load of g serves RB rows, one
  * scalar of x or h serves JB vectors. */
@@ -868,29 +875,22 @@ void grad_window(realj acc[RB][JB], GRAD_SPACE const real *g_rows, GRAD_SPACE co
             _Pragma("unroll") for (int v = 0; v < JB; v++) acc[u][v] += sv * gv[v];        \
         }                                                                                  \
     }
-    if (r0 + RB <= NI) /* rows of dW_i: x[b,t,r] */
+    if (r0 < NI) /* rows of dW_i: x[b,t,r] (past the last, a copy of it, not stored) */
         for (int t = NT - 1; t >= 0; t--)
-            GRAD_STEP(x_win[t * NI + r0 + u])
-    else if (r0 >= NI && r0 + RB <= NI + NH) { /* whole rows of dW_h: h[b,t-1,k], no step 0
-                                                  without h0 */
+            GRAD_STEP(x_win[t * NI + min(r0 + u, (size_t)NI - 1)])
+    else { /* rows of dW_h: h[b,t-1,k], no step 0 without h0 (past the last, a copy) */
         for (int t = NT - 1; t >= 1; t--)
-            GRAD_STEP(h_win[(t - 1) * G_LD + r0 - NI + u])
+            GRAD_STEP(h_win[(t - 1) * G_LD + min(r0 - NI + u, (size_t)NH - 1)])
         if (has_h0) {
             const int t = 0;
-            GRAD_STEP(h0_win[r0 - NI + u])
+            GRAD_STEP(h0_win[min(r0 - NI + u, (size_t)NH - 1)])
         }
-    } else /* across both, or past the last row (a copy): h's step 0 adds an exact 0, or
-              h0's term */
-        for (int t = NT - 1; t >= 0; t--)
-            GRAD_STEP(r0 + u < NI ? x_win[t * NI + r0 + u]
-                      : t > 0     ? h_win[(t - 1) * G_LD + min(r0 + u - NI, (size_t)NH - 1)]
-                      : has_h0    ? h0_win[min(r0 + u - NI, (size_t)NH - 1)]
-                                  : (real)0)
+    }
 #undef GRAD_STEP
 }
 
 /* grad_rows_tile_vec's sums for the row blocks rb_begin .. rb_end - 1 (RB
- * rows each, of [dW_i; dW_h], those that exist) and the column blocks
+ * rows each of dW_i or of dW_h, those that exist) and the column blocks
  * jb_begin .. jb_end - 1 (JB vectors each), each element in the same order
  * as grad_row: windows in order, each window's steps in reverse time.
  * Without GPACK each block's sums stay in registers over all the chunk's
@@ -921,24 +921,24 @@ void grad_panel(__global real *out, __global const real *g, __global const real 
                 hp[t * GP_LD + j] = h[(b * NT + t) * NH + j];
         for (size_t jb = jb_begin; jb < jb_end; jb++)
             for (size_t rb = rb_begin; rb < rb_end; rb++) {
-                const size_t r0 = rb * RB;
+                const size_t r0 = BLOCK_ROW0(rb);
                 __global real *dW = out + AT_W_I + jb * JB * JW; /* W_i then W_h, (., H) */
                 realj acc[RB][JB];
                 _Pragma("unroll") for (int u = 0; u < RB; u++)
                     _Pragma("unroll") for (int v = 0; v < JB; v++)
-                        acc[u][v] = b == b_begin || r0 + u >= NI + NH
+                        acc[u][v] = b == b_begin || !BLOCK_HAS_ROW(rb, r0, u)
                                         ? 0 : vload_j(v, dW + (r0 + u) * NH);
                 grad_window(acc, gp, hp, X_WIN(b), h0 + b * NH, r0, jb, has_h0);
                 _Pragma("unroll") for (int u = 0; u < RB; u++)
                     _Pragma("unroll") for (int v = 0; v < JB; v++)
-                        if (r0 + u < NI + NH)
+                        if (BLOCK_HAS_ROW(rb, r0, u))
                             vstore_j(acc[u][v], v, dW + (r0 + u) * NH);
             }
     }
 #else
     for (size_t jb = jb_begin; jb < jb_end; jb++)
         for (size_t rb = rb_begin; rb < rb_end; rb++) {
-            const size_t r0 = rb * RB;
+            const size_t r0 = BLOCK_ROW0(rb);
             realj acc[RB][JB];
             _Pragma("unroll") for (int u = 0; u < RB; u++)
                 _Pragma("unroll") for (int v = 0; v < JB; v++)
@@ -949,7 +949,7 @@ void grad_panel(__global real *out, __global const real *g, __global const real 
             __global real *dW = out + AT_W_I + jb * JB * JW; /* W_i then W_h, (., H) */
             _Pragma("unroll") for (int u = 0; u < RB; u++)
                 _Pragma("unroll") for (int v = 0; v < JB; v++)
-                    if (r0 + u < NI + NH)
+                    if (BLOCK_HAS_ROW(rb, r0, u))
                         vstore_j(acc[u][v], v, dW + (r0 + u) * NH);
         }
 #endif
@@ -957,9 +957,11 @@ void grad_panel(__global real *out, __global const real *g, __global const real 
     if (!finish) /* else the batch mean, in a pass of its own: a division in the loops
                     above would run for every block (the compiler computes both sides) */
         return;
-    for (size_t r = rb_begin * RB; r < min(rb_end * RB, (size_t)(NI + NH)); r++)
-        for (size_t j = jb_begin * JB * JW; j < jb_end * JB * JW; j++)
-            out[AT_W_I + r * NH + j] /= (real)B;
+    for (size_t rb = rb_begin; rb < rb_end; rb++)
+        for (int u = 0; u < RB; u++)
+            if (BLOCK_HAS_ROW(rb, BLOCK_ROW0(rb), u))
+                for (size_t j = jb_begin * JB * JW; j < jb_end * JB * JW; j++)
+                    out[AT_W_I + (BLOCK_ROW0(rb) + u) * NH + j] /= (real)B;
 }
 #undef GRAD_SPACE
 #undef G_LD

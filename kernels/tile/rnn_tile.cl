@@ -875,10 +875,24 @@ void grad_window(realj acc[RB][JB], GRAD_SPACE const real *g_rows, GRAD_SPACE co
             _Pragma("unroll") for (int v = 0; v < JB; v++) acc[u][v] += sv * gv[v];        \
         }                                                                                  \
     }
-    if (r0 < NI) /* rows of dW_i: x[b,t,r] (past the last, a copy of it, not stored) */
+    /* Rows of dW_i: x[b,t,r]; of dW_h: h[b,t-1,k], no step 0 without h0. A
+     * whole block's rows are constant offsets from one address; in the last
+     * block of each part the rows past the part's last are a copy of it
+     * (not stored). */
+    if (r0 + RB <= NI)
+        for (int t = NT - 1; t >= 0; t--)
+            GRAD_STEP(x_win[t * NI + r0 + u])
+    else if (r0 < NI)
         for (int t = NT - 1; t >= 0; t--)
             GRAD_STEP(x_win[t * NI + min(r0 + u, (size_t)NI - 1)])
-    else { /* rows of dW_h: h[b,t-1,k], no step 0 without h0 (past the last, a copy) */
+    else if (r0 + RB <= NI + NH) {
+        for (int t = NT - 1; t >= 1; t--)
+            GRAD_STEP(h_win[(t - 1) * G_LD + r0 - NI + u])
+        if (has_h0) {
+            const int t = 0;
+            GRAD_STEP(h0_win[r0 - NI + u])
+        }
+    } else {
         for (int t = NT - 1; t >= 1; t--)
             GRAD_STEP(h_win[(t - 1) * G_LD + min(r0 - NI + u, (size_t)NH - 1)])
         if (has_h0) {

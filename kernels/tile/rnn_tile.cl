@@ -264,7 +264,8 @@ realj hidden_value_fast_j(const realj from_input, const realj from_hidden, const
                        f * (0.009678471833467484f +
                             f * (0.0012443085433915257f + f * 0.0002169061335735023f)))));
     const realj e = as_realj(as_intj(two_f) + (convert_intj(n) << 23)); /* 2^n 2^f */
-    return copysign(select(1 - 2 / (e + 1), p, a < 0.55f), z);
+    /* (a NaN's n converts to what the device likes: z itself for it) */
+    return select(copysign(select(1 - 2 / (e + 1), p, a < 0.55f), z), z, isnan(z));
 }
 #define HIDDEN_VALUE_J hidden_value_fast_j
 #else
@@ -541,7 +542,7 @@ __kernel void rnn_forward_tile_lanes(FORWARD_TILE_ARGS)
             LANES_LOOP_HINT
             for (int w = 0; w < TILE_LANES; w++)
                 if (w < n_valid)
-                h[(b[w] * NT + t) * NH + j] = lane[w];
+                    h[(b[w] * NT + t) * NH + j] = lane[w];
         }
         LANES_LOOP_HINT
         for (int o = 0; o < NO; o++) {
@@ -550,21 +551,21 @@ __kernel void rnn_forward_tile_lanes(FORWARD_TILE_ARGS)
             LANES_LOOP_HINT
             for (int w = 0; w < TILE_LANES; w++)
                 if (w < n_valid)
-                y[(b[w] * NT + t) * NO + o] = lane[w];
+                    y[(b[w] * NT + t) * NO + o] = lane[w];
             if (!TOP_LAYER)
                 continue;
             if (t < first_loss_step) {
                 LANES_LOOP_HINT
                 for (int w = 0; w < TILE_LANES; w++)
-                if (w < n_valid)
-                    dy[(b[w] * NT + t) * NO + o] = 0;
+                    if (w < n_valid)
+                        dy[(b[w] * NT + t) * NO + o] = 0;
                 continue;
             }
             vstore8(loss_term_v(&loss, &seen, y_o, gather_v(target_win, t * NO + o)), 0, lane);
             LANES_LOOP_HINT
             for (int w = 0; w < TILE_LANES; w++)
                 if (w < n_valid)
-                dy[(b[w] * NT + t) * NO + o] = lane[w];
+                    dy[(b[w] * NT + t) * NO + o] = lane[w];
         }
     }
     if (!TOP_LAYER)
@@ -572,8 +573,8 @@ __kernel void rnn_forward_tile_lanes(FORWARD_TILE_ARGS)
     vstore8(window_loss_value_v(loss, seen), 0, lane);
     LANES_LOOP_HINT
     for (int w = 0; w < TILE_LANES; w++)
-                if (w < n_valid)
-        window_loss[first + w] = lane[w];
+        if (w < n_valid)
+            window_loss[first + w] = lane[w];
 }
 
 /* rnn_forward_tile on explicit vectors along hidden units: x W_i a vector

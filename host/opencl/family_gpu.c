@@ -539,7 +539,8 @@ static clrnn_status gpu_init(clrnn_backend *b, ocl_state *s, void **self, clrnn_
     gs->n_kernels = s->group ? N_GPU_KERNELS : N_MODEL_KERNELS;
     gpu_device d;
     query_device(s, &d);
-    clrnn_status st = s->group ? ocl_make_group_activations(b, s, "gpu", &gs->acts, err) : CLRNN_OK;
+    clrnn_status st =
+        s->group ? ocl_make_group_activations(b, s, "gpu", 1, 0, &gs->acts, err) : CLRNN_OK;
     /* Each layer's values (clrnn tune's, the cache's or the derived ones);
      * one chunking for the model: grad_finish adds every parameter's
      * chunks, and GCW is derived as the least of the layers'. */

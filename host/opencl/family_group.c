@@ -134,7 +134,7 @@ static clrnn_status group_init(clrnn_backend *b, ocl_state *s, void **self, clrn
         st = ocl_create_kernels(s, s->program, models_kernel_names, N_MODELS_KERNELS, gs->models,
                                 err);
     if (st == CLRNN_OK && s->group)
-        st = ocl_make_group_activations(b, s, "group", &gs->acts, err);
+        st = ocl_make_group_activations(b, s, "group", 1, 0, &gs->acts, err);
     return st == CLRNN_OK ? choose_group_sizes(b, s, gs, err) : st;
 }
 

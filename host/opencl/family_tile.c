@@ -258,11 +258,10 @@ typedef struct tile_state {
     /* In a model group (s->group; tile the family that runs, or the one
      * that runs its batches without gradients): its programs are built for
      * the group (rnn_tile.cl's model groups) and its group launches' batch
-     * buffers are these, (M, B padded, T, N) each, gg only where tile
-     * trains (trains); NULL alone. */
+     * buffers are these (runtime.h), g only where tile trains (trains), and
+     * the transposes counted with them; none alone. */
     int group, trains;
-    cl_mem *gh, *gy, *gdy; /* per layer: H_l, O_l, O_l */
-    cl_mem gg;             /* max H */
+    ocl_group_activations acts;
 } tile_state;
 
 /* The buffers a batch's launches read and write, the model's own (one
@@ -313,13 +312,7 @@ static void tile_destroy(clrnn_backend *b, void *self)
     }
     free(ts->tiles);
     ocl_release_mem(&ts->wt);
-    cl_mem *per_layer[] = {ts->gh, ts->gy, ts->gdy};
-    for (size_t i = 0; i < 3; i++) {
-        for (size_t l = 0; per_layer[i] && l < ts->n_layers; l++)
-            ocl_release_mem(&per_layer[i][l]);
-        free(per_layer[i]);
-    }
-    ocl_release_mem(&ts->gg);
+    ocl_release_group_activations(&ts->acts);
     free(ts);
 }
 
@@ -428,75 +421,6 @@ static clrnn_status build_layer(clrnn_backend *b, ocl_state *s, tile_state *ts, 
 
 static const char group_remedy[] = "a group of fewer models: a smaller `n_models`";
 
-/* A group's batch buffers, (M, B padded, T, N) each (tile_state).
- * Refused before any is allocated where the device's memory cannot hold
- * them, the transposes and the group's own buffers (what group_init counts,
- * in backend_opencl.c), saying how many models fit: a model's activations
- * are most of what a group of tile's holds. */
-static clrnn_status group_buffers(clrnn_backend *b, ocl_state *s, tile_state *ts, clrnn_error *err)
-{
-    const ocl_group *g = s->group;
-    const size_t L = b->n_layers, M = g->M, rows = M * padded_batch(b) * b->seq_len;
-    const cl_mem_flags rw = CL_MEM_READ_WRITE;
-    size_t reals = 0, max_h = 0; /* a model's row of (B,T,.) tensors */
-    for (size_t l = 0; l < L; l++) {
-        reals += b->layers[l].n_hidden + 2 * b->layers[l].n_out;
-        max_h = b->layers[l].n_hidden > max_h ? b->layers[l].n_hidden : max_h;
-    }
-    if (ts->trains)
-        reals += max_h; /* gg */
-    const double own =
-        (double)s->real_size * (double)(4 * g->stride_p + g->stride_loss + g->stride_partial +
-                                        g->stride_window + 2 * OCL_GROUP_ARGS + 2) +
-        (double)padded_batch(b) * sizeof(cl_uint);
-    const double per_model =
-        own + (double)s->real_size * ((double)(rows / M) * (double)reals + (double)g->stride_p);
-    /* and the largest of them, max H a row (the hidden states and g) */
-    size_t widest = max_h;
-    for (size_t l = 0; l < L; l++)
-        widest = b->layers[l].n_out > widest ? b->layers[l].n_out : widest;
-    const double largest = (double)s->real_size * (double)(rows / M) * (double)widest;
-    cl_ulong global_mem = 0;
-    clGetDeviceInfo(s->device, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof global_mem, &global_mem, NULL);
-    size_t fit = global_mem ? (size_t)((double)global_mem / per_model) : M;
-    if (s->max_alloc && (size_t)((double)s->max_alloc / largest) < fit)
-        fit = (size_t)((double)s->max_alloc / largest);
-    if (fit < M && global_mem && per_model * (double)M > (double)global_mem)
-        return clrnn__fail(err, CLRNN_E_NOMEM,
-                           "a group of %zu models needs %.0f MiB of device memory, the device has "
-                           "%.0f MiB: %zu fit (a smaller `n_models`)",
-                           M, per_model * (double)M / 1048576.0, (double)global_mem / 1048576.0,
-                           fit);
-    if (fit < M)
-        return clrnn__fail(err, CLRNN_E_NOMEM,
-                           "a group of %zu models needs %.0f MiB in one device buffer (their "
-                           "activations), the device allows %.0f MiB: %zu fit (a smaller "
-                           "`n_models`)",
-                           M, largest * (double)M / 1048576.0, (double)s->max_alloc / 1048576.0,
-                           fit);
-    ts->gh = calloc(L, sizeof *ts->gh);
-    ts->gy = calloc(L, sizeof *ts->gy);
-    ts->gdy = calloc(L, sizeof *ts->gdy);
-    if (!ts->gh || !ts->gy || !ts->gdy)
-        return clrnn__fail(err, CLRNN_E_NOMEM, "out of memory creating the OpenCL backend");
-    clrnn_status st = CLRNN_OK;
-    for (size_t l = 0; st == CLRNN_OK && l < L; l++) {
-        const size_t H = b->layers[l].n_hidden, O = b->layers[l].n_out;
-        st = ocl_make_sized_buffer(s, &ts->gh[l], rows * H, s->real_size, rw,
-                                   "a group's hidden states", group_remedy, err);
-        if (st == CLRNN_OK)
-            st = ocl_make_sized_buffer(s, &ts->gy[l], rows * O, s->real_size, rw,
-                                       "a group's layer outputs", group_remedy, err);
-        if (st == CLRNN_OK)
-            st = ocl_make_sized_buffer(s, &ts->gdy[l], rows * O, s->real_size, rw,
-                                       "a group's output gradients", group_remedy, err);
-    }
-    if (st == CLRNN_OK && ts->trains)
-        st = ocl_make_sized_buffer(s, &ts->gg, rows * max_h, s->real_size, rw,
-                                   "a group's BPTT scratch", group_remedy, err);
-    return st;
-}
-
 static clrnn_status tile_init(clrnn_backend *b, ocl_state *s, void **self, clrnn_error *err)
 {
     tile_state *ts = calloc(1, sizeof *ts);
@@ -510,7 +434,9 @@ static clrnn_status tile_init(clrnn_backend *b, ocl_state *s, void **self, clrnn
     ts->group = s->group != NULL;
     ts->trains = ocl_family_at(b->family) == &ocl_family_tile;
     /* a group's buffers first: one too large is refused before any build */
-    clrnn_status st = ts->group ? group_buffers(b, s, ts, err) : CLRNN_OK;
+    clrnn_status st = ts->group ? ocl_make_group_activations(b, s, "tile", ts->trains,
+                                                             s->group->stride_p, &ts->acts, err)
+                                : CLRNN_OK;
     for (size_t l = 0; st == CLRNN_OK && l < b->n_layers; l++)
         st = build_layer(b, s, ts, l, err);
     if (st == CLRNN_OK)
@@ -671,10 +597,10 @@ static clrnn_status tile_run_group(clrnn_backend *b, ocl_state *s, void *self, s
     tile_state *ts = self;
     const ocl_group *g = s->group;
     const tile_batch t = {.models = g->M,
-                          .h = ts->gh,
-                          .y = ts->gy,
-                          .dy = ts->gdy,
-                          .g = ts->gg,
+                          .h = ts->acts.h,
+                          .y = ts->acts.y,
+                          .dy = ts->acts.dy,
+                          .g = ts->acts.g,
                           .params = g->params,
                           .wt = ts->wt,
                           .window_loss = g->window_loss,
@@ -703,9 +629,9 @@ static clrnn_status tile_forward_group(clrnn_backend *b, ocl_state *s, void *sel
     tile_state *ts = self;
     const ocl_group *g = s->group;
     const tile_batch t = {.models = g->M,
-                          .h = ts->gh,
-                          .y = ts->gy,
-                          .dy = ts->gdy,
+                          .h = ts->acts.h,
+                          .y = ts->acts.y,
+                          .dy = ts->acts.dy,
                           .params = g->params,
                           .wt = ts->wt,
                           .window_loss = g->window_loss,

@@ -956,43 +956,58 @@ clrnn_status ocl_seed_outputs(const clrnn_backend *b, ocl_state *s, size_t B, si
 /* ------------------------------------------------ model groups' activations */
 
 clrnn_status ocl_make_group_activations(const clrnn_backend *b, ocl_state *s, const char *family,
-                                        ocl_group_activations *a, clrnn_error *err)
+                                        int with_g, size_t extra_reals, ocl_group_activations *a,
+                                        clrnn_error *err)
 {
     static const char remedy[] = "a group of fewer models (`n_models`) or a smaller `max_batch`";
     const size_t M = s->group->M, L = b->n_layers, T = b->seq_len;
     a->model_windows = padded_batch(b);
+    const size_t rows = a->model_windows * T, n = M * rows; /* a model's window-steps, all's */
+    size_t max_h = 0, reals = 0, widest = 0; /* a window-step's, every layer; the widest */
+    for (size_t l = 0; l < L; l++) {
+        reals += b->layers[l].n_hidden + 2 * b->layers[l].n_out;
+        max_h = b->layers[l].n_hidden > max_h ? b->layers[l].n_hidden : max_h;
+        widest = b->layers[l].n_out > widest ? b->layers[l].n_out : widest;
+    }
+    widest = max_h > widest ? max_h : widest;
+    /* With the group's own buffers (backend_opencl.c: group_init, which
+     * has checked those alone): refused where the device cannot hold
+     * them, or its largest buffer one tensor of them, saying how many
+     * models fit. */
+    const ocl_group *g = s->group;
+    const double per_model =
+        (double)s->real_size *
+            ((double)rows * (double)(reals + (with_g ? max_h : 0)) + (double)extra_reals +
+             (double)(4 * g->stride_p + g->stride_loss + g->stride_partial + g->stride_window +
+                      2 * OCL_GROUP_ARGS + 2)) +
+        (double)a->model_windows * sizeof(cl_uint);
+    const double largest = (double)s->real_size * (double)rows * (double)widest;
+    cl_ulong global_mem = 0;
+    clGetDeviceInfo(s->device, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof global_mem, &global_mem, NULL);
+    size_t fit = global_mem ? (size_t)((double)global_mem / per_model) : M;
+    if (s->max_alloc && (size_t)((double)s->max_alloc / largest) < fit)
+        fit = (size_t)((double)s->max_alloc / largest);
+    if (fit < M && global_mem && per_model * (double)M > (double)global_mem)
+        return clrnn__fail(err, CLRNN_E_NOMEM,
+                           "a group of %zu models needs %.0f MiB of device memory with the %s "
+                           "kernels' activations, the device has %.0f MiB: %zu fit (a smaller "
+                           "`n_models`)",
+                           M, per_model * (double)M / 1048576.0, family,
+                           (double)global_mem / 1048576.0, fit);
+    if (fit < M)
+        return clrnn__fail(err, CLRNN_E_NOMEM,
+                           "a group of %zu models needs %.0f MiB in one device buffer (the %s "
+                           "kernels' activations), the device allows %.0f MiB: %zu fit (a "
+                           "smaller `n_models`)",
+                           M, largest * (double)M / 1048576.0, family,
+                           (double)s->max_alloc / 1048576.0, fit);
     a->h = calloc(L, sizeof *a->h);
     a->y = calloc(L, sizeof *a->y);
     a->dy = calloc(L, sizeof *a->dy);
     a->n_layers = L;
     if (!a->h || !a->y || !a->dy)
         return clrnn__fail(err, CLRNN_E_NOMEM, "out of memory creating the OpenCL backend");
-    const size_t n = M * a->model_windows * T;
     const cl_mem_flags rw = CL_MEM_READ_WRITE;
-    size_t max_h = 0, reals = 0; /* a window-step's, every layer */
-    for (size_t l = 0; l < L; l++) {
-        reals += b->layers[l].n_hidden + 2 * b->layers[l].n_out;
-        if (b->layers[l].n_hidden > max_h)
-            max_h = b->layers[l].n_hidden;
-    }
-    /* With the group's own buffers (backend_opencl.c: group_init, which
-     * has checked those alone): refused where the device cannot hold
-     * them, saying how many models fit. */
-    const ocl_group *g = s->group;
-    const double per_model =
-        (double)s->real_size * ((double)(a->model_windows * T) * (double)(reals + max_h) +
-                                (double)(4 * g->stride_p + g->stride_loss + g->stride_partial +
-                                         g->stride_window + 2 * OCL_GROUP_ARGS + 2));
-    cl_ulong global_mem = 0;
-    clGetDeviceInfo(s->device, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof global_mem, &global_mem, NULL);
-    if (global_mem && per_model * (double)M > (double)global_mem)
-        return clrnn__fail(err, CLRNN_E_NOMEM,
-                           "a group of %zu models needs %.0f MiB of device memory with the %s "
-                           "kernels' activations, the device has %.0f MiB: %zu fit (a smaller "
-                           "`n_models`)",
-                           M, per_model * (double)M / 1048576.0, family,
-                           (double)global_mem / 1048576.0,
-                           (size_t)((double)global_mem / per_model));
     clrnn_status st = CLRNN_OK;
     for (size_t l = 0; st == CLRNN_OK && l < L; l++) {
         const clrnn_layer_shape sh = b->layers[l];
@@ -1005,7 +1020,7 @@ clrnn_status ocl_make_group_activations(const clrnn_backend *b, ocl_state *s, co
             st = ocl_make_sized_buffer(s, &a->dy[l], n * sh.n_out, s->real_size, rw,
                                        "a group's output gradients", remedy, err);
     }
-    if (st == CLRNN_OK)
+    if (st == CLRNN_OK && with_g)
         st = ocl_make_sized_buffer(s, &a->g, n * max_h, s->real_size, rw,
                                    "a group's hidden-state gradients", remedy, err);
     return st;

@@ -213,11 +213,14 @@ typedef struct ocl_group_activations {
     cl_mem g;
     size_t model_windows, n_layers;
 } ocl_group_activations;
-/* Allocates them (model_windows: the padded batch), refused, saying how
- * many models fit, where the device's memory cannot hold them with the
- * group's own buffers (family: "NAME kernels" in the message). */
+/* Allocates them (model_windows: the padded batch; g only with_g, else
+ * NULL), refused before any is allocated, saying how many models fit,
+ * where the device's memory cannot hold them with the group's own buffers
+ * and extra_reals more a model (the family's own), or its largest buffer
+ * cannot hold one of them (family: its name in the message). */
 clrnn_status ocl_make_group_activations(const clrnn_backend *b, ocl_state *s, const char *family,
-                                        ocl_group_activations *a, clrnn_error *err);
+                                        int with_g, size_t extra_reals, ocl_group_activations *a,
+                                        clrnn_error *err);
 /* Releases what it made (and accepts what it did not). */
 void ocl_release_group_activations(ocl_group_activations *a);
 

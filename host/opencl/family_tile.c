@@ -120,12 +120,14 @@ static int derive_rb(const clrnn_backend *b, const ocl_state *s, size_t l, const
 
 /* GPACK: the reals of grad_rows_tile_vec's padded copies of a window's g
  * and hidden states (rnn_tile.cl), 0 without them. */
-static size_t gpack_reals(const clrnn_backend *b, size_t l, const int *v)
+static size_t gpack_copy_reals(const clrnn_backend *b, size_t l)
 {
-    if (!v[T_JVEC] || !v[T_GPACK])
-        return 0;
     const size_t ld = b->layers[l].n_hidden + (b->precision == CLRNN_FP64 ? 8 : 16);
     return (2 * b->seq_len - 1) * ld + 1;
+}
+static size_t gpack_reals(const clrnn_backend *b, size_t l, const int *v)
+{
+    return v[T_JVEC] && v[T_GPACK] ? gpack_copy_reals(b, l) : 0;
 }
 
 /* On where a column of a window's rows would crowd the L1 cache, and the
@@ -146,17 +148,13 @@ static int derive_gpack(const clrnn_backend *b, const ocl_state *s, size_t l, co
         return 0;
     const size_t row_bytes = b->layers[l].n_hidden * s->real_size;
     if (row_bytes % 64 != 0)
-        return 0; /* rows not whole lines apart spread over the sets */
-    size_t lines = row_bytes / 64, g = 64;
-    while (lines % 2 == 0 && g > 1) { /* gcd(lines, 64) */
+        return 0;                             /* rows not whole lines apart spread over the sets */
+    size_t lines = row_bytes / 64, sets = 64; /* 64 / gcd(lines, 64) */
+    while (lines % 2 == 0 && sets > 1) {
         lines /= 2;
-        g /= 2;
+        sets /= 2;
     }
-    const size_t sets = g; /* 64 / gcd: g halved once for each factor 2 */
-    int on[N_TILE_TUNABLES];
-    memcpy(on, v, sizeof on);
-    on[T_GPACK] = 1;
-    return b->seq_len > GPACK_ROWS_A_SET * sets && gpack_reals(b, l, on) <= GPACK_MAX_REALS;
+    return b->seq_len > GPACK_ROWS_A_SET * sets && gpack_copy_reals(b, l) <= GPACK_MAX_REALS;
 }
 
 /* grad_rows_tile_vec's blocks of RB rows: of dW_i, then of dW_h (rnn_tile.cl's NRB). */

@@ -853,10 +853,9 @@ void grad_row(__global real *out, const size_t r, __global const real *g,
 
 /* acc[u][v] += one window's terms of rows r0 .. r0 + RB - 1 (all of dW_i
  * or all of dW_h: BLOCK_ROW0) and the column block jb, its steps in
- * reverse time: g_rows (NT, G_LD) the
- * window's g, h_win (NT - 1, G_LD) its hidden states, x_win its inputs,
- * h0_win its h_{-1} (has_h0). One vector load of g serves RB rows, one
- * scalar of x or h serves JB vectors. */
+ * reverse time: g_rows (NT, G_LD) the window's g, h_win (NT - 1, G_LD) its
+ * hidden states, x_win its inputs, h0_win its h_{-1} (has_h0). One vector
+ * load of g serves RB rows, one scalar of x or h serves JB vectors. */
 void grad_window(realj acc[RB][JB], GRAD_SPACE const real *g_rows, GRAD_SPACE const real *h_win,
                  __global const real *x_win, __global const real *h0_win, const size_t r0,
                  const size_t jb, const uint has_h0) __attribute__((always_inline));
@@ -886,20 +885,22 @@ void grad_window(realj acc[RB][JB], GRAD_SPACE const real *g_rows, GRAD_SPACE co
     else if (r0 < NI)
         for (int t = NT - 1; t >= 0; t--)
             GRAD_STEP(x_win[t * NI + min(r0 + u, (size_t)NI - 1)])
-    else if (r0 + RB <= NI + NH) {
-        for (int t = NT - 1; t >= 1; t--)
-            GRAD_STEP(h_win[(t - 1) * G_LD + r0 - NI + u])
-        if (has_h0) {
-            const int t = 0;
-            GRAD_STEP(h0_win[r0 - NI + u])
-        }
-    } else {
-        for (int t = NT - 1; t >= 1; t--)
-            GRAD_STEP(h_win[(t - 1) * G_LD + min(r0 - NI + u, (size_t)NH - 1)])
-        if (has_h0) {
-            const int t = 0;
-            GRAD_STEP(h0_win[min(r0 - NI + u, (size_t)NH - 1)])
-        }
+    else {
+        /* the terms of hidden unit K (of row u) */
+#define H_TERMS(K)                                                         \
+    {                                                                      \
+        for (int t = NT - 1; t >= 1; t--)                                  \
+            GRAD_STEP(h_win[(t - 1) * G_LD + (K)])                         \
+        if (has_h0) {                                                      \
+            const int t = 0;                                               \
+            GRAD_STEP(h0_win[K])                                           \
+        }                                                                  \
+    }
+        if (r0 + RB <= NI + NH)
+            H_TERMS(r0 - NI + u)
+        else
+            H_TERMS(min(r0 - NI + u, (size_t)NH - 1))
+#undef H_TERMS
     }
 #undef GRAD_STEP
 }
@@ -1011,9 +1012,8 @@ __kernel void grad_rows_tile(GRAD_ROWS_TILE_ARGS)
 /* grad_rows_tile with [dW_i; dW_h] in register blocks on explicit vectors:
  * work-items 0 .. NRP NJB_ITEMS - 1 take panels of RP row blocks
  * (grad_panel), neighbours the same columns (of g: they share its cache
- * lines), the rest
- * one row each of dW_o, db_i, db_o (grad_row). Mirrors the weight-gradient
- * sums of rnn_layer_backward_cpu. */
+ * lines), the rest one row each of dW_o, db_i, db_o (grad_row). Mirrors
+ * the weight-gradient sums of rnn_layer_backward_cpu. */
 __kernel void grad_rows_tile_vec(GRAD_ROWS_TILE_ARGS)
 {
     GRAD_MODEL

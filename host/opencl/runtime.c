@@ -148,18 +148,37 @@ clrnn_status ocl_launch_exact_1d(ocl_state *s, const kernel_args *a, size_t n, s
     return ocl_launch(s, a, 1, &n, &local, err);
 }
 
+size_t ocl_cpu_group_size(size_t n, size_t limit, size_t units)
+{
+    if (units == 0)
+        units = 1;
+    if (limit == 0)
+        limit = 1;
+    size_t best_local = 1, best_cost = SIZE_MAX;
+    size_t groups = (n + limit - 1) / limit;
+    if (groups < units)
+        groups = units;
+    /* the busiest unit's work-items, groups dealt out in turn (64 items in
+     * groups of at most 6 on 2 units: 36 a unit in 11 groups of 6, 32 in 16
+     * of 4); of equal ones the most groups, up to 8 a unit more, which a
+     * unit slowed by other work hands on to the others */
+    for (size_t g = groups; g <= groups + 8 * units && g <= (n > units ? n : units); g++) {
+        const size_t local = (n + g - 1) / g, used = (n + local - 1) / local;
+        const size_t cost = (used + units - 1) / units * local;
+        if (cost <= best_cost) {
+            best_cost = cost;
+            best_local = local;
+        }
+    }
+    return best_local ? best_local : 1;
+}
+
 clrnn_status ocl_launch_items(ocl_state *s, const kernel_args *a, size_t n, clrnn_error *err)
 {
     size_t local;
-    if (s->cpu_device) {
-        const size_t limit = ocl_group_size(s, a, SIZE_MAX);
-        size_t groups = (n + limit - 1) / limit;
-        if (groups < s->compute_units)
-            groups = s->compute_units;
-        local = (n + groups - 1) / groups;
-        if (local == 0)
-            local = 1;
-    } else
+    if (s->cpu_device)
+        local = ocl_cpu_group_size(n, ocl_group_size(s, a, SIZE_MAX), s->compute_units);
+    else
         local = ocl_group_size(s, a, 64);
     size_t global = round_up(n, local);
     return ocl_launch(s, a, 1, &global, &local, err);

@@ -316,11 +316,15 @@ clrnn_status ocl_launch_1d(ocl_state *s, const kernel_args *a, size_t n, clrnn_e
  * n up to `wanted`: for kernels that do not check their id against n. */
 clrnn_status ocl_launch_exact_1d(ocl_state *s, const kernel_args *a, size_t n, size_t wanted,
                                  clrnn_error *err);
+/* The local size of n work-items on a CPU device's `units` compute units,
+ * groups of at most `limit`: of the few group counts from the fewest that
+ * fit (one a unit at least), the one whose busiest unit takes the fewest
+ * work-items when the groups are dealt out evenly (a padded work-item
+ * still computes). */
+size_t ocl_cpu_group_size(size_t n, size_t limit, size_t units);
 /* A 1-D launch of n work-items that each compute alone and write nothing
- * past n (the tile family's windows): on a CPU device in as few groups as
- * the limits allow but one a compute unit at least, n split evenly among
- * them (a padded work-item still computes: at most one a group); elsewhere
- * in groups of up to 64. */
+ * past n (the tile family's windows): on a CPU device in groups of
+ * ocl_cpu_group_size; elsewhere in groups of up to 64. */
 clrnn_status ocl_launch_items(ocl_state *s, const kernel_args *a, size_t n, clrnn_error *err);
 /* Lets the device start on what is queued while the host goes on. */
 clrnn_status ocl_flush(ocl_state *s, clrnn_error *err);

@@ -17,6 +17,12 @@
 #   once (clrnn's groups, PyTorch's stacked weights and batched products);
 #   the table gains a models column, rates are aggregate (models x windows x
 #   steps a second) and each device's column its ratio to its own N = 1.
+#   --rounds K runs the three benchmarks K times, one after another in each
+#   round, and keeps each figure's fastest run (a device's share of its peak:
+#   its fastest GFLOP/s over its fastest measured peak). On a machine shared
+#   with other work, whose speed moves with its neighbours', the fastest of
+#   interleaved runs compares the programs at the same quiet moments, where
+#   one run each compares them at different ones. Default 1.
 # environment:
 #   CLRNN          the clrnn binary (default: build/clrnn in the repo root)
 #   TORCH_PYTHON   the python that has torch (default: /usr/bin/python3)
@@ -35,7 +41,7 @@ command_line="$0${*:+ $*}"
 
 die() { echo "bench.sh: $*" >&2; exit 1; }
 
-clrnn_args=() torch_args=() merged_csv=
+clrnn_args=() torch_args=() merged_csv= rounds=1
 while (($#)); do
     arg=$1
     shift
@@ -45,6 +51,12 @@ while (($#)); do
             exit 0 ;;
         --csv) (($#)) || die "--csv needs a value"; merged_csv=$1; shift; continue ;;
         --csv=*) merged_csv=${arg#--csv=}; continue ;;
+        --rounds) (($#)) || die "--rounds needs a value"; rounds=$1; shift
+            [[ $rounds =~ ^[1-9][0-9]*$ ]] || die "--rounds '$rounds': expected a count of 1 or more"
+            continue ;;
+        --rounds=*) rounds=${arg#--rounds=}
+            [[ $rounds =~ ^[1-9][0-9]*$ ]] || die "--rounds '$rounds': expected a count of 1 or more"
+            continue ;;
         --shapes | --precision | --seconds | --warmup | --models)
             (($#)) || die "$arg needs a value"
             clrnn_args+=("$arg" "$1"); torch_args+=("$arg" "$1"); shift; continue ;;
@@ -65,63 +77,100 @@ fi
 tmp=$(mktemp -d)
 trap 'rm -rf -- "$tmp"' EXIT
 
-echo "bench.sh: running $clrnn bench ${clrnn_args[*]} ..." >&2
-if ! "$clrnn" bench "${clrnn_args[@]}" --csv "$tmp/clrnn.csv" >"$tmp/clrnn.log" 2>&1; then
-    cat "$tmp/clrnn.log" >&2
-    die "clrnn bench failed"
-fi
-
-torch_csv=
+have_torch=
 torch_note=
 if [[ -x $torch_python ]] && "$torch_python" -c 'import torch' >/dev/null 2>&1; then
-    echo "bench.sh: running bench_torch.py ${torch_args[*]} ..." >&2
-    if ! "$torch_python" "$root/scripts/bench_torch.py" "${torch_args[@]}" \
-            --csv "$tmp/torch.csv" >"$tmp/torch.log" 2>&1; then
-        cat "$tmp/torch.log" >&2
-        die "bench_torch.py failed"
-    fi
-    torch_csv=$tmp/torch.csv
-    torch_note=$(grep -m1 '^# ' "$tmp/torch.log" | sed 's/^# //' || true)
+    have_torch=1
 else
     torch_note="not available: $torch_python cannot import torch (apt-get install python3-torch); no PyTorch column"
 fi
-
-onednn_csv=
+have_onednn=
 onednn_note="not available: no oneapi/dnnl/dnnl.h (apt-get install libdnnl-dev); no oneDNN column"
+onednn_args=()
 if [[ -f /usr/include/oneapi/dnnl/dnnl.h ]]; then
-    onednn_args=()
+    have_onednn=1
     for ((i = 0; i < ${#torch_args[@]}; i++)); do
         case ${torch_args[i]} in
             --shapes | --seconds | --warmup) onednn_args+=("${torch_args[i]}" "${torch_args[i + 1]}"); i=$((i + 1)) ;;
             --shapes=* | --seconds=* | --warmup=*) onednn_args+=("${torch_args[i]%%=*}" "${torch_args[i]#*=}") ;;
         esac
     done
-    echo "bench.sh: building and running scripts/bench_onednn.c ${onednn_args[*]} ..." >&2
+    echo "bench.sh: building scripts/bench_onednn.c ..." >&2
     ${CC:-cc} -O2 -std=c11 -D_POSIX_C_SOURCE=200809L -o "$tmp/bench_onednn" \
         "$root/scripts/bench_onednn.c" -ldnnl -lm || die "building bench_onednn.c failed"
-    if ! "$tmp/bench_onednn" "${onednn_args[@]}" --csv "$tmp/onednn.csv" >"$tmp/onednn.log" 2>&1; then
-        cat "$tmp/onednn.log" >&2
-        die "bench_onednn failed (its gradient check, or oneDNN)"
-    fi
-    onednn_csv=$tmp/onednn.csv
-    onednn_note=$(grep -m1 '^# ' "$tmp/onednn.log" | sed 's/^# //' || true)
 fi
+
+clrnn_csvs= torch_csvs= onednn_csvs=
+for ((round = 1; round <= rounds; round++)); do
+    [[ $rounds == 1 ]] && of= || of=" (round $round of $rounds)"
+    echo "bench.sh: running $clrnn bench ${clrnn_args[*]}$of ..." >&2
+    if ! "$clrnn" bench "${clrnn_args[@]}" --csv "$tmp/clrnn.$round.csv" >"$tmp/clrnn.log" 2>&1; then
+        cat "$tmp/clrnn.log" >&2
+        die "clrnn bench failed"
+    fi
+    clrnn_csvs+=${clrnn_csvs:+,}$tmp/clrnn.$round.csv
+    if [[ -n $have_torch ]]; then
+        echo "bench.sh: running bench_torch.py ${torch_args[*]}$of ..." >&2
+        if ! "$torch_python" "$root/scripts/bench_torch.py" "${torch_args[@]}" \
+                --csv "$tmp/torch.$round.csv" >"$tmp/torch.log" 2>&1; then
+            cat "$tmp/torch.log" >&2
+            die "bench_torch.py failed"
+        fi
+        torch_csvs+=${torch_csvs:+,}$tmp/torch.$round.csv
+        torch_note=$(grep -m1 '^# ' "$tmp/torch.log" | sed 's/^# //' || true)
+    fi
+    if [[ -n $have_onednn ]]; then
+        echo "bench.sh: running bench_onednn ${onednn_args[*]}$of ..." >&2
+        if ! "$tmp/bench_onednn" "${onednn_args[@]}" --csv "$tmp/onednn.$round.csv" >"$tmp/onednn.log" 2>&1; then
+            cat "$tmp/onednn.log" >&2
+            die "bench_onednn failed (its gradient check, or oneDNN)"
+        fi
+        onednn_csvs+=${onednn_csvs:+,}$tmp/onednn.$round.csv
+        onednn_note=$(grep -m1 '^# ' "$tmp/onednn.log" | sed 's/^# //' || true)
+    fi
+done
 
 cpu_model=$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo | head -n1)
 [[ -n $cpu_model ]] || cpu_model=unknown
 
 BENCH_NPROC=$(nproc) BENCH_CPU=$cpu_model BENCH_DATE=$(date '+%Y-%m-%d %H:%M:%S %Z') \
 BENCH_COMMAND=$command_line BENCH_CLRNN=$clrnn BENCH_TORCH_NOTE=$torch_note \
-BENCH_ONEDNN_NOTE=$onednn_note \
-python3 - "$tmp/clrnn.csv" "$torch_csv" "$merged_csv" "$onednn_csv" <<'PY'
+BENCH_ONEDNN_NOTE=$onednn_note BENCH_ROUNDS=$rounds \
+python3 - "$clrnn_csvs" "$torch_csvs" "$merged_csv" "$onednn_csvs" <<'PY'
 import csv, math, os, sys
 
 clrnn_csv, torch_csv, out_csv, onednn_csv = sys.argv[1:5]
 env = os.environ
 
-def read(path):
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f))
+def read(paths):
+    """The rows of the rounds' CSVs (paths comma-separated), each key's
+    fastest; for a device, its share of the peak: its fastest GFLOP/s over
+    its fastest measured peak."""
+    best, order, top = {}, [], {}
+    for path in paths.split(","):
+        with open(path, newline="") as f:
+            for r in csv.DictReader(f):
+                k = tuple(r.get(c, "") for c in ("shape", "n_in", "n_hidden", "n_out", "seq_len",
+                                                  "batch", "models", "device", "precision"))
+                for col in ("gflops", "peak_gflops"):
+                    try:
+                        v = float(r.get(col, "nan"))
+                    except ValueError:
+                        v = math.nan
+                    if v == v and not top.get((k, col), 0) >= v:
+                        top[k, col] = v
+                if k not in best:
+                    order.append(k)
+                    best[k] = r
+                elif float(r["window_steps_per_second"]) > float(best[k]["window_steps_per_second"]):
+                    best[k] = r
+    rows = []
+    for k in order:
+        r = dict(best[k])
+        if "share_of_peak" in r and (k, "gflops") in top and (k, "peak_gflops") in top:
+            r["share_of_peak"] = str(top[k, "gflops"] / top[k, "peak_gflops"])
+        rows.append(r)
+    return rows
 
 def key(r):
     return (r["shape"], r["n_in"], r["n_hidden"], r["n_out"], r["seq_len"], r["batch"],
@@ -177,6 +226,9 @@ for label, d in zip(labels, devices):
     print(f"{label}:{' ' * max(1, 9 - len(label))}{d}")
 print(f"PyTorch:  {env['BENCH_TORCH_NOTE'] or torch_version}")
 print(f"oneDNN:   {env['BENCH_ONEDNN_NOTE']}")
+if env["BENCH_ROUNDS"] != "1":
+    print(f"rounds:   {env['BENCH_ROUNDS']}, interleaved; each figure its fastest round, a share of "
+          "peak the fastest GFLOP/s over the fastest peak")
 print("window-steps per second; 'CPU ref' is clrnn's CPU reference, which runs fp64 only "
       "(the same figure in both precision rows)")
 print()

@@ -222,50 +222,30 @@ RNN_GATHER(_v, realv, TILE_LANES, vload8)
 #undef RNN_LOOP_HINT
 #define RNN_LOOP_HINT
 RNN_STEP_VALUES(_j, realj)
-/* The _vec forward's h_t in fp32: tanh(z) as z + z^3 P(z^2) for |z| < 0.55
- * (P a least-squares fit of degree 4, about 1 unit in the last place) and
- * 1 - 2 / (e + 1) with z's sign above, e = exp(2|z|) = 2^n 2^f (|z| capped
- * at 9, where tanh rounds to 1; 2^f on [0, 1) a fit of degree 6, 1.4 ulp;
- * a NaN stays NaN): within 4 units in the last place (a numpy emulation
- * over [-12, 12]), one division where PoCL's vector tanh computes both of
- * its branches, each with a division and its own exp (the medium shape's
- * forward 3.6 -> 2.9 ms a step with the output sums). The parity grid
- * holds it to fp32's tolerance; fp64 keeps tanh, the reference's
- * function. */
+/* The _vec forward's h_t in fp32: tanh(z) as sign(z) min(1, c P(c^2) /
+ * Q(c^2)), c = min(|z|, 9.02) (past which tanh rounds to 1), P and Q of
+ * degree 4: a rational fit of tanh(x) / x (scripts/tanh_fp32_check.py fits
+ * it and emulates this arithmetic: within 4.7 units in the last place with
+ * fused multiply-adds, 5.6 without, over [-12, 12]). A NaN stays NaN. It
+ * takes 11 multiply-adds and one division (the division unit, beside the
+ * vector ports), where an exp form took about 45 vector operations and
+ * PoCL's vector tanh computes both of its branches, each with a division
+ * and its own exp: llvm-mca (Sapphire Rapids) puts the medium shape's 16
+ * tanh of a register block at 185 cycles, against 491 for the exp form.
+ * The parity grid holds it to fp32's tolerance; fp64 keeps tanh, the
+ * reference's function. */
 #if JVEC != 0 && !CLRNN_FP64
-#if JW == 16
-typedef int16 intj;
-#define as_realj as_float16
-#define as_intj as_int16
-#define convert_intj convert_int16
-#else
-typedef int8 intj;
-#define as_realj as_float8
-#define as_intj as_int8
-#define convert_intj convert_int8
-#endif
 realj hidden_value_fast_j(const realj from_input, const realj from_hidden, const realj b_i);
 realj hidden_value_fast_j(const realj from_input, const realj from_hidden, const realj b_i)
 {
-    const realj z = from_input + from_hidden + b_i, a = fabs(z), u = a * a;
-    const realj p =
-        a + a * u *
-                (-0.33333319425582886f +
-                 u * (0.13332632184028625f +
-                      u * (-0.053856655955314636f +
-                           u * (0.021088143810629845f + u * -0.006295950151979923f))));
-    const realj y = select(a, (realj)9, a > 9) * 2.8853900817779268f; /* 2|z| log2(e) */
-    const realj n = floor(y), f = y - n;
-    const realj two_f =
-        1.0f +
-        f * (0.6931470036506653f +
-             f * (0.2402298003435135f +
-                  f * (0.05548352748155594f +
-                       f * (0.009678471833467484f +
-                            f * (0.0012443085433915257f + f * 0.0002169061335735023f)))));
-    const realj e = as_realj(as_intj(two_f) + (convert_intj(n) << 23)); /* 2^n 2^f */
-    /* (a NaN's n converts to what the device likes: z itself for it) */
-    return select(copysign(select(1 - 2 / (e + 1), p, a < 0.55f), z), z, isnan(z));
+    const realj z = from_input + from_hidden + b_i, a = fabs(z);
+    const realj c = select(a, (realj)9.02f, a > 9.02f), u = c * c; /* (a NaN stays) */
+    const realj P =
+        1.0f + u * (0.133797094f + u * (0.00349402428f + u * (2.05833057e-05f + u * 1.33188207e-08f)));
+    const realj Q =
+        1.0f + u * (0.467130244f + u * (0.0258710347f + u * (0.000328307564f + u * 7.76191769e-07f)));
+    const realj r = c * P / Q;
+    return select(copysign(select(r, (realj)1, r > 1), z), z, isnan(z));
 }
 #define HIDDEN_VALUE_J hidden_value_fast_j
 #else
@@ -300,9 +280,9 @@ void write_transposes(__global real *wt, const layer_params p, const uint param_
     }
 }
 
-/* acc[w][u] = sum_k a[w][k] M[k][(jb + u) JW ...], k in order: the block
+/* acc[w][u] += sum_k a[w][k] M[k][(jb + u) JW ...], k in order: the block
  * of JB column vectors from jb of the product of a (WB windows' rows) and
- * M (NH,NH) row-major, in registers; 0 where !nonzero. One load of
+ * M (NH,NH) row-major, in registers; nothing where !nonzero. One load of
  * a row of M serves the WB windows. The _vec kernels' register-blocked
  * form of layer.cl's axpy. */
 void block_product(realj acc[WB][JB], const tile_row *a, __global const real *M, const int jb,
@@ -310,23 +290,52 @@ void block_product(realj acc[WB][JB], const tile_row *a, __global const real *M,
 void block_product(realj acc[WB][JB], const tile_row *a, __global const real *M, const int jb,
                    const int nonzero)
 {
-    #pragma unroll
-    for (int w = 0; w < WB; w++)
-        #pragma unroll
-        for (int u = 0; u < JB; u++)
-            acc[w][u] = 0;
     if (!nonzero)
         return;
-    for (int k = 0; k < NH; k++) {
+    __global const real *m = M + (size_t)jb * JW; /* row k's block */
+    for (int k = 0; k < NH; k++, m += NH) {
         realj row[JB];
         #pragma unroll
         for (int u = 0; u < JB; u++)
-            row[u] = vload_j(jb + u, M + k * NH);
+            row[u] = vload_j(u, m);
         #pragma unroll
         for (int w = 0; w < WB; w++)
             #pragma unroll
             for (int u = 0; u < JB; u++)
                 acc[w][u] += a[w].s[k] * row[u];
+    }
+}
+
+/* acc[w][u] = 0 */
+void block_zero(realj acc[WB][JB]) __attribute__((always_inline));
+void block_zero(realj acc[WB][JB])
+{
+    #pragma unroll
+    for (int w = 0; w < WB; w++)
+        #pragma unroll
+        for (int u = 0; u < JB; u++)
+            acc[w][u] = 0;
+}
+
+/* acc[w][u] = sum_i x_w[w][i] W_i[i][(jb + u) JW ...], i in order: the
+ * block of JB column vectors from jb of WB windows' x_t W_i, as
+ * block_product has h_{t-1} W_h. */
+void input_product(realj acc[WB][JB], __global const real *const *x_w, __global const real *W_i,
+                   const int jb) __attribute__((always_inline));
+void input_product(realj acc[WB][JB], __global const real *const *x_w, __global const real *W_i,
+                   const int jb)
+{
+    block_zero(acc);
+    for (int i = 0; i < NI; i++) {
+        realj row[JB];
+        #pragma unroll
+        for (int u = 0; u < JB; u++)
+            row[u] = vload_j(jb + u, W_i + i * NH);
+        #pragma unroll
+        for (int w = 0; w < WB; w++)
+            #pragma unroll
+            for (int u = 0; u < JB; u++)
+                acc[w][u] += x_w[w][i] * row[u];
     }
 }
 
@@ -577,9 +586,13 @@ __kernel void rnn_forward_tile_lanes(FORWARD_TILE_ARGS)
             window_loss[first + w] = lane[w];
 }
 
-/* rnn_forward_tile on explicit vectors along hidden units: x W_i a vector
- * at a time, h_{t-1} W_h in register blocks (block_product). Mirrors
- * rnn_layer_forward_cpu (in the top layer also mse_forward_cpu). */
+/* rnn_forward_tile on explicit vectors along hidden units: h_{t-1} W_h in
+ * register blocks (block_product) of WB windows; in fp32
+ * x_t W_i in the same blocks first (input_product: the sum of both one
+ * chain, within fp32's tolerance), in fp64 a window and a vector at a
+ * time, on its own as the reference has it. Mirrors rnn_layer_forward_cpu
+ * (in the top layer also mse_forward_cpu). */
+#define INPUT_IN_BLOCK (!CLRNN_FP64)
 __kernel void rnn_forward_tile_vec(FORWARD_TILE_ARGS)
 {
     FORWARD_MODEL
@@ -587,7 +600,7 @@ __kernel void rnn_forward_tile_vec(FORWARD_TILE_ARGS)
     const layer_params p = point_layer(params + param_offset, NI, NH, NO);
     write_transposes(wt, p, param_offset);
     const size_t first = get_global_id(0) * WB;
-    tile_row h_prev[WB], from_input[WB];
+    tile_row h_prev[WB], from_input[WB]; /* (fp64: x_t W_i, then) h_t */
     real loss[WB], seen[WB]; /* the windows' loss sums and observed cells (top layer) */
     for (int w = 0; w < WB; w++)
         loss[w] = seen[w] = 0;
@@ -596,16 +609,19 @@ __kernel void rnn_forward_tile_vec(FORWARD_TILE_ARGS)
             for (int jv = 0; jv < NJ; jv++)
                 h_prev[w].v[jv] = vload_j(jv, h0 + min(first + w, (size_t)B - 1) * NH);
     for (int t = 0; t < NT; t++) {
+        __global const real *x_t[WB];
         for (int w = 0; w < WB; w++) {
             const size_t b = min(first + w, (size_t)B - 1);
-            __global const real *x_t = x_is_table ? x + ((size_t)starts[b] + t) * NI
-                                                  : x + (b * NT + t) * NI;
+            x_t[w] = x_is_table ? x + ((size_t)starts[b] + t) * NI : x + (b * NT + t) * NI;
+        }
+#if !INPUT_IN_BLOCK
+        for (int w = 0; w < WB; w++) {
             realj acc[NJ]; /* x_t W_i: NJ independent chains, i in order in each */
             #pragma unroll
             for (int jv = 0; jv < NJ; jv++)
                 acc[jv] = 0;
             for (int i = 0; i < NI; i++) {
-                const real x_i = x_t[i];
+                const real x_i = x_t[w][i];
                 #pragma unroll
                 for (int jv = 0; jv < NJ; jv++)
                     acc[jv] += x_i * vload_j(jv, p.W_i + i * NH);
@@ -614,15 +630,25 @@ __kernel void rnn_forward_tile_vec(FORWARD_TILE_ARGS)
             for (int jv = 0; jv < NJ; jv++)
                 from_input[w].v[jv] = acc[jv];
         }
+#endif
         for (int jb = 0; jb < NJ; jb += JB) {
-            realj acc[WB][JB]; /* h_{t-1} W_h */
+            realj acc[WB][JB]; /* (x_t W_i +) h_{t-1} W_h */
+#if INPUT_IN_BLOCK
+            input_product(acc, x_t, p.W_i, jb);
+#else
+            block_zero(acc);
+#endif
             block_product(acc, h_prev, p.W_h, jb, t > 0 || has_h0);
             #pragma unroll
             for (int w = 0; w < WB; w++)
                 #pragma unroll
                 for (int u = 0; u < JB; u++) /* h_t, until h_prev takes it */
-                    from_input[w].v[jb + u] = HIDDEN_VALUE_J(from_input[w].v[jb + u], acc[w][u],
-                                                             vload_j(jb + u, p.b_i));
+                    from_input[w].v[jb + u] =
+#if INPUT_IN_BLOCK
+                        HIDDEN_VALUE_J(acc[w][u], 0, vload_j(jb + u, p.b_i));
+#else
+                        HIDDEN_VALUE_J(from_input[w].v[jb + u], acc[w][u], vload_j(jb + u, p.b_i));
+#endif
         }
         for (int w = 0; w < WB; w++) {
             h_prev[w] = from_input[w];
@@ -731,6 +757,7 @@ __kernel void rnn_backward_tile_vec(BACKWARD_TILE_ARGS)
         }
         for (int jb = 0; jb < NJ; jb += JB) {
             realj acc[WB][JB]; /* g_{t+1} W_h^T (g_T = 0) */
+            block_zero(acc);
             block_product(acc, g_next, wt_h, jb, s > 0);
             #pragma unroll
             for (int w = 0; w < WB; w++) {

@@ -154,23 +154,25 @@ size_t ocl_cpu_group_size(size_t n, size_t limit, size_t units)
         units = 1;
     if (limit == 0)
         limit = 1;
-    size_t best_local = 1, best_cost = SIZE_MAX;
-    size_t groups = (n + limit - 1) / limit;
-    if (groups < units)
-        groups = units;
-    /* the busiest unit's work-items, groups dealt out in turn (64 items in
+    if (n <= 1)
+        return 1;
+    /* The busiest unit's work-items, groups dealt out in turn (64 items in
      * groups of at most 6 on 2 units: 36 a unit in 11 groups of 6, 32 in 16
-     * of 4); of equal ones the most groups, up to 8 a unit more, which a
-     * unit slowed by other work hands on to the others */
-    for (size_t g = groups; g <= groups + 8 * units && g <= (n > units ? n : units); g++) {
-        const size_t local = (n + g - 1) / g, used = (n + local - 1) / local;
-        const size_t cost = (used + units - 1) / units * local;
-        if (cost <= best_cost) {
+     * of 4), the fewest over every size up to n / units; of equal ones the
+     * smallest of at most 8 groups a unit, which a unit slowed by other work
+     * hands on to the others. */
+    size_t cap = (n + units - 1) / units, best_local = 1, best_cost = SIZE_MAX;
+    if (cap > limit)
+        cap = limit;
+    for (size_t local = cap; local >= 1; local--) {
+        const size_t groups = (n + local - 1) / local;
+        const size_t cost = (groups + units - 1) / units * local;
+        if (cost < best_cost || (cost == best_cost && groups <= 8 * units)) {
             best_cost = cost;
             best_local = local;
         }
     }
-    return best_local ? best_local : 1;
+    return best_local;
 }
 
 clrnn_status ocl_launch_items(ocl_state *s, const kernel_args *a, size_t n, clrnn_error *err)

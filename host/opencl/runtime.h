@@ -317,10 +317,10 @@ clrnn_status ocl_launch_1d(ocl_state *s, const kernel_args *a, size_t n, clrnn_e
 clrnn_status ocl_launch_exact_1d(ocl_state *s, const kernel_args *a, size_t n, size_t wanted,
                                  clrnn_error *err);
 /* The local size of n work-items on a CPU device's `units` compute units,
- * groups of at most `limit`: of the few group counts from the fewest that
- * fit (one a unit at least), the one whose busiest unit takes the fewest
+ * groups of at most `limit`: the one whose busiest unit takes the fewest
  * work-items when the groups are dealt out evenly (a padded work-item
- * still computes). */
+ * still computes); of equal ones the smallest that makes at most 8 groups
+ * a unit. */
 size_t ocl_cpu_group_size(size_t n, size_t limit, size_t units);
 /* A 1-D launch of n work-items that each compute alone and write nothing
  * past n (the tile family's windows): on a CPU device in groups of

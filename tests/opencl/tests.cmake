@@ -377,6 +377,7 @@ set_tests_properties(opencl_auto_on_cpu_is_not_gpu PROPERTIES LABELS parity SKIP
 add_test(NAME tune_cache COMMAND ${CMAKE_CURRENT_LIST_DIR}/tune_test.sh $<TARGET_FILE:clrnn>)
 set_tests_properties(tune_cache PROPERTIES LABELS cli SKIP_RETURN_CODE 77 TIMEOUT 600)
 clrnn_add_test(test_tune_cache LABEL unit SOURCES opencl/test_tune_cache.c)
+clrnn_add_test(test_launch_split LABEL unit SOURCES opencl/test_launch_split.c)
 # clrnn tune over the gpu family's tunables (tune_gpu_test.sh).
 add_test(NAME tune_gpu COMMAND ${CMAKE_CURRENT_LIST_DIR}/tune_gpu_test.sh $<TARGET_FILE:clrnn>)
 set_tests_properties(tune_gpu PROPERTIES LABELS cli SKIP_RETURN_CODE 77 TIMEOUT 600)

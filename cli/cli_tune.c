@@ -13,9 +13,12 @@
  * parameters after --steps SGD steps, each tensor to the parity
  * tolerances (fp32 1e-5, fp64 1e-12, relative to the tensor's largest
  * reference value); one that fails is never timed nor stored. Timing is
- * wall-clock over whole training steps, as clrnn bench measures them,
- * doubling the steps until a run lasts --seconds. The fastest family of a
- * shape becomes the cache's choice for `--kernels auto`.
+ * wall-clock over whole training steps, as clrnn bench measures them: the
+ * candidate and the best so far take turns, 4 runs each of a quarter of
+ * --seconds (steps doubling until a run lasts that long), and each one's
+ * fastest run counts (time_against: a machine shared with other work moves
+ * both alike). The fastest family of a shape becomes the cache's choice
+ * for `--kernels auto`.
  *
  * For the tests, CLRNN_TUNE_FAULT=NAME=V makes every candidate with that
  * value fail its parity check (its device parameters are perturbed before
@@ -81,7 +84,8 @@ static const cli_option options[] = {
     {"--budget", "N", CLI_SIZE, AT(budget), 1, 10000,
      .help = "most candidates timed per family and shape (24)"},
     {"--seconds", "S", CLI_DOUBLE, AT(seconds), 0.001, 3600,
-     .help = "minimum timed seconds per candidate (0.3)"},
+     .help = "timed seconds per candidate, and again for the best so far beside it\n"
+             "(0.3)"},
     {"--steps", "N", CLI_SIZE, AT(steps), 1, 100,
      .help = "SGD steps of each candidate's parity check (3)"},
     {"--no-tune-cache", NULL, CLI_FLAG, AT(no_tune_cache),
@@ -244,8 +248,9 @@ static clrnn_backend_config job_config(const tune_job *j, const char *tuning, si
     return cfg;
 }
 
-/* The candidate's parity check, then its rate (window-steps per second). */
-static candidate_result try_candidate(const tune_job *j, const char *tuning, double *rate,
+/* The candidate's parity check, then its timing backend, staged and warmed
+ * up (*timer). */
+static candidate_result try_candidate(const tune_job *j, const char *tuning, clrnn_backend **timer,
                                       double *error, char *why, size_t why_size)
 {
     clrnn_error err;
@@ -276,6 +281,7 @@ static candidate_result try_candidate(const tune_job *j, const char *tuning, dou
 
     const bench_shape *s = j->shape;
     cfg = job_config(j, tuning, s->batch);
+    b = NULL;
     st = clrnn_backend_create(&b, j->problem->model, &cfg, &err);
     if (st == CLRNN_OK)
         st = clrnn_backend_stage(b, j->problem->x, j->problem->y, j->problem->rows, &err);
@@ -283,24 +289,65 @@ static candidate_result try_candidate(const tune_job *j, const char *tuning, dou
         st = clrnn_backend_stage_order(b, j->problem->starts, N_BATCHES * s->batch, &err);
     if (st == CLRNN_OK)
         st = bench_run_steps(b, j->problem, s, 0, 2, &err);
-    size_t n = 1, done = 0;
-    double elapsed = 0;
-    while (st == CLRNN_OK) {
-        double t0 = clock_seconds();
-        st = bench_run_steps(b, j->problem, s, 2 + done, n, &err);
-        elapsed += clock_seconds() - t0;
-        done += n;
-        if (elapsed >= j->o->seconds)
-            break;
-        n = done;
-    }
-    clrnn_backend_free(b);
     if (st != CLRNN_OK) {
+        clrnn_backend_free(b);
         snprintf(why, why_size, "%s", err.message);
         return CANDIDATE_FAILED;
     }
-    *rate = (double)(done * s->batch * s->seq_len) / elapsed;
+    *timer = b;
     return CANDIDATE_OK;
+}
+
+/* Seconds a step of one timed run of b: whole steps, doubling until the run
+ * lasts `seconds`; *done counts the steps b has run. */
+static clrnn_status time_run(const tune_job *j, clrnn_backend *b, double seconds, size_t *done,
+                             double *per_step, clrnn_error *err)
+{
+    size_t n = 1, steps = 0;
+    double elapsed = 0;
+    clrnn_status st = CLRNN_OK;
+    while (st == CLRNN_OK) {
+        double t0 = clock_seconds();
+        st = bench_run_steps(b, j->problem, j->shape, 2 + *done, n, err);
+        elapsed += clock_seconds() - t0;
+        *done += n;
+        steps += n;
+        if (elapsed >= seconds)
+            break;
+        n = steps;
+    }
+    *per_step = elapsed / (double)steps;
+    return st;
+}
+
+/* TIMING_ROUNDS runs of --seconds / TIMING_ROUNDS each of the candidate and,
+ * where there is one, of the best so far, taking turns, and each one's
+ * fastest run: on a machine whose speed moves with other work the two are
+ * compared at the same moments, and the fastest run is the one least
+ * disturbed. Rates in window-steps per second. */
+#define TIMING_ROUNDS 4
+static clrnn_status time_against(const tune_job *j, clrnn_backend *cand, size_t *cand_done,
+                                 clrnn_backend *best, size_t *best_done, double *cand_rate,
+                                 double *best_rate, clrnn_error *err)
+{
+    double fastest[2] = {INFINITY, INFINITY};
+    clrnn_backend *b[2] = {cand, best};
+    size_t *done[2] = {cand_done, best_done};
+    clrnn_status st = CLRNN_OK;
+    for (int r = 0; st == CLRNN_OK && r < TIMING_ROUNDS; r++)
+        for (int k = 0; st == CLRNN_OK && k < 2; k++) {
+            double per_step;
+            if (!b[k])
+                continue;
+            st = time_run(j, b[k], j->o->seconds / TIMING_ROUNDS, done[k], &per_step, err);
+            if (st == CLRNN_OK && per_step < fastest[k])
+                fastest[k] = per_step;
+        }
+    const double windows = (double)(j->shape->batch * j->shape->seq_len);
+    *cand_rate = windows / fastest[0];
+    if (best)
+        *best_rate = windows / fastest[1];
+    return st;
 }
 
 /* values (n) as "NAME=V ..." */
@@ -368,6 +415,8 @@ static int tune_family(const tune_job *j, char *best, size_t best_size, double *
         }
     }
     double default_rate = NAN;
+    clrnn_backend *best_timer = NULL; /* the best so far, timed again beside each candidate */
+    size_t best_done = 0;
     for (size_t k = 0; k <= n && timed < j->o->budget; k++) {
         const size_t n_values = k == 0 ? 1 : t[k - 1].n_values;
         for (size_t v = 0; v < n_values && timed < j->o->budget; v++) {
@@ -385,19 +434,31 @@ static int tune_family(const tune_job *j, char *best, size_t best_size, double *
             if (n_seen < MAX_SEEN)
                 snprintf(seen[n_seen++], sizeof seen[0], "%s", text);
             double rate = 0, error = 0;
-            candidate_result r = try_candidate(j, text, &rate, &error, why, sizeof why);
+            clrnn_backend *timer = NULL;
+            candidate_result r = try_candidate(j, text, &timer, &error, why, sizeof why);
             if (r == CANDIDATE_MISFIT) {
                 if (j->o->verbose)
                     printf("    %-6s %s: skipped: %s\n", name, text, why);
                 continue;
             }
             timed++;
+            clrnn_error err;
+            size_t timer_done = 0;
+            if (r == CANDIDATE_OK && time_against(j, timer, &timer_done, best_timer, &best_done,
+                                                  &rate, best_rate, &err) != CLRNN_OK) {
+                snprintf(why, sizeof why, "%s", err.message);
+                r = CANDIDATE_FAILED;
+            }
             if (r == CANDIDATE_FAILED) {
+                clrnn_backend_free(timer);
                 failed++;
                 printf("    %-6s %s: rejected: %s\n", name, text, why);
                 continue;
             }
-            if (j->o->verbose)
+            if (j->o->verbose && found)
+                printf("    %-6s %s: %.4g window-steps/s against %.4g (parity %.1e)\n", name, text,
+                       rate, *best_rate, error);
+            else if (j->o->verbose)
                 printf("    %-6s %s: %.4g window-steps/s (parity %.1e)\n", name, text, rate, error);
             if (k == 0)
                 default_rate = rate;
@@ -406,9 +467,14 @@ static int tune_family(const tune_job *j, char *best, size_t best_size, double *
                 *best_rate = rate;
                 memcpy(values, cand, sizeof values);
                 snprintf(best, best_size, "%s", text);
-            }
+                clrnn_backend_free(best_timer);
+                best_timer = timer;
+                best_done = timer_done;
+            } else
+                clrnn_backend_free(timer);
         }
     }
+    clrnn_backend_free(best_timer);
     free(seen);
     if (found)
         printf("  %-5s %-6s %s: %.4g window-steps/s (derived values %.4g, %+.0f%%); %zu "

@@ -47,7 +47,7 @@ static const char *const tile_variant_names[][N_TILE_KERNELS] = {
  */
 enum { T_LANES, T_WB, T_JVEC, T_JB, T_RB, T_GPACK, T_RP, T_GRAD_WG, T_CONTRACT, N_TILE_TUNABLES };
 _Static_assert(N_TILE_TUNABLES <= OCL_MAX_TUNABLES, "the tile family's tunables fit ocl_tuning");
-static const int lanes_values[] = {0, 1}, wb_values[] = {1, 2, 4, 8}, jvec_values[] = {0, 8, 16},
+static const int lanes_values[] = {0, 1}, wb_values[] = {1, 2, 4, 6, 8}, jvec_values[] = {0, 8, 16},
                  jb_values[] = {1, 2, 4}, rb_values[] = {1, 2, 3, 4, 5, 6, 7, 8},
                  rp_values[] = {0, 1, 2, 4, 8, 16}, gpack_values[] = {0, 1},
                  grad_wg_values[] = {1, 4, 16, 64}, contract_values[] = {0, 1};
@@ -57,18 +57,34 @@ static int derive_lanes(const clrnn_backend *b, const ocl_state *s, size_t l, co
     return s->cpu_device && b->layers[l].n_hidden <= WVEC_MAX_HIDDEN;
 }
 
+static int derive_jvec(const clrnn_backend *b, const ocl_state *s, size_t l, const int *v);
+static size_t vector_registers(const ocl_state *s);
+
+/* W_h's bytes past which the _vec kernels' blocks take 6 windows. */
+#define WIDE_BLOCK_WEIGHT_BYTES (128 * 1024)
+
 /* On a CPU 4 windows a work-item reuse each weight row 4 times, fewer
  * where the largest batch would not then give every compute unit a
- * work-item; on a GPU a window a work-item. */
+ * work-item; on a GPU a window a work-item. Where the _vec kernels run on
+ * 32 vector registers and W_h is past WIDE_BLOCK_WEIGHT_BYTES (it streams
+ * from the L2 cache at every step), 6: blocks of 6 windows and 4 vectors
+ * take 24 registers of sums, and a row of W_h serves 6 windows (the large
+ * shape's forward and BPTT 4-8% faster on the 2-core AVX-512 machine, best
+ * and median of interleaved runs; 128 and 64 hidden units, whose W_h is
+ * 64 and 16 KiB, no faster or slower). */
 static int derive_wb(const clrnn_backend *b, const ocl_state *s, size_t l, const int *v)
 {
     if (v[T_LANES])
         return 8;
     if (!s->cpu_device)
         return 1;
-    int wb = 4;
+    const size_t H = b->layers[l].n_hidden;
+    int wb = derive_jvec(b, s, l, v) && vector_registers(s) >= 32 &&
+                     H * H * s->real_size > WIDE_BLOCK_WEIGHT_BYTES
+                 ? 6
+                 : 4;
     while (wb > 1 && (b->max_batch + (size_t)wb - 1) / (size_t)wb < s->compute_units)
-        wb /= 2;
+        wb = wb == 6 ? 4 : wb / 2;
     return wb;
 }
 
@@ -205,7 +221,7 @@ static int derive_contract(const clrnn_backend *b, const ocl_state *s, size_t l,
 static const ocl_tunable tile_tunables[N_TILE_TUNABLES] = {
     [T_LANES] = {"LANES", "the forward with 8 windows as vector lanes (WB 8, JVEC 0)", lanes_values,
                  2, derive_lanes},
-    [T_WB] = {"WB", "windows a work-item", wb_values, 4, derive_wb},
+    [T_WB] = {"WB", "windows a work-item", wb_values, 5, derive_wb},
     [T_JVEC] = {"JVEC", "explicit vectors of JVEC reals along hidden units (0: none)", jvec_values,
                 3, derive_jvec},
     [T_JB] = {"JB", "vectors a register block (JVEC only)", jb_values, 3, derive_jb},

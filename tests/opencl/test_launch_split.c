@@ -32,7 +32,8 @@ int main(void)
                 size_t fewest = (n + limit - 1) / limit;
                 if (fewest < units)
                     fewest = units;
-                no_worse &= busiest(n, local, units) <= busiest(n, (n + fewest - 1) / fewest, units);
+                no_worse &=
+                    busiest(n, local, units) <= busiest(n, (n + fewest - 1) / fewest, units);
                 if (n <= 64) { /* a brute-force search over every local size */
                     size_t best = busiest(n, 1, units);
                     for (size_t l = 2; l <= limit; l++)

@@ -139,7 +139,7 @@ static int derive_rb(const clrnn_backend *b, const ocl_state *s, size_t l, const
 static size_t gpack_copy_reals(const clrnn_backend *b, size_t l)
 {
     const size_t ld = b->layers[l].n_hidden + (b->precision == CLRNN_FP64 ? 8 : 16);
-    return (2 * b->seq_len - 1) * ld + 1;
+    return 2 * b->seq_len * ld;
 }
 static size_t gpack_reals(const clrnn_backend *b, size_t l, const int *v)
 {
@@ -351,12 +351,12 @@ static clrnn_status bound_private(const clrnn_backend *b, const ocl_state *s, ti
     const clrnn_layer_shape sh = b->layers[l];
     const size_t WB = tile->windows, rs = s->real_size;
     const size_t RB = (size_t)tile->tuning[T_RB], blocks = 3 * WB > RB ? 3 * WB : RB;
-    /* and the weight gradient's padded copies (GPACK), 2 NT - 1 reals a hidden unit */
+    /* and the weight gradient's padded copies (GPACK), 2 NT reals a hidden unit */
     const size_t pack = gpack_reals(b, l, tile->tuning);
-    const size_t per_unit = blocks + (pack ? 2 * b->seq_len - 1 : 0);
+    const size_t per_unit = blocks + (pack ? 2 * b->seq_len : 0);
     const size_t counted = (tile_private_reals(sh, WB, RB) + pack) * rs;
     const size_t fixed = (tile_private_reals((clrnn_layer_shape){sh.n_in, 0, sh.n_out}, WB, RB) +
-                          (pack ? pack - (2 * b->seq_len - 1) * sh.n_hidden : 0)) *
+                          (pack ? pack - 2 * b->seq_len * sh.n_hidden : 0)) *
                          rs;
     const size_t widest =
         fixed < ITEM_PRIVATE_MAX ? (ITEM_PRIVATE_MAX - fixed) / (per_unit * rs) : 0;

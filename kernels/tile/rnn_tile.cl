@@ -121,12 +121,18 @@ typedef union tile_row {
  * usual NH, so the column of a few reals that a row block reads from each
  * of the window's NT rows falls into a few sets of the L1 cache and evicts
  * itself before the next row block reads it again; padded, the rows spread
- * over all the sets. The host counts the arrays' (2 NT - 1) GP_LD + 1 reals. */
+ * over all the sets. The host counts the arrays' 2 NT GP_LD reals. */
 #ifndef GPACK
 #define GPACK 0
 #endif
 #define GPACK_PAD (CLRNN_FP64 ? 8 : 16)
 #define GP_LD (NH + GPACK_PAD)
+/* A window's NT rows of g or h, GP_LD apart, as vectors and as reals (the
+ * pad a whole number of vectors: JW divides GPACK_PAD). */
+typedef union grad_copy {
+    realj v[JVEC ? NT * GP_LD / JW : 1];
+    real s[JVEC ? NT * GP_LD : 1];
+} grad_copy;
 /* A work-item's column blocks: with GPACK all (the copies serve them all),
  * else one. */
 #define NJB_ITEMS (GPACK ? 1 : NJB)
@@ -954,14 +960,15 @@ void grad_panel(__global real *out, __global const real *g, __global const real 
 {
 #define X_WIN(b) (x_is_table ? x + (size_t)starts[b] * NI : x + (b) * NT * NI)
 #if GPACK
-    real gp[NT * GP_LD], hp[(NT - 1) * GP_LD + 1]; /* h's rows 0 .. NT-2 */
+    grad_copy gc, hc; /* g's rows, h's rows 0 .. NT-2 (row NT-1 unused) */
+    real *gp = gc.s, *hp = hc.s;
     for (size_t b = b_begin; b < b_end; b++) {
-        for (int t = 0; t < NT; t++)
-            for (int j = 0; j < NH; j++)
-                gp[t * GP_LD + j] = g[(b * NT + t) * NH + j];
+        for (int t = 0; t < NT; t++) /* whole vectors (a real at a time PoCL moved 32 bytes) */
+            for (int jv = 0; jv < NJ; jv++)
+                gc.v[t * (GP_LD / JW) + jv] = vload_j(jv, g + (b * NT + t) * NH);
         for (int t = 0; t + 1 < NT; t++)
-            for (int j = 0; j < NH; j++)
-                hp[t * GP_LD + j] = h[(b * NT + t) * NH + j];
+            for (int jv = 0; jv < NJ; jv++)
+                hc.v[t * (GP_LD / JW) + jv] = vload_j(jv, h + (b * NT + t) * NH);
         for (size_t jb = jb_begin; jb < jb_end; jb++)
             for (size_t rb = rb_begin; rb < rb_end; rb++) {
                 const size_t r0 = BLOCK_ROW0(rb);

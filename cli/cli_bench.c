@@ -45,6 +45,8 @@ static const bench_shape suite[] = {
     {"large", {32, 256, 1}, 64, 256},
 };
 
+#define MAX_CANDIDATES 8
+
 typedef struct bench_options {
     bench_shape shapes[MAX_SHAPES];
     size_t n_shapes;
@@ -55,7 +57,11 @@ typedef struct bench_options {
     size_t warmup;
     int profile;
     const char *csv;
-    const char *tuning; /* --tuning: the family's tunables, NAME=V ... */
+    const char *tuning; /* --tuning: the family's tunables, NAME=V ... (one candidate) */
+    /* --tuning 'A|B|...': the candidates, timed in turns (measure_turns) */
+    char candidate_text[512];
+    const char *candidates[MAX_CANDIDATES];
+    size_t n_candidates;
     clrnn_kernels kernels;
     int no_tune_cache, verbose;
     char device_names[512];          /* what devices[] points into */
@@ -163,7 +169,9 @@ static const cli_option options[] = {
      .help = "ignore the tuning cache (clrnn tune): device-derived defaults"},
     {"--tuning", "TEXT", CLI_STRING, AT(tuning),
      .help = "the kernel family's tunables, e.g. 'WB=8 JB=2' (clrnn tune\n"
-             "--verbose lists them), the rest derived from the device"},
+             "--verbose lists them), the rest derived from the device;\n"
+             "'A|B|...' (an empty one: the derived values) times up to 8\n"
+             "candidates in turns, 5 runs each, each rate its fastest run"},
     {"--verbose", NULL, CLI_FLAG, AT(verbose),
      .help = "say where each family's tunables came from"},
     {0},
@@ -207,7 +215,29 @@ static cli_status parse(bench_options *o, int argc, char **argv)
     o->models[0] = 1;
     o->n_models = 1;
     cli_args a;
-    return cli_parse(&a, &cli_bench_command, argc, argv, o);
+    cli_status st = cli_parse(&a, &cli_bench_command, argc, argv, o);
+    if (st != CLI_OK || !o->tuning || !strchr(o->tuning, '|'))
+        return st;
+    if (strlen(o->tuning) >= sizeof o->candidate_text) {
+        fprintf(stderr, "clrnn bench: --tuning: at most %zu characters\n",
+                sizeof o->candidate_text - 1);
+        return CLI_BAD_INPUT;
+    }
+    snprintf(o->candidate_text, sizeof o->candidate_text, "%s", o->tuning);
+    for (char *c = o->candidate_text;; c++) {
+        if (o->n_candidates == MAX_CANDIDATES) {
+            fprintf(stderr, "clrnn bench: --tuning '%s': at most %d candidates\n", o->tuning,
+                    MAX_CANDIDATES);
+            return CLI_BAD_INPUT;
+        }
+        o->candidates[o->n_candidates++] = c;
+        c = strchr(c, '|');
+        if (!c)
+            break;
+        *c = '\0';
+    }
+    o->tuning = NULL; /* the CPU reference takes none */
+    return CLI_OK;
 }
 
 static double flops_per_step(const bench_shape *s, size_t n_params)
@@ -258,6 +288,7 @@ typedef struct bench_result {
     clrnn_kernel_time kernels[16];
     size_t n_kernels;
     char description[256];
+    char tuning[128]; /* measure_turns: the candidate ("derived" for an empty one) */
 } bench_result;
 
 clrnn_status bench_run_steps(clrnn_backend *b, const bench_problem *p, const bench_shape *s,
@@ -357,9 +388,13 @@ static clrnn_status stage_group(clrnn_backend *b, const bench_problem *p, const 
     return st;
 }
 
-static clrnn_status measure(bench_result *r, const bench_options *o, const bench_shape *s,
-                            const bench_problem *p, const char *device, clrnn_precision precision,
-                            size_t models, clrnn_error *err)
+/* A backend of the shape on device at precision with `tuning`, its
+ * problem staged, warmed up and (with --profile, OpenCL) profiling;
+ * r->peak_gflops the device's peak (NaN on the CPU). */
+static clrnn_status open_backend(clrnn_backend **out, bench_result *r, const bench_options *o,
+                                 const bench_shape *s, const bench_problem *p, const char *device,
+                                 clrnn_precision precision, size_t models, const char *tuning,
+                                 clrnn_error *err)
 {
     clrnn_backend_config cfg = {.device = device,
                                 .precision = precision,
@@ -367,7 +402,7 @@ static clrnn_status measure(bench_result *r, const bench_options *o, const bench
                                 .max_batch = s->batch,
                                 .kernels = o->kernels,
                                 .no_tune_cache = o->no_tune_cache,
-                                .tuning = o->tuning,
+                                .tuning = tuning,
                                 .tune_log = stderr,
                                 .tune_verbose = o->verbose,
                                 .n_models = models};
@@ -384,9 +419,42 @@ static clrnn_status measure(bench_result *r, const bench_options *o, const bench
         st == CLRNN_OK && clrnn_backend_is_opencl(b) ? device_peak(b, device, precision) : NAN;
     if (st == CLRNN_OK)
         st = bench_run_steps(b, p, s, 0, o->warmup, err);
-    int profiling = 0;
     if (st == CLRNN_OK && o->profile && clrnn_backend_is_opencl(b))
-        profiling = (st = clrnn_backend_set_profiling(b, 1, err)) == CLRNN_OK;
+        st = clrnn_backend_set_profiling(b, 1, err);
+    if (st == CLRNN_OK)
+        *out = b;
+    else
+        clrnn_backend_free(b);
+    return st;
+}
+
+/* r's rates from `done` steps in `seconds`, its kernel times (profiling)
+ * and description. */
+static clrnn_status finish_result(bench_result *r, clrnn_backend *b, const bench_options *o,
+                                  const bench_shape *s, const bench_problem *p, size_t models,
+                                  size_t done, double seconds, clrnn_error *err)
+{
+    clrnn_status st = CLRNN_OK;
+    if (o->profile && clrnn_backend_is_opencl(b)) {
+        r->n_kernels = sizeof r->kernels / sizeof r->kernels[0];
+        st = clrnn_backend_kernel_times(b, r->kernels, &r->n_kernels, err);
+    }
+    r->steps = done;
+    r->seconds = seconds;
+    const double m = (double)(models ? models : 1);
+    r->window_steps_per_second = m * (double)(done * s->batch * s->seq_len) / seconds;
+    r->gflops =
+        m * flops_per_step(s, clrnn_model_n_params(p->model)) * (double)done / seconds * 1e-9;
+    snprintf(r->description, sizeof r->description, "%s", clrnn_backend_device_name(b));
+    return st;
+}
+
+static clrnn_status measure(bench_result *r, const bench_options *o, const bench_shape *s,
+                            const bench_problem *p, const char *device, clrnn_precision precision,
+                            size_t models, clrnn_error *err)
+{
+    clrnn_backend *b = NULL;
+    clrnn_status st = open_backend(&b, r, o, s, p, device, precision, models, o->tuning, err);
     /* Double the step count until the run lasts long enough. */
     size_t n = 1, done = 0;
     double elapsed = 0;
@@ -399,20 +467,57 @@ static clrnn_status measure(bench_result *r, const bench_options *o, const bench
             break;
         n = done;
     }
-    if (st == CLRNN_OK && profiling) {
-        r->n_kernels = sizeof r->kernels / sizeof r->kernels[0];
-        st = clrnn_backend_kernel_times(b, r->kernels, &r->n_kernels, err);
-    }
-    if (st == CLRNN_OK) {
-        r->steps = done;
-        r->seconds = elapsed;
-        const double m = (double)(models ? models : 1);
-        r->window_steps_per_second = m * (double)(done * s->batch * s->seq_len) / elapsed;
-        r->gflops =
-            m * flops_per_step(s, clrnn_model_n_params(p->model)) * (double)done / elapsed * 1e-9;
-        snprintf(r->description, sizeof r->description, "%s", clrnn_backend_device_name(b));
-    }
+    if (st == CLRNN_OK)
+        st = finish_result(r, b, o, s, p, models, done, elapsed, err);
     clrnn_backend_free(b);
+    return st;
+}
+
+/* --tuning 'A|B|...': the candidates' backends take turns, TURN_ROUNDS runs
+ * each of --seconds / TURN_ROUNDS (steps doubling until a run lasts that
+ * long), and each one's rate is its fastest run's: on a machine whose
+ * speed moves with other work, all are seen at the same moments, and the
+ * fastest run is the least disturbed. Kernel times are over all its runs. */
+#define TURN_ROUNDS 5
+static clrnn_status measure_turns(bench_result *r, size_t n, const bench_options *o,
+                                  const bench_shape *s, const bench_problem *p, const char *device,
+                                  clrnn_precision precision, size_t models, clrnn_error *err)
+{
+    clrnn_backend *b[MAX_CANDIDATES] = {0};
+    size_t done[MAX_CANDIDATES] = {0};
+    double fastest[MAX_CANDIDATES];
+    clrnn_status st = CLRNN_OK;
+    for (size_t k = 0; st == CLRNN_OK && k < n; k++) {
+        st = open_backend(&b[k], &r[k], o, s, p, device, precision, models, o->candidates[k], err);
+        fastest[k] = INFINITY;
+    }
+    for (int round = 0; st == CLRNN_OK && round < TURN_ROUNDS; round++)
+        for (size_t k = 0; st == CLRNN_OK && k < n; k++) {
+            size_t steps = 0, want = 1;
+            double elapsed = 0;
+            while (st == CLRNN_OK) {
+                double t0 = clock_seconds();
+                st = bench_run_steps(b[k], p, s, o->warmup + done[k], want, err);
+                elapsed += clock_seconds() - t0;
+                done[k] += want;
+                steps += want;
+                if (elapsed >= o->seconds / TURN_ROUNDS)
+                    break;
+                want = steps;
+            }
+            if (st == CLRNN_OK && elapsed / (double)steps < fastest[k])
+                fastest[k] = elapsed / (double)steps;
+        }
+    for (size_t k = 0; st == CLRNN_OK && k < n; k++) {
+        st =
+            finish_result(&r[k], b[k], o, s, p, models, done[k], fastest[k] * (double)done[k], err);
+        snprintf(r[k].tuning, sizeof r[k].tuning, "%s",
+                 o->candidates[k][0] ? o->candidates[k] : "derived");
+        size_t len = strlen(r[k].description);
+        snprintf(r[k].description + len, sizeof r[k].description - len, " [%s]", r[k].tuning);
+    }
+    for (size_t k = 0; k < n; k++)
+        clrnn_backend_free(b[k]);
     return st;
 }
 
@@ -466,9 +571,13 @@ int cli_bench(int argc, char **argv)
                 for (int prec = 0; prec < 2; prec++) {
                     if (is_cpu ? prec != CLRNN_FP64 : !o.precisions[prec])
                         continue;
-                    bench_result r;
-                    if (measure(&r, &o, s, &p, o.devices[d], (clrnn_precision)prec, models, &err) !=
-                        CLRNN_OK) {
+                    bench_result results[MAX_CANDIDATES];
+                    const size_t n_results = !is_cpu && o.n_candidates ? o.n_candidates : 1;
+                    if ((n_results > 1 || (!is_cpu && o.n_candidates)
+                             ? measure_turns(results, n_results, &o, s, &p, o.devices[d],
+                                             (clrnn_precision)prec, models, &err)
+                             : measure(results, &o, s, &p, o.devices[d], (clrnn_precision)prec,
+                                       models, &err)) != CLRNN_OK) {
                         char message[sizeof err.message + 256];
                         printf("  %-8s %-32s %-5s %s\n", "", o.devices[d], prec ? "fp64" : "fp32",
                                cli_message(message, sizeof message, &err));
@@ -476,30 +585,37 @@ int cli_bench(int argc, char **argv)
                         continue;
                     }
                     if (is_cpu)
-                        cpu_rate = r.window_steps_per_second;
-                    /* The ratio needs the CPU reference in this run (--devices cpu,...). */
-                    double ratio = r.window_steps_per_second / cpu_rate;
-                    char ratio_text[16] = "-";
-                    if (isfinite(ratio))
-                        snprintf(ratio_text, sizeof ratio_text, "%.2fx", ratio);
-                    double share = r.gflops / r.peak_gflops;
-                    char share_text[16] = "-";
-                    if (isfinite(share))
-                        snprintf(share_text, sizeof share_text, "%.1f%%", 100.0 * share);
-                    char models_text[16] = "";
-                    if (grouped)
-                        snprintf(models_text, sizeof models_text, "%6zu ", models);
-                    printf("  %-8s %-32.32s %-5s %s%16.4g %9.3g %9s %8s\n", "", r.description,
-                           prec ? "fp64" : "fp32", models_text, r.window_steps_per_second, r.gflops,
-                           ratio_text, share_text);
-                    print_kernels(&r);
-                    if (csv)
-                        fprintf(csv,
+                        cpu_rate = results[0].window_steps_per_second;
+                    for (size_t k = 0; k < n_results; k++) {
+                        const bench_result r = results[k];
+                        /* The ratio needs the CPU reference in this run (--devices cpu,...). */
+                        double ratio = r.window_steps_per_second / cpu_rate;
+                        char ratio_text[16] = "-";
+                        if (isfinite(ratio))
+                            snprintf(ratio_text, sizeof ratio_text, "%.2fx", ratio);
+                        double share = r.gflops / r.peak_gflops;
+                        char share_text[16] = "-";
+                        if (isfinite(share))
+                            snprintf(share_text, sizeof share_text, "%.1f%%", 100.0 * share);
+                        char models_text[16] = "";
+                        if (grouped)
+                            snprintf(models_text, sizeof models_text, "%6zu ", models);
+                        printf("  %-8s %-32.32s %-5s %s%16.4g %9.3g %9s %8s\n", "", r.description,
+                               prec ? "fp64" : "fp32", models_text, r.window_steps_per_second,
+                               r.gflops, ratio_text, share_text);
+                        if (r.tuning[0])
+                            printf("      tuning %s: the fastest of %d runs, in turns\n", r.tuning,
+                                   TURN_ROUNDS);
+                        print_kernels(&r);
+                        if (csv)
+                            fprintf(
+                                csv,
                                 "%s,%zu,%zu,%zu,%zu,%zu,\"%s\",%s,%.6g,%.6g,%.4g,%.6g,%.4g,%zu\n",
                                 s->name, s->layer.n_in, s->layer.n_hidden, s->layer.n_out,
                                 s->seq_len, s->batch, r.description, prec ? "fp64" : "fp32",
                                 r.window_steps_per_second, r.gflops, ratio, r.peak_gflops, share,
                                 models);
+                    }
                 }
             }
         }

@@ -238,6 +238,14 @@ add_test(NAME bench_smoke
          COMMAND ${OPENCL_EXPECT} ${EXPECT} 0 "tiny: n_in 1, n_hidden 3" $<TARGET_FILE:clrnn> bench
                  --shapes tiny=1:3:1/2/5 --seconds 0.01 --warmup 1)
 set_tests_properties(bench_smoke PROPERTIES LABELS cli SKIP_RETURN_CODE 77)
+# bench --tuning 'A|B': the candidates timed in turns, a row each (the
+# empty one the derived values); more than 8 refused in one line.
+add_test(NAME bench_tuning_turns
+         COMMAND ${OPENCL_EXPECT} ${EXPECT} 0 "tuning WB=2: the fastest of 5 runs, in turns"
+                 $<TARGET_FILE:clrnn> bench --shapes tiny=2:32:1/3/9 --devices opencl
+                 --precision fp32 --seconds 0.01 --kernels tile --tuning "|WB=2")
+set_tests_properties(bench_tuning_turns PROPERTIES LABELS cli SKIP_RETURN_CODE 77)
+clrnn_cli_test(bench_tuning_too_many 2 "at most 8 candidates" bench --tuning "a|b|c|d|e|f|g|h|i")
 
 # Carried hidden state on every family (tests/core/test_stateful.c): one
 # stream of windows == one long window, stateful training of one

@@ -330,6 +330,48 @@ clrnn_status bench_run_steps(clrnn_backend *b, const bench_problem *p, const ben
     return st;
 }
 
+clrnn_status bench_timed_run(clrnn_backend *b, const bench_problem *p, const bench_shape *s,
+                             size_t first, double seconds, size_t *steps, double *elapsed,
+                             clrnn_error *err)
+{
+    size_t n = 1;
+    clrnn_status st = CLRNN_OK;
+    *steps = 0;
+    *elapsed = 0;
+    while (st == CLRNN_OK) {
+        double t0 = clock_seconds();
+        st = bench_run_steps(b, p, s, first + *steps, n, err);
+        *elapsed += clock_seconds() - t0;
+        *steps += n;
+        if (*elapsed >= seconds)
+            break;
+        n = *steps;
+    }
+    return st;
+}
+
+clrnn_status bench_take_turns(clrnn_backend *const *b, size_t n, const bench_problem *p,
+                              const bench_shape *s, size_t first, int rounds, double seconds,
+                              size_t *done, double *fastest, clrnn_error *err)
+{
+    clrnn_status st = CLRNN_OK;
+    for (size_t k = 0; k < n; k++)
+        fastest[k] = INFINITY;
+    for (int round = 0; st == CLRNN_OK && round < rounds; round++)
+        for (size_t k = 0; st == CLRNN_OK && k < n; k++) {
+            size_t steps;
+            double elapsed;
+            if (!b[k])
+                continue;
+            st = bench_timed_run(b[k], p, s, first + done[k], seconds / rounds, &steps, &elapsed,
+                                 err);
+            done[k] += steps;
+            if (st == CLRNN_OK && elapsed / (double)steps < fastest[k])
+                fastest[k] = elapsed / (double)steps;
+        }
+    return st;
+}
+
 /* Each OpenCL device's peak, measured once per precision and printed then. */
 static struct {
     char device[64];
@@ -455,29 +497,19 @@ static clrnn_status measure(bench_result *r, const bench_options *o, const bench
 {
     clrnn_backend *b = NULL;
     clrnn_status st = open_backend(&b, r, o, s, p, device, precision, models, o->tuning, err);
-    /* Double the step count until the run lasts long enough. */
-    size_t n = 1, done = 0;
+    size_t done = 0;
     double elapsed = 0;
-    while (st == CLRNN_OK) {
-        double t0 = clock_seconds();
-        st = bench_run_steps(b, p, s, o->warmup + done, n, err);
-        elapsed += clock_seconds() - t0;
-        done += n;
-        if (elapsed >= o->seconds)
-            break;
-        n = done;
-    }
+    if (st == CLRNN_OK)
+        st = bench_timed_run(b, p, s, o->warmup, o->seconds, &done, &elapsed, err);
     if (st == CLRNN_OK)
         st = finish_result(r, b, o, s, p, models, done, elapsed, err);
     clrnn_backend_free(b);
     return st;
 }
 
-/* --tuning 'A|B|...': the candidates' backends take turns, TURN_ROUNDS runs
- * each of --seconds / TURN_ROUNDS (steps doubling until a run lasts that
- * long), and each one's rate is its fastest run's: on a machine whose
- * speed moves with other work, all are seen at the same moments, and the
- * fastest run is the least disturbed. Kernel times are over all its runs. */
+/* --tuning 'A|B|...': the candidates' backends take turns
+ * (bench_take_turns, TURN_ROUNDS runs each), and each one's rate is its
+ * fastest run's. Kernel times are over all its runs. */
 #define TURN_ROUNDS 5
 static clrnn_status measure_turns(bench_result *r, size_t n, const bench_options *o,
                                   const bench_shape *s, const bench_problem *p, const char *device,
@@ -487,27 +519,10 @@ static clrnn_status measure_turns(bench_result *r, size_t n, const bench_options
     size_t done[MAX_CANDIDATES] = {0};
     double fastest[MAX_CANDIDATES];
     clrnn_status st = CLRNN_OK;
-    for (size_t k = 0; st == CLRNN_OK && k < n; k++) {
+    for (size_t k = 0; st == CLRNN_OK && k < n; k++)
         st = open_backend(&b[k], &r[k], o, s, p, device, precision, models, o->candidates[k], err);
-        fastest[k] = INFINITY;
-    }
-    for (int round = 0; st == CLRNN_OK && round < TURN_ROUNDS; round++)
-        for (size_t k = 0; st == CLRNN_OK && k < n; k++) {
-            size_t steps = 0, want = 1;
-            double elapsed = 0;
-            while (st == CLRNN_OK) {
-                double t0 = clock_seconds();
-                st = bench_run_steps(b[k], p, s, o->warmup + done[k], want, err);
-                elapsed += clock_seconds() - t0;
-                done[k] += want;
-                steps += want;
-                if (elapsed >= o->seconds / TURN_ROUNDS)
-                    break;
-                want = steps;
-            }
-            if (st == CLRNN_OK && elapsed / (double)steps < fastest[k])
-                fastest[k] = elapsed / (double)steps;
-        }
+    if (st == CLRNN_OK)
+        st = bench_take_turns(b, n, p, s, o->warmup, TURN_ROUNDS, o->seconds, done, fastest, err);
     for (size_t k = 0; st == CLRNN_OK && k < n; k++) {
         st =
             finish_result(&r[k], b[k], o, s, p, models, done[k], fastest[k] * (double)done[k], err);
@@ -573,7 +588,7 @@ int cli_bench(int argc, char **argv)
                         continue;
                     bench_result results[MAX_CANDIDATES];
                     const size_t n_results = !is_cpu && o.n_candidates ? o.n_candidates : 1;
-                    if ((n_results > 1 || (!is_cpu && o.n_candidates)
+                    if ((!is_cpu && o.n_candidates
                              ? measure_turns(results, n_results, &o, s, &p, o.devices[d],
                                              (clrnn_precision)prec, models, &err)
                              : measure(results, &o, s, &p, o.devices[d], (clrnn_precision)prec,

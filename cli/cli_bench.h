@@ -34,5 +34,19 @@ void bench_free_problem(bench_problem *p);
  * for the device. */
 clrnn_status bench_run_steps(clrnn_backend *b, const bench_problem *p, const bench_shape *s,
                              size_t first, size_t n, clrnn_error *err);
+/* Runs whole steps of b from batch `first` on, their count doubling until
+ * the run lasts `seconds`: the steps run into *steps, their time into
+ * *elapsed. */
+clrnn_status bench_timed_run(clrnn_backend *b, const bench_problem *p, const bench_shape *s,
+                             size_t first, double seconds, size_t *steps, double *elapsed,
+                             clrnn_error *err);
+/* The n backends (a NULL one skipped) take turns: `rounds` timed runs each
+ * of seconds / rounds, backend k's from batch first + done[k] (done[k]
+ * counts its steps), fastest[k] its fastest run's seconds a step. On a
+ * machine whose speed moves with other work all are seen at the same
+ * moments, and the fastest run is the least disturbed. */
+clrnn_status bench_take_turns(clrnn_backend *const *b, size_t n, const bench_problem *p,
+                              const bench_shape *s, size_t first, int rounds, double seconds,
+                              size_t *done, double *fastest, clrnn_error *err);
 
 #endif

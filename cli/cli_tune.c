@@ -36,7 +36,6 @@
 #include "cli_args.h"
 #include "cli_bench.h"
 #include "clrnn.h"
-#include "core/clock.h"
 
 #define MAX_SHAPES 16
 #define MAX_TUNABLES 16
@@ -298,51 +297,21 @@ static candidate_result try_candidate(const tune_job *j, const char *tuning, clr
     return CANDIDATE_OK;
 }
 
-/* Seconds a step of one timed run of b: whole steps, doubling until the run
- * lasts `seconds`; *done counts the steps b has run. */
-static clrnn_status time_run(const tune_job *j, clrnn_backend *b, double seconds, size_t *done,
-                             double *per_step, clrnn_error *err)
-{
-    size_t n = 1, steps = 0;
-    double elapsed = 0;
-    clrnn_status st = CLRNN_OK;
-    while (st == CLRNN_OK) {
-        double t0 = clock_seconds();
-        st = bench_run_steps(b, j->problem, j->shape, 2 + *done, n, err);
-        elapsed += clock_seconds() - t0;
-        *done += n;
-        steps += n;
-        if (elapsed >= seconds)
-            break;
-        n = steps;
-    }
-    *per_step = elapsed / (double)steps;
-    return st;
-}
-
-/* TIMING_ROUNDS runs of --seconds / TIMING_ROUNDS each of the candidate and,
- * where there is one, of the best so far, taking turns, and each one's
- * fastest run: on a machine whose speed moves with other work the two are
- * compared at the same moments, and the fastest run is the one least
- * disturbed. Rates in window-steps per second. */
+/* TIMING_ROUNDS runs each of the candidate and, where there is one, of the
+ * best so far, taking turns (bench_take_turns), each one's fastest run its
+ * rate (window-steps per second). */
 #define TIMING_ROUNDS 4
 static clrnn_status time_against(const tune_job *j, clrnn_backend *cand, size_t *cand_done,
                                  clrnn_backend *best, size_t *best_done, double *cand_rate,
                                  double *best_rate, clrnn_error *err)
 {
-    double fastest[2] = {INFINITY, INFINITY};
-    clrnn_backend *b[2] = {cand, best};
-    size_t *done[2] = {cand_done, best_done};
-    clrnn_status st = CLRNN_OK;
-    for (int r = 0; st == CLRNN_OK && r < TIMING_ROUNDS; r++)
-        for (int k = 0; st == CLRNN_OK && k < 2; k++) {
-            double per_step;
-            if (!b[k])
-                continue;
-            st = time_run(j, b[k], j->o->seconds / TIMING_ROUNDS, done[k], &per_step, err);
-            if (st == CLRNN_OK && per_step < fastest[k])
-                fastest[k] = per_step;
-        }
+    clrnn_backend *const b[2] = {cand, best};
+    size_t done[2] = {*cand_done, *best_done};
+    double fastest[2];
+    clrnn_status st = bench_take_turns(b, 2, j->problem, j->shape, 2, TIMING_ROUNDS, j->o->seconds,
+                                       done, fastest, err);
+    *cand_done = done[0];
+    *best_done = done[1];
     const double windows = (double)(j->shape->batch * j->shape->seq_len);
     *cand_rate = windows / fastest[0];
     if (best)
